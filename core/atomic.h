@@ -1,0 +1,59 @@
+/*
+ * PRIVATE: the few lock-free atomic operations tether needs, for GCC/Clang
+ * (including MinGW) and MSVC. Selected by compiler, not by OS. Every
+ * operation is sequentially consistent; all are lock-free on the supported
+ * targets, so they may be used inside POSIX signal handlers.
+ */
+#ifndef TETHER_CORE_ATOMIC_H
+#define TETHER_CORE_ATOMIC_H
+
+#include <stdint.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#pragma intrinsic(_InterlockedExchangeAdd64, _InterlockedExchange64, \
+                  _InterlockedCompareExchange64, _InterlockedOr64,    \
+                  _InterlockedAnd64, _InterlockedExchangeAdd,         \
+                  _InterlockedCompareExchangePointer,                 \
+                  _InterlockedExchangePointer)
+
+static __inline uint64_t tether__load64(volatile uint64_t *p) {
+  return (uint64_t)_InterlockedCompareExchange64((volatile __int64 *)p, 0, 0);
+}
+static __inline void tether__store64(volatile uint64_t *p, uint64_t v) {
+  _InterlockedExchange64((volatile __int64 *)p, (__int64)v);
+}
+static __inline uint64_t tether__add64(volatile uint64_t *p, uint64_t v) {
+  return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, (__int64)v) + v;
+}
+static __inline void tether__or64(volatile uint64_t *p, uint64_t v) {
+  _InterlockedOr64((volatile __int64 *)p, (__int64)v);
+}
+static __inline void tether__and64(volatile uint64_t *p, uint64_t v) {
+  _InterlockedAnd64((volatile __int64 *)p, (__int64)v);
+}
+static __inline int tether__load_int(volatile int *p) {
+  return (int)_InterlockedExchangeAdd((volatile long *)p, 0);
+}
+static __inline int tether__add_int(volatile int *p, int v) {
+  return (int)_InterlockedExchangeAdd((volatile long *)p, (long)v) + v;
+}
+static __inline void *tether__load_ptr(void *volatile *p) {
+  return _InterlockedCompareExchangePointer(p, 0, 0);
+}
+static __inline void tether__store_ptr(void *volatile *p, void *v) {
+  _InterlockedExchangePointer(p, v);
+}
+#else
+#define tether__load64(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define tether__store64(p, v) __atomic_store_n((p), (uint64_t)(v), __ATOMIC_SEQ_CST)
+#define tether__add64(p, v) __atomic_add_fetch((p), (uint64_t)(v), __ATOMIC_SEQ_CST)
+#define tether__or64(p, v) ((void)__atomic_fetch_or((p), (uint64_t)(v), __ATOMIC_SEQ_CST))
+#define tether__and64(p, v) ((void)__atomic_fetch_and((p), (uint64_t)(v), __ATOMIC_SEQ_CST))
+#define tether__load_int(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define tether__add_int(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define tether__load_ptr(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define tether__store_ptr(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#endif
+
+#endif /* TETHER_CORE_ATOMIC_H */

@@ -1,0 +1,151 @@
+/*
+ * PRIVATE contract between the portable core (core/) and the OS backends
+ * (posix/, win32/). Never installed. Every backend implements every function
+ * declared here, in files with the same names in posix/ and win32/:
+ *
+ *   error.c   tether__translate_os_error
+ *   sync.c    mutex, condition, thread, global lock, monotonic clock
+ *   bell.c    the channel doorbell (eventfd / pipe / event object)
+ *   source.c  native event sources (signals / console events / window)
+ *
+ * Conventions:
+ *   - functions return >= 0 on success, or a negative TETHER_E* already
+ *     translated (by tether__translate_os_error, which also records the raw
+ *     OS value for tether_last_os_error());
+ *   - arguments were validated by the core.
+ */
+#ifndef TETHER_CORE_BACKEND_H
+#define TETHER_CORE_BACKEND_H
+
+#include "tether.h"
+
+/* ---- errors (core/error.c owns the thread-local; backends translate) ---- */
+
+/* Map a raw OS error (errno / GetLastError()) to a TETHER_E* code and record
+ * it as the calling thread's last OS error. Exactly one per backend. */
+int tether__translate_os_error(long os_code);
+
+/* Record the raw OS error of the calling thread (core/error.c). */
+void tether__set_last_os_error(long os_code);
+
+/* ---- synchronisation (sync.c) ---- */
+
+typedef struct tether__mutex tether__mutex;
+typedef struct tether__cond tether__cond;
+typedef struct tether__thread tether__thread;
+
+int tether__mutex_new(tether__mutex **out);
+void tether__mutex_free(tether__mutex *m);
+void tether__mutex_lock(tether__mutex *m);
+void tether__mutex_unlock(tether__mutex *m);
+
+int tether__cond_new(tether__cond **out);
+void tether__cond_free(tether__cond *c);
+/* Wait with m held; returns 1 when woken (possibly spuriously), 0 on timeout.
+ * timeout_ms < 0 waits forever. */
+int tether__cond_wait(tether__cond *c, tether__mutex *m, int timeout_ms);
+void tether__cond_broadcast(tether__cond *c);
+
+/* The process-wide registry lock. Statically initialised; the POSIX backend
+ * also holds it across fork() so that a child never inherits it locked. */
+void tether__global_lock(void);
+void tether__global_unlock(void);
+
+/* Start a thread running fn(arg). */
+int tether__thread_start(tether__thread **out, void (*fn)(void *), void *arg);
+/* Wait for the thread to end and release it. */
+void tether__thread_join(tether__thread *t);
+/* Release the thread without waiting; it frees its own resources on exit. */
+void tether__thread_detach(tether__thread *t);
+/* Is the calling thread t? */
+int tether__thread_is_self(const tether__thread *t);
+/* Release the memory of a thread that no longer exists (in a forked child). */
+void tether__thread_forget(tether__thread *t);
+/* Let other threads run (used while waiting for signal handlers to leave). */
+void tether__yield(void);
+
+/* Monotonic nanoseconds. Async-signal-safe on POSIX. */
+uint64_t tether__now_ns(void);
+
+/* ---- doorbell (bell.c) ---- */
+
+typedef struct tether__bell tether__bell;
+
+int tether__bell_open(tether__bell **out);
+void tether__bell_free(tether__bell *b);
+/* Make the bell ready. Async-signal-safe, never blocks, never fails visibly
+ * (a full pipe is already readable). */
+void tether__bell_ring(tether__bell *b);
+/* Make the bell not ready (consume every ring so far). */
+void tether__bell_drain(tether__bell *b);
+/* Wait until ready: 1 ready, 0 timeout, < 0 error. timeout_ms < 0: forever. */
+int tether__bell_wait(tether__bell *b, int timeout_ms);
+/* The native handle; for b == NULL the invalid handle (-1 / NULL). */
+tether_os_handle tether__bell_handle(const tether__bell *b);
+
+/* ---- native sources (source.c) ---- */
+
+/* Source indices: POSIX uses the signal number (1..64); Windows uses its own
+ * small numbers. TETHER__SRC_CHILD belongs to the core. */
+#define TETHER__NSRC 128
+#define TETHER__SRC_CHILD 127
+
+/* Source flags. */
+#define TETHER__SRC_NEEDS_ACK 1u /* OS ends the process after the handler */
+
+typedef struct tether__src_info {
+  int kind;         /* tether_kind */
+  int code;         /* native code */
+  const char *name; /* native name, static */
+  unsigned flags;   /* TETHER__SRC_* */
+} tether__src_info;
+
+/* Describe a backend source; TETHER_EINVAL if src is not one. */
+int tether__os_src_info(int src, tether__src_info *out);
+
+/* The sources behind a kind (never TETHER_EVENT_SIGNAL or CHILD): stores up
+ * to max indices and returns how many, or TETHER_ENOTSUP. */
+int tether__os_kind_sources(int kind, int *srcs, int max);
+
+/* The source for a signal number: 0 and *src, or TETHER_EINVAL (not a
+ * signal), TETHER_EFORBIDDEN, TETHER_ENOTSUP (Windows). */
+int tether__os_signal_source(int signo, int *src);
+
+/* May a new watcher with these flags watch src? (TETHER_EIGNORED ...).
+ * Called with the global lock held, for every watch. */
+int tether__os_src_check(int src, unsigned flags);
+
+/* First watcher arrived / last watcher left (global lock held). */
+int tether__os_src_install(int src);
+void tether__os_src_uninstall(int src);
+
+/* 1 if signo was SIG_IGN at start, 0 if not, TETHER_EINVAL, TETHER_ENOTSUP. */
+int tether__os_ignored_at_start(int signo);
+
+/* Native signal name, or NULL (always NULL on Windows). */
+const char *tether__os_signal_name(int signo);
+
+/* ---- core services for backends (core/channel.c) ---- */
+
+/* Sender not known. */
+#define TETHER__UNKNOWN_ID (-1)
+
+/* Record one delivery of src and ring every channel watching it.
+ * Async-signal-safe: only lock-free atomics, the clock and bell rings. */
+void tether__deliver(int src, int64_t pid, int64_t uid);
+
+/* Number of channels watching src right now (lock-free read). */
+int tether__src_watchers(int src);
+
+/* For sources with TETHER__SRC_NEEDS_ACK (not async-signal-safe; Windows
+ * handler threads): deliver, then block until every channel that watched src
+ * at delivery time acknowledged it or was closed, or until deadline_ns
+ * (tether__now_ns clock). Returns 1 if all acknowledged, 0 on deadline. */
+int tether__deliver_and_wait_ack(int src, uint64_t deadline_ns);
+
+/* Called by the POSIX backend in a fork()ed child, with the global lock held
+ * and only the forking thread alive: forget handlers that were running in
+ * other threads and callback threads that no longer exist. */
+void tether__after_fork_child(void);
+
+#endif /* TETHER_CORE_BACKEND_H */

@@ -1,0 +1,324 @@
+/*
+ * POSIX signal sources.
+ *
+ * Source index == signal number. The handler records the delivery in the
+ * core's lock-free state (tether__deliver), then chains to the action that
+ * was installed before tether, honouring SA_SIGINFO. It saves and restores
+ * errno, allocates nothing and takes no lock.
+ */
+#define _POSIX_C_SOURCE 200809L
+#if !defined(TETHER_LINUX) && defined(__APPLE__)
+#define _DARWIN_C_SOURCE /* NSIG, SA_ONSTACK */
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+
+#if defined(NSIG)
+#define TETHER__NSIG NSIG
+#elif defined(_NSIG)
+#define TETHER__NSIG _NSIG
+#else
+#define TETHER__NSIG 65
+#endif
+/* Signal numbers tether handles: 1 .. TETHER__MAXSIG (< TETHER__SRC_CHILD). */
+#define TETHER__MAXSIG (TETHER__NSIG - 1 < 64 ? TETHER__NSIG - 1 : 64)
+
+#ifndef SA_ONSTACK
+#define SA_ONSTACK 0
+#endif
+
+/* The action found when tether installed its handler (chained, restored). */
+static struct sigaction tether__prev[TETHER__MAXSIG + 1];
+/* Disposition at start: 0 not looked at yet, 1 ignored, 2 not ignored. */
+static volatile int tether__ign_start[TETHER__MAXSIG + 1];
+
+static void tether__snapshot(int signo) {
+  struct sigaction cur;
+  if (tether__ign_start[signo] != 0)
+    return;
+  if (sigaction(signo, NULL, &cur) == 0)
+    tether__ign_start[signo] =
+        (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_IGN) ? 1 : 2;
+}
+
+/* Record every signal's disposition at load time, before the program (or
+ * tether) changes anything. Without constructor support the snapshot is
+ * taken the first time tether looks at a signal. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((constructor)) static void tether__snapshot_all(void) {
+  int s;
+  for (s = 1; s <= TETHER__MAXSIG; s++)
+    tether__snapshot(s);
+}
+#endif
+
+static int tether__is_signal(int signo) {
+  return signo >= 1 && signo <= TETHER__MAXSIG;
+}
+
+static int tether__kind_of(int signo) {
+  switch (signo) {
+  case SIGINT:
+    return TETHER_EVENT_INTERRUPT;
+  case SIGQUIT:
+    return TETHER_EVENT_QUIT;
+  case SIGTERM:
+    return TETHER_EVENT_TERMINATE;
+  case SIGHUP:
+    return TETHER_EVENT_HANGUP;
+  case SIGUSR1:
+    return TETHER_EVENT_USER1;
+  case SIGUSR2:
+    return TETHER_EVENT_USER2;
+#ifdef SIGWINCH
+  case SIGWINCH:
+    return TETHER_EVENT_RESIZE;
+#endif
+  default:
+    return TETHER_EVENT_SIGNAL;
+  }
+}
+
+const char *tether__os_signal_name(int signo) {
+  static char rtnames[TETHER__MAXSIG + 1][16];
+  switch (signo) {
+#define TETHER__SIGNAME(s) \
+  case s:                  \
+    return #s;
+    TETHER__SIGNAME(SIGHUP)
+    TETHER__SIGNAME(SIGINT)
+    TETHER__SIGNAME(SIGQUIT)
+    TETHER__SIGNAME(SIGILL)
+    TETHER__SIGNAME(SIGTRAP)
+    TETHER__SIGNAME(SIGABRT)
+    TETHER__SIGNAME(SIGBUS)
+    TETHER__SIGNAME(SIGFPE)
+    TETHER__SIGNAME(SIGKILL)
+    TETHER__SIGNAME(SIGUSR1)
+    TETHER__SIGNAME(SIGSEGV)
+    TETHER__SIGNAME(SIGUSR2)
+    TETHER__SIGNAME(SIGPIPE)
+    TETHER__SIGNAME(SIGALRM)
+    TETHER__SIGNAME(SIGTERM)
+    TETHER__SIGNAME(SIGCHLD)
+    TETHER__SIGNAME(SIGCONT)
+    TETHER__SIGNAME(SIGSTOP)
+    TETHER__SIGNAME(SIGTSTP)
+    TETHER__SIGNAME(SIGTTIN)
+    TETHER__SIGNAME(SIGTTOU)
+    TETHER__SIGNAME(SIGURG)
+    TETHER__SIGNAME(SIGXCPU)
+    TETHER__SIGNAME(SIGXFSZ)
+    TETHER__SIGNAME(SIGVTALRM)
+    TETHER__SIGNAME(SIGPROF)
+    TETHER__SIGNAME(SIGSYS)
+#ifdef SIGWINCH
+    TETHER__SIGNAME(SIGWINCH)
+#endif
+#ifdef SIGIO
+    TETHER__SIGNAME(SIGIO)
+#endif
+#if defined(SIGPWR)
+    TETHER__SIGNAME(SIGPWR)
+#endif
+#if defined(SIGSTKFLT)
+    TETHER__SIGNAME(SIGSTKFLT)
+#endif
+#if defined(SIGINFO) && (!defined(SIGPWR) || SIGINFO != SIGPWR)
+    TETHER__SIGNAME(SIGINFO)
+#endif
+#if defined(SIGEMT)
+    TETHER__SIGNAME(SIGEMT)
+#endif
+#undef TETHER__SIGNAME
+  default:
+    break;
+  }
+#if defined(SIGRTMIN) && defined(SIGRTMAX)
+  if (signo >= SIGRTMIN && signo <= SIGRTMAX && signo <= TETHER__MAXSIG) {
+    /* Written once per number; the text never changes afterwards. */
+    if (rtnames[signo][0] == '\0') {
+      char tmp[16];
+      (void)snprintf(tmp, sizeof(tmp), "SIGRTMIN+%d", signo - SIGRTMIN);
+      memcpy(rtnames[signo], tmp, sizeof(tmp));
+    }
+    return rtnames[signo];
+  }
+#else
+  (void)rtnames;
+#endif
+  if (tether__is_signal(signo))
+    return "SIG?"; /* a number the OS has but tether has no name for */
+  return NULL;
+}
+
+int tether__os_src_info(int src, tether__src_info *out) {
+  if (!tether__is_signal(src))
+    return TETHER_EINVAL;
+  out->kind = tether__kind_of(src);
+  out->code = src;
+  out->name = tether__os_signal_name(src);
+  out->flags = 0;
+  return 0;
+}
+
+int tether__os_kind_sources(int kind, int *srcs, int max) {
+  int s;
+  if (max < 1)
+    return TETHER_EINVAL;
+  switch (kind) {
+  case TETHER_EVENT_INTERRUPT:
+    s = SIGINT;
+    break;
+  case TETHER_EVENT_QUIT:
+    s = SIGQUIT;
+    break;
+  case TETHER_EVENT_TERMINATE:
+    s = SIGTERM;
+    break;
+  case TETHER_EVENT_HANGUP:
+    s = SIGHUP;
+    break;
+  case TETHER_EVENT_USER1:
+    s = SIGUSR1;
+    break;
+  case TETHER_EVENT_USER2:
+    s = SIGUSR2;
+    break;
+#ifdef SIGWINCH
+  case TETHER_EVENT_RESIZE:
+    s = SIGWINCH;
+    break;
+#endif
+  default:
+    return TETHER_ENOTSUP; /* LOGOFF, SHUTDOWN: Windows only */
+  }
+  srcs[0] = s;
+  return 1;
+}
+
+int tether__os_signal_source(int signo, int *src) {
+  if (!tether__is_signal(signo))
+    return TETHER_EINVAL;
+  switch (signo) {
+  case SIGKILL:
+  case SIGSTOP:
+  case SIGSEGV:
+  case SIGBUS:
+  case SIGFPE:
+  case SIGILL:
+    return TETHER_EFORBIDDEN;
+  default:
+    break;
+  }
+#if defined(SIGRTMIN)
+  /* glibc keeps the first real-time signals (32, 33) for itself. */
+  if (signo > 31 && signo < SIGRTMIN)
+    return TETHER_EFORBIDDEN;
+#endif
+  *src = signo;
+  return 0;
+}
+
+int tether__os_ignored_at_start(int signo) {
+  if (!tether__is_signal(signo))
+    return TETHER_EINVAL;
+  tether__snapshot(signo);
+  return tether__ign_start[signo] == 1;
+}
+
+int tether__os_src_check(int src, unsigned flags) {
+  if (!tether__is_signal(src))
+    return TETHER_EINVAL;
+  tether__snapshot(src);
+  /* Respect an inherited SIG_IGN for the terminal signals (nohup, background
+   * jobs of non-interactive shells) unless the caller insists. */
+  if ((src == SIGHUP || src == SIGINT || src == SIGQUIT) &&
+      tether__ign_start[src] == 1 && !(flags & TETHER_WATCH_IGNORED))
+    return TETHER_EIGNORED;
+  return 0;
+}
+
+static void tether__handler(int signo, siginfo_t *info, void *uctx) {
+  int saved = errno;
+  int64_t pid = TETHER__UNKNOWN_ID, uid = TETHER__UNKNOWN_ID;
+  const struct sigaction *prev;
+  /* si_pid/si_uid are meaningful only for signals sent by a process. */
+  if (info != NULL &&
+      (info->si_code == SI_USER || info->si_code == SI_QUEUE
+#if defined(SI_TKILL)
+       || info->si_code == SI_TKILL
+#endif
+       )) {
+    pid = (int64_t)info->si_pid;
+    uid = (int64_t)info->si_uid;
+  }
+  if (tether__is_signal(signo)) {
+    tether__deliver(signo, pid, uid);
+    prev = &tether__prev[signo];
+    if (prev->sa_flags & SA_SIGINFO) {
+      if (prev->sa_sigaction != NULL)
+        prev->sa_sigaction(signo, info, uctx);
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN &&
+               prev->sa_handler != NULL) {
+      prev->sa_handler(signo);
+    }
+  }
+  errno = saved;
+}
+
+static int tether__is_ours(const struct sigaction *sa) {
+  return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == tether__handler;
+}
+
+int tether__os_src_install(int src) {
+  struct sigaction sa, old;
+  sigset_t all, mask;
+  int r = 0;
+  if (!tether__is_signal(src))
+    return TETHER_EINVAL;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = tether__handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigfillset(&sa.sa_mask);
+  /* Block everything in this thread while the previous action is published
+   * and ours installed, so this thread cannot run a half-set-up handler. */
+  sigfillset(&all);
+  (void)pthread_sigmask(SIG_BLOCK, &all, &mask);
+  if (sigaction(src, NULL, &old) < 0) {
+    r = tether__translate_os_error(errno);
+    goto finish;
+  }
+  if (!tether__is_ours(&old))
+    tether__prev[src] = old; /* publish before installing */
+  if (sigaction(src, &sa, &old) < 0) {
+    r = tether__translate_os_error(errno);
+    goto finish;
+  }
+  /* Somebody changed the action between our two calls: chain to theirs. */
+  if (!tether__is_ours(&old))
+    tether__prev[src] = old;
+finish:
+  (void)pthread_sigmask(SIG_SETMASK, &mask, NULL);
+  return r;
+}
+
+void tether__os_src_uninstall(int src) {
+  struct sigaction cur;
+  sigset_t all, mask;
+  if (!tether__is_signal(src))
+    return;
+  sigfillset(&all);
+  (void)pthread_sigmask(SIG_BLOCK, &all, &mask);
+  /* Restore only if our handler is still the installed one; if somebody
+   * replaced it, leave theirs (our handler, if they chain to it, only
+   * passes through to the previous action). */
+  if (sigaction(src, NULL, &cur) == 0 && tether__is_ours(&cur))
+    (void)sigaction(src, &tether__prev[src], NULL);
+  (void)pthread_sigmask(SIG_SETMASK, &mask, NULL);
+}

@@ -1,0 +1,101 @@
+/* Shared test support. */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "support.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+
+static const char *tt_self_path;
+
+void tt_assert_ok(int rc, const char *expr, const char *file, int line) {
+  if (rc < 0) {
+    print_error("%s failed: %s (%s), last OS error %ld\n", expr,
+                tether_err_name(rc), tether_strerror(rc), tether_last_os_error());
+    _fail(file, line);
+  }
+}
+
+void tt_assert_err(int rc, int expected, const char *expr, const char *file,
+                   int line) {
+  if (rc != expected) {
+    print_error("%s returned %d (%s), expected %s\n", expr, rc,
+                rc < 0 ? tether_err_name(rc) : "not an error",
+                tether_err_name(expected));
+    _fail(file, line);
+  }
+}
+
+const char *tt_self(void) { return tt_self_path; }
+
+int tt_main(int argc, char **argv, const tt_scenario *scenarios,
+            const char *group, const struct CMUnitTest *tests, size_t ntests) {
+  tt_self_path = argv[0];
+#ifdef _WIN32
+  {
+    static char buf[MAX_PATH * 2];
+    DWORD n = GetModuleFileNameA(NULL, buf, (DWORD)sizeof(buf));
+    if (n > 0 && n < sizeof(buf))
+      tt_self_path = buf;
+  }
+#endif
+  if (argc >= 3 && strcmp(argv[1], "--child") == 0) {
+    const tt_scenario *s;
+    for (s = scenarios; s != NULL && s->name != NULL; s++)
+      if (strcmp(s->name, argv[2]) == 0)
+        return s->run(argc - 3, argv + 3);
+    fprintf(stderr, "unknown child scenario %s\n", argv[2]);
+    return 99;
+  }
+  /* Unbuffered output so that nothing is lost if a test crashes. */
+  setvbuf(stdout, NULL, _IONBF, 0);
+  return _cmocka_run_group_tests(group, tests, ntests, NULL, NULL);
+}
+
+int tt_is_wine(void) {
+#ifdef _WIN32
+  HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+  return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+#else
+  return 0;
+#endif
+}
+
+void tt_sleep_ms(int ms) {
+#ifdef _WIN32
+  Sleep((DWORD)ms);
+#else
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+#endif
+}
+
+long tt_open_fd_count(void) {
+#ifdef _WIN32
+  DWORD n = 0;
+  if (!GetProcessHandleCount(GetCurrentProcess(), &n))
+    return -1;
+  return (long)n;
+#else
+  /* Portable: probe every descriptor below the soft limit (no /proc). */
+  long max = sysconf(_SC_OPEN_MAX), fd, n = 0;
+  if (max < 0 || max > 65536)
+    max = 65536;
+  for (fd = 0; fd < max; fd++)
+    if (fcntl((int)fd, F_GETFD) != -1)
+      n++;
+  return n;
+#endif
+}

@@ -1,0 +1,58 @@
+/* Shared test support: cmocka includes, tether asserts, child scenarios. */
+#ifndef TETHER_TESTS_SUPPORT_H
+#define TETHER_TESTS_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "tether.h"
+
+/* Fail with the tether error name and sentence when rc < 0. */
+#define assert_tether_ok(rc) tt_assert_ok((rc), #rc, __FILE__, __LINE__)
+/* Fail unless rc is exactly the expected TETHER_E* code. */
+#define assert_tether_err(rc, expected) \
+  tt_assert_err((rc), (expected), #rc, __FILE__, __LINE__)
+void tt_assert_ok(int rc, const char *expr, const char *file, int line);
+void tt_assert_err(int rc, int expected, const char *expr, const char *file,
+                   int line);
+
+/* Skip the current test, printing why (cmocka 1.1 has no skip message). */
+#define tt_skip(reason)                             \
+  do {                                              \
+    print_message("[   SKIP   ] %s\n", (reason));   \
+    skip();                                         \
+  } while (0)
+
+/* A child scenario: the test binary re-runs itself as
+ * `<self> --child <name> [args...]`; the scenario's return value is the
+ * child's exit code. */
+typedef struct tt_scenario {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} tt_scenario;
+
+/* main() for a test executable: dispatch --child scenarios (NULL-terminated
+ * list, may be NULL), otherwise run the cmocka group. */
+int tt_main(int argc, char **argv, const tt_scenario *scenarios,
+            const char *group, const struct CMUnitTest *tests, size_t ntests);
+
+/* Path of the running test executable (for self-spawning). */
+const char *tt_self(void);
+
+/* 1 when running under Wine (ntdll exports wine_get_version), else 0. */
+int tt_is_wine(void);
+
+/* Sleep for ms milliseconds. */
+void tt_sleep_ms(int ms);
+
+/* Number of open file descriptors (POSIX) / handles (Windows) of this
+ * process, or -1 if it cannot be counted. */
+long tt_open_fd_count(void);
+
+#define TT_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
