@@ -536,8 +536,8 @@ int tether_channel_new(tether_channel **out, const tether_channel_options *opts)
     if (tether__slots[i].owner == NULL) {
       ch->slot = i;
       tether__slots[i].owner = ch;
-      tether__slots[i].watch[0] = 0;
-      tether__slots[i].watch[1] = 0;
+      tether__store64(&tether__slots[i].watch[0], 0);
+      tether__store64(&tether__slots[i].watch[1], 0);
       tether__store_ptr(&tether__slots[i].bell, ch->bell);
       if (i >= tether__slot_hw)
         tether__add_int(&tether__slot_hw, i + 1 - tether__slot_hw);

@@ -84,8 +84,19 @@ static int tether__kind_of(int signo) {
   }
 }
 
+#if defined(SIGRTMIN) && defined(SIGRTMAX)
+static char tether__rtnames[TETHER__MAXSIG + 1][16];
+static pthread_once_t tether__rtnames_once = PTHREAD_ONCE_INIT;
+
+static void tether__rtnames_init(void) {
+  int s;
+  for (s = SIGRTMIN; s <= SIGRTMAX && s <= TETHER__MAXSIG; s++)
+    (void)snprintf(tether__rtnames[s], sizeof(tether__rtnames[s]), "SIGRTMIN+%d",
+                   s - SIGRTMIN);
+}
+#endif
+
 const char *tether__os_signal_name(int signo) {
-  static char rtnames[TETHER__MAXSIG + 1][16];
   switch (signo) {
 #define TETHER__SIGNAME(s) \
   case s:                  \
@@ -141,16 +152,9 @@ const char *tether__os_signal_name(int signo) {
   }
 #if defined(SIGRTMIN) && defined(SIGRTMAX)
   if (signo >= SIGRTMIN && signo <= SIGRTMAX && signo <= TETHER__MAXSIG) {
-    /* Written once per number; the text never changes afterwards. */
-    if (rtnames[signo][0] == '\0') {
-      char tmp[16];
-      (void)snprintf(tmp, sizeof(tmp), "SIGRTMIN+%d", signo - SIGRTMIN);
-      memcpy(rtnames[signo], tmp, sizeof(tmp));
-    }
-    return rtnames[signo];
+    (void)pthread_once(&tether__rtnames_once, tether__rtnames_init);
+    return tether__rtnames[signo];
   }
-#else
-  (void)rtnames;
 #endif
   if (tether__is_signal(signo))
     return "SIG?"; /* a number the OS has but tether has no name for */

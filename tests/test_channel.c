@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic.h"
 #include "backend.h"
 #include "support.h"
 
@@ -251,6 +252,7 @@ static void test_handle_level_triggered(void **state) {
 
 /* ---- threads ---- */
 
+/* Shared between the callback thread and the test: atomics only. */
 typedef struct cb_state {
   volatile int calls;
   volatile uint64_t total;
@@ -267,16 +269,17 @@ typedef struct cb_state {
 static void on_event(tether_channel *ch, const tether_event *ev, void *ud) {
   cb_state *s = (cb_state *)ud;
 #ifdef _WIN32
-  s->other_thread = GetCurrentThreadId() != s->main_tid;
+  int other = GetCurrentThreadId() != s->main_tid;
 #else
-  s->other_thread = !pthread_equal(pthread_self(), s->main_tid);
+  int other = !pthread_equal(pthread_self(), s->main_tid);
 #endif
-  s->total += ev->count;
+  tether__add_int(&s->other_thread, other - tether__load_int(&s->other_thread));
+  tether__add64(&s->total, ev->count);
   if (s->close_in_callback)
     (void)tether_channel_close(ch);
   if (s->free_in_callback)
     tether_channel_free(ch);
-  s->calls++;
+  tether__add_int(&s->calls, 1);
 }
 
 static void init_cb_state(cb_state *s) {
@@ -290,9 +293,9 @@ static void init_cb_state(cb_state *s) {
 
 static int wait_calls(cb_state *s, int n) {
   int i;
-  for (i = 0; i < 500 && s->calls < n; i++)
+  for (i = 0; i < 500 && tether__load_int(&s->calls) < n; i++)
     tt_sleep_ms(10);
-  return s->calls >= n;
+  return tether__load_int(&s->calls) >= n;
 }
 
 static void test_callback_mode(void **state) {
@@ -310,10 +313,10 @@ static void test_callback_mode(void **state) {
   assert_tether_err(tether_channel_wait(ch, &ev, 0), TETHER_EBUSY);
   deliver_child(1);
   assert_true(wait_calls(&s, 1));
-  assert_true(s.other_thread);
+  assert_true(tether__load_int(&s.other_thread));
   deliver_child(1);
   assert_true(wait_calls(&s, 2));
-  assert_int_equal(s.total, 2);
+  assert_int_equal(tether__load64(&s.total), 2);
   tether_channel_free(ch); /* joins the callback thread */
 }
 
@@ -358,8 +361,9 @@ static void *waiter_main(void *p)
 {
   waiter_arg *a = (waiter_arg *)p;
   tether_event ev;
-  a->result = tether_channel_wait(a->ch, &ev, -1);
-  a->done = 1;
+  int r = tether_channel_wait(a->ch, &ev, -1);
+  tether__add_int(&a->result, r);
+  tether__add_int(&a->done, 1);
 #ifdef _WIN32
   return 0;
 #else
@@ -382,7 +386,7 @@ static void test_close_wakes_blocked_waiter(void **state) {
     assert_int_equal(pthread_create(&t, NULL, waiter_main, &a), 0);
 #endif
     tt_sleep_ms(100);
-    assert_false(a.done);
+    assert_false(tether__load_int(&a.done));
     assert_tether_ok(tether_channel_close(a.ch));
 #ifdef _WIN32
     WaitForSingleObject(t, INFINITE);
@@ -391,8 +395,8 @@ static void test_close_wakes_blocked_waiter(void **state) {
     pthread_join(t, NULL);
 #endif
   }
-  assert_true(a.done);
-  assert_tether_err(a.result, TETHER_ECLOSED);
+  assert_true(tether__load_int(&a.done));
+  assert_tether_err(tether__load_int(&a.result), TETHER_ECLOSED);
   tether_channel_free(a.ch);
 }
 
@@ -415,14 +419,14 @@ static void *churn_main(void *p)
     int r = tether_channel_new(&ch, NULL);
     if (r < 0) {
       if (r != TETHER_ELIMIT)
-        *fail = r;
+        tether__add_int(fail, 1);
       continue;
     }
     if (tether_channel_watch(ch, TETHER_EVENT_CHILD, 0) < 0)
-      *fail = 1;
+      tether__add_int(fail, 1);
     deliver_child(1);
     if (tether_channel_wait(ch, &ev, 1000) != 1)
-      *fail = 2;
+      tether__add_int(fail, 1);
     tether_channel_free(ch);
   }
 #ifdef _WIN32
@@ -458,7 +462,7 @@ static void test_open_close_many_threads(void **state) {
     pthread_join(t[i], NULL);
 #endif
   }
-  assert_int_equal(fail, 0);
+  assert_int_equal(tether__load_int(&fail), 0);
   fds_after = tt_open_fd_count();
   assert_true(fds_before >= 0);
   assert_int_equal(fds_after, fds_before);
