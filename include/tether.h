@@ -359,7 +359,7 @@ enum tether_watch_flags {
  * eventfd (Linux) or pipe (other systems). After fork() without exec, a
  * channel inherited by the child gets a fresh descriptor in the child under
  * the same number: it receives only the child's events. Windows: the channel
- * owns a non-inheritable auto-reset event object.
+ * owns a non-inheritable manual-reset event object.
  */
 TETHER_API int tether_channel_new(tether_channel **out,
                                   const tether_channel_options *opts);

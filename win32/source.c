@@ -1,0 +1,463 @@
+/*
+ * Windows backend: native event sources.
+ *
+ * Two kinds of sources feed the channel:
+ *
+ * 1. Console control events, through one handler registered with
+ *    SetConsoleCtrlHandler the first time any of them is watched:
+ *      source 0 CTRL_C_EVENT        -> INTERRUPT
+ *      source 1 CTRL_BREAK_EVENT    -> QUIT
+ *      source 2 CTRL_CLOSE_EVENT    -> HANGUP    (needs an acknowledgement)
+ *      source 5 CTRL_LOGOFF_EVENT   -> LOGOFF    (needs an acknowledgement)
+ *      source 6 CTRL_SHUTDOWN_EVENT -> SHUTDOWN  (needs an acknowledgement)
+ *    The source index is the CTRL_*_EVENT value.
+ *
+ * 2. Messages to a hidden top-level window that a thread of tether's
+ *    creates the first time TERMINATE, LOGOFF or SHUTDOWN is watched:
+ *      source 8  WM_CLOSE                       -> TERMINATE
+ *      source 9  WM_ENDSESSION, ENDSESSION_LOGOFF -> LOGOFF   (needs ack)
+ *      source 10 WM_ENDSESSION, otherwise       -> SHUTDOWN (needs ack)
+ *
+ * Neither is ever taken down again: the handler and the window check the
+ * number of watchers of a source (tether__src_watchers) and behave as if
+ * they were absent when it is 0. Removing a console handler from inside a
+ * handler call would deadlock on the console's handler lock, and
+ * tether_channel_unwatch() may run at any time.
+ */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <string.h>
+
+#include "atomic.h"
+#include "backend.h"
+#include "win32_seam.h"
+
+/* ------------------------------------------------------------------------ */
+/* Source table                                                             */
+/* ------------------------------------------------------------------------ */
+
+#define TETHER__SRC_WM_CLOSE 8
+#define TETHER__SRC_WM_LOGOFF 9
+#define TETHER__SRC_WM_SHUTDOWN 10
+#define TETHER__WIN_NSRC 11
+
+/* Indices 3, 4 and 7 are unused (kind 0): CTRL_*_EVENT 3 and 4 do not
+ * exist ("HandlerRoutine", MS docs). */
+static const tether__src_info tether__win_src[TETHER__WIN_NSRC] = {
+    {TETHER_EVENT_INTERRUPT, CTRL_C_EVENT, "CTRL_C_EVENT", 0},
+    {TETHER_EVENT_QUIT, CTRL_BREAK_EVENT, "CTRL_BREAK_EVENT", 0},
+    {TETHER_EVENT_HANGUP, CTRL_CLOSE_EVENT, "CTRL_CLOSE_EVENT",
+     TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_NONE, 0, NULL, 0},
+    {TETHER_EVENT_NONE, 0, NULL, 0},
+    {TETHER_EVENT_LOGOFF, CTRL_LOGOFF_EVENT, "CTRL_LOGOFF_EVENT",
+     TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_SHUTDOWN, CTRL_SHUTDOWN_EVENT, "CTRL_SHUTDOWN_EVENT",
+     TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_NONE, 0, NULL, 0},
+    {TETHER_EVENT_TERMINATE, WM_CLOSE, "WM_CLOSE", 0},
+    {TETHER_EVENT_LOGOFF, WM_ENDSESSION, "WM_ENDSESSION", TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_SHUTDOWN, WM_ENDSESSION, "WM_ENDSESSION",
+     TETHER__SRC_NEEDS_ACK}};
+
+static int tether__valid_src(int src) {
+  return src >= 0 && src < TETHER__WIN_NSRC &&
+         tether__win_src[src].kind != TETHER_EVENT_NONE;
+}
+
+static int tether__is_window_src(int src) {
+  return src >= TETHER__SRC_WM_CLOSE && src <= TETHER__SRC_WM_SHUTDOWN;
+}
+
+int tether__os_src_info(int src, tether__src_info *out) {
+  if (!tether__valid_src(src))
+    return TETHER_EINVAL;
+  *out = tether__win_src[src];
+  return 0;
+}
+
+int tether__os_kind_sources(int kind, int *srcs, int max) {
+  int list[2], n = 0, i;
+  switch (kind) {
+  case TETHER_EVENT_INTERRUPT:
+    list[n++] = CTRL_C_EVENT;
+    break;
+  case TETHER_EVENT_QUIT:
+    list[n++] = CTRL_BREAK_EVENT;
+    break;
+  case TETHER_EVENT_HANGUP:
+    list[n++] = CTRL_CLOSE_EVENT;
+    break;
+  case TETHER_EVENT_TERMINATE:
+    list[n++] = TETHER__SRC_WM_CLOSE;
+    break;
+  case TETHER_EVENT_LOGOFF:
+    list[n++] = CTRL_LOGOFF_EVENT;
+    list[n++] = TETHER__SRC_WM_LOGOFF;
+    break;
+  case TETHER_EVENT_SHUTDOWN:
+    list[n++] = CTRL_SHUTDOWN_EVENT;
+    list[n++] = TETHER__SRC_WM_SHUTDOWN;
+    break;
+  case TETHER_EVENT_USER1:
+  case TETHER_EVENT_USER2:
+  case TETHER_EVENT_RESIZE:
+  case TETHER_EVENT_SIGNAL:
+    return TETHER_ENOTSUP;
+  default:
+    return TETHER_EINVAL;
+  }
+  if (n > max)
+    n = max;
+  for (i = 0; i < n; i++)
+    srcs[i] = list[i];
+  return n;
+}
+
+/* Windows has no signals by number. */
+int tether__os_signal_source(int signo, int *src) {
+  (void)signo;
+  (void)src;
+  return TETHER_ENOTSUP;
+}
+
+int tether__os_ignored_at_start(int signo) {
+  (void)signo;
+  return TETHER_ENOTSUP;
+}
+
+const char *tether__os_signal_name(int signo) {
+  (void)signo;
+  return NULL;
+}
+
+/* No flag changes anything on Windows (TETHER_WATCH_IGNORED is about POSIX
+ * SIG_IGN), and every Windows source may be watched. */
+int tether__os_src_check(int src, unsigned flags) {
+  (void)flags;
+  return tether__valid_src(src) ? 0 : TETHER_EINVAL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Deadlines                                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * How long Windows lets a handler run before it ends the process. Microsoft's
+ * console team documents the values from ntuser's exitwin.c
+ * (microsoft/terminal doc/ConsoleCtrlEvent.md, "Timeouts"):
+ *   CTRL_CLOSE_EVENT              SPI_GETHUNGAPPTIMEOUT, default 5000 ms
+ *   CTRL_LOGOFF/SHUTDOWN_EVENT    SPI_GETWAITTOKILLTIMEOUT, default 5000 ms
+ *                                 (20000 ms, WaitToKillServiceTimeout, for a
+ *                                 service at shutdown)
+ * and "Shutdown Changes for Windows Vista" (MS docs): applications without a
+ * visible window that do not answer WM_ENDSESSION within 5 seconds are
+ * terminated. tether uses the 5000 ms defaults for every case (reading the
+ * SPI values would need user32, see below) and releases the handler
+ * TETHER__WIN32_MARGIN_MS earlier, so that it returns before Windows kills
+ * the process and tether_event.time_left_ms is never optimistic with
+ * default settings.
+ */
+static uint64_t tether__os_deadline_ns(void) {
+  return tether__now_ns() +
+         (uint64_t)(TETHER__WIN32_OS_TIMEOUT_MS - TETHER__WIN32_MARGIN_MS) *
+             1000000u;
+}
+
+/* Deliver src; for sources the OS ends the process after, block until every
+ * watching channel acknowledged (or closed) or the deadline passed. */
+static void tether__deliver_src(int src) {
+  if (tether__win_src[src].flags & TETHER__SRC_NEEDS_ACK)
+    tether__deliver_and_wait_ack(src, tether__os_deadline_ns());
+  else
+    tether__deliver(src, TETHER__UNKNOWN_ID, TETHER__UNKNOWN_ID);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Console control handler                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Facts relied on ("HandlerRoutine", "SetConsoleCtrlHandler", "CTRL+CLOSE
+ * Signal", MS docs):
+ *   - the system runs the handler on a new thread of the process, so it may
+ *     block and take locks;
+ *   - handlers run last-registered first until one returns TRUE; if none
+ *     does, the default handler calls ExitProcess;
+ *   - after CTRL_CLOSE/LOGOFF/SHUTDOWN_EVENT the process ends as soon as a
+ *     handler returns TRUE (or when the timeout above expires), so the
+ *     handler blocks until the program acknowledged the event;
+ *   - AttachConsole, AllocConsole and FreeConsole reset the handler list
+ *     ("Registering a Control Handler Function", MS docs): a program that
+ *     switches consoles after watching loses tether's handler.
+ */
+int tether__win32_console_handler(unsigned long ctrl_type) {
+  int src;
+  switch (ctrl_type) {
+  case CTRL_C_EVENT:
+  case CTRL_BREAK_EVENT:
+  case CTRL_CLOSE_EVENT:
+  case CTRL_LOGOFF_EVENT:
+  case CTRL_SHUTDOWN_EVENT:
+    src = (int)ctrl_type;
+    break;
+  default:
+    return 0;
+  }
+  /* Nobody watches: behave as if tether's handler were not there, so the
+   * next handler (or the default one, which exits) runs. */
+  if (tether__src_watchers(src) == 0)
+    return 0;
+  tether__deliver_src(src);
+  return 1;
+}
+
+static BOOL WINAPI tether__console_handler_thunk(DWORD ctrl_type) {
+  return tether__win32_console_handler((unsigned long)ctrl_type) ? TRUE : FALSE;
+}
+
+static int tether__console_registered; /* global lock */
+
+/* Global lock held. */
+static int tether__console_install_locked(void) {
+  if (tether__console_registered)
+    return 0;
+  if (!SetConsoleCtrlHandler(tether__console_handler_thunk, TRUE))
+    return tether__translate_os_error((long)GetLastError());
+  tether__console_registered = 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hidden window                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * user32.dll is loaded only here, on first use, never imported:
+ * "If a console application loads the gdi32.dll or user32.dll library, the
+ * HandlerRoutine function ... does not get called for the CTRL_LOGOFF_EVENT
+ * and CTRL_SHUTDOWN_EVENT events. The operating system recognizes processes
+ * that load gdi32.dll or user32.dll as Windows applications rather than
+ * console applications" ("SetConsoleCtrlHandler", Remarks, MS docs; the
+ * same page recommends a hidden window handling WM_QUERYENDSESSION and
+ * WM_ENDSESSION instead). So a console program that only watches INTERRUPT,
+ * QUIT or HANGUP stays a console program, and one that watches LOGOFF or
+ * SHUTDOWN gets both the console events and the window messages: whichever
+ * Windows decides to send. Conversely, a GUI process that created a console
+ * gets no WM_QUERYENDSESSION (KB Q197630) but does get the console events.
+ *
+ * The window is top level (not HWND_MESSAGE) because `taskkill` without /F
+ * posts WM_CLOSE to the process's top-level windows, found by enumerating
+ * them; message-only windows are not enumerated ("Window Features",
+ * Message-Only Windows: "not visible, has no z-order, cannot be enumerated",
+ * MS docs). It is never shown.
+ */
+
+typedef ATOM(WINAPI *tether__RegisterClassExW_fn)(const WNDCLASSEXW *);
+typedef HWND(WINAPI *tether__CreateWindowExW_fn)(DWORD, LPCWSTR, LPCWSTR, DWORD,
+                                                 int, int, int, int, HWND, HMENU,
+                                                 HINSTANCE, LPVOID);
+typedef BOOL(WINAPI *tether__GetMessageW_fn)(LPMSG, HWND, UINT, UINT);
+typedef LRESULT(WINAPI *tether__DispatchMessageW_fn)(const MSG *);
+typedef LRESULT(WINAPI *tether__DefWindowProcW_fn)(HWND, UINT, WPARAM, LPARAM);
+
+static struct {
+  tether__RegisterClassExW_fn RegisterClassExW;
+  tether__CreateWindowExW_fn CreateWindowExW;
+  tether__GetMessageW_fn GetMessageW;
+  tether__DispatchMessageW_fn DispatchMessageW;
+  tether__DefWindowProcW_fn DefWindowProcW;
+} tether__u32; /* set once under the global lock, then read-only */
+
+static void *volatile tether__hwnd;   /* the window, once created */
+static int tether__window_running;    /* global lock */
+
+/* Startup hand-shake between the installer and the window thread. */
+static struct {
+  HANDLE ready; /* manual-reset event set by the window thread */
+  long error;   /* 0, or GetLastError() of the failed step */
+} tether__window_start;
+
+static const wchar_t tether__window_class[] = L"tether_hidden_window";
+
+/* Older SDK headers hide this flag (Windows 8 and later, or KB2533623). */
+#ifndef LOAD_LIBRARY_SEARCH_SYSTEM32
+#define LOAD_LIBRARY_SEARCH_SYSTEM32 0x00000800
+#endif
+
+/* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
+ * -Wcast-function-type quiet and is fine for MSVC. */
+#define TETHER__PROC(mod, type, name) \
+  ((type)(void (*)(void))GetProcAddress((mod), (name)))
+
+/* Global lock held. Load user32 and the few functions needed. */
+static int tether__user32_load_locked(void) {
+  HMODULE u32;
+  if (tether__u32.DefWindowProcW != NULL)
+    return 0;
+  /* System32 only: never a user32.dll planted next to the program
+   * ("LoadLibraryExW", LOAD_LIBRARY_SEARCH_SYSTEM32, MS docs). The module is
+   * never freed: the window lives until the process ends. */
+  u32 = LoadLibraryExW(L"user32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
+  if (u32 == NULL)
+    return tether__translate_os_error((long)GetLastError());
+  tether__u32.RegisterClassExW =
+      TETHER__PROC(u32, tether__RegisterClassExW_fn, "RegisterClassExW");
+  tether__u32.CreateWindowExW =
+      TETHER__PROC(u32, tether__CreateWindowExW_fn, "CreateWindowExW");
+  tether__u32.GetMessageW = TETHER__PROC(u32, tether__GetMessageW_fn, "GetMessageW");
+  tether__u32.DispatchMessageW =
+      TETHER__PROC(u32, tether__DispatchMessageW_fn, "DispatchMessageW");
+  if (tether__u32.RegisterClassExW == NULL || tether__u32.CreateWindowExW == NULL ||
+      tether__u32.GetMessageW == NULL || tether__u32.DispatchMessageW == NULL)
+    return tether__translate_os_error((long)GetLastError());
+  /* Last: its presence means "all loaded". */
+  tether__u32.DefWindowProcW =
+      TETHER__PROC(u32, tether__DefWindowProcW_fn, "DefWindowProcW");
+  if (tether__u32.DefWindowProcW == NULL)
+    return tether__translate_os_error((long)GetLastError());
+  return 0;
+}
+
+/*
+ * The window procedure ("WM_CLOSE", "WM_QUERYENDSESSION", "WM_ENDSESSION",
+ * MS docs):
+ *   - WM_CLOSE: DefWindowProc would destroy the window; tether reports
+ *     TERMINATE and keeps the window (the program decides whether to exit).
+ *     With no watcher the message is ignored.
+ *   - WM_QUERYENDSESSION: TRUE, tether never vetoes the end of the session
+ *     (windowless programs cannot anyway, "Shutdown Changes for Windows
+ *     Vista").
+ *   - WM_ENDSESSION with wParam TRUE: "the session can end any time after
+ *     all applications have returned from processing this message", so the
+ *     procedure blocks until acknowledged or the deadline. lParam has
+ *     ENDSESSION_LOGOFF for a logoff; anything else (0 for shutdown or
+ *     restart, ENDSESSION_CLOSEAPP, ENDSESSION_CRITICAL) is SHUTDOWN.
+ */
+static LRESULT CALLBACK tether__window_proc(HWND hwnd, UINT msg, WPARAM wparam,
+                                            LPARAM lparam) {
+  switch (msg) {
+  case WM_CLOSE:
+    if (tether__src_watchers(TETHER__SRC_WM_CLOSE) > 0)
+      tether__deliver_src(TETHER__SRC_WM_CLOSE);
+    return 0;
+  case WM_QUERYENDSESSION:
+    return TRUE;
+  case WM_ENDSESSION:
+    if (wparam) {
+      int src = ((unsigned long)lparam & ENDSESSION_LOGOFF) ? TETHER__SRC_WM_LOGOFF
+                                                           : TETHER__SRC_WM_SHUTDOWN;
+      if (tether__src_watchers(src) > 0)
+        tether__deliver_src(src);
+    }
+    return 0;
+  default:
+    return tether__u32.DefWindowProcW(hwnd, msg, wparam, lparam);
+  }
+}
+
+/* The module that contains this code (the program, or tether's DLL), so
+ * that the window class belongs to it ("GetModuleHandleExW",
+ * GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, MS docs). */
+static HINSTANCE tether__this_module(void) {
+  HMODULE mod = NULL;
+  if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+                              GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                          (LPCWSTR)(const void *)tether__window_class, &mod))
+    mod = GetModuleHandleW(NULL);
+  return (HINSTANCE)mod;
+}
+
+/* The window thread: create the window, report, then pump messages for the
+ * life of the process. A window belongs to the thread that created it and
+ * only that thread receives its messages ("About Messages and Message
+ * Queues", MS docs). */
+static void tether__window_main(void *unused) {
+  WNDCLASSEXW wc;
+  HWND hwnd;
+  MSG msg;
+  (void)unused;
+  memset(&wc, 0, sizeof(wc));
+  wc.cbSize = sizeof(wc);
+  wc.lpfnWndProc = tether__window_proc;
+  wc.hInstance = tether__this_module();
+  wc.lpszClassName = tether__window_class;
+  if (tether__u32.RegisterClassExW(&wc) == 0 &&
+      GetLastError() != ERROR_CLASS_ALREADY_EXISTS) {
+    tether__window_start.error = (long)GetLastError();
+    SetEvent(tether__window_start.ready);
+    return;
+  }
+  /* No WS_VISIBLE: created hidden and never shown. */
+  hwnd = tether__u32.CreateWindowExW(0, tether__window_class, L"tether",
+                                     WS_OVERLAPPED, CW_USEDEFAULT, CW_USEDEFAULT,
+                                     CW_USEDEFAULT, CW_USEDEFAULT, NULL, NULL,
+                                     wc.hInstance, NULL);
+  if (hwnd == NULL) {
+    DWORD err = GetLastError();
+    /* Wine without a display driver fails with error 0 or 1400. */
+    tether__window_start.error = err != 0 ? (long)err : (long)ERROR_INVALID_WINDOW_HANDLE;
+    SetEvent(tether__window_start.ready);
+    return;
+  }
+  tether__store_ptr(&tether__hwnd, (void *)hwnd);
+  tether__window_start.error = 0;
+  SetEvent(tether__window_start.ready);
+  /* GetMessageW returns 0 for WM_QUIT (never posted) and -1 on error. */
+  while (tether__u32.GetMessageW(&msg, NULL, 0, 0) > 0)
+    tether__u32.DispatchMessageW(&msg);
+}
+
+/* Global lock held. Start the window thread once and wait until the window
+ * exists, so that a failure is reported by tether_channel_watch() and the
+ * window can be found as soon as watch returns. The window thread never
+ * takes the global lock before it reports. */
+static int tether__window_install_locked(void) {
+  tether__thread *t;
+  int r;
+  if (tether__window_running)
+    return 0;
+  r = tether__user32_load_locked();
+  if (r < 0)
+    return r;
+  tether__window_start.ready = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (tether__window_start.ready == NULL)
+    return tether__translate_os_error((long)GetLastError());
+  tether__window_start.error = 0;
+  r = tether__thread_start(&t, tether__window_main, NULL);
+  if (r < 0) {
+    CloseHandle(tether__window_start.ready);
+    tether__window_start.ready = NULL;
+    return r;
+  }
+  WaitForSingleObject(tether__window_start.ready, INFINITE);
+  CloseHandle(tether__window_start.ready);
+  tether__window_start.ready = NULL;
+  if (tether__window_start.error != 0) {
+    tether__thread_join(t); /* it returned right after reporting */
+    return tether__translate_os_error(tether__window_start.error);
+  }
+  tether__thread_detach(t); /* runs until the process ends */
+  tether__window_running = 1;
+  return 0;
+}
+
+void *tether__win32_hidden_window(void) { return tether__load_ptr(&tether__hwnd); }
+
+/* ------------------------------------------------------------------------ */
+/* Install / uninstall                                                      */
+/* ------------------------------------------------------------------------ */
+
+int tether__os_src_install(int src) {
+  if (!tether__valid_src(src))
+    return TETHER_EINVAL;
+  if (tether__is_window_src(src))
+    return tether__window_install_locked();
+  return tether__console_install_locked();
+}
+
+/* Nothing to undo: the handler and the window check the watcher count. */
+void tether__os_src_uninstall(int src) { (void)src; }

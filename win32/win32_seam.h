@@ -1,0 +1,25 @@
+/*
+ * PRIVATE test seams of the Windows backend (win32/source.c). Never
+ * installed; used by tests/test_console.c, because Wine cannot generate
+ * CTRL_BREAK/CLOSE/LOGOFF/SHUTDOWN events.
+ */
+#ifndef TETHER_WIN32_SEAM_H
+#define TETHER_WIN32_SEAM_H
+
+/* The console control handler itself: tether registers a BOOL WINAPI
+ * wrapper that only calls this. ctrl_type is a CTRL_*_EVENT value. Returns
+ * what the handler returns to Windows: 1 (TRUE, handled) or 0 (FALSE, let
+ * the next handler run). Blocks like the real handler does for
+ * CTRL_CLOSE/LOGOFF/SHUTDOWN_EVENT until acknowledged or the deadline. */
+int tether__win32_console_handler(unsigned long ctrl_type);
+
+/* The HWND of tether's hidden top-level window, or NULL when it was not
+ * created (nothing watched TERMINATE, LOGOFF or SHUTDOWN yet). */
+void *tether__win32_hidden_window(void);
+
+/* The budgets tether assumes, in milliseconds: how long Windows waits
+ * before ending the process, and how much earlier tether releases it. */
+#define TETHER__WIN32_OS_TIMEOUT_MS 5000
+#define TETHER__WIN32_MARGIN_MS 500
+
+#endif /* TETHER_WIN32_SEAM_H */
