@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Build cmocka for the MinGW-w64 target from Debian's source package and
+# install it, as a static library, into a cache prefix:
+#
+#   $PREFIX/include/cmocka.h, cmocka_pbc.h
+#   $PREFIX/lib/libcmocka.a
+#   $PREFIX/lib/cmake/cmocka/cmocka-config.cmake   (cmocka::cmocka + CMOCKA_*)
+#   $PREFIX/lib/pkgconfig/cmocka.pc
+#
+# PREFIX = $TETHER_CMOCKA_PREFIX, else $TETHER_CACHE/cmocka-mingw, else
+# ~/.cache/tether/cmocka-mingw (cmake/toolchain-mingw-w64.cmake uses the same
+# rule). Idempotent: does nothing when the prefix is complete.
+#
+# Environment: HOST_ARCH (x86_64), TETHER_CMOCKA_SRC (an unpacked cmocka
+# source tree to use instead of `apt-get source cmocka`), JOBS (2).
+# Needs root only to add a deb-src entry when none is configured.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+HOST_ARCH=${HOST_ARCH:-x86_64}
+JOBS=${JOBS:-2}
+if [[ -n "${TETHER_CMOCKA_PREFIX:-}" ]]; then
+  prefix=$TETHER_CMOCKA_PREFIX
+elif [[ -n "${TETHER_CACHE:-}" ]]; then
+  prefix=$TETHER_CACHE/cmocka-mingw
+else
+  prefix=$HOME/.cache/tether/cmocka-mingw
+fi
+# Bump when the recipe below changes: an older cache is then rebuilt.
+recipe=2
+stamp=$prefix/.tether-cmocka-$HOST_ARCH-r$recipe
+
+log() { printf 'build-cmocka-mingw: %s\n' "$*"; }
+
+if [[ -f "$stamp" && -f "$prefix/include/cmocka.h" && -f "$prefix/lib/libcmocka.a" &&
+      -f "$prefix/lib/cmake/cmocka/cmocka-config.cmake" && -f "$prefix/lib/pkgconfig/cmocka.pc" ]]; then
+  log "cached: $prefix ($(cat "$stamp"))"
+  exit 0
+fi
+
+command -v "$HOST_ARCH-w64-mingw32-gcc" >/dev/null ||
+  { log "error: $HOST_ARCH-w64-mingw32-gcc not found (apt-get install mingw-w64)"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tether-cmocka.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# ---------------------------------------------------------------- source
+have_deb_src() {
+  grep -Eqs '^[[:space:]]*(Types:.*deb-src|deb-src[[:space:]])' \
+    /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
+}
+
+add_deb_src() {
+  # Mirror the existing binary entries as deb-src in a file of our own
+  # (never edit the distribution's files).
+  local out=/etc/apt/sources.list.d/tether-deb-src.sources
+  [[ $(id -u) -eq 0 ]] || { log "error: no deb-src entry configured and not root"; exit 1; }
+  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+    sed -E 's/^Types:[[:space:]]*deb[[:space:]]*$/Types: deb-src/' \
+      /etc/apt/sources.list.d/debian.sources >"$out"
+  elif grep -Eqs '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list; then
+    out=/etc/apt/sources.list.d/tether-deb-src.list
+    sed -nE 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' /etc/apt/sources.list >"$out"
+  else
+    log "error: cannot find Debian apt sources to mirror as deb-src"; exit 1
+  fi
+  log "added $out"
+}
+
+if [[ -n "${TETHER_CMOCKA_SRC:-}" ]]; then
+  src=$TETHER_CMOCKA_SRC
+else
+  command -v dpkg-source >/dev/null ||
+    { log "error: dpkg-source missing (apt-get install dpkg-dev)"; exit 1; }
+  if ! have_deb_src; then
+    add_deb_src
+    apt-get update -qq
+  fi
+  # Failure shows as a missing tree below.
+  (cd "$work" && apt-get source -qq cmocka 2>&1) | grep -v '^W: Download is performed unsandboxed' || true
+  src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
+  if [[ -z "$src" ]]; then
+    # Maybe the package lists are stale: refresh once and retry.
+    apt-get update -qq
+    (cd "$work" && apt-get source -qq cmocka)
+    src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
+  fi
+  [[ -n "$src" ]] || { log "error: apt-get source cmocka produced no tree"; exit 1; }
+fi
+version=$(sed -nE 's/^project\(cmocka VERSION ([0-9.]+).*/\1/p' "$src/CMakeLists.txt" | head -n1)
+log "source: $src (cmocka ${version:-?})"
+
+# ---------------------------------------------------------------- build
+cmake -S "$src" -B "$work/build" -G Ninja \
+  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-mingw-w64.cmake" \
+  -DHOST_ARCH="$HOST_ARCH" \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_INSTALL_PREFIX="$work/stage" \
+  -DWITH_STATIC_LIB=ON -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF \
+  -DCMAKE_POLICY_DEFAULT_CMP0063=NEW >"$work/configure.log" 2>&1 ||
+  { cat "$work/configure.log"; exit 1; }
+cmake --build "$work/build" -j "$JOBS" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+cmake --install "$work/build" >"$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
+
+# ---------------------------------------------------------------- install
+# Only the static library goes into the prefix: with libcmocka.dll.a beside
+# it, -lcmocka would pick the DLL and every test would need cmocka.dll.
+rm -rf "$prefix"
+mkdir -p "$prefix/include" "$prefix/lib/cmake/cmocka" "$prefix/lib/pkgconfig"
+cp "$work/stage/include/"*.h "$prefix/include/"
+static=$(find "$work/stage" "$work/build" -name 'libcmocka-static.a' | head -n1)
+[[ -n "$static" ]] || { log "error: libcmocka-static.a was not built"; exit 1; }
+cp "$static" "$prefix/lib/libcmocka.a"
+if [[ -f "$work/stage/lib/cmake/cmocka/cmocka-config-version.cmake" ]]; then
+  cp "$work/stage/lib/cmake/cmocka/cmocka-config-version.cmake" "$prefix/lib/cmake/cmocka/"
+fi
+
+cat >"$prefix/lib/cmake/cmocka/cmocka-config.cmake" <<'EOF'
+# cmocka (static, MinGW-w64 target), written by tether's ci/build-cmocka-mingw.sh.
+# Provides the imported target cmocka::cmocka and, like cmocka's own config,
+# CMOCKA_INCLUDE_DIR, CMOCKA_LIBRARY and CMOCKA_LIBRARIES.
+get_filename_component(_cmocka_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+set(CMOCKA_INCLUDE_DIR "${_cmocka_prefix}/include")
+set(CMOCKA_LIBRARY "${_cmocka_prefix}/lib/libcmocka.a")
+set(CMOCKA_LIBRARIES "${CMOCKA_LIBRARY}")
+if(NOT TARGET cmocka::cmocka)
+  add_library(cmocka::cmocka STATIC IMPORTED)
+  set_target_properties(cmocka::cmocka PROPERTIES
+    IMPORTED_LOCATION "${CMOCKA_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${CMOCKA_INCLUDE_DIR}")
+endif()
+set(cmocka_FOUND TRUE)
+unset(_cmocka_prefix)
+EOF
+
+cat >"$prefix/lib/pkgconfig/cmocka.pc" <<EOF
+prefix=\${pcfiledir}/../..
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: cmocka
+Description: The cmocka unit testing library (static, $HOST_ARCH-w64-mingw32)
+Version: ${version:-1.1.5}
+Libs: -L\${libdir} -lcmocka
+Cflags: -I\${includedir}
+EOF
+
+echo "cmocka ${version:-?} static $HOST_ARCH-w64-mingw32 from ${TETHER_CMOCKA_SRC:-apt-get source cmocka}" >"$stamp"
+log "installed into $prefix"
