@@ -505,17 +505,7 @@ static void test_bad_input(void **state) {
   assert_tether_err(tether_channel_unwatch(ch, TETHER_EVENT_USER1), TETHER_ENOTSUP);
   assert_tether_err(tether_signal_ignored_at_start(2), TETHER_ENOTSUP);
   assert_null(tether_signal_name(2));
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_INTERRUPT), 1);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_QUIT), 1);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_TERMINATE), 1);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_HANGUP), 1);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_LOGOFF), 1);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_SHUTDOWN), 1);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_USER1), 0);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_USER2), 0);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_RESIZE), 0);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_SIGNAL), 0);
-  assert_int_equal(tether_kind_supported(TETHER_EVENT_CHILD), 1);
+  /* tether_kind_supported() per OS is covered by test_api on this lane. */
   /* Nothing was installed by the failures: the channel still works. */
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, TETHER_WATCH_IGNORED));
 }
