@@ -7,3 +7,13 @@ target_include_directories(test_console PRIVATE ${PROJECT_SOURCE_DIR}/win32)
 # The test itself finds and messages windows (EnumWindows, PostMessageW);
 # the library loads user32 only at run time.
 target_link_libraries(test_console PRIVATE user32)
+
+# A Unix SIGINT to the Wine process running tether.exe (only when the tests
+# run under Wine through ci/wine-run.sh on a Linux host).
+if(TETHER_BUILD_TOOLS AND CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
+  list(GET CMAKE_CROSSCOMPILING_EMULATOR -1 tether_wine_run)
+  add_test(NAME wine_unix_sigint
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_sigint.sh
+      ${tether_wine_run} $<TARGET_FILE:tether_cli>)
+  set_tests_properties(wine_unix_sigint PROPERTIES TIMEOUT 120 LABELS win32)
+endif()

@@ -1,0 +1,85 @@
+#!/bin/sh
+# MinGW lane: a Unix SIGINT sent to the Wine process that runs tether.exe.
+# Wine turns it into CTRL_C_EVENT on a new thread (platform-semantics.md,
+# Part C), so this drives tether's real console handler from outside.
+# Usage: wine_sigint.sh WINE-RUN-WRAPPER TETHER.EXE
+set -u
+RUN=$1
+EXE=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+
+# start NAME ARGS...: run tether.exe under Wine in the background, wait for
+# its ready line, and set UNIXPID to the Unix process that runs it.
+start() {
+  name=$1
+  shift
+  bash "$RUN" "$EXE" "$@" >"$tmp/$name" 2>&1 &
+  WRAPPER=$!
+  UNIXPID=""
+  i=0
+  while [ $i -lt 300 ]; do
+    if [ -s "$tmp/$name" ]; then
+      for p in $(pgrep -x tether.exe); do
+        if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$*"; then
+          UNIXPID=$p
+        fi
+      done
+      [ -n "$UNIXPID" ] && return 0
+    fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  return 1
+}
+
+# 1. Watched: CTRL_C_EVENT arrives as interrupt.
+if start watched events --json --count 1 interrupt; then
+  kill -INT "$UNIXPID"
+  wait "$WRAPPER"
+  rc=$?
+  [ $rc -eq 0 ] && ok "watched: exits 0 after one event" || bad "watched: exit $rc"
+  grep -q '^{"kind":"interrupt","native":"CTRL_C_EVENT","code":0,"count":1,"pid":null,"uid":null,' "$tmp/watched" \
+    && ok "watched: CTRL_C_EVENT reported as interrupt" || bad "watched: $(cat "$tmp/watched")"
+else
+  bad "watched: tether.exe did not start: $(cat "$tmp/watched")"
+fi
+
+# 2. Unwatched: tether's handler returns FALSE, the default handler ends the
+#    process (Windows: exit 0xC000013A; Wine 8: exit 0, see Part C).
+if start unwatched events --json --count 1 terminate; then
+  kill -INT "$UNIXPID"
+  i=0
+  while kill -0 "$UNIXPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  if kill -0 "$UNIXPID" 2>/dev/null; then
+    bad "unwatched: still running 10 s after Ctrl+C"
+    kill -9 "$UNIXPID"
+  else
+    ok "unwatched: the default handler ended the process"
+  fi
+  wait "$WRAPPER"
+  ! grep -q '"kind"' "$tmp/unwatched" && ok "unwatched: no event printed" \
+    || bad "unwatched: $(cat "$tmp/unwatched")"
+else
+  bad "unwatched: tether.exe did not start: $(cat "$tmp/unwatched")"
+fi
+
+# 3. The second interrupt stops `tether events`.
+if start twice events --json interrupt; then
+  kill -INT "$UNIXPID"
+  sleep 0.5
+  kill -INT "$UNIXPID" 2>/dev/null
+  wait "$WRAPPER"
+  rc=$?
+  [ $rc -eq 0 ] && [ "$(grep -c '"kind":"interrupt"' "$tmp/twice")" -ge 1 ] \
+    && ok "second interrupt stops events" || bad "twice: exit $rc, $(cat "$tmp/twice")"
+else
+  bad "twice: tether.exe did not start: $(cat "$tmp/twice")"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
