@@ -44,6 +44,12 @@ static __inline void *tether__load_ptr(void *volatile *p) {
 static __inline void tether__store_ptr(void *volatile *p, void *v) {
   _InterlockedExchangePointer(p, v);
 }
+/* Index of the lowest set bit; v must not be 0. */
+static __inline int tether__ctz64(uint64_t v) {
+  unsigned long i;
+  _BitScanForward64(&i, v);
+  return (int)i;
+}
 #else
 #define tether__load64(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define tether__store64(p, v) __atomic_store_n((p), (uint64_t)(v), __ATOMIC_SEQ_CST)
@@ -54,6 +60,8 @@ static __inline void tether__store_ptr(void *volatile *p, void *v) {
 #define tether__add_int(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define tether__load_ptr(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define tether__store_ptr(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+/* Index of the lowest set bit; v must not be 0. */
+#define tether__ctz64(v) __builtin_ctzll((unsigned long long)(v))
 #endif
 
 #endif /* TETHER_CORE_ATOMIC_H */

@@ -347,53 +347,83 @@ int tether_channel_unwatch_signal(tether_channel *ch, int signo) {
 /* Reading                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* ch->lock held. Store the next pending event; 1 if one was stored. */
-static int tether__take_locked(tether_channel *ch, tether_event *ev) {
-  int i;
-  for (i = 0; i < TETHER__NSRC; i++) {
-    int src = (ch->rr + i) % TETHER__NSRC;
-    uint64_t count, sender, deadline;
-    tether__src_info info;
-    if (!tether__ch_watches(ch, src))
-      continue;
-    count = tether__load64(&tether__src[src].count);
-    if (count == ch->seen[src])
-      continue;
-    if (tether__get_src_info(src, &info) < 0)
-      continue;
-    sender = tether__load64(&tether__src[src].sender);
-    memset(ev, 0, sizeof(*ev));
-    ev->kind = info.kind;
-    ev->code = info.code;
-    ev->native = info.name;
-    ev->count = count - ch->seen[src];
-    ev->pid = (sender >> 32) == 0xFFFFFFFFu ? -1 : (int64_t)(sender >> 32);
-    ev->uid = (sender & 0xFFFFFFFFu) == 0xFFFFFFFFu
-                  ? -1
-                  : (int64_t)(sender & 0xFFFFFFFFu);
-    ev->time_ns = tether__load64(&tether__src[src].time_ns);
-    ev->time_left_ms = -1;
-    deadline = tether__load64(&tether__src[src].deadline_ns);
-    if ((info.flags & TETHER__SRC_NEEDS_ACK) && deadline != 0) {
-      uint64_t now = tether__now_ns();
-      ev->time_left_ms =
-          now >= deadline ? 0 : (int64_t)((deadline - now) / 1000000u);
+/* ch->lock held. The first watched source at or after `from` (wrapping
+ * around) whose counter moved since the channel last reported it, or -1.
+ * Only the watched bits are visited. */
+static int tether__find_pending(const tether_channel *ch, int from) {
+  int pass, w;
+  for (pass = 0; pass < 2; pass++) {
+    for (w = 0; w < TETHER__WORDS; w++) {
+      int base = w * 64;
+      uint64_t m = tether__load64(&tether__slots[ch->slot].watch[w]);
+      if (pass == 0) { /* sources >= from */
+        if (base + 63 < from)
+          continue;
+        if (from > base)
+          m &= ~(uint64_t)0 << (from - base);
+      } else { /* sources < from */
+        if (base >= from)
+          break;
+        if (from - base < 64)
+          m &= ((uint64_t)1 << (from - base)) - 1;
+      }
+      while (m != 0) {
+        int src = base + tether__ctz64(m);
+        m &= m - 1;
+        if (tether__load64(&tether__src[src].count) != ch->seen[src])
+          return src;
+      }
     }
-    ch->seen[src] = count;
-    ch->rr = (src + 1) % TETHER__NSRC;
-    return 1;
   }
-  return 0;
+  return -1;
 }
 
-/* ch->lock held: is anything else pending? */
-static int tether__pending_locked(tether_channel *ch) {
-  int src;
-  for (src = 0; src < TETHER__NSRC; src++)
-    if (tether__ch_watches(ch, src) &&
-        tether__load64(&tether__src[src].count) != ch->seen[src])
-      return 1;
-  return 0;
+/* ch->lock held. Store the next pending event (round robin); 1 if one was
+ * stored. */
+static int tether__take_locked(tether_channel *ch, tether_event *ev) {
+  int src = tether__find_pending(ch, ch->rr);
+  uint64_t count, sender, deadline;
+  tether__src_info info;
+  if (src < 0 || tether__get_src_info(src, &info) < 0)
+    return 0;
+  count = tether__load64(&tether__src[src].count);
+  sender = tether__load64(&tether__src[src].sender);
+  memset(ev, 0, sizeof(*ev));
+  ev->kind = info.kind;
+  ev->code = info.code;
+  ev->native = info.name;
+  ev->count = count - ch->seen[src];
+  ev->pid = (sender >> 32) == 0xFFFFFFFFu ? -1 : (int64_t)(sender >> 32);
+  ev->uid = (sender & 0xFFFFFFFFu) == 0xFFFFFFFFu
+                ? -1
+                : (int64_t)(sender & 0xFFFFFFFFu);
+  ev->time_ns = tether__load64(&tether__src[src].time_ns);
+  ev->time_left_ms = -1;
+  deadline = tether__load64(&tether__src[src].deadline_ns);
+  if ((info.flags & TETHER__SRC_NEEDS_ACK) && deadline != 0) {
+    uint64_t now = tether__now_ns();
+    ev->time_left_ms =
+        now >= deadline ? 0 : (int64_t)((deadline - now) / 1000000u);
+  }
+  ch->seen[src] = count;
+  ch->rr = (src + 1) % TETHER__NSRC;
+  return 1;
+}
+
+/* ch->lock held. Take one event and leave the doorbell in the right state:
+ * ready while anything is pending, empty otherwise. Invariant: every
+ * delivery rings after it moved its counter, and the doorbell is only
+ * drained when, after the drain, nothing is pending; so "pending implies
+ * ready" always holds and no ring is lost. */
+static int tether__take_and_settle(tether_channel *ch, tether_event *ev) {
+  if (!tether__take_locked(ch, ev))
+    return 0;
+  if (tether__find_pending(ch, 0) < 0) {
+    tether__bell_drain(ch->bell);
+    if (tether__find_pending(ch, 0) >= 0)
+      tether__bell_ring(ch->bell); /* a delivery raced with the drain */
+  }
+  return 1;
 }
 
 static int tether__wait(tether_channel *ch, tether_event *ev, int timeout_ms) {
@@ -408,11 +438,17 @@ static int tether__wait(tether_channel *ch, tether_event *ev, int timeout_ms) {
       r = TETHER_ECLOSED;
       break;
     }
-    /* Drain first, then look: a ring that lands after the drain stays. */
+    /* Look first: in the common case the counters already say what woke
+     * us, and the doorbell is read once, when the last event is taken. */
+    if (tether__take_and_settle(ch, ev)) {
+      r = 1;
+      break;
+    }
+    /* Nothing pending: consume stale rings (a ring can land after its
+     * delivery was already reported), then look again for a delivery that
+     * raced with the drain. */
     tether__bell_drain(ch->bell);
-    if (tether__take_locked(ch, ev)) {
-      if (tether__pending_locked(ch))
-        tether__bell_ring(ch->bell); /* stay readable: level-triggered */
+    if (tether__take_and_settle(ch, ev)) {
       r = 1;
       break;
     }

@@ -165,11 +165,18 @@ void tether__bell_ring(tether__bell *b) {
 }
 
 void tether__bell_drain(tether__bell *b) {
-  char buf[256];
   int saved = errno;
-  /* An eventfd is emptied by one read; a pipe may need several. */
-  while (read(b->rfd, buf, sizeof(buf)) > 0) {
+#if defined(TETHER_LINUX)
+  /* One read empties an eventfd (it holds a counter, not bytes). */
+  uint64_t v;
+  ssize_t n = read(b->rfd, &v, sizeof(v));
+  (void)n;
+#else
+  /* A pipe: read until a short read says it is empty (no EAGAIN round). */
+  char buf[256];
+  while (read(b->rfd, buf, sizeof(buf)) == (ssize_t)sizeof(buf)) {
   }
+#endif
   errno = saved;
 }
 

@@ -250,6 +250,40 @@ static void test_handle_level_triggered(void **state) {
   tether_channel_free(ch);
 }
 
+/* Two pending sources in different words of the watch mask (a low source
+ * and the child source, 127) are served round robin, across the wrap. */
+static void test_round_robin(void **state) {
+  tether_channel *ch;
+  tether_event ev;
+  int low, i, last = -1;
+  (void)state;
+#ifdef _WIN32
+  low = 0; /* CTRL_C_EVENT */
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0));
+#else
+  assert_tether_ok(tether__os_kind_sources(TETHER_EVENT_USER1, &low, 1));
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_USER1, 0));
+#endif
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
+  for (i = 0; i < 6; i++) {
+    /* Both pending every time: the kind served must alternate. */
+    tether__deliver(low, -1, -1);
+    tether__deliver(TETHER__SRC_CHILD, -1, -1);
+    assert_int_equal(tether_channel_poll(ch, &ev), 1);
+    if (last >= 0)
+      assert_int_not_equal(ev.kind, last);
+    last = ev.kind;
+    /* Take the other one too; then nothing is left. */
+    assert_int_equal(tether_channel_poll(ch, &ev), 1);
+    assert_int_not_equal(ev.kind, last);
+    last = ev.kind;
+    assert_int_equal(tether_channel_poll(ch, &ev), 0);
+  }
+  tether_channel_free(ch);
+}
+
 /* ---- threads ---- */
 
 /* Shared between the callback thread and the test: atomics only. */
@@ -476,6 +510,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_many_channels_each_get_every_event),
       cmocka_unit_test(test_channel_limit),
       cmocka_unit_test(test_handle_level_triggered),
+      cmocka_unit_test(test_round_robin),
       cmocka_unit_test(test_callback_mode),
       cmocka_unit_test(test_close_and_free_from_callback),
       cmocka_unit_test(test_close_wakes_blocked_waiter),
