@@ -429,6 +429,11 @@ static int tether__take_and_settle(tether_channel *ch, tether_event *ev) {
 static int tether__wait(tether_channel *ch, tether_event *ev, int timeout_ms) {
   uint64_t deadline = 0;
   int r;
+  /* A stale ring (one that landed after its delivery was already reported)
+   * must be drained before "nothing" is answered to a poll, or the handle
+   * would stay ready forever; a blocking wait drains it only when it is
+   * what woke us, which saves a read per event. */
+  int need_drain = timeout_ms == 0;
   if (timeout_ms > 0)
     deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
   tether__mutex_lock(ch->lock);
@@ -444,13 +449,13 @@ static int tether__wait(tether_channel *ch, tether_event *ev, int timeout_ms) {
       r = 1;
       break;
     }
-    /* Nothing pending: consume stale rings (a ring can land after its
-     * delivery was already reported), then look again for a delivery that
-     * raced with the drain. */
-    tether__bell_drain(ch->bell);
-    if (tether__take_and_settle(ch, ev)) {
-      r = 1;
-      break;
+    if (need_drain) {
+      /* Then look again for a delivery that raced with the drain. */
+      tether__bell_drain(ch->bell);
+      if (tether__take_and_settle(ch, ev)) {
+        r = 1;
+        break;
+      }
     }
     if (timeout_ms == 0) {
       r = 0;
@@ -473,6 +478,7 @@ static int tether__wait(tether_channel *ch, tether_event *ev, int timeout_ms) {
       tether__cond_broadcast(ch->cond);
     if (r < 0)
       break;
+    need_drain = 1;
   }
   tether__mutex_unlock(ch->lock);
   return r;
