@@ -517,6 +517,58 @@ TETHER_API int tether_channel_close(tether_channel *ch);
  */
 TETHER_API void tether_channel_free(tether_channel *ch);
 
+
+/* ------------------------------------------------------------------------ */
+/* Exit statuses                                                            */
+/* ------------------------------------------------------------------------ */
+
+/** How a process ended. */
+typedef enum tether_exit_kind {
+  TETHER_EXIT_NONE = 0,        /**< not an exit (e.g. a stop status) */
+  TETHER_EXIT_CODE = 1,        /**< exited with `code` */
+  TETHER_EXIT_SIGNAL = 2,      /**< POSIX: killed by signal `signo` */
+  TETHER_EXIT_INTERRUPTED = 3, /**< Windows: STATUS_CONTROL_C_EXIT */
+  TETHER_EXIT_CRASHED = 4,     /**< Windows: an NTSTATUS error code */
+  TETHER_EXIT_KILLED = 5       /**< killed by tether (tracked by tether's
+                                    children code, never decoded) */
+} tether_exit_kind;
+
+/** A normalized exit status that keeps the raw value. */
+typedef struct tether_exit {
+  /** A tether_exit_kind. */
+  int kind;
+  /** CODE: the exit code (0..255 on POSIX). INTERRUPTED, CRASHED: the
+   *  NTSTATUS as a signed int (what cmd.exe's %ERRORLEVEL% shows). */
+  int code;
+  /** SIGNAL: the signal number; otherwise 0. */
+  int signo;
+  /** POSIX SIGNAL: 1 if a core file was written. */
+  int core_dumped;
+  /** The raw value: a wait status (POSIX) or an exit code (Windows). */
+  uint32_t raw;
+  /** What a shell reports: `code`, or 128 + `signo` (POSIX). */
+  int shell_code;
+} tether_exit;
+
+/**
+ * Decode a raw exit status into a normalized tether_exit.
+ *
+ * @param raw  POSIX: a status from waitpid()/wait() (the int, as uint32_t).
+ *             Windows: an exit code from GetExitCodeProcess().
+ * @param out  receives the result (kind TETHER_EXIT_NONE on error).
+ * @return 0, or TETHER_EINVAL: out is NULL, or (POSIX) raw is a stop or
+ *         continue status rather than an exit.
+ *
+ * Platform notes: POSIX: WIFEXITED gives CODE, WIFSIGNALED gives SIGNAL
+ * (with WCOREDUMP where the system has it). Windows: 0xC000013A
+ * (STATUS_CONTROL_C_EXIT, the default Ctrl+C/Ctrl+Break/close handling) gives
+ * INTERRUPTED; any other value with both top bits set (NTSTATUS error
+ * severity, e.g. 0xC0000005 access violation, 0xC00000FD stack overflow,
+ * 0xC0000409 fail-fast/abort) gives CRASHED; everything else is CODE.
+ * Under Wine 8 a process ended by Ctrl+C exits with 0, not 0xC000013A.
+ */
+TETHER_API int tether_exit_decode(uint32_t raw, tether_exit *out);
+
 #ifdef __cplusplus
 }
 #endif
