@@ -17,3 +17,9 @@ if(TETHER_BUILD_TOOLS AND CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATC
       ${tether_wine_run} $<TARGET_FILE:tether_cli>)
   set_tests_properties(wine_unix_sigint PROPERTIES TIMEOUT 120 LABELS win32)
 endif()
+
+# The spawn command-line builder (win32/cmdline.c) against CommandLineToArgvW
+# (in process) and the C runtimes' argv parsers (in child processes).
+tether_add_test(test_cmdline SOURCES test_cmdline.c TIMEOUT 300 LABELS win32)
+target_include_directories(test_cmdline PRIVATE ${PROJECT_SOURCE_DIR}/win32)
+target_link_libraries(test_cmdline PRIVATE shell32)
