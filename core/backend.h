@@ -7,6 +7,8 @@
  *   sync.c    mutex, condition, thread, global lock, monotonic clock
  *   bell.c    the channel doorbell (eventfd / pipe / event object)
  *   source.c  native event sources (signals / console events / window)
+ *   exit.c    tether_exit_decode (public, per OS)
+ *   spawn.c   tethered children (keeper process / Job Objects)
  *
  * Conventions:
  *   - functions return >= 0 on success, or a negative TETHER_E* already
@@ -142,6 +144,77 @@ int tether__src_watchers(int src);
  * at delivery time acknowledged it or was closed, or until deadline_ns
  * (tether__now_ns clock). Returns 1 if all acknowledged, 0 on deadline. */
 int tether__deliver_and_wait_ack(int src, uint64_t deadline_ns);
+
+/* ---- children (spawn.c; the portable part is core/child.c) ---- */
+
+typedef struct tether__os_child tether__os_child;
+
+/* The portable part of a child; backends read and set the marked fields. */
+struct tether_child {
+  /* Set by the backend's spawn: */
+  int64_t pid;                  /* process id (POSIX: also the group id) */
+  tether_os_handle stdio[3];    /* parent ends of TETHER_STDIO_PIPE streams,
+                                   else the invalid handle */
+  tether__os_child *os;         /* backend state */
+  /* Core-owned (read-only for backends): */
+  unsigned flags;               /* tether_spawn_flags */
+  tether__mutex *lock;
+  tether__cond *cond;
+  int exited;                   /* lock */
+  uint32_t raw;                 /* lock: raw status once exited */
+  uint64_t exit_ns;             /* lock */
+  int kill_sent;                /* lock: tether killed the tree */
+  tether_channel *channel;      /* global lock: where CHILD events go */
+  struct tether_child *b_prev, *b_next; /* global lock: channel's bound list */
+  struct tether_child *q_next;  /* channel's lock: event queue link */
+  int q_state;                  /* channel's lock: 0 none, 1 queued, 2 taken */
+};
+
+/* Start the child described by argv/opts (already validated by the core:
+ * argv non-empty, stdio modes valid). On success set c->pid, c->stdio and
+ * c->os; the backend then calls tether__child_exited(c, raw) exactly once,
+ * from any thread, when the child process (not the tree) has exited. On
+ * failure nothing is running and nothing leaks. */
+int tether__os_spawn(tether_child *c, const char *const *argv,
+                     const tether_spawn_options *opts);
+
+/* Send kind (INTERRUPT, QUIT, TERMINATE, HANGUP, USER1, USER2; validated)
+ * to the whole tree. TETHER_ESRCH when the tree is gone. */
+int tether__os_child_signal(tether_child *c, int kind);
+
+/* Kill the whole tree now. TETHER_ESRCH when the tree is already gone. */
+int tether__os_child_kill(tether_child *c);
+
+/* Wait up to timeout_ms (< 0: forever) until no process of the tree is
+ * alive: 1 gone, 0 timeout, < 0 error. Not called for detached children. */
+int tether__os_child_wait_tree(tether_child *c, int timeout_ms);
+
+/* Close a parent-side stdio handle. */
+void tether__os_close_handle(tether_os_handle h);
+
+/* Release the child: unless TETHER_SPAWN_DETACHED, kill the tree if it is
+ * still there; reap; free c->os. After it returns the backend never calls
+ * tether__child_exited(c) again. */
+void tether__os_child_release(tether_child *c);
+
+/* Is raw the status of a process killed by tether__os_child_kill (POSIX:
+ * SIGKILL; Windows: exit code 137)? */
+int tether__os_is_kill_status(uint32_t raw);
+
+/* Backends: the child process exited with raw status (core/child.c). */
+void tether__child_exited(tether_child *c, uint32_t raw);
+
+/* The normalized status of an exited child (core/child.c; c->lock held or
+ * c known to have exited). */
+void tether__child_exit_status(const tether_child *c, tether_exit *st);
+
+/* Core (core/channel.c), global lock held by the caller: bind a child to a
+ * channel (0, TETHER_ECLOSED, or TETHER_EINVAL if the channel does not watch
+ * TETHER_EVENT_CHILD), unbind it (drops a queued event), queue its exit
+ * event. */
+int tether__channel_bind_child(tether_channel *ch, tether_child *c);
+void tether__channel_unbind_child(tether_child *c);
+void tether__channel_post_child(tether_child *c);
 
 /* Called by the POSIX backend in a fork()ed child, with the global lock held
  * and only the forking thread alive: forget handlers that were running in

@@ -49,6 +49,8 @@ struct tether_channel {
   tether_event_cb callback;
   void *userdata;
   tether__thread *thread; /* callback thread */
+  tether_child *bound;    /* global lock: children that report here */
+  tether_child *q_head, *q_tail; /* lock: exited children not yet read */
   int thread_running;     /* lock: the callback thread has not finished */
   int free_on_exit;       /* lock: freed by the callback thread when it ends */
 };
@@ -378,10 +380,37 @@ static int tether__find_pending(const tether_channel *ch, int from) {
   return -1;
 }
 
-/* ch->lock held. Store the next pending event (round robin); 1 if one was
- * stored. */
+/* ch->lock held. Store the oldest queued child exit; 1 if there was one. */
+static int tether__take_child_locked(tether_channel *ch, tether_event *ev) {
+  tether_child *c = ch->q_head;
+  if (c == NULL)
+    return 0;
+  ch->q_head = c->q_next;
+  if (ch->q_head == NULL)
+    ch->q_tail = NULL;
+  c->q_next = NULL;
+  c->q_state = 2;
+  memset(ev, 0, sizeof(*ev));
+  ev->kind = TETHER_EVENT_CHILD;
+  ev->code = 0;
+  ev->native = "child";
+  ev->count = 1;
+  ev->pid = c->pid;
+  ev->uid = -1;
+  ev->time_ns = c->exit_ns;
+  ev->time_left_ms = -1;
+  ev->child = c;
+  tether__child_exit_status(c, &ev->exit);
+  return 1;
+}
+
+/* ch->lock held. Store the next pending event (queued child exits first,
+ * then sources round robin); 1 if one was stored. */
 static int tether__take_locked(tether_channel *ch, tether_event *ev) {
-  int src = tether__find_pending(ch, ch->rr);
+  int src;
+  if (tether__take_child_locked(ch, ev))
+    return 1;
+  src = tether__find_pending(ch, ch->rr);
   uint64_t count, sender, deadline;
   tether__src_info info;
   if (src < 0 || tether__get_src_info(src, &info) < 0)
@@ -418,7 +447,8 @@ static int tether__take_locked(tether_channel *ch, tether_event *ev) {
 static int tether__take_and_settle(tether_channel *ch, tether_event *ev) {
   if (!tether__take_locked(ch, ev))
     return 0;
-  if (tether__find_pending(ch, 0) < 0) {
+  /* (The child queue only changes under ch->lock, which we hold.) */
+  if (ch->q_head == NULL && tether__find_pending(ch, 0) < 0) {
     tether__bell_drain(ch->bell);
     if (tether__find_pending(ch, 0) >= 0)
       tether__bell_ring(ch->bell); /* a delivery raced with the drain */
@@ -631,6 +661,8 @@ static int tether__close(tether_channel *ch, int free_after) {
   tether__global_lock();
   for (src = 0; src < TETHER__NSRC; src++)
     tether__unwatch_src_locked(ch, src);
+  while (ch->bound != NULL)
+    tether__channel_unbind_child(ch->bound);
   tether__slots[ch->slot].owner = NULL;
   tether__store_ptr(&tether__slots[ch->slot].bell, NULL);
   tether__global_unlock();
@@ -679,6 +711,72 @@ void tether_channel_free(tether_channel *ch) {
     if (!later)
       tether__channel_release(ch);
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Children reporting to a channel (global lock held)                       */
+/* ------------------------------------------------------------------------ */
+
+int tether__channel_bind_child(tether_channel *ch, tether_child *c) {
+  if (tether__is_closed(ch))
+    return TETHER_ECLOSED;
+  if (!tether__ch_watches(ch, TETHER__SRC_CHILD))
+    return TETHER_EINVAL;
+  c->channel = ch;
+  c->b_prev = NULL;
+  c->b_next = ch->bound;
+  if (ch->bound != NULL)
+    ch->bound->b_prev = c;
+  ch->bound = c;
+  return 0;
+}
+
+void tether__channel_unbind_child(tether_child *c) {
+  tether_channel *ch = c->channel;
+  if (ch == NULL)
+    return;
+  if (c->b_prev != NULL)
+    c->b_prev->b_next = c->b_next;
+  else
+    ch->bound = c->b_next;
+  if (c->b_next != NULL)
+    c->b_next->b_prev = c->b_prev;
+  c->b_prev = c->b_next = NULL;
+  tether__mutex_lock(ch->lock);
+  if (c->q_state == 1) {
+    tether_child **pp = &ch->q_head, *prev = NULL;
+    while (*pp != NULL && *pp != c) {
+      prev = *pp;
+      pp = &(*pp)->q_next;
+    }
+    if (*pp == c) {
+      *pp = c->q_next;
+      if (ch->q_tail == c)
+        ch->q_tail = prev;
+    }
+    c->q_next = NULL;
+  }
+  c->q_state = 0;
+  tether__mutex_unlock(ch->lock);
+  c->channel = NULL;
+}
+
+void tether__channel_post_child(tether_child *c) {
+  tether_channel *ch = c->channel;
+  if (ch == NULL)
+    return;
+  tether__mutex_lock(ch->lock);
+  if (!ch->closed && c->q_state == 0) {
+    c->q_state = 1;
+    c->q_next = NULL;
+    if (ch->q_tail != NULL)
+      ch->q_tail->q_next = c;
+    else
+      ch->q_head = c;
+    ch->q_tail = c;
+    tether__bell_ring(ch->bell);
+  }
+  tether__mutex_unlock(ch->lock);
 }
 
 void tether__after_fork_child(void) {

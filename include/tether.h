@@ -170,6 +170,60 @@ TETHER_API const char *tether_err_name(int err);
 TETHER_API long tether_last_os_error(void);
 
 /* ------------------------------------------------------------------------ */
+/* Exit statuses                                                            */
+/* ------------------------------------------------------------------------ */
+
+/** A spawned child and its process tree (opaque; see tether_spawn()). */
+typedef struct tether_child tether_child;
+
+/** How a process ended. */
+typedef enum tether_exit_kind {
+  TETHER_EXIT_NONE = 0,        /**< not an exit (e.g. a stop status) */
+  TETHER_EXIT_CODE = 1,        /**< exited with `code` */
+  TETHER_EXIT_SIGNAL = 2,      /**< POSIX: killed by signal `signo` */
+  TETHER_EXIT_INTERRUPTED = 3, /**< Windows: STATUS_CONTROL_C_EXIT */
+  TETHER_EXIT_CRASHED = 4,     /**< Windows: an NTSTATUS error code */
+  TETHER_EXIT_KILLED = 5       /**< killed by tether (tracked by tether's
+                                    children code, never decoded) */
+} tether_exit_kind;
+
+/** A normalized exit status that keeps the raw value. */
+typedef struct tether_exit {
+  /** A tether_exit_kind. */
+  int kind;
+  /** CODE: the exit code (0..255 on POSIX). INTERRUPTED, CRASHED: the
+   *  NTSTATUS as a signed int (what cmd.exe's %ERRORLEVEL% shows). */
+  int code;
+  /** SIGNAL: the signal number; otherwise 0. */
+  int signo;
+  /** POSIX SIGNAL: 1 if a core file was written. */
+  int core_dumped;
+  /** The raw value: a wait status (POSIX) or an exit code (Windows). */
+  uint32_t raw;
+  /** What a shell reports: `code`, or 128 + `signo` (POSIX). */
+  int shell_code;
+} tether_exit;
+
+/**
+ * Decode a raw exit status into a normalized tether_exit.
+ *
+ * @param raw  POSIX: a status from waitpid()/wait() (the int, as uint32_t).
+ *             Windows: an exit code from GetExitCodeProcess().
+ * @param out  receives the result (kind TETHER_EXIT_NONE on error).
+ * @return 0, or TETHER_EINVAL: out is NULL, or (POSIX) raw is a stop or
+ *         continue status rather than an exit.
+ *
+ * Platform notes: POSIX: WIFEXITED gives CODE, WIFSIGNALED gives SIGNAL
+ * (with WCOREDUMP where the system has it). Windows: 0xC000013A
+ * (STATUS_CONTROL_C_EXIT, the default Ctrl+C/Ctrl+Break/close handling) gives
+ * INTERRUPTED; any other value with both top bits set (NTSTATUS error
+ * severity, e.g. 0xC0000005 access violation, 0xC00000FD stack overflow,
+ * 0xC0000409 fail-fast/abort) gives CRASHED; everything else is CODE.
+ * Under Wine 8 a process ended by Ctrl+C exits with 0, not 0xC000013A.
+ */
+TETHER_API int tether_exit_decode(uint32_t raw, tether_exit *out);
+
+/* ------------------------------------------------------------------------ */
 /* Events                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -234,6 +288,12 @@ typedef struct tether_event {
    *  read, before the OS ends the process unless the event is acknowledged
    *  with tether_channel_ack() earlier. -1 for every other event. */
   int64_t time_left_ms;
+  /** CHILD events: the child that exited (valid until it is freed), its pid
+   *  in `pid`, and its status. Child events are never coalesced: one event
+   *  per exited child, `count` 1. NULL for every other event. */
+  struct tether_child *child;
+  /** CHILD events: how the child ended. Zeroed for every other event. */
+  tether_exit exit;
 } tether_event;
 
 /**
@@ -518,56 +578,278 @@ TETHER_API int tether_channel_close(tether_channel *ch);
 TETHER_API void tether_channel_free(tether_channel *ch);
 
 
+
 /* ------------------------------------------------------------------------ */
-/* Exit statuses                                                            */
+/* Tethered children                                                        */
 /* ------------------------------------------------------------------------ */
 
-/** How a process ended. */
-typedef enum tether_exit_kind {
-  TETHER_EXIT_NONE = 0,        /**< not an exit (e.g. a stop status) */
-  TETHER_EXIT_CODE = 1,        /**< exited with `code` */
-  TETHER_EXIT_SIGNAL = 2,      /**< POSIX: killed by signal `signo` */
-  TETHER_EXIT_INTERRUPTED = 3, /**< Windows: STATUS_CONTROL_C_EXIT */
-  TETHER_EXIT_CRASHED = 4,     /**< Windows: an NTSTATUS error code */
-  TETHER_EXIT_KILLED = 5       /**< killed by tether (tracked by tether's
-                                    children code, never decoded) */
-} tether_exit_kind;
+/** What a child's stdin, stdout or stderr is connected to. */
+enum tether_stdio_mode {
+  /** The parent's own descriptor/handle (the default). */
+  TETHER_STDIO_INHERIT = 0,
+  /** The null device (/dev/null, NUL). */
+  TETHER_STDIO_NULL = 1,
+  /** A new pipe; the parent's end is returned by tether_child_stdio(). */
+  TETHER_STDIO_PIPE = 2,
+  /** The given descriptor/HANDLE (tether_stdio.handle); the caller keeps
+   *  ownership of it. */
+  TETHER_STDIO_HANDLE = 3
+};
 
-/** A normalized exit status that keeps the raw value. */
-typedef struct tether_exit {
-  /** A tether_exit_kind. */
-  int kind;
-  /** CODE: the exit code (0..255 on POSIX). INTERRUPTED, CRASHED: the
-   *  NTSTATUS as a signed int (what cmd.exe's %ERRORLEVEL% shows). */
-  int code;
-  /** SIGNAL: the signal number; otherwise 0. */
-  int signo;
-  /** POSIX SIGNAL: 1 if a core file was written. */
-  int core_dumped;
-  /** The raw value: a wait status (POSIX) or an exit code (Windows). */
-  uint32_t raw;
-  /** What a shell reports: `code`, or 128 + `signo` (POSIX). */
-  int shell_code;
-} tether_exit;
+/** One standard stream of a child. Zeroed: inherit. */
+typedef struct tether_stdio {
+  int mode;                /**< a tether_stdio_mode */
+  tether_os_handle handle; /**< for TETHER_STDIO_HANDLE */
+} tether_stdio;
+
+/** Flags for tether_spawn_options.flags. */
+enum tether_spawn_flags {
+  /** Not tethered: the child gets its own session (POSIX) or no job
+   *  (Windows) and survives the parent. tether still reports its exit while
+   *  the parent lives, but never kills it on close or at exit. */
+  TETHER_SPAWN_DETACHED = 1u << 0,
+  /** Start from an empty environment instead of the parent's (env_set is
+   *  then the whole environment). */
+  TETHER_SPAWN_CLEAR_ENV = 1u << 1,
+  /** Run argv[0] exactly as given: no PATH search. */
+  TETHER_SPAWN_NO_SEARCH = 1u << 2
+};
+
+/** Options for tether_spawn(). A zeroed struct means defaults. */
+typedef struct tether_spawn_options {
+  /** NULL-terminated "NAME=value" entries added to (or replacing in) the
+   *  environment; NULL for none. */
+  const char *const *env_set;
+  /** NULL-terminated names removed from the environment; NULL for none. */
+  const char *const *env_unset;
+  /** Working directory of the child; NULL for the parent's. */
+  const char *cwd;
+  /** stdin, stdout, stderr. */
+  tether_stdio stdio[3];
+  /** tether_spawn_flags. */
+  unsigned flags;
+  /** NULL, or a channel that gets a TETHER_EVENT_CHILD event when the
+   *  child exits (it must watch TETHER_EVENT_CHILD). */
+  tether_channel *channel;
+} tether_spawn_options;
+
 
 /**
- * Decode a raw exit status into a normalized tether_exit.
+ * Start a tethered child: argv[0] is run with the arguments argv[1..],
+ * never through a shell, in its own process group (POSIX) or Job Object
+ * (Windows). The child and every descendant that stays in its group/job
+ * die when the child is closed or when this process ends in any way
+ * (docs/children.md has the guarantee and the design per OS).
  *
- * @param raw  POSIX: a status from waitpid()/wait() (the int, as uint32_t).
- *             Windows: an exit code from GetExitCodeProcess().
- * @param out  receives the result (kind TETHER_EXIT_NONE on error).
- * @return 0, or TETHER_EINVAL: out is NULL, or (POSIX) raw is a stop or
- *         continue status rather than an exit.
+ * @param out   receives the child; NULL on failure.
+ * @param argv  NULL-terminated, at least argv[0]; UTF-8. Only read during
+ *              the call.
+ * @param opts  NULL or options (only read during the call).
+ * @return 0, or an error; on failure nothing is left running and nothing
+ *         leaks. Actionable errors:
+ *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options, a
+ *           channel that is NULL-but-required or not watching CHILD.
+ *         - TETHER_ENOENT: the program (or cwd) does not exist / is not on
+ *           PATH.
+ *         - TETHER_EACCES: the program is not executable (or cwd not
+ *           searchable).
+ *         - TETHER_ENOEXEC: not an executable format.
+ *         - TETHER_ENOTDIR: cwd (or a path component) is not a directory.
+ *         - TETHER_ENOTSUP: Windows: a .bat/.cmd program (cmd.exe re-parses
+ *           its command line; see docs/children.md).
+ *         - TETHER_EAGAIN: process limit reached (RLIMIT_NPROC).
+ *         - TETHER_EMFILE / TETHER_ENFILE / TETHER_ENOMEM.
+ *         - TETHER_EPERM: Windows: this process is in a job that forbids the
+ *           child's own job (nesting refused); the child was not started.
  *
- * Platform notes: POSIX: WIFEXITED gives CODE, WIFSIGNALED gives SIGNAL
- * (with WCOREDUMP where the system has it). Windows: 0xC000013A
- * (STATUS_CONTROL_C_EXIT, the default Ctrl+C/Ctrl+Break/close handling) gives
- * INTERRUPTED; any other value with both top bits set (NTSTATUS error
- * severity, e.g. 0xC0000005 access violation, 0xC00000FD stack overflow,
- * 0xC0000409 fail-fast/abort) gives CRASHED; everything else is CODE.
- * Under Wine 8 a process ended by Ctrl+C exits with 0, not 0xC000013A.
+ * Ownership: the caller owns the child and must tether_child_free() it.
+ *
+ * Platform notes: POSIX: tethered children are started by tether's keeper
+ * process (one per program, forked at the first spawn; see
+ * docs/children.md), detached ones by posix_spawn in a session of their
+ * own. A bare argv[0] is searched in this process's PATH like execvp()
+ * (without ever falling back to a shell); a name with a '/' is that file,
+ * relative names relative to this process's current directory, not to cwd.
+ * The child gets stdin/stdout/stderr and no other descriptor (tethered; a
+ * detached child also inherits this process's descriptors that are not
+ * close-on-exec), an empty signal mask and every signal disposition at its
+ * default. On Linux it also has PR_SET_PDEATHSIG(SIGKILL) towards the
+ * keeper, a backup in case the keeper itself is killed.
+ * Windows: a bare argv[0] is searched as CreateProcess does: the directory
+ * of this process's executable, the current directory (unless
+ * NoDefaultCurrentDirectoryInExePath is set), the system directory
+ * (System32), the Windows directory, then each directory of this process's
+ * PATH; ".exe" is appended when the name has no extension. A name with a
+ * directory part ("\", "/", "C:") is that file (".exe" appended likewise);
+ * with TETHER_SPAWN_NO_SEARCH, exactly the given path, nothing appended.
+ * Relative names are relative to this process's current directory, not to
+ * cwd. A directory where the program should be gives TETHER_EACCES; a cwd
+ * that does not exist TETHER_ENOENT, one that is a file TETHER_ENOTDIR.
+ * The command line is quoted so that CommandLineToArgvW and the C runtime
+ * give back argv exactly; argv[0] may not contain a double quote
+ * (TETHER_EINVAL). Environment names compare case-insensitively (env_unset
+ * "path" removes PATH) and the block is sorted as Windows expects; with
+ * TETHER_SPAWN_CLEAR_ENV it holds only env_set (many programs need
+ * SystemRoot). Only the three standard handles are inherited
+ * (PROC_THREAD_ATTRIBUTE_HANDLE_LIST); pipes are anonymous pipes
+ * (synchronous ReadFile/WriteFile, no overlapped I/O); INHERIT of a
+ * standard handle this process does not have gives the child none. The
+ * child is created in a new process group (CREATE_NEW_PROCESS_GROUP): it
+ * shares this process's console but ignores Ctrl+C (see
+ * tether_child_signal()); when this process has no console, the child gets
+ * one of its own without a window (CREATE_NO_WINDOW) instead of a new
+ * console window. TETHER_SPAWN_DETACHED: no job, DETACHED_PROCESS (no
+ * console, like setsid(); console standard handles are useless there) and
+ * CREATE_BREAKAWAY_FROM_JOB when this process is in a job that allows it.
  */
-TETHER_API int tether_exit_decode(uint32_t raw, tether_exit *out);
+TETHER_API int tether_spawn(tether_child **out, const char *const *argv,
+                            const tether_spawn_options *opts);
+
+/**
+ * The child's process id (its process-group id on POSIX).
+ *
+ * @return the pid, or -1 for NULL.
+ */
+TETHER_API int64_t tether_child_pid(const tether_child *c);
+
+/**
+ * The parent's end of a TETHER_STDIO_PIPE stream.
+ *
+ * @param index  0 (stdin: write to it), 1 (stdout) or 2 (stderr: read).
+ * @return the descriptor/HANDLE, owned by the child object (closed by
+ *         tether_child_free(), or earlier by the caller with
+ *         tether_child_close_stdio()); -1 / NULL if the stream is not a pipe.
+ */
+TETHER_API tether_os_handle tether_child_stdio(const tether_child *c,
+                                               int index);
+
+/**
+ * Close the parent's end of a pipe early (e.g. stdin, to send EOF).
+ *
+ * @return 0, TETHER_EINVAL (NULL, bad index, not a pipe or already closed).
+ */
+TETHER_API int tether_child_close_stdio(tether_child *c, int index);
+
+/**
+ * Send an event to the child's whole tree.
+ *
+ * @param kind  TETHER_EVENT_INTERRUPT, QUIT, TERMINATE or HANGUP; on POSIX
+ *              also USER1 and USER2.
+ * @return 0, or TETHER_EINVAL (NULL, other kinds), TETHER_ESRCH (the child
+ *         has exited and was reaped; Windows: no process of the tree is
+ *         left), TETHER_ENOTSUP (Windows: USER1/2, or the event cannot reach
+ *         this child, see below; tether_last_os_error() may say why).
+ *
+ * Platform notes: POSIX: killpg() of the child's group with the signal.
+ * Windows:
+ *   - INTERRUPT = CTRL_C_EVENT. Windows cannot limit it to a process group:
+ *     it goes to every process on a console. So it is sent only to a child
+ *     with a console of its own (this process had none when it spawned the
+ *     child), by a short-lived helper that attaches to that console and
+ *     first checks that nothing outside the child's job is on it. A child
+ *     sharing this process's console, or detached, gives TETHER_ENOTSUP.
+ *     The child receives it only if it re-enabled Ctrl+C with
+ *     SetConsoleCtrlHandler(NULL, FALSE): CREATE_NEW_PROCESS_GROUP starts it
+ *     with Ctrl+C ignored, and that state is inherited by its own children.
+ *     The helper is this executable, re-run with TETHER_CTRL_HELPER in its
+ *     environment; tether's initializer (a constructor / .CRT$XCU entry)
+ *     turns it into the helper before main() runs, so tether must be linked
+ *     into the executable or into a DLL it loads at start (otherwise
+ *     TETHER_ENOTSUP).
+ *   - QUIT = CTRL_BREAK_EVENT to the child's process group (directly when it
+ *     shares this process's console, else through the helper). Ctrl+Break
+ *     cannot be ignored, only handled; the default handler ends the process
+ *     with STATUS_CONTROL_C_EXIT. TETHER_ENOTSUP when it cannot be sent (a
+ *     detached child; Wine 8, which does not implement CTRL_BREAK_EVENT).
+ *   - TERMINATE = WM_CLOSE posted to every top-level window of every
+ *     process of the job, as `taskkill` without /F does. TETHER_ENOTSUP when
+ *     none has a window (console programs have none; a program that watches
+ *     TERMINATE with tether has tether's hidden window). Loads user32.dll in
+ *     this process on first use.
+ *   - HANGUP: CTRL_CLOSE_EVENT cannot be sent by a program, so WM_CLOSE as
+ *     for TERMINATE.
+ *   A detached child has no job: TERMINATE reaches the child's own windows
+ *   only.
+ */
+TETHER_API int tether_child_signal(tether_child *c, int kind);
+
+/**
+ * Kill the child's whole tree at once (SIGKILL to the group /
+ * TerminateJobObject). If the child was still running, its exit status
+ * then says TETHER_EXIT_KILLED.
+ *
+ * @return 0, TETHER_EINVAL, TETHER_ESRCH (the tree is already gone).
+ *
+ * Platform notes: POSIX: the status keeps signo SIGKILL. Windows: the job's
+ * processes exit with code 137 (128 + 9, what shells show for SIGKILL); a
+ * detached child has no job: TerminateProcess of the child alone.
+ */
+TETHER_API int tether_child_kill(tether_child *c);
+
+/**
+ * Wait for the child process itself to exit.
+ *
+ * @param timeout_ms  0 polls, < 0 waits forever.
+ * @param st          NULL, or receives the status when 1 is returned.
+ * @return 1 if it exited, 0 on timeout, or TETHER_EINVAL.
+ */
+TETHER_API int tether_child_wait(tether_child *c, int timeout_ms,
+                                 tether_exit *st);
+
+/**
+ * Wait until every process of the child's tree (its group / job) is gone,
+ * not only the child itself. Does not rely on job messages alone.
+ *
+ * @return 1 when the tree is empty, 0 on timeout, or TETHER_EINVAL.
+ *         A detached child's tree: TETHER_ENOTSUP (it has no group/job of
+ *         its own that tether tracks).
+ *
+ * Platform notes: POSIX: the process table shows no living member of the
+ * child's process group (Linux: /proc; macOS and BSDs: sysctl
+ * KERN_PROC_PGRP). The keeper keeps the group leader unreaped until the
+ * child is freed, so the group id cannot be reused meanwhile. Windows: the
+ * job's active process count is 0 (QueryInformationJobObject), not job
+ * messages.
+ */
+TETHER_API int tether_child_wait_tree(tether_child *c, int timeout_ms);
+
+/** One step of a graceful stop sequence. */
+typedef struct tether_stop_step {
+  /** TETHER_EVENT_INTERRUPT, TERMINATE, QUIT or HANGUP to send, or
+   *  TETHER_EVENT_NONE to kill. */
+  int kind;
+  /** How long to wait for the tree to be gone after this step. */
+  int timeout_ms;
+} tether_stop_step;
+
+/**
+ * Stop the child's tree gracefully: run the steps in order, each sending
+ * its event and waiting up to its timeout for the whole tree to be gone;
+ * if it is still there after the last step, kill it. A step whose event
+ * cannot reach the child (tether_child_signal() would say TETHER_ENOTSUP)
+ * is passed over at once, without waiting.
+ *
+ * @param steps  the steps, or NULL for the default: interrupt, 5 s;
+ *               terminate, 2 s; then kill.
+ * @param nsteps number of steps (0 with steps NULL).
+ * @param st     NULL or receives the child's exit status.
+ * @return the index of the step after which the tree was gone (nsteps for
+ *         the final kill), or TETHER_EINVAL.
+ */
+TETHER_API int tether_child_stop(tether_child *c, const tether_stop_step *steps,
+                                 size_t nsteps, tether_exit *st);
+
+/**
+ * Release the child: unless it is detached, kill its whole tree (if still
+ * there) and reap it; close the pipes. Then free the memory. NULL does
+ * nothing.
+ *
+ * Platform notes: Windows: the job is terminated (exit code 137) and the
+ * call returns once the job has no process left, waiting at most 10 s (a
+ * process blocked in a driver can take longer to end; it is ended when it
+ * can).
+ */
+TETHER_API void tether_child_free(tether_child *c);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* Exit statuses: decode a wait status. No feature-test macro here: with
  * strict POSIX, glibc and macOS hide WCOREDUMP (an XSI/BSD extension). */
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "backend.h"
@@ -31,4 +32,9 @@ int tether_exit_decode(uint32_t raw, tether_exit *out) {
   /* WIFSTOPPED / WIFCONTINUED: not an exit. */
   out->kind = TETHER_EXIT_NONE;
   return TETHER_EINVAL;
+}
+
+int tether__os_is_kill_status(uint32_t raw) {
+  int st = (int)raw;
+  return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
 }

@@ -23,3 +23,9 @@ endif()
 tether_add_test(test_cmdline SOURCES test_cmdline.c TIMEOUT 300 LABELS win32)
 target_include_directories(test_cmdline PRIVATE ${PROJECT_SOURCE_DIR}/win32)
 target_link_libraries(test_cmdline PRIVATE shell32)
+
+# Tethered children on Windows (win32/spawn.c): Job Objects, stdio, events,
+# the console helper. Child scenarios re-run the test executable.
+tether_add_test(test_spawn_win32 SOURCES test_spawn_win32.c TIMEOUT 300 LABELS win32)
+target_include_directories(test_spawn_win32 PRIVATE ${PROJECT_SOURCE_DIR}/win32)
+target_link_libraries(test_spawn_win32 PRIVATE shell32)

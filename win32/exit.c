@@ -24,3 +24,7 @@ int tether_exit_decode(uint32_t raw, tether_exit *out) {
     out->kind = TETHER_EXIT_CODE;
   return 0;
 }
+
+/* tether__os_child_kill ends the job's processes with this code: 128 + 9,
+ * what shells report for a process killed by SIGKILL. */
+int tether__os_is_kill_status(uint32_t raw) { return raw == 137u; }

@@ -1,7 +1,8 @@
 /*
- * PRIVATE test seams of the Windows backend (win32/source.c). Never
- * installed; used by tests/test_console.c, because Wine cannot generate
- * CTRL_BREAK/CLOSE/LOGOFF/SHUTDOWN events.
+ * PRIVATE test seams of the Windows backend (win32/source.c, win32/spawn.c).
+ * Never installed; used by tests/test_console.c, because Wine cannot
+ * generate CTRL_BREAK/CLOSE/LOGOFF/SHUTDOWN events, and by
+ * tests/test_spawn_win32.c.
  */
 #ifndef TETHER_WIN32_SEAM_H
 #define TETHER_WIN32_SEAM_H
@@ -21,5 +22,14 @@ void *tether__win32_hidden_window(void);
  * before ending the process, and how much earlier tether releases it. */
 #define TETHER__WIN32_OS_TIMEOUT_MS 5000
 #define TETHER__WIN32_MARGIN_MS 500
+
+/* spawn.c: the Job Object HANDLE of a child (NULL when detached). */
+struct tether_child;
+void *tether__win32_child_job(const struct tether_child *c);
+
+/* spawn.c: when on, spawn skips PROC_THREAD_ATTRIBUTE_JOB_LIST and takes
+ * the path for Windows before 10 (CREATE_SUSPENDED, AssignProcessToJobObject,
+ * ResumeThread). */
+void tether__win32_spawn_force_suspended(int on);
 
 #endif /* TETHER_WIN32_SEAM_H */

@@ -1,0 +1,267 @@
+/*
+ * Tethered children, portable part: argument checks, the exit record and
+ * waiting, the graceful stop sequence, reporting to a channel. The OS work
+ * (keeper process / Job Objects) is in posix/spawn.c and win32/spawn.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+static const tether_stop_step tether__default_stop[] = {
+    {TETHER_EVENT_INTERRUPT, 5000},
+    {TETHER_EVENT_TERMINATE, 2000},
+};
+
+static int tether__valid_stdio(const tether_stdio *s) {
+  return s->mode >= TETHER_STDIO_INHERIT && s->mode <= TETHER_STDIO_HANDLE;
+}
+
+static int tether__valid_env_set(const char *const *env) {
+  for (; env != NULL && *env != NULL; env++) {
+    const char *eq = strchr(*env, '=');
+    if (eq == NULL || eq == *env)
+      return 0; /* "NAME=value" with a non-empty name */
+  }
+  return 1;
+}
+
+static int tether__valid_env_unset(const char *const *names) {
+  for (; names != NULL && *names != NULL; names++)
+    if ((*names)[0] == '\0' || strchr(*names, '=') != NULL)
+      return 0;
+  return 1;
+}
+
+static void tether__child_destroy(tether_child *c) {
+  if (c->cond != NULL)
+    tether__cond_free(c->cond);
+  if (c->lock != NULL)
+    tether__mutex_free(c->lock);
+  free(c);
+}
+
+int tether_spawn(tether_child **out, const char *const *argv,
+                 const tether_spawn_options *opts) {
+  static const tether_spawn_options none;
+  tether_child *c;
+  int r, i;
+  if (out != NULL)
+    *out = NULL;
+  if (out == NULL || argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
+    return TETHER_EINVAL;
+  if (opts == NULL)
+    opts = &none;
+  if ((opts->flags & ~(unsigned)(TETHER_SPAWN_DETACHED | TETHER_SPAWN_CLEAR_ENV |
+                                 TETHER_SPAWN_NO_SEARCH)) != 0)
+    return TETHER_EINVAL;
+  for (i = 0; i < 3; i++)
+    if (!tether__valid_stdio(&opts->stdio[i]))
+      return TETHER_EINVAL;
+  if (!tether__valid_env_set(opts->env_set) ||
+      !tether__valid_env_unset(opts->env_unset))
+    return TETHER_EINVAL;
+  if (opts->cwd != NULL && opts->cwd[0] == '\0')
+    return TETHER_EINVAL;
+
+  c = (tether_child *)calloc(1, sizeof(*c));
+  if (c == NULL)
+    return TETHER_ENOMEM;
+  c->pid = -1;
+  c->flags = opts->flags;
+  for (i = 0; i < 3; i++)
+    c->stdio[i] = tether__bell_handle(NULL); /* the invalid handle */
+  if ((r = tether__mutex_new(&c->lock)) < 0 || (r = tether__cond_new(&c->cond)) < 0) {
+    tether__child_destroy(c);
+    return r;
+  }
+  /* Bind before starting, so that an exit cannot be missed. */
+  if (opts->channel != NULL) {
+    tether__global_lock();
+    r = tether__channel_bind_child(opts->channel, c);
+    tether__global_unlock();
+    if (r < 0) {
+      tether__child_destroy(c);
+      return r;
+    }
+  }
+  r = tether__os_spawn(c, argv, opts);
+  if (r < 0) {
+    tether__global_lock();
+    tether__channel_unbind_child(c);
+    tether__global_unlock();
+    tether__child_destroy(c);
+    return r;
+  }
+  *out = c;
+  return 0;
+}
+
+void tether__child_exited(tether_child *c, uint32_t raw) {
+  tether__mutex_lock(c->lock);
+  if (c->exited) {
+    tether__mutex_unlock(c->lock);
+    return;
+  }
+  c->raw = raw;
+  c->exit_ns = tether__now_ns();
+  c->exited = 1;
+  tether__cond_broadcast(c->cond);
+  tether__mutex_unlock(c->lock);
+  tether__global_lock();
+  tether__channel_post_child(c);
+  tether__global_unlock();
+}
+
+int64_t tether_child_pid(const tether_child *c) { return c == NULL ? -1 : c->pid; }
+
+tether_os_handle tether_child_stdio(const tether_child *c, int index) {
+  if (c == NULL || index < 0 || index > 2)
+    return tether__bell_handle(NULL);
+  return c->stdio[index];
+}
+
+int tether_child_close_stdio(tether_child *c, int index) {
+  tether_os_handle h, invalid = tether__bell_handle(NULL);
+  if (c == NULL || index < 0 || index > 2)
+    return TETHER_EINVAL;
+  tether__mutex_lock(c->lock);
+  h = c->stdio[index];
+  c->stdio[index] = invalid;
+  tether__mutex_unlock(c->lock);
+  if (h == invalid)
+    return TETHER_EINVAL;
+  tether__os_close_handle(h);
+  return 0;
+}
+
+int tether_child_signal(tether_child *c, int kind) {
+  if (c == NULL)
+    return TETHER_EINVAL;
+  switch (kind) {
+  case TETHER_EVENT_INTERRUPT:
+  case TETHER_EVENT_QUIT:
+  case TETHER_EVENT_TERMINATE:
+  case TETHER_EVENT_HANGUP:
+  case TETHER_EVENT_USER1:
+  case TETHER_EVENT_USER2:
+    return tether__os_child_signal(c, kind);
+  default:
+    return TETHER_EINVAL;
+  }
+}
+
+int tether_child_kill(tether_child *c) {
+  int r;
+  if (c == NULL)
+    return TETHER_EINVAL;
+  tether__mutex_lock(c->lock);
+  if (!c->exited)
+    c->kill_sent = 1;
+  tether__mutex_unlock(c->lock);
+  r = tether__os_child_kill(c);
+  return r;
+}
+
+void tether__child_exit_status(const tether_child *c, tether_exit *st) {
+  (void)tether_exit_decode(c->raw, st);
+  /* KILLED only when tether sent the kill and the status is the kill's
+   * (the child may have exited on its own just before). */
+  if (c->kill_sent && tether__os_is_kill_status(c->raw))
+    st->kind = TETHER_EXIT_KILLED;
+}
+
+int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
+  uint64_t deadline = 0;
+  int r = 1;
+  if (c == NULL)
+    return TETHER_EINVAL;
+  if (timeout_ms > 0)
+    deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
+  tether__mutex_lock(c->lock);
+  while (!c->exited) {
+    int remaining = -1;
+    if (timeout_ms == 0) {
+      r = 0;
+      break;
+    }
+    if (timeout_ms > 0) {
+      uint64_t now = tether__now_ns();
+      if (now >= deadline) {
+        r = 0;
+        break;
+      }
+      remaining = (int)((deadline - now + 999999u) / 1000000u);
+    }
+    (void)tether__cond_wait(c->cond, c->lock, remaining);
+  }
+  if (r == 1 && st != NULL)
+    tether__child_exit_status(c, st);
+  tether__mutex_unlock(c->lock);
+  return r;
+}
+
+int tether_child_wait_tree(tether_child *c, int timeout_ms) {
+  if (c == NULL)
+    return TETHER_EINVAL;
+  if (c->flags & TETHER_SPAWN_DETACHED)
+    return TETHER_ENOTSUP;
+  return tether__os_child_wait_tree(c, timeout_ms);
+}
+
+int tether_child_stop(tether_child *c, const tether_stop_step *steps,
+                      size_t nsteps, tether_exit *st) {
+  size_t i;
+  int r;
+  if (c == NULL || (steps == NULL && nsteps != 0) || nsteps > 64)
+    return TETHER_EINVAL;
+  if (steps == NULL) {
+    steps = tether__default_stop;
+    nsteps = sizeof(tether__default_stop) / sizeof(tether__default_stop[0]);
+  }
+  for (i = 0; i < nsteps; i++) {
+    int k = steps[i].kind;
+    if (k != TETHER_EVENT_NONE && k != TETHER_EVENT_INTERRUPT &&
+        k != TETHER_EVENT_QUIT && k != TETHER_EVENT_TERMINATE &&
+        k != TETHER_EVENT_HANGUP && k != TETHER_EVENT_USER1 &&
+        k != TETHER_EVENT_USER2)
+      return TETHER_EINVAL;
+  }
+  if (c->flags & TETHER_SPAWN_DETACHED)
+    return TETHER_ENOTSUP;
+  for (i = 0; i < nsteps; i++) {
+    if (steps[i].kind == TETHER_EVENT_NONE)
+      r = tether_child_kill(c);
+    else
+      r = tether__os_child_signal(c, steps[i].kind);
+    if (r == TETHER_ENOTSUP)
+      continue; /* this event cannot reach the tree here: next step now */
+    if (r == TETHER_ESRCH || tether__os_child_wait_tree(c, steps[i].timeout_ms) == 1)
+      goto done;
+    if (r < 0 && r != TETHER_ESRCH && r != TETHER_ENOTSUP)
+      return r;
+  }
+  r = tether_child_kill(c);
+  if (r < 0 && r != TETHER_ESRCH)
+    return r;
+  (void)tether__os_child_wait_tree(c, -1);
+done:
+  (void)tether_child_wait(c, -1, st);
+  return (int)i;
+}
+
+void tether_child_free(tether_child *c) {
+  int i;
+  tether_os_handle invalid;
+  if (c == NULL)
+    return;
+  invalid = tether__bell_handle(NULL);
+  tether__os_child_release(c);
+  tether__global_lock();
+  tether__channel_unbind_child(c);
+  tether__global_unlock();
+  for (i = 0; i < 3; i++)
+    if (c->stdio[i] != invalid)
+      tether__os_close_handle(c->stdio[i]);
+  tether__child_destroy(c);
+}

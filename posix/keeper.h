@@ -1,0 +1,62 @@
+/*
+ * PRIVATE: the protocol between the library (posix/spawn.c) and its keeper
+ * process (posix/keeper.c). docs/children.md explains the design.
+ *
+ * Transport: a SOCK_DGRAM socketpair (message boundaries, SCM_RIGHTS for
+ * the child's stdio) plus a pipe whose EOF tells the keeper that the
+ * program has ended (the lifeline). Spawn requests (argv, envp, path, cwd)
+ * travel in a MAP_SHARED anonymous region created before the keeper was
+ * forked, so pointers in it are valid in both processes; one request at a
+ * time (the library serialises spawns).
+ */
+#ifndef TETHER_POSIX_KEEPER_H
+#define TETHER_POSIX_KEEPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Size of the shared request region: argv + environment + paths. */
+#define TETHER__K_SHM_SIZE ((size_t)4 << 20)
+
+/* Children the keeper tracks at once. */
+#define TETHER__K_MAX_CHILDREN 16384
+
+enum tether__kmsg_type {
+  /* library -> keeper */
+  TETHER__K_SPAWN = 1,   /* request in the shared region; fds attached */
+  TETHER__K_RELEASE = 2, /* pid: kill the tree (unless detached), reap */
+  /* keeper -> library */
+  TETHER__K_SPAWNED = 10, /* id, pid or -1, err = errno */
+  TETHER__K_EXITED = 11,  /* pid, status (a wait status) */
+  TETHER__K_RELEASED = 12 /* pid: no more messages about it */
+};
+
+/* Spawn flags carried in tether__kmsg.arg. */
+#define TETHER__KF_DETACHED 1u
+#define TETHER__KF_STDIN 2u  /* an fd for stdin is attached */
+#define TETHER__KF_STDOUT 4u /* ... for stdout */
+#define TETHER__KF_STDERR 8u /* ... for stderr */
+
+typedef struct tether__kmsg {
+  uint32_t type;
+  uint32_t id;
+  int32_t pid;
+  int32_t err;
+  uint32_t arg;
+  uint32_t status;
+} tether__kmsg;
+
+/* The request in the shared region (all pointers point into the region). */
+typedef struct tether__kreq {
+  const char *path;  /* program to execve */
+  char *const *argv; /* NULL-terminated */
+  char *const *envp; /* NULL-terminated */
+  const char *cwd;   /* or NULL */
+} tether__kreq;
+
+/* Run the keeper; never returns. Called in the child of fork() with every
+ * signal blocked. Only async-signal-safe calls inside. */
+void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm);
+
+#endif

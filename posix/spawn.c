@@ -1,0 +1,973 @@
+/*
+ * Tethered children on POSIX: the library side of the keeper design
+ * (docs/children.md). Tethered children are started by the keeper process
+ * (posix/keeper.c); detached children are started here with posix_spawn in
+ * a session of their own and watched by a thread that waits for them.
+ */
+#define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np, POSIX_SPAWN_SETSID */
+#define _DARWIN_C_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
+#include <sys/sysctl.h>
+#include <sys/user.h>
+#endif
+
+#include "backend.h"
+#include "keeper.h"
+
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+
+extern char **environ;
+
+struct tether__os_child {
+  tether_child *owner;
+  int detached;
+  unsigned gen;                  /* keeper generation (tethered) */
+  int release_done;              /* K.lock: the keeper let go of it */
+  struct tether__os_child *next; /* K.lock: table of tethered children */
+  /* detached children: */
+  tether__thread *waiter;
+  int released, in_callback, done; /* K.lock */
+};
+
+/* The keeper, as seen from the library. Zero-initialised; the descriptor
+ * fields are meaningful only while `started`. */
+static struct {
+  tether__mutex *lock;        /* everything below */
+  tether__cond *cond;
+  tether__mutex *spawn_lock;  /* one request in the shared region at a time */
+  int started, dead;
+  unsigned gen;
+  pid_t pid;
+  int sock, lifeline;
+  void *shm;
+  tether__thread *reader;
+  uint32_t next_id;
+  struct tether__os_child *pending; /* the child of the request in flight */
+  uint32_t reply_id;
+  int reply_ready;
+  pid_t reply_pid;
+  int reply_err;
+  struct tether__os_child *children;
+} K;
+
+/* Starting (or restarting) the keeper. Not held across the fork() that
+ * starts it by anybody else: the atfork prepare handler takes it unless
+ * the forking thread is the one starting the keeper. */
+static pthread_mutex_t tether__k_start = PTHREAD_MUTEX_INITIALIZER;
+static __thread int tether__k_starting;
+
+static pthread_once_t tether__spawn_once = PTHREAD_ONCE_INIT;
+
+/* ------------------------------------------------------------------------ */
+/* Descriptors                                                              */
+/* ------------------------------------------------------------------------ */
+
+static int tether__cloexec(int fd) {
+  return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0;
+}
+
+/* A pipe whose two ends are close-on-exec. */
+static int tether__pipe_cloexec(int p[2]) {
+#if defined(TETHER_LINUX)
+  return pipe2(p, O_CLOEXEC);
+#else
+  if (pipe(p) < 0)
+    return -1;
+  if (tether__cloexec(p[0]) < 0 || tether__cloexec(p[1]) < 0) {
+    int e = errno;
+    close(p[0]);
+    close(p[1]);
+    errno = e;
+    return -1;
+  }
+  return 0;
+#endif
+}
+
+void tether__os_close_handle(tether_os_handle h) {
+  if (h >= 0)
+    (void)close(h);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The process table: is any process of a group still alive?              */
+/* ------------------------------------------------------------------------ */
+
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
+/* macOS and the BSDs: sysctl KERN_PROC_PGRP lists a group's processes. */
+static int tether__group_alive(pid_t pgid) {
+  int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PGRP, 0};
+  struct kinfo_proc *kp;
+  size_t len = 0, i, n;
+  int alive = 0;
+  mib[3] = (int)pgid;
+  if (sysctl(mib, 4, NULL, &len, NULL, 0) < 0 || len == 0)
+    return 0;
+  len += 16 * sizeof(*kp);
+  kp = (struct kinfo_proc *)malloc(len);
+  if (kp == NULL)
+    return 1; /* cannot tell: assume alive */
+  if (sysctl(mib, 4, kp, &len, NULL, 0) < 0) {
+    free(kp);
+    return 1;
+  }
+  n = len / sizeof(*kp);
+  for (i = 0; i < n && !alive; i++) {
+#if defined(__APPLE__)
+    alive = kp[i].kp_proc.p_stat != SZOMB;
+#else
+    alive = kp[i].ki_stat != SZOMB;
+#endif
+  }
+  free(kp);
+  return alive;
+}
+#else
+/* Linux (both the native and the portable backend: the process table is
+ * the one OS-specific query; /proc is how Linux publishes it). A process
+ * is alive unless it is a zombie (Z) or dead (X). */
+static int tether__group_alive(pid_t pgid) {
+  DIR *d = opendir("/proc");
+  struct dirent *de;
+  int alive = 0;
+  if (d == NULL)
+    return kill(-pgid, 0) == 0; /* no /proc: the best remaining answer */
+  while (!alive && (de = readdir(d)) != NULL) {
+    char path[300], buf[512], *p;
+    int fd;
+    ssize_t n;
+    char state;
+    long ppid, pgrp;
+    if (de->d_name[0] < '0' || de->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+      continue;
+    buf[n] = '\0';
+    /* "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses,
+     * so parse after the last ')'. */
+    p = strrchr(buf, ')');
+    if (p == NULL || sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
+      continue;
+    if (pgrp == (long)pgid && state != 'Z' && state != 'X')
+      alive = 1;
+  }
+  closedir(d);
+  return alive;
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* The keeper                                                               */
+/* ------------------------------------------------------------------------ */
+
+static struct tether__os_child *tether__find_locked(pid_t pid) {
+  struct tether__os_child *o;
+  for (o = K.children; o != NULL; o = o->next)
+    if (o->owner->pid == pid && o->gen == K.gen)
+      return o;
+  return NULL;
+}
+
+static void tether__unlink_locked(struct tether__os_child *o) {
+  struct tether__os_child **pp = &K.children;
+  while (*pp != NULL && *pp != o)
+    pp = &(*pp)->next;
+  if (*pp == o)
+    *pp = o->next;
+  o->next = NULL;
+}
+
+/* The reader thread: everything the keeper says. */
+static void tether__reader_main(void *arg) {
+  unsigned gen = (unsigned)(uintptr_t)arg;
+  for (;;) {
+    tether__kmsg m;
+    ssize_t n = recv(K.sock, &m, sizeof(m), 0);
+    struct tether__os_child *o;
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n != (ssize_t)sizeof(m))
+      break; /* the keeper is gone */
+    tether__mutex_lock(K.lock);
+    switch (m.type) {
+    case TETHER__K_SPAWNED:
+      K.reply_id = m.id;
+      K.reply_pid = (pid_t)m.pid;
+      K.reply_err = m.err;
+      K.reply_ready = 1;
+      /* Enter it in the table now: its exit may be the very next message. */
+      if (m.pid > 0 && K.pending != NULL) {
+        K.pending->owner->pid = m.pid;
+        K.pending->gen = K.gen;
+        K.pending->next = K.children;
+        K.children = K.pending;
+        K.pending = NULL;
+      }
+      tether__cond_broadcast(K.cond);
+      tether__mutex_unlock(K.lock);
+      break;
+    case TETHER__K_EXITED:
+      o = tether__find_locked((pid_t)m.pid);
+      tether__mutex_unlock(K.lock);
+      /* The release of this child waits for K_RELEASED, which the keeper
+       * sends after this message: o stays valid while we report. */
+      if (o != NULL)
+        tether__child_exited(o->owner, m.status);
+      break;
+    case TETHER__K_RELEASED:
+      o = tether__find_locked((pid_t)m.pid);
+      if (o != NULL) {
+        o->release_done = 1;
+        tether__unlink_locked(o);
+      }
+      tether__cond_broadcast(K.cond);
+      tether__mutex_unlock(K.lock);
+      break;
+    default:
+      tether__mutex_unlock(K.lock);
+      break;
+    }
+  }
+  /* The keeper died (it only exits on its own when this process ends).
+   * Its children died with it on Linux (parent-death signal); report them
+   * as killed and let go of them. */
+  for (;;) {
+    struct tether__os_child *o;
+    tether__mutex_lock(K.lock);
+    if (K.gen == gen)
+      K.dead = 1;
+    o = K.children;
+    while (o != NULL && o->gen != gen)
+      o = o->next;
+    if (o != NULL) {
+      o->release_done = 1;
+      tether__unlink_locked(o);
+    }
+    tether__cond_broadcast(K.cond);
+    tether__mutex_unlock(K.lock);
+    if (o == NULL)
+      break;
+    tether__child_exited(o->owner, (uint32_t)SIGKILL); /* "killed by 9" */
+  }
+}
+
+static void tether__spawn_atfork_prepare(void) {
+  if (!tether__k_starting)
+    (void)pthread_mutex_lock(&tether__k_start);
+}
+
+static void tether__spawn_atfork_parent(void) {
+  if (!tether__k_starting)
+    (void)pthread_mutex_unlock(&tether__k_start);
+}
+
+/* In a fork()ed child of the program (including the keeper itself, which
+ * closes everything anyway): the keeper and the children belong to the
+ * parent. Close our copies of its descriptors, so that the keeper still
+ * sees EOF when the parent ends, and start from nothing: a spawn in this
+ * process starts a keeper of its own. The locks may have been held by
+ * threads that do not exist here: make new ones (the old ones are left). */
+static void tether__spawn_atfork_child(void) {
+  if (K.started) {
+    (void)close(K.sock);
+    (void)close(K.lifeline);
+  }
+  K.started = 0;
+  K.dead = 0;
+  K.reader = NULL;
+  K.children = NULL;
+  K.lock = NULL;
+  K.cond = NULL;
+  K.spawn_lock = NULL;
+  K.gen++;
+  if (!tether__k_starting)
+    (void)pthread_mutex_unlock(&tether__k_start);
+}
+
+static void tether__spawn_init(void) {
+  (void)pthread_atfork(tether__spawn_atfork_prepare, tether__spawn_atfork_parent,
+                       tether__spawn_atfork_child);
+}
+
+/* start_lock held. */
+static int tether__keeper_start(void) {
+  int sv[2] = {-1, -1}, life[2] = {-1, -1}, r, err;
+  void *shm;
+  pid_t pid;
+  sigset_t all, old;
+
+  if (K.lock == NULL) {
+    if ((r = tether__mutex_new(&K.lock)) < 0)
+      return r;
+    if ((r = tether__cond_new(&K.cond)) < 0)
+      return r;
+    if ((r = tether__mutex_new(&K.spawn_lock)) < 0)
+      return r;
+  }
+  if (K.started && K.dead) {
+    /* The previous keeper died: clean up after it, then start anew. */
+    tether__thread_join(K.reader);
+    K.reader = NULL;
+    close(K.sock);
+    close(K.lifeline);
+    (void)munmap(K.shm, TETHER__K_SHM_SIZE);
+    (void)waitpid(K.pid, NULL, WNOHANG);
+    K.started = 0;
+  }
+  if (K.started)
+    return 0;
+
+  shm = mmap(NULL, TETHER__K_SHM_SIZE, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shm == MAP_FAILED)
+    return tether__translate_os_error(errno);
+  if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0 || tether__cloexec(sv[0]) < 0 ||
+      tether__cloexec(sv[1]) < 0 || tether__pipe_cloexec(life) < 0) {
+    err = errno;
+    goto fail;
+  }
+  /* No signal handler of the program may run in the keeper before it has
+   * reset them all. */
+  sigfillset(&all);
+  (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+  tether__k_starting = 1;
+  pid = fork();
+  tether__k_starting = 0;
+  if (pid == 0) {
+    /* The keeper: never returns. */
+    tether__keeper_main(life[0], sv[1], shm);
+  }
+  err = errno;
+  (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0)
+    goto fail;
+  close(sv[1]);
+  close(life[0]);
+  K.pid = pid;
+  K.sock = sv[0];
+  K.lifeline = life[1];
+  K.shm = shm;
+  K.gen++;
+  K.dead = 0;
+  K.started = 1;
+  r = tether__thread_start(&K.reader, tether__reader_main, (void *)(uintptr_t)K.gen);
+  if (r < 0) {
+    /* Without a reader the keeper is useless: end it (EOF) and reap it. */
+    close(K.sock);
+    close(K.lifeline);
+    (void)waitpid(pid, NULL, 0);
+    (void)munmap(shm, TETHER__K_SHM_SIZE);
+    K.started = 0;
+    K.sock = K.lifeline = -1;
+    return r;
+  }
+  return 0;
+fail:
+  if (sv[0] >= 0)
+    close(sv[0]);
+  if (sv[1] >= 0)
+    close(sv[1]);
+  if (life[0] >= 0)
+    close(life[0]);
+  if (life[1] >= 0)
+    close(life[1]);
+  (void)munmap(shm, TETHER__K_SHM_SIZE);
+  return tether__translate_os_error(err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Program lookup and environment                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Resolve argv[0] like execvp(), in this process's PATH, without running a
+ * shell. Returns a malloc'ed path or NULL with *err set. */
+static char *tether__resolve(const char *prog, unsigned flags, int *err) {
+  const char *path, *p;
+  char *cand = NULL;
+  size_t plen = strlen(prog);
+  int saw_eacces = 0;
+  if ((flags & TETHER_SPAWN_NO_SEARCH) || strchr(prog, '/') != NULL) {
+    /* A relative program path is relative to this process's directory (as
+     * on Windows), not to the child's cwd. */
+    char dir[PATH_MAX], *r;
+    if (prog[0] == '/') {
+      r = strdup(prog);
+    } else if (getcwd(dir, sizeof(dir)) == NULL) {
+      *err = errno;
+      return NULL;
+    } else {
+      r = (char *)malloc(strlen(dir) + plen + 2);
+      if (r != NULL)
+        sprintf(r, "%s/%s", dir, prog);
+    }
+    if (r == NULL)
+      *err = ENOMEM;
+    return r;
+  }
+  path = getenv("PATH");
+  if (path == NULL)
+    path = "/usr/local/bin:/bin:/usr/bin"; /* glibc's default */
+  for (p = path;; p++) {
+    const char *end = strchr(p, ':');
+    size_t dlen = end != NULL ? (size_t)(end - p) : strlen(p);
+    struct stat st;
+    free(cand);
+    cand = (char *)malloc(dlen + plen + 3);
+    if (cand == NULL) {
+      *err = ENOMEM;
+      return NULL;
+    }
+    if (dlen == 0) {
+      memcpy(cand, "./", 2); /* an empty entry means the current directory */
+      memcpy(cand + 2, prog, plen + 1);
+    } else {
+      memcpy(cand, p, dlen);
+      cand[dlen] = '/';
+      memcpy(cand + dlen + 1, prog, plen + 1);
+    }
+    if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (access(cand, X_OK) == 0)
+        break;
+      saw_eacces = 1;
+    }
+    if (end == NULL) {
+      free(cand);
+      *err = saw_eacces ? EACCES : ENOENT;
+      return NULL;
+    }
+    p = end;
+  }
+  /* A relative PATH entry is relative to this process's directory, but
+   * the child may run elsewhere (cwd option): make it absolute. */
+  if (cand[0] != '/') {
+    char dir[PATH_MAX];
+    char *abs;
+    if (getcwd(dir, sizeof(dir)) == NULL) {
+      *err = errno;
+      free(cand);
+      return NULL;
+    }
+    abs = (char *)malloc(strlen(dir) + strlen(cand) + 2);
+    if (abs == NULL) {
+      *err = ENOMEM;
+      free(cand);
+      return NULL;
+    }
+    sprintf(abs, "%s/%s", dir, cand);
+    free(cand);
+    cand = abs;
+  }
+  return cand;
+}
+
+static int tether__name_matches(const char *entry, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/* The child's environment as an array of pointers (into environ and
+ * opts->env_set; not copies). malloc'ed; NULL on ENOMEM. */
+static const char **tether__build_env(const tether_spawn_options *opts) {
+  size_t n = 0, k = 0, i;
+  const char **env;
+  char **e;
+  const char *const *s;
+  if (!(opts->flags & TETHER_SPAWN_CLEAR_ENV))
+    for (e = environ; e != NULL && *e != NULL; e++)
+      n++;
+  for (s = opts->env_set; s != NULL && *s != NULL; s++)
+    n++;
+  env = (const char **)malloc((n + 1) * sizeof(*env));
+  if (env == NULL)
+    return NULL;
+  if (!(opts->flags & TETHER_SPAWN_CLEAR_ENV))
+    for (e = environ; e != NULL && *e != NULL; e++) {
+      int drop = 0;
+      for (s = opts->env_unset; !drop && s != NULL && *s != NULL; s++)
+        drop = tether__name_matches(*e, *s);
+      for (s = opts->env_set; !drop && s != NULL && *s != NULL; s++) {
+        size_t len = (size_t)(strchr(*s, '=') - *s);
+        drop = strncmp(*e, *s, len + 1) == 0; /* replaced below */
+      }
+      if (!drop)
+        env[k++] = *e;
+    }
+  /* env_set wins over env_unset; a later entry with the same name replaces
+   * an earlier one. */
+  for (s = opts->env_set; s != NULL && *s != NULL; s++) {
+    for (i = 0; i < k; i++) {
+      size_t len = (size_t)(strchr(*s, '=') - *s);
+      if (strncmp(env[i], *s, len + 1) == 0)
+        break;
+    }
+    if (i < k)
+      env[i] = *s;
+    else
+      env[k++] = *s;
+  }
+  env[k] = NULL;
+  return env;
+}
+
+/* Copy a request into the shared region (pointers valid in the keeper:
+ * the mapping has the same address there). */
+static int tether__write_request(void *shm, const char *path,
+                                 const char *const *argv, const char **envp,
+                                 const char *cwd) {
+  tether__kreq *req = (tether__kreq *)shm;
+  char *base = (char *)shm, *p;
+  size_t argc = 0, envc = 0, need, i;
+  char **av, **ev;
+  while (argv[argc] != NULL)
+    argc++;
+  while (envp[envc] != NULL)
+    envc++;
+  need = sizeof(*req) + (argc + envc + 2) * sizeof(char *) + strlen(path) + 1 +
+         (cwd != NULL ? strlen(cwd) + 1 : 0);
+  for (i = 0; i < argc; i++)
+    need += strlen(argv[i]) + 1;
+  for (i = 0; i < envc; i++)
+    need += strlen(envp[i]) + 1;
+  if (need > TETHER__K_SHM_SIZE)
+    return TETHER_E2BIG;
+  av = (char **)(base + sizeof(*req));
+  ev = av + argc + 1;
+  p = (char *)(ev + envc + 1);
+#define TETHER__PUT(dst, src)                   \
+  do {                                          \
+    size_t l_ = strlen(src) + 1;                \
+    memcpy(p, (src), l_);                       \
+    (dst) = p;                                  \
+    p += l_;                                    \
+  } while (0)
+  for (i = 0; i < argc; i++)
+    TETHER__PUT(av[i], argv[i]);
+  av[argc] = NULL;
+  for (i = 0; i < envc; i++)
+    TETHER__PUT(ev[i], envp[i]);
+  ev[envc] = NULL;
+  TETHER__PUT(req->path, path);
+  if (cwd != NULL)
+    TETHER__PUT(req->cwd, cwd);
+  else
+    req->cwd = NULL;
+#undef TETHER__PUT
+  req->argv = av;
+  req->envp = ev;
+  return 0;
+}
+
+/* The child's end of each stdio stream (-1: closed in the child) and, for
+ * pipes, the parent's end. Every fd here is close-on-exec. */
+static int tether__stdio_fds(const tether_spawn_options *opts, int child[3],
+                             int parent[3], int owned[3]) {
+  int i;
+  for (i = 0; i < 3; i++) {
+    child[i] = parent[i] = -1;
+    owned[i] = 0;
+  }
+  for (i = 0; i < 3; i++) {
+    const tether_stdio *s = &opts->stdio[i];
+    int p[2];
+    switch (s->mode) {
+    case TETHER_STDIO_INHERIT:
+      child[i] = fcntl(i, F_GETFD) < 0 ? -1 : i; /* closed stays closed */
+      break;
+    case TETHER_STDIO_NULL:
+      child[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (child[i] < 0)
+        return tether__translate_os_error(errno);
+      owned[i] = 1;
+      break;
+    case TETHER_STDIO_PIPE:
+      if (tether__pipe_cloexec(p) < 0)
+        return tether__translate_os_error(errno);
+      child[i] = i == 0 ? p[0] : p[1];
+      parent[i] = i == 0 ? p[1] : p[0];
+      owned[i] = 1;
+      break;
+    case TETHER_STDIO_HANDLE:
+      if (s->handle < 0 || fcntl(s->handle, F_GETFD) < 0)
+        return TETHER_EINVAL;
+      child[i] = s->handle;
+      break;
+    default:
+      return TETHER_EINVAL;
+    }
+  }
+  return 0;
+}
+
+static void tether__close_owned(const int child[3], const int owned[3]) {
+  int i;
+  for (i = 0; i < 3; i++)
+    if (owned[i] && child[i] >= 0)
+      close(child[i]);
+}
+
+static int tether__send_spawn(uint32_t id, const int child[3]) {
+  tether__kmsg m;
+  struct msghdr mh;
+  struct iovec iov;
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(3 * sizeof(int))];
+  } ctl;
+  int fds[3], n = 0, i;
+  static const uint32_t bits[3] = {TETHER__KF_STDIN, TETHER__KF_STDOUT,
+                                   TETHER__KF_STDERR};
+  memset(&m, 0, sizeof(m));
+  m.type = TETHER__K_SPAWN;
+  m.id = id;
+  for (i = 0; i < 3; i++)
+    if (child[i] >= 0) {
+      fds[n++] = child[i];
+      m.arg |= bits[i];
+    }
+  memset(&mh, 0, sizeof(mh));
+  memset(&ctl, 0, sizeof(ctl));
+  iov.iov_base = &m;
+  iov.iov_len = sizeof(m);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (n > 0) {
+    struct cmsghdr *cm;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
+  }
+  for (;;) {
+    if (sendmsg(K.sock, &mh, 0) >= 0)
+      return 0;
+    if (errno != EINTR)
+      return tether__translate_os_error(errno);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Detached children: posix_spawn here, a thread waits for each            */
+/* ------------------------------------------------------------------------ */
+
+static void tether__waiter_main(void *arg) {
+  struct tether__os_child *o = (struct tether__os_child *)arg;
+  int st = 0;
+  pid_t pid = (pid_t)o->owner->pid;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  tether__mutex_lock(K.lock);
+  if (o->released) {
+    /* Released while it ran: this thread owns o now. */
+    tether__mutex_unlock(K.lock);
+    free(o);
+    return;
+  }
+  o->in_callback = 1;
+  tether__mutex_unlock(K.lock);
+  tether__child_exited(o->owner, (uint32_t)st);
+  tether__mutex_lock(K.lock);
+  o->in_callback = 0;
+  o->done = 1;
+  tether__cond_broadcast(K.cond);
+  tether__mutex_unlock(K.lock);
+}
+
+static int tether__spawn_detached(tether_child *c, const char *path,
+                                  const char *const *argv, const char **envp,
+                                  const tether_spawn_options *opts,
+                                  const int child[3]) {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t fa;
+  sigset_t none, all;
+  pid_t pid;
+  int r, i;
+  short fl = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  struct tether__os_child *o;
+#if defined(POSIX_SPAWN_SETSID)
+  fl |= POSIX_SPAWN_SETSID;
+#else
+  fl |= POSIX_SPAWN_SETPGROUP; /* no setsid in posix_spawn: a group of its own */
+#endif
+  o = (struct tether__os_child *)calloc(1, sizeof(*o));
+  if (o == NULL)
+    return TETHER_ENOMEM;
+  o->owner = c;
+  o->detached = 1;
+  if ((r = posix_spawnattr_init(&attr)) != 0) {
+    free(o);
+    return tether__translate_os_error(r);
+  }
+  if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
+    posix_spawnattr_destroy(&attr);
+    free(o);
+    return tether__translate_os_error(r);
+  }
+  sigemptyset(&none);
+  sigfillset(&all);
+  r = posix_spawnattr_setflags(&attr, fl);
+  if (r == 0)
+    r = posix_spawnattr_setsigmask(&attr, &none);
+  if (r == 0)
+    r = posix_spawnattr_setsigdefault(&attr, &all);
+  for (i = 0; i < 3 && r == 0; i++) {
+    if (child[i] < 0)
+      r = posix_spawn_file_actions_addclose(&fa, i);
+    else if (child[i] != i)
+      r = posix_spawn_file_actions_adddup2(&fa, child[i], i);
+    /* else: the parent's own stdio, inherited as it is */
+  }
+  if (r == 0 && opts->cwd != NULL)
+    r = posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
+  if (r == 0)
+    r = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv,
+                    (char *const *)envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (r != 0) {
+    free(o);
+    return tether__translate_os_error(r);
+  }
+  c->pid = pid;
+  c->os = o;
+  r = tether__thread_start(&o->waiter, tether__waiter_main, o);
+  if (r < 0) {
+    /* Cannot watch it: it keeps running detached, but tether cannot
+     * report it; refuse honestly (it is already running, so kill it). */
+    (void)kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    c->os = NULL;
+    free(o);
+    return r;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The backend contract                                                     */
+/* ------------------------------------------------------------------------ */
+
+int tether__os_spawn(tether_child *c, const char *const *argv,
+                     const tether_spawn_options *opts) {
+  int child[3], parent[3], owned[3], r, err = 0, i;
+  char *path = NULL;
+  const char **envp = NULL;
+  struct tether__os_child *o = NULL;
+  uint32_t id;
+
+  (void)pthread_once(&tether__spawn_once, tether__spawn_init);
+  r = tether__stdio_fds(opts, child, parent, owned);
+  if (r < 0)
+    goto finish;
+  path = tether__resolve(argv[0], opts->flags, &err);
+  if (path == NULL) {
+    r = tether__translate_os_error(err);
+    goto finish;
+  }
+  envp = tether__build_env(opts);
+  if (envp == NULL) {
+    r = TETHER_ENOMEM;
+    goto finish;
+  }
+  if (opts->flags & TETHER_SPAWN_DETACHED) {
+    r = tether__spawn_detached(c, path, argv, envp, opts, child);
+    goto finish;
+  }
+
+  o = (struct tether__os_child *)calloc(1, sizeof(*o));
+  if (o == NULL) {
+    r = TETHER_ENOMEM;
+    goto finish;
+  }
+  o->owner = c;
+  (void)pthread_mutex_lock(&tether__k_start);
+  r = tether__keeper_start();
+  (void)pthread_mutex_unlock(&tether__k_start);
+  if (r < 0)
+    goto finish;
+
+  tether__mutex_lock(K.spawn_lock);
+  r = tether__write_request(K.shm, path, argv, envp, opts->cwd);
+  if (r == 0) {
+    tether__mutex_lock(K.lock);
+    id = ++K.next_id;
+    K.reply_ready = 0;
+    K.pending = o;
+    tether__mutex_unlock(K.lock);
+    r = tether__send_spawn(id, child);
+    if (r == 0) {
+      tether__mutex_lock(K.lock);
+      while (!(K.reply_ready && K.reply_id == id) && !K.dead)
+        tether__cond_wait(K.cond, K.lock, -1);
+      if (K.reply_ready && K.reply_id == id && K.reply_pid > 0) {
+        c->os = o; /* the reader entered it in the table */
+        o = NULL;
+      } else if (K.reply_ready && K.reply_id == id) {
+        r = tether__translate_os_error(K.reply_err);
+      } else {
+        r = TETHER_EIO; /* the keeper died during the request */
+      }
+      K.pending = NULL;
+      tether__mutex_unlock(K.lock);
+    } else {
+      tether__mutex_lock(K.lock);
+      K.pending = NULL;
+      tether__mutex_unlock(K.lock);
+    }
+  }
+  tether__mutex_unlock(K.spawn_lock);
+
+finish:
+  if (r == 0)
+    for (i = 0; i < 3; i++)
+      c->stdio[i] = parent[i];
+  else
+    for (i = 0; i < 3; i++)
+      if (parent[i] >= 0)
+        close(parent[i]);
+  tether__close_owned(child, owned);
+  free(o);
+  free(envp);
+  free(path);
+  return r;
+}
+
+static int tether__signo(int kind) {
+  switch (kind) {
+  case TETHER_EVENT_INTERRUPT:
+    return SIGINT;
+  case TETHER_EVENT_QUIT:
+    return SIGQUIT;
+  case TETHER_EVENT_TERMINATE:
+    return SIGTERM;
+  case TETHER_EVENT_HANGUP:
+    return SIGHUP;
+  case TETHER_EVENT_USER1:
+    return SIGUSR1;
+  case TETHER_EVENT_USER2:
+    return SIGUSR2;
+  default:
+    return 0;
+  }
+}
+
+static int tether__exited(tether_child *c) {
+  int e;
+  tether__mutex_lock(c->lock);
+  e = c->exited;
+  tether__mutex_unlock(c->lock);
+  return e;
+}
+
+/* Signal the tree. Tethered: the leader is unreaped (the keeper keeps it
+ * until release), so the group id is ours. Detached: its own session id,
+ * valid while it has not exited. */
+static int tether__signal_tree(tether_child *c, int signo) {
+  pid_t pgid = (pid_t)c->pid;
+  if (c->os->detached) {
+    if (tether__exited(c))
+      return TETHER_ESRCH;
+    return kill(-pgid, signo) == 0 ? 0 : tether__translate_os_error(errno);
+  }
+  if (!tether__group_alive(pgid))
+    return TETHER_ESRCH;
+  if (kill(-pgid, signo) == 0)
+    return 0;
+  return tether__translate_os_error(errno);
+}
+
+int tether__os_child_signal(tether_child *c, int kind) {
+  int signo = tether__signo(kind);
+  if (signo == 0)
+    return TETHER_EINVAL;
+  return tether__signal_tree(c, signo);
+}
+
+int tether__os_child_kill(tether_child *c) { return tether__signal_tree(c, SIGKILL); }
+
+int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
+  uint64_t deadline = 0;
+  long pause_us = 200;
+  if (timeout_ms > 0)
+    deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
+  for (;;) {
+    struct timespec ts;
+    if (!tether__group_alive((pid_t)c->pid))
+      return 1;
+    if (timeout_ms == 0 || (timeout_ms > 0 && tether__now_ns() >= deadline))
+      return 0;
+    ts.tv_sec = 0;
+    ts.tv_nsec = pause_us * 1000L;
+    (void)nanosleep(&ts, NULL);
+    if (pause_us < 10000)
+      pause_us *= 2;
+  }
+}
+
+void tether__os_child_release(tether_child *c) {
+  struct tether__os_child *o = c->os;
+  if (o == NULL)
+    return;
+  c->os = NULL;
+  if (o->detached) {
+    int join;
+    tether__mutex_lock(K.lock);
+    o->released = 1;
+    while (o->in_callback)
+      tether__cond_wait(K.cond, K.lock, -1);
+    join = o->done;
+    tether__mutex_unlock(K.lock);
+    if (join) {
+      tether__thread_join(o->waiter);
+      free(o);
+    } else {
+      tether__thread_detach(o->waiter); /* it frees o when the child exits */
+    }
+    return;
+  }
+  tether__mutex_lock(K.lock);
+  if (!o->release_done && o->gen == K.gen && !K.dead) {
+    tether__kmsg m;
+    memset(&m, 0, sizeof(m));
+    m.type = TETHER__K_RELEASE;
+    m.pid = (int32_t)c->pid;
+    tether__mutex_unlock(K.lock);
+    while (send(K.sock, &m, sizeof(m), 0) < 0 && errno == EINTR) {
+    }
+    tether__mutex_lock(K.lock);
+    while (!o->release_done && !K.dead)
+      tether__cond_wait(K.cond, K.lock, -1);
+  }
+  tether__unlink_locked(o);
+  tether__mutex_unlock(K.lock);
+  free(o);
+}

@@ -1,0 +1,871 @@
+/*
+ * Tethered children on POSIX (native and portable lanes): spawning, stdio,
+ * environment, errors, the tether guarantee (close, parent exit, crash,
+ * SIGKILL; grandchildren; Linux setsid escapees), the thread trap, what the
+ * child inherits, stop sequences and child events.
+ *
+ * Child scenarios re-run this executable: `test_spawn --child NAME ...`.
+ */
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support.h"
+
+extern char **environ;
+
+/* ---------------------------------------------------------------------- */
+/* Child scenarios                                                          */
+/* ---------------------------------------------------------------------- */
+
+static int child_exit(int argc, char **argv) {
+  return argc > 0 ? atoi(argv[0]) : 0;
+}
+
+static int child_args(int argc, char **argv) {
+  int i;
+  for (i = 0; i < argc; i++)
+    printf("[%s]\n", argv[i]);
+  return 0;
+}
+
+static int child_env(int argc, char **argv) {
+  int i;
+  for (i = 0; i < argc; i++) {
+    const char *v = getenv(argv[i]);
+    printf("%s=%s\n", argv[i], v != NULL ? v : "(unset)");
+  }
+  return 0;
+}
+
+static int child_cwd(int argc, char **argv) {
+  char buf[4096];
+  (void)argc;
+  (void)argv;
+  if (getcwd(buf, sizeof(buf)) == NULL)
+    return 1;
+  printf("%s\n", buf);
+  return 0;
+}
+
+static int child_cat(int argc, char **argv) {
+  char buf[256];
+  ssize_t n;
+  (void)argc;
+  (void)argv;
+  while ((n = read(0, buf, sizeof(buf))) > 0)
+    if (write(1, buf, (size_t)n) != n)
+      return 1;
+  return 0;
+}
+
+static void sleep_forever(void) {
+  for (;;)
+    pause();
+}
+
+static int child_sleep(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  printf("ready %ld\n", (long)getpid());
+  fflush(stdout);
+  sleep_forever();
+  return 0;
+}
+
+/* Fork a grandchild that sleeps (optionally in a session of its own), print
+ * both pids, then sleep. */
+static int tree(int escape) {
+  pid_t g = fork();
+  if (g < 0)
+    return 2;
+  if (g == 0) {
+    if (escape)
+      (void)setsid();
+    sleep_forever();
+  }
+  printf("tree %ld %ld\n", (long)getpid(), (long)g);
+  fflush(stdout);
+  sleep_forever();
+  return 0;
+}
+
+static int child_tree(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  return tree(0);
+}
+
+static int child_escape(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  return tree(1);
+}
+
+/* A grandchild that outlives the child: print the grandchild pid, exit. */
+static int child_orphan(int argc, char **argv) {
+  pid_t g = fork();
+  (void)argc;
+  (void)argv;
+  if (g == 0)
+    sleep_forever();
+  printf("tree %ld %ld\n", (long)getpid(), (long)g);
+  fflush(stdout);
+  return 0;
+}
+
+static volatile sig_atomic_t got_sig;
+static void note_sig(int s) { got_sig = s; }
+
+/* Exits 0 on SIGINT / SIGTERM unless told to ignore them. */
+static int child_stoppable(int argc, char **argv) {
+  struct sigaction sa;
+  int i;
+  memset(&sa, 0, sizeof(sa));
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = note_sig;
+  (void)sigaction(SIGINT, &sa, NULL);
+  (void)sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = SIG_IGN;
+  for (i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "ignore-int") == 0)
+      (void)sigaction(SIGINT, &sa, NULL);
+    if (strcmp(argv[i], "ignore-term") == 0)
+      (void)sigaction(SIGTERM, &sa, NULL);
+  }
+  printf("ready\n");
+  fflush(stdout);
+  while (!got_sig)
+    pause();
+  return 0;
+}
+
+/* Print every open descriptor above 2, and whether the signal state is
+ * clean: empty mask, no ignored signal. */
+static int child_inherit(int argc, char **argv) {
+  int fd, s, clean = 1;
+  sigset_t mask;
+  (void)argc;
+  (void)argv;
+  for (fd = 3; fd < 1024; fd++)
+    if (fcntl(fd, F_GETFD) != -1)
+      printf("fd %d\n", fd);
+  (void)sigprocmask(SIG_SETMASK, NULL, &mask);
+  for (s = 1; s < 32; s++) {
+    struct sigaction sa;
+    if (sigismember(&mask, s) == 1) {
+      printf("blocked %d\n", s);
+      clean = 0;
+    }
+    if (sigaction(s, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+        sa.sa_handler == SIG_IGN) {
+      printf("ignored %d\n", s);
+      clean = 0;
+    }
+  }
+  printf("%s\n", clean ? "clean" : "dirty");
+  return 0;
+}
+
+/* The middle of a tether: spawn a tethered tree (child + grandchild, or
+ * with an escapee), tell the test the pids on fd 1, then end as told:
+ * "wait" (killed by the test), "exit", "abort". */
+static int child_middle(int argc, char **argv) {
+  const char *how = argc > 0 ? argv[0] : "wait";
+  const char *scen = argc > 1 ? argv[1] : "tree";
+  const char *cargv[4];
+  tether_spawn_options o;
+  tether_child *c;
+  char line[128];
+  FILE *f;
+  int r;
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  cargv[0] = tt_self();
+  cargv[1] = "--child";
+  cargv[2] = scen;
+  cargv[3] = NULL;
+  r = tether_spawn(&c, cargv, &o);
+  if (r < 0)
+    return 10;
+  f = fdopen(dup(tether_child_stdio(c, 1)), "r");
+  if (f == NULL || fgets(line, sizeof(line), f) == NULL)
+    return 11;
+  printf("%s", line); /* "tree CHILD GRANDCHILD" */
+  fflush(stdout);
+  if (strcmp(how, "exit") == 0)
+    exit(0); /* without freeing: the tether must hold anyway */
+  if (strcmp(how, "abort") == 0)
+    abort();
+  sleep_forever();
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static void self_argv(const char **v, const char *scen, const char *a1,
+                      const char *a2, const char *a3) {
+  v[0] = tt_self();
+  v[1] = "--child";
+  v[2] = scen;
+  v[3] = a1;
+  v[4] = a1 != NULL ? a2 : NULL;
+  v[5] = a1 != NULL && a2 != NULL ? a3 : NULL;
+  v[6] = NULL;
+}
+
+/* Read the whole stream into buf (NUL-terminated). */
+static size_t read_all(int fd, char *buf, size_t cap) {
+  size_t len = 0;
+  ssize_t n;
+  while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    len += (size_t)n;
+  }
+  buf[len] = '\0';
+  return len;
+}
+
+/* Read one line. */
+static int read_line(int fd, char *buf, size_t cap) {
+  size_t len = 0;
+  while (len + 1 < cap) {
+    char ch;
+    ssize_t n = read(fd, &ch, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    if (ch == '\n')
+      break;
+    buf[len++] = ch;
+  }
+  buf[len] = '\0';
+  return (int)len;
+}
+
+static int alive(pid_t p) {
+  /* A zombie still "exists" for kill(); look at its state instead. */
+  char path[64], buf[512], *q, st;
+  int fd;
+  ssize_t n;
+  if (kill(p, 0) != 0)
+    return 0;
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
+  fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return 1;
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  q = strrchr(buf, ')');
+  if (q == NULL || sscanf(q + 1, " %c", &st) != 1)
+    return 1;
+  return st != 'Z' && st != 'X';
+}
+
+/* Wait up to ms for p to be gone; returns the milliseconds it took, or -1. */
+static long gone_within(pid_t p, long ms) {
+  uint64_t t0 = tether_now_ns();
+  for (;;) {
+    uint64_t dt = (tether_now_ns() - t0) / 1000000u;
+    if (!alive(p))
+      return (long)dt;
+    if ((long)dt > ms)
+      return -1;
+    tt_sleep_ms(1);
+  }
+}
+
+static tether_child *spawn_self(const char *scen, const char *a1, int pipe_out) {
+  const char *v[7];
+  tether_spawn_options o;
+  tether_child *c = NULL;
+  memset(&o, 0, sizeof(o));
+  if (pipe_out)
+    o.stdio[1].mode = TETHER_STDIO_PIPE;
+  self_argv(v, scen, a1, NULL, NULL);
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  assert_non_null(c);
+  return c;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tests                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static void test_exit_codes_and_signals(void **state) {
+  tether_exit e;
+  tether_child *c;
+  (void)state;
+  c = spawn_self("exit", "42", 0);
+  assert_true(tether_child_pid(c) > 0);
+  assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+  assert_int_equal(e.kind, TETHER_EXIT_CODE);
+  assert_int_equal(e.code, 42);
+  assert_int_equal(e.shell_code, 42);
+  tether_child_free(c);
+
+  c = spawn_self("sleep", NULL, 1);
+  {
+    char line[64];
+    read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  }
+  assert_int_equal(tether_child_wait(c, 0, &e), 0);
+  assert_tether_ok(tether_child_signal(c, TETHER_EVENT_TERMINATE));
+  assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.signo, SIGTERM);
+  assert_int_equal(e.shell_code, 128 + SIGTERM);
+  tether_child_free(c);
+}
+
+static void test_argv_and_stdio_pipes(void **state) {
+  const char *v[] = {NULL, "--child", "args", "", "two words", "quote\"d",
+                     "back\\slash", "ünïcødé", NULL};
+  char out[1024];
+  tether_spawn_options o;
+  tether_child *c;
+  tether_exit e;
+  (void)state;
+  v[0] = tt_self();
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.stdio[2].mode = TETHER_STDIO_NULL;
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  assert_string_equal(out, "[]\n[two words]\n[quote\"d]\n[back\\slash]\n[ünïcødé]\n");
+  assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+  assert_int_equal(e.code, 0);
+  /* stdin and stdout were not pipes */
+  assert_int_equal(tether_child_stdio(c, 0), -1);
+  assert_tether_err(tether_child_close_stdio(c, 0), TETHER_EINVAL);
+  assert_tether_err(tether_child_close_stdio(c, 3), TETHER_EINVAL);
+  tether_child_free(c);
+
+  /* stdin pipe: what we write comes back; EOF by closing our end. */
+  {
+    const char *cv[7];
+    self_argv(cv, "cat", NULL, NULL, NULL);
+    memset(&o, 0, sizeof(o));
+    o.stdio[0].mode = TETHER_STDIO_PIPE;
+    o.stdio[1].mode = TETHER_STDIO_PIPE;
+    assert_tether_ok(tether_spawn(&c, cv, &o));
+    assert_int_equal(write(tether_child_stdio(c, 0), "hello\n", 6), 6);
+    assert_tether_ok(tether_child_close_stdio(c, 0));
+    assert_tether_err(tether_child_close_stdio(c, 0), TETHER_EINVAL);
+    read_all(tether_child_stdio(c, 1), out, sizeof(out));
+    assert_string_equal(out, "hello\n");
+    assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+    tether_child_free(c);
+  }
+
+  /* A given descriptor: a file. */
+  {
+    const char *cv[7];
+    char path[] = "/tmp/tether-spawn-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    self_argv(cv, "args", "to-file", NULL, NULL);
+    memset(&o, 0, sizeof(o));
+    o.stdio[1].mode = TETHER_STDIO_HANDLE;
+    o.stdio[1].handle = fd;
+    assert_tether_ok(tether_spawn(&c, cv, &o));
+    assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+    tether_child_free(c);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    read_all(fd, out, sizeof(out));
+    assert_string_equal(out, "[to-file]\n");
+    /* the caller's descriptor is still its own and open */
+    assert_true(fcntl(fd, F_GETFD) != -1);
+    close(fd);
+    unlink(path);
+  }
+}
+
+static void test_environment_and_cwd(void **state) {
+  const char *set[] = {"TETHER_A=1", "TETHER_B=two", "TETHER_A=again", NULL};
+  const char *unset[] = {"TETHER_GONE", NULL};
+  const char *v[7];
+  char out[1024];
+  tether_spawn_options o;
+  tether_child *c;
+  (void)state;
+  assert_int_equal(setenv("TETHER_GONE", "x", 1), 0);
+  assert_int_equal(setenv("TETHER_KEPT", "k", 1), 0);
+  self_argv(v, "env", "TETHER_A", "TETHER_B", "TETHER_GONE");
+  memset(&o, 0, sizeof(o));
+  o.env_set = set;
+  o.env_unset = unset;
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  assert_string_equal(out, "TETHER_A=again\nTETHER_B=two\nTETHER_GONE=(unset)\n");
+  tether_child_free(c);
+
+  self_argv(v, "env", "TETHER_KEPT", "TETHER_B", NULL);
+  o.flags = TETHER_SPAWN_CLEAR_ENV;
+  o.env_unset = NULL;
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  assert_string_equal(out, "TETHER_KEPT=(unset)\nTETHER_B=two\n");
+  tether_child_free(c);
+
+  self_argv(v, "cwd", NULL, NULL, NULL);
+  memset(&o, 0, sizeof(o));
+  o.cwd = "/";
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  assert_string_equal(out, "/\n");
+  tether_child_free(c);
+  unsetenv("TETHER_GONE");
+  unsetenv("TETHER_KEPT");
+}
+
+static void test_spawn_errors_are_synchronous(void **state) {
+  const char *missing[] = {"tether-no-such-program-xyz", NULL};
+  const char *abs_missing[] = {"/nonexistent/prog", NULL};
+  const char *dir[] = {"/", NULL};
+  const char *v[7];
+  char path[] = "/tmp/tether-noexec-XXXXXX";
+  tether_spawn_options o;
+  tether_child *c = (tether_child *)&o;
+  long fds = tt_open_fd_count();
+  int fd;
+  (void)state;
+  assert_tether_err(tether_spawn(&c, missing, NULL), TETHER_ENOENT);
+  assert_null(c);
+  assert_tether_err(tether_spawn(&c, abs_missing, NULL), TETHER_ENOENT);
+  assert_tether_err(tether_spawn(&c, dir, NULL), TETHER_EACCES);
+  /* A file that is not executable, and one that is but has no format. */
+  fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "echo hi\n", 8), 8);
+  close(fd);
+  {
+    const char *f[] = {path, NULL};
+    assert_tether_err(tether_spawn(&c, f, NULL), TETHER_EACCES);
+    assert_int_equal(chmod(path, 0755), 0);
+    /* no "#!": never run through a shell */
+    assert_tether_err(tether_spawn(&c, f, NULL), TETHER_ENOEXEC);
+  }
+  unlink(path);
+  /* Bad working directory. */
+  self_argv(v, "exit", "0", NULL, NULL);
+  memset(&o, 0, sizeof(o));
+  o.cwd = "/nonexistent-dir";
+  assert_tether_err(tether_spawn(&c, v, &o), TETHER_ENOENT);
+  o.cwd = "/etc/passwd";
+  assert_tether_err(tether_spawn(&c, v, &o), TETHER_ENOTDIR);
+  /* Nothing leaked. */
+  assert_int_equal(tt_open_fd_count(), fds);
+}
+
+static void test_bad_input(void **state) {
+  const char *empty[] = {NULL};
+  const char *blank[] = {"", NULL};
+  const char *ok[] = {"true", NULL};
+  const char *bad_env[] = {"NOEQUALS", NULL};
+  const char *bad_env2[] = {"=value", NULL};
+  const char *bad_unset[] = {"A=B", NULL};
+  tether_spawn_options o;
+  tether_child *c;
+  tether_channel *ch;
+  (void)state;
+  assert_tether_err(tether_spawn(NULL, ok, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_spawn(&c, NULL, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_spawn(&c, empty, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_spawn(&c, blank, NULL), TETHER_EINVAL);
+  memset(&o, 0, sizeof(o));
+  o.flags = 0x100;
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = 9;
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
+  o.stdio[1].mode = TETHER_STDIO_HANDLE;
+  o.stdio[1].handle = 987;
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
+  memset(&o, 0, sizeof(o));
+  o.env_set = bad_env;
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
+  o.env_set = bad_env2;
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
+  o.env_set = NULL;
+  o.env_unset = bad_unset;
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
+  memset(&o, 0, sizeof(o));
+  o.cwd = "";
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
+  /* A channel that does not watch CHILD, or a closed one. */
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  memset(&o, 0, sizeof(o));
+  o.channel = ch;
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
+  assert_tether_ok(tether_channel_close(ch));
+  assert_tether_err(tether_spawn(&c, ok, &o), TETHER_ECLOSED);
+  tether_channel_free(ch);
+  /* NULL children. */
+  assert_int_equal(tether_child_pid(NULL), -1);
+  assert_int_equal(tether_child_stdio(NULL, 1), -1);
+  assert_tether_err(tether_child_signal(NULL, TETHER_EVENT_TERMINATE), TETHER_EINVAL);
+  assert_tether_err(tether_child_kill(NULL), TETHER_EINVAL);
+  assert_tether_err(tether_child_wait(NULL, 0, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_child_wait_tree(NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_child_stop(NULL, NULL, 0, NULL), TETHER_EINVAL);
+  tether_child_free(NULL);
+  /* Bad kinds and steps. */
+  c = spawn_self("sleep", NULL, 1);
+  assert_tether_err(tether_child_signal(c, TETHER_EVENT_RESIZE), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal(c, 77), TETHER_EINVAL);
+  {
+    tether_stop_step bad = {TETHER_EVENT_CHILD, 10};
+    assert_tether_err(tether_child_stop(c, &bad, 1, NULL), TETHER_EINVAL);
+    assert_tether_err(tether_child_stop(c, NULL, 2, NULL), TETHER_EINVAL);
+  }
+  tether_child_free(c);
+}
+
+/* Closing a child kills its whole tree. */
+static void test_kill_on_close(void **state) {
+  char line[128];
+  long cp, gp, ms1, ms2;
+  tether_child *c;
+  (void)state;
+  c = spawn_self("tree", NULL, 1);
+  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  assert_int_equal(sscanf(line, "tree %ld %ld", &cp, &gp), 2);
+  assert_int_equal(cp, tether_child_pid(c));
+  assert_true(alive((pid_t)cp) && alive((pid_t)gp));
+  tether_child_free(c);
+  ms1 = gone_within((pid_t)cp, 2000);
+  ms2 = gone_within((pid_t)gp, 2000);
+  print_message("close: child gone in %ld ms, grandchild in %ld ms\n", ms1, ms2);
+  assert_true(ms1 >= 0 && ms1 <= 100);
+  assert_true(ms2 >= 0 && ms2 <= 100);
+}
+
+/* Start `self --child middle HOW SCEN` with a plain fork+exec, read the
+ * tree's pids it reports. */
+static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp) {
+  int p[2];
+  pid_t m;
+  char line[128];
+  assert_int_equal(pipe(p), 0);
+  m = fork();
+  assert_true(m >= 0);
+  if (m == 0) {
+    const char *v[6];
+    dup2(p[1], 1);
+    close(p[0]);
+    close(p[1]);
+    v[0] = tt_self();
+    v[1] = "--child";
+    v[2] = "middle";
+    v[3] = how;
+    v[4] = scen;
+    v[5] = NULL;
+    execv(tt_self(), (char *const *)v);
+    _exit(127);
+  }
+  close(p[1]);
+  read_line(p[0], line, sizeof(line));
+  close(p[0]);
+  assert_int_equal(sscanf(line, "tree %ld %ld", cp, gp), 2);
+  return m;
+}
+
+static void check_parent_death(const char *how, const char *scen, int signo) {
+  long cp, gp, ms1, ms2;
+  int st;
+  pid_t m = start_middle(how, scen, &cp, &gp);
+  assert_true(alive((pid_t)cp) && alive((pid_t)gp));
+  if (signo != 0)
+    assert_int_equal(kill(m, signo), 0);
+  assert_int_equal(waitpid(m, &st, 0), m);
+  ms1 = gone_within((pid_t)cp, 3000);
+  ms2 = gone_within((pid_t)gp, 3000);
+  print_message("parent %s%s (%s): child gone in %ld ms, grandchild in %ld ms\n",
+                how, signo == SIGKILL ? "+SIGKILL" : "", scen, ms1, ms2);
+  if (ms2 < 0)
+    (void)kill((pid_t)gp, SIGKILL);
+  assert_true(ms1 >= 0 && ms1 <= 500);
+  assert_true(ms2 >= 0 && ms2 <= 500);
+}
+
+static void test_parent_sigkill(void **state) {
+  (void)state;
+  check_parent_death("wait", "tree", SIGKILL);
+}
+
+static void test_parent_exit_and_abort(void **state) {
+  (void)state;
+  check_parent_death("exit", "tree", 0);
+  check_parent_death("abort", "tree", 0);
+}
+
+static void test_setsid_escapee(void **state) {
+  (void)state;
+#if defined(TETHER_TEST_LINUX)
+  check_parent_death("wait", "escape", SIGKILL);
+#else
+  tt_skip("setsid() escapees are caught on Linux only (subreaper); "
+          "the portable path (macOS) documents them as escaping");
+#endif
+}
+
+static void *spawn_in_thread(void *arg) {
+  tether_child **c = (tether_child **)arg;
+  *c = spawn_self("sleep", NULL, 1);
+  return NULL;
+}
+
+/* PR_SET_PDEATHSIG's trap: a child spawned from a thread that exits must
+ * live on. */
+static void test_thread_trap(void **state) {
+  tether_child *c = NULL;
+  pthread_t t;
+  char line[64];
+  (void)state;
+  assert_int_equal(pthread_create(&t, NULL, spawn_in_thread, &c), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_non_null(c);
+  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  tt_sleep_ms(300);
+  assert_true(alive((pid_t)tether_child_pid(c)));
+  assert_int_equal(tether_child_wait(c, 0, NULL), 0);
+  tether_child_free(c);
+}
+
+/* The child gets stdio only, an empty mask, default dispositions. */
+static void test_child_inherits_nothing(void **state) {
+  tether_channel *ch;
+  tether_child *c;
+  char out[2048];
+  sigset_t block, old;
+  struct sigaction ign, oldign;
+  int extra[2];
+  (void)state;
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, TETHER_WATCH_IGNORED));
+  assert_int_equal(pipe(extra), 0); /* not close-on-exec: must not leak either */
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR1);
+  assert_int_equal(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  assert_int_equal(sigaction(SIGUSR2, &ign, &oldign), 0);
+  c = spawn_self("inherit", NULL, 1);
+  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  assert_string_equal(out, "clean\n");
+  tether_child_free(c);
+  assert_int_equal(sigaction(SIGUSR2, &oldign, NULL), 0);
+  assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+  close(extra[0]);
+  close(extra[1]);
+  tether_channel_free(ch);
+}
+
+static void check_stop(const char *ign1, const char *ign2, int expect_step,
+                       int expect_kind) {
+  const char *v[7];
+  tether_spawn_options o;
+  tether_child *c;
+  tether_exit e;
+  char line[64];
+  tether_stop_step steps[2] = {{TETHER_EVENT_INTERRUPT, 1000},
+                               {TETHER_EVENT_TERMINATE, 1000}};
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  self_argv(v, "stoppable", ign1, ign2, NULL);
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  assert_string_equal(line, "ready");
+  assert_int_equal(tether_child_stop(c, steps, 2, &e), expect_step);
+  assert_int_equal(e.kind, expect_kind);
+  tether_child_free(c);
+}
+
+static void test_stop_sequence(void **state) {
+  (void)state;
+  check_stop(NULL, NULL, 0, TETHER_EXIT_CODE);
+  check_stop("ignore-int", NULL, 1, TETHER_EXIT_CODE);
+  check_stop("ignore-int", "ignore-term", 2, TETHER_EXIT_KILLED);
+}
+
+static void test_kill_reports_killed(void **state) {
+  tether_child *c = spawn_self("sleep", NULL, 1);
+  tether_exit e;
+  char line[64];
+  (void)state;
+  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  assert_tether_ok(tether_child_kill(c));
+  assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+  assert_int_equal(e.kind, TETHER_EXIT_KILLED);
+  assert_int_equal(e.signo, SIGKILL);
+  assert_int_equal(tether_child_wait_tree(c, 5000), 1);
+  assert_tether_err(tether_child_kill(c), TETHER_ESRCH);
+  assert_tether_err(tether_child_signal(c, TETHER_EVENT_TERMINATE), TETHER_ESRCH);
+  tether_child_free(c);
+}
+
+/* The child exits, its grandchild lives on: the tree is not gone until the
+ * grandchild is. */
+static void test_wait_tree(void **state) {
+  tether_child *c = spawn_self("orphan", NULL, 1);
+  char line[128];
+  long cp, gp;
+  (void)state;
+  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  assert_int_equal(sscanf(line, "tree %ld %ld", &cp, &gp), 2);
+  assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
+  assert_int_equal(tether_child_wait_tree(c, 200), 0);
+  assert_int_equal(kill((pid_t)gp, SIGKILL), 0);
+  assert_int_equal(tether_child_wait_tree(c, 5000), 1);
+  tether_child_free(c);
+}
+
+static void test_child_event_on_channel(void **state) {
+  tether_channel *ch;
+  tether_spawn_options o;
+  tether_event ev;
+  tether_child *c1, *c2;
+  const char *v1[7], *v2[7];
+  int got = 0, seen1 = 0, seen2 = 0;
+  (void)state;
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
+  memset(&o, 0, sizeof(o));
+  o.channel = ch;
+  self_argv(v1, "exit", "3", NULL, NULL);
+  self_argv(v2, "exit", "4", NULL, NULL);
+  assert_tether_ok(tether_spawn(&c1, v1, &o));
+  assert_tether_ok(tether_spawn(&c2, v2, &o));
+  while (got < 2) {
+    int r = tether_channel_wait(ch, &ev, 10000);
+    assert_int_equal(r, 1);
+    assert_int_equal(ev.kind, TETHER_EVENT_CHILD);
+    assert_int_equal(ev.count, 1);
+    assert_int_equal(ev.exit.kind, TETHER_EXIT_CODE);
+    if (ev.child == c1) {
+      seen1++;
+      assert_int_equal(ev.exit.code, 3);
+      assert_int_equal(ev.pid, tether_child_pid(c1));
+    } else {
+      assert_ptr_equal(ev.child, c2);
+      seen2++;
+      assert_int_equal(ev.exit.code, 4);
+    }
+    got++;
+  }
+  assert_int_equal(seen1, 1);
+  assert_int_equal(seen2, 1);
+  assert_int_equal(tether_channel_poll(ch, &ev), 0);
+  tether_child_free(c1);
+  tether_child_free(c2);
+  /* A child freed before its event is read takes the event with it; a
+   * channel closed first lets its children go. */
+  assert_tether_ok(tether_spawn(&c1, v1, &o));
+  assert_int_equal(tether_child_wait(c1, 10000, NULL), 1);
+  tether_child_free(c1);
+  assert_int_equal(tether_channel_wait(ch, &ev, 100), 0);
+  assert_tether_ok(tether_spawn(&c1, v1, &o));
+  tether_channel_free(ch);
+  assert_int_equal(tether_child_wait(c1, 10000, NULL), 1);
+  tether_child_free(c1);
+}
+
+static void test_detached_survives(void **state) {
+  tether_spawn_options o;
+  tether_child *c;
+  const char *v[7];
+  char line[64];
+  long pid;
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  o.flags = TETHER_SPAWN_DETACHED;
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  self_argv(v, "sleep", NULL, NULL, NULL);
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  assert_int_equal(sscanf(line, "ready %ld", &pid), 1);
+  assert_int_equal(getsid((pid_t)pid), (pid_t)pid); /* its own session */
+  assert_tether_err(tether_child_wait_tree(c, 0), TETHER_ENOTSUP);
+  assert_tether_err(tether_child_stop(c, NULL, 0, NULL), TETHER_ENOTSUP);
+  tether_child_free(c);
+  tt_sleep_ms(100);
+  assert_true(alive((pid_t)pid)); /* not killed on close */
+  assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+  /* tether's waiter thread reaps it */
+  assert_true(gone_within((pid_t)pid, 5000) >= 0);
+}
+
+static void test_many_children(void **state) {
+  enum { N = 50 };
+  tether_child *c[N];
+  const char *v[7];
+  int i;
+  long fds = tt_open_fd_count();
+  (void)state;
+  self_argv(v, "exit", "7", NULL, NULL);
+  for (i = 0; i < N; i++)
+    assert_tether_ok(tether_spawn(&c[i], v, NULL));
+  for (i = 0; i < N; i++) {
+    tether_exit e;
+    assert_int_equal(tether_child_wait(c[i], 10000, &e), 1);
+    assert_int_equal(e.code, 7);
+    tether_child_free(c[i]);
+  }
+  assert_int_equal(tt_open_fd_count(), fds);
+}
+
+int main(int argc, char **argv) {
+  static const tt_scenario scenarios[] = {
+      {"exit", child_exit},         {"args", child_args},
+      {"env", child_env},           {"cwd", child_cwd},
+      {"cat", child_cat},           {"sleep", child_sleep},
+      {"tree", child_tree},         {"escape", child_escape},
+      {"orphan", child_orphan},     {"stoppable", child_stoppable},
+      {"inherit", child_inherit},   {"middle", child_middle},
+      {NULL, NULL},
+  };
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_exit_codes_and_signals),
+      cmocka_unit_test(test_argv_and_stdio_pipes),
+      cmocka_unit_test(test_environment_and_cwd),
+      cmocka_unit_test(test_spawn_errors_are_synchronous),
+      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_kill_on_close),
+      cmocka_unit_test(test_parent_sigkill),
+      cmocka_unit_test(test_parent_exit_and_abort),
+      cmocka_unit_test(test_setsid_escapee),
+      cmocka_unit_test(test_thread_trap),
+      cmocka_unit_test(test_child_inherits_nothing),
+      cmocka_unit_test(test_stop_sequence),
+      cmocka_unit_test(test_kill_reports_killed),
+      cmocka_unit_test(test_wait_tree),
+      cmocka_unit_test(test_child_event_on_channel),
+      cmocka_unit_test(test_detached_survives),
+      cmocka_unit_test(test_many_children),
+  };
+  return tt_main(argc, argv, scenarios, "spawn", tests, TT_COUNT(tests));
+}

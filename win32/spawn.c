@@ -1,0 +1,1506 @@
+/*
+ * Windows backend: tethered children, one Job Object per child
+ * (docs/children.md, "Windows"). The portable part is core/child.c.
+ *
+ * Containment. Each child is created inside a Job Object of its own with
+ * JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE and no breakaway flag, so its
+ * descendants join the job too ("Job Objects", MS docs: "all processes
+ * associated with the job are terminated when the last handle to the job
+ * is closed"; a process created by a job member belongs to the job unless
+ * breakaway is allowed). The job handle is not inheritable and lives only
+ * in this process: however this process ends, the kernel closes it and
+ * kills the tree. The process enters the job atomically through
+ * PROC_THREAD_ATTRIBUTE_JOB_LIST (Windows 10 and later); where that
+ * attribute is unknown, through CREATE_SUSPENDED -> AssignProcessToJobObject
+ * -> ResumeThread, so that it cannot start a process outside the job.
+ *
+ * Inheritance. Only the child's three standard handles are inherited,
+ * listed with PROC_THREAD_ATTRIBUTE_HANDLE_LIST ("UpdateProcThreadAttribute",
+ * MS docs); every other inheritable handle of this process stays here.
+ *
+ * Exit. RegisterWaitForSingleObject (WT_EXECUTEONLYONCE) on the process
+ * handle: a thread-pool thread reads GetExitCodeProcess and reports it to
+ * the core once. Job completion-port messages are not used: "their delivery
+ * ... is not guaranteed" (JOBOBJECT_ASSOCIATE_COMPLETION_PORT, MS docs); the
+ * tree's end is read from the job's accounting (ActiveProcesses).
+ *
+ * Console events. Every child gets CREATE_NEW_PROCESS_GROUP, so that
+ * CTRL_BREAK_EVENT can target its group. CTRL_C_EVENT cannot be aimed at a
+ * group on Windows ("GenerateConsoleCtrlEvent", MS docs); it reaches every
+ * process of a console. tether sends it through a short-lived helper: this
+ * very executable, started with TETHER_CTRL_HELPER in its environment,
+ * which tether's initializer turns into the helper before main() runs (see
+ * "The console helper" below).
+ */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "backend.h"
+#include "cmdline.h"
+#include "win32_seam.h"
+
+/* Older SDK headers lack these (winbase.h, Windows 10 SDK). */
+#ifndef PROC_THREAD_ATTRIBUTE_HANDLE_LIST
+#define PROC_THREAD_ATTRIBUTE_HANDLE_LIST 0x00020002
+#endif
+#ifndef PROC_THREAD_ATTRIBUTE_JOB_LIST
+#define PROC_THREAD_ATTRIBUTE_JOB_LIST 0x0002000D
+#endif
+#ifndef LOAD_LIBRARY_SEARCH_SYSTEM32
+#define LOAD_LIBRARY_SEARCH_SYSTEM32 0x00000800
+#endif
+
+/* The exit code of every process killed by tether (tether.h,
+ * tether_child_kill; win32/exit.c tether__os_is_kill_status). */
+#define TETHER__KILL_CODE 137u
+
+/* How long tether_child_free() waits for a killed tree to be gone. */
+#define TETHER__RELEASE_WAIT_MS 10000
+
+/* How long a console helper may take before it is killed. */
+#define TETHER__HELPER_TIMEOUT_MS 10000
+
+#define TETHER__HELPER_ENV L"TETHER_CTRL_HELPER"
+
+struct tether__os_child {
+  tether_child *c;
+  HANDLE process;
+  HANDLE job;      /* NULL for a detached child */
+  HANDLE wait;     /* RegisterWaitForSingleObject handle */
+  DWORD pid;
+  int own_console; /* the child did not get this process's console */
+};
+
+/* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
+ * -Wcast-function-type quiet and is fine for MSVC. */
+#define TETHER__PROC(mod, type, name) \
+  ((type)(void (*)(void))GetProcAddress((mod), (name)))
+
+static int tether__os_err(void) {
+  return tether__translate_os_error((long)GetLastError());
+}
+
+static void tether__close(HANDLE *h) {
+  if (*h != NULL && *h != INVALID_HANDLE_VALUE)
+    CloseHandle(*h);
+  *h = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Test seams (win32_seam.h)                                                */
+/* ------------------------------------------------------------------------ */
+
+static volatile LONG tether__force_suspended;
+
+void tether__win32_spawn_force_suspended(int on) {
+  InterlockedExchange(&tether__force_suspended, on ? 1 : 0);
+}
+
+void *tether__win32_child_job(const tether_child *c) {
+  return c != NULL && c->os != NULL ? (void *)c->os->job : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Wide strings                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tether__wbuf {
+  wchar_t *p;
+  size_t n, cap;
+  int oom;
+} tether__wbuf;
+
+static void tether__wbuf_add(tether__wbuf *b, const wchar_t *s, size_t n) {
+  if (b->oom)
+    return;
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    wchar_t *p;
+    while (b->n + n + 1 > cap)
+      cap *= 2;
+    p = (wchar_t *)realloc(b->p, cap * sizeof(wchar_t));
+    if (p == NULL) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n * sizeof(wchar_t));
+  b->n += n;
+  b->p[b->n] = L'\0';
+}
+
+static void tether__wbuf_adds(tether__wbuf *b, const wchar_t *s) {
+  tether__wbuf_add(b, s, wcslen(s));
+}
+
+/* A string from a "give me the size first" API: fn(buf, size) returns the
+ * length without the NUL when it fits, else the size needed with the NUL,
+ * 0 on error. */
+typedef DWORD (*tether__sized_fn)(wchar_t *buf, DWORD size, const void *arg);
+
+static int tether__get_sized(tether__sized_fn fn, const void *arg, wchar_t **out) {
+  DWORD size = 260, n;
+  wchar_t *buf = NULL, *p;
+  *out = NULL;
+  for (;;) {
+    p = (wchar_t *)realloc(buf, (size_t)size * sizeof(wchar_t));
+    if (p == NULL) {
+      free(buf);
+      return TETHER_ENOMEM;
+    }
+    buf = p;
+    SetLastError(0);
+    n = fn(buf, size, arg);
+    if (n == 0 && GetLastError() != 0) {
+      int r = tether__os_err();
+      free(buf);
+      return r;
+    }
+    if (n < size) {
+      buf[n] = L'\0';
+      *out = buf;
+      return 0;
+    }
+    size = n + 1 > size * 2 ? n + 1 : size * 2;
+  }
+}
+
+static DWORD tether__module_path_fn(wchar_t *buf, DWORD size, const void *arg) {
+  DWORD n;
+  (void)arg;
+  n = GetModuleFileNameW(NULL, buf, size);
+  /* Truncation: n == size (ERROR_INSUFFICIENT_BUFFER); ask for more. */
+  if (n == size) {
+    SetLastError(0);
+    return size + 1;
+  }
+  return n;
+}
+
+static DWORD tether__env_var_fn(wchar_t *buf, DWORD size, const void *arg) {
+  return GetEnvironmentVariableW((const wchar_t *)arg, buf, size);
+}
+
+static DWORD tether__full_path_fn(wchar_t *buf, DWORD size, const void *arg) {
+  return GetFullPathNameW((const wchar_t *)arg, size, buf, NULL);
+}
+
+static DWORD tether__cur_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
+  (void)arg;
+  return GetCurrentDirectoryW(size, buf);
+}
+
+static DWORD tether__sys_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
+  (void)arg;
+  return GetSystemDirectoryW(buf, size);
+}
+
+static DWORD tether__win_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
+  (void)arg;
+  return GetWindowsDirectoryW(buf, size);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Program resolution                                                       */
+/* ------------------------------------------------------------------------ */
+
+static int tether__is_sep(wchar_t ch) { return ch == L'\\' || ch == L'/'; }
+
+/* "dir\x", "dir/x" or "C:x": a name CreateProcess would not search for. */
+static int tether__has_dir_part(const wchar_t *name) {
+  for (; *name != L'\0'; name++)
+    if (tether__is_sep(*name) || *name == L':')
+      return 1;
+  return 0;
+}
+
+/* Does the last component of name contain a dot? */
+static int tether__has_extension(const wchar_t *name) {
+  const wchar_t *base = name, *p;
+  for (p = name; *p != L'\0'; p++)
+    if (tether__is_sep(*p) || *p == L':')
+      base = p + 1;
+  return wcschr(base, L'.') != NULL;
+}
+
+/* Look at one candidate file: 1 a file (not a directory) is there, 0 not.
+ * *saw_dir is set when it is a directory, *denied when access was denied. */
+static int tether__probe(const wchar_t *path, int *saw_dir, int *denied) {
+  DWORD attr = GetFileAttributesW(path);
+  if (attr == INVALID_FILE_ATTRIBUTES) {
+    if (GetLastError() == ERROR_ACCESS_DENIED)
+      *denied = 1;
+    return 0;
+  }
+  if (attr & FILE_ATTRIBUTE_DIRECTORY) {
+    *saw_dir = 1;
+    return 0;
+  }
+  return 1;
+}
+
+/* Try dir + "\" + name (+ ".exe"). 1 found (*out set), 0 not, < 0 error. */
+static int tether__try_dir(const wchar_t *dir, size_t dirlen, const wchar_t *name,
+                           int add_exe, int *saw_dir, int *denied, wchar_t **out) {
+  tether__wbuf b = {NULL, 0, 0, 0};
+  int r;
+  if (dirlen == 0)
+    return 0;
+  tether__wbuf_add(&b, dir, dirlen);
+  if (!tether__is_sep(dir[dirlen - 1]))
+    tether__wbuf_adds(&b, L"\\");
+  tether__wbuf_adds(&b, name);
+  if (add_exe)
+    tether__wbuf_adds(&b, L".exe");
+  if (b.oom) {
+    free(b.p);
+    return TETHER_ENOMEM;
+  }
+  if (!tether__probe(b.p, saw_dir, denied)) {
+    free(b.p);
+    return 0;
+  }
+  r = tether__get_sized(tether__full_path_fn, b.p, out);
+  free(b.p);
+  return r < 0 ? r : 1;
+}
+
+/* The error for a program that was not found: TETHER_EACCES when a
+ * directory of that name (or an unreadable entry) was seen, as execvp()
+ * reports, else TETHER_ENOENT. */
+static int tether__not_found(int saw_dir, int denied) {
+  if (saw_dir || denied)
+    return tether__translate_os_error(ERROR_ACCESS_DENIED);
+  return tether__translate_os_error(ERROR_FILE_NOT_FOUND);
+}
+
+/*
+ * Find the program file for argv[0] (wide), as CreateProcess does for a
+ * command line without lpApplicationName ("CreateProcessW", lpCommandLine,
+ * MS docs), except that the 16-bit System directory is not searched:
+ *   - TETHER_SPAWN_NO_SEARCH: the name as given, nothing appended;
+ *   - a name with a directory part ("\", "/" or a drive colon): that file,
+ *     with ".exe" appended when its last component has no extension;
+ *   - a bare name: ".exe" appended when it has no extension, then looked up
+ *     in the directory of this process's executable, the current directory
+ *     (unless NeedCurrentDirectoryForExePathW says no: the
+ *     NoDefaultCurrentDirectoryInExePath variable), the system directory,
+ *     the Windows directory, then each PATH directory of this process's
+ *     environment.
+ * The result is a full path. Errors: TETHER_ENOENT (not found),
+ * TETHER_EACCES (only a directory of that name, or access denied).
+ */
+static int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out) {
+  int saw_dir = 0, denied = 0, add_exe, r;
+  wchar_t *dir = NULL;
+  *out = NULL;
+  add_exe = !(flags & TETHER_SPAWN_NO_SEARCH) && !tether__has_extension(name);
+  if ((flags & TETHER_SPAWN_NO_SEARCH) || tether__has_dir_part(name)) {
+    tether__wbuf b = {NULL, 0, 0, 0};
+    tether__wbuf_adds(&b, name);
+    if (add_exe)
+      tether__wbuf_adds(&b, L".exe");
+    if (b.oom) {
+      free(b.p);
+      return TETHER_ENOMEM;
+    }
+    if (tether__probe(b.p, &saw_dir, &denied)) {
+      r = tether__get_sized(tether__full_path_fn, b.p, out);
+      free(b.p);
+      return r;
+    }
+    free(b.p);
+    return tether__not_found(saw_dir, denied);
+  }
+
+  /* 1. The directory of this process's executable. */
+  if ((r = tether__get_sized(tether__module_path_fn, NULL, &dir)) < 0)
+    return r;
+  {
+    size_t n = wcslen(dir);
+    while (n > 0 && !tether__is_sep(dir[n - 1]))
+      n--;
+    r = tether__try_dir(dir, n, name, add_exe, &saw_dir, &denied, out);
+  }
+  free(dir);
+  dir = NULL;
+  /* 2. The current directory. */
+  if (r == 0 && NeedCurrentDirectoryForExePathW(name)) {
+    if ((r = tether__get_sized(tether__cur_dir_fn, NULL, &dir)) < 0)
+      return r;
+    r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
+    free(dir);
+    dir = NULL;
+  }
+  /* 3. The system directory, 4. the Windows directory. */
+  if (r == 0) {
+    if ((r = tether__get_sized(tether__sys_dir_fn, NULL, &dir)) < 0)
+      return r;
+    r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
+    free(dir);
+    dir = NULL;
+  }
+  if (r == 0) {
+    if ((r = tether__get_sized(tether__win_dir_fn, NULL, &dir)) < 0)
+      return r;
+    r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
+    free(dir);
+    dir = NULL;
+  }
+  /* 5. PATH: ';'-separated; an entry may be surrounded by double quotes. */
+  if (r == 0 && tether__get_sized(tether__env_var_fn, L"PATH", &dir) == 0) {
+    const wchar_t *p = dir;
+    while (r == 0 && *p != L'\0') {
+      const wchar_t *end = wcschr(p, L';');
+      size_t n = end != NULL ? (size_t)(end - p) : wcslen(p);
+      const wchar_t *s = p;
+      if (n >= 2 && s[0] == L'"' && s[n - 1] == L'"') {
+        s++;
+        n -= 2;
+      }
+      r = tether__try_dir(s, n, name, add_exe, &saw_dir, &denied, out);
+      if (end == NULL)
+        break;
+      p = end + 1;
+    }
+  }
+  free(dir);
+  if (r < 0)
+    return r;
+  if (r == 1)
+    return 0;
+  return tether__not_found(saw_dir, denied);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Environment block                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tether__env_entry {
+  const wchar_t *s; /* "NAME=value" */
+  size_t name_len;
+} tether__env_entry;
+
+/* The name ends at the first '=' after the first character: the hidden
+ * per-drive variables are named "=C:" ("Changing Environment Variables",
+ * MS docs). */
+static size_t tether__env_name_len(const wchar_t *s) {
+  const wchar_t *eq = wcschr(s[0] != L'\0' ? s + 1 : s, L'=');
+  return eq != NULL ? (size_t)(eq - s) : wcslen(s);
+}
+
+/* Environment names compare case-insensitively, ordinally (upper-cased
+ * UTF-16 code units, no locale): what CompareStringOrdinal(..., TRUE) does,
+ * and the order Windows expects in a block ("Changing Environment
+ * Variables": sorted "case-insensitive, Unicode order, without regard to
+ * locale"). */
+static int tether__env_cmp_names(const wchar_t *a, size_t na, const wchar_t *b,
+                                 size_t nb) {
+  int r = CompareStringOrdinal(a, (int)na, b, (int)nb, TRUE);
+  return r == CSTR_LESS_THAN ? -1 : (r == CSTR_GREATER_THAN ? 1 : 0);
+}
+
+static int tether__env_entry_cmp(const void *pa, const void *pb) {
+  const tether__env_entry *a = (const tether__env_entry *)pa;
+  const tether__env_entry *b = (const tether__env_entry *)pb;
+  return tether__env_cmp_names(a->s, a->name_len, b->s, b->name_len);
+}
+
+typedef struct tether__env {
+  tether__env_entry *e;
+  size_t n, cap;
+  wchar_t **owned; /* converted strings, freed at the end */
+  size_t nowned;
+} tether__env;
+
+/* Remove every entry named name[0..len). */
+static void tether__env_remove(tether__env *env, const wchar_t *name, size_t len) {
+  size_t i, j = 0;
+  for (i = 0; i < env->n; i++)
+    if (tether__env_cmp_names(env->e[i].s, env->e[i].name_len, name, len) != 0)
+      env->e[j++] = env->e[i];
+  env->n = j;
+}
+
+static int tether__env_push(tether__env *env, const wchar_t *s) {
+  if (env->n == env->cap) {
+    size_t cap = env->cap ? env->cap * 2 : 64;
+    tether__env_entry *p =
+        (tether__env_entry *)realloc(env->e, cap * sizeof(*p));
+    if (p == NULL)
+      return TETHER_ENOMEM;
+    env->e = p;
+    env->cap = cap;
+  }
+  env->e[env->n].s = s;
+  env->e[env->n].name_len = tether__env_name_len(s);
+  env->n++;
+  return 0;
+}
+
+/* Convert and remember a UTF-8 string. */
+static int tether__env_own(tether__env *env, const char *s, wchar_t **out) {
+  wchar_t **p, *w;
+  int r = tether__win32_utf8_to_wide(s, &w);
+  if (r < 0)
+    return r;
+  p = (wchar_t **)realloc(env->owned, (env->nowned + 1) * sizeof(*p));
+  if (p == NULL) {
+    free(w);
+    return TETHER_ENOMEM;
+  }
+  env->owned = p;
+  env->owned[env->nowned++] = w;
+  *out = w;
+  return 0;
+}
+
+static void tether__env_free(tether__env *env) {
+  size_t i;
+  for (i = 0; i < env->nowned; i++)
+    free(env->owned[i]);
+  free(env->owned);
+  free(env->e);
+}
+
+/*
+ * The child's environment block (UTF-16, for CREATE_UNICODE_ENVIRONMENT):
+ * this process's variables (GetEnvironmentStringsW, including the hidden
+ * "=C:" ones) unless TETHER_SPAWN_CLEAR_ENV, minus every env_unset name,
+ * then each env_set entry replacing any variable of the same name; names
+ * compare case-insensitively. Sorted as Windows expects. *out is NULL when
+ * nothing changes (the child then inherits this process's environment).
+ */
+static int tether__build_env(const char *const *env_set,
+                             const char *const *env_unset, unsigned flags,
+                             wchar_t **out) {
+  tether__env env;
+  wchar_t *parent = NULL, *w;
+  tether__wbuf b = {NULL, 0, 0, 0};
+  size_t i;
+  int r = 0;
+  *out = NULL;
+  if (!(flags & TETHER_SPAWN_CLEAR_ENV) &&
+      (env_set == NULL || env_set[0] == NULL) &&
+      (env_unset == NULL || env_unset[0] == NULL))
+    return 0;
+  memset(&env, 0, sizeof(env));
+  if (!(flags & TETHER_SPAWN_CLEAR_ENV)) {
+    const wchar_t *p;
+    parent = GetEnvironmentStringsW();
+    if (parent == NULL)
+      return tether__os_err();
+    for (p = parent; *p != L'\0' && r == 0; p += wcslen(p) + 1)
+      r = tether__env_push(&env, p);
+  }
+  for (; r == 0 && env_unset != NULL && *env_unset != NULL; env_unset++)
+    if ((r = tether__env_own(&env, *env_unset, &w)) == 0)
+      tether__env_remove(&env, w, wcslen(w));
+  for (; r == 0 && env_set != NULL && *env_set != NULL; env_set++) {
+    if ((r = tether__env_own(&env, *env_set, &w)) < 0)
+      break;
+    tether__env_remove(&env, w, tether__env_name_len(w));
+    r = tether__env_push(&env, w);
+  }
+  if (r == 0) {
+    qsort(env.e, env.n, sizeof(env.e[0]), tether__env_entry_cmp);
+    /* Each "NAME=value" with its NUL, then one more NUL; an empty block
+     * is two NULs. */
+    for (i = 0; i < env.n; i++)
+      tether__wbuf_add(&b, env.e[i].s, wcslen(env.e[i].s) + 1);
+    tether__wbuf_add(&b, L"\0", env.n == 0 ? 2 : 1);
+    if (b.oom) {
+      free(b.p);
+      r = TETHER_ENOMEM;
+    } else {
+      *out = b.p;
+    }
+  }
+  tether__env_free(&env);
+  if (parent != NULL)
+    FreeEnvironmentStringsW(parent);
+  return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Standard handles                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* An inheritable duplicate of h in *out (NULL stays NULL). */
+static int tether__dup_inheritable(HANDLE h, HANDLE *out) {
+  *out = NULL;
+  if (h == NULL || h == INVALID_HANDLE_VALUE)
+    return 0;
+  if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), out, 0, TRUE,
+                       DUPLICATE_SAME_ACCESS)) {
+    *out = NULL;
+    return tether__os_err();
+  }
+  return 0;
+}
+
+/* The child's end of stream i in *child (inheritable, or NULL for none) and,
+ * for a pipe, this process's end in *parent (not inheritable). */
+static int tether__stdio_setup(const tether_stdio *s, int i, HANDLE *child,
+                               HANDLE *parent) {
+  static const DWORD std_ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                   STD_ERROR_HANDLE};
+  SECURITY_ATTRIBUTES sa;
+  HANDLE rd, wr;
+  int r;
+  *child = NULL;
+  *parent = NULL;
+  switch (s->mode) {
+  case TETHER_STDIO_INHERIT:
+    /* A process without that standard handle gives none. A stale value
+     * (a handle closed behind the C runtime's back) is treated the same. */
+    r = tether__dup_inheritable(GetStdHandle(std_ids[i]), child);
+    if (r == TETHER_EINVAL) {
+      *child = NULL;
+      r = 0;
+    }
+    return r;
+  case TETHER_STDIO_NULL:
+    memset(&sa, 0, sizeof(sa));
+    sa.nLength = sizeof(sa);
+    sa.bInheritHandle = TRUE;
+    *child = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE,
+                         FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING,
+                         0, NULL);
+    if (*child == INVALID_HANDLE_VALUE) {
+      *child = NULL;
+      return tether__os_err();
+    }
+    return 0;
+  case TETHER_STDIO_PIPE:
+    /* Both ends start non-inheritable; only the child's end becomes
+     * inheritable, and only until CreateProcess has returned. */
+    if (!CreatePipe(&rd, &wr, NULL, 0))
+      return tether__os_err();
+    *child = i == 0 ? rd : wr;
+    *parent = i == 0 ? wr : rd;
+    if (!SetHandleInformation(*child, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)) {
+      r = tether__os_err();
+      tether__close(child);
+      tether__close(parent);
+      return r;
+    }
+    return 0;
+  default: /* TETHER_STDIO_HANDLE; the core validated the mode */
+    if (s->handle == NULL || s->handle == INVALID_HANDLE_VALUE)
+      return TETHER_EINVAL;
+    return tether__dup_inheritable((HANDLE)s->handle, child);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Process creation                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tether__create_req {
+  const wchar_t *app;
+  wchar_t *cmdline;
+  wchar_t *env;          /* NULL: inherit */
+  const wchar_t *cwd;    /* NULL: this process's */
+  HANDLE std[3];         /* inheritable or NULL */
+  DWORD flags;           /* creation flags besides the ones added here */
+  HANDLE job;            /* for PROC_THREAD_ATTRIBUTE_JOB_LIST, or NULL */
+} tether__create_req;
+
+/* CreateProcessW with the handle list (and the job list when req->job).
+ * Returns 0, or the GetLastError() value; *no_job_list is set (and nothing
+ * is started) when this Windows does not know PROC_THREAD_ATTRIBUTE_JOB_LIST
+ * (UpdateProcThreadAttribute fails with ERROR_NOT_SUPPORTED or
+ * ERROR_INVALID_PARAMETER before Windows 10). */
+static DWORD tether__create(const tether__create_req *req, int *no_job_list,
+                            PROCESS_INFORMATION *pi) {
+  STARTUPINFOEXW si;
+  HANDLE list[3];
+  DWORD nlist = 0, nattr, err = 0, i, j;
+  SIZE_T size = 0;
+  LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+  BOOL ok;
+  *no_job_list = 0;
+  memset(pi, 0, sizeof(*pi));
+  /* The list must not hold a handle twice. */
+  for (i = 0; i < 3; i++) {
+    if (req->std[i] == NULL)
+      continue;
+    for (j = 0; j < nlist && list[j] != req->std[i]; j++) {
+    }
+    if (j == nlist)
+      list[nlist++] = req->std[i];
+  }
+  nattr = (nlist > 0 ? 1u : 0u) + (req->job != NULL ? 1u : 0u);
+  memset(&si, 0, sizeof(si));
+  si.StartupInfo.cb = sizeof(si);
+  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+  si.StartupInfo.hStdInput = req->std[0];
+  si.StartupInfo.hStdOutput = req->std[1];
+  si.StartupInfo.hStdError = req->std[2];
+  if (nattr > 0) {
+    /* The first call only reports the size (and fails with
+     * ERROR_INSUFFICIENT_BUFFER). */
+    InitializeProcThreadAttributeList(NULL, nattr, 0, &size);
+    attrs = (LPPROC_THREAD_ATTRIBUTE_LIST)malloc(size);
+    if (attrs == NULL)
+      return ERROR_NOT_ENOUGH_MEMORY;
+    if (!InitializeProcThreadAttributeList(attrs, nattr, 0, &size)) {
+      err = GetLastError();
+      free(attrs);
+      return err;
+    }
+    if (nlist > 0 &&
+        !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                                   list, nlist * sizeof(HANDLE), NULL, NULL))
+      err = GetLastError();
+    if (err == 0 && req->job != NULL &&
+        !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_JOB_LIST,
+                                   (PVOID)&req->job, sizeof(HANDLE), NULL, NULL)) {
+      err = GetLastError();
+      if (err == ERROR_NOT_SUPPORTED || err == ERROR_INVALID_PARAMETER)
+        *no_job_list = 1;
+    }
+    if (err != 0) {
+      DeleteProcThreadAttributeList(attrs);
+      free(attrs);
+      return err;
+    }
+    si.lpAttributeList = attrs;
+  }
+  ok = CreateProcessW(req->app, req->cmdline, NULL, NULL, nlist > 0 ? TRUE : FALSE,
+                      req->flags | EXTENDED_STARTUPINFO_PRESENT |
+                          (req->env != NULL ? CREATE_UNICODE_ENVIRONMENT : 0),
+                      req->env, req->cwd, &si.StartupInfo, pi);
+  if (!ok)
+    err = GetLastError();
+  if (attrs != NULL) {
+    DeleteProcThreadAttributeList(attrs);
+    free(attrs);
+  }
+  return ok ? 0 : err;
+}
+
+/* A new Job Object that kills its processes when its last handle closes.
+ * The handle is not inheritable (lpJobAttributes NULL). */
+static int tether__job_new(HANDLE *out) {
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
+  HANDLE job = CreateJobObjectW(NULL, NULL);
+  *out = NULL;
+  if (job == NULL)
+    return tether__os_err();
+  memset(&info, 0, sizeof(info));
+  info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+  if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
+                               sizeof(info))) {
+    int r = tether__os_err();
+    CloseHandle(job);
+    return r;
+  }
+  *out = job;
+  return 0;
+}
+
+/*
+ * Create the process of req inside job: atomically with the job list where
+ * Windows has it, else suspended, assigned, resumed. ERROR_ACCESS_DENIED on
+ * the atomic path is ambiguous (an unreadable program, or a job this
+ * process sits in that refuses nesting), so it is retried on the suspended
+ * path, where the two are told apart. On success pi->hThread is closed.
+ */
+static int tether__create_in_job(tether__create_req *req, HANDLE job,
+                                 PROCESS_INFORMATION *pi) {
+  DWORD err, flags = req->flags;
+  int no_job_list = 0, r;
+  if (!tether__force_suspended) {
+    req->job = job;
+    err = tether__create(req, &no_job_list, pi);
+    req->job = NULL;
+    if (err == 0) {
+      CloseHandle(pi->hThread);
+      pi->hThread = NULL;
+      return 0;
+    }
+    if (!no_job_list && err != ERROR_ACCESS_DENIED)
+      return tether__translate_os_error((long)err);
+  }
+  req->flags = flags | CREATE_SUSPENDED;
+  err = tether__create(req, &no_job_list, pi);
+  req->flags = flags;
+  if (err != 0)
+    return tether__translate_os_error((long)err);
+  if (!AssignProcessToJobObject(job, pi->hProcess)) {
+    err = GetLastError();
+    /* Never let it run outside the job. */
+    TerminateProcess(pi->hProcess, TETHER__KILL_CODE);
+    WaitForSingleObject(pi->hProcess, INFINITE);
+    tether__close(&pi->hThread);
+    tether__close(&pi->hProcess);
+    r = tether__translate_os_error((long)err);
+    /* Nesting refused: this process's job forbids the child's own. */
+    return err == ERROR_ACCESS_DENIED ? TETHER_EPERM : r;
+  }
+  if (ResumeThread(pi->hThread) == (DWORD)-1) {
+    r = tether__os_err();
+    TerminateJobObject(job, TETHER__KILL_CODE);
+    WaitForSingleObject(pi->hProcess, INFINITE);
+    tether__close(&pi->hThread);
+    tether__close(&pi->hProcess);
+    return r;
+  }
+  tether__close(&pi->hThread);
+  return 0;
+}
+
+/* Does this process have a console? */
+static int tether__have_console(void) {
+  DWORD pid;
+  return GetConsoleProcessList(&pid, 1) != 0;
+}
+
+static int tether__in_a_job(void) {
+  BOOL in = FALSE;
+  return IsProcessInJob(GetCurrentProcess(), NULL, &in) && in;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Exit notification                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Runs once on a thread-pool thread when the process handle is signalled. */
+static VOID CALLBACK tether__exit_callback(PVOID arg, BOOLEAN timed_out) {
+  tether__os_child *os = (tether__os_child *)arg;
+  DWORD code = 0;
+  (void)timed_out; /* INFINITE: never */
+  if (!GetExitCodeProcess(os->process, &code))
+    code = 0xFFFFFFFFu;
+  tether__child_exited(os->c, (uint32_t)code);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Spawn                                                                    */
+/* ------------------------------------------------------------------------ */
+
+int tether__os_spawn(tether_child *c, const char *const *argv,
+                     const tether_spawn_options *opts) {
+  tether__create_req req;
+  tether__os_child *os = NULL;
+  wchar_t *name = NULL, *app = NULL, *cmdline = NULL, *env = NULL, *cwd = NULL;
+  HANDLE parent_end[3] = {NULL, NULL, NULL};
+  HANDLE job = NULL;
+  PROCESS_INFORMATION pi;
+  int detached = (opts->flags & TETHER_SPAWN_DETACHED) != 0;
+  int r, i;
+
+  memset(&req, 0, sizeof(req));
+  memset(&pi, 0, sizeof(pi));
+
+  /* Program, command line, environment, working directory. */
+  /* The command line first: it checks every argument (TETHER_EINVAL,
+   * TETHER_E2BIG) before anything is looked up. */
+  if ((r = tether__win32_build_cmdline(argv, &cmdline)) < 0)
+    goto fail;
+  if ((r = tether__win32_utf8_to_wide(argv[0], &name)) < 0)
+    goto fail;
+  if ((r = tether__resolve(name, opts->flags, &app)) < 0)
+    goto fail;
+  /* Batch files are refused (cmdline.h, tether__win32_spawn_cmdline). */
+  if (tether__win32_is_batch(app)) {
+    r = TETHER_ENOTSUP;
+    goto fail;
+  }
+  if ((r = tether__build_env(opts->env_set, opts->env_unset, opts->flags, &env)) < 0)
+    goto fail;
+  if (opts->cwd != NULL) {
+    wchar_t *given = NULL;
+    DWORD attr;
+    if ((r = tether__win32_utf8_to_wide(opts->cwd, &given)) < 0)
+      goto fail;
+    r = tether__get_sized(tether__full_path_fn, given, &cwd);
+    free(given);
+    if (r < 0)
+      goto fail;
+    /* Checked here so that a missing directory is ENOENT and a file
+     * ENOTDIR, as chdir() says on POSIX; CreateProcess itself reports
+     * both as ERROR_DIRECTORY (ENOTDIR). */
+    attr = GetFileAttributesW(cwd);
+    if (attr == INVALID_FILE_ATTRIBUTES) {
+      r = tether__os_err();
+      goto fail;
+    }
+    if (!(attr & FILE_ATTRIBUTE_DIRECTORY)) {
+      r = tether__translate_os_error(ERROR_DIRECTORY);
+      goto fail;
+    }
+  }
+
+  /* Standard handles. */
+  for (i = 0; i < 3; i++)
+    if ((r = tether__stdio_setup(&opts->stdio[i], i, &req.std[i], &parent_end[i])) < 0)
+      goto fail;
+
+  os = (tether__os_child *)calloc(1, sizeof(*os));
+  if (os == NULL) {
+    r = TETHER_ENOMEM;
+    goto fail;
+  }
+  os->c = c;
+
+  req.app = app;
+  req.cmdline = cmdline;
+  req.env = env;
+  req.cwd = cwd;
+  req.flags = CREATE_NEW_PROCESS_GROUP;
+  if (detached) {
+    /* No console (the counterpart of setsid()), no job. In a job that
+     * allows it, leave that job too, so that it survives this process
+     * whatever the job does; a job that does not allow breakaway refuses
+     * with ERROR_ACCESS_DENIED, and the child then stays in it. */
+    int no_job_list;
+    DWORD err = ERROR_ACCESS_DENIED;
+    req.flags |= DETACHED_PROCESS;
+    if (tether__in_a_job()) {
+      req.flags |= CREATE_BREAKAWAY_FROM_JOB;
+      err = tether__create(&req, &no_job_list, &pi);
+      req.flags &= ~(DWORD)CREATE_BREAKAWAY_FROM_JOB;
+    }
+    if (err == ERROR_ACCESS_DENIED)
+      err = tether__create(&req, &no_job_list, &pi);
+    if (err != 0) {
+      r = tether__translate_os_error((long)err);
+      goto fail;
+    }
+    tether__close(&pi.hThread);
+    os->own_console = 1;
+  } else {
+    /* A process without a console (a GUI program, a service) would make
+     * Windows open a console window for a console child; CREATE_NO_WINDOW
+     * gives it a console without a window instead, its own. */
+    if (!tether__have_console()) {
+      req.flags |= CREATE_NO_WINDOW;
+      os->own_console = 1;
+    }
+    if ((r = tether__job_new(&job)) < 0)
+      goto fail;
+    if ((r = tether__create_in_job(&req, job, &pi)) < 0)
+      goto fail;
+  }
+  os->process = pi.hProcess;
+  os->pid = pi.dwProcessId;
+  os->job = job;
+  pi.hProcess = NULL;
+  job = NULL;
+
+  /* The child's ends belong to the child now. */
+  for (i = 0; i < 3; i++)
+    tether__close(&req.std[i]);
+
+  if (!RegisterWaitForSingleObject(&os->wait, os->process, tether__exit_callback,
+                                   os, INFINITE, WT_EXECUTEONLYONCE)) {
+    r = tether__os_err();
+    os->wait = NULL;
+    if (os->job != NULL)
+      TerminateJobObject(os->job, TETHER__KILL_CODE);
+    else
+      TerminateProcess(os->process, TETHER__KILL_CODE);
+    WaitForSingleObject(os->process, INFINITE);
+    tether__close(&os->process);
+    tether__close(&os->job);
+    goto fail;
+  }
+
+  c->pid = (int64_t)os->pid;
+  for (i = 0; i < 3; i++)
+    c->stdio[i] = parent_end[i] != NULL ? (tether_os_handle)parent_end[i] : NULL;
+  c->os = os;
+  free(name);
+  free(app);
+  free(cmdline);
+  free(env);
+  free(cwd);
+  return 0;
+
+fail:
+  for (i = 0; i < 3; i++) {
+    tether__close(&req.std[i]);
+    tether__close(&parent_end[i]);
+  }
+  tether__close(&job);
+  free(os);
+  free(name);
+  free(app);
+  free(cmdline);
+  free(env);
+  free(cwd);
+  return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The tree                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Number of live processes in the job. */
+static int tether__job_active(HANDLE job, DWORD *n) {
+  JOBOBJECT_BASIC_ACCOUNTING_INFORMATION info;
+  if (!QueryInformationJobObject(job, JobObjectBasicAccountingInformation, &info,
+                                 sizeof(info), NULL))
+    return tether__os_err();
+  *n = info.ActiveProcesses;
+  return 0;
+}
+
+/* 1 while some process of the tree lives (a detached child: the child
+ * itself), 0 when none does, < 0 on error. */
+static int tether__tree_alive(const tether__os_child *os) {
+  DWORD n = 0;
+  int r;
+  if (os->job == NULL)
+    return WaitForSingleObject(os->process, 0) == WAIT_TIMEOUT;
+  if ((r = tether__job_active(os->job, &n)) < 0)
+    return r;
+  return n > 0;
+}
+
+/* The ids of the tree's processes (a detached child: only its own), in a
+ * malloc'ed array. */
+static int tether__tree_pids(const tether__os_child *os, DWORD **out, size_t *count) {
+  JOBOBJECT_BASIC_PROCESS_ID_LIST *list = NULL;
+  DWORD cap = 64, i;
+  int attempt;
+  DWORD *pids;
+  *out = NULL;
+  *count = 0;
+  if (os->job == NULL) {
+    pids = (DWORD *)malloc(sizeof(DWORD));
+    if (pids == NULL)
+      return TETHER_ENOMEM;
+    pids[0] = os->pid;
+    *out = pids;
+    *count = 1;
+    return 0;
+  }
+  for (attempt = 0;; attempt++) {
+    size_t size = sizeof(*list) + (size_t)cap * sizeof(ULONG_PTR);
+    JOBOBJECT_BASIC_PROCESS_ID_LIST *p =
+        (JOBOBJECT_BASIC_PROCESS_ID_LIST *)realloc(list, size);
+    BOOL ok;
+    if (p == NULL) {
+      free(list);
+      return TETHER_ENOMEM;
+    }
+    list = p;
+    memset(list, 0, size);
+    ok = QueryInformationJobObject(os->job, JobObjectBasicProcessIdList, list,
+                                   (DWORD)size, NULL);
+    if (!ok && GetLastError() != ERROR_MORE_DATA) {
+      int r = tether__os_err();
+      free(list);
+      return r;
+    }
+    /* Too small: ERROR_MORE_DATA, and NumberOfAssignedProcesses says how
+     * many there are. The tree may grow meanwhile, so a few attempts. */
+    if ((ok && list->NumberOfProcessIdsInList >= list->NumberOfAssignedProcesses) ||
+        attempt == 8)
+      break;
+    cap = list->NumberOfAssignedProcesses + 16 > cap * 2
+              ? list->NumberOfAssignedProcesses + 16
+              : cap * 2;
+  }
+  pids = (DWORD *)malloc((list->NumberOfProcessIdsInList + 1) * sizeof(DWORD));
+  if (pids == NULL) {
+    free(list);
+    return TETHER_ENOMEM;
+  }
+  for (i = 0; i < list->NumberOfProcessIdsInList; i++)
+    pids[i] = (DWORD)list->ProcessIdList[i];
+  *count = list->NumberOfProcessIdsInList;
+  *out = pids;
+  free(list);
+  return 0;
+}
+
+int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
+  tether__os_child *os = c->os;
+  uint64_t deadline = 0;
+  DWORD step = 1;
+  if (timeout_ms > 0)
+    deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
+  for (;;) {
+    DWORD n = 0, remaining = INFINITE;
+    int r = tether__job_active(os->job, &n);
+    if (r < 0)
+      return r;
+    if (n == 0)
+      return 1;
+    if (timeout_ms == 0)
+      return 0;
+    if (timeout_ms > 0) {
+      uint64_t now = tether__now_ns();
+      if (now >= deadline)
+        return 0;
+      remaining = (DWORD)((deadline - now + 999999u) / 1000000u);
+    }
+    if (WaitForSingleObject(os->process, 0) == WAIT_TIMEOUT) {
+      /* The child is a member of its job and cannot leave it: the tree
+       * cannot be empty before the child's handle is signalled. */
+      WaitForSingleObject(os->process, remaining);
+      continue;
+    }
+    /* Only descendants are left; nothing signals their end reliably (job
+     * messages are hints), so poll the count: 1, 2, 4 ... 16 ms. */
+    Sleep(step < remaining ? step : remaining);
+    if (step < 16)
+      step *= 2;
+  }
+}
+
+int tether__os_child_kill(tether_child *c) {
+  tether__os_child *os = c->os;
+  int r = tether__tree_alive(os);
+  if (r < 0)
+    return r;
+  if (r == 0)
+    return TETHER_ESRCH;
+  if (os->job != NULL) {
+    if (!TerminateJobObject(os->job, TETHER__KILL_CODE))
+      return tether__os_err();
+    return 0;
+  }
+  /* Detached: no job, only the child itself can be reached. */
+  if (!TerminateProcess(os->process, TETHER__KILL_CODE)) {
+    DWORD err = GetLastError();
+    if (WaitForSingleObject(os->process, 0) == WAIT_OBJECT_0)
+      return TETHER_ESRCH;
+    return tether__translate_os_error((long)err);
+  }
+  return 0;
+}
+
+void tether__os_close_handle(tether_os_handle h) {
+  if (h != NULL && h != INVALID_HANDLE_VALUE)
+    CloseHandle((HANDLE)h);
+}
+
+void tether__os_child_release(tether_child *c) {
+  tether__os_child *os = c->os;
+  if (os == NULL)
+    return;
+  if (os->job != NULL) {
+    DWORD n = 1;
+    uint64_t deadline = tether__now_ns() +
+                        (uint64_t)TETHER__RELEASE_WAIT_MS * 1000000u;
+    TerminateJobObject(os->job, TETHER__KILL_CODE);
+    /* TerminateJobObject only starts the termination: wait until the tree
+     * is gone (bounded: a process stuck in a driver can take longer). */
+    while (tether__job_active(os->job, &n) == 0 && n > 0 &&
+           tether__now_ns() < deadline)
+      Sleep(1);
+  }
+  /* INVALID_HANDLE_VALUE: wait until a callback that already started has
+   * returned, so none runs after this ("UnregisterWaitEx", MS docs). */
+  if (os->wait != NULL)
+    UnregisterWaitEx(os->wait, INVALID_HANDLE_VALUE);
+  /* Closing the last job handle would kill the tree anyway
+   * (KILL_ON_JOB_CLOSE). */
+  tether__close(&os->job);
+  tether__close(&os->process);
+  free(os);
+  c->os = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events: windows                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* user32 is loaded on first use, never imported, for the reason explained
+ * in win32/source.c: a console program that loads it is treated as a GUI
+ * program and no longer receives CTRL_LOGOFF/SHUTDOWN_EVENT. */
+typedef BOOL(WINAPI *tether__EnumWindows_fn)(WNDENUMPROC, LPARAM);
+typedef DWORD(WINAPI *tether__GetWindowThreadProcessId_fn)(HWND, LPDWORD);
+typedef BOOL(WINAPI *tether__PostMessageW_fn)(HWND, UINT, WPARAM, LPARAM);
+
+static struct {
+  tether__EnumWindows_fn EnumWindows;
+  tether__GetWindowThreadProcessId_fn GetWindowThreadProcessId;
+  tether__PostMessageW_fn PostMessageW;
+} tether__u32s; /* set once under the global lock */
+static volatile LONG tether__u32s_loaded;
+
+static int tether__user32_load(void) {
+  HMODULE u32;
+  int r = 0;
+  if (InterlockedCompareExchange(&tether__u32s_loaded, 0, 0))
+    return 0;
+  tether__global_lock();
+  if (!tether__u32s_loaded) {
+    u32 = LoadLibraryExW(L"user32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
+    if (u32 == NULL) {
+      r = tether__os_err();
+    } else {
+      tether__u32s.EnumWindows =
+          TETHER__PROC(u32, tether__EnumWindows_fn, "EnumWindows");
+      tether__u32s.GetWindowThreadProcessId = TETHER__PROC(
+          u32, tether__GetWindowThreadProcessId_fn, "GetWindowThreadProcessId");
+      tether__u32s.PostMessageW =
+          TETHER__PROC(u32, tether__PostMessageW_fn, "PostMessageW");
+      if (tether__u32s.EnumWindows == NULL ||
+          tether__u32s.GetWindowThreadProcessId == NULL ||
+          tether__u32s.PostMessageW == NULL)
+        r = tether__os_err();
+      else
+        InterlockedExchange(&tether__u32s_loaded, 1);
+    }
+  }
+  tether__global_unlock();
+  return r;
+}
+
+typedef struct tether__close_ctx {
+  const DWORD *pids;
+  size_t npids;
+  int posted;
+} tether__close_ctx;
+
+static BOOL CALLBACK tether__close_window(HWND hwnd, LPARAM arg) {
+  tether__close_ctx *ctx = (tether__close_ctx *)arg;
+  DWORD pid = 0;
+  size_t i;
+  tether__u32s.GetWindowThreadProcessId(hwnd, &pid);
+  for (i = 0; i < ctx->npids; i++) {
+    if (ctx->pids[i] == pid) {
+      if (tether__u32s.PostMessageW(hwnd, WM_CLOSE, 0, 0))
+        ctx->posted++;
+      break;
+    }
+  }
+  return TRUE;
+}
+
+/* WM_CLOSE to every top-level window of every process of the tree, as
+ * `taskkill` without /F does ("How To Terminate an Application Cleanly in
+ * Win32", Microsoft KB178893). TETHER_ENOTSUP when no process of the tree
+ * has one (a console program has none, unless it watches TERMINATE with
+ * tether: tether's hidden window is a top-level window). */
+static int tether__post_close(const tether__os_child *os) {
+  tether__close_ctx ctx;
+  DWORD *pids = NULL;
+  size_t n = 0;
+  int r;
+  if ((r = tether__user32_load()) < 0)
+    return r;
+  if ((r = tether__tree_pids(os, &pids, &n)) < 0)
+    return r;
+  if (n == 0) {
+    free(pids);
+    return TETHER_ESRCH;
+  }
+  ctx.pids = pids;
+  ctx.npids = n;
+  ctx.posted = 0;
+  tether__u32s.EnumWindows(tether__close_window, (LPARAM)&ctx);
+  free(pids);
+  return ctx.posted > 0 ? 0 : TETHER_ENOTSUP;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events: the console helper                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * tether has no helper program of its own, so the helper is this very
+ * executable, started (with DETACHED_PROCESS: no console of its own, and in
+ * a kill-on-close job of its own) with
+ *     TETHER_CTRL_HELPER=<mode><target pid>:<pid>,<pid>,...
+ * in its environment. tether's initializer (below) runs before main() and,
+ * seeing the variable, does the job and ends the process with
+ * TerminateProcess, so main() never runs:
+ *   mode 'C' (INTERRUPT): AttachConsole(target); SetConsoleCtrlHandler(NULL,
+ *     TRUE) so that the helper itself ignores it; check that every process
+ *     on that console is the helper or one of the listed pids (the tree), so
+ *     that nothing outside the tree is interrupted; then
+ *     GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0), which reaches every
+ *     process on the console on Windows, and GenerateConsoleCtrlEvent(
+ *     CTRL_C_EVENT, target), which Windows accepts and ignores ("CTRL+C
+ *     signal will not be received by processes within the specified process
+ *     group") but which is what delivers it on Wine (Wine 8 sends group 0
+ *     only to the caller's own group and does deliver CTRL_C to a group).
+ *   mode 'B' (QUIT): AttachConsole(target); GenerateConsoleCtrlEvent(
+ *     CTRL_BREAK_EVENT, target): only the child's process group gets it.
+ * Its exit status says what happened: TETHER__HELPER_STATUS(step, error).
+ */
+#define TETHER__HELPER_MAGIC 0x7E000000u
+#define TETHER__HELPER_STATUS(step, err) \
+  (TETHER__HELPER_MAGIC | ((DWORD)(step) << 16) | ((DWORD)(err)&0xFFFFu))
+enum {
+  TETHER__HELPER_OK = 0,
+  TETHER__HELPER_BAD_ARGS = 1,
+  TETHER__HELPER_NO_CONSOLE = 2, /* AttachConsole failed */
+  TETHER__HELPER_SHARED = 3,     /* others on the console */
+  TETHER__HELPER_GENERATE = 4,   /* GenerateConsoleCtrlEvent failed */
+  TETHER__HELPER_LIST = 5        /* GetConsoleProcessList failed */
+};
+
+static DWORD tether__parse_dword(const wchar_t **p) {
+  DWORD v = 0;
+  while (**p >= L'0' && **p <= L'9') {
+    v = v * 10u + (DWORD)(**p - L'0');
+    (*p)++;
+  }
+  return v;
+}
+
+/* Is pid in the comma-separated list at p? */
+static int tether__pid_listed(const wchar_t *p, DWORD pid) {
+  while (*p != L'\0') {
+    if (tether__parse_dword(&p) == pid)
+      return 1;
+    if (*p != L',')
+      return 0;
+    p++;
+  }
+  return 0;
+}
+
+static DWORD tether__helper_work(const wchar_t *arg) {
+  const wchar_t *p = arg + 1;
+  wchar_t mode = arg[0];
+  DWORD target, self = GetCurrentProcessId(), n, cap = 64, i;
+  DWORD *list = NULL, *q;
+  if (mode != L'C' && mode != L'B')
+    return TETHER__HELPER_STATUS(TETHER__HELPER_BAD_ARGS, 0);
+  target = tether__parse_dword(&p);
+  if (target == 0 || *p != L':')
+    return TETHER__HELPER_STATUS(TETHER__HELPER_BAD_ARGS, 0);
+  p++;
+  FreeConsole();
+  if (!AttachConsole(target))
+    return TETHER__HELPER_STATUS(TETHER__HELPER_NO_CONSOLE, GetLastError());
+  /* Ignore CTRL_C here (AttachConsole reset the handler list). */
+  SetConsoleCtrlHandler(NULL, TRUE);
+  if (mode == L'B') {
+    if (!GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, target))
+      return TETHER__HELPER_STATUS(TETHER__HELPER_GENERATE, GetLastError());
+    return TETHER__HELPER_STATUS(TETHER__HELPER_OK, 0);
+  }
+  for (;;) {
+    q = (DWORD *)realloc(list, (size_t)cap * sizeof(DWORD));
+    if (q == NULL) {
+      free(list);
+      return TETHER__HELPER_STATUS(TETHER__HELPER_LIST, ERROR_NOT_ENOUGH_MEMORY);
+    }
+    list = q;
+    n = GetConsoleProcessList(list, cap);
+    if (n == 0) {
+      DWORD err = GetLastError();
+      free(list);
+      return TETHER__HELPER_STATUS(TETHER__HELPER_LIST, err);
+    }
+    if (n <= cap)
+      break;
+    cap = n + 16;
+  }
+  for (i = 0; i < n; i++) {
+    if (list[i] != self && !tether__pid_listed(p, list[i])) {
+      free(list);
+      return TETHER__HELPER_STATUS(TETHER__HELPER_SHARED, 0);
+    }
+  }
+  free(list);
+  {
+    BOOL all = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
+    DWORD err = all ? 0 : GetLastError();
+    BOOL group = GenerateConsoleCtrlEvent(CTRL_C_EVENT, target);
+    if (!all && !group)
+      return TETHER__HELPER_STATUS(TETHER__HELPER_GENERATE, err);
+  }
+  return TETHER__HELPER_STATUS(TETHER__HELPER_OK, 0);
+}
+
+/* The initializer: nothing (one GetEnvironmentVariableW) unless this
+ * process is a helper. TerminateProcess rather than ExitProcess: when
+ * tether is a DLL this runs under the loader lock, where ExitProcess could
+ * deadlock in other DLLs' detach code. */
+static void tether__helper_check(void) {
+  wchar_t small[1];
+  wchar_t *arg;
+  DWORD n, status;
+  n = GetEnvironmentVariableW(TETHER__HELPER_ENV, small, 1);
+  if (n == 0)
+    return;
+  arg = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
+  if (arg == NULL || GetEnvironmentVariableW(TETHER__HELPER_ENV, arg, n) != n - 1)
+    status = TETHER__HELPER_STATUS(TETHER__HELPER_BAD_ARGS, 0);
+  else
+    status = tether__helper_work(arg);
+  TerminateProcess(GetCurrentProcess(), status);
+}
+
+#if defined(_MSC_VER)
+/* MSVC: a pointer in .CRT$XCU is called by the C runtime's initialisation,
+ * before main() (or from the DLL's entry point), like a C++ constructor.
+ * The /include keeps the linker from discarding it. */
+#pragma section(".CRT$XCU", read)
+static void __cdecl tether__helper_init(void) { tether__helper_check(); }
+__declspec(allocate(".CRT$XCU")) void(__cdecl *tether__helper_init_ptr)(void) =
+    tether__helper_init;
+#if defined(_WIN64)
+#pragma comment(linker, "/include:tether__helper_init_ptr")
+#else
+#pragma comment(linker, "/include:_tether__helper_init_ptr")
+#endif
+#elif defined(__GNUC__)
+static void tether__helper_init(void) __attribute__((constructor));
+static void tether__helper_init(void) { tether__helper_check(); }
+#else
+#error "tether needs a way to run code before main() (see tether__helper_check)"
+#endif
+
+/* Run the helper for mode 'C' or 'B' against the tree of os. */
+static int tether__run_helper(const tether__os_child *os, char mode) {
+  tether__create_req req;
+  DWORD *pids = NULL, code = 0, wr;
+  size_t npids = 0, i, len;
+  char *var = NULL;
+  const char *set[2];
+  wchar_t *exe = NULL, *cmdline = NULL, *env = NULL;
+  HANDLE job = NULL;
+  PROCESS_INFORMATION pi;
+  int r;
+
+  memset(&req, 0, sizeof(req));
+  memset(&pi, 0, sizeof(pi));
+  if ((r = tether__tree_pids(os, &pids, &npids)) < 0)
+    return r;
+  len = sizeof("TETHER_CTRL_HELPER=C:") + 11 * (npids + 1);
+  var = (char *)malloc(len);
+  if (var == NULL) {
+    r = TETHER_ENOMEM;
+    goto done;
+  }
+  {
+    size_t at = (size_t)snprintf(var, len, "TETHER_CTRL_HELPER=%c%lu:", mode,
+                                 (unsigned long)os->pid);
+    for (i = 0; i < npids && at < len; i++)
+      at += (size_t)snprintf(var + at, len - at, "%s%lu", i > 0 ? "," : "",
+                             (unsigned long)pids[i]);
+  }
+  set[0] = var;
+  set[1] = NULL;
+  if ((r = tether__build_env(set, NULL, 0, &env)) < 0)
+    goto done;
+  if ((r = tether__get_sized(tether__module_path_fn, NULL, &exe)) < 0)
+    goto done;
+  /* The command line is only the program name between double quotes (a
+   * Windows path cannot contain one); the helper reads no argument. */
+  cmdline = (wchar_t *)malloc((wcslen(exe) + 3) * sizeof(wchar_t));
+  if (cmdline == NULL) {
+    r = TETHER_ENOMEM;
+    goto done;
+  }
+  cmdline[0] = L'"';
+  memcpy(cmdline + 1, exe, wcslen(exe) * sizeof(wchar_t));
+  cmdline[wcslen(exe) + 1] = L'"';
+  cmdline[wcslen(exe) + 2] = L'\0';
+  if ((r = tether__job_new(&job)) < 0)
+    goto done;
+  req.app = exe;
+  req.cmdline = cmdline;
+  req.env = env;
+  req.flags = DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP;
+  if ((r = tether__create_in_job(&req, job, &pi)) < 0)
+    goto done;
+  wr = WaitForSingleObject(pi.hProcess, TETHER__HELPER_TIMEOUT_MS);
+  if (wr != WAIT_OBJECT_0) {
+    TerminateJobObject(job, TETHER__KILL_CODE);
+    WaitForSingleObject(pi.hProcess, INFINITE);
+    tether__set_last_os_error(ERROR_TIMEOUT);
+    r = TETHER_ETIMEDOUT;
+    goto done;
+  }
+  GetExitCodeProcess(pi.hProcess, &code);
+  if ((code & 0xFF000000u) != TETHER__HELPER_MAGIC) {
+    /* Not the helper: tether's initializer did not run in this executable
+     * (tether loaded later with LoadLibrary). */
+    tether__set_last_os_error((long)code);
+    r = TETHER_ENOTSUP;
+    goto done;
+  }
+  switch ((code >> 16) & 0xFFu) {
+  case TETHER__HELPER_OK:
+    r = 0;
+    break;
+  case TETHER__HELPER_NO_CONSOLE:
+    /* Gone meanwhile, or no console (a detached child). */
+    tether__set_last_os_error((long)(code & 0xFFFFu));
+    r = tether__tree_alive(os) == 0 ? TETHER_ESRCH : TETHER_ENOTSUP;
+    break;
+  case TETHER__HELPER_SHARED:
+  case TETHER__HELPER_GENERATE:
+  case TETHER__HELPER_LIST:
+    tether__set_last_os_error((long)(code & 0xFFFFu));
+    r = TETHER_ENOTSUP;
+    break;
+  default:
+    tether__set_last_os_error((long)(code & 0xFFFFu));
+    r = TETHER_EUNKNOWN;
+    break;
+  }
+done:
+  tether__close(&pi.hProcess);
+  tether__close(&job);
+  free(pids);
+  free(var);
+  free(exe);
+  free(cmdline);
+  free(env);
+  return r;
+}
+
+/* CTRL_BREAK_EVENT to the child's process group. */
+static int tether__send_break(const tether__os_child *os) {
+  int r;
+  if (os->own_console)
+    return tether__run_helper(os, 'B');
+  if (GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, os->pid))
+    return 0;
+  /* The arguments are right, so a refusal means the event cannot be
+   * delivered here (no console; not implemented by Wine 8). */
+  r = tether__os_err();
+  return r == TETHER_EINVAL ? TETHER_ENOTSUP : r;
+}
+
+int tether__os_child_signal(tether_child *c, int kind) {
+  tether__os_child *os = c->os;
+  int r;
+  if (kind == TETHER_EVENT_USER1 || kind == TETHER_EVENT_USER2)
+    return TETHER_ENOTSUP;
+  r = tether__tree_alive(os);
+  if (r < 0)
+    return r;
+  if (r == 0)
+    return TETHER_ESRCH;
+  switch (kind) {
+  case TETHER_EVENT_INTERRUPT:
+    /* A child on this process's console cannot get CTRL_C_EVENT alone:
+     * this process and every other process on the console would get it
+     * too. A detached child has no console. */
+    if (!os->own_console || (c->flags & TETHER_SPAWN_DETACHED))
+      return TETHER_ENOTSUP;
+    return tether__run_helper(os, 'C');
+  case TETHER_EVENT_QUIT:
+    if (c->flags & TETHER_SPAWN_DETACHED)
+      return TETHER_ENOTSUP;
+    return tether__send_break(os);
+  default: /* TERMINATE, HANGUP */
+    return tether__post_close(os);
+  }
+}
