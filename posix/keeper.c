@@ -47,7 +47,6 @@ static tether__kchild k_children[TETHER__K_MAX_CHILDREN];
 static int k_nchildren; /* high-water mark of used entries */
 static int k_sock, k_lifeline, k_sig_r, k_sig_w;
 static pid_t k_self;
-static volatile int k_child_errno; /* written by the vfork child */
 
 /* ---- small async-signal-safe helpers ---- */
 
@@ -218,7 +217,7 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
                     void *shm) {
   const tether__kreq *req = (const tether__kreq *)shm;
   tether__kchild *k = k_alloc();
-  int stdio_fd[3], i, used = 0;
+  int stdio_fd[3], i, used = 0, ep[2], child_errno = 0, fork_errno;
   sigset_t all, old;
   pid_t pid;
   static const uint32_t bits[3] = {TETHER__KF_STDIN, TETHER__KF_STDOUT,
@@ -227,15 +226,32 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     stdio_fd[i] = (m->arg & bits[i]) && used < nfds ? fds[used++] : -1;
   if (k == NULL) {
     k_send(TETHER__K_SPAWNED, m->id, -1, EAGAIN, 0);
+    for (i = 0; i < nfds; i++)
+      (void)close(fds[i]);
     return;
   }
+  /* The program's resource limits of this moment: the child inherits them,
+   * and the fork below is checked against them (RLIMIT_NPROC). */
+  for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++)
+    (void)setrlimit(req->resource[i], &req->limit[i]);
+  /* The exec error comes back through a close-on-exec pipe: EOF means the
+   * exec happened. (Not through shared memory: sanitizers and valgrind run
+   * vfork as a plain fork.) Reading it also keeps the keeper from touching
+   * the shared request region until the child has exec'd. */
+  if (pipe(ep) < 0) {
+    k_send(TETHER__K_SPAWNED, m->id, -1, errno, 0);
+    for (i = 0; i < nfds; i++)
+      (void)close(fds[i]);
+    return;
+  }
+  (void)fcntl(ep[0], F_SETFD, FD_CLOEXEC);
+  (void)fcntl(ep[1], F_SETFD, FD_CLOEXEC);
   sigfillset(&all);
   (void)sigprocmask(SIG_SETMASK, &all, &old);
-  k_child_errno = 0;
   pid = vfork();
   if (pid == 0) {
     /* The child, sharing the keeper's memory until execve: system calls
-     * only, and nothing written but k_child_errno. */
+     * only, nothing written to memory. */
     int s;
     struct sigaction dfl;
     sigset_t none;
@@ -267,17 +283,30 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
     execve(req->path, req->argv, req->envp);
-  fail:
-    k_child_errno = errno != 0 ? errno : EINVAL;
+  fail: {
+    int e = errno != 0 ? errno : EINVAL;
+    ssize_t w = write(ep[1], &e, sizeof(e));
+    (void)w;
     _exit(127);
   }
-  if (pid > 0 && k_child_errno != 0) {
-    int err = k_child_errno;
+  }
+  fork_errno = errno;
+  (void)close(ep[1]);
+  if (pid > 0) {
+    ssize_t n;
+    while ((n = read(ep[0], &child_errno, sizeof(child_errno))) < 0 &&
+           errno == EINTR) {
+    }
+    if (n != (ssize_t)sizeof(child_errno))
+      child_errno = 0; /* EOF: execve succeeded */
+  }
+  (void)close(ep[0]);
+  if (pid > 0 && child_errno != 0) {
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
-    k_send(TETHER__K_SPAWNED, m->id, -1, err, 0);
+    k_send(TETHER__K_SPAWNED, m->id, -1, child_errno, 0);
   } else if (pid < 0) {
-    k_send(TETHER__K_SPAWNED, m->id, -1, errno, 0);
+    k_send(TETHER__K_SPAWNED, m->id, -1, fork_errno, 0);
   } else {
     (void)setpgid(pid, pid); /* both sides; EACCES after exec is fine */
     k->pid = pid;

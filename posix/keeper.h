@@ -14,7 +14,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
+
+/* Resource limits the keeper takes from the program at every spawn, so that
+ * a child gets the program's limits of that moment (and the keeper's own
+ * fork is checked against them, RLIMIT_NPROC included). */
+#define TETHER__K_NLIMITS 16
 
 /* Size of the shared request region: argv + environment + paths. */
 #define TETHER__K_SHM_SIZE ((size_t)4 << 20)
@@ -53,6 +59,9 @@ typedef struct tether__kreq {
   char *const *argv; /* NULL-terminated */
   char *const *envp; /* NULL-terminated */
   const char *cwd;   /* or NULL */
+  int nlimits;
+  int resource[TETHER__K_NLIMITS];
+  struct rlimit limit[TETHER__K_NLIMITS];
 } tether__kreq;
 
 /* Run the keeper; never returns. Called in the child of fork() with every

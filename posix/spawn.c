@@ -40,6 +40,7 @@ extern char **environ;
 
 struct tether__os_child {
   tether_child *owner;
+  pid_t pid;                     /* detached: for the waiter thread */
   int detached;
   unsigned gen;                  /* keeper generation (tethered) */
   int release_done;              /* K.lock: the keeper let go of it */
@@ -70,11 +71,8 @@ static struct {
   struct tether__os_child *children;
 } K;
 
-/* Starting (or restarting) the keeper. Not held across the fork() that
- * starts it by anybody else: the atfork prepare handler takes it unless
- * the forking thread is the one starting the keeper. */
+/* Starting (or restarting) the keeper. */
 static pthread_mutex_t tether__k_start = PTHREAD_MUTEX_INITIALIZER;
-static __thread int tether__k_starting;
 
 static pthread_once_t tether__spawn_once = PTHREAD_ONCE_INIT;
 
@@ -277,16 +275,6 @@ static void tether__reader_main(void *arg) {
   }
 }
 
-static void tether__spawn_atfork_prepare(void) {
-  if (!tether__k_starting)
-    (void)pthread_mutex_lock(&tether__k_start);
-}
-
-static void tether__spawn_atfork_parent(void) {
-  if (!tether__k_starting)
-    (void)pthread_mutex_unlock(&tether__k_start);
-}
-
 /* In a fork()ed child of the program (including the keeper itself, which
  * closes everything anyway): the keeper and the children belong to the
  * parent. Close our copies of its descriptors, so that the keeper still
@@ -306,30 +294,38 @@ static void tether__spawn_atfork_child(void) {
   K.cond = NULL;
   K.spawn_lock = NULL;
   K.gen++;
-  if (!tether__k_starting)
-    (void)pthread_mutex_unlock(&tether__k_start);
+  {
+    /* Held by a thread that does not exist here, possibly. */
+    static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&tether__k_start, &fresh, sizeof(fresh));
+  }
 }
 
 static void tether__spawn_init(void) {
-  (void)pthread_atfork(tether__spawn_atfork_prepare, tether__spawn_atfork_parent,
-                       tether__spawn_atfork_child);
+  (void)pthread_atfork(NULL, NULL, tether__spawn_atfork_child);
 }
 
-/* start_lock held. */
+/* tether__k_start held: the locks shared by every child. */
+static int tether__k_sync_init(void) {
+  int r;
+  if (K.lock == NULL && (r = tether__mutex_new(&K.lock)) < 0)
+    return r;
+  if (K.cond == NULL && (r = tether__cond_new(&K.cond)) < 0)
+    return r;
+  if (K.spawn_lock == NULL && (r = tether__mutex_new(&K.spawn_lock)) < 0)
+    return r;
+  return 0;
+}
+
+/* tether__k_start held. */
 static int tether__keeper_start(void) {
   int sv[2] = {-1, -1}, life[2] = {-1, -1}, r, err;
   void *shm;
   pid_t pid;
   sigset_t all, old;
 
-  if (K.lock == NULL) {
-    if ((r = tether__mutex_new(&K.lock)) < 0)
-      return r;
-    if ((r = tether__cond_new(&K.cond)) < 0)
-      return r;
-    if ((r = tether__mutex_new(&K.spawn_lock)) < 0)
-      return r;
-  }
+  if ((r = tether__k_sync_init()) < 0)
+    return r;
   if (K.started && K.dead) {
     /* The previous keeper died: clean up after it, then start anew. */
     tether__thread_join(K.reader);
@@ -356,9 +352,7 @@ static int tether__keeper_start(void) {
    * reset them all. */
   sigfillset(&all);
   (void)pthread_sigmask(SIG_SETMASK, &all, &old);
-  tether__k_starting = 1;
   pid = fork();
-  tether__k_starting = 0;
   if (pid == 0) {
     /* The keeper: never returns. */
     tether__keeper_main(life[0], sv[1], shm);
@@ -580,6 +574,38 @@ static int tether__write_request(void *shm, const char *path,
 #undef TETHER__PUT
   req->argv = av;
   req->envp = ev;
+  {
+    static const int resources[] = {
+      RLIMIT_CORE, RLIMIT_CPU, RLIMIT_DATA, RLIMIT_FSIZE, RLIMIT_NOFILE,
+      RLIMIT_STACK,
+#ifdef RLIMIT_AS
+      RLIMIT_AS,
+#endif
+#ifdef RLIMIT_NPROC
+      RLIMIT_NPROC,
+#endif
+#ifdef RLIMIT_MEMLOCK
+      RLIMIT_MEMLOCK,
+#endif
+#ifdef RLIMIT_NICE
+      RLIMIT_NICE,
+#endif
+#ifdef RLIMIT_RTPRIO
+      RLIMIT_RTPRIO,
+#endif
+#ifdef RLIMIT_MSGQUEUE
+      RLIMIT_MSGQUEUE,
+#endif
+#ifdef RLIMIT_SIGPENDING
+      RLIMIT_SIGPENDING,
+#endif
+    };
+    req->nlimits = 0;
+    for (i = 0; i < sizeof(resources) / sizeof(resources[0]) &&
+                i < TETHER__K_NLIMITS; i++)
+      if (getrlimit(resources[i], &req->limit[req->nlimits]) == 0)
+        req->resource[req->nlimits++] = resources[i];
+  }
   return 0;
 }
 
@@ -681,7 +707,7 @@ static int tether__send_spawn(uint32_t id, const int child[3]) {
 static void tether__waiter_main(void *arg) {
   struct tether__os_child *o = (struct tether__os_child *)arg;
   int st = 0;
-  pid_t pid = (pid_t)o->owner->pid;
+  pid_t pid = o->pid; /* not o->owner: it may be freed by now */
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   tether__mutex_lock(K.lock);
@@ -758,6 +784,7 @@ static int tether__spawn_detached(tether_child *c, const char *path,
   }
   c->pid = pid;
   c->os = o;
+  o->pid = pid;
   r = tether__thread_start(&o->waiter, tether__waiter_main, o);
   if (r < 0) {
     /* Cannot watch it: it keeps running detached, but tether cannot
@@ -799,7 +826,11 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
     goto finish;
   }
   if (opts->flags & TETHER_SPAWN_DETACHED) {
-    r = tether__spawn_detached(c, path, argv, envp, opts, child);
+    (void)pthread_mutex_lock(&tether__k_start);
+    r = tether__k_sync_init();
+    (void)pthread_mutex_unlock(&tether__k_start);
+    if (r == 0)
+      r = tether__spawn_detached(c, path, argv, envp, opts, child);
     goto finish;
   }
 
@@ -940,17 +971,19 @@ void tether__os_child_release(tether_child *c) {
   c->os = NULL;
   if (o->detached) {
     int join;
+    tether__thread *w;
     tether__mutex_lock(K.lock);
     o->released = 1;
     while (o->in_callback)
       tether__cond_wait(K.cond, K.lock, -1);
     join = o->done;
+    w = o->waiter; /* once unlocked, o belongs to the waiter unless done */
     tether__mutex_unlock(K.lock);
     if (join) {
-      tether__thread_join(o->waiter);
+      tether__thread_join(w);
       free(o);
     } else {
-      tether__thread_detach(o->waiter); /* it frees o when the child exits */
+      tether__thread_detach(w); /* it frees o when the child exits */
     }
     return;
   }

@@ -19,6 +19,7 @@ struct tether__thread {
   pthread_t tid;
   void (*fn)(void *);
   void *arg;
+  int refs; /* the handle and the running thread; the last one frees */
 };
 
 /* Linux can time condition waits on CLOCK_MONOTONIC; other systems (macOS
@@ -106,9 +107,15 @@ int tether__cond_wait(tether__cond *c, tether__mutex *m, int timeout_ms) {
 
 void tether__cond_broadcast(tether__cond *c) { (void)pthread_cond_broadcast(&c->c); }
 
+static void tether__thread_unref(tether__thread *t) {
+  if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    free(t);
+}
+
 static void *tether__thread_main(void *arg) {
   tether__thread *t = (tether__thread *)arg;
   t->fn(t->arg);
+  tether__thread_unref(t);
   return NULL;
 }
 
@@ -120,6 +127,7 @@ int tether__thread_start(tether__thread **out, void (*fn)(void *), void *arg) {
     return TETHER_ENOMEM;
   t->fn = fn;
   t->arg = arg;
+  t->refs = 2;
   /* tether's threads block every signal, so that they never steal a signal
    * that the program expects on one of its own threads. */
   sigfillset(&all);
@@ -136,14 +144,13 @@ int tether__thread_start(tether__thread **out, void (*fn)(void *), void *arg) {
 
 void tether__thread_join(tether__thread *t) {
   (void)pthread_join(t->tid, NULL);
-  free(t);
+  tether__thread_unref(t); /* the thread has dropped its reference */
 }
 
-/* The thread struct is only read by the new thread before fn runs, and fn
- * never touches it, so it can be freed as soon as the thread is detached. */
+/* The struct is freed by whichever of the handle and the thread is last. */
 void tether__thread_detach(tether__thread *t) {
   (void)pthread_detach(t->tid);
-  free(t);
+  tether__thread_unref(t);
 }
 
 int tether__thread_is_self(const tether__thread *t) {
