@@ -10,7 +10,7 @@ lane_valgrind() {
     t=$(basename "$exe")
     log=$logdir/valgrind-$t.log
     printf '+ valgrind %s  (log: %s)\n' "$t" "$log"
-    valgrind -q --error-exitcode=99 --leak-check=full \
+    valgrind -q --error-exitcode=99 --leak-check=full --suppressions="$root/ci/valgrind.supp" \
       --show-leak-kinds=definite,possible --errors-for-leak-kinds=definite,possible \
       --child-silent-after-fork=yes "$exe" >"$log" 2>&1
     r=$?

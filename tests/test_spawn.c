@@ -15,6 +15,8 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -203,11 +205,71 @@ static int child_middle(int argc, char **argv) {
     return 11;
   printf("%s", line); /* "tree CHILD GRANDCHILD" */
   fflush(stdout);
+  {
+    char go;
+    if (read(0, &go, 1) != 1) /* the test says when */
+      return 12;
+  }
   if (strcmp(how, "exit") == 0)
     exit(0); /* without freeing: the tether must hold anyway */
   if (strcmp(how, "abort") == 0)
     abort();
   sleep_forever();
+  return 0;
+}
+
+/* Process exhaustion, in a process of its own (so that its keeper starts
+ * under the squeezed limit). RLIMIT_NPROC counts the processes of a user and
+ * does not bind root, so as root this first becomes "nobody". Exit codes
+ * name the step that went wrong. */
+static int child_nproc(int argc, char **argv) {
+  const char *v[4];
+  struct rlimit rl;
+  tether_child *c = NULL;
+  int r;
+  (void)argc;
+  (void)argv;
+  if (geteuid() == 0) {
+    struct passwd *pw = getpwnam("nobody");
+    if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+      return 50;
+  }
+  v[0] = tt_self();
+  v[1] = "--child";
+  v[2] = "exit";
+  v[3] = NULL;
+  if (getrlimit(RLIMIT_NPROC, &rl) != 0)
+    return 51;
+  /* 1: not even the keeper can be forked. */
+  rl.rlim_cur = 1;
+  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
+    return 52;
+  r = tether_spawn(&c, v, NULL);
+  if (r != TETHER_EAGAIN || c != NULL) {
+    printf("step 1: %s\n", tether_err_name(r));
+    return 53;
+  }
+  /* 2: the keeper starts, the child cannot: the error comes back. */
+  rl.rlim_cur = 2;
+  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
+    return 54;
+  r = tether_spawn(&c, v, NULL);
+  if (r != TETHER_EAGAIN || c != NULL) {
+    printf("step 2: %s\n", tether_err_name(r));
+    return 55;
+  }
+  /* Room again: works (the keeper takes the program's limits each time). */
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
+    return 56;
+  r = tether_spawn(&c, v, NULL);
+  if (r != 0) {
+    printf("step 3: %s\n", tether_err_name(r));
+    return 57;
+  }
+  if (tether_child_wait(c, 10000, NULL) != 1)
+    return 58;
+  tether_child_free(c);
   return 0;
 }
 
@@ -564,19 +626,24 @@ static void test_kill_on_close(void **state) {
 }
 
 /* Start `self --child middle HOW SCEN` with a plain fork+exec, read the
- * tree's pids it reports. */
-static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp) {
-  int p[2];
+ * tree's pids it reports; *go is its stdin: one byte lets it go on. */
+static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp,
+                          int *go) {
+  int p[2], g[2];
   pid_t m;
   char line[128];
   assert_int_equal(pipe(p), 0);
+  assert_int_equal(pipe(g), 0);
   m = fork();
   assert_true(m >= 0);
   if (m == 0) {
     const char *v[6];
     dup2(p[1], 1);
+    dup2(g[0], 0);
     close(p[0]);
     close(p[1]);
+    close(g[0]);
+    close(g[1]);
     v[0] = tt_self();
     v[1] = "--child";
     v[2] = "middle";
@@ -587,6 +654,8 @@ static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp)
     _exit(127);
   }
   close(p[1]);
+  close(g[0]);
+  *go = g[1];
   read_line(p[0], line, sizeof(line));
   close(p[0]);
   assert_int_equal(sscanf(line, "tree %ld %ld", cp, gp), 2);
@@ -595,11 +664,14 @@ static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp)
 
 static void check_parent_death(const char *how, const char *scen, int signo) {
   long cp, gp, ms1, ms2;
-  int st;
-  pid_t m = start_middle(how, scen, &cp, &gp);
+  int st, go;
+  pid_t m = start_middle(how, scen, &cp, &gp, &go);
   assert_true(alive((pid_t)cp) && alive((pid_t)gp));
   if (signo != 0)
     assert_int_equal(kill(m, signo), 0);
+  else
+    assert_int_equal(write(go, "g", 1), 1);
+  close(go);
   assert_int_equal(waitpid(m, &st, 0), m);
   ms1 = gone_within((pid_t)cp, 3000);
   ms2 = gone_within((pid_t)gp, 3000);
@@ -819,6 +891,61 @@ static void test_detached_survives(void **state) {
   assert_true(gone_within((pid_t)pid, 5000) >= 0);
 }
 
+static void test_descriptor_exhaustion(void **state) {
+  struct rlimit saved, low;
+  long used = tt_open_fd_count();
+  tether_spawn_options o;
+  tether_child *c = NULL;
+  const char *v[7];
+  (void)state;
+  self_argv(v, "exit", "0", NULL, NULL);
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  /* Make sure the keeper runs (its descriptors are not in our count). */
+  assert_tether_ok(tether_spawn(&c, v, NULL));
+  tether_child_free(c);
+  c = NULL;
+  used = tt_open_fd_count();
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  low = saved;
+  {
+    /* The limit caps descriptor numbers: allow exactly the lowest free
+     * one, so that a pipe (two) cannot be made. */
+    int f = 0;
+    while (fcntl(f, F_GETFD) != -1)
+      f++;
+    low.rlim_cur = (rlim_t)f + 1;
+  }
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  assert_tether_err(tether_spawn(&c, v, &o), TETHER_EMFILE);
+  assert_null(c);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  assert_int_equal(tt_open_fd_count(), used); /* nothing leaked */
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
+  tether_child_free(c);
+}
+
+static void test_process_exhaustion(void **state) {
+  pid_t m;
+  int st = 0;
+  (void)state;
+  m = fork();
+  assert_true(m >= 0);
+  if (m == 0) {
+    const char *v[4];
+    v[0] = tt_self();
+    v[1] = "--child";
+    v[2] = "nproc";
+    v[3] = NULL;
+    execv(tt_self(), (char *const *)v);
+    _exit(127);
+  }
+  assert_int_equal(waitpid(m, &st, 0), m);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_many_children(void **state) {
   enum { N = 50 };
   tether_child *c[N];
@@ -846,6 +973,7 @@ int main(int argc, char **argv) {
       {"tree", child_tree},         {"escape", child_escape},
       {"orphan", child_orphan},     {"stoppable", child_stoppable},
       {"inherit", child_inherit},   {"middle", child_middle},
+      {"nproc", child_nproc},
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
@@ -865,6 +993,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_wait_tree),
       cmocka_unit_test(test_child_event_on_channel),
       cmocka_unit_test(test_detached_survives),
+      cmocka_unit_test(test_descriptor_exhaustion),
+      cmocka_unit_test(test_process_exhaustion),
       cmocka_unit_test(test_many_children),
   };
   return tt_main(argc, argv, scenarios, "spawn", tests, TT_COUNT(tests));
