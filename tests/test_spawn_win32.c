@@ -5,7 +5,8 @@
  * kill, events (WM_CLOSE, console events through the helper), stop
  * sequences, what the child inherits, child events.
  *
- * Child scenarios re-run this executable: `test_spawn_win32 --child NAME`.
+ * Child scenarios re-run this executable: `test_spawn_win32 --child NAME`
+ * (the wine_* ones serve tests/cli/wine_sigkill.sh).
  * Runs under Wine 8 (ci/lane.sh mingw); what Wine cannot do is skipped or
  * expected differently, with the reason next to it.
  */
@@ -326,6 +327,63 @@ static int child_middle(int argc, char **argv) {
     return 3;
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), "\n");
+  Sleep(60000);
+  tether_child_free(c);
+  return 0;
+}
+
+/* For tests/cli/wine_sigkill.sh (the Unix side finds each process by the
+ * MARKER in its command line): start a grandchild `sleep MARKER` with plain
+ * CreateProcess, print "<own pid> <grandchild pid>", stay. */
+static int child_wine_tree(int argc, char **argv) {
+  PROCESS_INFORMATION pi;
+  char scenario[160], line[64];
+  if (argc < 1 || strlen(argv[0]) > 100)
+    return 2;
+  snprintf(scenario, sizeof(scenario), "sleep %s", argv[0]);
+  if (!plain_spawn(scenario, 0, &pi, NULL))
+    return 3;
+  snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
+           (unsigned long)pi.dwProcessId);
+  write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
+  CloseHandle(pi.hThread);
+  CloseHandle(pi.hProcess);
+  Sleep(60000);
+  return 0;
+}
+
+/* For tests/cli/wine_sigkill.sh: `wine_middle MODE MARKER [GO-FILE]`.
+ * tether_spawn `wine_tree MARKER` (tethered; MODE "detached":
+ * TETHER_SPAWN_DETACHED), print "<own pid> <child pid> <grandchild pid>",
+ * then stay until killed (MODE "stay", "detached") or (MODE "exit") wait
+ * for GO-FILE to exist and ExitProcess(0) without freeing the child. */
+static int child_wine_middle(int argc, char **argv) {
+  const char *args[] = {tt_self(), "--child", "wine_tree", NULL, NULL};
+  tether_spawn_options o;
+  tether_child *c = NULL;
+  char line[64], out[96];
+  int i;
+  if (argc < 2 || (strcmp(argv[0], "exit") == 0 && argc < 3))
+    return 2;
+  args[3] = argv[1];
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  if (strcmp(argv[0], "detached") == 0)
+    o.flags = TETHER_SPAWN_DETACHED;
+  if (tether_spawn(&c, args, &o) < 0)
+    return 3;
+  if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000))
+    return 4;
+  snprintf(out, sizeof(out), "%lu %s\n", (unsigned long)GetCurrentProcessId(), line);
+  write_str(GetStdHandle(STD_OUTPUT_HANDLE), out);
+  if (strcmp(argv[0], "exit") == 0) {
+    for (i = 0; i < 6000; i++) {
+      if (GetFileAttributesA(argv[2]) != INVALID_FILE_ATTRIBUTES)
+        ExitProcess(0); /* the job handle is closed by the kernel only */
+      Sleep(10);
+    }
+    return 5;
+  }
   Sleep(60000);
   tether_child_free(c);
   return 0;
@@ -1431,6 +1489,8 @@ int main(int argc, char **argv) {
       {"nullio", child_nullio},
       {"tree", child_tree},
       {"middle", child_middle},
+      {"wine_tree", child_wine_tree},
+      {"wine_middle", child_wine_middle},
       {"handles", child_handles},
       {"terminate", child_terminate},
       {"interrupt", child_interrupt},

@@ -16,6 +16,13 @@ if(TETHER_BUILD_TOOLS AND CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATC
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_sigint.sh
       ${tether_wine_run} $<TARGET_FILE:tether_cli>)
   set_tests_properties(wine_unix_sigint PROPERTIES TIMEOUT 120 LABELS win32)
+  # A Unix SIGKILL to the Wine process of a tethered child's parent (and its
+  # ExitProcess; a detached child as the control): the tree is gone. The
+  # processes are test_spawn_win32's wine_middle/wine_tree scenarios.
+  add_test(NAME wine_unix_sigkill
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_sigkill.sh
+      ${tether_wine_run} $<TARGET_FILE:test_spawn_win32>)
+  set_tests_properties(wine_unix_sigkill PROPERTIES TIMEOUT 180 LABELS win32)
 endif()
 
 # The spawn command-line builder (win32/cmdline.c) against CommandLineToArgvW
