@@ -1,0 +1,197 @@
+/*
+ * Torture: a parent killed with SIGKILL at a random moment -- while its
+ * keeper starts, inside tether_spawn(), between spawns, or after -- leaves
+ * no survivor: no child, no grandchild (Linux: no setsid() escapee), no
+ * keeper. Survivors are found by a marker in their argv.
+ *
+ *   torture_spawn                      500 iterations (TETHER_TORTURE_ITERATIONS)
+ *   torture_spawn --child middle M E   spawn trees marked M until killed
+ *   torture_spawn --child tree M E     a child that forks a grandchild
+ */
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static void sleep_forever(void) {
+  for (;;)
+    pause();
+}
+
+/* argv: MARKER ESCAPE(0/1) */
+static int child_tree(int argc, char **argv) {
+  pid_t g;
+  int escape = argc > 1 && strcmp(argv[1], "1") == 0;
+  g = fork();
+  if (g == 0) {
+    if (escape)
+      (void)setsid();
+    sleep_forever();
+  }
+  sleep_forever();
+  return 0;
+}
+
+/* argv: MARKER ESCAPE: spawn tethered trees, as fast as possible, 8 of them,
+ * then wait to be killed. */
+static int child_middle(int argc, char **argv) {
+  const char *v[6];
+  tether_child *c[8];
+  int i;
+  if (argc < 2)
+    return 2;
+  v[0] = tt_self();
+  v[1] = "--child";
+  v[2] = "tree";
+  v[3] = argv[0];
+  v[4] = argv[1];
+  v[5] = NULL;
+  for (i = 0; i < 8; i++) {
+    if (tether_spawn(&c[i], v, NULL) != 0)
+      return 3;
+    if (write(1, "s", 1) != 1) /* progress, for the statistics */
+      return 4;
+  }
+  sleep_forever();
+  return 0;
+}
+
+/* Processes whose argv holds the marker (zombies have no argv: not counted). */
+static int count_marked(const char *marker) {
+  DIR *d = opendir("/proc");
+  struct dirent *de;
+  int n = 0;
+  size_t mlen = strlen(marker);
+  if (d == NULL)
+    return -1;
+  while ((de = readdir(d)) != NULL) {
+    char path[300], buf[4096];
+    ssize_t len, i;
+    int fd;
+    if (de->d_name[0] < '0' || de->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    len = read(fd, buf, sizeof(buf));
+    close(fd);
+    for (i = 0; len > 0 && i + (ssize_t)mlen <= len; i++)
+      if (memcmp(buf + i, marker, mlen) == 0) {
+        n++;
+        break;
+      }
+  }
+  closedir(d);
+  return n;
+}
+
+static unsigned long rng_state = 88172645463325252ul;
+static unsigned rnd(unsigned n) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (unsigned)(rng_state % n);
+}
+
+static void test_parent_killed_at_random(void **state) {
+  const char *env = getenv("TETHER_TORTURE_ITERATIONS");
+  int iterations = env != NULL ? atoi(env) : 500;
+  int it, survivors = 0, worst_ms = 0, before_first = 0, between = 0, after = 0;
+  uint64_t seed = tether_now_ns();
+  (void)state;
+  rng_state ^= (unsigned long)seed;
+  print_message("torture: %d iterations, seed %lu\n", iterations,
+                (unsigned long)rng_state);
+  for (it = 0; it < iterations; it++) {
+    char marker[64];
+    const char *escape;
+    unsigned delay_us = rnd(6000); /* 0..6 ms: keeper start, spawns, after */
+    pid_t m;
+    int st, left, waited, p[2];
+    char prog[16];
+    ssize_t done;
+#if defined(TETHER_TEST_LINUX)
+    escape = (it % 4 == 3) ? "1" : "0";
+#else
+    escape = "0";
+#endif
+    snprintf(marker, sizeof(marker), "tt-torture-%ld-%d", (long)getpid(), it);
+    assert_int_equal(pipe(p), 0);
+    m = fork();
+    assert_true(m >= 0);
+    if (m == 0) {
+      const char *v[6];
+      dup2(p[1], 1);
+      close(p[0]);
+      close(p[1]);
+      v[0] = tt_self();
+      v[1] = "--child";
+      v[2] = "middle";
+      v[3] = marker;
+      v[4] = escape;
+      v[5] = NULL;
+      execv(tt_self(), (char *const *)v);
+      _exit(127);
+    }
+    if (delay_us > 0) {
+      struct timespec ts;
+      ts.tv_sec = 0;
+      ts.tv_nsec = (long)delay_us * 1000L;
+      nanosleep(&ts, NULL);
+    }
+    /* Did we land while the parent was still spawning? (It exits 0 only
+     * if killed after all 8 spawns; 3 on a spawn error.) */
+    assert_int_equal(kill(m, SIGKILL), 0);
+    assert_int_equal(waitpid(m, &st, 0), m);
+    assert_true(WIFSIGNALED(st));
+    close(p[1]);
+    done = read(p[0], prog, sizeof(prog)); /* spawns completed before the kill */
+    close(p[0]);
+    if (done <= 0)
+      before_first++;
+    else if (done < 8)
+      between++;
+    else
+      after++;
+    /* Survivors must be gone soon; allow 2 s before calling them survivors. */
+    for (waited = 0; (left = count_marked(marker)) > 0 && waited < 2000; waited += 2)
+      tt_sleep_ms(2);
+    if (left > 0) {
+      print_error("iteration %d (delay %u us): %d survivors\n", it, delay_us, left);
+      survivors += left;
+      /* clean up so that the next iterations are not disturbed */
+      {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "pkill -9 -f %s", marker);
+        if (system(cmd) != 0) {
+        }
+      }
+    }
+    if (waited > worst_ms)
+      worst_ms = waited;
+  }
+  print_message("torture: %d iterations: parent killed before its first spawn "
+                "completed %d, between/inside spawns %d, after all 8 %d; "
+                "%d survivors; slowest clean-up %d ms\n",
+                iterations, before_first, between, after, survivors, worst_ms);
+  assert_int_equal(survivors, 0);
+}
+
+int main(int argc, char **argv) {
+  static const tt_scenario scenarios[] = {
+      {"middle", child_middle}, {"tree", child_tree}, {NULL, NULL}};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parent_killed_at_random),
+  };
+  return tt_main(argc, argv, scenarios, "torture-spawn", tests, TT_COUNT(tests));
+}
