@@ -13,6 +13,7 @@
 #define _DARWIN_C_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -264,6 +265,20 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
         goto fail;
     }
     if (req->cwd != NULL && chdir(req->cwd) < 0)
+      goto fail;
+    /* Priority, then identity (groups first: they need the privileges that
+     * setuid may drop). Nothing is done when nothing differs. */
+    if (getpriority(PRIO_PROCESS, 0) != req->nice_value)
+      (void)setpriority(PRIO_PROCESS, 0, req->nice_value);
+    if (req->ngroups >= 0 && geteuid() == 0 &&
+        (req->euid != 0 || req->ruid != 0) &&
+        setgroups((size_t)req->ngroups, req->groups) < 0)
+      goto fail;
+    if ((getgid() != req->rgid || getegid() != req->egid) &&
+        setregid(req->rgid, req->egid) < 0)
+      goto fail;
+    if ((getuid() != req->ruid || geteuid() != req->euid) &&
+        setreuid(req->ruid, req->euid) < 0)
       goto fail;
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;

@@ -62,6 +62,15 @@ typedef struct tether__kreq {
   int nlimits;
   int resource[TETHER__K_NLIMITS];
   struct rlimit limit[TETHER__K_NLIMITS];
+  /* The program's identity and priority at the moment of the spawn: the
+   * child takes them when they differ from the keeper's (a program that
+   * dropped privileges after its first spawn must not get children with
+   * the old ones). */
+  uid_t ruid, euid;
+  gid_t rgid, egid;
+  int ngroups; /* -1: unknown, leave as is */
+  gid_t groups[64];
+  int nice_value;
 } tether__kreq;
 
 /* Run the keeper; never returns. Called in the child of fork() with every

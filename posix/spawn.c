@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -606,6 +607,16 @@ static int tether__write_request(void *shm, const char *path,
       if (getrlimit(resources[i], &req->limit[req->nlimits]) == 0)
         req->resource[req->nlimits++] = resources[i];
   }
+  req->ruid = getuid();
+  req->euid = geteuid();
+  req->rgid = getgid();
+  req->egid = getegid();
+  req->ngroups = getgroups((int)(sizeof(req->groups) / sizeof(req->groups[0])),
+                           req->groups);
+  errno = 0;
+  req->nice_value = getpriority(PRIO_PROCESS, 0);
+  if (errno != 0)
+    req->nice_value = 0;
   return 0;
 }
 

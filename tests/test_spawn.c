@@ -15,6 +15,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -270,6 +271,60 @@ static int child_nproc(int argc, char **argv) {
   if (tether_child_wait(c, 10000, NULL) != 1)
     return 58;
   tether_child_free(c);
+  return 0;
+}
+
+static int child_ids(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  errno = 0;
+  printf("%ld %ld %ld %ld %d\n", (long)getuid(), (long)geteuid(), (long)getgid(),
+         (long)getegid(), getpriority(PRIO_PROCESS, 0));
+  return 0;
+}
+
+/* A program that changes its priority and (as root) drops privileges after
+ * its first spawn: later children must get the new identity and priority,
+ * not the keeper's. */
+static int child_identity(int argc, char **argv) {
+  const char *v[4];
+  tether_spawn_options o;
+  tether_child *c;
+  char got[128], want[128];
+  FILE *f;
+  (void)argc;
+  (void)argv;
+  v[0] = tt_self();
+  v[1] = "--child";
+  v[2] = "ids";
+  v[3] = NULL;
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  if (tether_spawn(&c, v, &o) != 0) /* the keeper starts here */
+    return 60;
+  tether_child_free(c);
+  if (setpriority(PRIO_PROCESS, 0, 5) != 0)
+    return 61;
+  if (geteuid() == 0) {
+    struct passwd *pw = getpwnam("nobody");
+    if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0)
+      return 62;
+  }
+  snprintf(want, sizeof(want), "%ld %ld %ld %ld %d", (long)getuid(),
+           (long)geteuid(), (long)getgid(), (long)getegid(), 5);
+  if (tether_spawn(&c, v, &o) != 0)
+    return 63;
+  f = fdopen(dup(tether_child_stdio(c, 1)), "r");
+  if (f == NULL || fgets(got, sizeof(got), f) == NULL)
+    return 64;
+  fclose(f);
+  got[strcspn(got, "\n")] = '\0';
+  tether_child_free(c);
+  if (strcmp(got, want) != 0) {
+    fprintf(stderr, "child has \"%s\", program has \"%s\"\n", got, want);
+    return 65;
+  }
   return 0;
 }
 
@@ -946,6 +1001,30 @@ static void test_process_exhaustion(void **state) {
   assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static void run_scenario_ok(const char *scen) {
+  pid_t m;
+  int st = 0;
+  m = fork();
+  assert_true(m >= 0);
+  if (m == 0) {
+    const char *v[4];
+    v[0] = tt_self();
+    v[1] = "--child";
+    v[2] = scen;
+    v[3] = NULL;
+    execv(tt_self(), (char *const *)v);
+    _exit(127);
+  }
+  assert_int_equal(waitpid(m, &st, 0), m);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_identity_of_the_moment(void **state) {
+  (void)state;
+  run_scenario_ok("identity");
+}
+
 static void test_many_children(void **state) {
   enum { N = 50 };
   tether_child *c[N];
@@ -973,7 +1052,8 @@ int main(int argc, char **argv) {
       {"tree", child_tree},         {"escape", child_escape},
       {"orphan", child_orphan},     {"stoppable", child_stoppable},
       {"inherit", child_inherit},   {"middle", child_middle},
-      {"nproc", child_nproc},
+      {"nproc", child_nproc},       {"ids", child_ids},
+      {"identity", child_identity},
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
@@ -995,6 +1075,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_detached_survives),
       cmocka_unit_test(test_descriptor_exhaustion),
       cmocka_unit_test(test_process_exhaustion),
+      cmocka_unit_test(test_identity_of_the_moment),
       cmocka_unit_test(test_many_children),
   };
   return tt_main(argc, argv, scenarios, "spawn", tests, TT_COUNT(tests));
