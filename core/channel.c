@@ -19,6 +19,7 @@
 
 #include "atomic.h"
 #include "backend.h"
+#include "deadline.h"
 
 #define TETHER__MAX_CHANNELS 128
 #define TETHER__WORDS (TETHER__NSRC / 64)
@@ -457,18 +458,17 @@ static int tether__take_and_settle(tether_channel *ch, tether_event *ev) {
 }
 
 static int tether__wait(tether_channel *ch, tether_event *ev, int timeout_ms) {
-  uint64_t deadline = 0;
+  uint64_t deadline;
   int r;
   /* A stale ring (one that landed after its delivery was already reported)
    * must be drained before "nothing" is answered to a poll, or the handle
    * would stay ready forever; a blocking wait drains it only when it is
    * what woke us, which saves a read per event. */
   int need_drain = timeout_ms == 0;
-  if (timeout_ms > 0)
-    deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
+  deadline = tether__deadline(timeout_ms);
   tether__mutex_lock(ch->lock);
   for (;;) {
-    int remaining = -1;
+    int remaining;
     if (ch->closed) {
       r = TETHER_ECLOSED;
       break;
@@ -487,17 +487,10 @@ static int tether__wait(tether_channel *ch, tether_event *ev, int timeout_ms) {
         break;
       }
     }
-    if (timeout_ms == 0) {
+    remaining = tether__ms_left(timeout_ms, deadline);
+    if (remaining == 0) {
       r = 0;
       break;
-    }
-    if (timeout_ms > 0) {
-      uint64_t now = tether__now_ns();
-      if (now >= deadline) {
-        r = 0;
-        break;
-      }
-      remaining = (int)((deadline - now + 999999u) / 1000000u);
     }
     ch->waiters++;
     tether__mutex_unlock(ch->lock);

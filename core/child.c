@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "deadline.h"
 
 static const tether_stop_step tether__default_stop[] = {
     {TETHER_EVENT_INTERRUPT, 5000},
@@ -172,28 +173,18 @@ void tether__child_exit_status(const tether_child *c, tether_exit *st) {
 }
 
 int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
-  uint64_t deadline = 0;
+  uint64_t deadline = tether__deadline(timeout_ms);
   int r = 1;
   if (c == NULL)
     return TETHER_EINVAL;
-  if (timeout_ms > 0)
-    deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
   tether__mutex_lock(c->lock);
   while (!c->exited) {
-    int remaining = -1;
-    if (timeout_ms == 0) {
+    int left = tether__ms_left(timeout_ms, deadline);
+    if (left == 0) {
       r = 0;
       break;
     }
-    if (timeout_ms > 0) {
-      uint64_t now = tether__now_ns();
-      if (now >= deadline) {
-        r = 0;
-        break;
-      }
-      remaining = (int)((deadline - now + 999999u) / 1000000u);
-    }
-    (void)tether__cond_wait(c->cond, c->lock, remaining);
+    (void)tether__cond_wait(c->cond, c->lock, left);
   }
   if (r == 1 && st != NULL)
     tether__child_exit_status(c, st);
