@@ -217,7 +217,7 @@ static void k_check_children(void) {
 static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
                     void *shm) {
   const tether__kreq *req = (const tether__kreq *)shm;
-  tether__kchild *k = k_alloc();
+  tether__kchild *volatile k = k_alloc(); /* survives vfork (-Wclobbered) */
   int stdio_fd[3], i, used = 0, ep[2], child_errno = 0, fork_errno;
   sigset_t all, old;
   pid_t pid;
