@@ -4,9 +4,11 @@
 #   ci/bench.sh [BUILD_DIR] [--quick] [other tether_bench options...]
 #
 # BUILD_DIR defaults to build/bench (relative to the repository root). A full
-# run (the default) writes bench/results/latest.json; --quick (a CI smoke run,
-# under 10 s) writes BUILD_DIR/quick.json instead, so that a smoke run never
-# replaces the recorded full results. See docs/performance.md.
+# run (the default, about 5 minutes) writes bench/results/latest.json;
+# --quick (a CI smoke run: every benchmark with tiny counts, a few seconds
+# plus the build) writes BUILD_DIR/quick.json instead, so that a smoke run
+# never replaces the recorded full results. The report records what was
+# built (git describe --always --dirty). See docs/performance.md.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,5 +56,6 @@ quiet cmake -S "$root" -B "$build" "${gen[@]}" \
   -DTETHER_INSTALL=OFF
 quiet cmake --build "$build" --target tether_bench -j "${JOBS:-2}"
 
-"$build/bench/tether_bench" --json "$json" "$@"
+source_desc=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+"$build/bench/tether_bench" --source "$source_desc" --json "$json" "$@"
 echo "JSON: $json" >&2
