@@ -221,10 +221,8 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   int stdio_fd[3], i, used = 0, ep[2], child_errno = 0, fork_errno;
   sigset_t all, old;
   pid_t pid;
-  static const uint32_t bits[3] = {TETHER__KF_STDIN, TETHER__KF_STDOUT,
-                                   TETHER__KF_STDERR};
   for (i = 0; i < 3; i++)
-    stdio_fd[i] = (m->arg & bits[i]) && used < nfds ? fds[used++] : -1;
+    stdio_fd[i] = (m->arg & TETHER__KF_STDIO(i)) && used < nfds ? fds[used++] : -1;
   if (k == NULL) {
     k_send(TETHER__K_SPAWNED, m->id, -1, EAGAIN, 0);
     for (i = 0; i < nfds; i++)

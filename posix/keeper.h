@@ -43,6 +43,8 @@ enum tether__kmsg_type {
 #define TETHER__KF_STDIN 2u  /* an fd for stdin is attached */
 #define TETHER__KF_STDOUT 4u /* ... for stdout */
 #define TETHER__KF_STDERR 8u /* ... for stderr */
+/* The flag for stdio stream i (0, 1, 2). */
+#define TETHER__KF_STDIO(i) (TETHER__KF_STDIN << (i))
 
 typedef struct tether__kmsg {
   uint32_t type;

@@ -400,6 +400,25 @@ fail:
 /* Program lookup and environment                                          */
 /* ------------------------------------------------------------------------ */
 
+/* path made absolute against this process's current directory; malloc'ed,
+ * or NULL with *err set. */
+static char *tether__absolute(const char *path, int *err) {
+  char dir[PATH_MAX], *r;
+  if (path[0] == '/') {
+    r = strdup(path);
+  } else if (getcwd(dir, sizeof(dir)) == NULL) {
+    *err = errno;
+    return NULL;
+  } else {
+    r = (char *)malloc(strlen(dir) + strlen(path) + 2);
+    if (r != NULL)
+      sprintf(r, "%s/%s", dir, path);
+  }
+  if (r == NULL)
+    *err = ENOMEM;
+  return r;
+}
+
 /* Resolve argv[0] like execvp(), in this process's PATH, without running a
  * shell. Returns a malloc'ed path or NULL with *err set. */
 static char *tether__resolve(const char *prog, unsigned flags, int *err) {
@@ -407,24 +426,10 @@ static char *tether__resolve(const char *prog, unsigned flags, int *err) {
   char *cand = NULL;
   size_t plen = strlen(prog);
   int saw_eacces = 0;
-  if ((flags & TETHER_SPAWN_NO_SEARCH) || strchr(prog, '/') != NULL) {
-    /* A relative program path is relative to this process's directory (as
-     * on Windows), not to the child's cwd. */
-    char dir[PATH_MAX], *r;
-    if (prog[0] == '/') {
-      r = strdup(prog);
-    } else if (getcwd(dir, sizeof(dir)) == NULL) {
-      *err = errno;
-      return NULL;
-    } else {
-      r = (char *)malloc(strlen(dir) + plen + 2);
-      if (r != NULL)
-        sprintf(r, "%s/%s", dir, prog);
-    }
-    if (r == NULL)
-      *err = ENOMEM;
-    return r;
-  }
+  /* A relative program path is relative to this process's directory (as
+   * on Windows), not to the child's cwd. */
+  if ((flags & TETHER_SPAWN_NO_SEARCH) || strchr(prog, '/') != NULL)
+    return tether__absolute(prog, err);
   path = getenv("PATH");
   if (path == NULL)
     path = "/usr/local/bin:/bin:/usr/bin"; /* glibc's default */
@@ -460,25 +465,11 @@ static char *tether__resolve(const char *prog, unsigned flags, int *err) {
   }
   /* A relative PATH entry is relative to this process's directory, but
    * the child may run elsewhere (cwd option): make it absolute. */
-  if (cand[0] != '/') {
-    char dir[PATH_MAX];
-    char *abs;
-    if (getcwd(dir, sizeof(dir)) == NULL) {
-      *err = errno;
-      free(cand);
-      return NULL;
-    }
-    abs = (char *)malloc(strlen(dir) + strlen(cand) + 2);
-    if (abs == NULL) {
-      *err = ENOMEM;
-      free(cand);
-      return NULL;
-    }
-    sprintf(abs, "%s/%s", dir, cand);
+  {
+    char *abs = tether__absolute(cand, err);
     free(cand);
-    cand = abs;
+    return abs;
   }
-  return cand;
 }
 
 static int tether__name_matches(const char *entry, const char *name) {
@@ -677,15 +668,13 @@ static int tether__send_spawn(uint32_t id, const int child[3]) {
     char buf[CMSG_SPACE(3 * sizeof(int))];
   } ctl;
   int fds[3], n = 0, i;
-  static const uint32_t bits[3] = {TETHER__KF_STDIN, TETHER__KF_STDOUT,
-                                   TETHER__KF_STDERR};
   memset(&m, 0, sizeof(m));
   m.type = TETHER__K_SPAWN;
   m.id = id;
   for (i = 0; i < 3; i++)
     if (child[i] >= 0) {
       fds[n++] = child[i];
-      m.arg |= bits[i];
+      m.arg |= TETHER__KF_STDIO(i);
     }
   memset(&mh, 0, sizeof(mh));
   memset(&ctl, 0, sizeof(ctl));

@@ -333,28 +333,21 @@ static int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out) {
   }
   free(dir);
   dir = NULL;
-  /* 2. The current directory. */
-  if (r == 0 && NeedCurrentDirectoryForExePathW(name)) {
-    if ((r = tether__get_sized(tether__cur_dir_fn, NULL, &dir)) < 0)
-      return r;
-    r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
-    free(dir);
-    dir = NULL;
-  }
-  /* 3. The system directory, 4. the Windows directory. */
-  if (r == 0) {
-    if ((r = tether__get_sized(tether__sys_dir_fn, NULL, &dir)) < 0)
-      return r;
-    r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
-    free(dir);
-    dir = NULL;
-  }
-  if (r == 0) {
-    if ((r = tether__get_sized(tether__win_dir_fn, NULL, &dir)) < 0)
-      return r;
-    r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
-    free(dir);
-    dir = NULL;
+  /* 2. The current directory (unless NoDefaultCurrentDirectoryInExePath),
+   * 3. the system directory, 4. the Windows directory. */
+  {
+    static const tether__sized_fn fixed[3] = {tether__cur_dir_fn, tether__sys_dir_fn,
+                                              tether__win_dir_fn};
+    int k;
+    for (k = 0; k < 3 && r == 0; k++) {
+      if (k == 0 && !NeedCurrentDirectoryForExePathW(name))
+        continue;
+      if ((r = tether__get_sized(fixed[k], NULL, &dir)) < 0)
+        return r;
+      r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
+      free(dir);
+      dir = NULL;
+    }
   }
   /* 5. PATH: ';'-separated; an entry may be surrounded by double quotes. */
   if (r == 0 && tether__get_sized(tether__env_var_fn, L"PATH", &dir) == 0) {
