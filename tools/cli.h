@@ -2,10 +2,28 @@
 #ifndef TETHER_TOOLS_CLI_H
 #define TETHER_TOOLS_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* Exit statuses shared with env(1) and timeout(1). */
 #define CLI_EXIT_FAILURE 125 /* tether itself failed (usage, system) */
+#define CLI_EXIT_CANNOT_RUN 126 /* found but not executable */
+#define CLI_EXIT_NOT_FOUND 127  /* program not found */
 
 int cli_events(int argc, char **argv);
+int cli_run(int argc, char **argv);
+
+/* A duration that never ends ("inf"). */
+#define CLI_DURATION_INFINITE (-1)
+
+/* Parse a duration: a non-negative decimal number with an optional unit,
+ * ms, s (the default, as timeout(1)), m, h or d ("500ms", "10s", "1.5m",
+ * "3"), or "inf". Stores milliseconds (CLI_DURATION_INFINITE for "inf").
+ * Returns 0, or -1 for anything else (negative, garbage, over 100 days). */
+int cli_parse_duration(const char *s, int64_t *ms);
+
+/* Format milliseconds as "10s", "500ms" or "inf". */
+void cli_format_duration(int64_t ms, char *buf, size_t size);
 
 /* The current process id. */
 long cli_getpid(void);

@@ -1,0 +1,700 @@
+/*
+ * tether run [OPTIONS] -- PROGRAM [ARGS...]
+ *
+ * Runs PROGRAM as a tethered child (it and its group/job die with tether,
+ * SIGKILL included), forwards termination and control events to its tree
+ * exactly once, runs the stop sequence (terminate, --kill-after, kill)
+ * when --grace or --timeout runs out, and ends like the child ended.
+ * Built only on the public API (tether.h); docs/cli.md is the manual.
+ */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tether.h"
+
+#ifndef _WIN32
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <termios.h>
+#include <unistd.h>
+#endif
+
+static void run_usage(FILE *f) {
+  fputs(
+      "usage: tether run [OPTIONS] -- PROGRAM [ARGS...]\n"
+      "\n"
+      "Run PROGRAM as a tethered child: it and every descendant that stays in\n"
+      "its process group (Windows: job) die with tether, even when tether is\n"
+      "killed with SIGKILL. Interrupt, quit, terminate, hangup, user1, user2\n"
+      "and resize are forwarded to the child's tree exactly once. tether ends\n"
+      "the way PROGRAM ended: its exit code, or death by the same signal.\n"
+      "\n"
+      "  --grace DURATION       after a forwarded interrupt, quit, terminate or\n"
+      "                         hangup, wait this long for PROGRAM to end, then\n"
+      "                         run the stop sequence (default 10s)\n"
+      "  --kill-after DURATION  stop sequence: send terminate, wait this long,\n"
+      "                         then kill the tree (default 5s)\n"
+      "  --timeout DURATION     run the stop sequence after DURATION\n"
+      "                         (default 0: no timeout)\n"
+      "  --exit-code            if PROGRAM dies by signal N, exit 128+N instead\n"
+      "                         of dying by the same signal\n"
+      "  --foreground           give PROGRAM's process group the terminal (for\n"
+      "                         interactive programs) and take it back after\n"
+      "  -v, --verbose          log each event and decision to stderr\n"
+      "  -h, --help             show this help\n"
+      "\n"
+      "DURATION: a number with an optional unit ms, s, m, h, d (500ms, 10s,\n"
+      "1.5m); a bare number is seconds; \"inf\" never runs out. --grace 0 and\n"
+      "--kill-after 0 act at once; --timeout 0 means no timeout.\n"
+      "A second interrupt (Ctrl+C) kills the tree at once.\n"
+      "\n"
+      "Exit status: PROGRAM's; 125 tether failed (bad usage included), 126\n"
+      "PROGRAM found but not executable, 127 PROGRAM not found.\n",
+      f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options and logging                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct run_opts {
+  int64_t grace_ms;      /* CLI_DURATION_INFINITE: never */
+  int64_t kill_after_ms; /* CLI_DURATION_INFINITE: never */
+  int64_t timeout_ms;    /* CLI_DURATION_INFINITE or 0: none */
+  int exit_code;
+  int foreground;
+  int verbose;
+  char **argv; /* PROGRAM [ARGS...], NULL-terminated */
+} run_opts;
+
+static int g_verbose;
+static uint64_t g_start_ns;
+
+static void vlog(const char *fmt, ...) {
+  va_list ap;
+  uint64_t t;
+  if (!g_verbose)
+    return;
+  t = tether_now_ns() - g_start_ns;
+  fprintf(stderr, "tether run [%4llu.%03llu] ", (unsigned long long)(t / 1000000000u),
+          (unsigned long long)(t / 1000000u % 1000u));
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  fflush(stderr);
+}
+
+static const char *fmt_dur(int64_t ms, char *buf, size_t n) {
+  cli_format_duration(ms, buf, n);
+  return buf;
+}
+
+/* "--name VALUE" or "--name=VALUE": the value, or NULL when argv[*i] is not
+ * this option. Sets *missing when the value is absent. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name,
+                             int *missing) {
+  size_t n = strlen(name);
+  if (strncmp(argv[*i], name, n) != 0)
+    return NULL;
+  if (argv[*i][n] == '=')
+    return argv[*i] + n + 1;
+  if (argv[*i][n] != '\0')
+    return NULL;
+  if (*i + 1 >= argc) {
+    *missing = 1;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+/* Returns 0 and fills o, 1 for --help (printed), or -1 (error printed). */
+static int parse_args(int argc, char **argv, run_opts *o) {
+  int i;
+  o->grace_ms = 10000;
+  o->kill_after_ms = 5000;
+  o->timeout_ms = 0;
+  o->exit_code = o->foreground = o->verbose = 0;
+  o->argv = NULL;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i], *v;
+    int missing = 0;
+    int64_t *target = NULL;
+    const char *names[3] = {"--grace", "--kill-after", "--timeout"};
+    int64_t *targets[3];
+    int k;
+    targets[0] = &o->grace_ms;
+    targets[1] = &o->kill_after_ms;
+    targets[2] = &o->timeout_ms;
+    if (strcmp(a, "--") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "tether run: no program after '--' (try 'tether run --help')\n");
+        return -1;
+      }
+      o->argv = argv + i + 1;
+      return 0;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      run_usage(stdout);
+      return 1;
+    }
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+      o->verbose = 1;
+      continue;
+    }
+    if (strcmp(a, "--exit-code") == 0) {
+      o->exit_code = 1;
+      continue;
+    }
+    if (strcmp(a, "--foreground") == 0) {
+      o->foreground = 1;
+      continue;
+    }
+    v = NULL;
+    for (k = 0; k < 3 && target == NULL; k++) {
+      v = opt_value(argc, argv, &i, names[k], &missing);
+      if (v != NULL || missing) {
+        target = targets[k];
+        break;
+      }
+    }
+    if (missing) {
+      fprintf(stderr, "tether run: %s needs a duration (such as 500ms, 10s, 2m)\n",
+              names[k]);
+      return -1;
+    }
+    if (target != NULL) {
+      if (cli_parse_duration(v, target) < 0) {
+        fprintf(stderr,
+                "tether run: %s: '%s' is not a duration (a non-negative "
+                "number with an optional unit ms, s, m, h, d, or inf)\n",
+                names[k], v);
+        return -1;
+      }
+      continue;
+    }
+    if (a[0] == '-') {
+      fprintf(stderr, "tether run: unknown option '%s' (try 'tether run --help')\n", a);
+      return -1;
+    }
+    fprintf(stderr,
+            "tether run: '--' missing before the program: use 'tether run "
+            "[OPTIONS] -- %s ...'\n",
+            a);
+    return -1;
+  }
+  fprintf(stderr, "tether run: no program given: use 'tether run [OPTIONS] "
+                  "-- PROGRAM [ARGS...]'\n");
+  return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* POSIX: the terminal (--foreground), job control, SIGWINCH                */
+/* ------------------------------------------------------------------------ */
+
+#ifndef _WIN32
+static int g_tty = -1;         /* /dev/tty with --foreground, else -1 */
+static int g_tty_saved;        /* g_termios holds the modes at start */
+static struct termios g_termios;
+
+/* tcsetpgrp() with SIGTTOU blocked: from a background group it would
+ * otherwise stop tether. */
+static int give_terminal(pid_t pgrp) {
+  sigset_t s, old;
+  int r;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &s, &old);
+  r = tcsetpgrp(g_tty, pgrp);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return r;
+}
+
+/* --foreground: open the terminal if tether's group is in its foreground
+ * (never steal it from the shell). */
+static void foreground_setup(void) {
+  g_tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (g_tty < 0) {
+    fprintf(stderr, "tether run: --foreground: no terminal; running the "
+                    "program in the background group\n");
+    return;
+  }
+  if (tcgetpgrp(g_tty) != getpgrp()) {
+    fprintf(stderr, "tether run: --foreground: tether is not the terminal's "
+                    "foreground job; running the program in the background group\n");
+    close(g_tty);
+    g_tty = -1;
+    return;
+  }
+  g_tty_saved = tcgetattr(g_tty, &g_termios) == 0;
+}
+
+static void foreground_give(pid_t child_pgrp) {
+  if (g_tty < 0)
+    return;
+  if (give_terminal(child_pgrp) == 0)
+    vlog("the terminal's foreground group is now the program's (%ld)", (long)child_pgrp);
+  else
+    vlog("could not give the terminal to group %ld: %s", (long)child_pgrp, strerror(errno));
+  /* The program may have touched the terminal before it was its own and
+   * been stopped by SIGTTIN/SIGTTOU: let it go on. */
+  (void)kill(-child_pgrp, SIGCONT);
+}
+
+/* Take the terminal back (if the program's group still has it). */
+static void foreground_take(pid_t child_pgrp, int restore_modes) {
+  if (g_tty < 0)
+    return;
+  if (tcgetpgrp(g_tty) == child_pgrp || child_pgrp == 0) {
+    if (give_terminal(getpgrp()) == 0)
+      vlog("took the terminal back");
+  }
+  if (restore_modes && g_tty_saved) {
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGTTOU);
+    pthread_sigmask(SIG_BLOCK, &s, &old);
+    (void)tcsetattr(g_tty, TCSADRAIN, &g_termios);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
+}
+
+/* Linux: is the process stopped (state T)? Elsewhere: unknown (0). */
+static int process_stopped(pid_t pid) {
+#ifdef __linux__
+  char path[64], buf[512];
+  const char *p;
+  FILE *f;
+  size_t n;
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  p = strrchr(buf, ')');
+  return p != NULL && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+#else
+  (void)pid;
+  return 0;
+#endif
+}
+
+/* Stop tether itself (SIGSTOP cannot be caught; tether's SIGTSTP is). */
+static void stop_self(void) { (void)kill(getpid(), SIGSTOP); }
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* The run                                                                  */
+/* ------------------------------------------------------------------------ */
+
+enum phase {
+  PH_RUNNING,     /* nothing asked yet */
+  PH_GRACE,       /* a termination request was forwarded; grace timer runs */
+  PH_TERMINATING, /* stop sequence: terminate sent, kill-after timer runs */
+  PH_KILLED       /* the tree was killed; waiting for the child's status */
+};
+
+typedef struct run_state {
+  run_opts *o;
+  tether_child *child;
+  long pid;
+  int phase;
+  uint64_t interrupts;
+  uint64_t grace_at, kill_at, timeout_at; /* 0: not armed */
+} run_state;
+
+static uint64_t deadline_after(int64_t ms) {
+  return tether_now_ns() + (uint64_t)ms * 1000000u;
+}
+
+static void kill_tree(run_state *s, const char *why) {
+  int r;
+  if (s->phase == PH_KILLED)
+    return;
+  r = tether_child_kill(s->child);
+  vlog("%s: killing the tree (%s)", why, r == 0 ? "sent" : tether_strerror(r));
+  s->phase = PH_KILLED;
+  s->grace_at = s->kill_at = s->timeout_at = 0;
+}
+
+/* Stop sequence: terminate, then kill after --kill-after. */
+static void start_stop_sequence(run_state *s, const char *why) {
+  char b[32];
+  int r;
+  if (s->phase == PH_TERMINATING || s->phase == PH_KILLED)
+    return;
+  s->grace_at = s->timeout_at = 0;
+  if (s->o->kill_after_ms == 0) {
+    r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
+    vlog("%s: sent terminate (%s), --kill-after is 0", why,
+         r == 0 ? "ok" : tether_strerror(r));
+    kill_tree(s, "kill-after 0");
+    return;
+  }
+  r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
+  if (r == TETHER_ENOTSUP) {
+    /* Windows: a console program has no window for WM_CLOSE. */
+    vlog("%s: terminate cannot reach the program here (%s)", why, tether_strerror(r));
+    kill_tree(s, "no way to ask politely");
+    return;
+  }
+  if (r < 0 && r != TETHER_ESRCH) {
+    vlog("%s: terminate failed (%s)", why, tether_strerror(r));
+    kill_tree(s, "terminate failed");
+    return;
+  }
+  s->phase = PH_TERMINATING;
+  if (s->o->kill_after_ms > 0)
+    s->kill_at = deadline_after(s->o->kill_after_ms);
+  vlog("%s: sent terminate to the tree; kill in %s", why,
+       fmt_dur(s->o->kill_after_ms, b, sizeof b));
+}
+
+/* A termination request (interrupt, quit, terminate, hangup...) arrived
+ * and was forwarded (or delivered by the console): arm the grace timer. */
+static void start_grace(run_state *s) {
+  char b[32];
+  if (s->phase != PH_RUNNING)
+    return;
+  if (s->o->grace_ms == 0) {
+    start_stop_sequence(s, "grace 0");
+    return;
+  }
+  s->phase = PH_GRACE;
+  if (s->o->grace_ms > 0)
+    s->grace_at = deadline_after(s->o->grace_ms);
+  vlog("grace period %s started", fmt_dur(s->o->grace_ms, b, sizeof b));
+}
+
+/* Forward one event kind to the child's tree, with a log line. */
+static void forward(run_state *s, const tether_event *ev) {
+  int r = tether_child_signal(s->child, ev->kind);
+  vlog("%s (%s%s, sender pid %lld): %s", tether_kind_name(ev->kind),
+       ev->native != NULL ? ev->native : "?", ev->count > 1 ? ", coalesced" : "",
+       (long long)ev->pid,
+       r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
+}
+
+static int is_termination(int kind) {
+  return kind == TETHER_EVENT_INTERRUPT || kind == TETHER_EVENT_QUIT ||
+         kind == TETHER_EVENT_TERMINATE || kind == TETHER_EVENT_HANGUP ||
+         kind == TETHER_EVENT_LOGOFF || kind == TETHER_EVENT_SHUTDOWN;
+}
+
+/* One event from the channel (not CHILD). */
+static void handle_event(run_state *s, const tether_event *ev) {
+  int k = ev->kind;
+#ifndef _WIN32
+  if (k == TETHER_EVENT_SIGNAL && ev->code == SIGTSTP) {
+    /* Ctrl+Z while tether has the terminal: stop the program's group,
+     * then tether, so that the shell sees a stopped job; SIGCONT (fg, bg)
+     * continues both. */
+    vlog("SIGTSTP: stopping the program's group, then tether");
+    (void)kill(-(pid_t)s->pid, SIGTSTP);
+    stop_self();
+    return;
+  }
+  if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCONT) {
+    vlog("SIGCONT: continuing the program's group");
+    /* fg gave tether's group the terminal: pass it on. bg did not: the
+     * program goes on in the background. */
+    if (g_tty >= 0 && tcgetpgrp(g_tty) == getpgrp())
+      foreground_give((pid_t)s->pid);
+    else
+      (void)kill(-(pid_t)s->pid, SIGCONT);
+    return;
+  }
+  if (k == TETHER_EVENT_RESIZE) {
+    int r = kill(-(pid_t)s->pid, SIGWINCH);
+    vlog("resize (SIGWINCH): %s", r == 0 ? "forwarded to the program's tree"
+                                         : strerror(errno));
+    return;
+  }
+#endif
+  if (k == TETHER_EVENT_INTERRUPT) {
+    s->interrupts += ev->count;
+    if (s->interrupts >= 2) {
+      vlog("interrupt (%s, %llu so far)", ev->native != NULL ? ev->native : "?",
+           (unsigned long long)s->interrupts);
+      kill_tree(s, "second interrupt");
+      return;
+    }
+  }
+#ifdef _WIN32
+  /* The child shares tether's console and console process group
+   * (TETHER_SPAWN_CONSOLE_GROUP): the console delivered Ctrl+C, Ctrl+Break,
+   * close, logoff and shutdown to it directly. Forwarding would be twice. */
+  if (k == TETHER_EVENT_INTERRUPT || k == TETHER_EVENT_QUIT ||
+      k == TETHER_EVENT_HANGUP || k == TETHER_EVENT_LOGOFF ||
+      k == TETHER_EVENT_SHUTDOWN) {
+    vlog("%s (%s): the console delivered it to the program too; not forwarded",
+         tether_kind_name(k), ev->native != NULL ? ev->native : "?");
+  } else {
+    forward(s, ev);
+  }
+#else
+  forward(s, ev);
+#endif
+  if (is_termination(k))
+    start_grace(s);
+}
+
+/* Milliseconds to the nearest armed deadline (capped), or -1. */
+static int next_wait_ms(const run_state *s, int cap_ms) {
+  uint64_t now = tether_now_ns(), at[3];
+  int64_t best = -1;
+  int i;
+  at[0] = s->grace_at;
+  at[1] = s->kill_at;
+  at[2] = s->timeout_at;
+  for (i = 0; i < 3; i++) {
+    int64_t left;
+    if (at[i] == 0)
+      continue;
+    left = at[i] <= now ? 0 : (int64_t)((at[i] - now + 999999u) / 1000000u);
+    if (best < 0 || left < best)
+      best = left;
+  }
+  if (cap_ms >= 0 && (best < 0 || best > cap_ms))
+    best = cap_ms;
+  if (best > 0x7fffffff)
+    best = 0x7fffffff;
+  return (int)best;
+}
+
+static void check_timers(run_state *s) {
+  uint64_t now = tether_now_ns();
+  if (s->timeout_at != 0 && now >= s->timeout_at) {
+    s->timeout_at = 0;
+    start_stop_sequence(s, "timeout");
+  }
+  if (s->grace_at != 0 && now >= s->grace_at) {
+    s->grace_at = 0;
+    start_stop_sequence(s, "grace period over, the program still runs");
+  }
+  if (s->kill_at != 0 && now >= s->kill_at) {
+    s->kill_at = 0;
+    kill_tree(s, "kill-after over, the program still runs");
+  }
+}
+
+static void describe_exit(const tether_exit *st, char *buf, size_t n) {
+  switch (st->kind) {
+  case TETHER_EXIT_CODE:
+    snprintf(buf, n, "exited with code %d", st->code);
+    break;
+  case TETHER_EXIT_SIGNAL:
+  case TETHER_EXIT_KILLED:
+    if (st->signo > 0)
+      snprintf(buf, n, "%s by %s", st->kind == TETHER_EXIT_KILLED ? "killed by tether" : "killed",
+               tether_signal_name(st->signo) != NULL ? tether_signal_name(st->signo) : "a signal");
+    else
+      snprintf(buf, n, "killed by tether (exit code %d)", st->code);
+    break;
+  case TETHER_EXIT_INTERRUPTED:
+    snprintf(buf, n, "ended by Ctrl+C (0x%08lX)", (unsigned long)st->raw);
+    break;
+  case TETHER_EXIT_CRASHED:
+    snprintf(buf, n, "crashed (0x%08lX)", (unsigned long)st->raw);
+    break;
+  default:
+    snprintf(buf, n, "ended (raw status %lu)", (unsigned long)st->raw);
+  }
+}
+
+/* Watch a kind; EIGNORED (nohup, background job) leaves it alone. */
+static int watch(tether_channel *ch, int kind) {
+  int r;
+  if (tether_kind_supported(kind) != 1)
+    return 0;
+  r = tether_channel_watch(ch, kind, 0);
+  if (r == TETHER_EIGNORED) {
+    vlog("not watching %s: it was ignored when tether started", tether_kind_name(kind));
+    return 0;
+  }
+  if (r < 0)
+    fprintf(stderr, "tether run: cannot watch %s: %s\n", tether_kind_name(kind),
+            tether_strerror(r));
+  return r;
+}
+
+int cli_run(int argc, char **argv) {
+  static const int kinds[] = {
+      TETHER_EVENT_INTERRUPT, TETHER_EVENT_QUIT,  TETHER_EVENT_TERMINATE,
+      TETHER_EVENT_HANGUP,    TETHER_EVENT_LOGOFF, TETHER_EVENT_SHUTDOWN,
+      TETHER_EVENT_USER1,     TETHER_EVENT_USER2, TETHER_EVENT_RESIZE,
+      TETHER_EVENT_CHILD};
+  run_opts o;
+  run_state s;
+  tether_channel *ch = NULL;
+  tether_spawn_options so;
+  tether_exit st;
+  tether_event ev;
+  char desc[96], b1[32], b2[32], b3[32];
+  size_t i;
+  int r, done = 0;
+
+  r = parse_args(argc, argv, &o);
+  if (r != 0)
+    return r > 0 ? 0 : CLI_EXIT_FAILURE;
+  g_verbose = o.verbose;
+  g_start_ns = tether_now_ns();
+  memset(&s, 0, sizeof s);
+  memset(&st, 0, sizeof st);
+  s.o = &o;
+  s.phase = PH_RUNNING;
+
+  r = tether_channel_new(&ch, NULL);
+  if (r < 0) {
+    fprintf(stderr, "tether run: cannot open a channel: %s\n", tether_strerror(r));
+    return CLI_EXIT_FAILURE;
+  }
+  for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (watch(ch, kinds[i]) < 0)
+      goto fail;
+#ifndef _WIN32
+  /* Job control: Ctrl+Z stops the program and tether; fg/bg continue
+   * both. (SIGTSTP ignored at start, e.g. by a non-job-control shell: left
+   * ignored.) */
+  r = tether_channel_watch_signal(ch, SIGTSTP, 0);
+  if (r < 0 && r != TETHER_EIGNORED) {
+    fprintf(stderr, "tether run: cannot watch SIGTSTP: %s\n", tether_strerror(r));
+    goto fail;
+  }
+  r = tether_channel_watch_signal(ch, SIGCONT, 0);
+  if (r < 0 && r != TETHER_EIGNORED) {
+    fprintf(stderr, "tether run: cannot watch SIGCONT: %s\n", tether_strerror(r));
+    goto fail;
+  }
+  if (o.foreground)
+    foreground_setup();
+#endif
+
+  memset(&so, 0, sizeof so);
+  so.channel = ch;
+#ifdef _WIN32
+  so.flags = TETHER_SPAWN_CONSOLE_GROUP;
+#endif
+  r = tether_spawn(&s.child, (const char *const *)o.argv, &so);
+  if (r < 0) {
+    int code = CLI_EXIT_FAILURE;
+    const char *why = tether_strerror(r);
+    if (r == TETHER_ENOENT) {
+      code = CLI_EXIT_NOT_FOUND;
+      why = "program not found";
+    } else if (r == TETHER_EACCES) {
+      code = CLI_EXIT_CANNOT_RUN;
+      why = "permission denied (not executable, or a directory)";
+    } else if (r == TETHER_ENOEXEC) {
+      code = CLI_EXIT_CANNOT_RUN;
+      why = "not an executable format";
+    } else if (r == TETHER_ENOTSUP) {
+      code = CLI_EXIT_CANNOT_RUN;
+      why = "batch files (.bat, .cmd) cannot be run directly; use cmd /c";
+    }
+    fprintf(stderr, "tether run: cannot run '%s': %s\n", o.argv[0], why);
+    tether_channel_free(ch);
+#ifndef _WIN32
+    if (g_tty >= 0)
+      close(g_tty);
+#endif
+    return code;
+  }
+  s.pid = (long)tether_child_pid(s.child);
+  if (o.timeout_ms > 0)
+    s.timeout_at = deadline_after(o.timeout_ms);
+  vlog("started '%s' as pid %ld (grace %s, kill-after %s, timeout %s)", o.argv[0], s.pid,
+       fmt_dur(o.grace_ms, b1, sizeof b1), fmt_dur(o.kill_after_ms, b2, sizeof b2),
+       fmt_dur(o.timeout_ms > 0 ? o.timeout_ms : CLI_DURATION_INFINITE, b3, sizeof b3));
+#ifndef _WIN32
+  foreground_give((pid_t)s.pid);
+#endif
+
+  while (!done) {
+    int cap = -1;
+#ifndef _WIN32
+    /* --foreground: the program may be stopped by the terminal (Ctrl+Z
+     * goes to its group, not to tether); look every 100 ms. */
+    if (g_tty >= 0)
+      cap = 100;
+#endif
+    r = tether_channel_wait(ch, &ev, next_wait_ms(&s, cap));
+    if (r < 0) {
+      fprintf(stderr, "tether run: waiting for events: %s\n", tether_strerror(r));
+      goto fail;
+    }
+    if (r == 1) {
+      if (ev.kind == TETHER_EVENT_CHILD) {
+        if (ev.child == s.child) {
+          st = ev.exit;
+          done = 1;
+        }
+      } else {
+        handle_event(&s, &ev);
+      }
+    }
+    if (!done)
+      check_timers(&s);
+#ifndef _WIN32
+    if (!done && g_tty >= 0 && tcgetpgrp(g_tty) == (pid_t)s.pid &&
+        process_stopped((pid_t)s.pid)) {
+      /* A stopped foreground job: give the terminal back to the shell by
+       * stopping too; SIGCONT (fg) hands it to the program again. */
+      vlog("the program was stopped: taking the terminal back, stopping tether");
+      foreground_take((pid_t)s.pid, 1);
+      stop_self();
+    }
+#endif
+  }
+
+  describe_exit(&st, desc, sizeof desc);
+  vlog("pid %ld %s", s.pid, desc);
+#ifndef _WIN32
+  foreground_take((pid_t)s.pid, st.kind != TETHER_EXIT_CODE);
+  if (g_tty >= 0)
+    close(g_tty);
+#endif
+  /* Descendants still in the program's group/job die here (the run ends
+   * with the program, as with tini). */
+  if (tether_child_wait_tree(s.child, 0) == 0)
+    vlog("killing what is left of the tree");
+  tether_child_free(s.child);
+  /* Acknowledges pending Windows close/logoff/shutdown events and restores
+   * every signal action. */
+  tether_channel_free(ch);
+#ifndef _WIN32
+  if (o.exit_code && (st.kind == TETHER_EXIT_SIGNAL || st.kind == TETHER_EXIT_KILLED) &&
+      st.signo > 0) {
+    fflush(NULL);
+    exit(128 + st.signo);
+  }
+#endif
+  r = tether_exit_with(&st);
+  fprintf(stderr, "tether run: cannot end like the program (%s)\n", tether_strerror(r));
+  return CLI_EXIT_FAILURE;
+
+fail:
+  if (s.child != NULL) {
+#ifndef _WIN32
+    foreground_take((pid_t)s.pid, 1);
+#endif
+    tether_child_free(s.child);
+  }
+  tether_channel_free(ch);
+#ifndef _WIN32
+  if (g_tty >= 0)
+    close(g_tty);
+#endif
+  return CLI_EXIT_FAILURE;
+}
