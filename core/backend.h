@@ -168,6 +168,8 @@ struct tether_child {
   struct tether_child *b_prev, *b_next; /* global lock: channel's bound list */
   struct tether_child *q_next;  /* channel's lock: event queue link */
   int q_state;                  /* channel's lock: 0 none, 1 queued, 2 taken */
+  void *owner;                  /* token lock: its entry in the owning token
+                                   (core/token.c), or NULL */
 };
 
 /* Start the child described by argv/opts (already validated by the core:
@@ -201,6 +203,11 @@ void tether__os_child_release(tether_child *c);
  * SIGKILL; Windows: exit code 137)? */
 int tether__os_is_kill_status(uint32_t raw);
 
+/* End this process at once, like an unhandled event of this kind (code:
+ * the event's native code; POSIX uses it when it is a signal). Flushes
+ * nothing and takes no lock, so any thread may call it (exit.c). */
+void tether__os_exit_now(int kind, int code);
+
 /* Backends: the child process exited with raw status (core/child.c). */
 void tether__child_exited(tether_child *c, uint32_t raw);
 
@@ -215,6 +222,10 @@ void tether__child_exit_status(const tether_child *c, tether_exit *st);
 int tether__channel_bind_child(tether_channel *ch, tether_child *c);
 void tether__channel_unbind_child(tether_child *c);
 void tether__channel_post_child(tether_child *c);
+
+/* Core (core/token.c): remove a child from the token that owns it, waiting
+ * while the token's stop thread works on it. No lock held. */
+void tether__token_disown(tether_child *c);
 
 /* Called by the POSIX backend in a fork()ed child, with the global lock held
  * and only the forking thread alive: forget handlers that were running in

@@ -247,6 +247,7 @@ void tether_child_free(tether_child *c) {
   if (c == NULL)
     return;
   invalid = tether__bell_handle(NULL);
+  tether__token_disown(c);
   tether__os_child_release(c);
   tether__global_lock();
   tether__channel_unbind_child(c);

@@ -963,9 +963,10 @@ TETHER_API int tether_exit_like_kind(int kind);
  *         status of another OS's kind).
  *
  * Platform notes: POSIX: CODE exits with the code (exit(), so atexit()
- * handlers run); SIGNAL and KILLED die by that signal
- * (tether_exit_like_signal()). Windows: the raw exit code, through
- * ExitProcess (CODE, INTERRUPTED, CRASHED, KILLED alike).
+ * handlers run; a code outside 0..255 is TETHER_EINVAL); SIGNAL and KILLED
+ * die by that signal (tether_exit_like_signal()). Windows: exit() with the
+ * raw 32-bit exit code (CODE, INTERRUPTED, CRASHED, KILLED alike), so the
+ * parent reads exactly the child's code.
  */
 TETHER_API int tether_exit_with(const tether_exit *st);
 

@@ -1,8 +1,12 @@
-/* Exit statuses: decode a wait status. No feature-test macro here: with
+/* Exit statuses: decode a wait status; end this process like a signal. No feature-test macro here: with
  * strict POSIX, glibc and macOS hide WCOREDUMP (an XSI/BSD extension). */
-#include <string.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "backend.h"
 
@@ -37,4 +41,118 @@ int tether_exit_decode(uint32_t raw, tether_exit *out) {
 int tether__os_is_kill_status(uint32_t raw) {
   int st = (int)raw;
   return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
+/* ---- exiting like a signal ---------------------------------------------- */
+
+/* Signals whose default action stops the process instead of ending it. */
+static int tether__is_stop_signal(int signo) {
+  return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN ||
+         signo == SIGTTOU;
+}
+
+/* Signals whose default action is to be ignored: raising them ends nothing. */
+static int tether__default_ignores(int signo) {
+  switch (signo) {
+  case SIGCHLD:
+  case SIGCONT:
+  case SIGURG:
+#ifdef SIGWINCH
+  case SIGWINCH:
+#endif
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* Die by signo now: SIG_DFL, unblock in this thread, raise; _exit(128 + N)
+ * if the process survives. Takes no lock and flushes nothing, so any thread
+ * may call it while others hold stdio or malloc locks. */
+static void tether__die_by(int signo) {
+  struct sigaction sa;
+  sigset_t set;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  if (!tether__default_ignores(signo)) {
+    (void)sigaction(signo, &sa, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    (void)pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    /* raise() delivers to this thread before returning when unblocked. */
+    (void)raise(signo);
+  }
+  _exit(128 + signo);
+}
+
+static int tether__kind_signal(int kind, int *signo) {
+  int src;
+  switch (kind) {
+  case TETHER_EVENT_INTERRUPT:
+  case TETHER_EVENT_QUIT:
+  case TETHER_EVENT_TERMINATE:
+  case TETHER_EVENT_HANGUP:
+  case TETHER_EVENT_USER1:
+  case TETHER_EVENT_USER2:
+  case TETHER_EVENT_RESIZE:
+  case TETHER_EVENT_LOGOFF:
+  case TETHER_EVENT_SHUTDOWN: {
+    int r = tether__os_kind_sources(kind, &src, 1);
+    if (r < 0)
+      return r; /* LOGOFF, SHUTDOWN: TETHER_ENOTSUP */
+    *signo = src; /* POSIX sources are signal numbers */
+    return 0;
+  }
+  default:
+    return TETHER_EINVAL;
+  }
+}
+
+static int tether__valid_exit_signal(int signo) {
+  return signo > 0 && tether__os_signal_name(signo) != NULL &&
+         !tether__is_stop_signal(signo);
+}
+
+int tether_exit_like_signal(int signo) {
+  if (!tether__valid_exit_signal(signo))
+    return TETHER_EINVAL;
+  (void)fflush(NULL);
+  tether__die_by(signo);
+  return TETHER_EUNKNOWN; /* not reached */
+}
+
+int tether_exit_like_kind(int kind) {
+  int signo = 0, r = tether__kind_signal(kind, &signo);
+  if (r < 0)
+    return r;
+  return tether_exit_like_signal(signo);
+}
+
+int tether_exit_with(const tether_exit *st) {
+  if (st == NULL)
+    return TETHER_EINVAL;
+  switch (st->kind) {
+  case TETHER_EXIT_CODE:
+    if (st->code < 0 || st->code > 255)
+      return TETHER_EINVAL;
+    exit(st->code);
+  case TETHER_EXIT_SIGNAL:
+  case TETHER_EXIT_KILLED:
+    /* KILLED keeps signo SIGKILL on POSIX. */
+    return tether_exit_like_signal(st->kind == TETHER_EXIT_KILLED && st->signo == 0
+                                       ? SIGKILL
+                                       : st->signo);
+  default:
+    return TETHER_EINVAL; /* NONE, and the Windows kinds */
+  }
+}
+
+void tether__os_exit_now(int kind, int code) {
+  int signo = 0;
+  if (tether__valid_exit_signal(code))
+    signo = code; /* the event's native signal */
+  else if (tether__kind_signal(kind, &signo) < 0)
+    signo = SIGKILL;
+  tether__die_by(signo);
 }

@@ -1,5 +1,8 @@
 /* Exit statuses: classify a Windows process exit code. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <windows.h>
 
 #include "backend.h"
 
@@ -28,3 +31,71 @@ int tether_exit_decode(uint32_t raw, tether_exit *out) {
 /* tether__os_child_kill ends the job's processes with this code: 128 + 9,
  * what shells report for a process killed by SIGKILL. */
 int tether__os_is_kill_status(uint32_t raw) { return raw == 137u; }
+
+/* ---- exiting like an event ---------------------------------------------- */
+
+/* TETHER_EVENT_TERMINATE: 128 + SIGTERM, as tether's kill uses 137. */
+#define TETHER__TERMINATE_EXIT 143u
+
+static int tether__kind_exit_code(int kind, UINT *code) {
+  switch (kind) {
+  case TETHER_EVENT_INTERRUPT:
+  case TETHER_EVENT_QUIT:
+  case TETHER_EVENT_HANGUP:
+  case TETHER_EVENT_LOGOFF:
+  case TETHER_EVENT_SHUTDOWN:
+    *code = TETHER__STATUS_CONTROL_C_EXIT; /* what the default handler does */
+    return 0;
+  case TETHER_EVENT_TERMINATE:
+    *code = TETHER__TERMINATE_EXIT;
+    return 0;
+  case TETHER_EVENT_USER1:
+  case TETHER_EVENT_USER2:
+  case TETHER_EVENT_RESIZE:
+    return TETHER_ENOTSUP;
+  default:
+    return TETHER_EINVAL;
+  }
+}
+
+int tether_exit_like_signal(int signo) {
+  (void)signo;
+  return TETHER_ENOTSUP;
+}
+
+int tether_exit_like_kind(int kind) {
+  UINT code = 0;
+  int r = tether__kind_exit_code(kind, &code);
+  if (r < 0)
+    return r;
+  (void)fflush(NULL);
+  ExitProcess(code);
+  return TETHER_EUNKNOWN; /* not reached */
+}
+
+int tether_exit_with(const tether_exit *st) {
+  if (st == NULL)
+    return TETHER_EINVAL;
+  switch (st->kind) {
+  case TETHER_EXIT_CODE:
+  case TETHER_EXIT_INTERRUPTED:
+  case TETHER_EXIT_CRASHED:
+  case TETHER_EXIT_KILLED:
+    /* exit(): the C runtime's atexit handlers run, then ExitProcess with
+     * the same 32-bit code. */
+    exit((int)st->raw);
+  default:
+    return TETHER_EINVAL; /* NONE, and the POSIX SIGNAL kind */
+  }
+}
+
+void tether__os_exit_now(int kind, int code) {
+  UINT exit_code = 0;
+  (void)code;
+  if (tether__kind_exit_code(kind, &exit_code) < 0)
+    exit_code = TETHER__STATUS_CONTROL_C_EXIT;
+  /* TerminateProcess, not ExitProcess: no DLL detach notifications, which
+   * could wait for a loader lock held by the thread being cut short. */
+  TerminateProcess(GetCurrentProcess(), exit_code);
+  ExitProcess(exit_code); /* not reached */
+}

@@ -1,0 +1,537 @@
+/*
+ * Cancellation tokens: a flag set once, with its cause; a tree of tokens
+ * (children are cancelled with their parent); tethered children owned by a
+ * token are stopped with their stop sequence when it is cancelled.
+ *
+ * Locking: one process-wide token lock (created on first use) protects the
+ * token tree, every token's cause/bell/owned list and tether_child.owner.
+ * It is never held across an OS call that may block: the stop thread marks
+ * the entries it works on busy, drops the lock, signals and checks, and
+ * takes the lock again; tether_child_free() waits for a busy entry before
+ * removing it. The cancelled flag itself is an atomic, so that
+ * tether_token_cancelled() is one load.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "backend.h"
+#include "deadline.h"
+
+#define TETHER__TOK_CANCELLED 1
+#define TETHER__TOK_CLOSED 2
+
+#define TETHER__MAX_OWNED_STEPS 16
+/* How often the stop thread looks at the trees it is stopping. */
+#define TETHER__STOP_POLL_MS 5
+
+typedef struct tether__owned {
+  tether_child *child;
+  tether_token *token;
+  tether_stop_step steps[TETHER__MAX_OWNED_STEPS];
+  size_t nsteps;
+  size_t step;      /* next (or current) step */
+  uint64_t deadline; /* of the current step, once sent */
+  int sent;         /* the current step was sent */
+  int killed;       /* the final kill was sent */
+  int done;         /* the tree is gone */
+  int busy;         /* the stop thread works on it without the lock */
+  struct tether__owned *next;
+} tether__owned;
+
+struct tether_token {
+  volatile int state; /* TETHER__TOK_* bits; atomic */
+  tether_cause cause; /* lock; set once */
+  char *reason;       /* owned copy behind cause.reason */
+  tether__bell *bell; /* lock; created by tether_token_handle() */
+  tether_token *parent, *first, *next, *prev; /* lock: the tree */
+  tether__owned *owned;                       /* lock */
+  int stopper;  /* lock: the stop thread runs */
+  int quit;     /* lock: the stop thread must end */
+};
+
+static tether__mutex *volatile tether__tok_lock;
+static tether__cond *tether__tok_cond;
+
+static int tether__tok_init(void) {
+  int r = 0;
+  if (tether__load_ptr((void *volatile *)&tether__tok_lock) != NULL)
+    return 0;
+  tether__global_lock();
+  if (tether__tok_lock == NULL) {
+    tether__mutex *m = NULL;
+    tether__cond *c = NULL;
+    if ((r = tether__mutex_new(&m)) == 0 && (r = tether__cond_new(&c)) == 0) {
+      tether__tok_cond = c;
+      tether__store_ptr((void *volatile *)&tether__tok_lock, m);
+    } else if (m != NULL) {
+      tether__mutex_free(m);
+    }
+  }
+  tether__global_unlock();
+  return r;
+}
+
+static void tether__tok_lock_take(void) { tether__mutex_lock(tether__tok_lock); }
+static void tether__tok_lock_drop(void) { tether__mutex_unlock(tether__tok_lock); }
+
+static int tether__tok_state(const tether_token *t) {
+  return tether__load_int((volatile int *)&t->state);
+}
+
+static void tether__tok_set(tether_token *t, int bits) {
+  int old = tether__load_int(&t->state);
+  (void)tether__add_int(&t->state, bits & ~old);
+}
+
+static char *tether__strdup(const char *s) {
+  size_t n;
+  char *d;
+  if (s == NULL)
+    return NULL;
+  n = strlen(s) + 1;
+  d = (char *)malloc(n);
+  if (d != NULL)
+    memcpy(d, s, n);
+  return d;
+}
+
+/* ---- the stop thread ---------------------------------------------------- */
+
+static int tether__valid_stop_kind(int k) {
+  return k == TETHER_EVENT_NONE || k == TETHER_EVENT_INTERRUPT ||
+         k == TETHER_EVENT_QUIT || k == TETHER_EVENT_TERMINATE ||
+         k == TETHER_EVENT_HANGUP || k == TETHER_EVENT_USER1 ||
+         k == TETHER_EVENT_USER2;
+}
+
+/* One look at one owned tree, without the lock (the entry is busy). */
+static void tether__stop_work(tether__owned *e) {
+  uint64_t now = tether__now_ns();
+  int r;
+  while (!e->sent) {
+    if (e->step < e->nsteps) {
+      const tether_stop_step *s = &e->steps[e->step];
+      r = s->kind == TETHER_EVENT_NONE ? tether_child_kill(e->child)
+                                       : tether__os_child_signal(e->child, s->kind);
+      if (r == TETHER_ENOTSUP) {
+        e->step++; /* cannot reach this tree: the next step now */
+        continue;
+      }
+      e->sent = 1;
+      e->deadline = now + (uint64_t)(s->timeout_ms > 0 ? s->timeout_ms : 0) * 1000000u;
+      if (r == TETHER_ESRCH)
+        e->done = 1;
+    } else {
+      r = tether_child_kill(e->child);
+      e->sent = e->killed = 1;
+      if (r == TETHER_ESRCH)
+        e->done = 1;
+    }
+  }
+  if (!e->done && tether__os_child_wait_tree(e->child, 0) == 1)
+    e->done = 1;
+  if (!e->done && !e->killed && now >= e->deadline) {
+    e->step++;
+    e->sent = 0;
+  }
+}
+
+/* Does t own a tree that is not gone yet? Lock held. */
+static int tether__subtree_has_work_here(const tether_token *t) {
+  const tether__owned *e;
+  for (e = t->owned; e != NULL; e = e->next)
+    if (!e->done)
+      return 1;
+  return 0;
+}
+
+/* Trees looked at per round without the lock; more wait for the next one. */
+#define TETHER__STOP_BATCH 64
+
+static void tether__stop_thread(void *arg) {
+  tether_token *t = (tether_token *)arg;
+  tether__owned *e, *batch[TETHER__STOP_BATCH];
+  size_t n, i;
+  tether__tok_lock_take();
+  for (;;) {
+    if (t->quit)
+      break;
+    n = 0;
+    for (e = t->owned; e != NULL && n < TETHER__STOP_BATCH; e = e->next)
+      if (!e->done) {
+        e->busy = 1; /* tether_child_free() waits; nobody unlinks it */
+        batch[n++] = e;
+      }
+    if (n == 0)
+      break;
+    tether__tok_lock_drop();
+    for (i = 0; i < n; i++)
+      tether__stop_work(batch[i]);
+    tether__tok_lock_take();
+    for (i = 0; i < n; i++)
+      batch[i]->busy = 0;
+    tether__cond_broadcast(tether__tok_cond);
+    if (!tether__subtree_has_work_here(t) || t->quit)
+      break;
+    (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, TETHER__STOP_POLL_MS);
+  }
+  t->stopper = 0;
+  tether__cond_broadcast(tether__tok_cond);
+  tether__tok_lock_drop();
+}
+
+/* Start the stop thread of a cancelled token that owns unfinished trees.
+ * Lock held. */
+static int tether__stop_start(tether_token *t) {
+  tether__owned *e;
+  tether__thread *thr;
+  int r, work = 0;
+  if (t->stopper || t->quit)
+    return 0;
+  for (e = t->owned; e != NULL; e = e->next)
+    if (!e->done)
+      work = 1;
+  if (!work)
+    return 0;
+  if ((r = tether__thread_start(&thr, tether__stop_thread, t)) < 0)
+    return r;
+  t->stopper = 1;
+  tether__thread_detach(thr); /* it says goodbye through t->stopper */
+  return 0;
+}
+
+/* ---- the tree ----------------------------------------------------------- */
+
+static void tether__tok_unlink(tether_token *t) {
+  if (t->parent != NULL) {
+    if (t->prev != NULL)
+      t->prev->next = t->next;
+    else
+      t->parent->first = t->next;
+    if (t->next != NULL)
+      t->next->prev = t->prev;
+  }
+  t->parent = t->next = t->prev = NULL;
+}
+
+/* Cancel t (already holding its cause) and everything below it. Lock held.
+ * Returns the first error starting a stop thread. */
+static int tether__tok_cancel_locked(tether_token *t) {
+  tether_token *k;
+  int r, first_err = 0;
+  tether__tok_set(t, TETHER__TOK_CANCELLED);
+  if (t->bell != NULL)
+    tether__bell_ring(t->bell);
+  if ((r = tether__stop_start(t)) < 0)
+    first_err = r;
+  for (k = t->first; k != NULL; k = k->next) {
+    if (tether__tok_state(k) & (TETHER__TOK_CANCELLED | TETHER__TOK_CLOSED))
+      continue;
+    k->cause = t->cause;
+    k->cause.inherited = 1;
+    k->reason = tether__strdup(t->reason);
+    k->cause.reason = k->reason;
+    r = tether__tok_cancel_locked(k);
+    if (r < 0 && first_err == 0)
+      first_err = r;
+  }
+  return first_err;
+}
+
+int tether_token_new(tether_token **out, tether_token *parent) {
+  tether_token *t;
+  int r;
+  if (out != NULL)
+    *out = NULL;
+  if (out == NULL)
+    return TETHER_EINVAL;
+  if ((r = tether__tok_init()) < 0)
+    return r;
+  t = (tether_token *)calloc(1, sizeof(*t));
+  if (t == NULL)
+    return TETHER_ENOMEM;
+  if (parent != NULL) {
+    tether__tok_lock_take();
+    if (tether__tok_state(parent) & TETHER__TOK_CLOSED) {
+      tether__tok_lock_drop();
+      free(t);
+      return TETHER_ECLOSED;
+    }
+    t->parent = parent;
+    t->next = parent->first;
+    if (parent->first != NULL)
+      parent->first->prev = t;
+    parent->first = t;
+    if (tether__tok_state(parent) & TETHER__TOK_CANCELLED) {
+      t->cause = parent->cause;
+      t->cause.inherited = 1;
+      t->reason = tether__strdup(parent->reason);
+      t->cause.reason = t->reason;
+      tether__tok_set(t, TETHER__TOK_CANCELLED);
+    }
+    tether__tok_lock_drop();
+  }
+  *out = t;
+  return 0;
+}
+
+static int tether__tok_cancel(tether_token *t, const tether_cause *cause,
+                              const char *reason) {
+  char *copy = NULL;
+  int r;
+  if (reason != NULL && (copy = tether__strdup(reason)) == NULL)
+    r = TETHER_ENOMEM;
+  else
+    r = 0;
+  tether__tok_lock_take();
+  if (tether__tok_state(t) & (TETHER__TOK_CLOSED | TETHER__TOK_CANCELLED)) {
+    int e = (tether__tok_state(t) & TETHER__TOK_CLOSED) ? TETHER_ECLOSED : TETHER_ECANCELED;
+    tether__tok_lock_drop();
+    free(copy);
+    return e;
+  }
+  t->cause = *cause;
+  t->reason = copy;
+  t->cause.reason = copy;
+  {
+    int e = tether__tok_cancel_locked(t);
+    if (r == 0)
+      r = e;
+  }
+  tether__cond_broadcast(tether__tok_cond);
+  tether__tok_lock_drop();
+  return r;
+}
+
+int tether_token_cancel(tether_token *t, int code, const char *reason) {
+  tether_cause c;
+  if (t == NULL)
+    return TETHER_EINVAL;
+  memset(&c, 0, sizeof(c));
+  c.source = TETHER_CAUSE_PROGRAM;
+  c.code = code;
+  return tether__tok_cancel(t, &c, reason);
+}
+
+int tether_token_cancel_event(tether_token *t, const tether_event *ev) {
+  tether_cause c;
+  if (t == NULL || ev == NULL || ev->kind <= TETHER_EVENT_NONE ||
+      ev->kind >= TETHER_EVENT_KIND_COUNT)
+    return TETHER_EINVAL;
+  memset(&c, 0, sizeof(c));
+  c.source = TETHER_CAUSE_EVENT;
+  c.event = *ev;
+  c.event.child = NULL; /* may be freed long before the token */
+  return tether__tok_cancel(t, &c, NULL);
+}
+
+int tether_token_cancelled(const tether_token *t) {
+  int s;
+  if (t == NULL)
+    return TETHER_EINVAL;
+  s = tether__tok_state(t);
+  if (s & TETHER__TOK_CLOSED)
+    return TETHER_ECLOSED;
+  return (s & TETHER__TOK_CANCELLED) ? 1 : 0;
+}
+
+int tether_token_cause(const tether_token *t, tether_cause *out) {
+  int r;
+  if (out != NULL)
+    memset(out, 0, sizeof(*out));
+  if (t == NULL || out == NULL)
+    return TETHER_EINVAL;
+  tether__tok_lock_take();
+  r = tether_token_cancelled(t);
+  if (r == 1)
+    *out = t->cause;
+  tether__tok_lock_drop();
+  return r;
+}
+
+int tether_token_wait(tether_token *t, int timeout_ms) {
+  uint64_t deadline = tether__deadline(timeout_ms);
+  int r;
+  if (t == NULL)
+    return TETHER_EINVAL;
+  tether__tok_lock_take();
+  for (;;) {
+    int left;
+    r = tether_token_cancelled(t);
+    if (r != 0)
+      break;
+    left = tether__ms_left(timeout_ms, deadline);
+    if (left == 0)
+      break;
+    (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, left);
+  }
+  tether__tok_lock_drop();
+  return r;
+}
+
+tether_os_handle tether_token_handle(tether_token *t) {
+  tether_os_handle h = tether__bell_handle(NULL);
+  if (t == NULL)
+    return h;
+  tether__tok_lock_take();
+  if (!(tether__tok_state(t) & TETHER__TOK_CLOSED)) {
+    if (t->bell == NULL && tether__bell_open(&t->bell) == 0 &&
+        (tether__tok_state(t) & TETHER__TOK_CANCELLED))
+      tether__bell_ring(t->bell);
+    if (t->bell != NULL)
+      h = tether__bell_handle(t->bell);
+  }
+  tether__tok_lock_drop();
+  return h;
+}
+
+int tether_token_adopt(tether_token *t, tether_child *c,
+                       const tether_stop_step *steps, size_t nsteps) {
+  static const tether_stop_step dflt[] = {{TETHER_EVENT_INTERRUPT, 5000},
+                                          {TETHER_EVENT_TERMINATE, 2000}};
+  tether__owned *e;
+  size_t i;
+  int r = 0;
+  if (t == NULL || c == NULL || (steps == NULL && nsteps != 0) ||
+      nsteps > TETHER__MAX_OWNED_STEPS || (c->flags & TETHER_SPAWN_DETACHED))
+    return TETHER_EINVAL;
+  if (steps == NULL) {
+    steps = dflt;
+    nsteps = sizeof(dflt) / sizeof(dflt[0]);
+  }
+  for (i = 0; i < nsteps; i++)
+    if (!tether__valid_stop_kind(steps[i].kind) || steps[i].timeout_ms < 0)
+      return TETHER_EINVAL;
+  e = (tether__owned *)calloc(1, sizeof(*e));
+  if (e == NULL)
+    return TETHER_ENOMEM;
+  memcpy(e->steps, steps, nsteps * sizeof(*steps));
+  e->nsteps = nsteps;
+  e->child = c;
+  e->token = t;
+  tether__tok_lock_take();
+  if (tether__tok_state(t) & TETHER__TOK_CLOSED)
+    r = TETHER_ECLOSED;
+  else if (c->owner != NULL)
+    r = TETHER_EINVAL;
+  if (r < 0) {
+    tether__tok_lock_drop();
+    free(e);
+    return r;
+  }
+  e->next = t->owned;
+  t->owned = e;
+  c->owner = e;
+  if (tether__tok_state(t) & TETHER__TOK_CANCELLED)
+    r = tether__stop_start(t);
+  if (r < 0) { /* nobody would stop it: do not keep it */
+    t->owned = e->next;
+    c->owner = NULL;
+    free(e);
+  }
+  tether__tok_lock_drop();
+  return r;
+}
+
+/* Lock held. */
+static int tether__subtree_has_work(tether_token *t) {
+  tether__owned *e;
+  tether_token *k;
+  if (t->stopper)
+    return 1;
+  for (e = t->owned; e != NULL; e = e->next)
+    if (!e->done)
+      return 1;
+  for (k = t->first; k != NULL; k = k->next)
+    if ((tether__tok_state(k) & TETHER__TOK_CANCELLED) && tether__subtree_has_work(k))
+      return 1;
+  return 0;
+}
+
+int tether_token_wait_stopped(tether_token *t, int timeout_ms) {
+  uint64_t deadline = tether__deadline(timeout_ms);
+  int r;
+  if (t == NULL)
+    return TETHER_EINVAL;
+  tether__tok_lock_take();
+  for (;;) {
+    int left;
+    r = tether_token_cancelled(t);
+    if (r < 0 || r == 0)
+      break;
+    if (!tether__subtree_has_work(t)) {
+      r = 1;
+      break;
+    }
+    left = tether__ms_left(timeout_ms, deadline);
+    if (left == 0) {
+      r = 0;
+      break;
+    }
+    (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, left);
+  }
+  tether__tok_lock_drop();
+  return r;
+}
+
+void tether__token_disown(tether_child *c) {
+  tether__owned *e, **pp;
+  if (tether__load_ptr((void *volatile *)&tether__tok_lock) == NULL)
+    return; /* no token was ever made */
+  tether__tok_lock_take();
+  e = (tether__owned *)c->owner;
+  if (e != NULL) {
+    while (e->busy)
+      (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, -1);
+    for (pp = &e->token->owned; *pp != NULL; pp = &(*pp)->next)
+      if (*pp == e) {
+        *pp = e->next;
+        break;
+      }
+    c->owner = NULL;
+    free(e);
+    tether__cond_broadcast(tether__tok_cond);
+  }
+  tether__tok_lock_drop();
+}
+
+int tether_token_close(tether_token *t) {
+  tether_token *k;
+  tether__owned *e;
+  if (t == NULL)
+    return TETHER_EINVAL;
+  tether__tok_lock_take();
+  if (tether__tok_state(t) & TETHER__TOK_CLOSED) {
+    tether__tok_lock_drop();
+    return TETHER_ECLOSED;
+  }
+  tether__tok_set(t, TETHER__TOK_CLOSED);
+  tether__tok_unlink(t);
+  while ((k = t->first) != NULL)
+    tether__tok_unlink(k);
+  t->quit = 1;
+  tether__cond_broadcast(tether__tok_cond);
+  while (t->stopper)
+    (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, -1);
+  while ((e = t->owned) != NULL) {
+    t->owned = e->next;
+    e->child->owner = NULL;
+    free(e);
+  }
+  if (t->bell != NULL) {
+    tether__bell_free(t->bell);
+    t->bell = NULL;
+  }
+  tether__cond_broadcast(tether__tok_cond); /* wake waiters: ECLOSED */
+  tether__tok_lock_drop();
+  return 0;
+}
+
+void tether_token_free(tether_token *t) {
+  if (t == NULL)
+    return;
+  (void)tether_token_close(t);
+  free(t->reason);
+  free(t);
+}
