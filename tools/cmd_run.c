@@ -47,8 +47,8 @@ static void run_usage(FILE *f) {
       "                         (default 0: no timeout)\n"
       "  --exit-code            if PROGRAM dies by signal N, exit 128+N instead\n"
       "                         of dying by the same signal\n"
-      "  --foreground           give PROGRAM's process group the terminal (for\n"
-      "                         interactive programs) and take it back after\n"
+      "  --foreground           for interactive programs: save the terminal's\n"
+      "                         modes and restore them when PROGRAM ends\n"
       "  -v, --verbose          log each event and decision to stderr\n"
       "  -h, --help             show this help\n"
       "\n"
@@ -202,92 +202,52 @@ static int parse_args(int argc, char **argv, run_opts *o) {
 /* ------------------------------------------------------------------------ */
 
 #ifndef _WIN32
-static int g_tty = -1;         /* /dev/tty with --foreground, else -1 */
-static int g_tty_saved;        /* g_termios holds the modes at start */
+/*
+ * The program cannot be given the terminal: a tethered child is started by
+ * tether's keeper process, which has a session of its own (setsid, see
+ * docs/children.md), and tcsetpgrp() only accepts a group of the
+ * terminal's session (EPERM). So tether stays the terminal's foreground
+ * job and relays what the terminal sends (Ctrl+C, Ctrl+\, Ctrl+Z, window
+ * size); the program reads and writes the terminal through its inherited
+ * standard streams. It has no controlling terminal, so it is never stopped
+ * by SIGTTIN/SIGTTOU, and opening /dev/tty fails (ENXIO).
+ * --foreground: tether saves the terminal's modes and restores them when
+ * the program ends (an editor killed in raw mode leaves a usable shell).
+ */
+static int g_tty = -1; /* /dev/tty with --foreground, else -1 */
 static struct termios g_termios;
 
-/* tcsetpgrp() with SIGTTOU blocked: from a background group it would
- * otherwise stop tether. */
-static int give_terminal(pid_t pgrp) {
-  sigset_t s, old;
-  int r;
-  sigemptyset(&s);
-  sigaddset(&s, SIGTTOU);
-  pthread_sigmask(SIG_BLOCK, &s, &old);
-  r = tcsetpgrp(g_tty, pgrp);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return r;
-}
-
-/* --foreground: open the terminal if tether's group is in its foreground
- * (never steal it from the shell). */
 static void foreground_setup(void) {
   g_tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (g_tty < 0) {
-    fprintf(stderr, "tether run: --foreground: no terminal; running the "
-                    "program in the background group\n");
+    vlog("--foreground: no terminal (%s)", strerror(errno));
     return;
   }
-  if (tcgetpgrp(g_tty) != getpgrp()) {
-    fprintf(stderr, "tether run: --foreground: tether is not the terminal's "
-                    "foreground job; running the program in the background group\n");
+  if (tcgetattr(g_tty, &g_termios) != 0) {
+    vlog("--foreground: cannot read the terminal's modes (%s)", strerror(errno));
     close(g_tty);
     g_tty = -1;
     return;
   }
-  g_tty_saved = tcgetattr(g_tty, &g_termios) == 0;
+  vlog("--foreground: terminal modes saved");
 }
 
-static void foreground_give(pid_t child_pgrp) {
+/* Restore the modes saved at start, if tether is in the terminal's
+ * foreground (never touch the terminal of the job the shell has now). */
+static void foreground_restore(void) {
+  sigset_t s, old;
   if (g_tty < 0)
     return;
-  if (give_terminal(child_pgrp) == 0)
-    vlog("the terminal's foreground group is now the program's (%ld)", (long)child_pgrp);
-  else
-    vlog("could not give the terminal to group %ld: %s", (long)child_pgrp, strerror(errno));
-  /* The program may have touched the terminal before it was its own and
-   * been stopped by SIGTTIN/SIGTTOU: let it go on. */
-  (void)kill(-child_pgrp, SIGCONT);
-}
-
-/* Take the terminal back (if the program's group still has it). */
-static void foreground_take(pid_t child_pgrp, int restore_modes) {
-  if (g_tty < 0)
-    return;
-  if (tcgetpgrp(g_tty) == child_pgrp || child_pgrp == 0) {
-    if (give_terminal(getpgrp()) == 0)
-      vlog("took the terminal back");
-  }
-  if (restore_modes && g_tty_saved) {
-    sigset_t s, old;
+  if (tcgetpgrp(g_tty) == getpgrp()) {
     sigemptyset(&s);
     sigaddset(&s, SIGTTOU);
     pthread_sigmask(SIG_BLOCK, &s, &old);
-    (void)tcsetattr(g_tty, TCSADRAIN, &g_termios);
+    if (tcsetattr(g_tty, TCSADRAIN, &g_termios) == 0)
+      vlog("--foreground: terminal modes restored");
     pthread_sigmask(SIG_SETMASK, &old, NULL);
   }
-}
-
-/* Linux: is the process stopped (state T)? Elsewhere: unknown (0). */
-static int process_stopped(pid_t pid) {
-#ifdef __linux__
-  char path[64], buf[512];
-  const char *p;
-  FILE *f;
-  size_t n;
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  p = strrchr(buf, ')');
-  return p != NULL && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
-#else
-  (void)pid;
-  return 0;
-#endif
+  close(g_tty);
+  g_tty = -1;
 }
 
 /* Stop tether itself (SIGSTOP cannot be caught; tether's SIGTSTP is). */
@@ -397,22 +357,19 @@ static void handle_event(run_state *s, const tether_event *ev) {
   int k = ev->kind;
 #ifndef _WIN32
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGTSTP) {
-    /* Ctrl+Z while tether has the terminal: stop the program's group,
-     * then tether, so that the shell sees a stopped job; SIGCONT (fg, bg)
-     * continues both. */
-    vlog("SIGTSTP: stopping the program's group, then tether");
-    (void)kill(-(pid_t)s->pid, SIGTSTP);
+    /* Ctrl+Z (tether is the terminal's foreground job): stop the
+     * program's group, then tether, so that the shell sees a stopped job;
+     * SIGCONT (fg, bg) continues both. SIGSTOP, not SIGTSTP: the group
+     * lives in the keeper's session, an orphaned group for this terminal,
+     * where the kernel discards SIGTSTP's default stop. */
+    vlog("SIGTSTP: stopping the program's group (SIGSTOP), then tether");
+    (void)kill(-(pid_t)s->pid, SIGSTOP);
     stop_self();
     return;
   }
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCONT) {
     vlog("SIGCONT: continuing the program's group");
-    /* fg gave tether's group the terminal: pass it on. bg did not: the
-     * program goes on in the background. */
-    if (g_tty >= 0 && tcgetpgrp(g_tty) == getpgrp())
-      foreground_give((pid_t)s->pid);
-    else
-      (void)kill(-(pid_t)s->pid, SIGCONT);
+    (void)kill(-(pid_t)s->pid, SIGCONT);
     return;
   }
   if (k == TETHER_EVENT_RESIZE) {
@@ -450,8 +407,8 @@ static void handle_event(run_state *s, const tether_event *ev) {
     start_grace(s);
 }
 
-/* Milliseconds to the nearest armed deadline (capped), or -1. */
-static int next_wait_ms(const run_state *s, int cap_ms) {
+/* Milliseconds to the nearest armed deadline, or -1. */
+static int next_wait_ms(const run_state *s) {
   uint64_t now = tether_now_ns(), at[3];
   int64_t best = -1;
   int i;
@@ -466,8 +423,6 @@ static int next_wait_ms(const run_state *s, int cap_ms) {
     if (best < 0 || left < best)
       best = left;
   }
-  if (cap_ms >= 0 && (best < 0 || best > cap_ms))
-    best = cap_ms;
   if (best > 0x7fffffff)
     best = 0x7fffffff;
   return (int)best;
@@ -606,8 +561,7 @@ int cli_run(int argc, char **argv) {
     fprintf(stderr, "tether run: cannot run '%s': %s\n", o.argv[0], why);
     tether_channel_free(ch);
 #ifndef _WIN32
-    if (g_tty >= 0)
-      close(g_tty);
+    foreground_restore();
 #endif
     return code;
   }
@@ -617,19 +571,9 @@ int cli_run(int argc, char **argv) {
   vlog("started '%s' as pid %ld (grace %s, kill-after %s, timeout %s)", o.argv[0], s.pid,
        fmt_dur(o.grace_ms, b1, sizeof b1), fmt_dur(o.kill_after_ms, b2, sizeof b2),
        fmt_dur(o.timeout_ms > 0 ? o.timeout_ms : CLI_DURATION_INFINITE, b3, sizeof b3));
-#ifndef _WIN32
-  foreground_give((pid_t)s.pid);
-#endif
 
   while (!done) {
-    int cap = -1;
-#ifndef _WIN32
-    /* --foreground: the program may be stopped by the terminal (Ctrl+Z
-     * goes to its group, not to tether); look every 100 ms. */
-    if (g_tty >= 0)
-      cap = 100;
-#endif
-    r = tether_channel_wait(ch, &ev, next_wait_ms(&s, cap));
+    r = tether_channel_wait(ch, &ev, next_wait_ms(&s));
     if (r < 0) {
       fprintf(stderr, "tether run: waiting for events: %s\n", tether_strerror(r));
       goto fail;
@@ -646,30 +590,18 @@ int cli_run(int argc, char **argv) {
     }
     if (!done)
       check_timers(&s);
-#ifndef _WIN32
-    if (!done && g_tty >= 0 && tcgetpgrp(g_tty) == (pid_t)s.pid &&
-        process_stopped((pid_t)s.pid)) {
-      /* A stopped foreground job: give the terminal back to the shell by
-       * stopping too; SIGCONT (fg) hands it to the program again. */
-      vlog("the program was stopped: taking the terminal back, stopping tether");
-      foreground_take((pid_t)s.pid, 1);
-      stop_self();
-    }
-#endif
   }
 
   describe_exit(&st, desc, sizeof desc);
   vlog("pid %ld %s", s.pid, desc);
-#ifndef _WIN32
-  foreground_take((pid_t)s.pid, st.kind != TETHER_EXIT_CODE);
-  if (g_tty >= 0)
-    close(g_tty);
-#endif
   /* Descendants still in the program's group/job die here (the run ends
    * with the program, as with tini). */
   if (tether_child_wait_tree(s.child, 0) == 0)
     vlog("killing what is left of the tree");
   tether_child_free(s.child);
+#ifndef _WIN32
+  foreground_restore();
+#endif
   /* Acknowledges pending Windows close/logoff/shutdown events and restores
    * every signal action. */
   tether_channel_free(ch);
@@ -685,16 +617,10 @@ int cli_run(int argc, char **argv) {
   return CLI_EXIT_FAILURE;
 
 fail:
-  if (s.child != NULL) {
-#ifndef _WIN32
-    foreground_take((pid_t)s.pid, 1);
-#endif
-    tether_child_free(s.child);
-  }
+  tether_child_free(s.child);
   tether_channel_free(ch);
 #ifndef _WIN32
-  if (g_tty >= 0)
-    close(g_tty);
+  foreground_restore();
 #endif
   return CLI_EXIT_FAILURE;
 }

@@ -1,0 +1,532 @@
+/*
+ * `tether run` from a C parent (POSIX lanes): how it ends seen through
+ * waitpid (WIFSIGNALED, not only a shell's $?), and a real pseudo-terminal:
+ * a typed Ctrl+C reaches the program exactly once, a second one kills the
+ * tree, --foreground gives the program the terminal and takes it back.
+ *
+ * The programs run by tether are scenarios of this executable
+ * (`test_cli_run --child NAME ...`); TETHER_CLI is the tether binary.
+ */
+#define _XOPEN_SOURCE 600
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "support.h"
+
+#ifndef TETHER_CLI
+#error "TETHER_CLI (the path of the tether binary) must be defined"
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Child scenarios                                                          */
+/* ---------------------------------------------------------------------- */
+
+static volatile sig_atomic_t g_ints;
+static int g_log = -1;
+
+static void on_int(int sig) {
+  int saved = errno;
+  (void)sig;
+  g_ints++;
+  if (g_log >= 0)
+    (void)write(g_log, "I", 1);
+  errno = saved;
+}
+
+static void write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+  if (fd >= 0) {
+    (void)write(fd, text, strlen(text));
+    close(fd);
+  }
+}
+
+/* count_int LOG READY: one "I" in LOG per SIGINT; one second after the
+ * first, exit 0 (so a second, duplicated delivery would be seen). */
+static int child_count_int(int argc, char **argv) {
+  struct sigaction sa;
+  int i;
+  if (argc < 2)
+    return 90;
+  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_int;
+  sigaction(SIGINT, &sa, NULL);
+  write_file(argv[1], "ready\n");
+  for (i = 0; i < 3000 && g_ints == 0; i++)
+    tt_sleep_ms(10);
+  if (g_ints == 0)
+    return 91;
+  tt_sleep_ms(1000);
+  return 0;
+}
+
+/* ignore_int READY: SIGINT ignored, sleep up to 60 s. */
+static int child_ignore_int(int argc, char **argv) {
+  int i;
+  if (argc < 1)
+    return 90;
+  signal(SIGINT, SIG_IGN);
+  write_file(argv[0], "ready\n");
+  for (i = 0; i < 600; i++)
+    tt_sleep_ms(100);
+  return 92;
+}
+
+/* plain READY: default dispositions, sleep up to 60 s. */
+static int child_plain(int argc, char **argv) {
+  int i;
+  if (argc < 1)
+    return 90;
+  write_file(argv[0], "ready\n");
+  for (i = 0; i < 600; i++)
+    tt_sleep_ms(100);
+  return 92;
+}
+
+/* pid READY: write the pid to READY, sleep up to 60 s. */
+static int child_pid(int argc, char **argv) {
+  char buf[32];
+  int i;
+  if (argc < 1)
+    return 90;
+  snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+  write_file(argv[0], buf);
+  for (i = 0; i < 600; i++)
+    tt_sleep_ms(100);
+  return 92;
+}
+
+/* die SIGNO: raise the signal with its default action. */
+static int child_die(int argc, char **argv) {
+  int sig = argc > 0 ? atoi(argv[0]) : SIGTERM;
+  signal(sig, SIG_DFL);
+  raise(sig);
+  return 94;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static char g_dir[64];
+
+static void make_dir(void) {
+  strcpy(g_dir, "/tmp/tt-cli-run-XXXXXX");
+  assert_non_null(mkdtemp(g_dir));
+}
+
+static void remove_dir(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  (void)system(cmd);
+}
+
+static void path_in(char *buf, size_t n, const char *name) {
+  snprintf(buf, n, "%s/%s", g_dir, name);
+}
+
+static int wait_file(const char *path, int ms) {
+  struct stat sb;
+  int i;
+  for (i = 0; i < ms / 10; i++) {
+    if (stat(path, &sb) == 0 && sb.st_size > 0)
+      return 1;
+    tt_sleep_ms(10);
+  }
+  return 0;
+}
+
+static long file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* Run argv (execv) and return the pid; stdin/stdout to /dev/null. */
+static pid_t start_plain(char *const argv[]) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open("/dev/null", O_RDWR);
+    dup2(fd, 0);
+    dup2(fd, 1);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    execv(argv[0], argv);
+    _exit(126);
+  }
+  return pid;
+}
+
+/* Run argv as the session leader of a new pseudo-terminal (its controlling
+ * terminal; the process is its foreground group). *master receives the
+ * master side. */
+static pid_t start_in_pty(char *const argv[], int *master) {
+  int m = posix_openpt(O_RDWR | O_NOCTTY);
+  pid_t pid;
+  assert_true(m >= 0);
+  assert_int_equal(grantpt(m), 0);
+  assert_int_equal(unlockpt(m), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    const char *name = ptsname(m);
+    int s;
+    setsid();
+    s = name != NULL ? open(name, O_RDWR) : -1;
+    if (s < 0)
+      _exit(125);
+#ifdef TIOCSCTTY
+    (void)ioctl(s, TIOCSCTTY, 0);
+#endif
+    close(m);
+    dup2(s, 0);
+    dup2(s, 1);
+    dup2(s, 2);
+    if (s > 2)
+      close(s);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    execv(argv[0], argv);
+    _exit(126);
+  }
+  *master = m;
+  return pid;
+}
+
+/* Read (and print on failure) what the terminal showed so far. */
+static void drain(int m, char *buf, size_t n) {
+  size_t used = strlen(buf);
+  struct pollfd p;
+  p.fd = m;
+  p.events = POLLIN;
+  while (used + 1 < n && poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+    ssize_t r = read(m, buf + used, n - used - 1);
+    if (r <= 0)
+      break;
+    used += (size_t)r;
+    buf[used] = '\0';
+  }
+}
+
+/* waitpid with a timeout (ms); kills the process on timeout. Returns the
+ * status, or -1 on timeout. */
+static int wait_status(pid_t pid, int ms, int master, char *out, size_t n) {
+  int st, i;
+  for (i = 0; i < ms / 10; i++) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid)
+      return st;
+    if (master >= 0)
+      drain(master, out, n);
+    tt_sleep_ms(10);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &st, 0);
+  return -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Exit statuses seen by a C parent                                         */
+/* ---------------------------------------------------------------------- */
+
+static void check_death(const char *signame, int signo, int exit_code_flag) {
+  char sig[16];
+  char *argv[10];
+  int i = 0, st;
+  pid_t pid;
+  snprintf(sig, sizeof sig, "%d", signo);
+  argv[i++] = (char *)TETHER_CLI;
+  argv[i++] = (char *)"run";
+  if (exit_code_flag)
+    argv[i++] = (char *)"--exit-code";
+  argv[i++] = (char *)"--";
+  argv[i++] = (char *)tt_self();
+  argv[i++] = (char *)"--child";
+  argv[i++] = (char *)"die";
+  argv[i++] = sig;
+  argv[i] = NULL;
+  pid = start_plain(argv);
+  st = wait_status(pid, 20000, -1, NULL, 0);
+  assert_true(st != -1);
+  if (exit_code_flag) {
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 128 + signo)
+      fail_msg("--exit-code, child killed by %s: status 0x%x, want exit %d", signame, st,
+               128 + signo);
+  } else if (!WIFSIGNALED(st) || WTERMSIG(st) != signo) {
+    fail_msg("child killed by %s: tether status 0x%x, want death by signal %d", signame, st,
+             signo);
+  }
+}
+
+static void test_dies_like_child(void **state) {
+  (void)state;
+  check_death("SIGTERM", SIGTERM, 0);
+  check_death("SIGINT", SIGINT, 0);
+  check_death("SIGKILL", SIGKILL, 0);
+  check_death("SIGHUP", SIGHUP, 0);
+  check_death("SIGTERM", SIGTERM, 1);
+  check_death("SIGKILL", SIGKILL, 1);
+}
+
+/* tether's own SIGTERM, forwarded: the child dies by it, so does tether
+ * (exit status 143 through a shell, WIFSIGNALED here). */
+static void test_kill_term_forwarded(void **state) {
+  char ready[128];
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
+                  (char *)"--child", (char *)"plain", ready, NULL};
+  pid_t pid;
+  int st;
+  (void)state;
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  pid = start_plain(argv);
+  assert_true(wait_file(ready, 10000));
+  kill(pid, SIGTERM);
+  st = wait_status(pid, 20000, -1, NULL, 0);
+  remove_dir();
+  assert_true(st != -1);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGTERM);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pseudo-terminal                                                          */
+/* ---------------------------------------------------------------------- */
+
+/* One Ctrl+C typed on the terminal: the child sees exactly one SIGINT
+ * (the terminal sent it to tether's group; tether forwarded it once). With
+ * --foreground the terminal sends it to the child's group itself and
+ * tether must not forward it. */
+static void ctrl_c_once(int foreground) {
+  char log[128], ready[128], out[4096] = "";
+  char *argv[10];
+  int i = 0, m, st;
+  pid_t pid;
+  make_dir();
+  path_in(log, sizeof log, "log");
+  path_in(ready, sizeof ready, "ready");
+  argv[i++] = (char *)TETHER_CLI;
+  argv[i++] = (char *)"run";
+  if (foreground)
+    argv[i++] = (char *)"--foreground";
+  argv[i++] = (char *)"--";
+  argv[i++] = (char *)tt_self();
+  argv[i++] = (char *)"--child";
+  argv[i++] = (char *)"count_int";
+  argv[i++] = log;
+  argv[i++] = ready;
+  argv[i] = NULL;
+  pid = start_in_pty(argv, &m);
+  if (!wait_file(ready, 10000)) {
+    drain(m, out, sizeof out);
+    kill(pid, SIGKILL);
+    fail_msg("the child did not start; terminal: %s", out);
+  }
+  tt_sleep_ms(100); /* --foreground: let tether hand over the terminal */
+  assert_int_equal(write(m, "\003", 1), 1);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  close(m);
+  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || file_size(log) != 1) {
+    long n = file_size(log);
+    remove_dir();
+    fail_msg("Ctrl+C%s: tether status 0x%x, the child saw %ld SIGINT(s) (want exit 0 "
+             "and 1); terminal: %s",
+             foreground ? " with --foreground" : "", st, n, out);
+  }
+  remove_dir();
+}
+
+static void test_pty_ctrl_c_once(void **state) {
+  (void)state;
+  ctrl_c_once(0);
+}
+
+static void test_pty_ctrl_c_once_foreground(void **state) {
+  (void)state;
+  ctrl_c_once(1);
+}
+
+/* Ctrl+C to a child that ignores it: forwarded, ignored; a second Ctrl+C
+ * kills the tree at once (tether then dies by SIGKILL like its child),
+ * long before the 30 s grace period. */
+static void test_pty_second_ctrl_c_kills(void **state) {
+  char ready[128], out[4096] = "";
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--grace", (char *)"30s",
+                  (char *)"--", (char *)tt_self(), (char *)"--child", (char *)"ignore_int",
+                  ready, NULL};
+  uint64_t t0;
+  int m, st;
+  pid_t pid;
+  (void)state;
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  pid = start_in_pty(argv, &m);
+  assert_true(wait_file(ready, 10000));
+  assert_int_equal(write(m, "\003", 1), 1);
+  tt_sleep_ms(500);
+  assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* one Ctrl+C: still running */
+  t0 = tether_now_ns();
+  assert_int_equal(write(m, "\003", 1), 1);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  close(m);
+  remove_dir();
+  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+    fail_msg("second Ctrl+C: tether status 0x%x (want death by SIGKILL); terminal: %s", st,
+             out);
+  if (tether_now_ns() - t0 > 5000000000ull)
+    fail_msg("second Ctrl+C: the tree took %llu ms to die",
+             (unsigned long long)((tether_now_ns() - t0) / 1000000u));
+}
+
+/* A plain child killed by the forwarded Ctrl+C: tether dies by SIGINT. */
+static void test_pty_ctrl_c_dies_by_sigint(void **state) {
+  char ready[128], out[4096] = "";
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
+                  (char *)"--child", (char *)"plain", ready, NULL};
+  int m, st;
+  pid_t pid;
+  (void)state;
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  pid = start_in_pty(argv, &m);
+  assert_true(wait_file(ready, 10000));
+  assert_int_equal(write(m, "\003", 1), 1);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  close(m);
+  remove_dir();
+  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
+    fail_msg("Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st, out);
+}
+
+/* Linux: is pid stopped (state T)? */
+static int stopped(long pid) {
+  char path[64], buf[512];
+  const char *p;
+  ssize_t n;
+  int fd;
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return 0;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  p = strrchr(buf, ')');
+  return p != NULL && p[1] == ' ' && p[2] == 'T';
+}
+
+/* Ctrl+Z stops the program and tether (the shell would see a stopped
+ * job); SIGCONT continues both; Ctrl+C then ends them. */
+static void test_pty_ctrl_z(void **state) {
+  char ready[128], out[4096] = "", buf[32];
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
+                  (char *)"--child", (char *)"pid", ready, NULL};
+  long child = 0;
+  int m, st = 0, i, fd;
+  ssize_t n;
+  pid_t pid;
+  (void)state;
+#ifndef __linux__
+  tt_skip("reads the process state from /proc");
+#endif
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  pid = start_in_pty(argv, &m);
+  assert_true(wait_file(ready, 10000));
+  fd = open(ready, O_RDONLY);
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  child = atol(buf);
+  assert_true(child > 0);
+  assert_int_equal(write(m, "\032", 1), 1); /* Ctrl+Z */
+  for (i = 0; i < 500; i++) {
+    if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
+      break;
+    tt_sleep_ms(10);
+  }
+  if (i == 500 || !WIFSTOPPED(st) || !stopped(child)) {
+    drain(m, out, sizeof out);
+    kill(pid, SIGKILL);
+    fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d; terminal: %s", st,
+             stopped(child), out);
+  }
+  kill(pid, SIGCONT);
+  for (i = 0; i < 500 && stopped(child); i++)
+    tt_sleep_ms(10);
+  assert_false(stopped(child));
+  assert_false(stopped(pid));
+  assert_int_equal(write(m, "\003", 1), 1);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  close(m);
+  remove_dir();
+  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
+    fail_msg("Ctrl+C after fg: tether status 0x%x; terminal: %s", st, out);
+}
+
+/* --foreground restores the terminal's modes when the program ends (here
+ * killed right after turning echo off); without it they stay changed (the
+ * control that shows the check can fail). */
+static void check_modes(int foreground, const char *want) {
+  char file[128], script[1024], out[4096] = "", got[4096] = "";
+  char *argv[] = {(char *)"/bin/sh", (char *)"-c", script, NULL};
+  int m, st, fd;
+  ssize_t n;
+  pid_t pid;
+  make_dir();
+  path_in(file, sizeof file, "modes");
+  snprintf(script, sizeof script,
+           "'%s' run %s -- sh -c 'stty -echo; kill -KILL $$'; stty -a >'%s'",
+           TETHER_CLI, foreground ? "--foreground" : "", file);
+  pid = start_in_pty(argv, &m);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  close(m);
+  fd = open(file, O_RDONLY);
+  n = fd >= 0 ? read(fd, got, sizeof got - 1) : -1;
+  if (fd >= 0)
+    close(fd);
+  remove_dir();
+  got[n > 0 ? n : 0] = '\0';
+  if (st == -1 || strstr(got, want) == NULL)
+    fail_msg("%s: status 0x%x, want '%s' in: %s; terminal: %s",
+             foreground ? "--foreground" : "no --foreground", st, want, got, out);
+}
+
+static void test_pty_foreground_restores_modes(void **state) {
+  (void)state;
+  check_modes(1, " echo ");
+  check_modes(0, " -echo ");
+}
+
+int main(int argc, char **argv) {
+  static const tt_scenario scenarios[] = {
+      {"count_int", child_count_int}, {"ignore_int", child_ignore_int},
+      {"plain", child_plain},
+      {"die", child_die},             {"pid", child_pid},
+      {NULL, NULL}};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_dies_like_child),
+      cmocka_unit_test(test_kill_term_forwarded),
+      cmocka_unit_test(test_pty_ctrl_c_once),
+      cmocka_unit_test(test_pty_ctrl_c_once_foreground),
+      cmocka_unit_test(test_pty_second_ctrl_c_kills),
+      cmocka_unit_test(test_pty_ctrl_c_dies_by_sigint),
+      cmocka_unit_test(test_pty_ctrl_z),
+      cmocka_unit_test(test_pty_foreground_restores_modes),
+  };
+  return tt_main(argc, argv, scenarios, "cli_run", tests, TT_COUNT(tests));
+}
