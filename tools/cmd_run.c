@@ -452,7 +452,7 @@ static void describe_exit(const tether_exit *st, char *buf, size_t n) {
   case TETHER_EXIT_SIGNAL:
   case TETHER_EXIT_KILLED:
     if (st->signo > 0)
-      snprintf(buf, n, "%s by %s", st->kind == TETHER_EXIT_KILLED ? "killed by tether" : "killed",
+      snprintf(buf, n, "%s (%s)", st->kind == TETHER_EXIT_KILLED ? "killed by tether" : "killed by a signal",
                tether_signal_name(st->signo) != NULL ? tether_signal_name(st->signo) : "a signal");
     else
       snprintf(buf, n, "killed by tether (exit code %d)", st->code);
