@@ -89,10 +89,12 @@ static void tether__sd_thread(void *arg) {
       s->first = ev;
       s->first_read_ns = tether__now_ns();
       tether__mutex_unlock(s->lock);
-      (void)tether_token_cancel_event(s->token, &ev);
-      if (s->o.grace_ms > 0)
-        deadline = tether__now_ns() + (uint64_t)s->o.grace_ms * 1000000u;
       if ((s->o.flags & TETHER_SHUTDOWN_SWALLOW) || s->seen < (uint64_t)force) {
+        /* Graceful. (When this very event forces the exit, the token is
+         * not cancelled: no clean-up should start that cannot finish.) */
+        (void)tether_token_cancel_event(s->token, &ev);
+        if (s->o.grace_ms > 0)
+          deadline = tether__now_ns() + (uint64_t)s->o.grace_ms * 1000000u;
         tether__sd_notify(s, TETHER_SHUTDOWN_STARTED, &ev);
         continue;
       }

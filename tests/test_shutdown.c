@@ -1,0 +1,1130 @@
+/*
+ * Shutdown: exit helpers, cancellation tokens, the shutdown policy and
+ * tether_main, seen from a parent process (every lane; Windows under Wine
+ * drives the console handler through its seam where Wine cannot generate
+ * the event).
+ *
+ * The parent starts this executable again with `--child <scenario>` as a
+ * tethered child whose stdout is a pipe, reads its progress lines and
+ * checks how it ended.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h" /* core/: lock-free counters shared with the policy thread */
+#include "support.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#include "win32_seam.h"
+#else
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Parent side: run a scenario, read its lines, check its end               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct run {
+  tether_child *c;
+  char buf[8192];
+  size_t len;
+} run;
+
+static void run_start(run *r, const char *scenario, const char *a1, const char *a2) {
+  const char *argv[6];
+  tether_spawn_options o;
+  memset(r, 0, sizeof(*r));
+  memset(&o, 0, sizeof(o));
+  argv[0] = tt_self();
+  argv[1] = "--child";
+  argv[2] = scenario;
+  argv[3] = a1;
+  argv[4] = a1 != NULL ? a2 : NULL;
+  argv[5] = NULL;
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.flags = TETHER_SPAWN_NO_SEARCH;
+  assert_tether_ok(tether_spawn(&r->c, argv, &o));
+}
+
+/* Read what is available within ms; 0 at end of file. */
+static int run_read(run *r, int ms) {
+  tether_os_handle h = tether_child_stdio(r->c, 1);
+  size_t room = sizeof(r->buf) - 1 - r->len;
+#ifdef _WIN32
+  DWORD avail = 0, got = 0;
+  uint64_t end = tether_now_ns() + (uint64_t)ms * 1000000u;
+  for (;;) {
+    if (!PeekNamedPipe((HANDLE)h, NULL, 0, NULL, &avail, NULL))
+      return 0; /* broken pipe: end of file */
+    if (avail > 0)
+      break;
+    if (tether_now_ns() >= end)
+      return -1;
+    Sleep(5);
+  }
+  if (!ReadFile((HANDLE)h, r->buf + r->len, (DWORD)(room < avail ? room : avail), &got, NULL))
+    return 0;
+  r->len += got;
+#else
+  struct pollfd p;
+  ssize_t n;
+  p.fd = h;
+  p.events = POLLIN;
+  if (poll(&p, 1, ms) <= 0)
+    return -1;
+  n = read(h, r->buf + r->len, room);
+  if (n <= 0)
+    return 0;
+  r->len += (size_t)n;
+#endif
+  r->buf[r->len] = '\0';
+  return 1;
+}
+
+/* Wait until the output contains needle. */
+static void run_expect(run *r, const char *needle, int ms) {
+  uint64_t end = tether_now_ns() + (uint64_t)ms * 1000000u;
+  while (strstr(r->buf, needle) == NULL) {
+    int left = (int)((end - tether_now_ns()) / 1000000u);
+    if (tether_now_ns() >= end || run_read(r, left > 0 ? left : 1) == 0)
+      break;
+  }
+  if (strstr(r->buf, needle) == NULL)
+    fail_msg("no '%s' in the child's output: '%s'", needle, r->buf);
+}
+
+/* Wait for the end (reading the rest) and return the status. */
+static tether_exit run_end(run *r, int ms) {
+  tether_exit st;
+  int got = 0;
+  uint64_t end = tether_now_ns() + (uint64_t)ms * 1000000u;
+  while (run_read(r, 50) != 0 && tether_now_ns() < end)
+    ;
+  got = tether_child_wait(r->c, ms, &st);
+  if (got != 1)
+    fail_msg("the child did not end within %d ms; output: '%s'", ms, r->buf);
+  tether_child_free(r->c);
+  r->c = NULL;
+  return st;
+}
+
+#ifndef _WIN32
+static void run_kill(run *r, int signo) {
+  assert_int_equal(kill((pid_t)tether_child_pid(r->c), signo), 0);
+}
+
+static void expect_signal(const tether_exit *st, int signo) {
+  if (st->kind != TETHER_EXIT_SIGNAL || st->signo != signo)
+    fail_msg("expected death by signal %d, got kind %d code %d signo %d", signo,
+             st->kind, st->code, st->signo);
+}
+#endif
+
+static void expect_code(const tether_exit *st, int code) {
+  if (st->kind != TETHER_EXIT_CODE || st->code != code)
+    fail_msg("expected exit code %d, got kind %d code %d signo %d", code, st->kind,
+             st->code, st->signo);
+}
+
+#ifdef _WIN32
+#define STATUS_CTRL_C 0xC000013Au
+static void expect_raw(const tether_exit *st, uint32_t raw) {
+  if (st->raw != raw)
+    fail_msg("expected exit code 0x%lx, got 0x%lx", (unsigned long)raw,
+             (unsigned long)st->raw);
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Child scenarios                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void say(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+}
+
+#ifndef _WIN32
+static int like_signal_signo;
+static void *like_signal_thread(void *arg) {
+  (void)arg;
+  (void)tether_exit_like_signal(like_signal_signo);
+  return NULL;
+}
+#endif
+
+/* like-signal SIGNO MODE: MODE plain | watched | blocked | thread */
+static int sc_like_signal(int argc, char **argv) {
+  int signo = atoi(argv[0]), r;
+  const char *mode = argc > 1 ? argv[1] : "plain";
+  fputs("unflushed", stdout); /* must reach the parent: the helper flushes */
+#ifndef _WIN32
+  if (strcmp(mode, "watched") == 0) {
+    tether_channel *ch;
+    if (tether_channel_new(&ch, NULL) < 0 || tether_channel_watch_signal(ch, signo, 0) < 0)
+      return 90;
+  } else if (strcmp(mode, "blocked") == 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    (void)sigprocmask(SIG_BLOCK, &set, NULL);
+  } else if (strcmp(mode, "thread") == 0) {
+    pthread_t t;
+    like_signal_signo = signo;
+    if (pthread_create(&t, NULL, like_signal_thread, NULL) != 0)
+      return 91;
+    (void)pthread_join(t, NULL);
+    return 92; /* the thread should have ended the process */
+  }
+#endif
+  r = tether_exit_like_signal(signo);
+  say("\nreturned %d\n", r);
+  return 3;
+}
+
+/* like-kind KIND */
+static int sc_like_kind(int argc, char **argv) {
+  int r;
+  (void)argc;
+  r = tether_exit_like_kind(atoi(argv[0]));
+  say("returned %d\n", r);
+  return 3;
+}
+
+/* exit-with KIND CODE|SIGNO */
+static int sc_exit_with(int argc, char **argv) {
+  tether_exit st;
+  int r;
+  (void)argc;
+  memset(&st, 0, sizeof(st));
+  st.kind = atoi(argv[0]);
+  st.code = st.signo = atoi(argv[1]);
+  st.raw = (uint32_t)strtoul(argv[1], NULL, 0);
+  fputs("unflushed", stdout);
+  r = tether_exit_with(&st);
+  say("\nreturned %d\n", r);
+  return 3;
+}
+
+/* The policy scenarios count notifications. */
+static volatile int sc_repeated;
+
+static void sc_notify(int action, const tether_event *ev, void *userdata) {
+  (void)userdata;
+  say("action %d kind %d count %llu\n", action, ev->kind, (unsigned long long)ev->count);
+  if (action == TETHER_SHUTDOWN_REPEATED)
+    (void)tether__add_int(&sc_repeated, 1);
+}
+
+#ifdef _WIN32
+/* Under Wine nothing can send this process a console event it receives
+ * reliably, so the scenario drives tether's real handler routine. */
+static void sc_fire(unsigned long ctrl) { (void)tether__win32_console_handler(ctrl); }
+#endif
+
+/* Wait for the cancellation the way a work loop does: check, work, check.
+ * (Not tether_token_wait(): under ThreadSanitizer a signal that arrives
+ * while every thread of the process blocks in pthread_cond_timedwait is
+ * only handled when the wait ends; tether_token_wait is tested in-process.) */
+static int sc_wait_cancelled(tether_token *t, int ms) {
+  int i;
+  for (i = 0; i < ms / 5; i++) {
+    if (tether_token_cancelled(t) == 1)
+      return 1;
+    tt_sleep_ms(5);
+  }
+  return tether_token_cancelled(t);
+}
+
+static void sc_print_cause(tether_token *t) {
+  tether_cause c;
+  if (tether_token_cause(t, &c) != 1) {
+    say("no cause\n");
+    return;
+  }
+  say("cancelled source %d kind %d code %d pid %lld reason %s\n", c.source,
+      c.event.kind, c.source == TETHER_CAUSE_EVENT ? c.event.code : c.code,
+      (long long)c.event.pid, c.reason != NULL ? c.reason : "-");
+}
+
+/* policy MODE: second | grace | swallow | force1 */
+static int sc_policy(int argc, char **argv) {
+  tether_shutdown_options o;
+  tether_shutdown *s;
+  tether_token *t;
+  const char *mode = argv[0];
+  int r, i;
+  (void)argc;
+  memset(&o, 0, sizeof(o));
+  o.notify = sc_notify;
+  if (strcmp(mode, "grace") == 0)
+    o.grace_ms = 300;
+  if (strcmp(mode, "swallow") == 0)
+    o.flags = TETHER_SHUTDOWN_SWALLOW;
+  if (strcmp(mode, "force1") == 0)
+    o.force_count = 1;
+  if ((r = tether_shutdown_new(&s, &o)) < 0) {
+    say("policy: %s\n", tether_err_name(r));
+    return 90;
+  }
+  t = tether_shutdown_token(s);
+  say("ready\n");
+#ifdef _WIN32
+  sc_fire(CTRL_C_EVENT);
+#endif
+  if (sc_wait_cancelled(t, 20000) != 1)
+    return 91;
+  sc_print_cause(t);
+  if (strcmp(mode, "swallow") == 0) {
+#ifdef _WIN32
+    sc_fire(CTRL_C_EVENT);
+    sc_fire(CTRL_C_EVENT);
+#endif
+    for (i = 0; i < 2000 && tether__load_int(&sc_repeated) < 2; i++)
+      tt_sleep_ms(10);
+    say("held through %d repeats\n", tether__load_int(&sc_repeated));
+    tether_shutdown_free(s);
+    return 0;
+  }
+  say("cleaning up\n");
+#ifdef _WIN32
+  if (strcmp(mode, "second") == 0)
+    sc_fire(CTRL_C_EVENT);
+#endif
+  tt_sleep_ms(20000); /* a long clean-up, cut short by the policy */
+  return 92;
+}
+
+static int sc_main_run(tether_token *t, void *userdata) {
+  const char *mode = (const char *)userdata;
+  say("ready\n");
+  if (strcmp(mode, "plain") == 0)
+    return 7;
+  if (strcmp(mode, "program") == 0) {
+    if (tether_token_cancel(t, 4, "work is done") != 0)
+      return 90;
+    sc_print_cause(t);
+    return 9;
+  }
+#ifdef _WIN32
+  sc_fire(CTRL_C_EVENT);
+#endif
+  if (sc_wait_cancelled(t, 20000) != 1)
+    return 91;
+  sc_print_cause(t);
+  return 5; /* graceful; tether_main still exits like the event */
+}
+
+/* main MODE: plain | program | event */
+static int sc_main(int argc, char **argv) {
+  int r;
+  (void)argc;
+  r = tether_main(NULL, sc_main_run, argv[0]);
+  say("tether_main returned %d\n", r);
+  return 93;
+}
+
+/* sleeper MODE: plain | ignore-int (POSIX) */
+static int sc_sleeper(int argc, char **argv) {
+  (void)argc;
+#ifndef _WIN32
+  if (strcmp(argv[0], "ignore-int") == 0)
+    (void)signal(SIGINT, SIG_IGN);
+#else
+  (void)argv;
+#endif
+  say("ready\n");
+  tt_sleep_ms(30000);
+  return 0;
+}
+
+#ifndef _WIN32
+/* ignored-at-start: SIGINT was SIG_IGN when the program started. */
+static int sc_ignored(int argc, char **argv) {
+  tether_shutdown_options o;
+  tether_shutdown *s;
+  int r;
+  (void)argc;
+  (void)argv;
+  memset(&o, 0, sizeof(o));
+  o.kinds = TETHER_KIND_BIT(TETHER_EVENT_INTERRUPT);
+  r = tether_shutdown_new(&s, &o);
+  say("explicit %s\n", tether_err_name(r));
+  r = tether_shutdown_new(&s, NULL);
+  say("default %s\n", tether_err_name(r));
+  if (r == 0) {
+    /* SIGINT stays ignored: the default set left it out. */
+    raise(SIGINT);
+    say("survived SIGINT\n");
+    tether_shutdown_free(s);
+  }
+  return 0;
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Exit helpers                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void test_exit_helpers_bad_input(void **state) {
+  (void)state;
+  assert_tether_err(tether_exit_with(NULL), TETHER_EINVAL);
+  assert_tether_err(tether_exit_like_kind(TETHER_EVENT_NONE), TETHER_EINVAL);
+  assert_tether_err(tether_exit_like_kind(TETHER_EVENT_CHILD), TETHER_EINVAL);
+  assert_tether_err(tether_exit_like_kind(99), TETHER_EINVAL);
+  {
+    tether_exit st;
+    memset(&st, 0, sizeof(st)); /* kind NONE */
+    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
+  }
+#ifdef _WIN32
+  assert_tether_err(tether_exit_like_signal(2), TETHER_ENOTSUP);
+  assert_tether_err(tether_exit_like_kind(TETHER_EVENT_USER1), TETHER_ENOTSUP);
+  {
+    tether_exit st;
+    memset(&st, 0, sizeof(st));
+    st.kind = TETHER_EXIT_SIGNAL;
+    st.signo = 15;
+    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
+  }
+#else
+  assert_tether_err(tether_exit_like_signal(0), TETHER_EINVAL);
+  assert_tether_err(tether_exit_like_signal(-1), TETHER_EINVAL);
+  assert_tether_err(tether_exit_like_signal(100000), TETHER_EINVAL);
+  assert_tether_err(tether_exit_like_signal(SIGSTOP), TETHER_EINVAL);
+  assert_tether_err(tether_exit_like_signal(SIGTSTP), TETHER_EINVAL);
+  assert_tether_err(tether_exit_like_kind(TETHER_EVENT_LOGOFF), TETHER_ENOTSUP);
+  assert_tether_err(tether_exit_like_kind(TETHER_EVENT_SHUTDOWN), TETHER_ENOTSUP);
+  {
+    tether_exit st;
+    memset(&st, 0, sizeof(st));
+    st.kind = TETHER_EXIT_CODE;
+    st.code = 256;
+    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
+    st.kind = TETHER_EXIT_INTERRUPTED;
+    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
+  }
+#endif
+}
+
+#ifndef _WIN32
+static void like_signal_case(int signo, const char *mode) {
+  run r;
+  tether_exit st;
+  char arg[16];
+  snprintf(arg, sizeof(arg), "%d", signo);
+  run_start(&r, "like-signal", arg, mode);
+  st = run_end(&r, 10000);
+  expect_signal(&st, signo);
+  assert_string_equal(r.buf, "unflushed");
+}
+
+static void test_exit_like_signal(void **state) {
+  (void)state;
+  like_signal_case(SIGINT, "plain");
+  like_signal_case(SIGTERM, "plain");
+  like_signal_case(SIGHUP, "plain");
+  like_signal_case(SIGUSR1, "plain");
+  like_signal_case(SIGKILL, "plain");
+  /* tether's own handler is installed: still dies by the signal. */
+  like_signal_case(SIGINT, "watched");
+  /* blocked in the calling thread, or called from another thread. */
+  like_signal_case(SIGTERM, "blocked");
+  like_signal_case(SIGINT, "thread");
+}
+
+/* A signal that cannot end a process: 128 + N instead. */
+static void test_exit_like_signal_fallback(void **state) {
+  run r;
+  tether_exit st;
+  char arg[16];
+  (void)state;
+  snprintf(arg, sizeof(arg), "%d", SIGWINCH);
+  run_start(&r, "like-signal", arg, "plain");
+  st = run_end(&r, 10000);
+  expect_code(&st, 128 + SIGWINCH);
+}
+
+static void test_exit_like_kind(void **state) {
+  run r;
+  tether_exit st;
+  char arg[16];
+  (void)state;
+  snprintf(arg, sizeof(arg), "%d", TETHER_EVENT_TERMINATE);
+  run_start(&r, "like-kind", arg, NULL);
+  st = run_end(&r, 10000);
+  expect_signal(&st, SIGTERM);
+  snprintf(arg, sizeof(arg), "%d", TETHER_EVENT_LOGOFF);
+  run_start(&r, "like-kind", arg, NULL);
+  st = run_end(&r, 10000);
+  expect_code(&st, 3);
+  assert_non_null(strstr(r.buf, "returned -3")); /* TETHER_ENOTSUP */
+}
+
+static void test_exit_with(void **state) {
+  run r;
+  tether_exit st;
+  char kind[16], val[16];
+  (void)state;
+  snprintf(kind, sizeof(kind), "%d", TETHER_EXIT_CODE);
+  run_start(&r, "exit-with", kind, "42");
+  st = run_end(&r, 10000);
+  expect_code(&st, 42);
+  assert_string_equal(r.buf, "unflushed"); /* exit() flushes */
+  snprintf(kind, sizeof(kind), "%d", TETHER_EXIT_SIGNAL);
+  snprintf(val, sizeof(val), "%d", SIGTERM);
+  run_start(&r, "exit-with", kind, val);
+  st = run_end(&r, 10000);
+  expect_signal(&st, SIGTERM);
+  snprintf(kind, sizeof(kind), "%d", TETHER_EXIT_KILLED);
+  snprintf(val, sizeof(val), "%d", SIGKILL);
+  run_start(&r, "exit-with", kind, val);
+  st = run_end(&r, 10000);
+  expect_signal(&st, SIGKILL);
+}
+#else
+static void test_exit_like_kind(void **state) {
+  static const struct {
+    int kind;
+    uint32_t raw;
+  } cases[] = {{TETHER_EVENT_INTERRUPT, STATUS_CTRL_C},
+               {TETHER_EVENT_QUIT, STATUS_CTRL_C},
+               {TETHER_EVENT_HANGUP, STATUS_CTRL_C},
+               {TETHER_EVENT_LOGOFF, STATUS_CTRL_C},
+               {TETHER_EVENT_SHUTDOWN, STATUS_CTRL_C},
+               {TETHER_EVENT_TERMINATE, 143}};
+  size_t i;
+  (void)state;
+  for (i = 0; i < TT_COUNT(cases); i++) {
+    run r;
+    tether_exit st;
+    char arg[16];
+    snprintf(arg, sizeof(arg), "%d", cases[i].kind);
+    run_start(&r, "like-kind", arg, NULL);
+    st = run_end(&r, 10000);
+    expect_raw(&st, cases[i].raw);
+  }
+}
+
+static void test_exit_with(void **state) {
+  static const struct {
+    int kind;
+    const char *val;
+    uint32_t raw;
+  } cases[] = {{TETHER_EXIT_CODE, "42", 42},
+               {TETHER_EXIT_INTERRUPTED, "0xC000013A", 0xC000013Au},
+               {TETHER_EXIT_CRASHED, "0xC0000005", 0xC0000005u},
+               {TETHER_EXIT_KILLED, "137", 137}};
+  size_t i;
+  (void)state;
+  for (i = 0; i < TT_COUNT(cases); i++) {
+    run r;
+    tether_exit st;
+    char kind[16];
+    snprintf(kind, sizeof(kind), "%d", cases[i].kind);
+    run_start(&r, "exit-with", kind, cases[i].val);
+    st = run_end(&r, 10000);
+    expect_raw(&st, cases[i].raw);
+    assert_string_equal(r.buf, "unflushed");
+  }
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Tokens                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void test_token_bad_input(void **state) {
+  tether_token *t = NULL;
+  tether_cause c;
+  tether_event ev;
+  (void)state;
+  assert_tether_err(tether_token_new(NULL, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_token_cancel(NULL, 0, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_token_cancel_event(NULL, &ev), TETHER_EINVAL);
+  assert_tether_err(tether_token_cancelled(NULL), TETHER_EINVAL);
+  assert_tether_err(tether_token_cause(NULL, &c), TETHER_EINVAL);
+  assert_tether_err(tether_token_wait(NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_wait_stopped(NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_adopt(NULL, NULL, NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_close(NULL), TETHER_EINVAL);
+  assert_true(tether_token_handle(NULL) == tether_channel_handle(NULL));
+  tether_token_free(NULL);
+
+  assert_tether_ok(tether_token_new(&t, NULL));
+  assert_tether_err(tether_token_cause(t, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_token_cancel_event(t, NULL), TETHER_EINVAL);
+  memset(&ev, 0, sizeof(ev)); /* kind NONE */
+  assert_tether_err(tether_token_cancel_event(t, &ev), TETHER_EINVAL);
+  ev.kind = 99;
+  assert_tether_err(tether_token_cancel_event(t, &ev), TETHER_EINVAL);
+  assert_int_equal(tether_token_cancelled(t), 0);
+  assert_tether_err(tether_token_adopt(t, NULL, NULL, 0), TETHER_EINVAL);
+
+  /* Closed: every call says so. */
+  assert_tether_ok(tether_token_close(t));
+  assert_tether_err(tether_token_close(t), TETHER_ECLOSED);
+  assert_tether_err(tether_token_cancel(t, 1, "x"), TETHER_ECLOSED);
+  assert_tether_err(tether_token_cancelled(t), TETHER_ECLOSED);
+  assert_tether_err(tether_token_cause(t, &c), TETHER_ECLOSED);
+  assert_tether_err(tether_token_wait(t, 0), TETHER_ECLOSED);
+  assert_true(tether_token_handle(t) == tether_channel_handle(NULL));
+  {
+    tether_token *k;
+    assert_tether_err(tether_token_new(&k, t), TETHER_ECLOSED);
+    assert_null(k);
+  }
+  tether_token_free(t);
+}
+
+static void test_token_cancel_and_cause(void **state) {
+  tether_token *t;
+  tether_cause c;
+  char reason[32];
+  (void)state;
+  assert_tether_ok(tether_token_new(&t, NULL));
+  assert_int_equal(tether_token_cause(t, &c), 0);
+  assert_int_equal(c.source, TETHER_CAUSE_NONE);
+  assert_int_equal(tether_token_wait(t, 0), 0);
+  strcpy(reason, "disk full");
+  assert_tether_ok(tether_token_cancel(t, 28, reason));
+  strcpy(reason, "changed"); /* the token keeps its own copy */
+  assert_int_equal(tether_token_cancelled(t), 1);
+  assert_int_equal(tether_token_wait(t, -1), 1);
+  assert_int_equal(tether_token_cause(t, &c), 1);
+  assert_int_equal(c.source, TETHER_CAUSE_PROGRAM);
+  assert_int_equal(c.code, 28);
+  assert_string_equal(c.reason, "disk full");
+  assert_int_equal(c.inherited, 0);
+  /* Cancelling twice: the first cause is kept. */
+  assert_tether_err(tether_token_cancel(t, 1, "second"), TETHER_ECANCELED);
+  {
+    tether_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = TETHER_EVENT_TERMINATE;
+    assert_tether_err(tether_token_cancel_event(t, &ev), TETHER_ECANCELED);
+  }
+  assert_int_equal(tether_token_cause(t, &c), 1);
+  assert_int_equal(c.code, 28);
+  assert_string_equal(c.reason, "disk full");
+  tether_token_free(t);
+}
+
+static void test_token_tree(void **state) {
+  tether_token *root, *mid, *leaf, *side, *late;
+  tether_cause c;
+  tether_event ev;
+  (void)state;
+  assert_tether_ok(tether_token_new(&root, NULL));
+  assert_tether_ok(tether_token_new(&mid, root));
+  assert_tether_ok(tether_token_new(&leaf, mid));
+  assert_tether_ok(tether_token_new(&side, root));
+  /* Cancelling a child leaves its parent and siblings alone. */
+  assert_tether_ok(tether_token_cancel(side, 1, "side"));
+  assert_int_equal(tether_token_cancelled(root), 0);
+  assert_int_equal(tether_token_cancelled(mid), 0);
+  /* Cancelling the root reaches every descendant with the root's cause. */
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = TETHER_EVENT_INTERRUPT;
+  ev.code = 2;
+  ev.pid = 4242;
+  ev.count = 1;
+  assert_tether_ok(tether_token_cancel_event(root, &ev));
+  assert_int_equal(tether_token_cause(leaf, &c), 1);
+  assert_int_equal(c.source, TETHER_CAUSE_EVENT);
+  assert_int_equal(c.inherited, 1);
+  assert_int_equal(c.event.kind, TETHER_EVENT_INTERRUPT);
+  assert_int_equal(c.event.code, 2);
+  assert_int_equal((int)c.event.pid, 4242);
+  assert_int_equal(tether_token_cause(side, &c), 1); /* kept its own */
+  assert_int_equal(c.source, TETHER_CAUSE_PROGRAM);
+  assert_string_equal(c.reason, "side");
+  /* A token made under a cancelled parent is born cancelled. */
+  assert_tether_ok(tether_token_new(&late, mid));
+  assert_int_equal(tether_token_cancelled(late), 1);
+  assert_int_equal(tether_token_cause(late, &c), 1);
+  assert_int_equal(c.inherited, 1);
+  /* Freeing a parent first detaches its children. */
+  tether_token_free(root);
+  assert_int_equal(tether_token_cancelled(mid), 1);
+  tether_token_free(mid);
+  assert_int_equal(tether_token_cancelled(leaf), 1);
+  tether_token_free(late);
+  tether_token_free(leaf);
+  tether_token_free(side);
+}
+
+static int handle_ready(tether_os_handle h, int ms) {
+#ifdef _WIN32
+  return WaitForSingleObject((HANDLE)h, (DWORD)ms) == WAIT_OBJECT_0;
+#else
+  struct pollfd p;
+  p.fd = h;
+  p.events = POLLIN;
+  return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+#endif
+}
+
+typedef struct canceller {
+  tether_token *t;
+  int delay_ms;
+  int close;
+} canceller;
+
+#ifdef _WIN32
+static DWORD WINAPI canceller_main(LPVOID arg)
+#else
+static void *canceller_main(void *arg)
+#endif
+{
+  canceller *k = (canceller *)arg;
+  tt_sleep_ms(k->delay_ms);
+  if (k->close)
+    (void)tether_token_close(k->t);
+  else
+    (void)tether_token_cancel(k->t, 5, "from a thread");
+  return 0;
+}
+
+static void start_canceller(canceller *k) {
+#ifdef _WIN32
+  HANDLE h = CreateThread(NULL, 0, canceller_main, k, 0, NULL);
+  assert_non_null(h);
+  CloseHandle(h);
+#else
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, canceller_main, k), 0);
+  pthread_detach(t);
+#endif
+}
+
+static void test_token_handle_and_wait(void **state) {
+  tether_token *t, *u;
+  tether_os_handle h, invalid = tether_channel_handle(NULL);
+  canceller k;
+  (void)state;
+  assert_tether_ok(tether_token_new(&t, NULL));
+  h = tether_token_handle(t);
+  assert_true(h != invalid);
+  assert_true(tether_token_handle(t) == h); /* one handle per token */
+  assert_false(handle_ready(h, 0));
+  k.t = t;
+  k.delay_ms = 100;
+  k.close = 0;
+  start_canceller(&k);
+  assert_int_equal(tether_token_wait(t, 10000), 1);
+  assert_true(handle_ready(h, 5000));
+  assert_true(handle_ready(h, 0)); /* stays ready */
+  tether_token_free(t);
+  /* Created after the cancellation: ready at once. */
+  assert_tether_ok(tether_token_new(&u, NULL));
+  assert_tether_ok(tether_token_cancel(u, 0, NULL));
+  assert_true(handle_ready(tether_token_handle(u), 0));
+  tether_token_free(u);
+  /* Closed by another thread while waiting: ECLOSED. */
+  assert_tether_ok(tether_token_new(&u, NULL));
+  k.t = u;
+  k.close = 1;
+  start_canceller(&k);
+  assert_tether_err(tether_token_wait(u, 10000), TETHER_ECLOSED);
+  tether_token_free(u);
+}
+
+/* A token owning children stops them on cancel, all in parallel. */
+static void test_token_owns_children(void **state) {
+  static const tether_stop_step steps[] = {{TETHER_EVENT_INTERRUPT, 3000},
+                                           {TETHER_EVENT_TERMINATE, 3000}};
+  tether_token *t, *k;
+  run a, b, c;
+  tether_exit sa, sb;
+  uint64_t t0;
+  unsigned ms;
+  (void)state;
+  assert_tether_ok(tether_token_new(&t, NULL));
+  assert_tether_ok(tether_token_new(&k, t));
+  run_start(&a, "sleeper", "plain", NULL);
+  run_start(&b, "sleeper", "ignore-int", NULL);
+  run_start(&c, "sleeper", "plain", NULL);
+  run_expect(&a, "ready", 10000);
+  run_expect(&b, "ready", 10000);
+  run_expect(&c, "ready", 10000);
+  assert_tether_ok(tether_token_adopt(t, a.c, steps, TT_COUNT(steps)));
+  assert_tether_ok(tether_token_adopt(k, b.c, steps, TT_COUNT(steps)));
+  assert_tether_ok(tether_token_adopt(t, c.c, NULL, 0));
+  /* Owned twice, bad steps: refused. */
+  assert_tether_err(tether_token_adopt(t, a.c, NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_adopt(k, a.c, NULL, 0), TETHER_EINVAL);
+  {
+    tether_stop_step bad = {TETHER_EVENT_CHILD, 10};
+    run d;
+    run_start(&d, "sleeper", "plain", NULL);
+    assert_tether_err(tether_token_adopt(t, d.c, &bad, 1), TETHER_EINVAL);
+    assert_tether_err(tether_token_adopt(t, d.c, NULL, 3), TETHER_EINVAL);
+    /* Freed while owned: it leaves the token first. */
+    assert_tether_ok(tether_token_adopt(t, d.c, NULL, 0));
+    tether_child_free(d.c);
+  }
+  assert_int_equal(tether_token_wait_stopped(t, 0), 0); /* not cancelled */
+  /* c leaves the token before the cancellation: not stopped by it. */
+  tether_child_free(c.c);
+  t0 = tether_now_ns();
+  assert_tether_ok(tether_token_cancel(t, 0, "stop"));
+  assert_int_equal(tether_token_wait_stopped(t, 20000), 1);
+  ms = (unsigned)((tether_now_ns() - t0) / 1000000u);
+  print_message("[   INFO   ] two trees stopped in %u ms\n", ms);
+  sa = run_end(&a, 1000);
+  sb = run_end(&b, 1000);
+#ifdef _WIN32
+  /* Neither Ctrl+C nor WM_CLOSE reaches a console child sharing this
+   * console: both steps pass at once and the trees are killed. */
+  assert_int_equal(sa.kind, TETHER_EXIT_KILLED);
+  assert_int_equal(sb.kind, TETHER_EXIT_KILLED);
+  assert_true(ms < 5000);
+#else
+  expect_signal(&sa, SIGINT);  /* the first step */
+  expect_signal(&sb, SIGTERM); /* ignored SIGINT: the second step */
+  assert_true(ms >= 2500);     /* b waited for the first step's 3 s */
+  assert_true(ms < 9000);      /* in parallel, not one after the other */
+#endif
+  /* Adopted by a cancelled token: stopped at once. */
+  {
+    run e;
+    tether_exit se;
+    run_start(&e, "sleeper", "plain", NULL);
+    run_expect(&e, "ready", 10000);
+    assert_tether_ok(tether_token_adopt(k, e.c, NULL, 0));
+    assert_int_equal(tether_token_wait_stopped(t, 20000), 1);
+    se = run_end(&e, 1000);
+#ifdef _WIN32
+    assert_int_equal(se.kind, TETHER_EXIT_KILLED);
+#else
+    expect_signal(&se, SIGINT);
+#endif
+  }
+  tether_token_free(k);
+  tether_token_free(t);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The policy, from a parent process                                        */
+/* ------------------------------------------------------------------------ */
+
+static void test_policy_bad_input(void **state) {
+  tether_shutdown_options o;
+  tether_shutdown *s, *s2;
+  (void)state;
+  assert_tether_err(tether_shutdown_new(NULL, NULL), TETHER_EINVAL);
+  memset(&o, 0, sizeof(o));
+  o.kinds = TETHER_KIND_BIT(TETHER_EVENT_CHILD);
+  assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
+  assert_null(s);
+  o.kinds = TETHER_KIND_BIT(TETHER_EVENT_RESIZE);
+  assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
+  o.kinds = 1u << 20;
+  assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
+  o.kinds = 0;
+  o.force_count = -1;
+  assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
+  o.force_count = 0;
+  o.grace_ms = -5;
+  assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
+  o.grace_ms = 0;
+  o.flags = 0x80;
+  assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
+  o.flags = TETHER_SHUTDOWN_SWALLOW;
+  o.force_count = 3;
+  assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
+  memset(&o, 0, sizeof(o));
+#ifdef _WIN32
+  o.kinds = TETHER_KIND_BIT(TETHER_EVENT_USER1);
+#else
+  o.kinds = TETHER_KIND_BIT(TETHER_EVENT_LOGOFF);
+#endif
+  assert_tether_err(tether_shutdown_new(&s, &o), TETHER_ENOTSUP);
+  /* One policy per process. */
+  assert_tether_ok(tether_shutdown_new(&s, NULL));
+  assert_tether_err(tether_shutdown_new(&s2, NULL), TETHER_EBUSY);
+  assert_non_null(tether_shutdown_token(s));
+  assert_null(tether_shutdown_token(NULL));
+  assert_int_equal((int)tether_shutdown_time_left_ms(s), -1);
+  assert_int_equal((int)tether_shutdown_time_left_ms(NULL), TETHER_EINVAL);
+  assert_tether_ok(tether_shutdown_done(s)); /* nothing to acknowledge */
+  assert_tether_err(tether_shutdown_done(NULL), TETHER_EINVAL);
+  tether_shutdown_free(s);
+  tether_shutdown_free(NULL);
+  /* Freed: a new one may be made. */
+  assert_tether_ok(tether_shutdown_new(&s, NULL));
+  tether_shutdown_free(s);
+  assert_tether_err(tether_main(NULL, NULL, NULL), TETHER_EINVAL);
+}
+
+/* First interrupt: graceful (the token's cause is that event, sender
+ * included); second: the process dies at once, like the event. */
+static void test_policy_second_forces(void **state) {
+  run r;
+  tether_exit st;
+  uint64_t t0;
+  (void)state;
+  run_start(&r, "policy", "second", NULL);
+  run_expect(&r, "ready", 10000);
+#ifndef _WIN32
+  {
+    char want[96];
+    run_kill(&r, SIGINT);
+    snprintf(want, sizeof(want), "cancelled source 1 kind %d code %d pid %ld",
+             TETHER_EVENT_INTERRUPT, SIGINT, (long)getpid());
+    run_expect(&r, want, 10000);
+  }
+  run_expect(&r, "cleaning up", 10000);
+  t0 = tether_now_ns();
+  run_kill(&r, SIGINT);
+  st = run_end(&r, 10000);
+  expect_signal(&st, SIGINT);
+#else
+  run_expect(&r, "cancelled source 1 kind 1 code 0 pid -1", 10000);
+  t0 = tether_now_ns();
+  st = run_end(&r, 10000);
+  expect_raw(&st, STATUS_CTRL_C);
+#endif
+  assert_true((tether_now_ns() - t0) / 1000000u < 5000u); /* not the 20 s */
+  assert_non_null(strstr(r.buf, "action 1 kind 1"));      /* STARTED */
+  assert_non_null(strstr(r.buf, "action 3 kind 1"));      /* FORCED */
+}
+
+static void test_policy_grace_timer(void **state) {
+  run r;
+  tether_exit st;
+  uint64_t t0;
+  unsigned ms;
+  (void)state;
+  run_start(&r, "policy", "grace", NULL);
+  run_expect(&r, "ready", 10000);
+  t0 = tether_now_ns();
+#ifndef _WIN32
+  run_kill(&r, SIGTERM);
+#endif
+  run_expect(&r, "cleaning up", 10000);
+  st = run_end(&r, 15000);
+  ms = (unsigned)((tether_now_ns() - t0) / 1000000u);
+  print_message("[   INFO   ] grace of 300 ms: ended after %u ms\n", ms);
+#ifndef _WIN32
+  expect_signal(&st, SIGTERM); /* like the first event */
+#else
+  expect_raw(&st, STATUS_CTRL_C);
+#endif
+  assert_true(ms >= 250);
+  assert_true(ms < 8000);
+  assert_non_null(strstr(r.buf, "action 4")); /* GRACE_EXPIRED */
+}
+
+static void test_policy_swallow(void **state) {
+  run r;
+  tether_exit st;
+  (void)state;
+  run_start(&r, "policy", "swallow", NULL);
+  run_expect(&r, "ready", 10000);
+#ifndef _WIN32
+  run_kill(&r, SIGINT);
+  run_expect(&r, "cancelled", 10000);
+  run_kill(&r, SIGINT);
+  run_expect(&r, "action 2", 10000);
+  run_kill(&r, SIGINT);
+#endif
+  st = run_end(&r, 30000);
+  expect_code(&st, 0); /* finished its work: nothing forced it out */
+  assert_non_null(strstr(r.buf, "held through 2 repeats"));
+  assert_null(strstr(r.buf, "action 3"));
+}
+
+static void test_policy_force_on_first(void **state) {
+  run r;
+  tether_exit st;
+  (void)state;
+  run_start(&r, "policy", "force1", NULL);
+  run_expect(&r, "ready", 10000);
+#ifndef _WIN32
+  run_kill(&r, SIGTERM);
+  st = run_end(&r, 10000);
+  expect_signal(&st, SIGTERM);
+#else
+  st = run_end(&r, 10000);
+  expect_raw(&st, STATUS_CTRL_C);
+#endif
+  assert_null(strstr(r.buf, "cleaning up"));
+}
+
+static void test_main_exit_status(void **state) {
+  run r;
+  tether_exit st;
+  (void)state;
+  run_start(&r, "main", "plain", NULL);
+  st = run_end(&r, 10000);
+  expect_code(&st, 7);
+  run_start(&r, "main", "program", NULL);
+  st = run_end(&r, 10000);
+  expect_code(&st, 9);
+  assert_non_null(strstr(r.buf, "cancelled source 2 kind 0 code 4 pid 0 reason work is done"));
+  run_start(&r, "main", "event", NULL);
+  run_expect(&r, "ready", 10000);
+#ifndef _WIN32
+  run_kill(&r, SIGINT);
+  st = run_end(&r, 10000);
+  expect_signal(&st, SIGINT); /* graceful, and the shell still sees SIGINT */
+#else
+  st = run_end(&r, 10000);
+  expect_raw(&st, STATUS_CTRL_C);
+#endif
+  assert_non_null(strstr(r.buf, "cancelled source 1 kind 1"));
+}
+
+#ifndef _WIN32
+/* Inherited SIG_IGN (a background job's SIGINT) is respected. */
+static void test_policy_ignored_at_start(void **state) {
+  int fds[2], st = 0;
+  char buf[512];
+  ssize_t n, len = 0;
+  pid_t pid;
+  (void)state;
+  assert_int_equal(pipe(fds), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    signal(SIGINT, SIG_IGN);
+    execl(tt_self(), tt_self(), "--child", "ignored", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+    len += n;
+  buf[len] = '\0';
+  close(fds[0]);
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  assert_non_null(strstr(buf, "explicit TETHER_EIGNORED"));
+  assert_non_null(strstr(buf, "default TETHER_OK"));
+  assert_non_null(strstr(buf, "survived SIGINT"));
+}
+#endif
+
+#ifdef _WIN32
+/* ------------------------------------------------------------------------ */
+/* Windows close budget, through the console handler seam                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct handler_call {
+  unsigned long ctrl;
+  int result;
+  uint64_t end_ns;
+  HANDLE thread;
+} handler_call;
+
+static DWORD WINAPI handler_main(LPVOID arg) {
+  handler_call *h = (handler_call *)arg;
+  h->result = tether__win32_console_handler(h->ctrl);
+  h->end_ns = tether_now_ns();
+  return 0;
+}
+
+static void test_budget_done_releases(void **state) {
+  tether_shutdown *s;
+  tether_cause c;
+  handler_call h;
+  int64_t left1, left2;
+  uint64_t done_ns;
+  (void)state;
+  assert_tether_ok(tether_shutdown_new(&s, NULL));
+  assert_int_equal((int)tether_shutdown_time_left_ms(s), -1);
+  memset(&h, 0, sizeof(h));
+  h.ctrl = CTRL_CLOSE_EVENT;
+  h.thread = CreateThread(NULL, 0, handler_main, &h, 0, NULL);
+  assert_non_null(h.thread);
+  assert_int_equal(tether_token_wait(tether_shutdown_token(s), 5000), 1);
+  assert_int_equal(tether_token_cause(tether_shutdown_token(s), &c), 1);
+  assert_int_equal(c.event.kind, TETHER_EVENT_HANGUP);
+  assert_int_equal(c.event.code, CTRL_CLOSE_EVENT);
+  left1 = tether_shutdown_time_left_ms(s);
+  assert_true(left1 > 0 && left1 <= TETHER__WIN32_OS_TIMEOUT_MS);
+  tt_sleep_ms(400);
+  left2 = tether_shutdown_time_left_ms(s);
+  print_message("[   INFO   ] time left %lld ms, 400 ms later %lld ms\n", (long long)left1,
+                (long long)left2);
+  assert_true(left2 < left1 - 200);
+  /* Still blocked: Windows would not end the process yet. */
+  assert_int_equal(WaitForSingleObject(h.thread, 0), WAIT_TIMEOUT);
+  done_ns = tether_now_ns();
+  assert_tether_ok(tether_shutdown_done(s));
+  assert_int_equal(WaitForSingleObject(h.thread, 2000), WAIT_OBJECT_0);
+  assert_int_equal(h.result, 1);
+  assert_true((h.end_ns - done_ns) / 1000000u < 1000u);
+  CloseHandle(h.thread);
+  tether_shutdown_free(s);
+}
+
+/* Without "done", freeing the policy releases the handler too. */
+static void test_budget_free_releases(void **state) {
+  tether_shutdown *s;
+  handler_call h;
+  (void)state;
+  assert_tether_ok(tether_shutdown_new(&s, NULL));
+  memset(&h, 0, sizeof(h));
+  h.ctrl = CTRL_LOGOFF_EVENT;
+  h.thread = CreateThread(NULL, 0, handler_main, &h, 0, NULL);
+  assert_int_equal(tether_token_wait(tether_shutdown_token(s), 5000), 1);
+  assert_true(tether_shutdown_time_left_ms(s) > 0);
+  assert_int_equal(WaitForSingleObject(h.thread, 200), WAIT_TIMEOUT);
+  tether_shutdown_free(s);
+  assert_int_equal(WaitForSingleObject(h.thread, 2000), WAIT_OBJECT_0);
+  assert_int_equal(h.result, 1);
+  CloseHandle(h.thread);
+}
+#endif
+
+int main(int argc, char **argv) {
+  static const tt_scenario scenarios[] = {
+      {"like-signal", sc_like_signal},
+      {"like-kind", sc_like_kind},
+      {"exit-with", sc_exit_with},
+      {"policy", sc_policy},
+      {"main", sc_main},
+      {"sleeper", sc_sleeper},
+#ifndef _WIN32
+      {"ignored", sc_ignored},
+#endif
+      {NULL, NULL}};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_exit_helpers_bad_input),
+#ifndef _WIN32
+      cmocka_unit_test(test_exit_like_signal),
+      cmocka_unit_test(test_exit_like_signal_fallback),
+#endif
+      cmocka_unit_test(test_exit_like_kind),
+      cmocka_unit_test(test_exit_with),
+      cmocka_unit_test(test_token_bad_input),
+      cmocka_unit_test(test_token_cancel_and_cause),
+      cmocka_unit_test(test_token_tree),
+      cmocka_unit_test(test_token_handle_and_wait),
+      cmocka_unit_test(test_token_owns_children),
+      cmocka_unit_test(test_policy_bad_input),
+      cmocka_unit_test(test_policy_second_forces),
+      cmocka_unit_test(test_policy_grace_timer),
+      cmocka_unit_test(test_policy_swallow),
+      cmocka_unit_test(test_policy_force_on_first),
+      cmocka_unit_test(test_main_exit_status),
+#ifndef _WIN32
+      cmocka_unit_test(test_policy_ignored_at_start),
+#else
+      cmocka_unit_test(test_budget_done_releases),
+      cmocka_unit_test(test_budget_free_releases),
+#endif
+  };
+  return tt_main(argc, argv, scenarios, "shutdown", tests, TT_COUNT(tests));
+}
