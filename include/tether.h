@@ -617,12 +617,17 @@ enum tether_spawn_flags {
   TETHER_SPAWN_NO_SEARCH = 1u << 2,
   /** Windows: keep the child in this process's console process group (no
    *  CREATE_NEW_PROCESS_GROUP), so that console Ctrl+C and Ctrl+Break reach
-   *  it directly, exactly as they reach this process. tether_child_signal()
-   *  of INTERRUPT and QUIT then gives TETHER_ENOTSUP (they would reach this
-   *  process too). What `tether run` uses so that a console Ctrl+C is
-   *  delivered once. POSIX: TETHER_ENOTSUP (a tethered child always has a
+   *  it directly, exactly as they reach this process. Its Ctrl+C state
+   *  (ignored or not) is inherited from this process, as for any console
+   *  child. tether_child_signal() of INTERRUPT and QUIT then gives
+   *  TETHER_ENOTSUP (they would reach this process too); TERMINATE, HANGUP
+   *  and the kill work as usual. When this process has no console the
+   *  child still gets a console of its own (CREATE_NO_WINDOW). What
+   *  `tether run` uses so that a console Ctrl+C is delivered once. POSIX:
+   *  tether_spawn() gives TETHER_ENOTSUP (a tethered child always has a
    *  process group of its own; give it the terminal with tcsetpgrp() to let
-   *  terminal signals reach it). Not allowed with TETHER_SPAWN_DETACHED. */
+   *  terminal signals reach it). With TETHER_SPAWN_DETACHED: TETHER_EINVAL
+   *  (on both). */
   TETHER_SPAWN_CONSOLE_GROUP = 1u << 3
 };
 
@@ -658,7 +663,8 @@ typedef struct tether_spawn_options {
  * @param opts  NULL or options (only read during the call).
  * @return 0, or an error; on failure nothing is left running and nothing
  *         leaks. Actionable errors:
- *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options, a
+ *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options (unknown
+ *           flags, TETHER_SPAWN_DETACHED with TETHER_SPAWN_CONSOLE_GROUP), a
  *           channel that is NULL-but-required or not watching CHILD.
  *         - TETHER_ENOENT: the program (or cwd) does not exist / is not on
  *           PATH.
@@ -667,7 +673,8 @@ typedef struct tether_spawn_options {
  *         - TETHER_ENOEXEC: not an executable format.
  *         - TETHER_ENOTDIR: cwd (or a path component) is not a directory.
  *         - TETHER_ENOTSUP: Windows: a .bat/.cmd program (cmd.exe re-parses
- *           its command line; see docs/children.md).
+ *           its command line; see docs/children.md). POSIX:
+ *           TETHER_SPAWN_CONSOLE_GROUP.
  *         - TETHER_EAGAIN: process limit reached (RLIMIT_NPROC).
  *         - TETHER_EMFILE / TETHER_ENFILE / TETHER_ENOMEM.
  *         - TETHER_EPERM: Windows: this process is in a job that forbids the
@@ -707,7 +714,9 @@ typedef struct tether_spawn_options {
  * standard handle this process does not have gives the child none. The
  * child is created in a new process group (CREATE_NEW_PROCESS_GROUP): it
  * shares this process's console but ignores Ctrl+C (see
- * tether_child_signal()); when this process has no console, the child gets
+ * tether_child_signal()); with TETHER_SPAWN_CONSOLE_GROUP it stays in this
+ * process's group and Ctrl+C state instead. When this process has no
+ * console, the child gets
  * one of its own without a window (CREATE_NO_WINDOW) instead of a new
  * console window. TETHER_SPAWN_DETACHED: no job, DETACHED_PROCESS (no
  * console, like setsid(); console standard handles are useless there) and
@@ -780,7 +789,9 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  *   - HANGUP: CTRL_CLOSE_EVENT cannot be sent by a program, so WM_CLOSE as
  *     for TERMINATE.
  *   A detached child has no job: TERMINATE reaches the child's own windows
- *   only.
+ *   only. A child spawned with TETHER_SPAWN_CONSOLE_GROUP: INTERRUPT and
+ *   QUIT give TETHER_ENOTSUP (they would reach this process too; a console
+ *   Ctrl+C or Ctrl+Break reaches it directly).
  */
 TETHER_API int tether_child_signal(tether_child *c, int kind);
 

@@ -25,7 +25,8 @@
  * tree's end is read from the job's accounting (ActiveProcesses).
  *
  * Console events. Every child gets CREATE_NEW_PROCESS_GROUP, so that
- * CTRL_BREAK_EVENT can target its group. CTRL_C_EVENT cannot be aimed at a
+ * CTRL_BREAK_EVENT can target its group (except with
+ * TETHER_SPAWN_CONSOLE_GROUP, which keeps it in this process's group). CTRL_C_EVENT cannot be aimed at a
  * group on Windows ("GenerateConsoleCtrlEvent", MS docs); it reaches every
  * process of a console. tether sends it through a short-lived helper: this
  * very executable, started with TETHER_CTRL_HELPER in its environment,
@@ -76,6 +77,7 @@ struct tether__os_child {
   HANDLE wait;     /* RegisterWaitForSingleObject handle */
   DWORD pid;
   int own_console; /* the child did not get this process's console */
+  int console_group; /* TETHER_SPAWN_CONSOLE_GROUP: in this process's group */
 };
 
 /* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
@@ -852,7 +854,12 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
   req.cmdline = cmdline;
   req.env = env;
   req.cwd = cwd;
-  req.flags = CREATE_NEW_PROCESS_GROUP;
+  /* TETHER_SPAWN_CONSOLE_GROUP (never with DETACHED, checked by the
+   * core): no new process group, so the child stays in this process's
+   * console process group and inherits its Ctrl+C state (ignored or not)
+   * like any console child; console Ctrl+C and Ctrl+Break reach both. */
+  os->console_group = (opts->flags & TETHER_SPAWN_CONSOLE_GROUP) != 0;
+  req.flags = os->console_group ? 0 : CREATE_NEW_PROCESS_GROUP;
   if (detached) {
     /* No console (the counterpart of setsid()), no job. In a job that
      * allows it, leave that job too, so that it survives this process
@@ -1481,6 +1488,11 @@ int tether__os_child_signal(tether_child *c, int kind) {
     return r;
   if (r == 0)
     return TETHER_ESRCH;
+  /* A child in this process's console group: CTRL_C and CTRL_BREAK would
+   * reach this process (and everything else in the group) too. */
+  if (os->console_group &&
+      (kind == TETHER_EVENT_INTERRUPT || kind == TETHER_EVENT_QUIT))
+    return TETHER_ENOTSUP;
   switch (kind) {
   case TETHER_EVENT_INTERRUPT:
     /* A child on this process's console cannot get CTRL_C_EVENT alone:
