@@ -40,3 +40,4 @@ target_link_libraries(test_spawn_win32 PRIVATE shell32)
 # TETHER_SPAWN_CONSOLE_GROUP and tether_send() (win32/send.c, the console
 # helper's send mode). Child scenarios re-run the test executable.
 tether_add_test(test_send_win32 SOURCES test_send_win32.c TIMEOUT 240 LABELS win32)
+target_link_libraries(test_send_win32 PRIVATE advapi32)
