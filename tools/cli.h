@@ -24,6 +24,7 @@ int cli_parse_duration(const char *s, int64_t *ms);
 
 /* Format milliseconds as "10s", "500ms" or "inf". */
 void cli_format_duration(int64_t ms, char *buf, size_t size);
+int cli_send(int argc, char **argv);
 
 /* The current process id. */
 long cli_getpid(void);

@@ -21,6 +21,9 @@ static void usage(FILE *f) {
         "                                         events as they arrive\n"
         "  run [OPTIONS] -- PROGRAM [ARGS...]     run PROGRAM tethered, forward\n"
         "                                         events, end like it ended\n"
+        "  send [-g] KIND TARGET                   deliver interrupt, quit,\n"
+        "                                         terminate, hangup, kill, user1\n"
+        "                                         or user2 to a pid (or group)\n"
         "\n"
         "options:\n"
         "  -h, --help      show this help (also: tether <command> --help)\n"
@@ -45,6 +48,8 @@ int main(int argc, char **argv) {
     return cli_events(argc - 1, argv + 1);
   if (strcmp(argv[1], "run") == 0)
     return cli_run(argc - 1, argv + 1);
+  if (strcmp(argv[1], "send") == 0)
+    return cli_send(argc - 1, argv + 1);
   fprintf(stderr, "tether: unknown command '%s' (try 'tether --help')\n",
           argv[1]);
   return CLI_EXIT_FAILURE;
