@@ -23,6 +23,12 @@ if(TETHER_BUILD_TOOLS AND CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATC
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_sigkill.sh
       ${tether_wine_run} $<TARGET_FILE:test_spawn_win32>)
   set_tests_properties(wine_unix_sigkill PROPERTIES TIMEOUT 180 LABELS win32)
+  # `tether.exe run`: exit codes, timers, CTRL_C_EVENT, and a Unix SIGKILL
+  # of its Wine process (the tree dies: the Job Object).
+  add_test(NAME wine_cli_run
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_run.sh
+      ${tether_wine_run} $<TARGET_FILE:tether_cli> $<TARGET_FILE:test_spawn_win32>)
+  set_tests_properties(wine_cli_run PROPERTIES TIMEOUT 240 LABELS win32)
 endif()
 
 # The spawn command-line builder (win32/cmdline.c) against CommandLineToArgvW

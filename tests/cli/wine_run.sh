@@ -1,0 +1,148 @@
+#!/bin/sh
+# MinGW lane: `tether.exe run` under Wine. Exit codes (the child's, 125,
+# 126, 127), --timeout and --grace with a console child (WM_CLOSE cannot
+# reach it, so the stop sequence kills: 137), a Unix SIGINT to tether.exe
+# (Wine's CTRL_C_EVENT reaches tether only; tether does not forward it on
+# Windows, the grace timer still runs; a second one kills at once), and
+# kill-on-close: a Unix SIGKILL of tether.exe's Wine process kills the
+# child and grandchild (the Job Object).
+#
+# The programs are test_spawn_win32's scenarios (exit N, crash, sleep,
+# wine_tree MARKER).
+# Usage: wine_run.sh WINE-RUN-WRAPPER TETHER.EXE TEST_SPAWN_WIN32.EXE
+set -u
+RUN=$1
+EXE=$2
+HELPER=$3
+TAG="ttwinerun$$x$(date +%s%N)"
+tmp=$(mktemp -d)
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); printf 'ok   - %s\n' "$1"; }
+bad() { fail=$((fail + 1)); printf 'FAIL - %s\n' "$1"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+winpath() { printf 'Z:%s' "$1" | sed 's|/|\\|g'; }
+W_HELPER=$(winpath "$HELPER")
+
+# Unix pids of the Wine processes (argv[0] a .exe) with one argument equal
+# to MARKER.
+wine_pids() {
+  grep -lzx -- "$1" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do
+    head -z -n 1 "$f" 2>/dev/null | grep -qzi '\.exe$' || continue
+    f=${f#/proc/}
+    echo "${f%/cmdline}"
+  done
+}
+cleanup() {
+  left=$(grep -lz -- "$TAG" /proc/[0-9]*/cmdline 2>/dev/null | sed 's|^/proc/||; s|/cmdline$||')
+  # shellcheck disable=SC2086
+  [ -n "$left" ] && kill -9 $left 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# run NAME ARGS...: tether.exe ARGS in the foreground; RC, MS.
+run() {
+  name=$1
+  shift
+  t0=$(now_ms)
+  bash "$RUN" "$EXE" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+  RC=$?
+  MS=$(($(now_ms) - t0))
+}
+
+# ---------------------------------------------------------------- exit codes
+for code in 0 1 42; do
+  run exit$code run -- "$W_HELPER" --child exit $code
+  [ $RC -eq $code ] && ok "exit code $code passed through" || bad "exit $code -> $RC: $(cat "$tmp/exit$code.err")"
+done
+# ExitProcess(0xC0000005): tether exits with the same code; Wine's Unix
+# exit status keeps its low byte (5).
+run crash run -- "$W_HELPER" --child crash
+[ $RC -eq 5 ] && ok "crashed child 0xC0000005 -> tether's code too (Unix status 5)" || bad "crash -> $RC"
+run notfound run -- tether-no-such-program-4711
+[ $RC -eq 127 ] && grep -q "program not found" "$tmp/notfound.err" && ok "not found -> 127" ||
+  bad "not found -> $RC: $(cat "$tmp/notfound.err")"
+mkdir -p "$tmp/dir.exe"
+run dir run -- "$(winpath "$tmp/dir.exe")"
+[ $RC -eq 126 ] && ok "a directory -> 126" || bad "directory -> $RC: $(cat "$tmp/dir.err")"
+run baddur run --timeout -1 -- "$W_HELPER" --child exit 0
+[ $RC -eq 125 ] && grep -q "is not a duration" "$tmp/baddur.err" && ok "bad duration -> 125" || bad "bad duration -> $RC"
+run nodash run "$W_HELPER"
+[ $RC -eq 125 ] && grep -q "'--' missing" "$tmp/nodash.err" && ok "'--' missing -> 125" || bad "no -- -> $RC"
+
+# ---------------------------------------------------------------- timers
+# A console child has no window: terminate (WM_CLOSE) cannot reach it, so
+# the stop sequence goes straight to the kill (137).
+run timeout run -v --timeout 1s -- "$W_HELPER" --child sleep
+[ $RC -eq 137 ] && [ $MS -ge 900 ] && [ $MS -lt 20000 ] &&
+  grep -q "terminate cannot reach the program" "$tmp/timeout.err" &&
+  ok "--timeout 1s: console child killed (137, ${MS} ms)" || bad "timeout -> $RC, ${MS} ms: $(cat "$tmp/timeout.err")"
+
+# start NAME ARGS...: tether.exe ARGS in the background with marker $TAG-NAME
+# as its last argument's sibling; UNIXPID: its Wine process.
+start() {
+  name=$1
+  shift
+  M="$TAG-$name"
+  T0=$(now_ms)
+  bash "$RUN" "$EXE" "$@" "$M" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  WRAPPER=$!
+  UNIXPID=""
+  i=0
+  while [ $i -lt 300 ]; do
+    for p in $(wine_pids "$M"); do
+      head -z -n 1 "/proc/$p/cmdline" 2>/dev/null | grep -qzi 'tether\.exe$' && UNIXPID=$p
+    done
+    [ -n "$UNIXPID" ] && [ "$(wine_pids "$M" | wc -l)" -ge "${WANT:-2}" ] && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  return 1
+}
+
+# Unix SIGINT = CTRL_C_EVENT to tether.exe alone (Wine). tether does not
+# forward interrupts on Windows (the console delivers a typed Ctrl+C to the
+# child, which shares it); the grace timer runs: kill after 1 s.
+if WANT=2 start sigint run -v --grace 1s -- "$W_HELPER" --child wine_tree; then
+  sleep 0.5
+  kill -INT "$UNIXPID"
+  wait "$WRAPPER"
+  RC=$?
+  [ $RC -eq 137 ] && grep -q "not forwarded" "$tmp/sigint.err" && grep -q "grace period over" "$tmp/sigint.err" &&
+    ok "CTRL_C_EVENT: not forwarded, grace 1 s, then killed (137)" || bad "sigint -> $RC: $(cat "$tmp/sigint.err")"
+else
+  bad "sigint: tether.exe did not start: $(cat "$tmp/sigint.err")"
+fi
+if WANT=2 start second run -v --grace 60s -- "$W_HELPER" --child wine_tree; then
+  sleep 0.5
+  kill -INT "$UNIXPID"
+  sleep 0.5
+  kill -INT "$UNIXPID"
+  wait "$WRAPPER"
+  RC=$?
+  MS=$(($(now_ms) - T0))
+  [ $RC -eq 137 ] && [ $MS -lt 30000 ] && grep -q "second interrupt" "$tmp/second.err" &&
+    ok "second CTRL_C_EVENT kills the tree at once (137, ${MS} ms)" || bad "second -> $RC, ${MS} ms: $(cat "$tmp/second.err")"
+else
+  bad "second: tether.exe did not start: $(cat "$tmp/second.err")"
+fi
+
+# ---------------------------------------------------------------- kill-on-close
+# tether.exe, its child (wine_tree MARKER) and grandchild (sleep MARKER).
+if WANT=3 start sigkill run -- "$W_HELPER" --child wine_tree; then
+  n=$(wine_pids "$M" | wc -l)
+  ok "kill -9: tether.exe, child and grandchild run ($n Wine processes carry the marker)"
+  kill -9 "$UNIXPID"
+  t0=$(now_ms)
+  while [ -n "$(wine_pids "$M")" ] && [ $(($(now_ms) - t0)) -lt 10000 ]; do sleep 0.05; done
+  left=$(wine_pids "$M")
+  [ -z "$left" ] && ok "kill -9 of tether.exe's Wine process: child and grandchild gone in $(($(now_ms) - t0)) ms" ||
+    bad "kill -9: survivors $left"
+  wait "$WRAPPER"
+else
+  bad "sigkill: the tree did not start: $(cat "$tmp/sigkill.err")"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
