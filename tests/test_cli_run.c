@@ -459,6 +459,10 @@ static void test_pty_ctrl_z(void **state) {
       break;
     tt_sleep_ms(10);
   }
+  /* SIGSTOP was sent to the child's group before tether stopped; the
+   * child shows state T once it is scheduled. */
+  for (n = 0; n < 500 && !stopped(child); n++)
+    tt_sleep_ms(10);
   if (i == 500 || !WIFSTOPPED(st) || !stopped(child)) {
     drain(m, out, sizeof out);
     kill(pid, SIGKILL);
