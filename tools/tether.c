@@ -19,7 +19,7 @@ static void usage(FILE *f) {
         "commands:\n"
         "  events [--json] [--count N] [KIND...]   print termination and control\n"
         "                                         events as they arrive\n"
-        "  run [OPTIONS] -- PROGRAM [ARGS...]     run PROGRAM tethered, forward\n"
+        "  run [OPTIONS] -- PROGRAM [ARGS...]      run PROGRAM tethered, forward\n"
         "                                         events, end like it ended\n"
         "  send [-g] KIND TARGET                   deliver interrupt, quit,\n"
         "                                         terminate, hangup, kill, user1\n"
