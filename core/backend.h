@@ -9,6 +9,7 @@
  *   source.c  native event sources (signals / console events / window)
  *   exit.c    tether_exit_decode (public, per OS)
  *   spawn.c   tethered children (keeper process / Job Objects)
+ *   send.c    events to any process (tether_send)
  *
  * Conventions:
  *   - functions return >= 0 on success, or a negative TETHER_E* already
@@ -226,6 +227,13 @@ void tether__channel_post_child(tether_child *c);
 /* Core (core/token.c): remove a child from the token that owns it, waiting
  * while the token's stop thread works on it. No lock held. */
 void tether__token_disown(tether_child *c);
+
+/* ---- sending to any process (send.c; the portable part is core/send.c) ---- */
+
+/* Deliver kind (INTERRUPT, QUIT, TERMINATE, HANGUP, USER1, USER2, or NONE
+ * for the kill; validated) to process pid, or with TETHER_SEND_GROUP to
+ * process group pid (0 < pid <= 0x7FFFFFFF; flags validated). */
+int tether__os_send(int64_t pid, int kind, unsigned flags);
 
 /* Called by the POSIX backend in a fork()ed child, with the global lock held
  * and only the forking thread alive: forget handlers that were running in

@@ -54,7 +54,13 @@ int tether_spawn(tether_child **out, const char *const *argv,
   if (opts == NULL)
     opts = &none;
   if ((opts->flags & ~(unsigned)(TETHER_SPAWN_DETACHED | TETHER_SPAWN_CLEAR_ENV |
-                                 TETHER_SPAWN_NO_SEARCH)) != 0)
+                                 TETHER_SPAWN_NO_SEARCH |
+                                 TETHER_SPAWN_CONSOLE_GROUP)) != 0)
+    return TETHER_EINVAL;
+  /* A detached child leaves the console (Windows) or the session (POSIX):
+   * it cannot share this process's console group. */
+  if ((opts->flags & TETHER_SPAWN_DETACHED) &&
+      (opts->flags & TETHER_SPAWN_CONSOLE_GROUP))
     return TETHER_EINVAL;
   for (i = 0; i < 3; i++)
     if (!tether__valid_stdio(&opts->stdio[i]))

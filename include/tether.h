@@ -617,12 +617,17 @@ enum tether_spawn_flags {
   TETHER_SPAWN_NO_SEARCH = 1u << 2,
   /** Windows: keep the child in this process's console process group (no
    *  CREATE_NEW_PROCESS_GROUP), so that console Ctrl+C and Ctrl+Break reach
-   *  it directly, exactly as they reach this process. tether_child_signal()
-   *  of INTERRUPT and QUIT then gives TETHER_ENOTSUP (they would reach this
-   *  process too). What `tether run` uses so that a console Ctrl+C is
-   *  delivered once. POSIX: TETHER_ENOTSUP (a tethered child always has a
+   *  it directly, exactly as they reach this process. Its Ctrl+C state
+   *  (ignored or not) is inherited from this process, as for any console
+   *  child. tether_child_signal() of INTERRUPT and QUIT then gives
+   *  TETHER_ENOTSUP (they would reach this process too); TERMINATE, HANGUP
+   *  and the kill work as usual. When this process has no console the
+   *  child still gets a console of its own (CREATE_NO_WINDOW). What
+   *  `tether run` uses so that a console Ctrl+C is delivered once. POSIX:
+   *  tether_spawn() gives TETHER_ENOTSUP (a tethered child always has a
    *  process group of its own; give it the terminal with tcsetpgrp() to let
-   *  terminal signals reach it). Not allowed with TETHER_SPAWN_DETACHED. */
+   *  terminal signals reach it). With TETHER_SPAWN_DETACHED: TETHER_EINVAL
+   *  (on both). */
   TETHER_SPAWN_CONSOLE_GROUP = 1u << 3
 };
 
@@ -658,7 +663,8 @@ typedef struct tether_spawn_options {
  * @param opts  NULL or options (only read during the call).
  * @return 0, or an error; on failure nothing is left running and nothing
  *         leaks. Actionable errors:
- *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options, a
+ *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options (unknown
+ *           flags, TETHER_SPAWN_DETACHED with TETHER_SPAWN_CONSOLE_GROUP), a
  *           channel that is NULL-but-required or not watching CHILD.
  *         - TETHER_ENOENT: the program (or cwd) does not exist / is not on
  *           PATH.
@@ -667,7 +673,8 @@ typedef struct tether_spawn_options {
  *         - TETHER_ENOEXEC: not an executable format.
  *         - TETHER_ENOTDIR: cwd (or a path component) is not a directory.
  *         - TETHER_ENOTSUP: Windows: a .bat/.cmd program (cmd.exe re-parses
- *           its command line; see docs/children.md).
+ *           its command line; see docs/children.md). POSIX:
+ *           TETHER_SPAWN_CONSOLE_GROUP.
  *         - TETHER_EAGAIN: process limit reached (RLIMIT_NPROC).
  *         - TETHER_EMFILE / TETHER_ENFILE / TETHER_ENOMEM.
  *         - TETHER_EPERM: Windows: this process is in a job that forbids the
@@ -707,7 +714,9 @@ typedef struct tether_spawn_options {
  * standard handle this process does not have gives the child none. The
  * child is created in a new process group (CREATE_NEW_PROCESS_GROUP): it
  * shares this process's console but ignores Ctrl+C (see
- * tether_child_signal()); when this process has no console, the child gets
+ * tether_child_signal()); with TETHER_SPAWN_CONSOLE_GROUP it stays in this
+ * process's group and Ctrl+C state instead. When this process has no
+ * console, the child gets
  * one of its own without a window (CREATE_NO_WINDOW) instead of a new
  * console window. TETHER_SPAWN_DETACHED: no job, DETACHED_PROCESS (no
  * console, like setsid(); console standard handles are useless there) and
@@ -780,7 +789,9 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  *   - HANGUP: CTRL_CLOSE_EVENT cannot be sent by a program, so WM_CLOSE as
  *     for TERMINATE.
  *   A detached child has no job: TERMINATE reaches the child's own windows
- *   only.
+ *   only. A child spawned with TETHER_SPAWN_CONSOLE_GROUP: INTERRUPT and
+ *   QUIT give TETHER_ENOTSUP (they would reach this process too; a console
+ *   Ctrl+C or Ctrl+Break reaches it directly).
  */
 TETHER_API int tether_child_signal(tether_child *c, int kind);
 
@@ -878,29 +889,48 @@ enum tether_send_flags {
  * Deliver an event to a process (or process group) that tether did not
  * start: what `tether send` does.
  *
- * @param pid    the target process (or group with TETHER_SEND_GROUP); > 0.
+ * @param pid    the target process (or group with TETHER_SEND_GROUP); > 0
+ *               and at most 0x7FFFFFFF (never truncated).
  * @param kind   TETHER_EVENT_INTERRUPT, QUIT, TERMINATE, HANGUP, USER1,
  *               USER2, or TETHER_EVENT_NONE to kill (as in tether_stop_step).
  * @param flags  0 or TETHER_SEND_GROUP.
  * @return 0, or an error. Actionable errors:
- *         - TETHER_EINVAL: pid <= 0, unknown kind or flags.
- *         - TETHER_ESRCH: no such process (group).
+ *         - TETHER_EINVAL: pid out of range, unknown kind or flags. Nothing
+ *           is sent and tether_last_os_error() is left alone.
+ *         - TETHER_ESRCH: no such process (group), or it has exited.
  *         - TETHER_EPERM: not allowed to signal / open it.
  *         - TETHER_ENOTSUP: this OS cannot deliver the kind to that target
  *           (see below); tether_last_os_error() may say why.
  *
- * Platform notes: POSIX: kill() / killpg() with SIGINT, SIGQUIT, SIGTERM,
- * SIGHUP, SIGUSR1, SIGUSR2 or SIGKILL. Windows:
+ * Platform notes: POSIX: kill() (killpg() semantics with
+ * TETHER_SEND_GROUP: kill(-pid)) with SIGINT, SIGQUIT, SIGTERM, SIGHUP,
+ * SIGUSR1, SIGUSR2 or SIGKILL; errors are kill()'s (ESRCH, EPERM). A
+ * process that has exited but was not reaped yet (a zombie) still
+ * accepts signals: 0. The receiver sees this process as the sender
+ * (tether_event.pid). Windows: the target is opened first (no such
+ * process, or one that has exited: TETHER_ESRCH; access denied:
+ * TETHER_EPERM), then:
  *   - INTERRUPT: CTRL_C_EVENT on the target's console, generated by a
  *     short-lived helper (this executable, see tether_child_signal()) that
  *     attaches to it. Windows cannot aim Ctrl+C at one process: every
  *     process attached to that console receives it, as if Ctrl+C had been
- *     typed there. A target without a console: TETHER_ENOTSUP.
+ *     typed there, including this process when it shares that console
+ *     (ignore or handle it first), and only those that did not disable
+ *     Ctrl+C (CREATE_NEW_PROCESS_GROUP starts a process with Ctrl+C
+ *     ignored). A target without a console: TETHER_ENOTSUP. Wine 8
+ *     generates a console's Ctrl+C only for the caller's own process group,
+ *     so there the helper also generates it for the group whose id is pid:
+ *     it reaches the target when the target leads a process group
+ *     (CREATE_NEW_PROCESS_GROUP) and re-enabled Ctrl+C.
  *   - QUIT: CTRL_BREAK_EVENT to the target's console process group (with
- *     TETHER_SEND_GROUP) or to its whole console, through the same helper.
+ *     TETHER_SEND_GROUP: pid must be a living process, the group's first)
+ *     or to its whole console (this process too, when it shares it),
+ *     through the same helper. Ctrl+Break cannot be ignored, only handled.
  *     Wine 8 does not generate it (TETHER_ENOTSUP).
  *   - TERMINATE, HANGUP: WM_CLOSE posted to the target's top-level windows,
- *     as `taskkill` without /F does; TETHER_ENOTSUP when it has none.
+ *     as `taskkill` without /F does; TETHER_ENOTSUP when it has none (a
+ *     console program has none unless it watches TERMINATE with tether).
+ *     Loads user32.dll in this process on first use.
  *   - NONE (kill): TerminateProcess with exit code 137.
  *   - USER1, USER2, and TETHER_SEND_GROUP with any kind but QUIT:
  *     TETHER_ENOTSUP.

@@ -811,6 +811,10 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
   struct tether__os_child *o = NULL;
   uint32_t id;
 
+  /* A tethered child always has a process group of its own here; terminal
+   * signals reach it when it is given the terminal (tcsetpgrp). */
+  if (opts->flags & TETHER_SPAWN_CONSOLE_GROUP)
+    return TETHER_ENOTSUP;
   (void)pthread_once(&tether__spawn_once, tether__spawn_init);
   r = tether__stdio_fds(opts, child, parent, owned);
   if (r < 0)

@@ -36,3 +36,19 @@ target_link_libraries(test_cmdline PRIVATE shell32)
 tether_add_test(test_spawn_win32 SOURCES test_spawn_win32.c TIMEOUT 300 LABELS win32)
 target_include_directories(test_spawn_win32 PRIVATE ${PROJECT_SOURCE_DIR}/win32)
 target_link_libraries(test_spawn_win32 PRIVATE shell32)
+
+# TETHER_SPAWN_CONSOLE_GROUP and tether_send() (win32/send.c, the console
+# helper's send mode). Child scenarios re-run the test executable.
+tether_add_test(test_send_win32 SOURCES test_send_win32.c TIMEOUT 240 LABELS win32)
+target_link_libraries(test_send_win32 PRIVATE advapi32)
+
+# `tether.exe send` to a `tether.exe events` on a pseudo-terminal console
+# (interrupt through the console helper, WM_CLOSE, kill, errors), under Wine
+# through ci/wine-run.sh on a Linux host.
+if(TETHER_BUILD_TOOLS AND CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
+  list(GET CMAKE_CROSSCOMPILING_EMULATOR -1 tether_wine_run)
+  add_test(NAME wine_cli_send
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_send.sh
+      ${tether_wine_run} $<TARGET_FILE:tether_cli>)
+  set_tests_properties(wine_cli_send PROPERTIES TIMEOUT 120 LABELS win32)
+endif()

@@ -6,6 +6,7 @@
 #define CLI_EXIT_FAILURE 125 /* tether itself failed (usage, system) */
 
 int cli_events(int argc, char **argv);
+int cli_send(int argc, char **argv);
 
 /* The current process id. */
 long cli_getpid(void);

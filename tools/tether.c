@@ -19,6 +19,9 @@ static void usage(FILE *f) {
         "commands:\n"
         "  events [--json] [--count N] [KIND...]   print termination and control\n"
         "                                         events as they arrive\n"
+        "  send [-g] KIND TARGET                   deliver interrupt, quit,\n"
+        "                                         terminate, hangup, kill, user1\n"
+        "                                         or user2 to a pid (or group)\n"
         "\n"
         "options:\n"
         "  -h, --help      show this help (also: tether <command> --help)\n"
@@ -41,6 +44,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "events") == 0)
     return cli_events(argc - 1, argv + 1);
+  if (strcmp(argv[1], "send") == 0)
+    return cli_send(argc - 1, argv + 1);
   fprintf(stderr, "tether: unknown command '%s' (try 'tether --help')\n",
           argv[1]);
   return CLI_EXIT_FAILURE;

@@ -25,7 +25,8 @@
  * tree's end is read from the job's accounting (ActiveProcesses).
  *
  * Console events. Every child gets CREATE_NEW_PROCESS_GROUP, so that
- * CTRL_BREAK_EVENT can target its group. CTRL_C_EVENT cannot be aimed at a
+ * CTRL_BREAK_EVENT can target its group (except with
+ * TETHER_SPAWN_CONSOLE_GROUP, which keeps it in this process's group). CTRL_C_EVENT cannot be aimed at a
  * group on Windows ("GenerateConsoleCtrlEvent", MS docs); it reaches every
  * process of a console. tether sends it through a short-lived helper: this
  * very executable, started with TETHER_CTRL_HELPER in its environment,
@@ -45,6 +46,7 @@
 #include "backend.h"
 #include "cmdline.h"
 #include "win32_seam.h"
+#include "helper.h"
 
 /* Older SDK headers lack these (winbase.h, Windows 10 SDK). */
 #ifndef PROC_THREAD_ATTRIBUTE_HANDLE_LIST
@@ -76,6 +78,7 @@ struct tether__os_child {
   HANDLE wait;     /* RegisterWaitForSingleObject handle */
   DWORD pid;
   int own_console; /* the child did not get this process's console */
+  int console_group; /* TETHER_SPAWN_CONSOLE_GROUP: in this process's group */
 };
 
 /* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
@@ -852,7 +855,12 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
   req.cmdline = cmdline;
   req.env = env;
   req.cwd = cwd;
-  req.flags = CREATE_NEW_PROCESS_GROUP;
+  /* TETHER_SPAWN_CONSOLE_GROUP (never with DETACHED, checked by the
+   * core): no new process group, so the child stays in this process's
+   * console process group and inherits its Ctrl+C state (ignored or not)
+   * like any console child; console Ctrl+C and Ctrl+Break reach both. */
+  os->console_group = (opts->flags & TETHER_SPAWN_CONSOLE_GROUP) != 0;
+  req.flags = os->console_group ? 0 : CREATE_NEW_PROCESS_GROUP;
   if (detached) {
     /* No console (the counterpart of setsid()), no job. In a job that
      * allows it, leave that job too, so that it survives this process
@@ -1178,30 +1186,37 @@ static BOOL CALLBACK tether__close_window(HWND hwnd, LPARAM arg) {
   return TRUE;
 }
 
-/* WM_CLOSE to every top-level window of every process of the tree, as
+/* WM_CLOSE to every top-level window of the given processes, as
  * `taskkill` without /F does ("How To Terminate an Application Cleanly in
- * Win32", Microsoft KB178893). TETHER_ENOTSUP when no process of the tree
- * has one (a console program has none, unless it watches TERMINATE with
- * tether: tether's hidden window is a top-level window). */
-static int tether__post_close(const tether__os_child *os) {
+ * Win32", Microsoft KB178893). TETHER_ENOTSUP when none has one (a console
+ * program has none, unless it watches TERMINATE with tether: tether's
+ * hidden window is a top-level window). Shared with win32/send.c. */
+int tether__win32_post_close(const DWORD *pids, size_t npids) {
   tether__close_ctx ctx;
-  DWORD *pids = NULL;
-  size_t n = 0;
   int r;
   if ((r = tether__user32_load()) < 0)
     return r;
+  ctx.pids = pids;
+  ctx.npids = npids;
+  ctx.posted = 0;
+  tether__u32s.EnumWindows(tether__close_window, (LPARAM)&ctx);
+  return ctx.posted > 0 ? 0 : TETHER_ENOTSUP;
+}
+
+/* WM_CLOSE to the windows of every process of the tree. */
+static int tether__post_close(const tether__os_child *os) {
+  DWORD *pids = NULL;
+  size_t n = 0;
+  int r;
   if ((r = tether__tree_pids(os, &pids, &n)) < 0)
     return r;
   if (n == 0) {
     free(pids);
     return TETHER_ESRCH;
   }
-  ctx.pids = pids;
-  ctx.npids = n;
-  ctx.posted = 0;
-  tether__u32s.EnumWindows(tether__close_window, (LPARAM)&ctx);
+  r = tether__win32_post_close(pids, n);
   free(pids);
-  return ctx.posted > 0 ? 0 : TETHER_ENOTSUP;
+  return r;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1216,18 +1231,27 @@ static int tether__post_close(const tether__os_child *os) {
  * in its environment. tether's initializer (below) runs before main() and,
  * seeing the variable, does the job and ends the process with
  * TerminateProcess, so main() never runs:
- *   mode 'C' (INTERRUPT): AttachConsole(target); SetConsoleCtrlHandler(NULL,
- *     TRUE) so that the helper itself ignores it; check that every process
- *     on that console is the helper or one of the listed pids (the tree), so
- *     that nothing outside the tree is interrupted; then
- *     GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0), which reaches every
- *     process on the console on Windows, and GenerateConsoleCtrlEvent(
- *     CTRL_C_EVENT, target), which Windows accepts and ignores ("CTRL+C
- *     signal will not be received by processes within the specified process
- *     group") but which is what delivers it on Wine (Wine 8 sends group 0
- *     only to the caller's own group and does deliver CTRL_C to a group).
- *   mode 'B' (QUIT): AttachConsole(target); GenerateConsoleCtrlEvent(
- *     CTRL_BREAK_EVENT, target): only the child's process group gets it.
+ *   mode 'C' (tether_child_signal INTERRUPT): AttachConsole(target);
+ *     SetConsoleCtrlHandler(NULL, TRUE) so that the helper itself ignores
+ *     it; check that every process on that console is the helper or one of
+ *     the listed pids (the tree), so that nothing outside the tree is
+ *     interrupted; then Ctrl+C as in mode 'c'.
+ *   mode 'c' (tether_send INTERRUPT): the same without the check (the pid
+ *     list is empty): sending Ctrl+C to a whole console is the point.
+ *     GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0) reaches every process on
+ *     the console on Windows. Under Wine 8 group 0 means only the caller's
+ *     own process group (the helper's), but Wine does deliver CTRL_C to a
+ *     group, so there the helper also generates it for group `target`,
+ *     which reaches the target when it leads a process group. Not on
+ *     Windows: the documentation says such a CTRL_C "will not be received",
+ *     yet a group leader that re-enabled Ctrl+C may receive it, and it
+ *     would then get it twice.
+ *   mode 'B' (QUIT to a process group): AttachConsole(target);
+ *     GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, target): only the
+ *     target's process group gets it.
+ *   mode 'b' (tether_send QUIT without TETHER_SEND_GROUP): AttachConsole(
+ *     target); GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, 0): every process
+ *     on the target's console gets it.
  * Its exit status says what happened: TETHER__HELPER_STATUS(step, error).
  */
 #define TETHER__HELPER_MAGIC 0x7E000000u
@@ -1263,12 +1287,18 @@ static int tether__pid_listed(const wchar_t *p, DWORD pid) {
   return 0;
 }
 
+/* Wine's ntdll exports wine_get_version; Windows' does not. */
+static int tether__helper_on_wine(void) {
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
 static DWORD tether__helper_work(const wchar_t *arg) {
   const wchar_t *p = arg + 1;
   wchar_t mode = arg[0];
   DWORD target, self = GetCurrentProcessId(), n, cap = 64, i;
   DWORD *list = NULL, *q;
-  if (mode != L'C' && mode != L'B')
+  if (mode != L'C' && mode != L'B' && mode != L'c' && mode != L'b')
     return TETHER__HELPER_STATUS(TETHER__HELPER_BAD_ARGS, 0);
   target = tether__parse_dword(&p);
   if (target == 0 || *p != L':')
@@ -1279,12 +1309,12 @@ static DWORD tether__helper_work(const wchar_t *arg) {
     return TETHER__HELPER_STATUS(TETHER__HELPER_NO_CONSOLE, GetLastError());
   /* Ignore CTRL_C here (AttachConsole reset the handler list). */
   SetConsoleCtrlHandler(NULL, TRUE);
-  if (mode == L'B') {
-    if (!GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, target))
+  if (mode == L'B' || mode == L'b') {
+    if (!GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, mode == L'B' ? target : 0))
       return TETHER__HELPER_STATUS(TETHER__HELPER_GENERATE, GetLastError());
     return TETHER__HELPER_STATUS(TETHER__HELPER_OK, 0);
   }
-  for (;;) {
+  while (mode == L'C') {
     q = (DWORD *)realloc(list, (size_t)cap * sizeof(DWORD));
     if (q == NULL) {
       free(list);
@@ -1297,21 +1327,24 @@ static DWORD tether__helper_work(const wchar_t *arg) {
       free(list);
       return TETHER__HELPER_STATUS(TETHER__HELPER_LIST, err);
     }
-    if (n <= cap)
+    if (n <= cap) {
+      for (i = 0; i < n; i++) {
+        if (list[i] != self && !tether__pid_listed(p, list[i])) {
+          free(list);
+          return TETHER__HELPER_STATUS(TETHER__HELPER_SHARED, 0);
+        }
+      }
+      free(list);
       break;
+    }
     cap = n + 16;
   }
-  for (i = 0; i < n; i++) {
-    if (list[i] != self && !tether__pid_listed(p, list[i])) {
-      free(list);
-      return TETHER__HELPER_STATUS(TETHER__HELPER_SHARED, 0);
-    }
-  }
-  free(list);
   {
     BOOL all = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
     DWORD err = all ? 0 : GetLastError();
-    BOOL group = GenerateConsoleCtrlEvent(CTRL_C_EVENT, target);
+    BOOL group = FALSE;
+    if (tether__helper_on_wine())
+      group = GenerateConsoleCtrlEvent(CTRL_C_EVENT, target);
     if (!all && !group)
       return TETHER__HELPER_STATUS(TETHER__HELPER_GENERATE, err);
   }
@@ -1357,11 +1390,19 @@ static void tether__helper_init(void) { tether__helper_check(); }
 #error "tether needs a way to run code before main() (see tether__helper_check)"
 #endif
 
-/* Run the helper for mode 'C' or 'B' against the tree of os. */
-static int tether__run_helper(const tether__os_child *os, char mode) {
+/*
+ * Run the helper in mode (see above) against target, with the pid list
+ * (mode 'C'; NULL and 0 for the others). Returns 0 when the helper did its
+ * job; TETHER_ENOTSUP (with *no_console set when it could not attach to
+ * the target's console: gone meanwhile, or no console) when it could not;
+ * TETHER_ETIMEDOUT, TETHER_ENOMEM or a creation error. The raw cause is
+ * recorded for tether_last_os_error(). Shared with win32/send.c.
+ */
+int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids,
+                             size_t npids, int *no_console) {
   tether__create_req req;
-  DWORD *pids = NULL, code = 0, wr;
-  size_t npids = 0, i, len;
+  DWORD code = 0, wr;
+  size_t i, len;
   char *var = NULL;
   const char *set[2];
   wchar_t *exe = NULL, *cmdline = NULL, *env = NULL;
@@ -1369,10 +1410,9 @@ static int tether__run_helper(const tether__os_child *os, char mode) {
   PROCESS_INFORMATION pi;
   int r;
 
+  *no_console = 0;
   memset(&req, 0, sizeof(req));
   memset(&pi, 0, sizeof(pi));
-  if ((r = tether__tree_pids(os, &pids, &npids)) < 0)
-    return r;
   len = sizeof("TETHER_CTRL_HELPER=C:") + 11 * (npids + 1);
   var = (char *)malloc(len);
   if (var == NULL) {
@@ -1381,7 +1421,7 @@ static int tether__run_helper(const tether__os_child *os, char mode) {
   }
   {
     size_t at = (size_t)snprintf(var, len, "TETHER_CTRL_HELPER=%c%lu:", mode,
-                                 (unsigned long)os->pid);
+                                 (unsigned long)target);
     for (i = 0; i < npids && at < len; i++)
       at += (size_t)snprintf(var + at, len - at, "%s%lu", i > 0 ? "," : "",
                              (unsigned long)pids[i]);
@@ -1432,9 +1472,10 @@ static int tether__run_helper(const tether__os_child *os, char mode) {
     r = 0;
     break;
   case TETHER__HELPER_NO_CONSOLE:
-    /* Gone meanwhile, or no console (a detached child). */
+    /* Gone meanwhile, or no console (a detached process). */
     tether__set_last_os_error((long)(code & 0xFFFFu));
-    r = tether__tree_alive(os) == 0 ? TETHER_ESRCH : TETHER_ENOTSUP;
+    *no_console = 1;
+    r = TETHER_ENOTSUP;
     break;
   case TETHER__HELPER_SHARED:
   case TETHER__HELPER_GENERATE:
@@ -1450,11 +1491,24 @@ static int tether__run_helper(const tether__os_child *os, char mode) {
 done:
   tether__close(&pi.hProcess);
   tether__close(&job);
-  free(pids);
   free(var);
   free(exe);
   free(cmdline);
   free(env);
+  return r;
+}
+
+/* Run the helper for mode 'C' or 'B' against the tree of os. */
+static int tether__run_helper(const tether__os_child *os, char mode) {
+  DWORD *pids = NULL;
+  size_t npids = 0;
+  int r, no_console = 0;
+  if ((r = tether__tree_pids(os, &pids, &npids)) < 0)
+    return r;
+  r = tether__win32_run_helper(mode, os->pid, pids, npids, &no_console);
+  free(pids);
+  if (no_console && tether__tree_alive(os) == 0)
+    r = TETHER_ESRCH;
   return r;
 }
 
@@ -1481,6 +1535,11 @@ int tether__os_child_signal(tether_child *c, int kind) {
     return r;
   if (r == 0)
     return TETHER_ESRCH;
+  /* A child in this process's console group: CTRL_C and CTRL_BREAK would
+   * reach this process (and everything else in the group) too. */
+  if (os->console_group &&
+      (kind == TETHER_EVENT_INTERRUPT || kind == TETHER_EVENT_QUIT))
+    return TETHER_ENOTSUP;
   switch (kind) {
   case TETHER_EVENT_INTERRUPT:
     /* A child on this process's console cannot get CTRL_C_EVENT alone:
