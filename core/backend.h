@@ -227,6 +227,7 @@ void tether__channel_post_child(tether_child *c);
 /* Core (core/token.c): remove a child from the token that owns it, waiting
  * while the token's stop thread works on it. No lock held. */
 void tether__token_disown(tether_child *c);
+
 /* ---- sending to any process (send.c; the portable part is core/send.c) ---- */
 
 /* Deliver kind (INTERRUPT, QUIT, TERMINATE, HANGUP, USER1, USER2, or NONE

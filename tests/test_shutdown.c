@@ -166,7 +166,9 @@ static int sc_like_signal(int argc, char **argv) {
   int signo = atoi(argv[0]), r;
   const char *mode = argc > 1 ? argv[1] : "plain";
   fputs("unflushed", stdout); /* must reach the parent: the helper flushes */
-#ifndef _WIN32
+#ifdef _WIN32
+  (void)mode;
+#else
   if (strcmp(mode, "watched") == 0) {
     tether_channel *ch;
     if (tether_channel_new(&ch, NULL) < 0 || tether_channel_watch_signal(ch, signo, 0) < 0)
@@ -221,7 +223,7 @@ static void sc_notify(int action, const tether_event *ev, void *userdata) {
   (void)userdata;
   say("action %d kind %d count %llu\n", action, ev->kind, (unsigned long long)ev->count);
   if (action == TETHER_SHUTDOWN_REPEATED)
-    (void)tether__add_int(&sc_repeated, 1);
+    (void)tether__add_int(&sc_repeated, (int)ev->count); /* may coalesce */
 }
 
 #ifdef _WIN32

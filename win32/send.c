@@ -56,7 +56,7 @@ static int tether__send_gone(HANDLE h) {
 }
 
 int tether__os_send(int64_t pid, int kind, unsigned flags) {
-  DWORD id = (DWORD)pid, target = id;
+  DWORD id = (DWORD)pid; /* 1..0x7FFFFFFF (core/send.c) */
   HANDLE h = NULL;
   int r, no_console = 0;
   if (kind == TETHER_EVENT_USER1 || kind == TETHER_EVENT_USER2)
@@ -93,7 +93,7 @@ int tether__os_send(int64_t pid, int kind, unsigned flags) {
   case TETHER_EVENT_QUIT:
     r = tether__win32_run_helper(
         kind == TETHER_EVENT_INTERRUPT ? 'c' : (flags & TETHER_SEND_GROUP) ? 'B' : 'b',
-        target, NULL, 0, &no_console);
+        id, NULL, 0, &no_console);
     /* The helper could not attach: the target ended meanwhile, or it has
      * no console (a GUI program, a detached process). */
     if (no_console && tether__send_gone(h))
