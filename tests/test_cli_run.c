@@ -72,6 +72,37 @@ static int child_count_int(int argc, char **argv) {
   return 0;
 }
 
+static volatile sig_atomic_t g_winch;
+
+static void on_winch(int sig) {
+  int saved = errno;
+  (void)sig;
+  g_winch++;
+  if (g_log >= 0)
+    (void)write(g_log, "W", 1);
+  errno = saved;
+}
+
+/* count_winch LOG READY: one "W" in LOG per SIGWINCH; one second after the
+ * first, exit 0. */
+static int child_count_winch(int argc, char **argv) {
+  struct sigaction sa;
+  int i;
+  if (argc < 2)
+    return 90;
+  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_winch;
+  sigaction(SIGWINCH, &sa, NULL);
+  write_file(argv[1], "ready\n");
+  for (i = 0; i < 3000 && g_winch == 0; i++)
+    tt_sleep_ms(10);
+  if (g_winch == 0)
+    return 91;
+  tt_sleep_ms(1000);
+  return 0;
+}
+
 /* ignore_int READY: SIGINT ignored, sleep up to 60 s. */
 static int child_ignore_int(int argc, char **argv) {
   int i;
@@ -410,6 +441,37 @@ static void test_pty_ctrl_c_dies_by_sigint(void **state) {
     fail_msg("Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st, out);
 }
 
+/* The terminal is resized: SIGWINCH goes to its foreground group (tether),
+ * which forwards it to the child's group exactly once. */
+static void test_pty_resize_once(void **state) {
+  char log[128], ready[128], out[4096] = "";
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
+                  (char *)"--child", (char *)"count_winch", log, ready, NULL};
+  struct winsize ws;
+  int m, st;
+  pid_t pid;
+  (void)state;
+  make_dir();
+  path_in(log, sizeof log, "log");
+  path_in(ready, sizeof ready, "ready");
+  pid = start_in_pty(argv, &m);
+  assert_true(wait_file(ready, 10000));
+  memset(&ws, 0, sizeof ws);
+  ws.ws_row = 33;
+  ws.ws_col = 111;
+  assert_int_equal(ioctl(m, TIOCSWINSZ, &ws), 0);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  close(m);
+  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || file_size(log) != 1) {
+    long n = file_size(log);
+    remove_dir();
+    fail_msg("resize: tether status 0x%x, the child saw %ld SIGWINCH(es) (want exit 0 "
+             "and 1); terminal: %s",
+             st, n, out);
+  }
+  remove_dir();
+}
+
 /* Linux: is pid stopped (state T)? */
 static int stopped(long pid) {
   char path[64], buf[512];
@@ -521,6 +583,7 @@ int main(int argc, char **argv) {
       {"count_int", child_count_int}, {"ignore_int", child_ignore_int},
       {"plain", child_plain},
       {"die", child_die},             {"pid", child_pid},
+      {"count_winch", child_count_winch},
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dies_like_child),
@@ -529,6 +592,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_ctrl_c_once_foreground),
       cmocka_unit_test(test_pty_second_ctrl_c_kills),
       cmocka_unit_test(test_pty_ctrl_c_dies_by_sigint),
+      cmocka_unit_test(test_pty_resize_once),
       cmocka_unit_test(test_pty_ctrl_z),
       cmocka_unit_test(test_pty_foreground_restores_modes),
   };
