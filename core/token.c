@@ -121,15 +121,18 @@ static void tether__stop_work(tether__owned *e) {
       e->sent = 1;
       e->deadline = now + (uint64_t)(s->timeout_ms > 0 ? s->timeout_ms : 0) * 1000000u;
       if (r == TETHER_ESRCH)
-        e->done = 1;
+        e->killed = 1; /* nothing left to signal: only wait for the exit */
     } else {
-      r = tether_child_kill(e->child);
+      (void)tether_child_kill(e->child);
       e->sent = e->killed = 1;
-      if (r == TETHER_ESRCH)
-        e->done = 1;
     }
   }
-  if (!e->done && tether__os_child_wait_tree(e->child, 0) == 1)
+  /* Done when the whole tree is gone and the child's own exit has been
+   * recorded (the backend reports it asynchronously, so the tree may look
+   * empty a moment earlier): after tether_token_wait_stopped(),
+   * tether_child_wait(c, 0, &st) gives the status. */
+  if (!e->done && tether__os_child_wait_tree(e->child, 0) == 1 &&
+      tether_child_wait(e->child, 0, NULL) == 1)
     e->done = 1;
   if (!e->done && !e->killed && now >= e->deadline) {
     e->step++;

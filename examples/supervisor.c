@@ -37,6 +37,8 @@ static int worker(int n) {
     return 3;
   if (n != 1 && tether_channel_watch(ch, TETHER_EVENT_TERMINATE, 0) != 0)
     return 3;
+  printf("worker %d ready\n", n); /* the supervisor's stdout */
+  fflush(stdout);
   for (;;) {
     if (tether_channel_wait(ch, &ev, -1) != 1)
       return 4;
@@ -119,7 +121,9 @@ static int self_test(const char *self) {
   if (!st_expect(&r, "supervising", 10000))
     return st_fail("the supervisor did not start its workers", &r);
   /* Let the workers install their handlers before the stop begins. */
-  tether_child_wait(r.child, 500, NULL);
+  if (!st_expect(&r, "worker 0 ready", 10000) || !st_expect(&r, "worker 1 ready", 10000) ||
+      !st_expect(&r, "worker 2 ready", 10000))
+    return st_fail("the workers did not start", &r);
   if (tether_child_signal(r.child, TETHER_EVENT_TERMINATE) != 0)
     return st_fail("send terminate to the supervisor", &r);
   if (!st_end(&r, 20000, &st))

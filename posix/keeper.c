@@ -74,6 +74,22 @@ static void k_send(uint32_t type, uint32_t id, pid_t pid, int err,
   }
 }
 
+/* How long the keeper's poll may sleep: for ever, except under
+ * ThreadSanitizer. The keeper is a fork that never execs; when the program
+ * had threads at that moment, TSan's runtime in the keeper does not run the
+ * SIGCHLD handler while poll() blocks (seen as exits reported only much
+ * later), so a TSan build also looks at its children every 100 ms. */
+#if defined(__SANITIZE_THREAD__)
+#define TETHER__K_POLL_MS 100
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TETHER__K_POLL_MS 100
+#endif
+#endif
+#ifndef TETHER__K_POLL_MS
+#define TETHER__K_POLL_MS (-1)
+#endif
+
 static void k_on_sigchld(int signo) {
   int saved = errno;
   char c = 0;
@@ -519,13 +535,13 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
     pf[2].fd = k_sig_r;
     pf[2].events = POLLIN;
     pf[0].revents = pf[1].revents = pf[2].revents = 0;
-    n = poll(pf, 3, -1);
+    n = poll(pf, 3, TETHER__K_POLL_MS);
     if (n < 0) {
       if (errno == EINTR)
         continue;
       break;
     }
-    if (pf[2].revents) {
+    if (pf[2].revents || n == 0) {
       char buf[64];
       while (read(k_sig_r, buf, sizeof(buf)) > 0) {
       }
