@@ -659,6 +659,33 @@ static void tether__close_owned(const int child[3], const int owned[3]) {
       close(child[i]);
 }
 
+/* K.lock held, K.started: has the keeper died? A datagram socket says
+ * nothing when its peer goes away, so the reader would wait for ever: mark
+ * it dead and shut the socket down, which ends the reader's recv() (its
+ * clean-up then lets go of the keeper's children). The keeper stays
+ * unreaped (WNOWAIT) until the next start reaps it. Returns 0 while it
+ * lives, else the error for a request it took with it: TETHER_EMFILE when
+ * it could not set up its descriptors (exit codes 120, 123), else
+ * TETHER_EIO. force: it is known to be gone (the socket refused). */
+static int tether__keeper_gone_locked(int force) {
+  siginfo_t si;
+  int code = 0;
+  memset(&si, 0, sizeof(si));
+  if (waitid(P_PID, (id_t)K.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+    if (si.si_pid != K.pid && !force)
+      return 0;
+    if (si.si_pid == K.pid && si.si_code == CLD_EXITED)
+      code = si.si_status;
+  } else if (errno != ECHILD && !force) {
+    return 0;
+  }
+  K.dead = 1;
+  (void)shutdown(K.sock, SHUT_RDWR);
+  tether__cond_broadcast(K.cond);
+  tether__set_last_os_error(code == 120 || code == 123 ? EMFILE : EPIPE);
+  return code == 120 || code == 123 ? TETHER_EMFILE : TETHER_EIO;
+}
+
 static int tether__send_spawn(uint32_t id, const int child[3]) {
   tether__kmsg m;
   struct msghdr mh;
@@ -695,6 +722,13 @@ static int tether__send_spawn(uint32_t id, const int child[3]) {
   for (;;) {
     if (sendmsg(K.sock, &mh, 0) >= 0)
       return 0;
+    if (errno == ECONNREFUSED) { /* the keeper is gone */
+      int r;
+      tether__mutex_lock(K.lock);
+      r = tether__keeper_gone_locked(1);
+      tether__mutex_unlock(K.lock);
+      return r;
+    }
     if (errno != EINTR)
       return tether__translate_os_error(errno);
   }
@@ -857,15 +891,19 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
     r = tether__send_spawn(id, child);
     if (r == 0) {
       tether__mutex_lock(K.lock);
+      int gone = 0;
+      /* Every 50 ms without a reply: is the keeper still there? */
       while (!(K.reply_ready && K.reply_id == id) && !K.dead)
-        tether__cond_wait(K.cond, K.lock, -1);
+        if (tether__cond_wait(K.cond, K.lock, 50) == 0 &&
+            !(K.reply_ready && K.reply_id == id) && !K.dead)
+          gone = tether__keeper_gone_locked(0);
       if (K.reply_ready && K.reply_id == id && K.reply_pid > 0) {
         c->os = o; /* the reader entered it in the table */
         o = NULL;
       } else if (K.reply_ready && K.reply_id == id) {
         r = tether__translate_os_error(K.reply_err);
       } else {
-        r = TETHER_EIO; /* the keeper died during the request */
+        r = gone < 0 ? gone : TETHER_EIO; /* the keeper died during the request */
       }
       K.pending = NULL;
       tether__mutex_unlock(K.lock);
