@@ -318,6 +318,31 @@ static int tether__k_sync_init(void) {
   return 0;
 }
 
+/* tether__k_start held, the locks made: if the keeper died, release what
+ * the library kept for it (its reader thread, which has ended or is ending,
+ * descriptors, shared memory, the zombie), once no request uses its socket
+ * any more. */
+static void tether__keeper_cleanup(void) {
+  int dead;
+  if (!K.started)
+    return;
+  /* K.dead is the reader's (and a waiting spawn's) to set, under K.lock. */
+  tether__mutex_lock(K.lock);
+  dead = K.dead;
+  tether__mutex_unlock(K.lock);
+  if (!dead)
+    return;
+  tether__mutex_lock(K.spawn_lock);
+  tether__thread_join(K.reader);
+  K.reader = NULL;
+  close(K.sock);
+  close(K.lifeline);
+  (void)munmap(K.shm, TETHER__K_SHM_SIZE);
+  (void)waitpid(K.pid, NULL, WNOHANG);
+  K.started = 0;
+  tether__mutex_unlock(K.spawn_lock);
+}
+
 /* tether__k_start held. */
 static int tether__keeper_start(void) {
   int sv[2] = {-1, -1}, life[2] = {-1, -1}, r, err;
@@ -327,16 +352,8 @@ static int tether__keeper_start(void) {
 
   if ((r = tether__k_sync_init()) < 0)
     return r;
-  if (K.started && K.dead) {
-    /* The previous keeper died: clean up after it, then start anew. */
-    tether__thread_join(K.reader);
-    K.reader = NULL;
-    close(K.sock);
-    close(K.lifeline);
-    (void)munmap(K.shm, TETHER__K_SHM_SIZE);
-    (void)waitpid(K.pid, NULL, WNOHANG);
-    K.started = 0;
-  }
+  /* The previous keeper died: clean up after it, then start anew. */
+  tether__keeper_cleanup();
   if (K.started)
     return 0;
 
@@ -364,6 +381,7 @@ static int tether__keeper_start(void) {
     goto fail;
   close(sv[1]);
   close(life[0]);
+  tether__mutex_lock(K.lock);
   K.pid = pid;
   K.sock = sv[0];
   K.lifeline = life[1];
@@ -371,6 +389,7 @@ static int tether__keeper_start(void) {
   K.gen++;
   K.dead = 0;
   K.started = 1;
+  tether__mutex_unlock(K.lock);
   r = tether__thread_start(&K.reader, tether__reader_main, (void *)(uintptr_t)K.gen);
   if (r < 0) {
     /* Without a reader the keeper is useless: end it (EOF) and reap it. */
@@ -914,6 +933,19 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
     }
   }
   tether__mutex_unlock(K.spawn_lock);
+  {
+    /* A keeper that died during this request is released now, not at the
+     * next spawn (its reader thread would wait unjoined till then). */
+    int dead;
+    tether__mutex_lock(K.lock);
+    dead = K.dead;
+    tether__mutex_unlock(K.lock);
+    if (dead) {
+      (void)pthread_mutex_lock(&tether__k_start);
+      tether__keeper_cleanup();
+      (void)pthread_mutex_unlock(&tether__k_start);
+    }
+  }
 
 finish:
   if (r == 0)
