@@ -39,6 +39,20 @@
 
 #include "support.h"
 
+/* ThreadSanitizer runs signal handlers deferred, from one pending slot per
+ * signal number: it coalesces queued (real-time) signals like the kernel
+ * coalesces standard ones, so their counts cannot be exact there. */
+#if defined(__SANITIZE_THREAD__)
+#define QUEUED_EXACT 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define QUEUED_EXACT 0
+#endif
+#endif
+#ifndef QUEUED_EXACT
+#define QUEUED_EXACT 1
+#endif
+
 #define SENDERS 4
 #define COVER_TIMEOUT_NS 10000000000ull /* a burst must be covered by then */
 
@@ -215,9 +229,9 @@ static void test_storm(void **state) {
   s[0].signo = SIGUSR1;
   s[1].signo = SIGUSR2;
   s[2].signo = SIGRTMIN + 1;
-  s[2].rt = 1;
+  s[2].rt = QUEUED_EXACT;
   s[3].signo = SIGRTMIN + 2;
-  s[3].rt = 1;
+  s[3].rt = QUEUED_EXACT;
 
   fds_before = fd_count();
   assert_tether_ok(tether_channel_new(&ch, NULL));
@@ -387,7 +401,9 @@ static void test_storm(void **state) {
                   (unsigned long long)s[i].seen_count,
                   (unsigned long long)s[i].seen_events,
                   (unsigned long long)s[i].acked,
-                  s[i].rt ? " (queued: exact)" : " (coalesced by the kernel)");
+                  s[i].rt ? " (queued: exact)"
+                  : i < 2 ? " (coalesced by the kernel)"
+                          : " (queued, but coalesced by ThreadSanitizer)");
   }
   print_message("storm: %llu signals sent in %.2f s (%.0f signals/s), %llu "
                 "delivered in %llu events, %llu bursts all reported, %llu "
