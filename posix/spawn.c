@@ -741,15 +741,15 @@ static int tether__send_spawn(uint32_t id, const int child[3]) {
   for (;;) {
     if (sendmsg(K.sock, &mh, 0) >= 0)
       return 0;
-    if (errno == ECONNREFUSED) { /* the keeper is gone */
-      int r;
+    if (errno != EINTR) {
+      /* Linux says ECONNREFUSED once the keeper is gone; other systems may
+       * say something else: ask whether it still lives. */
+      int e = errno, r;
       tether__mutex_lock(K.lock);
-      r = tether__keeper_gone_locked(1);
+      r = tether__keeper_gone_locked(e == ECONNREFUSED);
       tether__mutex_unlock(K.lock);
-      return r;
+      return r < 0 ? r : tether__translate_os_error(e);
     }
-    if (errno != EINTR)
-      return tether__translate_os_error(errno);
   }
 }
 
