@@ -47,6 +47,10 @@ typedef struct tether__kchild {
 static tether__kchild k_children[TETHER__K_MAX_CHILDREN];
 static int k_nchildren; /* high-water mark of used entries */
 static int k_sock, k_lifeline, k_sig_r, k_sig_w;
+/* The keeper's own descriptor limit: a request sets the program's limits
+ * for the fork of its child, and this one comes back right after, so that
+ * the next request's descriptors can be received. */
+static struct rlimit k_nofile;
 static pid_t k_self;
 
 /* ---- small async-signal-safe helpers ---- */
@@ -245,10 +249,6 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
       (void)close(fds[i]);
     return;
   }
-  /* The program's resource limits of this moment: the child inherits them,
-   * and the fork below is checked against them (RLIMIT_NPROC). */
-  for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++)
-    (void)setrlimit(req->resource[i], &req->limit[i]);
   /* The exec error comes back through a close-on-exec pipe: EOF means the
    * exec happened. (Not through shared memory: sanitizers and valgrind run
    * vfork as a plain fork.) Reading it also keeps the keeper from touching
@@ -261,6 +261,11 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   }
   (void)fcntl(ep[0], F_SETFD, FD_CLOEXEC);
   (void)fcntl(ep[1], F_SETFD, FD_CLOEXEC);
+  /* The program's resource limits of this moment: the child inherits them,
+   * and the fork below is checked against them (RLIMIT_NPROC). The
+   * keeper's own descriptor limit comes back after the fork. */
+  for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++)
+    (void)setrlimit(req->resource[i], &req->limit[i]);
   sigfillset(&all);
   (void)sigprocmask(SIG_SETMASK, &all, &old);
   pid = vfork();
@@ -320,6 +325,7 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   }
   }
   fork_errno = errno;
+  (void)setrlimit(RLIMIT_NOFILE, &k_nofile);
   (void)close(ep[1]);
   if (pid > 0) {
     ssize_t n;
@@ -485,6 +491,14 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
     (void)sigaction(s, &sa, NULL);
   sa.sa_handler = SIG_IGN;
   (void)sigaction(SIGPIPE, &sa, NULL);
+
+  /* The keeper needs a few descriptors of its own whatever the program's
+   * soft limit was when it started: up to the hard limit. */
+  if (getrlimit(RLIMIT_NOFILE, &k_nofile) == 0 && k_nofile.rlim_cur < k_nofile.rlim_max) {
+    k_nofile.rlim_cur = k_nofile.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &k_nofile);
+  }
+  (void)getrlimit(RLIMIT_NOFILE, &k_nofile);
 
   /* Descriptors: 0..2 /dev/null, 3 lifeline, 4 socket, nothing else of
    * the program's (it must not keep the program's pipes or sockets). */

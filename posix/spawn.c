@@ -318,6 +318,31 @@ static int tether__k_sync_init(void) {
   return 0;
 }
 
+/* tether__k_start held, the locks made: if the keeper died, release what
+ * the library kept for it (its reader thread, which has ended or is ending,
+ * descriptors, shared memory, the zombie), once no request uses its socket
+ * any more. */
+static void tether__keeper_cleanup(void) {
+  int dead;
+  if (!K.started)
+    return;
+  /* K.dead is the reader's (and a waiting spawn's) to set, under K.lock. */
+  tether__mutex_lock(K.lock);
+  dead = K.dead;
+  tether__mutex_unlock(K.lock);
+  if (!dead)
+    return;
+  tether__mutex_lock(K.spawn_lock);
+  tether__thread_join(K.reader);
+  K.reader = NULL;
+  close(K.sock);
+  close(K.lifeline);
+  (void)munmap(K.shm, TETHER__K_SHM_SIZE);
+  (void)waitpid(K.pid, NULL, WNOHANG);
+  K.started = 0;
+  tether__mutex_unlock(K.spawn_lock);
+}
+
 /* tether__k_start held. */
 static int tether__keeper_start(void) {
   int sv[2] = {-1, -1}, life[2] = {-1, -1}, r, err;
@@ -327,16 +352,8 @@ static int tether__keeper_start(void) {
 
   if ((r = tether__k_sync_init()) < 0)
     return r;
-  if (K.started && K.dead) {
-    /* The previous keeper died: clean up after it, then start anew. */
-    tether__thread_join(K.reader);
-    K.reader = NULL;
-    close(K.sock);
-    close(K.lifeline);
-    (void)munmap(K.shm, TETHER__K_SHM_SIZE);
-    (void)waitpid(K.pid, NULL, WNOHANG);
-    K.started = 0;
-  }
+  /* The previous keeper died: clean up after it, then start anew. */
+  tether__keeper_cleanup();
   if (K.started)
     return 0;
 
@@ -364,6 +381,7 @@ static int tether__keeper_start(void) {
     goto fail;
   close(sv[1]);
   close(life[0]);
+  tether__mutex_lock(K.lock);
   K.pid = pid;
   K.sock = sv[0];
   K.lifeline = life[1];
@@ -371,6 +389,7 @@ static int tether__keeper_start(void) {
   K.gen++;
   K.dead = 0;
   K.started = 1;
+  tether__mutex_unlock(K.lock);
   r = tether__thread_start(&K.reader, tether__reader_main, (void *)(uintptr_t)K.gen);
   if (r < 0) {
     /* Without a reader the keeper is useless: end it (EOF) and reap it. */
@@ -659,6 +678,33 @@ static void tether__close_owned(const int child[3], const int owned[3]) {
       close(child[i]);
 }
 
+/* K.lock held, K.started: has the keeper died? A datagram socket says
+ * nothing when its peer goes away, so the reader would wait for ever: mark
+ * it dead and shut the socket down, which ends the reader's recv() (its
+ * clean-up then lets go of the keeper's children). The keeper stays
+ * unreaped (WNOWAIT) until the next start reaps it. Returns 0 while it
+ * lives, else the error for a request it took with it: TETHER_EMFILE when
+ * it could not set up its descriptors (exit codes 120, 123), else
+ * TETHER_EIO. force: it is known to be gone (the socket refused). */
+static int tether__keeper_gone_locked(int force) {
+  siginfo_t si;
+  int code = 0;
+  memset(&si, 0, sizeof(si));
+  if (waitid(P_PID, (id_t)K.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+    if (si.si_pid != K.pid && !force)
+      return 0;
+    if (si.si_pid == K.pid && si.si_code == CLD_EXITED)
+      code = si.si_status;
+  } else if (errno != ECHILD && !force) {
+    return 0;
+  }
+  K.dead = 1;
+  (void)shutdown(K.sock, SHUT_RDWR);
+  tether__cond_broadcast(K.cond);
+  tether__set_last_os_error(code == 120 || code == 123 ? EMFILE : EPIPE);
+  return code == 120 || code == 123 ? TETHER_EMFILE : TETHER_EIO;
+}
+
 static int tether__send_spawn(uint32_t id, const int child[3]) {
   tether__kmsg m;
   struct msghdr mh;
@@ -695,8 +741,15 @@ static int tether__send_spawn(uint32_t id, const int child[3]) {
   for (;;) {
     if (sendmsg(K.sock, &mh, 0) >= 0)
       return 0;
-    if (errno != EINTR)
-      return tether__translate_os_error(errno);
+    if (errno != EINTR) {
+      /* Linux says ECONNREFUSED once the keeper is gone; other systems may
+       * say something else: ask whether it still lives. */
+      int e = errno, r;
+      tether__mutex_lock(K.lock);
+      r = tether__keeper_gone_locked(e == ECONNREFUSED);
+      tether__mutex_unlock(K.lock);
+      return r < 0 ? r : tether__translate_os_error(e);
+    }
   }
 }
 
@@ -861,15 +914,19 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
     r = tether__send_spawn(id, child);
     if (r == 0) {
       tether__mutex_lock(K.lock);
+      int gone = 0;
+      /* Every 50 ms without a reply: is the keeper still there? */
       while (!(K.reply_ready && K.reply_id == id) && !K.dead)
-        tether__cond_wait(K.cond, K.lock, -1);
+        if (tether__cond_wait(K.cond, K.lock, 50) == 0 &&
+            !(K.reply_ready && K.reply_id == id) && !K.dead)
+          gone = tether__keeper_gone_locked(0);
       if (K.reply_ready && K.reply_id == id && K.reply_pid > 0) {
         c->os = o; /* the reader entered it in the table */
         o = NULL;
       } else if (K.reply_ready && K.reply_id == id) {
         r = tether__translate_os_error(K.reply_err);
       } else {
-        r = TETHER_EIO; /* the keeper died during the request */
+        r = gone < 0 ? gone : TETHER_EIO; /* the keeper died during the request */
       }
       K.pending = NULL;
       tether__mutex_unlock(K.lock);
@@ -880,6 +937,19 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
     }
   }
   tether__mutex_unlock(K.spawn_lock);
+  {
+    /* A keeper that died during this request is released now, not at the
+     * next spawn (its reader thread would wait unjoined till then). */
+    int dead;
+    tether__mutex_lock(K.lock);
+    dead = K.dead;
+    tether__mutex_unlock(K.lock);
+    if (dead) {
+      (void)pthread_mutex_lock(&tether__k_start);
+      tether__keeper_cleanup();
+      (void)pthread_mutex_unlock(&tether__k_start);
+    }
+  }
 
 finish:
   if (r == 0)

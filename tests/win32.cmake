@@ -58,3 +58,20 @@ if(TETHER_BUILD_TOOLS AND CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATC
       ${tether_wine_run} $<TARGET_FILE:tether_cli>)
   set_tests_properties(wine_cli_send PROPERTIES TIMEOUT 120 LABELS win32)
 endif()
+
+# Torture (label "torture"): the parent of tethered trees killed with
+# TerminateProcess at a random moment leaves no survivor (Windows side: named
+# mutexes and a process snapshot; under Wine also a Linux-side scan of
+# /proc/*/cmdline for the run's marker, tests/torture/wine_torture.sh).
+if(CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
+  add_executable(torture_spawn_win32 torture/torture_spawn_win32.c)
+  target_link_libraries(torture_spawn_win32 PRIVATE tether_testsupport)
+  tether_target_warnings(torture_spawn_win32)
+  list(GET CMAKE_CROSSCOMPILING_EMULATOR -1 tether_wine_run)
+  add_test(NAME torture_spawn_win32
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/torture/wine_torture.sh
+      ${tether_wine_run} $<TARGET_FILE:torture_spawn_win32>)
+  set_tests_properties(torture_spawn_win32 PROPERTIES TIMEOUT 600 LABELS "torture;win32")
+else()
+  tether_add_test(torture_spawn_win32 SOURCES torture/torture_spawn_win32.c TIMEOUT 600 LABELS torture win32)
+endif()

@@ -4,7 +4,9 @@
  * no survivor: no child, no grandchild (Linux: no setsid() escapee), no
  * keeper. Survivors are found by a marker in their argv.
  *
- *   torture_spawn                      500 iterations (TETHER_TORTURE_ITERATIONS)
+ *   torture_spawn                      TETHER_TORTURE_ITERATIONS iterations
+ *                                      (default 100; the torture lane: 2000),
+ *                                      TETHER_TORTURE_SEED to repeat a run
  *   torture_spawn --child middle M E   spawn trees marked M until killed
  *   torture_spawn --child tree M E     a child that forks a grandchild
  */
@@ -65,8 +67,9 @@ static int child_middle(int argc, char **argv) {
   return 0;
 }
 
-/* Processes whose argv holds the marker (zombies have no argv: not counted). */
-static int count_marked(const char *marker) {
+/* Processes whose argv holds the marker (zombies have no argv: not
+ * counted); with kill_them, each gets SIGKILL. */
+static int count_marked(const char *marker, int kill_them) {
   DIR *d = opendir("/proc");
   struct dirent *de;
   int n = 0;
@@ -88,6 +91,8 @@ static int count_marked(const char *marker) {
     for (i = 0; len > 0 && i + (ssize_t)mlen <= len; i++)
       if (memcmp(buf + i, marker, mlen) == 0) {
         n++;
+        if (kill_them)
+          (void)kill((pid_t)atoi(de->d_name), SIGKILL);
         break;
       }
   }
@@ -105,23 +110,33 @@ static unsigned rnd(unsigned n) {
 
 static void test_parent_killed_at_random(void **state) {
   const char *env = getenv("TETHER_TORTURE_ITERATIONS");
-  int iterations = env != NULL ? atoi(env) : 500;
-  int it, survivors = 0, worst_ms = 0, before_first = 0, between = 0, after = 0;
-  uint64_t seed = tether_now_ns();
+  const char *seed_env = getenv("TETHER_TORTURE_SEED");
+  int iterations = env != NULL && atoi(env) > 0 ? atoi(env) : 100;
+  int it, survivors = 0, worst_ms = 0, before_first = 0, between = 0, after = 0,
+          escapees = 0;
+  uint64_t t0 = tether_now_ns(), secs_x1000;
   (void)state;
-  rng_state ^= (unsigned long)seed;
-  print_message("torture: %d iterations, seed %lu\n", iterations,
-                (unsigned long)rng_state);
+  if (seed_env != NULL && *seed_env != '\0')
+    rng_state = strtoul(seed_env, NULL, 10);
+  else
+    rng_state ^= (unsigned long)tether_now_ns();
+  if (rng_state == 0)
+    rng_state = 1;
+  print_message("torture: %d iterations, seed %lu (TETHER_TORTURE_SEED repeats "
+                "the delays)\n", iterations, (unsigned long)rng_state);
   for (it = 0; it < iterations; it++) {
     char marker[64];
     const char *escape;
-    unsigned delay_us = rnd(6000); /* 0..6 ms: keeper start, spawns, after */
+    /* 0..20 ms: the keeper starting, the 8 spawns (about 1 ms each), or
+     * after them */
+    unsigned delay_us = rnd(20000);
     pid_t m;
     int st, left, waited, p[2];
     char prog[16];
     ssize_t done;
 #if defined(TETHER_TEST_LINUX)
     escape = (it % 4 == 3) ? "1" : "0";
+    escapees += it % 4 == 3;
 #else
     escape = "0";
 #endif
@@ -164,26 +179,26 @@ static void test_parent_killed_at_random(void **state) {
     else
       after++;
     /* Survivors must be gone soon; allow 2 s before calling them survivors. */
-    for (waited = 0; (left = count_marked(marker)) > 0 && waited < 2000; waited += 2)
+    for (waited = 0; (left = count_marked(marker, 0)) > 0 && waited < 2000; waited += 2)
       tt_sleep_ms(2);
     if (left > 0) {
-      print_error("iteration %d (delay %u us): %d survivors\n", it, delay_us, left);
+      print_error("iteration %d (delay %u us, %d spawns done): %d survivors\n", it,
+                  delay_us, (int)(done > 0 ? done : 0), left);
       survivors += left;
       /* clean up so that the next iterations are not disturbed */
-      {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "pkill -9 -f %s", marker);
-        if (system(cmd) != 0) {
-        }
-      }
+      (void)count_marked(marker, 1);
     }
     if (waited > worst_ms)
       worst_ms = waited;
   }
-  print_message("torture: %d iterations: parent killed before its first spawn "
-                "completed %d, between/inside spawns %d, after all 8 %d; "
-                "%d survivors; slowest clean-up %d ms\n",
-                iterations, before_first, between, after, survivors, worst_ms);
+  secs_x1000 = (tether_now_ns() - t0) / 1000000u;
+  print_message("torture: %d iterations in %.1f s (%.1f ms each): parent "
+                "SIGKILLed before its first spawn completed %d, during the "
+                "spawns (1-7 of 8 done) %d, after all 8 %d; %d trees with a "
+                "setsid() escapee; %d survivors; slowest clean-up %d ms\n",
+                iterations, (double)secs_x1000 / 1000.0,
+                (double)secs_x1000 / (iterations > 0 ? iterations : 1), before_first,
+                between, after, escapees, survivors, worst_ms);
   assert_int_equal(survivors, 0);
 }
 
