@@ -677,6 +677,9 @@ typedef struct tether_spawn_options {
  *           TETHER_SPAWN_CONSOLE_GROUP.
  *         - TETHER_EAGAIN: process limit reached (RLIMIT_NPROC).
  *         - TETHER_EMFILE / TETHER_ENFILE / TETHER_ENOMEM.
+ *         - TETHER_EIO: POSIX: tether's keeper process died (it was killed,
+ *           or could not set itself up) while handling this request; the
+ *           next tether_spawn() starts a new one.
  *         - TETHER_EPERM: Windows: this process is in a job that forbids the
  *           child's own job (nesting refused); the child was not started.
  *
