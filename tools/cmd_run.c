@@ -243,6 +243,7 @@ static int g_have_prog_modes;
 static int g_handed;       /* the program's group holds the terminal */
 static int g_self_stopped; /* tether stopped itself; SIGCONT not seen yet */
 static int g_cont_watched; /* SIGCONT arrives as a channel event */
+static int g_poll;         /* --foreground and the state can be read */
 
 /* 1: the process is stopped by a job-control signal (state T), 0: not
  * (running, sleeping, a zombie, gone), -1: this system cannot tell.
@@ -319,7 +320,8 @@ static void foreground_setup(void) {
     return;
   }
   vlog("--foreground: terminal modes saved");
-  if (program_stopped((long)getpid()) < 0)
+  g_poll = program_stopped((long)getpid()) >= 0;
+  if (!g_poll)
     vlog("--foreground: this system cannot tell when the program stops; "
          "Ctrl+Z stops the program but not tether");
 }
@@ -378,8 +380,26 @@ static void foreground_restore(void) {
   g_tty = -1;
 }
 
-/* Stop tether itself (SIGSTOP cannot be caught; tether's SIGTSTP is). */
-static void stop_self(void) { (void)kill(getpid(), SIGSTOP); }
+/* The program may go on: give it the terminal back (--foreground, when
+ * tether's group has it now: fg) and continue its group. */
+static void resume_program(long pid) {
+  g_self_stopped = 0;
+  if (g_tty >= 0)
+    terminal_give(pid); /* SIGCONTs the group when it hands over */
+  if (!g_handed)
+    (void)kill(-(pid_t)pid, SIGCONT);
+}
+
+/* Stop tether itself (SIGSTOP cannot be caught; tether's SIGTSTP is). The
+ * SIGCONT that continues it arrives as a channel event, which calls
+ * resume_program(); until then the program's state is not polled. When
+ * SIGCONT is not watched (ignored when tether started), resume here. */
+static void stop_self(long pid) {
+  g_self_stopped = g_cont_watched;
+  (void)kill(getpid(), SIGSTOP);
+  if (!g_cont_watched)
+    resume_program(pid);
+}
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -492,17 +512,12 @@ static void handle_event(run_state *s, const tether_event *ev) {
     vlog("SIGTSTP: stopping the program's group (SIGSTOP), then tether");
     terminal_take_back();
     (void)kill(-(pid_t)s->pid, SIGSTOP);
-    g_self_stopped = 1;
-    stop_self();
+    stop_self(s->pid);
     return;
   }
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCONT) {
     vlog("SIGCONT: continuing the program's group");
-    g_self_stopped = 0;
-    if (g_tty >= 0)
-      terminal_give(s->pid); /* SIGCONTs the group when it hands over */
-    if (!g_handed)
-      (void)kill(-(pid_t)s->pid, SIGCONT);
+    resume_program(s->pid);
     return;
   }
   if (k == TETHER_EVENT_RESIZE) {
@@ -714,7 +729,7 @@ int cli_run(int argc, char **argv) {
     int wait_ms = next_wait_ms(&s);
 #ifndef _WIN32
     /* --foreground: look at the program's state every 50 ms. */
-    if (g_tty >= 0 && !g_self_stopped && (wait_ms < 0 || wait_ms > 50))
+    if (g_tty >= 0 && g_poll && !g_self_stopped && (wait_ms < 0 || wait_ms > 50))
       wait_ms = 50;
 #endif
     r = tether_channel_wait(ch, &ev, wait_ms);
@@ -735,15 +750,12 @@ int cli_run(int argc, char **argv) {
     if (!done)
       check_timers(&s);
 #ifndef _WIN32
-    if (!done && g_tty >= 0 && !g_self_stopped && program_stopped(s.pid) == 1) {
+    if (!done && g_tty >= 0 && g_poll && !g_self_stopped && program_stopped(s.pid) == 1) {
       /* Ctrl+Z reached the program's group (it holds the terminal), or it
        * read the terminal while tether was in the background (SIGTTIN). */
       vlog("the program stopped: taking the terminal back, stopping tether");
       terminal_take_back();
-      g_self_stopped = g_cont_watched;
-      stop_self();
-      if (!g_cont_watched)
-        terminal_give(s.pid); /* continued: no SIGCONT event will say so */
+      stop_self(s.pid);
     }
 #endif
   }
