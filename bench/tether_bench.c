@@ -1021,7 +1021,8 @@ static int group_live_count(pid_t pgid) {
   return n;
 }
 
-/* The keeper: the child of `parent` that leads its own session. */
+/* The keeper: the child of `parent` that leads a process group of its own
+ * in `parent`'s session (a detached child leads a session of its own). */
 static pid_t find_keeper(pid_t parent) {
   DIR *d = opendir("/proc");
   struct dirent *e;
@@ -1029,13 +1030,13 @@ static pid_t find_keeper(pid_t parent) {
   if (d == NULL)
     return -1;
   while (found < 0 && (e = readdir(d)) != NULL) {
-    long pp, sid;
+    long pp, pg, sid;
     pid_t p;
     if (e->d_name[0] < '0' || e->d_name[0] > '9')
       continue;
     p = (pid_t)atol(e->d_name);
-    if (proc_stat(p, NULL, &pp, NULL, &sid) == 0 && pp == (long)parent &&
-        sid == (long)p)
+    if (proc_stat(p, NULL, &pp, &pg, &sid) == 0 && pp == (long)parent &&
+        pg == (long)p && sid != (long)p)
       found = p;
   }
   (void)closedir(d);

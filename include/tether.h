@@ -625,9 +625,12 @@ enum tether_spawn_flags {
    *  child still gets a console of its own (CREATE_NO_WINDOW). What
    *  `tether run` uses so that a console Ctrl+C is delivered once. POSIX:
    *  tether_spawn() gives TETHER_ENOTSUP (a tethered child always has a
-   *  process group of its own; give it the terminal with tcsetpgrp() to let
-   *  terminal signals reach it). With TETHER_SPAWN_DETACHED: TETHER_EINVAL
-   *  (on both). */
+   *  process group of its own, a background group of this process's
+   *  session and controlling terminal; give it the terminal with
+   *  tcsetpgrp(fd, tether_child_pid(child)) to let the terminal's signals
+   *  and input reach it, and take it back when it ends, as `tether run
+   *  --foreground` does). With TETHER_SPAWN_DETACHED: TETHER_EINVAL (on
+   *  both). */
   TETHER_SPAWN_CONSOLE_GROUP = 1u << 3
 };
 
@@ -686,10 +689,15 @@ typedef struct tether_spawn_options {
  * Ownership: the caller owns the child and must tether_child_free() it.
  *
  * Platform notes: POSIX: tethered children are started by tether's keeper
- * process (one per program, forked at the first spawn; see
- * docs/children.md), detached ones by posix_spawn in a session of their
- * own. A bare argv[0] is searched in this process's PATH like execvp()
- * (without ever falling back to a shell); a name with a '/' is that file,
+ * process (one per program, forked at the first spawn, in a process group
+ * of its own in this process's session; see docs/children.md), detached
+ * ones by posix_spawn in a session of their own. A tethered child is a
+ * process group of this process's session, with its controlling terminal:
+ * a background group of it (reading the terminal stops the child with
+ * SIGTTIN, changing its modes with SIGTTOU) until it is given the terminal
+ * (TETHER_SPAWN_CONSOLE_GROUP says how). A bare argv[0] is searched in
+ * this process's PATH like execvp() (without ever falling back to a
+ * shell); a name with a '/' is that file,
  * relative names relative to this process's current directory, not to cwd.
  * The child gets stdin/stdout/stderr and no other descriptor (tethered; a
  * detached child also inherits this process's descriptors that are not

@@ -480,10 +480,18 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
   int s, null_fd, p[2];
 
   k_self = getpid();
-  (void)setsid(); /* own session: no terminal signals, not in the program's group */
+  /* A process group of its own in the program's session (not a session of
+   * its own): a kill aimed at the program's group does not reach it, and
+   * its children are process groups of the program's session, so that the
+   * program can give one of them the terminal (tcsetpgrp) and they have
+   * the program's controlling terminal. docs/children.md. */
+  (void)setpgid(0, 0);
 
   /* Every disposition the program had (tether's handlers included) goes
-   * back to the default; SIGPIPE is ignored (the socket may be closed). */
+   * back to the default; SIGPIPE is ignored (the socket may be closed), and
+   * so are the signals a terminal sends or causes: the keeper must never
+   * be stopped or killed by the terminal (hang-up included). Children get
+   * every disposition back at its default before execve (k_spawn). */
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_DFL;
   sigemptyset(&sa.sa_mask);
@@ -491,6 +499,12 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
     (void)sigaction(s, &sa, NULL);
   sa.sa_handler = SIG_IGN;
   (void)sigaction(SIGPIPE, &sa, NULL);
+  (void)sigaction(SIGINT, &sa, NULL);
+  (void)sigaction(SIGQUIT, &sa, NULL);
+  (void)sigaction(SIGTSTP, &sa, NULL);
+  (void)sigaction(SIGTTIN, &sa, NULL);
+  (void)sigaction(SIGTTOU, &sa, NULL);
+  (void)sigaction(SIGHUP, &sa, NULL);
 
   /* The keeper needs a few descriptors of its own whatever the program's
    * soft limit was when it started: up to the hard limit. */

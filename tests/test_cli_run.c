@@ -147,6 +147,58 @@ static int child_die(int argc, char **argv) {
   return 94;
 }
 
+/* tty REPORT WAIT_MS: open /dev/tty (the controlling terminal), wait up
+ * to WAIT_MS for this process's group to be its foreground group, write
+ * "open=O fg=F" to REPORT; when it is the foreground group, read a line
+ * from the terminal and add " read=LINE". Exit 0. */
+static int child_tty(int argc, char **argv) {
+  char line[128], rep[256];
+  int fd, fg = 0, i, wait_ms;
+  ssize_t n = 0;
+  if (argc < 2)
+    return 90;
+  wait_ms = atoi(argv[1]);
+  fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+  for (i = 0; fd >= 0 && i <= wait_ms / 10; i++) {
+    fg = tcgetpgrp(fd) == getpgrp();
+    if (fg)
+      break;
+    tt_sleep_ms(10);
+  }
+  snprintf(rep, sizeof rep, "open=%d fg=%d", fd >= 0, fg);
+  if (fg) {
+    write_file(argv[0], rep); /* the test types a line when it sees this */
+    n = read(fd, line, sizeof line - 1);
+    line[n > 0 ? n : 0] = '\0';
+    if (n > 0 && line[n - 1] == '\n')
+      line[n - 1] = '\0';
+    snprintf(rep + strlen(rep), sizeof rep - strlen(rep), " read=%s\n", line);
+  } else {
+    strcat(rep, "\n");
+  }
+  write_file(argv[0], rep);
+  return 0;
+}
+
+/* read_stdin READY: write the pid to READY, then read a line from stdin. */
+static int child_read_stdin(int argc, char **argv) {
+  char line[64];
+  if (argc < 1)
+    return 90;
+  snprintf(line, sizeof line, "%ld\n", (long)getpid());
+  write_file(argv[0], line);
+  return read(0, line, sizeof line) > 0 ? 0 : 93;
+}
+
+/* fgcheck FILE: "fg=1" in FILE when this process's group is the
+ * foreground group of its standard input's terminal. */
+static int child_fgcheck(int argc, char **argv) {
+  if (argc < 1)
+    return 90;
+  write_file(argv[0], tcgetpgrp(0) == getpgrp() ? "fg=1\n" : "fg=0\n");
+  return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                  */
 /* ---------------------------------------------------------------------- */
@@ -182,6 +234,17 @@ static int wait_file(const char *path, int ms) {
 static long file_size(const char *path) {
   struct stat sb;
   return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* The pid a child wrote into a file (0 if none). */
+static long read_pid(const char *path) {
+  char buf[32];
+  int fd = open(path, O_RDONLY);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0)
+    close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  return atol(buf);
 }
 
 /* Run argv (execv) and return the pid; stdin/stdout to /dev/null. */
@@ -365,8 +428,18 @@ static void ctrl_c_once(int foreground) {
     kill(pid, SIGKILL);
     fail_msg("the child did not start; terminal: %s", out);
   }
-  tt_sleep_ms(100); /* --foreground: let tether hand over the terminal */
-  assert_int_equal(write(m, "\003", 1), 1);
+  if (foreground) { /* wait for the hand-over */
+    for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
+      tt_sleep_ms(10);
+    if (tcgetpgrp(m) == pid) {
+      kill(pid, SIGKILL);
+      fail_msg("--foreground: tether kept the terminal");
+    }
+  }
+  if (foreground == 2)
+    assert_int_equal(kill(pid, SIGINT), 0); /* from outside: forwarded once */
+  else
+    assert_int_equal(write(m, "\003", 1), 1);
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
   if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || file_size(log) != 1) {
@@ -387,6 +460,12 @@ static void test_pty_ctrl_c_once(void **state) {
 static void test_pty_ctrl_c_once_foreground(void **state) {
   (void)state;
   ctrl_c_once(1);
+}
+
+/* --foreground: a SIGINT sent to tether from outside is forwarded once. */
+static void test_pty_kill_int_foreground(void **state) {
+  (void)state;
+  ctrl_c_once(2);
 }
 
 /* Ctrl+C to a child that ignores it: forwarded, ignored; a second Ctrl+C
@@ -544,32 +623,118 @@ static void test_pty_ctrl_z(void **state) {
     fail_msg("Ctrl+C after fg: tether status 0x%x; terminal: %s", st, out);
 }
 
-/* --foreground restores the terminal's modes when the program ends (here
- * killed right after turning echo off); without it they stay changed (the
- * control that shows the check can fail). */
-static void check_modes(int foreground, const char *want) {
-  char file[128], script[1024], out[4096] = "", got[4096] = "";
+/* --foreground: Ctrl+Z reaches the program's group (the terminal's
+ * foreground job) and stops it; tether notices, takes the terminal back
+ * and stops itself (the shell would see a stopped job and get the
+ * terminal); SIGCONT (fg) gives the terminal back to the program and
+ * continues it; Ctrl+C then reaches the program, which dies by SIGINT,
+ * and so does tether. */
+static void test_pty_foreground_ctrl_z(void **state) {
+  char ready[128], out[4096] = "";
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--foreground", (char *)"--",
+                  (char *)tt_self(), (char *)"--child", (char *)"pid", ready, NULL};
+  long child;
+  int m, st = 0, i;
+  pid_t pid;
+  (void)state;
+#ifndef __linux__
+  tt_skip("reads the process state from /proc");
+#endif
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  pid = start_in_pty(argv, &m);
+  assert_true(wait_file(ready, 10000));
+  child = read_pid(ready);
+  assert_true(child > 0);
+  for (i = 0; i < 1000 && tcgetpgrp(m) != (pid_t)child; i++)
+    tt_sleep_ms(10);
+  if (tcgetpgrp(m) != (pid_t)child) {
+    kill(pid, SIGKILL);
+    fail_msg("--foreground: the terminal's foreground group is %ld, not the program's %ld",
+             (long)tcgetpgrp(m), child);
+  }
+  assert_int_equal(write(m, "\032", 1), 1); /* Ctrl+Z */
+  for (i = 0; i < 1000; i++) {
+    if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
+      break;
+    tt_sleep_ms(10);
+  }
+  if (i == 1000 || !WIFSTOPPED(st) || !stopped(child) || !stopped(pid) ||
+      tcgetpgrp(m) != pid) {
+    drain(m, out, sizeof out);
+    kill(pid, SIGKILL);
+    fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d, foreground group %ld (tether "
+             "%ld); terminal: %s",
+             st, stopped(child), (long)tcgetpgrp(m), (long)pid, out);
+  }
+  kill(pid, SIGCONT);
+  for (i = 0; i < 1000 && (stopped(child) || tcgetpgrp(m) != (pid_t)child); i++)
+    tt_sleep_ms(10);
+  if (stopped(child) || stopped(pid) || tcgetpgrp(m) != (pid_t)child) {
+    kill(pid, SIGKILL);
+    fail_msg("SIGCONT: child stopped %d, tether stopped %d, foreground group %ld (child %ld)",
+             stopped(child), stopped(pid), (long)tcgetpgrp(m), child);
+  }
+  assert_int_equal(write(m, "\003", 1), 1);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  close(m);
+  remove_dir();
+  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
+    fail_msg("Ctrl+C after fg: tether status 0x%x; terminal: %s", st, out);
+}
+
+/* Read a small file into buf ("" if absent). */
+static void read_small(const char *path, char *buf, size_t n) {
+  int fd = open(path, O_RDONLY);
+  ssize_t r = fd >= 0 ? read(fd, buf, n - 1) : -1;
+  if (fd >= 0)
+    close(fd);
+  buf[r > 0 ? r : 0] = '\0';
+}
+
+/* Wait until the file holds text (or ms pass). */
+static int wait_text(const char *path, const char *text, int ms) {
+  char buf[512];
+  int i;
+  for (i = 0; i < ms / 10; i++) {
+    read_small(path, buf, sizeof buf);
+    if (strstr(buf, text) != NULL)
+      return 1;
+    tt_sleep_ms(10);
+  }
+  return 0;
+}
+
+/* The program is killed right after turning echo off (with --foreground
+ * it has the terminal, so it can); then the calling shell checks the
+ * modes and whether its group (tether's) is the terminal's foreground job
+ * again. Without tether (the control that shows the check can fail) the
+ * modes stay changed. */
+static void check_modes(int with_tether, const char *want) {
+  char file[128], fgfile[128], script[1536], out[4096] = "", got[4096] = "", fg[64];
   char *argv[] = {(char *)"/bin/sh", (char *)"-c", script, NULL};
-  int m, st, fd;
-  ssize_t n;
+  char prefix[512];
+  int m, st;
   pid_t pid;
   make_dir();
   path_in(file, sizeof file, "modes");
+  path_in(fgfile, sizeof fgfile, "fg");
+  if (with_tether)
+    snprintf(prefix, sizeof prefix, "'%s' run --foreground --", TETHER_CLI);
+  else
+    prefix[0] = '\0';
   snprintf(script, sizeof script,
-           "'%s' run %s -- sh -c 'stty -echo; kill -KILL $$'; stty -a >'%s'",
-           TETHER_CLI, foreground ? "--foreground" : "", file);
+           "%s sh -c 'stty -echo; kill -KILL $$'; stty -a >'%s'; '%s' --child fgcheck '%s'",
+           prefix, file, tt_self(), fgfile);
   pid = start_in_pty(argv, &m);
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
-  fd = open(file, O_RDONLY);
-  n = fd >= 0 ? read(fd, got, sizeof got - 1) : -1;
-  if (fd >= 0)
-    close(fd);
+  read_small(file, got, sizeof got);
+  read_small(fgfile, fg, sizeof fg);
   remove_dir();
-  got[n > 0 ? n : 0] = '\0';
-  if (st == -1 || strstr(got, want) == NULL)
-    fail_msg("%s: status 0x%x, want '%s' in: %s; terminal: %s",
-             foreground ? "--foreground" : "no --foreground", st, want, got, out);
+  if (st == -1 || strstr(got, want) == NULL || strcmp(fg, "fg=1\n") != 0)
+    fail_msg("%s: status 0x%x, want '%s' in: %s; after: %s; terminal: %s",
+             with_tether ? "--foreground" : "no tether", st, want, got, fg, out);
 }
 
 static void test_pty_foreground_restores_modes(void **state) {
@@ -578,12 +743,103 @@ static void test_pty_foreground_restores_modes(void **state) {
   check_modes(0, " -echo ");
 }
 
+/* A terminal line typed into the pty. */
+static void type(int m, const char *text) {
+  assert_int_equal(write(m, text, strlen(text)), (int)strlen(text));
+}
+
+/* --foreground: the program has a controlling terminal and is its
+ * foreground group, and reads from it. Without --foreground it has the
+ * controlling terminal too (the keeper is in tether's session), as a
+ * background group. */
+static void check_tty(int foreground) {
+  char report[128], got[512] = "", out[4096] = "";
+  char *argv[10];
+  int i = 0, m, st;
+  pid_t pid;
+  make_dir();
+  path_in(report, sizeof report, "report");
+  argv[i++] = (char *)TETHER_CLI;
+  argv[i++] = (char *)"run";
+  if (foreground)
+    argv[i++] = (char *)"--foreground";
+  argv[i++] = (char *)"--";
+  argv[i++] = (char *)tt_self();
+  argv[i++] = (char *)"--child";
+  argv[i++] = (char *)"tty";
+  argv[i++] = report;
+  argv[i++] = (char *)(foreground ? "10000" : "1000");
+  argv[i] = NULL;
+  pid = start_in_pty(argv, &m);
+  if (foreground && wait_text(report, "fg=1", 15000))
+    type(m, "hello\n");
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  close(m);
+  read_small(report, got, sizeof got);
+  remove_dir();
+  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+      strcmp(got, foreground ? "open=1 fg=1 read=hello\n" : "open=1 fg=0\n") != 0)
+    fail_msg("%s: tether status 0x%x, the program reported '%s'; terminal: %s",
+             foreground ? "--foreground" : "no --foreground", st, got, out);
+}
+
+static void test_pty_foreground_gives_terminal(void **state) {
+  (void)state;
+  check_tty(1);
+}
+
+static void test_pty_background_has_terminal(void **state) {
+  (void)state;
+  check_tty(0);
+}
+
+/* Without --foreground the program is a background job of the terminal:
+ * reading from it stops the program (SIGTTIN), as under timeout(1); kill
+ * -9 of tether still takes it down. */
+static void test_pty_background_read_stops(void **state) {
+  char ready[128], out[4096] = "";
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
+                  (char *)"--child", (char *)"read_stdin", ready, NULL};
+  pid_t pid;
+  long child;
+  int m, i, st = 0;
+  (void)state;
+#ifndef __linux__
+  tt_skip("reads the process state from /proc");
+#endif
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  pid = start_in_pty(argv, &m);
+  assert_true(wait_file(ready, 10000));
+  child = read_pid(ready);
+  assert_true(child > 0);
+  for (i = 0; i < 1000 && !stopped(child); i++)
+    tt_sleep_ms(10);
+  drain(m, out, sizeof out);
+  if (!stopped(child) || waitpid(pid, &st, WNOHANG) != 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    fail_msg("a background read: the program is %s (want stopped by SIGTTIN, "
+             "tether running); terminal: %s",
+             stopped(child) ? "stopped" : "not stopped", out);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &st, 0);
+  for (i = 0; i < 500 && kill((pid_t)child, 0) == 0; i++)
+    tt_sleep_ms(10);
+  close(m);
+  remove_dir();
+  assert_int_equal(kill((pid_t)child, 0), -1);
+}
+
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
       {"count_int", child_count_int}, {"ignore_int", child_ignore_int},
       {"plain", child_plain},
       {"die", child_die},             {"pid", child_pid},
       {"count_winch", child_count_winch},
+      {"tty", child_tty},             {"read_stdin", child_read_stdin},
+      {"fgcheck", child_fgcheck},
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dies_like_child),
@@ -595,6 +851,11 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_resize_once),
       cmocka_unit_test(test_pty_ctrl_z),
       cmocka_unit_test(test_pty_foreground_restores_modes),
+      cmocka_unit_test(test_pty_kill_int_foreground),
+      cmocka_unit_test(test_pty_foreground_ctrl_z),
+      cmocka_unit_test(test_pty_foreground_gives_terminal),
+      cmocka_unit_test(test_pty_background_has_terminal),
+      cmocka_unit_test(test_pty_background_read_stops),
   };
   return tt_main(argc, argv, scenarios, "cli_run", tests, TT_COUNT(tests));
 }

@@ -180,6 +180,36 @@ static int child_inherit(int argc, char **argv) {
   return 0;
 }
 
+/* Print "sid S pgrp G ppid P ppgrp Q psid R": where the child and its
+ * parent (the keeper) are. Then, on Linux, the keeper's ignored signals
+ * ("ign" and a hex mask from /proc/<keeper>/status SigIgn). */
+static int child_where(int argc, char **argv) {
+  pid_t pp = getppid();
+  (void)argc;
+  (void)argv;
+  printf("sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld\n", (long)getsid(0),
+         (long)getpgrp(), (long)pp, (long)getpgid(pp), (long)getsid(pp));
+#if defined(__linux__)
+  {
+    char path[64], buf[4096];
+    const char *p;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pp);
+    f = fopen(path, "r");
+    n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f != NULL)
+      fclose(f);
+    buf[n] = '\0';
+    p = strstr(buf, "SigIgn:");
+    if (p != NULL)
+      printf("ign %llx\n", strtoull(p + 7, NULL, 16));
+  }
+#endif
+  fflush(stdout);
+  return 0;
+}
+
 /* The middle of a tether: spawn a tethered tree (child + grandchild, or
  * with an escapee), tell the test the pids on fd 1, then end as told:
  * "wait" (killed by the test), "exit", "abort". */
@@ -812,6 +842,44 @@ static void test_child_inherits_nothing(void **state) {
   tether_channel_free(ch);
 }
 
+/* The keeper has a process group of its own in the program's session
+ * (not a session of its own) and ignores the terminal's signals; the
+ * child is a group of its own in the program's session, so it has the
+ * program's controlling terminal (docs/children.md). */
+static void test_keeper_in_program_session(void **state) {
+  tether_child *c;
+  char out[512];
+  long sid = -1, pg = -1, pp = -1, ppg = -1, psid = -1;
+  unsigned long long ign = 0;
+  (void)state;
+  c = spawn_self("where", NULL, 1);
+  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
+  assert_int_equal(sscanf(out, "sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld", &sid, &pg,
+                          &pp, &ppg, &psid),
+                   5);
+  if (sid != (long)getsid(0) || pg != (long)tether_child_pid(c) || psid != sid ||
+      ppg != pp || ppg == (long)getpgrp() || pp == (long)getpid())
+    fail_msg("want the child and the keeper in this session (%ld), the child a group of "
+             "its own (%ld), the keeper too (not ours, %ld): %s",
+             (long)getsid(0), (long)tether_child_pid(c), (long)getpgrp(), out);
+#if defined(__linux__)
+  {
+    const char *p = strstr(out, "ign ");
+    const int sigs[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP};
+    size_t i;
+    assert_non_null(p);
+    ign = strtoull(p + 4, NULL, 16);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+      if (!(ign & (1ull << (sigs[i] - 1))))
+        fail_msg("the keeper does not ignore signal %d: %s", sigs[i], out);
+  }
+#else
+  (void)ign;
+#endif
+  tether_child_free(c);
+}
+
 static void check_stop(const char *ign1, const char *ign2, int expect_step,
                        int expect_kind) {
   const char *v[7];
@@ -1053,7 +1121,7 @@ int main(int argc, char **argv) {
       {"orphan", child_orphan},     {"stoppable", child_stoppable},
       {"inherit", child_inherit},   {"middle", child_middle},
       {"nproc", child_nproc},       {"ids", child_ids},
-      {"identity", child_identity},
+      {"identity", child_identity}, {"where", child_where},
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
@@ -1068,6 +1136,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_setsid_escapee),
       cmocka_unit_test(test_thread_trap),
       cmocka_unit_test(test_child_inherits_nothing),
+      cmocka_unit_test(test_keeper_in_program_session),
       cmocka_unit_test(test_stop_sequence),
       cmocka_unit_test(test_kill_reports_killed),
       cmocka_unit_test(test_wait_tree),

@@ -10,6 +10,9 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
+#if defined(__APPLE__)
+#define _DARWIN_C_SOURCE /* sysctl, struct kinfo_proc */
+#endif
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +29,11 @@
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
+#if defined(__APPLE__)
+#include <sys/proc.h>
+#include <sys/sysctl.h>
+#include <sys/types.h>
+#endif
 #endif
 
 static void run_usage(FILE *f) {
@@ -47,15 +55,19 @@ static void run_usage(FILE *f) {
       "                         (default 0: no timeout)\n"
       "  --exit-code            if PROGRAM dies by signal N, exit 128+N instead\n"
       "                         of dying by the same signal\n"
-      "  --foreground           for interactive programs: save the terminal's\n"
-      "                         modes and restore them when PROGRAM ends\n"
+      "  --foreground           for interactive programs (editors, shells):\n"
+      "                         give PROGRAM the terminal (its process group\n"
+      "                         becomes the foreground job), take it back\n"
+      "                         with the saved modes when PROGRAM ends\n"
       "  -v, --verbose          log each event and decision to stderr\n"
       "  -h, --help             show this help\n"
       "\n"
       "DURATION: a number with an optional unit ms, s, m, h, d (500ms, 10s,\n"
       "1.5m); a bare number is seconds; \"inf\" never runs out. --grace 0 and\n"
       "--kill-after 0 act at once; --timeout 0 means no timeout.\n"
-      "A second interrupt (Ctrl+C) kills the tree at once.\n"
+      "A second interrupt (Ctrl+C) kills the tree at once. Without\n"
+      "--foreground, PROGRAM is a background job of the terminal: reading\n"
+      "from it stops PROGRAM (SIGTTIN).\n"
       "\n"
       "Exit status: PROGRAM's; 125 tether failed (bad usage included), 126\n"
       "PROGRAM found but not executable, 127 PROGRAM not found.\n",
@@ -203,19 +215,97 @@ static int parse_args(int argc, char **argv, run_opts *o) {
 
 #ifndef _WIN32
 /*
- * The program cannot be given the terminal: a tethered child is started by
- * tether's keeper process, which has a session of its own (setsid, see
- * docs/children.md), and tcsetpgrp() only accepts a group of the
- * terminal's session (EPERM). So tether stays the terminal's foreground
- * job and relays what the terminal sends (Ctrl+C, Ctrl+\, Ctrl+Z, window
- * size); the program reads and writes the terminal through its inherited
- * standard streams. It has no controlling terminal, so it is never stopped
- * by SIGTTIN/SIGTTOU, and opening /dev/tty fails (ENXIO).
- * --foreground: tether saves the terminal's modes and restores them when
- * the program ends (an editor killed in raw mode leaves a usable shell).
+ * The program is a process group of tether's session (its keeper has a
+ * group of its own in this session, see docs/children.md), so it has
+ * tether's controlling terminal, and it is a *background* group of it,
+ * like a job the shell started with '&': the terminal sends Ctrl+C,
+ * Ctrl+\, Ctrl+Z and window-size changes to tether (its foreground job),
+ * which relays them; the program is stopped by SIGTTIN if it reads the
+ * terminal (SIGTTOU if it changes its modes), as under timeout(1).
+ *
+ * --foreground, when tether's group is the terminal's foreground job:
+ * tether saves the terminal's modes, gives the terminal to the program's
+ * group (tcsetpgrp) after the spawn, and takes it back, with the modes,
+ * when the program ends. The terminal then delivers Ctrl+C, Ctrl+\, Ctrl+Z
+ * and SIGWINCH to the program's group itself; tether no longer receives
+ * them (what it still receives comes from outside and is forwarded once).
+ * Job control: tether is not the program's parent (the keeper is), so it
+ * cannot see a stop through waitpid; it polls the program's state every
+ * 50 ms (program_stopped()). When the program stops (Ctrl+Z, or SIGTTIN
+ * while tether was in the background), tether takes the terminal back and
+ * stops itself, so that the shell sees a stopped job; on SIGCONT (fg),
+ * it gives the terminal back to the program and continues it.
  */
 static int g_tty = -1; /* /dev/tty with --foreground, else -1 */
-static struct termios g_termios;
+static struct termios g_termios;     /* the modes when tether started */
+static struct termios g_prog_modes;  /* the program's, when it stopped */
+static int g_have_prog_modes;
+static int g_handed;       /* the program's group holds the terminal */
+static int g_self_stopped; /* tether stopped itself; SIGCONT not seen yet */
+static int g_cont_watched; /* SIGCONT arrives as a channel event */
+static int g_poll;         /* --foreground and the state can be read */
+
+/* 1: the process is stopped by a job-control signal (state T), 0: not
+ * (running, sleeping, a zombie, gone), -1: this system cannot tell.
+ * A tracing stop (Linux 't', a debugger holds it) is not a job stop. */
+static int program_stopped(long pid) {
+#if defined(__linux__)
+  char path[64], buf[512];
+  const char *p;
+  ssize_t n;
+  int fd;
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* "pid (comm) S ...": comm may hold ')' and spaces; the state follows
+   * the last ')'. */
+  p = strrchr(buf, ')');
+  return p != NULL && p[1] == ' ' && p[2] == 'T';
+#elif defined(__APPLE__)
+  struct kinfo_proc kp;
+  size_t len = sizeof kp;
+  int mib[4];
+  mib[0] = CTL_KERN;
+  mib[1] = KERN_PROC;
+  mib[2] = KERN_PROC_PID;
+  mib[3] = (int)pid;
+  memset(&kp, 0, sizeof kp);
+  if (sysctl(mib, 4, &kp, &len, NULL, 0) != 0 || len == 0)
+    return 0;
+  return kp.kp_proc.p_stat == SSTOP;
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+static int tty_setpgrp(pid_t pg) {
+  sigset_t s, old;
+  int r;
+  /* tcsetpgrp() from a background group raises SIGTTOU unless it is
+   * blocked (for this thread). */
+  sigemptyset(&s);
+  sigaddset(&s, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &s, &old);
+  r = tcsetpgrp(g_tty, pg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return r;
+}
+
+static void tty_setattr(const struct termios *t) {
+  sigset_t s, old;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &s, &old);
+  (void)tcsetattr(g_tty, TCSADRAIN, t);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
 
 static void foreground_setup(void) {
   g_tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -230,28 +320,86 @@ static void foreground_setup(void) {
     return;
   }
   vlog("--foreground: terminal modes saved");
+  g_poll = program_stopped((long)getpid()) >= 0;
+  if (!g_poll)
+    vlog("--foreground: this system cannot tell when the program stops; "
+         "Ctrl+Z stops the program but not tether");
+}
+
+/* --foreground: give the terminal to the program's group, if tether's
+ * group holds it (never take it from the job the shell has given it to).
+ * Then SIGCONT the group, as a shell's fg does: a program that touched
+ * the terminal before the hand-over was stopped by SIGTTIN/SIGTTOU (or
+ * has the stop pending; SIGCONT discards it). */
+static void terminal_give(long pid) {
+  if (g_tty < 0 || g_handed)
+    return;
+  if (tcgetpgrp(g_tty) != getpgrp()) {
+    vlog("--foreground: tether is not the terminal's foreground job; the "
+         "program runs in the background");
+    return;
+  }
+  if (g_have_prog_modes)
+    tty_setattr(&g_prog_modes);
+  if (tty_setpgrp((pid_t)pid) != 0) {
+    vlog("--foreground: cannot give the terminal to the program (%s)", strerror(errno));
+    return;
+  }
+  g_handed = 1;
+  (void)kill(-(pid_t)pid, SIGCONT);
+  vlog("--foreground: the terminal's foreground group is now the program's (%ld)", pid);
+}
+
+/* --foreground: take the terminal back from the program's group (it
+ * stopped or ended) and restore the modes tether started with; the
+ * program's modes are kept for its return. */
+static void terminal_take_back(void) {
+  if (!g_handed)
+    return;
+  g_handed = 0;
+  g_have_prog_modes = tcgetattr(g_tty, &g_prog_modes) == 0;
+  if (tty_setpgrp(getpgrp()) != 0) {
+    vlog("--foreground: cannot take the terminal back (%s)", strerror(errno));
+    return;
+  }
+  tty_setattr(&g_termios);
+  vlog("--foreground: the terminal is tether's again");
 }
 
 /* Restore the modes saved at start, if tether is in the terminal's
  * foreground (never touch the terminal of the job the shell has now). */
 static void foreground_restore(void) {
-  sigset_t s, old;
   if (g_tty < 0)
     return;
+  terminal_take_back();
   if (tcgetpgrp(g_tty) == getpgrp()) {
-    sigemptyset(&s);
-    sigaddset(&s, SIGTTOU);
-    pthread_sigmask(SIG_BLOCK, &s, &old);
-    if (tcsetattr(g_tty, TCSADRAIN, &g_termios) == 0)
-      vlog("--foreground: terminal modes restored");
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    tty_setattr(&g_termios);
+    vlog("--foreground: terminal modes restored");
   }
   close(g_tty);
   g_tty = -1;
 }
 
-/* Stop tether itself (SIGSTOP cannot be caught; tether's SIGTSTP is). */
-static void stop_self(void) { (void)kill(getpid(), SIGSTOP); }
+/* The program may go on: give it the terminal back (--foreground, when
+ * tether's group has it now: fg) and continue its group. */
+static void resume_program(long pid) {
+  g_self_stopped = 0;
+  if (g_tty >= 0)
+    terminal_give(pid); /* SIGCONTs the group when it hands over */
+  if (!g_handed)
+    (void)kill(-(pid_t)pid, SIGCONT);
+}
+
+/* Stop tether itself (SIGSTOP cannot be caught; tether's SIGTSTP is). The
+ * SIGCONT that continues it arrives as a channel event, which calls
+ * resume_program(); until then the program's state is not polled. When
+ * SIGCONT is not watched (ignored when tether started), resume here. */
+static void stop_self(long pid) {
+  g_self_stopped = g_cont_watched;
+  (void)kill(getpid(), SIGSTOP);
+  if (!g_cont_watched)
+    resume_program(pid);
+}
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -357,19 +505,19 @@ static void handle_event(run_state *s, const tether_event *ev) {
   int k = ev->kind;
 #ifndef _WIN32
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGTSTP) {
-    /* Ctrl+Z (tether is the terminal's foreground job): stop the
-     * program's group, then tether, so that the shell sees a stopped job;
-     * SIGCONT (fg, bg) continues both. SIGSTOP, not SIGTSTP: the group
-     * lives in the keeper's session, an orphaned group for this terminal,
-     * where the kernel discards SIGTSTP's default stop. */
+    /* Ctrl+Z while tether is the terminal's foreground job (or a SIGTSTP
+     * from outside): stop the program's group, then tether, so that the
+     * shell sees a stopped job; SIGCONT (fg, bg) continues both. SIGSTOP:
+     * the program stops even if it catches or ignores SIGTSTP. */
     vlog("SIGTSTP: stopping the program's group (SIGSTOP), then tether");
+    terminal_take_back();
     (void)kill(-(pid_t)s->pid, SIGSTOP);
-    stop_self();
+    stop_self(s->pid);
     return;
   }
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCONT) {
     vlog("SIGCONT: continuing the program's group");
-    (void)kill(-(pid_t)s->pid, SIGCONT);
+    resume_program(s->pid);
     return;
   }
   if (k == TETHER_EVENT_RESIZE) {
@@ -532,6 +680,7 @@ int cli_run(int argc, char **argv) {
     fprintf(stderr, "tether run: cannot watch SIGCONT: %s\n", tether_strerror(r));
     goto fail;
   }
+  g_cont_watched = r == 0;
   if (o.foreground)
     foreground_setup();
 #endif
@@ -572,8 +721,18 @@ int cli_run(int argc, char **argv) {
        fmt_dur(o.grace_ms, b1, sizeof b1), fmt_dur(o.kill_after_ms, b2, sizeof b2),
        fmt_dur(o.timeout_ms > 0 ? o.timeout_ms : CLI_DURATION_INFINITE, b3, sizeof b3));
 
+#ifndef _WIN32
+  if (g_tty >= 0)
+    terminal_give(s.pid);
+#endif
   while (!done) {
-    r = tether_channel_wait(ch, &ev, next_wait_ms(&s));
+    int wait_ms = next_wait_ms(&s);
+#ifndef _WIN32
+    /* --foreground: look at the program's state every 50 ms. */
+    if (g_tty >= 0 && g_poll && !g_self_stopped && (wait_ms < 0 || wait_ms > 50))
+      wait_ms = 50;
+#endif
+    r = tether_channel_wait(ch, &ev, wait_ms);
     if (r < 0) {
       fprintf(stderr, "tether run: waiting for events: %s\n", tether_strerror(r));
       goto fail;
@@ -590,7 +749,21 @@ int cli_run(int argc, char **argv) {
     }
     if (!done)
       check_timers(&s);
+#ifndef _WIN32
+    if (!done && g_tty >= 0 && g_poll && !g_self_stopped && program_stopped(s.pid) == 1) {
+      /* Ctrl+Z reached the program's group (it holds the terminal), or it
+       * read the terminal while tether was in the background (SIGTTIN). */
+      vlog("the program stopped: taking the terminal back, stopping tether");
+      terminal_take_back();
+      stop_self(s.pid);
+    }
+#endif
   }
+#ifndef _WIN32
+  /* The program ended: the terminal is tether's again before anything
+   * else (the rest of the tree dies below). */
+  terminal_take_back();
+#endif
 
   describe_exit(&st, desc, sizeof desc);
   vlog("pid %ld %s", s.pid, desc);
