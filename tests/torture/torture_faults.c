@@ -158,12 +158,13 @@ static void save_limits(void) {
 }
 
 /* Processes descended from this one, keeper excluded (Linux: /proc; 0
- * elsewhere: not checked). The keeper is this process's child in a session
- * of its own. */
+ * elsewhere: not checked). The keeper is this process's child that leads a
+ * process group of its own in this process's session (a detached child
+ * leads a session of its own). */
 static int stray_processes(char *why, size_t cap) {
 #if defined(__linux__)
   enum { MAXP = 4096 };
-  static int pid[MAXP], ppid[MAXP], sid[MAXP];
+  static int pid[MAXP], ppid[MAXP], pgid[MAXP], sid[MAXP];
   static char in[MAXP];
   int n = 0, i, changed, count = 0;
   size_t used = 0;
@@ -185,6 +186,7 @@ static int stray_processes(char *why, size_t cap) {
         sscanf(p + 1, " %*c %d %d %d", &pp, &pg, &ss) == 3 && p[2] != 'Z') {
       pid[n] = atoi(de->d_name);
       ppid[n] = pp;
+      pgid[n] = pg;
       sid[n] = ss;
       in[n] = 0;
       n++;
@@ -207,7 +209,7 @@ static int stray_processes(char *why, size_t cap) {
   } while (changed);
   why[0] = '\0';
   for (i = 0; i < n; i++) {
-    int keeper = ppid[i] == (int)getpid() && sid[i] == pid[i];
+    int keeper = ppid[i] == (int)getpid() && pgid[i] == pid[i] && sid[i] != pid[i];
     if (in[i] && !keeper) {
       count++;
       if (used + 16 < cap)
@@ -567,7 +569,8 @@ static int child_keeper_killed(int argc, char **argv) {
       break;
     CHECK(spawned_works(c, "pipe", why, sizeof(why)) == 1, "round %d: %s", round, why);
     tether_child_free(c);
-    /* The keeper: our child, leader of a session of its own. */
+    /* The keeper: our child, leader of a process group of its own in our
+     * session. */
     d = opendir("/proc");
     while (d != NULL && (de = readdir(d)) != NULL) {
       char path[300], buf[512], *p;
@@ -578,7 +581,7 @@ static int child_keeper_killed(int argc, char **argv) {
         continue;
       if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
           sscanf(p + 1, " %*c %d %d %d", &pp, &pg, &ss) == 3 && pp == (int)getpid() &&
-          ss == atoi(de->d_name))
+          pg == atoi(de->d_name) && ss != atoi(de->d_name))
         keeper = (pid_t)atoi(de->d_name);
       fclose(f);
     }
