@@ -129,8 +129,8 @@ wait_file "$tmp/ready"
 sleep 0.2
 pids=$(marked "$MARK-tree" | tr '\n' ',')
 ps -o pid,ppid,pgid,sid,args -p "${pids%,}" | sed 's/^/  /'
-echo "  (the second tether is its keeper: a helper in a session of its own that"
-echo "   starts the tethered tree in a process group, PGID, of its own)"
+echo "  (the second tether is its keeper: a helper in a process group of its own"
+echo "   that starts the tethered tree in another process group, PGID, of its own)"
 n=$(marked "$MARK-tree" | wc -l)
 check "tether and the worker's tree are running ($n processes: tether, worker, 3 helpers)" test "$n" -ge 5
 
