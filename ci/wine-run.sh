@@ -3,7 +3,9 @@
 # (CMAKE_CROSSCOMPILING_EMULATOR in cmake/toolchain-mingw-w64.cmake).
 #
 #   ci/wine-run.sh <program.exe> [args...]   run it; exit with its exit code
-#   ci/wine-run.sh --init                    create the Wine prefix (once)
+#   ci/wine-run.sh --init                    create the Wine prefix (once) and
+#                                            start a persistent wineserver with
+#                                            Wine's desktop process
 #   ci/wine-run.sh --shutdown                kill the prefix's wineserver and
 #                                            every Wine process still in it
 #
@@ -68,7 +70,17 @@ init_prefix() {
 
 case "${1:-}" in
   "") die "usage: wine-run.sh <program.exe> [args...] | --init | --shutdown" ;;
-  --init) init_prefix; exit 0 ;;
+  --init)
+    init_prefix
+    exec 9>&- # the prefix lock: not for the server to inherit
+    # One wineserver for the whole lane, with Wine's system processes
+    # (explorer.exe: the desktop that owns every window; winedevice) already
+    # running before the first test: otherwise the first tests, started in
+    # parallel, each start them on demand, and a test once hung at exit
+    # while that happened. --shutdown ends it.
+    wineserver -p 2>/dev/null || true
+    "$wine_bin" wineboot </dev/null >/dev/null 2>&1 || true
+    exit 0 ;;
   --shutdown)
     if [[ -d "$WINEPREFIX" ]]; then
       wineserver -k 2>/dev/null || true
