@@ -9,28 +9,12 @@
 
 #include "backend.h"
 
-static int tether__send_signo(int kind) {
-  switch (kind) {
-  case TETHER_EVENT_INTERRUPT:
-    return SIGINT;
-  case TETHER_EVENT_QUIT:
-    return SIGQUIT;
-  case TETHER_EVENT_TERMINATE:
-    return SIGTERM;
-  case TETHER_EVENT_HANGUP:
-    return SIGHUP;
-  case TETHER_EVENT_USER1:
-    return SIGUSR1;
-  case TETHER_EVENT_USER2:
-    return SIGUSR2;
-  default: /* TETHER_EVENT_NONE: the kill */
-    return SIGKILL;
-  }
-}
-
 int tether__os_send(int64_t pid, int kind, unsigned flags) {
-  int signo = tether__send_signo(kind);
+  int signo = SIGKILL; /* TETHER_EVENT_NONE: the kill */
   pid_t target = (pid_t)pid;
+  /* The other kinds: the signal behind the kind (source.c's one table). */
+  if (kind != TETHER_EVENT_NONE && tether__os_kind_sources(kind, &signo, 1) != 1)
+    return TETHER_EINVAL;
   /* pid is in 1..0x7FFFFFFF (core/send.c); pid_t is at least 32 bits
    * wherever tether runs, so the value is exact. A negative pid would be
    * a group for kill(): the group is asked for explicitly with the flag. */

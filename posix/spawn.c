@@ -966,25 +966,6 @@ finish:
   return r;
 }
 
-static int tether__signo(int kind) {
-  switch (kind) {
-  case TETHER_EVENT_INTERRUPT:
-    return SIGINT;
-  case TETHER_EVENT_QUIT:
-    return SIGQUIT;
-  case TETHER_EVENT_TERMINATE:
-    return SIGTERM;
-  case TETHER_EVENT_HANGUP:
-    return SIGHUP;
-  case TETHER_EVENT_USER1:
-    return SIGUSR1;
-  case TETHER_EVENT_USER2:
-    return SIGUSR2;
-  default:
-    return 0;
-  }
-}
-
 static int tether__exited(tether_child *c) {
   int e;
   tether__mutex_lock(c->lock);
@@ -1011,8 +992,8 @@ static int tether__signal_tree(tether_child *c, int signo) {
 }
 
 int tether__os_child_signal(tether_child *c, int kind) {
-  int signo = tether__signo(kind);
-  if (signo == 0)
+  int signo; /* POSIX sources are signal numbers (source.c) */
+  if (tether__os_kind_sources(kind, &signo, 1) != 1)
     return TETHER_EINVAL;
   return tether__signal_tree(c, signo);
 }
