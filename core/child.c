@@ -206,24 +206,31 @@ int tether_child_wait_tree(tether_child *c, int timeout_ms) {
   return tether__os_child_wait_tree(c, timeout_ms);
 }
 
-int tether_child_stop(tether_child *c, const tether_stop_step *steps,
-                      size_t nsteps, tether_exit *st) {
+int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps) {
   size_t i;
-  int r;
-  if (c == NULL || (steps == NULL && nsteps != 0) || nsteps > 64)
+  if (*steps == NULL && *nsteps != 0)
     return TETHER_EINVAL;
-  if (steps == NULL) {
-    steps = tether__default_stop;
-    nsteps = sizeof(tether__default_stop) / sizeof(tether__default_stop[0]);
+  if (*steps == NULL) {
+    *steps = tether__default_stop;
+    *nsteps = sizeof(tether__default_stop) / sizeof(tether__default_stop[0]);
   }
-  for (i = 0; i < nsteps; i++) {
-    int k = steps[i].kind;
+  for (i = 0; i < *nsteps; i++) {
+    int k = (*steps)[i].kind;
     if (k != TETHER_EVENT_NONE && k != TETHER_EVENT_INTERRUPT &&
         k != TETHER_EVENT_QUIT && k != TETHER_EVENT_TERMINATE &&
         k != TETHER_EVENT_HANGUP && k != TETHER_EVENT_USER1 &&
         k != TETHER_EVENT_USER2)
       return TETHER_EINVAL;
   }
+  return 0;
+}
+
+int tether_child_stop(tether_child *c, const tether_stop_step *steps,
+                      size_t nsteps, tether_exit *st) {
+  size_t i;
+  int r;
+  if (c == NULL || nsteps > 64 || tether__stop_steps(&steps, &nsteps) < 0)
+    return TETHER_EINVAL;
   if (c->flags & TETHER_SPAWN_DETACHED)
     return TETHER_ENOTSUP;
   for (i = 0; i < nsteps; i++) {

@@ -98,13 +98,6 @@ static char *tether__strdup(const char *s) {
 
 /* ---- the stop thread ---------------------------------------------------- */
 
-static int tether__valid_stop_kind(int k) {
-  return k == TETHER_EVENT_NONE || k == TETHER_EVENT_INTERRUPT ||
-         k == TETHER_EVENT_QUIT || k == TETHER_EVENT_TERMINATE ||
-         k == TETHER_EVENT_HANGUP || k == TETHER_EVENT_USER1 ||
-         k == TETHER_EVENT_USER2;
-}
-
 /* One look at one owned tree, without the lock (the entry is busy). */
 static void tether__stop_work(tether__owned *e) {
   uint64_t now = tether__now_ns();
@@ -391,20 +384,14 @@ tether_os_handle tether_token_handle(tether_token *t) {
 
 int tether_token_adopt(tether_token *t, tether_child *c,
                        const tether_stop_step *steps, size_t nsteps) {
-  static const tether_stop_step dflt[] = {{TETHER_EVENT_INTERRUPT, 5000},
-                                          {TETHER_EVENT_TERMINATE, 2000}};
   tether__owned *e;
   size_t i;
   int r = 0;
-  if (t == NULL || c == NULL || (steps == NULL && nsteps != 0) ||
-      nsteps > TETHER__MAX_OWNED_STEPS || (c->flags & TETHER_SPAWN_DETACHED))
+  if (t == NULL || c == NULL || nsteps > TETHER__MAX_OWNED_STEPS ||
+      (c->flags & TETHER_SPAWN_DETACHED) || tether__stop_steps(&steps, &nsteps) < 0)
     return TETHER_EINVAL;
-  if (steps == NULL) {
-    steps = dflt;
-    nsteps = sizeof(dflt) / sizeof(dflt[0]);
-  }
   for (i = 0; i < nsteps; i++)
-    if (!tether__valid_stop_kind(steps[i].kind) || steps[i].timeout_ms < 0)
+    if (steps[i].timeout_ms < 0)
       return TETHER_EINVAL;
   e = (tether__owned *)calloc(1, sizeof(*e));
   if (e == NULL)
