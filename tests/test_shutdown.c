@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "atomic.h" /* core/: lock-free counters shared with the policy thread */
+#include "selftest.h" /* examples/ */
 #include "support.h"
 
 #ifdef _WIN32
@@ -29,93 +30,39 @@
 /* Parent side: run a scenario, read its lines, check its end               */
 /* ------------------------------------------------------------------------ */
 
-typedef struct run {
-  tether_child *c;
-  char buf[8192];
-  size_t len;
-} run;
+/* The examples' self-test helpers (examples/selftest.c, public API only)
+ * do the spawning and reading; these wrappers turn their answers into
+ * cmocka failures. */
+typedef st_run run;
 
 static void run_start(run *r, const char *scenario, const char *a1, const char *a2) {
   const char *argv[6];
-  tether_spawn_options o;
-  memset(r, 0, sizeof(*r));
-  memset(&o, 0, sizeof(o));
   argv[0] = tt_self();
   argv[1] = "--child";
   argv[2] = scenario;
   argv[3] = a1;
   argv[4] = a1 != NULL ? a2 : NULL;
   argv[5] = NULL;
-  o.stdio[1].mode = TETHER_STDIO_PIPE;
-  o.flags = TETHER_SPAWN_NO_SEARCH;
-  assert_tether_ok(tether_spawn(&r->c, argv, &o));
-}
-
-/* Read what is available within ms; 0 at end of file. */
-static int run_read(run *r, int ms) {
-  tether_os_handle h = tether_child_stdio(r->c, 1);
-  size_t room = sizeof(r->buf) - 1 - r->len;
-#ifdef _WIN32
-  DWORD avail = 0, got = 0;
-  uint64_t end = tether_now_ns() + (uint64_t)ms * 1000000u;
-  for (;;) {
-    if (!PeekNamedPipe((HANDLE)h, NULL, 0, NULL, &avail, NULL))
-      return 0; /* broken pipe: end of file */
-    if (avail > 0)
-      break;
-    if (tether_now_ns() >= end)
-      return -1;
-    Sleep(5);
-  }
-  if (!ReadFile((HANDLE)h, r->buf + r->len, (DWORD)(room < avail ? room : avail), &got, NULL))
-    return 0;
-  r->len += got;
-#else
-  struct pollfd p;
-  ssize_t n;
-  p.fd = h;
-  p.events = POLLIN;
-  if (poll(&p, 1, ms) <= 0)
-    return -1;
-  n = read(h, r->buf + r->len, room);
-  if (n <= 0)
-    return 0;
-  r->len += (size_t)n;
-#endif
-  r->buf[r->len] = '\0';
-  return 1;
+  assert_tether_ok(st_start(r, argv));
 }
 
 /* Wait until the output contains needle. */
 static void run_expect(run *r, const char *needle, int ms) {
-  uint64_t end = tether_now_ns() + (uint64_t)ms * 1000000u;
-  while (strstr(r->buf, needle) == NULL) {
-    int left = (int)((end - tether_now_ns()) / 1000000u);
-    if (tether_now_ns() >= end || run_read(r, left > 0 ? left : 1) == 0)
-      break;
-  }
-  if (strstr(r->buf, needle) == NULL)
-    fail_msg("no '%s' in the child's output: '%s'", needle, r->buf);
+  if (!st_expect(r, needle, ms))
+    fail_msg("no '%s' in the child's output: '%s'", needle, r->out);
 }
 
 /* Wait for the end (reading the rest) and return the status. */
 static tether_exit run_end(run *r, int ms) {
   tether_exit st;
-  int got = 0;
-  uint64_t end = tether_now_ns() + (uint64_t)ms * 1000000u;
-  while (run_read(r, 50) != 0 && tether_now_ns() < end)
-    ;
-  got = tether_child_wait(r->c, ms, &st);
-  if (got != 1)
-    fail_msg("the child did not end within %d ms; output: '%s'", ms, r->buf);
-  tether_child_free(r->c);
-  r->c = NULL;
+  if (!st_end(r, ms, &st))
+    fail_msg("the child did not end within %d ms; output: '%s'", ms, r->out);
   return st;
 }
 
 #ifndef _WIN32
 static void run_kill(run *r, int signo) {
-  assert_int_equal(kill((pid_t)tether_child_pid(r->c), signo), 0);
+  assert_int_equal(kill((pid_t)tether_child_pid(r->child), signo), 0);
 }
 
 static void expect_signal(const tether_exit *st, int signo) {
@@ -426,7 +373,7 @@ static void like_signal_case(int signo, const char *mode) {
   run_start(&r, "like-signal", arg, mode);
   st = run_end(&r, 10000);
   expect_signal(&st, signo);
-  assert_string_equal(r.buf, "unflushed");
+  assert_string_equal(r.out, "unflushed");
 }
 
 static void test_exit_like_signal(void **state) {
@@ -468,7 +415,7 @@ static void test_exit_like_kind(void **state) {
   run_start(&r, "like-kind", arg, NULL);
   st = run_end(&r, 10000);
   expect_code(&st, 3);
-  assert_non_null(strstr(r.buf, "returned -3")); /* TETHER_ENOTSUP */
+  assert_non_null(strstr(r.out, "returned -3")); /* TETHER_ENOTSUP */
 }
 
 static void test_exit_with(void **state) {
@@ -480,7 +427,7 @@ static void test_exit_with(void **state) {
   run_start(&r, "exit-with", kind, "42");
   st = run_end(&r, 10000);
   expect_code(&st, 42);
-  assert_string_equal(r.buf, "unflushed"); /* exit() flushes */
+  assert_string_equal(r.out, "unflushed"); /* exit() flushes */
   snprintf(kind, sizeof(kind), "%d", TETHER_EXIT_SIGNAL);
   snprintf(val, sizeof(val), "%d", SIGTERM);
   run_start(&r, "exit-with", kind, val);
@@ -535,7 +482,7 @@ static void test_exit_with(void **state) {
     run_start(&r, "exit-with", kind, cases[i].val);
     st = run_end(&r, 10000);
     expect_raw(&st, cases[i].raw);
-    assert_string_equal(r.buf, "unflushed");
+    assert_string_equal(r.out, "unflushed");
   }
 }
 #endif
@@ -758,25 +705,25 @@ static void test_token_owns_children(void **state) {
   run_expect(&a, "ready", 10000);
   run_expect(&b, "ready", 10000);
   run_expect(&c, "ready", 10000);
-  assert_tether_ok(tether_token_adopt(t, a.c, steps, TT_COUNT(steps)));
-  assert_tether_ok(tether_token_adopt(k, b.c, steps, TT_COUNT(steps)));
-  assert_tether_ok(tether_token_adopt(t, c.c, NULL, 0));
+  assert_tether_ok(tether_token_adopt(t, a.child, steps, TT_COUNT(steps)));
+  assert_tether_ok(tether_token_adopt(k, b.child, steps, TT_COUNT(steps)));
+  assert_tether_ok(tether_token_adopt(t, c.child, NULL, 0));
   /* Owned twice, bad steps: refused. */
-  assert_tether_err(tether_token_adopt(t, a.c, NULL, 0), TETHER_EINVAL);
-  assert_tether_err(tether_token_adopt(k, a.c, NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_adopt(t, a.child, NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_adopt(k, a.child, NULL, 0), TETHER_EINVAL);
   {
     tether_stop_step bad = {TETHER_EVENT_CHILD, 10};
     run d;
     run_start(&d, "sleeper", "plain", NULL);
-    assert_tether_err(tether_token_adopt(t, d.c, &bad, 1), TETHER_EINVAL);
-    assert_tether_err(tether_token_adopt(t, d.c, NULL, 3), TETHER_EINVAL);
+    assert_tether_err(tether_token_adopt(t, d.child, &bad, 1), TETHER_EINVAL);
+    assert_tether_err(tether_token_adopt(t, d.child, NULL, 3), TETHER_EINVAL);
     /* Freed while owned: it leaves the token first. */
-    assert_tether_ok(tether_token_adopt(t, d.c, NULL, 0));
-    tether_child_free(d.c);
+    assert_tether_ok(tether_token_adopt(t, d.child, NULL, 0));
+    tether_child_free(d.child);
   }
   assert_int_equal(tether_token_wait_stopped(t, 0), 0); /* not cancelled */
   /* c leaves the token before the cancellation: not stopped by it. */
-  tether_child_free(c.c);
+  tether_child_free(c.child);
   t0 = tether_now_ns();
   assert_tether_ok(tether_token_cancel(t, 0, "stop"));
   assert_int_equal(tether_token_wait_stopped(t, 20000), 1);
@@ -802,7 +749,7 @@ static void test_token_owns_children(void **state) {
     tether_exit se;
     run_start(&e, "sleeper", "plain", NULL);
     run_expect(&e, "ready", 10000);
-    assert_tether_ok(tether_token_adopt(k, e.c, NULL, 0));
+    assert_tether_ok(tether_token_adopt(k, e.child, NULL, 0));
     assert_int_equal(tether_token_wait_stopped(t, 20000), 1);
     se = run_end(&e, 1000);
 #ifdef _WIN32
@@ -897,8 +844,8 @@ static void test_policy_second_forces(void **state) {
   expect_raw(&st, STATUS_CTRL_C);
 #endif
   assert_true((tether_now_ns() - t0) / 1000000u < 5000u); /* not the 20 s */
-  assert_non_null(strstr(r.buf, "action 1 kind 1"));      /* STARTED */
-  assert_non_null(strstr(r.buf, "action 3 kind 1"));      /* FORCED */
+  assert_non_null(strstr(r.out, "action 1 kind 1"));      /* STARTED */
+  assert_non_null(strstr(r.out, "action 3 kind 1"));      /* FORCED */
 }
 
 static void test_policy_grace_timer(void **state) {
@@ -924,7 +871,7 @@ static void test_policy_grace_timer(void **state) {
 #endif
   assert_true(ms >= 250);
   assert_true(ms < 8000);
-  assert_non_null(strstr(r.buf, "action 4")); /* GRACE_EXPIRED */
+  assert_non_null(strstr(r.out, "action 4")); /* GRACE_EXPIRED */
 }
 
 static void test_policy_swallow(void **state) {
@@ -942,8 +889,8 @@ static void test_policy_swallow(void **state) {
 #endif
   st = run_end(&r, 30000);
   expect_code(&st, 0); /* finished its work: nothing forced it out */
-  assert_non_null(strstr(r.buf, "held through 2 repeats"));
-  assert_null(strstr(r.buf, "action 3"));
+  assert_non_null(strstr(r.out, "held through 2 repeats"));
+  assert_null(strstr(r.out, "action 3"));
 }
 
 static void test_policy_force_on_first(void **state) {
@@ -960,7 +907,7 @@ static void test_policy_force_on_first(void **state) {
   st = run_end(&r, 10000);
   expect_raw(&st, STATUS_CTRL_C);
 #endif
-  assert_null(strstr(r.buf, "cleaning up"));
+  assert_null(strstr(r.out, "cleaning up"));
 }
 
 static void test_main_exit_status(void **state) {
@@ -973,7 +920,7 @@ static void test_main_exit_status(void **state) {
   run_start(&r, "main", "program", NULL);
   st = run_end(&r, 10000);
   expect_code(&st, 9);
-  assert_non_null(strstr(r.buf, "cancelled source 2 kind 0 code 4 pid 0 reason work is done"));
+  assert_non_null(strstr(r.out, "cancelled source 2 kind 0 code 4 pid 0 reason work is done"));
   run_start(&r, "main", "event", NULL);
   run_expect(&r, "ready", 10000);
 #ifndef _WIN32
@@ -984,7 +931,7 @@ static void test_main_exit_status(void **state) {
   st = run_end(&r, 10000);
   expect_raw(&st, STATUS_CTRL_C);
 #endif
-  assert_non_null(strstr(r.buf, "cancelled source 1 kind 1"));
+  assert_non_null(strstr(r.out, "cancelled source 1 kind 1"));
 }
 
 #ifndef _WIN32
