@@ -479,19 +479,7 @@ static void test_signal_storm(void **state) {
                 (unsigned long long)events);
   /* Still working afterwards: one more burst is reported. */
   assert_int_equal(kill(getpid(), SIGUSR1), 0);
-#if defined(__SANITIZE_THREAD__)
-  /* ThreadSanitizer re-delivers signals from its own per-thread queue; once
-   * in CI (1 run of many) a SIGUSR1 sent right after the storm never reached
-   * the handler. One more is allowed here, under TSan only; without TSan
-   * this path is proven by the storms of tests/torture (every burst seen). */
-  if (tether_channel_wait(ch, &ev, 2000) != 1) {
-    print_message("[   INFO   ] TSan: the first SIGUSR1 after the storm was lost; once more\n");
-    assert_int_equal(kill(getpid(), SIGUSR1), 0);
-    expect_event(ch, &ev);
-  }
-#else
   expect_event(ch, &ev);
-#endif
   assert_int_equal(ev.kind, TETHER_EVENT_USER1);
   tether_channel_free(ch);
   fds_after = tt_open_fd_count();
