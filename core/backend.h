@@ -165,6 +165,10 @@ struct tether_child {
   uint32_t raw;                 /* lock: raw status once exited */
   uint64_t exit_ns;             /* lock */
   int kill_sent;                /* lock: tether killed the tree */
+  int published;                /* lock: tether_spawn() has finished */
+  int post_deferred;            /* lock: exited before it was published */
+  int freeing;                  /* lock: tether_child_free() has begun */
+  int users;                    /* lock: public calls in progress */
   tether_channel *channel;      /* global lock: where CHILD events go */
   struct tether_child *b_prev, *b_next; /* global lock: channel's bound list */
   struct tether_child *q_next;  /* channel's lock: event queue link */
@@ -232,6 +236,13 @@ int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps);
 /* Core (core/token.c): remove a child from the token that owns it, waiting
  * while the token's stop thread works on it. No lock held. */
 void tether__token_disown(tether_child *c);
+
+/* Core (core/token.c), for tests: threads blocked in tether_token_wait*()
+ * on t right now. */
+int tether__token_waiters(tether_token *t);
+
+/* Core (core/child.c), for tests: public calls on c in progress. */
+int tether__child_users(tether_child *c);
 
 /* ---- sending to any process (send.c; the portable part is core/send.c) ---- */
 

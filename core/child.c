@@ -46,7 +46,7 @@ int tether_spawn(tether_child **out, const char *const *argv,
                  const tether_spawn_options *opts) {
   static const tether_spawn_options none;
   tether_child *c;
-  int r, i;
+  int r, i, post;
   if (out != NULL)
     *out = NULL;
   if (out == NULL || argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
@@ -100,11 +100,24 @@ int tether_spawn(tether_child **out, const char *const *argv,
     tether__child_destroy(c);
     return r;
   }
+  /* Only now may the child be handed out by a CHILD event: an exit that
+   * came while the backend was still filling c in was held back. After the
+   * post, another thread may free c: nothing below touches it. */
   *out = c;
+  tether__mutex_lock(c->lock);
+  c->published = 1;
+  post = c->post_deferred;
+  tether__mutex_unlock(c->lock);
+  if (post) {
+    tether__global_lock();
+    tether__channel_post_child(c);
+    tether__global_unlock();
+  }
   return 0;
 }
 
 void tether__child_exited(tether_child *c, uint32_t raw) {
+  int post;
   tether__mutex_lock(c->lock);
   if (c->exited) {
     tether__mutex_unlock(c->lock);
@@ -113,11 +126,37 @@ void tether__child_exited(tether_child *c, uint32_t raw) {
   c->raw = raw;
   c->exit_ns = tether__now_ns();
   c->exited = 1;
+  post = c->published;
+  if (!post)
+    c->post_deferred = 1; /* tether_spawn() posts it when it is done */
   tether__cond_broadcast(c->cond);
   tether__mutex_unlock(c->lock);
-  tether__global_lock();
-  tether__channel_post_child(c);
-  tether__global_unlock();
+  if (post) {
+    tether__global_lock();
+    tether__channel_post_child(c);
+    tether__global_unlock();
+  }
+}
+
+/* Every public call that may block or touch backend state counts itself as
+ * a user, so that tether_child_free() can wait until they have left. A call
+ * that starts after the free began gets TETHER_ECLOSED. */
+static int tether__child_enter(tether_child *c) {
+  int r = 0;
+  tether__mutex_lock(c->lock);
+  if (c->freeing)
+    r = TETHER_ECLOSED;
+  else
+    c->users++;
+  tether__mutex_unlock(c->lock);
+  return r;
+}
+
+static void tether__child_leave(tether_child *c) {
+  tether__mutex_lock(c->lock);
+  if (--c->users == 0 && c->freeing)
+    tether__cond_broadcast(c->cond);
+  tether__mutex_unlock(c->lock);
 }
 
 int64_t tether_child_pid(const tether_child *c) { return c == NULL ? -1 : c->pid; }
@@ -133,6 +172,10 @@ int tether_child_close_stdio(tether_child *c, int index) {
   if (c == NULL || index < 0 || index > 2)
     return TETHER_EINVAL;
   tether__mutex_lock(c->lock);
+  if (c->freeing) {
+    tether__mutex_unlock(c->lock);
+    return TETHER_ECLOSED;
+  }
   h = c->stdio[index];
   c->stdio[index] = invalid;
   tether__mutex_unlock(c->lock);
@@ -142,9 +185,7 @@ int tether_child_close_stdio(tether_child *c, int index) {
   return 0;
 }
 
-int tether_child_signal(tether_child *c, int kind) {
-  if (c == NULL)
-    return TETHER_EINVAL;
+static int tether__child_signal(tether_child *c, int kind) {
   switch (kind) {
   case TETHER_EVENT_INTERRUPT:
   case TETHER_EVENT_QUIT:
@@ -158,15 +199,33 @@ int tether_child_signal(tether_child *c, int kind) {
   }
 }
 
-int tether_child_kill(tether_child *c) {
+int tether_child_signal(tether_child *c, int kind) {
   int r;
   if (c == NULL)
     return TETHER_EINVAL;
+  if ((r = tether__child_enter(c)) < 0)
+    return r;
+  r = tether__child_signal(c, kind);
+  tether__child_leave(c);
+  return r;
+}
+
+static int tether__child_kill(tether_child *c) {
   tether__mutex_lock(c->lock);
   if (!c->exited)
     c->kill_sent = 1;
   tether__mutex_unlock(c->lock);
-  r = tether__os_child_kill(c);
+  return tether__os_child_kill(c);
+}
+
+int tether_child_kill(tether_child *c) {
+  int r;
+  if (c == NULL)
+    return TETHER_EINVAL;
+  if ((r = tether__child_enter(c)) < 0)
+    return r;
+  r = tether__child_kill(c);
+  tether__child_leave(c);
   return r;
 }
 
@@ -178,14 +237,19 @@ void tether__child_exit_status(const tether_child *c, tether_exit *st) {
     st->kind = TETHER_EXIT_KILLED;
 }
 
-int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
+/* Wait for the exit record; the caller is a user of c. A detached child
+ * does not end when it is freed: its waiters get TETHER_ECLOSED then. */
+static int tether__child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
   uint64_t deadline = tether__deadline(timeout_ms);
   int r = 1;
-  if (c == NULL)
-    return TETHER_EINVAL;
   tether__mutex_lock(c->lock);
   while (!c->exited) {
-    int left = tether__ms_left(timeout_ms, deadline);
+    int left;
+    if (c->freeing && (c->flags & TETHER_SPAWN_DETACHED)) {
+      r = TETHER_ECLOSED;
+      break;
+    }
+    left = tether__ms_left(timeout_ms, deadline);
     if (left == 0) {
       r = 0;
       break;
@@ -198,12 +262,28 @@ int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
   return r;
 }
 
+int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
+  int r;
+  if (c == NULL)
+    return TETHER_EINVAL;
+  if ((r = tether__child_enter(c)) < 0)
+    return r;
+  r = tether__child_wait(c, timeout_ms, st);
+  tether__child_leave(c);
+  return r;
+}
+
 int tether_child_wait_tree(tether_child *c, int timeout_ms) {
+  int r;
   if (c == NULL)
     return TETHER_EINVAL;
   if (c->flags & TETHER_SPAWN_DETACHED)
     return TETHER_ENOTSUP;
-  return tether__os_child_wait_tree(c, timeout_ms);
+  if ((r = tether__child_enter(c)) < 0)
+    return r;
+  r = tether__os_child_wait_tree(c, timeout_ms);
+  tether__child_leave(c);
+  return r;
 }
 
 int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps) {
@@ -225,17 +305,13 @@ int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps) {
   return 0;
 }
 
-int tether_child_stop(tether_child *c, const tether_stop_step *steps,
-                      size_t nsteps, tether_exit *st) {
+static int tether__child_stop(tether_child *c, const tether_stop_step *steps,
+                              size_t nsteps, tether_exit *st) {
   size_t i;
   int r;
-  if (c == NULL || nsteps > 64 || tether__stop_steps(&steps, &nsteps) < 0)
-    return TETHER_EINVAL;
-  if (c->flags & TETHER_SPAWN_DETACHED)
-    return TETHER_ENOTSUP;
   for (i = 0; i < nsteps; i++) {
     if (steps[i].kind == TETHER_EVENT_NONE)
-      r = tether_child_kill(c);
+      r = tether__child_kill(c);
     else
       r = tether__os_child_signal(c, steps[i].kind);
     if (r == TETHER_ENOTSUP)
@@ -245,22 +321,53 @@ int tether_child_stop(tether_child *c, const tether_stop_step *steps,
     if (r < 0 && r != TETHER_ESRCH && r != TETHER_ENOTSUP)
       return r;
   }
-  r = tether_child_kill(c);
+  r = tether__child_kill(c);
   if (r < 0 && r != TETHER_ESRCH)
     return r;
   (void)tether__os_child_wait_tree(c, -1);
 done:
-  (void)tether_child_wait(c, -1, st);
+  (void)tether__child_wait(c, -1, st);
   return (int)i;
 }
 
+int tether_child_stop(tether_child *c, const tether_stop_step *steps,
+                      size_t nsteps, tether_exit *st) {
+  int r;
+  if (c == NULL || nsteps > 64 || tether__stop_steps(&steps, &nsteps) < 0)
+    return TETHER_EINVAL;
+  if (c->flags & TETHER_SPAWN_DETACHED)
+    return TETHER_ENOTSUP;
+  if ((r = tether__child_enter(c)) < 0)
+    return r;
+  r = tether__child_stop(c, steps, nsteps, st);
+  tether__child_leave(c);
+  return r;
+}
+
 void tether_child_free(tether_child *c) {
-  int i;
+  int i, detached, busy;
   tether_os_handle invalid;
   if (c == NULL)
     return;
   invalid = tether__bell_handle(NULL);
+  detached = (c->flags & TETHER_SPAWN_DETACHED) != 0;
   tether__token_disown(c);
+  /* Calls blocked in other threads: a tethered tree is killed now, so their
+   * waits end with its real status (KILLED); a detached child's waiters get
+   * TETHER_ECLOSED. Then wait until every call has left. */
+  tether__mutex_lock(c->lock);
+  c->freeing = 1;
+  if (!c->exited && !detached)
+    c->kill_sent = 1;
+  busy = c->users > 0;
+  tether__cond_broadcast(c->cond);
+  tether__mutex_unlock(c->lock);
+  if (busy && !detached)
+    (void)tether__os_child_kill(c); /* else the release below kills it */
+  tether__mutex_lock(c->lock);
+  while (c->users > 0)
+    (void)tether__cond_wait(c->cond, c->lock, -1);
+  tether__mutex_unlock(c->lock);
   tether__os_child_release(c);
   tether__global_lock();
   tether__channel_unbind_child(c);
@@ -269,4 +376,12 @@ void tether_child_free(tether_child *c) {
     if (c->stdio[i] != invalid)
       tether__os_close_handle(c->stdio[i]);
   tether__child_destroy(c);
+}
+
+int tether__child_users(tether_child *c) {
+  int n;
+  tether__mutex_lock(c->lock);
+  n = c->users;
+  tether__mutex_unlock(c->lock);
+  return n;
 }

@@ -48,6 +48,7 @@ struct tether_token {
   tether__owned *owned;                       /* lock */
   int stopper;  /* lock: the stop thread runs */
   int quit;     /* lock: the stop thread must end */
+  int waiters;  /* lock: threads in tether_token_wait*() */
 };
 
 static tether__mutex *volatile tether__tok_lock;
@@ -74,6 +75,12 @@ static int tether__tok_init(void) {
 
 static void tether__tok_lock_take(void) { tether__mutex_lock(tether__tok_lock); }
 static void tether__tok_lock_drop(void) { tether__mutex_unlock(tether__tok_lock); }
+
+/* A waiter leaves (lock held); tether_token_free() waits for the last. */
+static void tether__tok_leave_locked(tether_token *t) {
+  if (--t->waiters == 0 && (tether__load_int(&t->state) & TETHER__TOK_CLOSED))
+    tether__cond_broadcast(tether__tok_cond);
+}
 
 static int tether__tok_state(const tether_token *t) {
   return tether__load_int((volatile int *)&t->state);
@@ -352,6 +359,7 @@ int tether_token_wait(tether_token *t, int timeout_ms) {
   if (t == NULL)
     return TETHER_EINVAL;
   tether__tok_lock_take();
+  t->waiters++;
   for (;;) {
     int left;
     r = tether_token_cancelled(t);
@@ -362,6 +370,7 @@ int tether_token_wait(tether_token *t, int timeout_ms) {
       break;
     (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, left);
   }
+  tether__tok_leave_locked(t);
   tether__tok_lock_drop();
   return r;
 }
@@ -445,6 +454,7 @@ int tether_token_wait_stopped(tether_token *t, int timeout_ms) {
   if (t == NULL)
     return TETHER_EINVAL;
   tether__tok_lock_take();
+  t->waiters++;
   for (;;) {
     int left;
     r = tether_token_cancelled(t);
@@ -461,6 +471,7 @@ int tether_token_wait_stopped(tether_token *t, int timeout_ms) {
     }
     (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, left);
   }
+  tether__tok_leave_locked(t);
   tether__tok_lock_drop();
   return r;
 }
@@ -521,7 +532,19 @@ int tether_token_close(tether_token *t) {
 void tether_token_free(tether_token *t) {
   if (t == NULL)
     return;
-  (void)tether_token_close(t);
+  (void)tether_token_close(t); /* wakes the waiters: TETHER_ECLOSED */
+  tether__tok_lock_take();
+  while (t->waiters > 0)
+    (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, -1);
+  tether__tok_lock_drop();
   free(t->reason);
   free(t);
+}
+
+int tether__token_waiters(tether_token *t) {
+  int n;
+  tether__tok_lock_take();
+  n = t->waiters;
+  tether__tok_lock_drop();
+  return n;
 }

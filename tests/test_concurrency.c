@@ -1,0 +1,373 @@
+/*
+ * The concurrency contract (include/tether.h "Threads, callbacks, fork"):
+ * free/close while other threads wait, children handed out by CHILD events,
+ * fork() without exec. Every blocking step has a watchdog: a hang fails the
+ * test instead of stalling the suite.
+ */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "backend.h"
+#include "support.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The watchdog: a thread that aborts the process when a step takes longer
+ * than its budget (a hang is a failure, not a stalled suite). */
+static volatile int wd_arms, wd_disarms; /* armed while they differ */
+static const char *volatile wd_what;
+static volatile int wd_seconds;
+static tether__thread *wd_thread;
+
+static void wd_main(void *arg) {
+  uint64_t deadline = 0;
+  (void)arg;
+  for (;;) {
+    if (tether__load_int(&wd_arms) != tether__load_int(&wd_disarms)) {
+      if (deadline == 0)
+        deadline = tether__now_ns() + (uint64_t)tether__load_int(&wd_seconds) * 1000000000u;
+      else if (tether__now_ns() > deadline) {
+        fprintf(stderr, "WATCHDOG: '%s' hangs\n", (const char *)wd_what);
+        abort();
+      }
+    } else {
+      deadline = 0;
+    }
+    tt_sleep_ms(20);
+  }
+}
+
+/* Started on first use; it lives until the process ends. */
+static void wd_arm_for(const char *what, int seconds) {
+  wd_what = what;
+  (void)tether__add_int(&wd_seconds, seconds - tether__load_int(&wd_seconds));
+  if (wd_thread == NULL && tether__thread_start(&wd_thread, wd_main, NULL) < 0)
+    fail_msg("cannot start the watchdog thread");
+  (void)tether__add_int(&wd_arms, 1);
+}
+
+static void wd_arm(const char *what) { wd_arm_for(what, 30); }
+
+static void wd_disarm(void) { (void)tether__add_int(&wd_disarms, 1); }
+
+/* Start this executable as a child running scenario `name`. */
+static tether_child *spawn_self(const char *name, const tether_spawn_options *o) {
+  const char *argv[4];
+  tether_child *c = NULL;
+  argv[0] = tt_self();
+  argv[1] = "--child";
+  argv[2] = name;
+  argv[3] = NULL;
+  assert_tether_ok(tether_spawn(&c, argv, o));
+  return c;
+}
+
+/* Wait (bounded) until cond(arg) holds. */
+static void wait_until(int (*cond)(void *), void *arg, const char *what) {
+  int i;
+  for (i = 0; i < 48000; i++) { /* 240 s; the watchdog is usually first */
+    if (cond(arg))
+      return;
+    tt_sleep_ms(5);
+  }
+  fail_msg("timed out waiting until %s", what);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Child scenarios                                                          */
+/* ------------------------------------------------------------------------ */
+
+static int sc_exit0(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  return 0;
+}
+
+/* Ignores the graceful signals (POSIX): only the kill ends it. */
+static int sc_stubborn(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+#ifndef _WIN32
+  (void)signal(SIGINT, SIG_IGN);
+  (void)signal(SIGTERM, SIG_IGN);
+#endif
+  fputs("ready\n", stdout);
+  fflush(stdout);
+  tt_sleep_ms(60000);
+  return 0;
+}
+
+static int sc_sleep(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  tt_sleep_ms(60000);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 1. A CHILD event never hands out a half-made child                       */
+/* ------------------------------------------------------------------------ */
+
+#define SUPERVISED 1000
+
+static volatile int sup_freed;
+static volatile int sup_no_pipe;
+
+/* The supervisor pattern: free the child in its own exit event. */
+static void sup_cb(tether_channel *ch, const tether_event *ev, void *userdata) {
+  (void)ch;
+  (void)userdata;
+  if (ev->kind != TETHER_EVENT_CHILD || ev->child == NULL)
+    return;
+  if (tether_child_stdio(ev->child, 1) == tether_child_stdio(NULL, 0))
+    (void)tether__add_int(&sup_no_pipe, 1);
+  tether_child_free(ev->child);
+  (void)tether__add_int(&sup_freed, 1);
+}
+
+static int sup_all_freed(void *arg) {
+  (void)arg;
+  return tether__load_int(&sup_freed) == SUPERVISED;
+}
+
+static void test_free_in_child_callback(void **state) {
+  tether_channel_options co;
+  tether_spawn_options so;
+  tether_channel *ch;
+  int i;
+  (void)state;
+  memset(&co, 0, sizeof(co));
+  co.callback = sup_cb;
+  assert_tether_ok(tether_channel_new(&ch, &co));
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
+  memset(&so, 0, sizeof(so));
+  so.channel = ch;
+  so.stdio[1].mode = TETHER_STDIO_PIPE;
+  wd_arm_for("spawn children freed by their exit callback", 240);
+  for (i = 0; i < SUPERVISED; i++) {
+#ifdef _WIN32
+    (void)spawn_self("exit0", &so); /* owned by the callback from here on */
+#else
+    static const char *const argv[] = {"true", NULL};
+    tether_child *c;
+    assert_tether_ok(tether_spawn(&c, argv, &so)); /* the callback owns c */
+#endif
+  }
+  wait_until(sup_all_freed, NULL, "every child was freed by the callback");
+  wd_disarm();
+  assert_int_equal(tether__load_int(&sup_no_pipe), 0);
+  tether_channel_free(ch);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2. tether_child_free() while another thread waits                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct waiter {
+  tether_child *c;
+  int timeout_ms;
+  int r;
+  tether_exit st;
+  tether__thread *t;
+} waiter;
+
+static void waiter_main(void *arg) {
+  waiter *w = (waiter *)arg;
+  w->r = tether_child_wait(w->c, w->timeout_ms, &w->st);
+}
+
+static int child_has_users(void *arg) {
+  return tether__child_users((tether_child *)arg) > 0;
+}
+
+static void free_while_waiting(unsigned flags, int timeout_ms, int expect_r,
+                               int expect_kind) {
+  tether_spawn_options so;
+  waiter w;
+  int64_t pid;
+  memset(&so, 0, sizeof(so));
+  so.flags = flags;
+  memset(&w, 0, sizeof(w));
+  w.c = spawn_self("sleep", &so);
+  w.timeout_ms = timeout_ms;
+  wd_arm("tether_child_free() while another thread waits");
+  assert_tether_ok(tether__thread_start(&w.t, waiter_main, &w));
+  wait_until(child_has_users, w.c, "the waiter is blocked");
+  pid = tether_child_pid(w.c);
+  tether_child_free(w.c); /* must wake the waiter and wait for it */
+  tether__thread_join(w.t);
+  wd_disarm();
+  if (flags & TETHER_SPAWN_DETACHED) /* it outlives its object */
+    assert_tether_ok(tether_send(pid, TETHER_EVENT_NONE, 0));
+  assert_int_equal(w.r, expect_r);
+  if (expect_r == 1)
+    assert_int_equal(w.st.kind, expect_kind);
+}
+
+static void test_free_while_waiting_forever(void **state) {
+  (void)state;
+  free_while_waiting(0, -1, 1, TETHER_EXIT_KILLED);
+}
+
+static void test_free_while_waiting_timeout(void **state) {
+  (void)state;
+  /* Not "timeout": the tree was killed, and that is the status. */
+  free_while_waiting(0, 15000, 1, TETHER_EXIT_KILLED);
+}
+
+static void test_free_detached_while_waiting(void **state) {
+  (void)state;
+  /* A detached child outlives its object: the waiter learns it was freed. */
+  free_while_waiting(TETHER_SPAWN_DETACHED, -1, TETHER_ECLOSED, 0);
+}
+
+/* Many waiters, and tether_child_wait_tree() as well. */
+static void tree_waiter_main(void *arg) {
+  waiter *w = (waiter *)arg;
+  w->r = tether_child_wait_tree(w->c, -1);
+}
+
+static int child_has_4_users(void *arg) {
+  return tether__child_users((tether_child *)arg) == 4;
+}
+
+static void test_free_with_many_waiters(void **state) {
+  waiter w[4];
+  tether_child *c;
+  int i;
+  (void)state;
+  c = spawn_self("sleep", NULL);
+  wd_arm("tether_child_free() with four blocked calls");
+  for (i = 0; i < 4; i++) {
+    memset(&w[i], 0, sizeof(w[i]));
+    w[i].c = c;
+    w[i].timeout_ms = -1;
+    assert_tether_ok(tether__thread_start(&w[i].t, i % 2 ? tree_waiter_main : waiter_main,
+                                          &w[i]));
+  }
+  wait_until(child_has_4_users, c, "four calls are blocked");
+  tether_child_free(c);
+  for (i = 0; i < 4; i++)
+    tether__thread_join(w[i].t);
+  wd_disarm();
+  for (i = 0; i < 4; i++) {
+    assert_int_equal(w[i].r, 1);
+    if (i % 2 == 0)
+      assert_int_equal(w[i].st.kind, TETHER_EXIT_KILLED);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3. tether_token_free() / tether_shutdown_free() while a thread waits      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tok_waiter {
+  tether_token *t;
+  int stopped; /* use tether_token_wait_stopped */
+  int r;
+  tether__thread *thr;
+} tok_waiter;
+
+static void tok_waiter_main(void *arg) {
+  tok_waiter *w = (tok_waiter *)arg;
+  w->r = w->stopped ? tether_token_wait_stopped(w->t, -1) : tether_token_wait(w->t, -1);
+}
+
+static int token_has_waiter(void *arg) {
+  return tether__token_waiters((tether_token *)arg) > 0;
+}
+
+static void test_token_free_while_waiting(void **state) {
+  tok_waiter w;
+  (void)state;
+  memset(&w, 0, sizeof(w));
+  assert_tether_ok(tether_token_new(&w.t, NULL));
+  wd_arm("tether_token_free() while another thread waits");
+  assert_tether_ok(tether__thread_start(&w.thr, tok_waiter_main, &w));
+  wait_until(token_has_waiter, w.t, "the waiter is blocked");
+  tether_token_free(w.t);
+  tether__thread_join(w.thr);
+  wd_disarm();
+  assert_int_equal(w.r, TETHER_ECLOSED);
+}
+
+static void test_token_free_while_waiting_stopped(void **state) {
+#ifdef _WIN32
+  (void)state;
+  tt_skip("a graceful step cannot hold a Windows child that shares no console");
+#else
+  tether_stop_step slow = {TETHER_EVENT_INTERRUPT, 30000};
+  tok_waiter w;
+  tether_child *c;
+  (void)state;
+  memset(&w, 0, sizeof(w));
+  w.stopped = 1;
+  assert_tether_ok(tether_token_new(&w.t, NULL));
+  {
+    tether_spawn_options so;
+    char buf[8];
+    memset(&so, 0, sizeof(so));
+    so.stdio[1].mode = TETHER_STDIO_PIPE;
+    c = spawn_self("stubborn", &so);
+    /* Its signals are ignored once it says so (the pipe read has the
+     * test's timeout). */
+    assert_int_equal(read((int)tether_child_stdio(c, 1), buf, 6), 6);
+  }
+  assert_tether_ok(tether_token_adopt(w.t, c, &slow, 1));
+  assert_tether_ok(tether_token_cancel(w.t, 1, "test"));
+  wd_arm("tether_token_free() while another thread waits for the stop");
+  assert_tether_ok(tether__thread_start(&w.thr, tok_waiter_main, &w));
+  wait_until(token_has_waiter, w.t, "the waiter is blocked");
+  tether_token_free(w.t); /* the 30 s step is abandoned */
+  tether__thread_join(w.thr);
+  tether_child_free(c);
+  wd_disarm();
+  assert_int_equal(w.r, TETHER_ECLOSED);
+#endif
+}
+
+static void test_shutdown_free_while_waiting(void **state) {
+  tether_shutdown *s;
+  tok_waiter w;
+  (void)state;
+  memset(&w, 0, sizeof(w));
+  assert_tether_ok(tether_shutdown_new(&s, NULL));
+  w.t = tether_shutdown_token(s);
+  wd_arm("tether_shutdown_free() while another thread waits on its token");
+  assert_tether_ok(tether__thread_start(&w.thr, tok_waiter_main, &w));
+  wait_until(token_has_waiter, w.t, "the waiter is blocked");
+  tether_shutdown_free(s);
+  tether__thread_join(w.thr);
+  wd_disarm();
+  assert_int_equal(w.r, TETHER_ECLOSED);
+}
+
+int main(int argc, char **argv) {
+  static const tt_scenario scenarios[] = {
+      {"exit0", sc_exit0}, {"sleep", sc_sleep}, {"stubborn", sc_stubborn}, {NULL, NULL}};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_free_in_child_callback),
+      cmocka_unit_test(test_free_while_waiting_forever),
+      cmocka_unit_test(test_free_while_waiting_timeout),
+      cmocka_unit_test(test_free_detached_while_waiting),
+      cmocka_unit_test(test_free_with_many_waiters),
+      cmocka_unit_test(test_token_free_while_waiting),
+      cmocka_unit_test(test_token_free_while_waiting_stopped),
+      cmocka_unit_test(test_shutdown_free_while_waiting),
+  };
+  return tt_main(argc, argv, scenarios, "concurrency", tests, TT_COUNT(tests));
+}
