@@ -7,6 +7,7 @@
  * errno, allocates nothing and takes no lock.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* SA_ONSTACK is XSI: glibc hides it without this */
 #if !defined(TETHER_LINUX) && defined(__APPLE__)
 #define _DARWIN_C_SOURCE /* NSIG, SA_ONSTACK */
 #endif
@@ -29,7 +30,7 @@
 #define TETHER__MAXSIG (TETHER__NSIG - 1 < 64 ? TETHER__NSIG - 1 : 64)
 
 #ifndef SA_ONSTACK
-#define SA_ONSTACK 0
+#error "SA_ONSTACK is required (a Go/cgo host needs it on every handler)"
 #endif
 
 /* The action found when tether installed its handler (chained, restored). */
@@ -84,17 +85,21 @@ static int tether__kind_of(int signo) {
   }
 }
 
-#if defined(SIGRTMIN) && defined(SIGRTMAX)
-static char tether__rtnames[TETHER__MAXSIG + 1][16];
-static pthread_once_t tether__rtnames_once = PTHREAD_ONCE_INIT;
+/* Names made at run time: SIGRTMIN+n, and "SIG32" for a number the OS has
+ * but no name (glibc's reserved 32 and 33 among them). */
+static char tether__numnames[TETHER__MAXSIG + 1][16];
+static pthread_once_t tether__numnames_once = PTHREAD_ONCE_INIT;
 
-static void tether__rtnames_init(void) {
+static void tether__numnames_init(void) {
   int s;
+  for (s = 1; s <= TETHER__MAXSIG; s++)
+    (void)snprintf(tether__numnames[s], sizeof(tether__numnames[s]), "SIG%d", s);
+#if defined(SIGRTMIN) && defined(SIGRTMAX)
   for (s = SIGRTMIN; s <= SIGRTMAX && s <= TETHER__MAXSIG; s++)
-    (void)snprintf(tether__rtnames[s], sizeof(tether__rtnames[s]), "SIGRTMIN+%d",
+    (void)snprintf(tether__numnames[s], sizeof(tether__numnames[s]), "SIGRTMIN+%d",
                    s - SIGRTMIN);
-}
 #endif
+}
 
 const char *tether__os_signal_name(int signo) {
   switch (signo) {
@@ -150,14 +155,10 @@ const char *tether__os_signal_name(int signo) {
   default:
     break;
   }
-#if defined(SIGRTMIN) && defined(SIGRTMAX)
-  if (signo >= SIGRTMIN && signo <= SIGRTMAX && signo <= TETHER__MAXSIG) {
-    (void)pthread_once(&tether__rtnames_once, tether__rtnames_init);
-    return tether__rtnames[signo];
+  if (tether__is_signal(signo)) {
+    (void)pthread_once(&tether__numnames_once, tether__numnames_init);
+    return tether__numnames[signo];
   }
-#endif
-  if (tether__is_signal(signo))
-    return "SIG?"; /* a number the OS has but tether has no name for */
   return NULL;
 }
 

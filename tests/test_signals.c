@@ -5,6 +5,7 @@
  * of signals that cannot be watched.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* SA_ONSTACK, sigaltstack */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -612,6 +613,80 @@ static void test_fd_exhaustion(void **state) {
   tether_channel_free(ch);
 }
 
+
+/* ---- SA_ONSTACK (Go/cgo hosts require it; issue 12) ---- */
+
+/* tether's own action carries SA_ONSTACK. */
+static void test_handler_has_sa_onstack(void **state) {
+  tether_channel *ch;
+  struct sigaction cur;
+  (void)state;
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_USER2, 0));
+  assert_int_equal(sigaction(SIGUSR2, NULL, &cur), 0);
+  assert_true((cur.sa_flags & SA_ONSTACK) != 0);
+  assert_true((cur.sa_flags & SA_SIGINFO) != 0);
+  tether_channel_free(ch);
+}
+
+static char *alt_lo, *alt_hi;
+static volatile sig_atomic_t on_alt = -1;
+
+static void alt_handler(int signo) {
+  char here;
+  (void)signo;
+  on_alt = (&here >= alt_lo && &here < alt_hi) ? 1 : 0;
+}
+
+/* A handler installed with SA_ONSTACK before tether, chained by tether,
+ * still runs on its alternate stack. */
+static void test_chained_handler_on_alt_stack(void **state) {
+  tether_channel *ch;
+  tether_event ev;
+  struct sigaction sa, old;
+  stack_t ss, oss;
+  size_t size = 1u << 16;
+  (void)state;
+  alt_lo = (char *)malloc(size);
+  assert_non_null(alt_lo);
+  alt_hi = alt_lo + size;
+  memset(&ss, 0, sizeof(ss));
+  ss.ss_sp = alt_lo;
+  ss.ss_size = size;
+  assert_int_equal(sigaltstack(&ss, &oss), 0);
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = alt_handler;
+  sa.sa_flags = SA_ONSTACK | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_USER2, 0));
+  on_alt = -1;
+  assert_int_equal(raise(SIGUSR2), 0);
+  assert_int_equal(tether_channel_wait(ch, &ev, 10000), 1);
+  assert_int_equal(ev.kind, TETHER_EVENT_USER2);
+  assert_int_equal(on_alt, 1);
+  tether_channel_free(ch);
+  assert_int_equal(sigaction(SIGUSR2, &old, NULL), 0);
+  ss.ss_flags = SS_DISABLE;
+  assert_int_equal(sigaltstack(&oss, NULL), 0);
+  free(alt_lo);
+}
+
+/* Every signal number has a name, the reserved ones included. */
+static void test_numbered_names(void **state) {
+  (void)state;
+  assert_string_equal(tether_signal_name(SIGINT), "SIGINT");
+#if defined(__linux__)
+  assert_string_equal(tether_signal_name(32), "SIG32");
+  assert_string_equal(tether_signal_name(33), "SIG33");
+#endif
+#if defined(SIGRTMIN)
+  assert_string_equal(tether_signal_name(SIGRTMIN), "SIGRTMIN+0");
+#endif
+  assert_null(tether_signal_name(0));
+}
+
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
       {"ignored", child_ignored},
@@ -632,6 +707,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_fork_without_exec),
       cmocka_unit_test(test_descriptor_flags),
       cmocka_unit_test(test_fd_exhaustion),
+      cmocka_unit_test(test_handler_has_sa_onstack),
+      cmocka_unit_test(test_chained_handler_on_alt_stack),
+      cmocka_unit_test(test_numbered_names),
   };
   return tt_main(argc, argv, scenarios, "signals", tests, TT_COUNT(tests));
 }
