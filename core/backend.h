@@ -189,6 +189,11 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
  * to the whole tree. TETHER_ESRCH when the tree is gone. */
 int tether__os_child_signal(tether_child *c, int kind);
 
+/* Resume a stopped tree (POSIX: SIGCONT to the group), so that a graceful
+ * step reaches a tree stopped by job control; Windows has no such state: 0.
+ * TETHER_ESRCH when the tree is gone. */
+int tether__os_child_continue(tether_child *c);
+
 /* Kill the whole tree now. TETHER_ESRCH when the tree is already gone. */
 int tether__os_child_kill(tether_child *c);
 

@@ -14,6 +14,7 @@
  *   - A channel remembers, per source, the counter value it has reported
  *     ("seen"). Reading = drain the doorbell, then compare counters.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,23 @@ struct tether_channel {
   tether_child *q_head, *q_tail; /* lock: exited children not yet read */
   int thread_running;     /* lock: the callback thread has not finished */
   int free_on_exit;       /* lock: freed by the callback thread when it ends */
+  uint32_t magic;         /* TETHER__CH_LIVE until released (not at offset 0:
+                             free() writes its own links there) */
 };
+
+#define TETHER__CH_LIVE 0x43484e4cu /* "CHNL" */
+#define TETHER__CH_GONE 0xdeadc4a1u
+
+/* A double free or close-after-free is undefined, but a silent hang on a
+ * freed lock is the worst way to fail: say what happened and abort. Best
+ * effort (the memory may have been reused). */
+static void tether__ch_check(const tether_channel *ch, const char *fn) {
+  if (ch->magic != TETHER__CH_LIVE) {
+    fprintf(stderr, "tether: %s(%p): not a live channel (freed twice?)\n", fn,
+            (const void *)ch);
+    abort();
+  }
+}
 
 static tether__src_state tether__src[TETHER__NSRC];
 static volatile int tether__refs[TETHER__NSRC]; /* written under global lock */
@@ -555,6 +572,7 @@ int tether_channel_ack(tether_channel *ch, const tether_event *ev) {
 /* ------------------------------------------------------------------------ */
 
 static void tether__channel_release(tether_channel *ch) {
+  ch->magic = TETHER__CH_GONE;
   tether__bell_free(ch->bell);
   tether__cond_free(ch->cond);
   tether__mutex_free(ch->lock);
@@ -585,6 +603,7 @@ int tether_channel_new(tether_channel **out, const tether_channel_options *opts)
   if (ch == NULL)
     return TETHER_ENOMEM;
   ch->slot = -1;
+  ch->magic = TETHER__CH_LIVE;
   if ((r = tether__mutex_new(&ch->lock)) < 0)
     goto fail;
   if ((r = tether__cond_new(&ch->cond)) < 0)
@@ -686,12 +705,14 @@ static int tether__close(tether_channel *ch, int free_after) {
 int tether_channel_close(tether_channel *ch) {
   if (ch == NULL)
     return TETHER_EINVAL;
+  tether__ch_check(ch, "tether_channel_close");
   return tether__close(ch, 0);
 }
 
 void tether_channel_free(tether_channel *ch) {
   if (ch == NULL)
     return;
+  tether__ch_check(ch, "tether_channel_free");
   if (tether__close(ch, 1) == TETHER_ECLOSED) {
     /* Closed earlier. If the callback thread closed it from inside the
      * callback, that thread may still be running: let it free. */

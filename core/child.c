@@ -310,10 +310,13 @@ static int tether__child_stop(tether_child *c, const tether_stop_step *steps,
   size_t i;
   int r;
   for (i = 0; i < nsteps; i++) {
-    if (steps[i].kind == TETHER_EVENT_NONE)
+    if (steps[i].kind == TETHER_EVENT_NONE) {
       r = tether__child_kill(c);
-    else
+    } else {
       r = tether__os_child_signal(c, steps[i].kind);
+      if (r == 0) /* a tree stopped by job control acts on it only now */
+        (void)tether__os_child_continue(c);
+    }
     if (r == TETHER_ENOTSUP)
       continue; /* this event cannot reach the tree here: next step now */
     if (r == TETHER_ESRCH || tether__os_child_wait_tree(c, steps[i].timeout_ms) == 1)

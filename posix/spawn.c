@@ -1000,6 +1000,8 @@ int tether__os_child_signal(tether_child *c, int kind) {
 
 int tether__os_child_kill(tether_child *c) { return tether__signal_tree(c, SIGKILL); }
 
+int tether__os_child_continue(tether_child *c) { return tether__signal_tree(c, SIGCONT); }
+
 int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
   uint64_t deadline = 0;
   long pause_us = 200;

@@ -407,17 +407,16 @@ static int read_line(int fd, char *buf, size_t cap) {
   return (int)len;
 }
 
-static int alive(pid_t p) {
-  /* A zombie still "exists" for kill(); look at its state instead. */
+/* The state letter of /proc/<p>/stat: 0 when p is gone, '?' when it
+ * cannot be read. */
+static char proc_state(pid_t p) {
   char path[64], buf[512], *q, st;
   int fd;
   ssize_t n;
-  if (kill(p, 0) != 0)
-    return 0;
   snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
   fd = open(path, O_RDONLY);
   if (fd < 0)
-    return 1;
+    return kill(p, 0) == 0 ? '?' : 0;
   n = read(fd, buf, sizeof(buf) - 1);
   close(fd);
   if (n <= 0)
@@ -425,8 +424,17 @@ static int alive(pid_t p) {
   buf[n] = '\0';
   q = strrchr(buf, ')');
   if (q == NULL || sscanf(q + 1, " %c", &st) != 1)
-    return 1;
-  return st != 'Z' && st != 'X';
+    return '?';
+  return st;
+}
+
+static int alive(pid_t p) {
+  /* A zombie still "exists" for kill(); look at its state instead. */
+  char st;
+  if (kill(p, 0) != 0)
+    return 0;
+  st = proc_state(p);
+  return st != 0 && st != 'Z' && st != 'X';
 }
 
 /* Wait up to ms for p to be gone; returns the milliseconds it took, or -1. */
@@ -907,6 +915,33 @@ static void test_stop_sequence(void **state) {
   check_stop("ignore-int", "ignore-term", 2, TETHER_EXIT_KILLED);
 }
 
+/* A tree stopped by job control (Ctrl+Z) still gets its graceful step:
+ * the stop sequence resumes it (SIGCONT), as systemd does, instead of
+ * waiting out the step and killing it. */
+static void test_stop_resumes_stopped_tree(void **state) {
+  static const tether_stop_step steps[] = {{TETHER_EVENT_TERMINATE, 20000}};
+  tether_child *c = spawn_self("sleep", NULL, 1);
+  tether_exit e;
+  char line[64];
+  uint64_t t0;
+  int i;
+  (void)state;
+  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  assert_int_equal(kill(-(pid_t)tether_child_pid(c), SIGSTOP), 0);
+  for (i = 0; i < 1000 && proc_state((pid_t)tether_child_pid(c)) != 'T'; i++)
+    tt_sleep_ms(5);
+  if (proc_state((pid_t)tether_child_pid(c)) != 'T') {
+    tether_child_free(c);
+    tt_skip("cannot see the stopped state in /proc here");
+  }
+  t0 = tether_now_ns();
+  assert_int_equal(tether_child_stop(c, steps, 1, &e), 0);
+  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.signo, SIGTERM);
+  assert_true((tether_now_ns() - t0) / 1000000u < 10000u); /* not the 20 s */
+  tether_child_free(c);
+}
+
 static void test_kill_reports_killed(void **state) {
   tether_child *c = spawn_self("sleep", NULL, 1);
   tether_exit e;
@@ -1138,6 +1173,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_child_inherits_nothing),
       cmocka_unit_test(test_keeper_in_program_session),
       cmocka_unit_test(test_stop_sequence),
+      cmocka_unit_test(test_stop_resumes_stopped_tree),
       cmocka_unit_test(test_kill_reports_killed),
       cmocka_unit_test(test_wait_tree),
       cmocka_unit_test(test_child_event_on_channel),

@@ -1064,6 +1064,13 @@ int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
   }
 }
 
+/* A Windows process cannot be stopped by job control the way a POSIX one
+ * is: nothing to resume, and a graceful step needs no help to arrive. */
+int tether__os_child_continue(tether_child *c) {
+  (void)c;
+  return 0;
+}
+
 int tether__os_child_kill(tether_child *c) {
   tether__os_child *os = c->os;
   int r = tether__tree_alive(os);
