@@ -218,6 +218,18 @@ int tether__os_is_kill_status(uint32_t raw);
  * nothing and takes no lock, so any thread may call it (exit.c). */
 void tether__os_exit_now(int kind, int code);
 
+/* Core (core/shutdown.c): what the exit helpers flush before the process
+ * ends: stdout, then stderr, then every stream (fflush(NULL)), each on a
+ * thread of its own that the caller waits for at most timeout_ms. fflush
+ * takes the stream's lock, and a thread blocked in fgets() holds its
+ * stream's lock for as long as it reads: the exit must not hang on that.
+ * What cannot be flushed in time is lost, as with _exit(); nothing is
+ * flushed if no thread can be started. */
+void tether__flush_all(int timeout_ms);
+
+/* How long the exit helpers wait for each of those flushes. */
+#define TETHER__EXIT_FLUSH_MS 500
+
 /* Backends: the child process exited with raw status (core/child.c). */
 void tether__child_exited(tether_child *c, uint32_t raw);
 

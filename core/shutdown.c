@@ -239,3 +239,68 @@ int tether_main(const tether_shutdown_options *opts, tether_main_fn run, void *u
   tether_shutdown_free(s);
   exit(code);
 }
+
+/* ---- the bounded flush of the exit helpers ------------------------------ */
+
+typedef struct tether__flush_job {
+  FILE *stream;    /* NULL: all */
+  tether__mutex *lock;
+  tether__cond *cond;
+  int done;        /* lock */
+  volatile int refs; /* atomic: the caller and the thread */
+} tether__flush_job;
+
+static void tether__flush_job_unref(tether__flush_job *j) {
+  if (tether__add_int(&j->refs, -1) == 0) {
+    tether__cond_free(j->cond);
+    tether__mutex_free(j->lock);
+    free(j);
+  }
+}
+
+static void tether__flush_main(void *arg) {
+  tether__flush_job *j = (tether__flush_job *)arg;
+  (void)fflush(j->stream);
+  tether__mutex_lock(j->lock);
+  j->done = 1;
+  tether__cond_broadcast(j->cond);
+  tether__mutex_unlock(j->lock);
+  tether__flush_job_unref(j);
+}
+
+static void tether__flush_one(FILE *stream, int timeout_ms) {
+  uint64_t deadline = tether__deadline(timeout_ms);
+  tether__flush_job *j = (tether__flush_job *)calloc(1, sizeof(*j));
+  tether__thread *t;
+  if (j == NULL)
+    return;
+  if (tether__mutex_new(&j->lock) < 0 || tether__cond_new(&j->cond) < 0) {
+    if (j->lock != NULL)
+      tether__mutex_free(j->lock);
+    free(j);
+    return;
+  }
+  j->stream = stream;
+  j->refs = 2;
+  if (tether__thread_start(&t, tether__flush_main, j) < 0) {
+    j->refs = 1;
+    tether__flush_job_unref(j);
+    return;
+  }
+  tether__thread_detach(t); /* it may stay blocked until the process ends */
+  tether__mutex_lock(j->lock);
+  while (!j->done) {
+    int left = tether__ms_left(timeout_ms, deadline);
+    if (left == 0)
+      break;
+    (void)tether__cond_wait(j->cond, j->lock, left);
+  }
+  tether__mutex_unlock(j->lock);
+  tether__flush_job_unref(j);
+}
+
+void tether__flush_all(int timeout_ms) {
+  tether__flush_one(stdout, timeout_ms);
+  tether__flush_one(stderr, timeout_ms);
+  tether__flush_one(NULL, timeout_ms);
+}

@@ -955,8 +955,10 @@ TETHER_API int tether_send(int64_t pid, int kind, unsigned flags);
 /**
  * End this process the way an unhandled signal ends it, so that the parent
  * (a shell, a supervisor) sees the truth: death by SIGINT, not exit(130).
- * Flushes C stdio streams first (fflush(NULL)); atexit() handlers do not
- * run. Returns only on error.
+ * Flushes C stdio first: stdout, stderr, then every stream, waiting at
+ * most 500 ms for each, so a stream that another thread holds locked (a
+ * reader blocked in fgets()) cannot hang the exit; what it could not flush
+ * in time is lost. atexit() handlers do not run. Returns only on error.
  *
  * @param signo  the signal number.
  * @return only on error: TETHER_EINVAL (not a signal, or SIGSTOP/SIGTSTP/

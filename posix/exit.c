@@ -117,7 +117,7 @@ static int tether__valid_exit_signal(int signo) {
 int tether_exit_like_signal(int signo) {
   if (!tether__valid_exit_signal(signo))
     return TETHER_EINVAL;
-  (void)fflush(NULL);
+  tether__flush_all(TETHER__EXIT_FLUSH_MS);
   tether__die_by(signo);
   return TETHER_EUNKNOWN; /* not reached */
 }

@@ -100,6 +100,19 @@ static void say(const char *fmt, ...) {
 }
 
 #ifndef _WIN32
+/* A thread that holds a stream's lock for ever, as one blocked in fgets()
+ * on a terminal does. */
+static FILE *locked_stream;
+static volatile int locked_ready;
+static void *lock_holder_thread(void *arg) {
+  (void)arg;
+  flockfile(locked_stream);
+  locked_ready = 1;
+  for (;;)
+    pause();
+  return NULL;
+}
+
 static int like_signal_signo;
 static void *like_signal_thread(void *arg) {
   (void)arg;
@@ -108,7 +121,7 @@ static void *like_signal_thread(void *arg) {
 }
 #endif
 
-/* like-signal SIGNO MODE: MODE plain | watched | blocked | thread */
+/* like-signal SIGNO MODE: MODE plain | watched | blocked | thread | locked */
 static int sc_like_signal(int argc, char **argv) {
   int signo = atoi(argv[0]), r;
   const char *mode = argc > 1 ? argv[1] : "plain";
@@ -125,6 +138,14 @@ static int sc_like_signal(int argc, char **argv) {
     sigemptyset(&set);
     sigaddset(&set, signo);
     (void)sigprocmask(SIG_BLOCK, &set, NULL);
+  } else if (strcmp(mode, "locked") == 0) {
+    pthread_t t;
+    int p[2];
+    if (pipe(p) != 0 || (locked_stream = fdopen(p[0], "r")) == NULL ||
+        pthread_create(&t, NULL, lock_holder_thread, NULL) != 0)
+      return 93;
+    while (!locked_ready)
+      tt_sleep_ms(1);
   } else if (strcmp(mode, "thread") == 0) {
     pthread_t t;
     like_signal_signo = signo;
@@ -388,6 +409,9 @@ static void test_exit_like_signal(void **state) {
   /* blocked in the calling thread, or called from another thread. */
   like_signal_case(SIGTERM, "blocked");
   like_signal_case(SIGINT, "thread");
+  /* Another thread holds a stream's lock (a reader blocked in fgets): the
+   * flush must not hang the exit, and stdout is still flushed. */
+  like_signal_case(SIGTERM, "locked");
 }
 
 /* A signal that cannot end a process: 128 + N instead. */

@@ -68,7 +68,7 @@ int tether_exit_like_kind(int kind) {
   int r = tether__kind_exit_code(kind, &code);
   if (r < 0)
     return r;
-  (void)fflush(NULL);
+  tether__flush_all(TETHER__EXIT_FLUSH_MS);
   ExitProcess(code);
   return TETHER_EUNKNOWN; /* not reached */
 }
