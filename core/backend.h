@@ -169,6 +169,7 @@ struct tether_child {
   int post_deferred;            /* lock: exited before it was published */
   int freeing;                  /* lock: tether_child_free() has begun */
   int users;                    /* lock: public calls in progress */
+  unsigned fork_gen;            /* tether__fork_generation() when made */
   tether_channel *channel;      /* global lock: where CHILD events go */
   struct tether_child *b_prev, *b_next; /* global lock: channel's bound list */
   struct tether_child *q_next;  /* channel's lock: event queue link */
@@ -268,9 +269,40 @@ int tether__child_users(tether_child *c);
  * process group pid (0 < pid <= 0x7FFFFFFF; flags validated). */
 int tether__os_send(int64_t pid, int kind, unsigned flags);
 
-/* Called by the POSIX backend in a fork()ed child, with the global lock held
- * and only the forking thread alive: forget handlers that were running in
- * other threads and callback threads that no longer exist. */
+/* ---- fork() (POSIX; the Windows backend has nothing to do) ---- */
+
+/* Register the backend's one fork handler; called by the core whenever an
+ * object is made (channel, child, token), so it is in place before any
+ * tether lock can be held across a fork(). Cheap after the first call. */
+void tether__os_fork_init(void);
+
+/* The core's part of that handler (core/channel.c). Lock order, taken in
+ * prepare and released in parent/child in reverse: the global lock (the
+ * backend's), the acknowledgement lock, the token lock, every channel's
+ * lock in slot order, then the backend's own (the doorbell list).
+ *   tether__fork_prepare: after the global lock was taken.
+ *   tether__fork_parent:  before the global lock is released.
+ *   tether__after_fork_child: in the child, only the forking thread alive,
+ *     before the global lock is released: forget what other threads were
+ *     doing (handlers in flight, callback threads, blocked waiters, the
+ *     token stop threads), mark every object made before as inherited, and
+ *     release the core's locks. */
+void tether__fork_prepare(void);
+void tether__fork_parent(void);
 void tether__after_fork_child(void);
+
+/* How many fork()s without exec this process is away from the one that
+ * made an object: objects remember it, and an object made in an ancestor
+ * process is "inherited" (core/channel.c). */
+unsigned tether__fork_generation(void);
+
+/* Core (core/token.c): the token lock, for the fork handler. */
+void tether__tok_fork_prepare(void);
+void tether__tok_fork_parent(void);
+void tether__tok_fork_child(void);
+
+/* Forget an inherited child's backend state without touching any process
+ * or thread (they belong to the parent): spawn.c. */
+void tether__os_child_forget(tether_child *c);
 
 #endif /* TETHER_CORE_BACKEND_H */

@@ -604,6 +604,7 @@ int tether_channel_new(tether_channel **out, const tether_channel_options *opts)
     return TETHER_ENOMEM;
   ch->slot = -1;
   ch->magic = TETHER__CH_LIVE;
+  tether__os_fork_init();
   if ((r = tether__mutex_new(&ch->lock)) < 0)
     goto fail;
   if ((r = tether__cond_new(&ch->cond)) < 0)
@@ -793,15 +794,55 @@ void tether__channel_post_child(tether_child *c) {
   tether__mutex_unlock(ch->lock);
 }
 
-void tether__after_fork_child(void) {
+static volatile int tether__forks; /* fork()s without exec in this line */
+
+unsigned tether__fork_generation(void) {
+  return (unsigned)tether__load_int(&tether__forks);
+}
+
+void tether__fork_prepare(void) {
   int i;
-  tether__inflight = 0;
+  if (tether__ack_lock != NULL)
+    tether__mutex_lock(tether__ack_lock);
+  tether__tok_fork_prepare();
   for (i = 0; i < tether__slot_hw; i++) {
     tether_channel *ch = tether__slots[i].owner;
-    if (ch != NULL && ch->thread != NULL) {
+    if (ch != NULL)
+      tether__mutex_lock(ch->lock);
+  }
+}
+
+void tether__fork_parent(void) {
+  int i;
+  for (i = tether__slot_hw - 1; i >= 0; i--) {
+    tether_channel *ch = tether__slots[i].owner;
+    if (ch != NULL)
+      tether__mutex_unlock(ch->lock);
+  }
+  tether__tok_fork_parent();
+  if (tether__ack_lock != NULL)
+    tether__mutex_unlock(tether__ack_lock);
+}
+
+void tether__after_fork_child(void) {
+  int i;
+  (void)tether__add_int(&tether__forks, 1);
+  tether__inflight = 0;
+  memset(tether__ack_outstanding, 0, sizeof(tether__ack_outstanding));
+  for (i = tether__slot_hw - 1; i >= 0; i--) {
+    tether_channel *ch = tether__slots[i].owner;
+    if (ch == NULL)
+      continue;
+    if (ch->thread != NULL) { /* the callback thread is not in this process */
       tether__thread_forget(ch->thread);
       ch->thread = NULL;
       ch->thread_running = 0;
     }
+    ch->waiters = 0; /* threads blocked in the parent are not here either */
+    memset(ch->ack_pending, 0, sizeof(ch->ack_pending));
+    tether__mutex_unlock(ch->lock);
   }
+  tether__tok_fork_child();
+  if (tether__ack_lock != NULL)
+    tether__mutex_unlock(tether__ack_lock);
 }

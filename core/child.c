@@ -71,10 +71,12 @@ int tether_spawn(tether_child **out, const char *const *argv,
   if (opts->cwd != NULL && opts->cwd[0] == '\0')
     return TETHER_EINVAL;
 
+  tether__os_fork_init();
   c = (tether_child *)calloc(1, sizeof(*c));
   if (c == NULL)
     return TETHER_ENOMEM;
   c->pid = -1;
+  c->fork_gen = tether__fork_generation();
   c->flags = opts->flags;
   for (i = 0; i < 3; i++)
     c->stdio[i] = tether__bell_handle(NULL); /* the invalid handle */
@@ -141,8 +143,16 @@ void tether__child_exited(tether_child *c, uint32_t raw) {
 /* Every public call that may block or touch backend state counts itself as
  * a user, so that tether_child_free() can wait until they have left. A call
  * that starts after the free began gets TETHER_ECLOSED. */
+/* Made before a fork() without exec: the process is the parent's child,
+ * and nothing in this process will ever report its exit. */
+static int tether__child_inherited(const tether_child *c) {
+  return c->fork_gen != tether__fork_generation();
+}
+
 static int tether__child_enter(tether_child *c) {
   int r = 0;
+  if (tether__child_inherited(c))
+    return TETHER_ECLOSED;
   tether__mutex_lock(c->lock);
   if (c->freeing)
     r = TETHER_ECLOSED;
@@ -354,6 +364,21 @@ void tether_child_free(tether_child *c) {
     return;
   invalid = tether__bell_handle(NULL);
   detached = (c->flags & TETHER_SPAWN_DETACHED) != 0;
+  if (tether__child_inherited(c)) {
+    /* In a fork()ed child: forget the parent's child without touching the
+     * process, its keeper or any thread; calls that were blocked on it in
+     * the parent are not here. Its pipe ends here are our copies: closed. */
+    tether__token_disown(c);
+    tether__os_child_forget(c);
+    tether__global_lock();
+    tether__channel_unbind_child(c);
+    tether__global_unlock();
+    for (i = 0; i < 3; i++)
+      if (c->stdio[i] != invalid)
+        tether__os_close_handle(c->stdio[i]);
+    tether__child_destroy(c);
+    return;
+  }
   tether__token_disown(c);
   /* Calls blocked in other threads: a tethered tree is killed now, so their
    * waits end with its real status (KILLED); a detached child's waiters get

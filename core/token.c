@@ -49,6 +49,7 @@ struct tether_token {
   int stopper;  /* lock: the stop thread runs */
   int quit;     /* lock: the stop thread must end */
   int waiters;  /* lock: threads in tether_token_wait*() */
+  unsigned fork_gen; /* tether__fork_generation() when made */
 };
 
 static tether__mutex *volatile tether__tok_lock;
@@ -72,6 +73,8 @@ static int tether__tok_init(void) {
   tether__global_unlock();
   return r;
 }
+
+static int tether__tok_inherited(const tether_token *t);
 
 static void tether__tok_lock_take(void) { tether__mutex_lock(tether__tok_lock); }
 static void tether__tok_lock_drop(void) { tether__mutex_unlock(tether__tok_lock); }
@@ -253,9 +256,11 @@ int tether_token_new(tether_token **out, tether_token *parent) {
     return TETHER_EINVAL;
   if ((r = tether__tok_init()) < 0)
     return r;
+  tether__os_fork_init();
   t = (tether_token *)calloc(1, sizeof(*t));
   if (t == NULL)
     return TETHER_ENOMEM;
+  t->fork_gen = tether__fork_generation();
   if (parent != NULL) {
     tether__tok_lock_take();
     if (tether__tok_state(parent) & TETHER__TOK_CLOSED) {
@@ -485,7 +490,7 @@ void tether__token_disown(tether_child *c) {
   tether__tok_lock_take();
   e = (tether__owned *)c->owner;
   if (e != NULL) {
-    while (e->busy)
+    while (e->busy && !tether__tok_inherited(e->token)) /* else: no stop thread here */
       (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, -1);
     for (pp = &e->token->owned; *pp != NULL; pp = &(*pp)->next)
       if (*pp == e) {
@@ -508,6 +513,14 @@ int tether_token_close(tether_token *t) {
   if (tether__tok_state(t) & TETHER__TOK_CLOSED) {
     tether__tok_lock_drop();
     return TETHER_ECLOSED;
+  }
+  if (tether__tok_inherited(t)) {
+    /* Made before a fork(): its stop thread and its waiters stayed in the
+     * parent. Nothing here will ever clear their marks. */
+    t->stopper = 0;
+    t->waiters = 0;
+    for (e = t->owned; e != NULL; e = e->next)
+      e->busy = 0;
   }
   tether__tok_set(t, TETHER__TOK_CLOSED);
   tether__tok_unlink(t);
@@ -549,4 +562,26 @@ int tether__token_waiters(tether_token *t) {
   n = t->waiters;
   tether__tok_lock_drop();
   return n;
+}
+
+/* ---- fork() ------------------------------------------------------------- */
+
+void tether__tok_fork_prepare(void) {
+  if (tether__tok_lock != NULL)
+    tether__tok_lock_take();
+}
+
+void tether__tok_fork_parent(void) {
+  if (tether__tok_lock != NULL)
+    tether__tok_lock_drop();
+}
+
+void tether__tok_fork_child(void) {
+  if (tether__tok_lock != NULL)
+    tether__tok_lock_drop();
+}
+
+/* Made in an ancestor process: its stop thread and waiters are not here. */
+static int tether__tok_inherited(const tether_token *t) {
+  return t->fork_gen != tether__fork_generation();
 }

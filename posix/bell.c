@@ -21,6 +21,7 @@
 #endif
 
 #include "backend.h"
+#include "keeper.h" /* tether__spawn_after_fork */
 
 struct tether__bell {
   int rfd;
@@ -73,13 +74,18 @@ static int tether__bell_fds(int *rfd, int *wfd) {
 #endif
 }
 
+/* The one fork handler of the library (tether__os_fork_init registers it
+ * when the first object is made). Lock order: the global lock, the core's
+ * locks (tether__fork_prepare), the doorbell list. */
 static void tether__atfork_prepare(void) {
   tether__global_lock();
+  tether__fork_prepare();
   (void)pthread_mutex_lock(&tether__bells_lock);
 }
 
 static void tether__atfork_parent(void) {
   (void)pthread_mutex_unlock(&tether__bells_lock);
+  tether__fork_parent();
   tether__global_unlock();
 }
 
@@ -101,8 +107,9 @@ static void tether__atfork_child(void) {
     if (w != r)
       tether__replace_fd(b->wfd, w);
   }
-  tether__after_fork_child();
   (void)pthread_mutex_unlock(&tether__bells_lock);
+  tether__spawn_after_fork();
+  tether__after_fork_child();
   tether__global_unlock();
 }
 
@@ -111,9 +118,13 @@ static void tether__atfork_register(void) {
                        tether__atfork_child);
 }
 
+void tether__os_fork_init(void) {
+  (void)pthread_once(&tether__atfork_once, tether__atfork_register);
+}
+
 int tether__bell_open(tether__bell **out) {
   tether__bell *b;
-  (void)pthread_once(&tether__atfork_once, tether__atfork_register);
+  tether__os_fork_init();
   b = (tether__bell *)calloc(1, sizeof(*b));
   if (b == NULL)
     return TETHER_ENOMEM;

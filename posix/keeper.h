@@ -79,4 +79,8 @@ typedef struct tether__kreq {
  * signal blocked. Only async-signal-safe calls inside. */
 void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm);
 
+/* posix/spawn.c, called by the one fork handler (posix/bell.c) in a
+ * fork()ed child: the keeper and its children belong to the parent. */
+void tether__spawn_after_fork(void);
+
 #endif

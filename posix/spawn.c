@@ -75,7 +75,6 @@ static struct {
 /* Starting (or restarting) the keeper. */
 static pthread_mutex_t tether__k_start = PTHREAD_MUTEX_INITIALIZER;
 
-static pthread_once_t tether__spawn_once = PTHREAD_ONCE_INIT;
 
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
@@ -282,7 +281,7 @@ static void tether__reader_main(void *arg) {
  * sees EOF when the parent ends, and start from nothing: a spawn in this
  * process starts a keeper of its own. The locks may have been held by
  * threads that do not exist here: make new ones (the old ones are left). */
-static void tether__spawn_atfork_child(void) {
+void tether__spawn_after_fork(void) {
   if (K.started) {
     (void)close(K.sock);
     (void)close(K.lifeline);
@@ -302,9 +301,6 @@ static void tether__spawn_atfork_child(void) {
   }
 }
 
-static void tether__spawn_init(void) {
-  (void)pthread_atfork(NULL, NULL, tether__spawn_atfork_child);
-}
 
 /* tether__k_start held: the locks shared by every child. */
 static int tether__k_sync_init(void) {
@@ -868,7 +864,6 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
    * signals reach it when it is given the terminal (tcsetpgrp). */
   if (opts->flags & TETHER_SPAWN_CONSOLE_GROUP)
     return TETHER_ENOTSUP;
-  (void)pthread_once(&tether__spawn_once, tether__spawn_init);
   r = tether__stdio_fds(opts, child, parent, owned);
   if (r < 0)
     goto finish;
@@ -1019,6 +1014,16 @@ int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
     if (pause_us < 1000) /* at most 1 ms late; a scan costs ~0.2 ms */
       pause_us *= 2;
   }
+}
+
+void tether__os_child_forget(tether_child *c) {
+  struct tether__os_child *o = c->os;
+  c->os = NULL;
+  if (o == NULL)
+    return;
+  if (o->detached && o->waiter != NULL)
+    tether__thread_forget(o->waiter); /* that thread is the parent's */
+  free(o);
 }
 
 void tether__os_child_release(tether_child *c) {

@@ -33,6 +33,9 @@ struct tether__bell {
 /* Unnamed event with a NULL security descriptor: its handle is not
  * inherited by child processes ("CreateEventW", "SECURITY_ATTRIBUTES": a
  * NULL lpEventAttributes means the handle cannot be inherited, MS docs). */
+/* No fork() on Windows: nothing to register. */
+void tether__os_fork_init(void) {}
+
 int tether__bell_open(tether__bell **out) {
   tether__bell *b = (tether__bell *)malloc(sizeof(*b));
   if (b == NULL)

@@ -1098,6 +1098,11 @@ void tether__os_close_handle(tether_os_handle h) {
     CloseHandle((HANDLE)h);
 }
 
+/* Only a fork()ed child inherits children, and Windows has no fork(): the
+ * core never calls this here. Should it ever, releasing is the safe answer
+ * (the handles are this process's own). */
+void tether__os_child_forget(tether_child *c) { tether__os_child_release(c); }
+
 void tether__os_child_release(tether_child *c) {
   tether__os_child *os = c->os;
   if (os == NULL)
