@@ -5,6 +5,7 @@
  * of signals that cannot be watched.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DARWIN_C_SOURCE /* macOS: SIGWINCH, hidden by _POSIX_C_SOURCE */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
