@@ -14,6 +14,8 @@
 # Mach-O of the target's CPU; then libtether.dylib (BUILD_SHARED_LIBS=ON)
 # with the CLI and the examples linked against it. One check per build.
 # Build-only: nothing can run here (no macOS machine, no emulator).
+# Last, two more checks: the Linux dev and portable presets built by the
+# host's clang (-Wformat-nonliteral and friends on the Linux code paths).
 #
 # Caches (under TETHER_CACHE, default ~/.cache/tether; shared by worktrees,
 # guarded by flock): zig-0.11.0/ (npm install), zig-global-cache/ (zig's
@@ -140,6 +142,29 @@ lane_macos() {
     fi
   done
   echo "not run: the macOS executables need a Mac (or a macOS CI runner) to run"
+  macos_host_clang || rc=1
+  return $rc
+}
+
+# The same clang warnings on the Linux build: the dev and portable presets
+# compiled by the host's clang (Debian: apt-get install clang), when there
+# is one (skipped otherwise). About 10 s each from scratch.
+macos_host_clang() {
+  local p dir rc=0
+  if ! command -v clang >/dev/null; then
+    echo "skip Linux clang builds: no clang (apt-get install clang)"
+    count 0 0 2
+    return 0
+  fi
+  for p in dev portable; do
+    dir=$root/build/clang-$p
+    check "Linux $p preset built by $(clang --version | head -n1) (-Werror)" bash -c '
+      cmake --preset "$1" -B "$2" -DCMAKE_C_COMPILER=clang >"$2.configure.log" 2>&1 ||
+        { cat "$2.configure.log"; exit 1; }
+      cmake --build "$2" -j "$3" >"$2.build.log" 2>&1 ||
+        { grep -vE "^\[[0-9]+/[0-9]+\] " "$2.build.log" | head -n 80; exit 1; }' _ "$p" "$dir" "$JOBS" ||
+      rc=1
+  done
   return $rc
 }
 lane_macos
