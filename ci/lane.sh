@@ -16,7 +16,7 @@
 #                  (-Wall -Wextra -pedantic -Werror) and with MinGW-w64
 #   release        the preset steps for the release preset
 #   <name>         anything else: ci/lane-<name>.sh if it exists (for later
-#                  lanes: valgrind, torture, bench smoke...), else the preset
+#                  lanes: valgrind, torture, bench smoke, macos...), else the preset
 #                  steps if CMakePresets.json has a preset <name>.
 #
 # Writing a later lane: ci/lane-<name>.sh is *sourced* inside this script, so

@@ -268,7 +268,13 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     (void)setrlimit(req->resource[i], &req->limit[i]);
   sigfillset(&all);
   (void)sigprocmask(SIG_SETMASK, &all, &old);
+#if defined(__APPLE__)
+  /* The macOS 12+ SDK deprecates vfork (there it is a plain fork): fork.
+   * The child below writes no shared memory either way. */
+  pid = fork();
+#else
   pid = vfork();
+#endif
   if (pid == 0) {
     /* The child, sharing the keeper's memory until execve: system calls
      * only, nothing written to memory. */

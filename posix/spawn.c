@@ -25,9 +25,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
+#if defined(__APPLE__)
+#include <sys/proc.h>   /* SZOMB */
+#include <sys/sysctl.h> /* sysctl, struct kinfo_proc */
+#elif defined(__FreeBSD__) || defined(__DragonFly__)
 #include <sys/sysctl.h>
-#include <sys/user.h>
+#include <sys/user.h>   /* struct kinfo_proc, SZOMB */
 #endif
 
 #include "backend.h"

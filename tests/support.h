@@ -53,6 +53,14 @@ void tt_sleep_ms(int ms);
  * process, or -1 if it cannot be counted. */
 long tt_open_fd_count(void);
 
+/* printf-style format checking of a function's arguments (GCC, clang;
+ * also keeps clang's -Wformat-nonliteral quiet in the vfprintf wrappers). */
+#if defined(__GNUC__)
+#define TT_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#else
+#define TT_PRINTF(fmt, first)
+#endif
+
 #define TT_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -9,6 +9,7 @@
  */
 #define _XOPEN_SOURCE 600
 #define _DEFAULT_SOURCE
+#define _DARWIN_C_SOURCE /* macOS: SIGWINCH, mkdtemp, hidden by _XOPEN_SOURCE */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -91,6 +91,7 @@ static void expect_raw(const tether_exit *st, uint32_t raw) {
 /* Child scenarios                                                          */
 /* ------------------------------------------------------------------------ */
 
+TT_PRINTF(1, 2)
 static void say(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

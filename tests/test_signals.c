@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700 /* SA_ONSTACK, sigaltstack */
+#define _DARWIN_C_SOURCE /* macOS: SIGWINCH, hidden by _POSIX_C_SOURCE */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -5,6 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* printf-style format checking of a function's arguments (GCC, clang;
+ * also keeps clang's -Wformat-nonliteral quiet in the vfprintf wrappers). */
+#if defined(__GNUC__)
+#define CLI_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#else
+#define CLI_PRINTF(fmt, first)
+#endif
+
 /* Exit statuses shared with env(1) and timeout(1). */
 #define CLI_EXIT_FAILURE 125 /* tether itself failed (usage, system) */
 #define CLI_EXIT_CANNOT_RUN 126 /* found but not executable */

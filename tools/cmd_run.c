@@ -91,6 +91,7 @@ typedef struct run_opts {
 static int g_verbose;
 static uint64_t g_start_ns;
 
+CLI_PRINTF(1, 2)
 static void vlog(const char *fmt, ...) {
   va_list ap;
   uint64_t t;

@@ -54,6 +54,17 @@
 #endif
 
 #define SENDERS 4
+/* Senders 2 and 3: two real-time signals (queued: counted exactly); macOS
+ * has none: there, two more standard signals, which the kernel coalesces. */
+#if defined(SIGRTMIN)
+#define STORM_SIG2 (SIGRTMIN + 1)
+#define STORM_SIG3 (SIGRTMIN + 2)
+#define STORM_RT 1
+#else
+#define STORM_SIG2 SIGWINCH
+#define STORM_SIG3 SIGURG
+#define STORM_RT 0
+#endif
 #define COVER_TIMEOUT_NS 10000000000ull /* a burst must be covered by then */
 
 typedef struct burst_msg {
@@ -228,10 +239,10 @@ static void test_storm(void **state) {
   memset(s, 0, sizeof(s));
   s[0].signo = SIGUSR1;
   s[1].signo = SIGUSR2;
-  s[2].signo = SIGRTMIN + 1;
-  s[2].rt = QUEUED_EXACT;
-  s[3].signo = SIGRTMIN + 2;
-  s[3].rt = QUEUED_EXACT;
+  s[2].signo = STORM_SIG2;
+  s[2].rt = STORM_RT && QUEUED_EXACT;
+  s[3].signo = STORM_SIG3;
+  s[3].rt = STORM_RT && QUEUED_EXACT;
 
   fds_before = fd_count();
   assert_tether_ok(tether_channel_new(&ch, NULL));
@@ -402,7 +413,7 @@ static void test_storm(void **state) {
                   (unsigned long long)s[i].seen_events,
                   (unsigned long long)s[i].acked,
                   s[i].rt ? " (queued: exact)"
-                  : i < 2 ? " (coalesced by the kernel)"
+                  : i < 2 || !STORM_RT ? " (coalesced by the kernel)"
                           : " (queued, but coalesced by ThreadSanitizer)");
   }
   print_message("storm: %llu signals sent in %.2f s (%.0f signals/s), %llu "

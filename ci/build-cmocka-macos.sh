@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Build cmocka for macOS targets with zig (cmake/toolchain-zig-macos.cmake)
+# from Debian's source package, as ci/build-cmocka-mingw.sh does for MinGW,
+# and install it, as a static library, into one cache prefix per target:
+#
+#   $ROOT/<target>/include/cmocka.h, cmocka_pbc.h
+#   $ROOT/<target>/lib/libcmocka.a
+#   $ROOT/<target>/lib/cmake/cmocka/cmocka-config.cmake  (cmocka::cmocka + CMOCKA_*)
+#
+#   ci/build-cmocka-macos.sh aarch64-macos.13.0 x86_64-macos.11.0
+#
+# ROOT = $TETHER_CACHE/cmocka-macos, TETHER_CACHE defaulting to
+# ~/.cache/tether (the toolchain file's default TETHER_CMOCKA_PREFIX is
+# $ROOT/<target>). Idempotent: a complete prefix is left alone; the source
+# is fetched once for all targets. Needs TETHER_ZIG (or zig where the
+# toolchain file looks for it).
+#
+# Environment: TETHER_CMOCKA_SRC (an unpacked cmocka source tree to use
+# instead of `apt-get source cmocka`), JOBS (2).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+JOBS=${JOBS:-2}
+cache=${TETHER_CACHE:-$HOME/.cache/tether}
+croot=$cache/cmocka-macos
+# Bump when the recipe below changes: an older cache is then rebuilt.
+recipe=1
+
+log() { printf 'build-cmocka-macos: %s\n' "$*"; }
+
+[[ $# -gt 0 ]] || { echo "usage: $0 <zig target>..." >&2; exit 2; }
+
+complete() {
+  local p=$croot/$1
+  [[ -f "$p/.tether-cmocka-r$recipe" && -f "$p/include/cmocka.h" && -f "$p/lib/libcmocka.a" &&
+     -f "$p/lib/cmake/cmocka/cmocka-config.cmake" ]]
+}
+
+todo=()
+for t in "$@"; do
+  if complete "$t"; then
+    log "cached: $croot/$t ($(cat "$croot/$t/.tether-cmocka-r$recipe"))"
+  else
+    todo+=("$t")
+  fi
+done
+[[ ${#todo[@]} -gt 0 ]] || exit 0
+
+mkdir -p "$croot"
+# Several worktrees may share the cache: one builder at a time.
+exec 9>"$croot/.lock"
+flock 9
+work=$(mktemp -d "${TMPDIR:-/tmp}/tether-cmocka-macos.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# ---------------------------------------------------------------- source
+if [[ -n "${TETHER_CMOCKA_SRC:-}" ]]; then
+  src=$TETHER_CMOCKA_SRC
+else
+  command -v dpkg-source >/dev/null ||
+    { log "error: dpkg-source missing (apt-get install dpkg-dev)"; exit 1; }
+  fetch() { (cd "$work" && apt-get source -qq cmocka 2>&1) | grep -v '^W: Download is performed unsandboxed' || true; }
+  fetch
+  src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
+  if [[ -z "$src" ]]; then
+    # No deb-src entry yet or stale lists: ci/build-cmocka-mingw.sh knows
+    # how to add one; here refresh once and retry.
+    grep -Eqs '^[[:space:]]*(Types:.*deb-src|deb-src[[:space:]])' \
+      /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources ||
+      { log "error: no deb-src entry configured (ci/build-cmocka-mingw.sh adds one)"; exit 1; }
+    apt-get update -qq
+    fetch
+    src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
+  fi
+  [[ -n "$src" ]] || { log "error: apt-get source cmocka produced no tree"; exit 1; }
+fi
+version=$(sed -nE 's/^project\(cmocka VERSION ([0-9.]+).*/\1/p' "$src/CMakeLists.txt" | head -n1)
+log "source: $src (cmocka ${version:-?})"
+
+# ---------------------------------------------------------------- build
+for t in "${todo[@]}"; do
+  complete "$t" && continue # built meanwhile by another worktree
+  b=$work/build-$t
+  # Only the static library is built (nothing links cmocka's dylib).
+  cmake -S "$src" -B "$b" -G Ninja \
+    -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-zig-macos.cmake" \
+    -DTETHER_ZIG_TARGET="$t" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DWITH_STATIC_LIB=ON -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF \
+    -DCMAKE_POLICY_DEFAULT_CMP0063=NEW >"$work/configure-$t.log" 2>&1 ||
+    { cat "$work/configure-$t.log"; exit 1; }
+  cmake --build "$b" -j "$JOBS" --target cmocka-static >"$work/build-$t.log" 2>&1 ||
+    { cat "$work/build-$t.log"; exit 1; }
+  static=$(find "$b" -name 'libcmocka-static.a' | head -n1)
+  [[ -n "$static" ]] || { log "error: libcmocka-static.a was not built for $t"; exit 1; }
+
+  p=$croot/$t
+  rm -rf "$p"
+  mkdir -p "$p/include" "$p/lib/cmake/cmocka"
+  cp "$src/include/cmocka.h" "$src/include/cmocka_pbc.h" "$p/include/"
+  cp "$static" "$p/lib/libcmocka.a"
+  cat >"$p/lib/cmake/cmocka/cmocka-config.cmake" <<'EOF'
+# cmocka (static, macOS target), written by tether's ci/build-cmocka-macos.sh.
+# Provides the imported target cmocka::cmocka and, like cmocka's own config,
+# CMOCKA_INCLUDE_DIR, CMOCKA_LIBRARY and CMOCKA_LIBRARIES.
+get_filename_component(_cmocka_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+set(CMOCKA_INCLUDE_DIR "${_cmocka_prefix}/include")
+set(CMOCKA_LIBRARY "${_cmocka_prefix}/lib/libcmocka.a")
+set(CMOCKA_LIBRARIES "${CMOCKA_LIBRARY}")
+if(NOT TARGET cmocka::cmocka)
+  add_library(cmocka::cmocka STATIC IMPORTED)
+  set_target_properties(cmocka::cmocka PROPERTIES
+    IMPORTED_LOCATION "${CMOCKA_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${CMOCKA_INCLUDE_DIR}")
+endif()
+set(cmocka_FOUND TRUE)
+unset(_cmocka_prefix)
+EOF
+  echo "cmocka ${version:-?} static $t from ${TETHER_CMOCKA_SRC:-apt-get source cmocka}" >"$p/.tether-cmocka-r$recipe"
+  log "installed into $p"
+done
