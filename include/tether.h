@@ -704,11 +704,11 @@ typedef struct tether_spawn_options {
  * close-on-exec), an empty signal mask and every signal disposition at its
  * default. On Linux it also has PR_SET_PDEATHSIG(SIGKILL) towards the
  * keeper, a backup in case the keeper itself is killed.
- * Windows: a bare argv[0] is searched as CreateProcess does: the directory
- * of this process's executable, the current directory (unless
- * NoDefaultCurrentDirectoryInExePath is set), the system directory
- * (System32), the Windows directory, then each directory of this process's
- * PATH; ".exe" is appended when the name has no extension. A name with a
+ * Windows: a bare argv[0] is searched in the directory of this process's
+ * executable, the system directory (System32), the Windows directory, then
+ * each directory of this process's PATH; never in the current directory
+ * (CreateProcess would: a planted program could run; ".\name" runs one from
+ * it); ".exe" is appended when the name has no extension. A name with a
  * directory part ("\", "/", "C:") is that file (".exe" appended likewise);
  * with TETHER_SPAWN_NO_SEARCH, exactly the given path, nothing appended.
  * Relative names are relative to this process's current directory, not to

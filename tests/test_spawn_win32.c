@@ -1008,6 +1008,71 @@ static void test_program_resolution(void **state) {
   free(w);
 }
 
+/* A bare name is never looked up in the current directory (Go's ErrDot,
+ * Rust 1.58): a copy of this program planted there as hostname.exe, next
+ * to the system's hostname.exe, does not run for "hostname"; ".\hostname"
+ * runs it. The planted copy prints its arguments in hex ("[706c...]"). */
+static void test_no_current_directory_search(void **state) {
+  static const char planted_hex[] = "[706c616e746564]\n"; /* "planted" */
+  const char *bare[] = {"hostname", "--child", "argv", "planted", NULL};
+  const char *dotted[] = {".\\hostname", "--child", "argv", "planted", NULL};
+  wchar_t sys[MAX_PATH], sys_exe[MAX_PATH + 32], old_cwd[MAX_PATH * 2], *wdir,
+      *wself, plant[MAX_PATH * 3];
+  char dir[1024], out_bare[4096] = "", out_dotted[4096] = "";
+  tether_spawn_options o;
+  tether_exit st_bare, st_dotted;
+  tether_child *c = NULL;
+  int r_bare, r_dotted;
+  (void)state;
+  assert_true(GetSystemDirectoryW(sys, MAX_PATH) > 0);
+  _snwprintf(sys_exe, MAX_PATH + 32, L"%ls\\hostname.exe", sys);
+  sys_exe[MAX_PATH + 31] = L'\0';
+  if (GetFileAttributesW(sys_exe) == INVALID_FILE_ATTRIBUTES)
+    tt_skip("no hostname.exe in the system directory");
+  make_temp_dir(dir, sizeof(dir), "plant");
+  wdir = utf8_to_wide_test(dir);
+  wself = utf8_to_wide_test(tt_self());
+  _snwprintf(plant, MAX_PATH * 3, L"%ls\\hostname.exe", wdir);
+  plant[MAX_PATH * 3 - 1] = L'\0';
+  assert_true(CopyFileW(wself, plant, FALSE));
+  assert_true(GetCurrentDirectoryW(MAX_PATH * 2, old_cwd) > 0);
+  assert_true(SetCurrentDirectoryW(wdir));
+  /* Both spawns first, then the clean-up, then the checks. */
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.stdio[2].mode = TETHER_STDIO_NULL;
+  memset(&st_bare, 0, sizeof(st_bare));
+  memset(&st_dotted, 0, sizeof(st_dotted));
+  r_bare = tether_spawn(&c, bare, &o);
+  if (r_bare == 0) {
+    read_all(tether_child_stdio(c, 1), out_bare, sizeof(out_bare), 30000);
+    r_bare = tether_child_wait(c, 30000, &st_bare);
+    tether_child_free(c);
+  }
+  r_dotted = tether_spawn(&c, dotted, &o);
+  if (r_dotted == 0) {
+    read_all(tether_child_stdio(c, 1), out_dotted, sizeof(out_dotted), 30000);
+    r_dotted = tether_child_wait(c, 30000, &st_dotted);
+    tether_child_free(c);
+  }
+  SetCurrentDirectoryW(old_cwd);
+  DeleteFileW(plant);
+  RemoveDirectoryW(wdir);
+  free(wdir);
+  free(wself);
+  print_message("bare: %d, exit %d, out \"%s\"; dotted: %d, exit %d\n", r_bare,
+                st_bare.code, out_bare, r_dotted, st_dotted.code);
+  /* The system's hostname ran (it rejects these arguments or prints the
+   * host name; it never prints the planted copy's hex). */
+  assert_int_equal(r_bare, 1);
+  assert_null(strstr(out_bare, planted_hex));
+  /* ".\hostname": the planted copy. */
+  assert_int_equal(r_dotted, 1);
+  assert_int_equal(st_dotted.kind, TETHER_EXIT_CODE);
+  assert_int_equal(st_dotted.code, 0);
+  assert_string_equal(out_dotted, planted_hex);
+}
+
 /* Spawn a child that starts a grandchild; read their pids. */
 static tether_child *spawn_tree(const char *mode, HANDLE *child, HANDLE *gc) {
   self_args a;
@@ -1505,6 +1570,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_stdio_pipes),
       cmocka_unit_test(test_stdio_null_and_handle),
       cmocka_unit_test(test_program_resolution),
+      cmocka_unit_test(test_no_current_directory_search),
       cmocka_unit_test(test_free_kills_tree),
       cmocka_unit_test(test_free_kills_tree_suspended_path),
       cmocka_unit_test(test_parent_death_kills_tree),

@@ -197,11 +197,6 @@ static DWORD tether__full_path_fn(wchar_t *buf, DWORD size, const void *arg) {
   return GetFullPathNameW((const wchar_t *)arg, size, buf, NULL);
 }
 
-static DWORD tether__cur_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
-  (void)arg;
-  return GetCurrentDirectoryW(size, buf);
-}
-
 static DWORD tether__sys_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
   (void)arg;
   return GetSystemDirectoryW(buf, size);
@@ -294,11 +289,14 @@ static int tether__not_found(int saw_dir, int denied) {
  *   - a name with a directory part ("\", "/" or a drive colon): that file,
  *     with ".exe" appended when its last component has no extension;
  *   - a bare name: ".exe" appended when it has no extension, then looked up
- *     in the directory of this process's executable, the current directory
- *     (unless NeedCurrentDirectoryForExePathW says no: the
- *     NoDefaultCurrentDirectoryInExePath variable), the system directory,
+ *     in the directory of this process's executable, the system directory,
  *     the Windows directory, then each PATH directory of this process's
- *     environment.
+ *     environment. Never in the current directory, which CreateProcess
+ *     searches second: a program planted there (a downloaded "git.exe"
+ *     next to the files being worked on) would run instead of the real
+ *     one. Go 1.19 (os/exec ErrDot) and Rust 1.58 (std::process::Command)
+ *     dropped it for the same reason; ".\name" still runs a program from
+ *     the current directory (it has a directory part).
  * The result is a full path. Errors: TETHER_ENOENT (not found),
  * TETHER_EACCES (only a directory of that name, or access denied).
  */
@@ -336,15 +334,13 @@ static int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out) {
   }
   free(dir);
   dir = NULL;
-  /* 2. The current directory (unless NoDefaultCurrentDirectoryInExePath),
-   * 3. the system directory, 4. the Windows directory. */
+  /* 2. The system directory, 3. the Windows directory. Not the current
+   * directory (see above). */
   {
-    static const tether__sized_fn fixed[3] = {tether__cur_dir_fn, tether__sys_dir_fn,
+    static const tether__sized_fn fixed[2] = {tether__sys_dir_fn,
                                               tether__win_dir_fn};
     int k;
-    for (k = 0; k < 3 && r == 0; k++) {
-      if (k == 0 && !NeedCurrentDirectoryForExePathW(name))
-        continue;
+    for (k = 0; k < 2 && r == 0; k++) {
       if ((r = tether__get_sized(fixed[k], NULL, &dir)) < 0)
         return r;
       r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
