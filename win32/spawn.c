@@ -63,6 +63,10 @@
  * tether_child_kill; win32/exit.c tether__os_is_kill_status). */
 #define TETHER__KILL_CODE 137u
 
+/* The limits of every job tether creates (tether__job_new). */
+#define TETHER__JOB_LIMITS \
+  (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION)
+
 /* How long tether_child_free() waits for a killed tree to be gone. */
 #define TETHER__RELEASE_WAIT_MS 10000
 
@@ -683,7 +687,12 @@ static DWORD tether__create(const tether__create_req *req, int *no_job_list,
 }
 
 /* A new Job Object that kills its processes when its last handle closes.
- * The handle is not inheritable (lpJobAttributes NULL). */
+ * The handle is not inheritable (lpJobAttributes NULL).
+ * JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION: a process of the tree that
+ * crashes ends at once (every job member runs with SEM_NOGPFAULTERRORBOX,
+ * "JOBOBJECT_BASIC_LIMIT_INFORMATION", MS docs) instead of waiting in a
+ * Windows Error Reporting dialog that nobody may ever close, which would
+ * keep the crashed child alive and its exit unreported. */
 static int tether__job_new(HANDLE *out) {
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
   HANDLE job = CreateJobObjectW(NULL, NULL);
@@ -691,7 +700,7 @@ static int tether__job_new(HANDLE *out) {
   if (job == NULL)
     return tether__os_err();
   memset(&info, 0, sizeof(info));
-  info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+  info.BasicLimitInformation.LimitFlags = TETHER__JOB_LIMITS;
   if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
                                sizeof(info))) {
     int r = tether__os_err();
