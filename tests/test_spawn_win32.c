@@ -448,6 +448,80 @@ static int child_interrupt(int argc, char **argv) {
   return watch_and_report(TETHER_EVENT_INTERRUPT);
 }
 
+/* Ctrl+C ignored from the start (CREATE_NEW_PROCESS_GROUP): watching
+ * INTERRUPT says TETHER_EIGNORED. Mode "optin": TETHER_WATCH_IGNORED
+ * re-enables it (a later watcher without the flag still gets EIGNORED, as
+ * on POSIX), say "ready", exit 30 + INTERRUPT when it comes. Mode "plain":
+ * say "ready" and wait (nothing can come). Exit codes 5-9: a step failed. */
+static int child_interrupt_flag(int argc, char **argv) {
+  int optin = argc > 0 && strcmp(argv[0], "optin") == 0;
+  tether_channel *ch = NULL, *ch2 = NULL;
+  tether_event ev;
+  int r;
+  if (tether__win32_ctrl_c_ignored(GetCurrentProcess()) != 1)
+    return 5;
+  if (tether_channel_new(&ch, NULL) < 0 || tether_channel_new(&ch2, NULL) < 0)
+    return 2;
+  if (tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0) != TETHER_EIGNORED)
+    return 6;
+  if (optin) {
+    if (tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, TETHER_WATCH_IGNORED) != 0)
+      return 7;
+    if (tether__win32_ctrl_c_ignored(GetCurrentProcess()) != 0)
+      return 8;
+    if (tether_channel_watch(ch2, TETHER_EVENT_INTERRUPT, 0) != TETHER_EIGNORED)
+      return 9;
+  }
+  tether_channel_free(ch2);
+  write_str(GetStdHandle(STD_OUTPUT_HANDLE), "ready\n");
+  r = tether_channel_wait(ch, &ev, 30000);
+  tether_channel_free(ch);
+  return r == 1 && ev.kind == TETHER_EVENT_INTERRUPT ? 30 + TETHER_EVENT_INTERRUPT : 4;
+}
+
+/* Started without a console (DETACHED_PROCESS): its child interrupt_flag
+ * MODE has a console of its own. Send it INTERRUPT, then "plain": a stop
+ * sequence {INTERRUPT 20 s} (the kill after it); "optin": wait for its exit.
+ * Report "<signal result> <ms for stop/wait> <stop step or wait result>
+ * <exit kind> <exit code>"; a child that failed before "ready":
+ * "-100 0 0 <kind> <code>". */
+static int child_ignored_middle(int argc, char **argv) {
+  static const tether_stop_step steps[] = {{TETHER_EVENT_INTERRUPT, 20000}};
+  const char *args[] = {tt_self(), "--child", "interrupt_flag", NULL, NULL};
+  int plain = argc > 0 && strcmp(argv[0], "plain") == 0;
+  tether_spawn_options o;
+  tether_child *c = NULL;
+  tether_exit st;
+  char line[128];
+  uint64_t t0;
+  int r, w;
+  args[3] = plain ? "plain" : "optin";
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  if (tether_spawn(&c, args, &o) < 0)
+    return 2;
+  memset(&st, 0, sizeof(st));
+  if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) ||
+      strcmp(line, "ready") != 0) {
+    tether_child_wait(c, 10000, &st);
+    snprintf(line, sizeof(line), "-100 0 0 %d %d\n", st.kind, st.code);
+    write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
+    tether_child_free(c);
+    return 0;
+  }
+  r = tether_child_signal(c, TETHER_EVENT_INTERRUPT);
+  t0 = tether_now_ns();
+  if (plain)
+    w = tether_child_stop(c, steps, 1, &st);
+  else
+    w = tether_child_wait(c, 10000, &st);
+  snprintf(line, sizeof(line), "%d %ld %d %d %d\n", r, (long)ms_since(t0), w, st.kind,
+           st.code);
+  write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
+  tether_child_free(c);
+  return 0;
+}
+
 /* Started without a console (DETACHED_PROCESS), so tether gives its child
  * a console of its own; send that child INTERRUPT (or QUIT with argument
  * "quit") and report "<signal result> <os error> <waited> <exit kind>
@@ -1334,6 +1408,39 @@ static void test_signal_interrupt_own_console(void **state) {
   assert_int_equal(code, 30 + TETHER_EVENT_INTERRUPT);
 }
 
+/* INTERRUPT to a child that ignores Ctrl+C (CREATE_NEW_PROCESS_GROUP, not
+ * re-enabled): TETHER_ENOTSUP at once instead of a CTRL_C_EVENT that does
+ * nothing, so a stop sequence {INTERRUPT 20 s} moves on to the kill at
+ * once. The child itself got TETHER_EIGNORED for its watch (Wine 8 keeps
+ * the ignore state in ConsoleFlags like Windows). */
+static void test_signal_interrupt_ignored(void **state) {
+  int r = 0, ms = 0, step = 0, kind = 0, code = 0;
+  long ms_l = 0;
+  (void)state;
+  run_interrupt_middle("ignored_middle plain", &r, &ms_l, &step, &kind, &code);
+  ms = (int)ms_l;
+  assert_int_not_equal(r, -100); /* the child's own checks passed */
+  assert_tether_err(r, TETHER_ENOTSUP);
+  assert_int_equal(step, 1); /* past the INTERRUPT step: killed */
+  assert_int_equal(kind, TETHER_EXIT_KILLED);
+  assert_true(ms < 5000);
+}
+
+/* The same child with TETHER_WATCH_IGNORED: tether re-enabled Ctrl+C
+ * (SetConsoleCtrlHandler(NULL, FALSE)), the parent reads it re-enabled and
+ * sends CTRL_C_EVENT, and the child's channel gets INTERRUPT. */
+static void test_watch_ignored_reenables_interrupt(void **state) {
+  int r = 0, w = 0, kind = 0, code = 0;
+  long ms = 0;
+  (void)state;
+  run_interrupt_middle("ignored_middle optin", &r, &ms, &w, &kind, &code);
+  assert_int_not_equal(r, -100);
+  assert_tether_ok(r);
+  assert_int_equal(w, 1);
+  assert_int_equal(kind, TETHER_EXIT_CODE);
+  assert_int_equal(code, 30 + TETHER_EVENT_INTERRUPT);
+}
+
 /* QUIT to a child with a console of its own: CTRL_BREAK_EVENT through the
  * helper. */
 static void test_signal_quit_own_console(void **state) {
@@ -1588,6 +1695,8 @@ int main(int argc, char **argv) {
       {"terminate", child_terminate},
       {"interrupt", child_interrupt},
       {"interrupt_middle", child_interrupt_middle},
+      {"interrupt_flag", child_interrupt_flag},
+      {"ignored_middle", child_ignored_middle},
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input),
@@ -1608,6 +1717,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_signal_terminate),
       cmocka_unit_test(test_signal_console_shared),
       cmocka_unit_test(test_signal_interrupt_own_console),
+      cmocka_unit_test(test_signal_interrupt_ignored),
+      cmocka_unit_test(test_watch_ignored_reenables_interrupt),
       cmocka_unit_test(test_signal_quit_own_console),
       cmocka_unit_test(test_stop_sequence),
       cmocka_unit_test(test_child_inherits_nothing),

@@ -1552,6 +1552,15 @@ int tether__os_child_signal(tether_child *c, int kind) {
      * too. A detached child has no console. */
     if (!os->own_console || (c->flags & TETHER_SPAWN_DETACHED))
       return TETHER_ENOTSUP;
+    /* CREATE_NEW_PROCESS_GROUP started the child with Ctrl+C ignored: unless
+     * it turned it back on (SetConsoleCtrlHandler(NULL, FALSE), or tether's
+     * TETHER_WATCH_IGNORED), CTRL_C_EVENT would be generated "successfully"
+     * and do nothing, and a stop sequence would wait its whole step for
+     * nothing. Read from the child's process parameters (win32/source.c);
+     * unreadable (a 64-bit child of a 32-bit process, a child that already
+     * exited) counts as ignored, the state it was created with. */
+    if (tether__win32_ctrl_c_ignored(os->process) != 0)
+      return TETHER_ENOTSUP;
     return tether__run_helper(os, 'C');
   case TETHER_EVENT_QUIT:
     if (c->flags & TETHER_SPAWN_DETACHED)

@@ -23,6 +23,13 @@ void *tether__win32_hidden_window(void);
 #define TETHER__WIN32_OS_TIMEOUT_MS 5000
 #define TETHER__WIN32_MARGIN_MS 500
 
+/* source.c: does the process (a HANDLE with PROCESS_QUERY_INFORMATION and
+ * PROCESS_VM_READ) ignore Ctrl+C (SetConsoleCtrlHandler(NULL, TRUE), or
+ * created with CREATE_NEW_PROCESS_GROUP)? 1 yes, 0 no, TETHER_ENOTSUP when
+ * it cannot be read (a 64-bit process from a 32-bit one), or an OS error.
+ * Used by win32/spawn.c too. */
+int tether__win32_ctrl_c_ignored(void *process);
+
 /* spawn.c: the Job Object HANDLE of a child (NULL when detached). */
 struct tether_child;
 void *tether__win32_child_job(const struct tether_child *c);
