@@ -284,32 +284,115 @@ int tether__os_src_check(int src, unsigned flags) {
 /* ------------------------------------------------------------------------ */
 
 /*
- * How long Windows lets a handler run before it ends the process. Microsoft's
- * console team documents the values from ntuser's exitwin.c
- * (microsoft/terminal doc/ConsoleCtrlEvent.md, "Timeouts"):
+ * How long Windows lets a handler run before it ends the process, per
+ * event. Microsoft's console team documents the values from ntuser's
+ * exitwin.c (microsoft/terminal doc/ConsoleCtrlEvent.md, "Timeouts"):
  *   CTRL_CLOSE_EVENT              SPI_GETHUNGAPPTIMEOUT, default 5000 ms
- *   CTRL_LOGOFF/SHUTDOWN_EVENT    SPI_GETWAITTOKILLTIMEOUT, default 5000 ms
- *                                 (20000 ms, WaitToKillServiceTimeout, for a
- *                                 service at shutdown)
- * and "Shutdown Changes for Windows Vista" (MS docs): applications without a
- * visible window that do not answer WM_ENDSESSION within 5 seconds are
- * terminated. tether uses the 5000 ms defaults for every case (reading the
- * SPI values would need user32, see below) and releases the handler
- * TETHER__WIN32_MARGIN_MS earlier, so that it returns before Windows kills
- * the process and tether_event.time_left_ms is never optimistic with
- * default settings.
+ *   CTRL_LOGOFF/SHUTDOWN_EVENT    SPI_GETWAITTOKILLTIMEOUT, default 5000 ms;
+ *                                 a service at shutdown:
+ *                                 WaitToKillServiceTimeout
+ * and "Shutdown Changes for Windows Vista" (MS docs): applications that do
+ * not answer WM_ENDSESSION within 5 seconds (WaitToKillAppTimeout) are
+ * terminated. The SPI values are stored in the registry, which tether reads
+ * at each event instead of calling SystemParametersInfo (that would need
+ * user32, see "Hidden window" below):
+ *   CTRL_CLOSE_EVENT         HKCU\Control Panel\Desktop\HungAppTimeout
+ *   CTRL_LOGOFF/SHUTDOWN     HKLM\SYSTEM\CurrentControlSet\Control\
+ *                            WaitToKillServiceTimeout ("this signal is
+ *                            received only by services", HandlerRoutine)
+ *   WM_ENDSESSION            HKCU\Control Panel\Desktop\WaitToKillAppTimeout
+ * each 5000 ms when absent or not a number, and kept within 1000..20000 ms
+ * (Windows itself waits no longer than 20 s for a service at shutdown
+ * without SERVICE_ACCEPT_PRESHUTDOWN). tether releases the handler
+ * TETHER__WIN32_MARGIN_MS before the budget ends, so that it returns before
+ * Windows kills the process and tether_event.time_left_ms is never
+ * optimistic.
  */
-static uint64_t tether__os_deadline_ns(void) {
-  return tether__now_ns() +
-         (uint64_t)(TETHER__WIN32_OS_TIMEOUT_MS - TETHER__WIN32_MARGIN_MS) *
-             1000000u;
+typedef LONG(WINAPI *tether__RegGetValueW_fn)(HKEY, LPCWSTR, LPCWSTR, DWORD,
+                                              LPDWORD, PVOID, LPDWORD);
+
+#ifndef RRF_RT_REG_SZ
+#define RRF_RT_REG_SZ 0x00000002
+#endif
+#ifndef RRF_RT_REG_DWORD
+#define RRF_RT_REG_DWORD 0x00000010
+#endif
+#ifndef LOAD_LIBRARY_SEARCH_SYSTEM32
+#define LOAD_LIBRARY_SEARCH_SYSTEM32 0x00000800
+#endif
+
+/* A millisecond value stored as REG_SZ (how Windows stores these) or
+ * REG_DWORD; 0 when absent or not a number. advapi32 is loaded from
+ * System32 on first use (it does not make the program a GUI program). */
+static unsigned long tether__reg_ms(HKEY root, const wchar_t *key,
+                                    const wchar_t *name) {
+  tether__RegGetValueW_fn get;
+  HMODULE adv;
+  wchar_t buf[32];
+  DWORD type = 0, size = sizeof(buf), v = 0;
+  unsigned long ms = 0;
+  int i;
+  /* Loaded once and never freed (events are rare; the next call finds it). */
+  adv = GetModuleHandleW(L"advapi32.dll");
+  if (adv == NULL)
+    adv = LoadLibraryExW(L"advapi32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
+  if (adv == NULL)
+    return 0;
+  get = TETHER__PROC(adv, tether__RegGetValueW_fn, "RegGetValueW");
+  if (get == NULL)
+    return 0;
+  if (get(root, key, name, RRF_RT_REG_SZ | RRF_RT_REG_DWORD, &type, buf, &size) != 0)
+    return 0;
+  if (type == REG_DWORD) {
+    memcpy(&v, buf, sizeof(v));
+    return v;
+  }
+  buf[31] = L'\0';
+  for (i = 0; buf[i] >= L'0' && buf[i] <= L'9' && ms < 100000000ul; i++)
+    ms = ms * 10u + (unsigned long)(buf[i] - L'0');
+  return buf[i] == L'\0' ? ms : 0;
+}
+
+unsigned long tether__win32_budget_ms(int src) {
+  unsigned long ms;
+  switch (src) {
+  case CTRL_CLOSE_EVENT:
+    ms = tether__reg_ms(HKEY_CURRENT_USER, L"Control Panel\\Desktop", L"HungAppTimeout");
+    break;
+  case CTRL_LOGOFF_EVENT:
+  case CTRL_SHUTDOWN_EVENT:
+    ms = tether__reg_ms(HKEY_LOCAL_MACHINE, L"SYSTEM\\CurrentControlSet\\Control",
+                        L"WaitToKillServiceTimeout");
+    break;
+  case TETHER__SRC_WM_LOGOFF:
+  case TETHER__SRC_WM_SHUTDOWN:
+    ms = tether__reg_ms(HKEY_CURRENT_USER, L"Control Panel\\Desktop",
+                        L"WaitToKillAppTimeout");
+    break;
+  default:
+    return 0; /* no acknowledgement: nothing waits */
+  }
+  if (ms == 0)
+    ms = TETHER__WIN32_OS_TIMEOUT_MS;
+  if (ms < TETHER__WIN32_MIN_BUDGET_MS)
+    ms = TETHER__WIN32_MIN_BUDGET_MS;
+  if (ms > TETHER__WIN32_MAX_BUDGET_MS)
+    ms = TETHER__WIN32_MAX_BUDGET_MS;
+  return ms;
+}
+
+/* The moment to release the handler for src, the event having arrived at
+ * start_ns. */
+static uint64_t tether__os_deadline_ns(int src, uint64_t start_ns) {
+  return start_ns +
+         (uint64_t)(tether__win32_budget_ms(src) - TETHER__WIN32_MARGIN_MS) * 1000000u;
 }
 
 /* Deliver src; for sources the OS ends the process after, block until every
  * watching channel acknowledged (or closed) or the deadline passed. */
 static void tether__deliver_src(int src) {
   if (tether__win_src[src].flags & TETHER__SRC_NEEDS_ACK)
-    tether__deliver_and_wait_ack(src, tether__os_deadline_ns());
+    tether__deliver_and_wait_ack(src, tether__os_deadline_ns(src, tether__now_ns()));
   else
     tether__deliver(src, TETHER__UNKNOWN_ID, TETHER__UNKNOWN_ID);
 }
