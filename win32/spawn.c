@@ -1298,6 +1298,12 @@ static int tether__helper_on_wine(void) {
   return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
 }
 
+/* The helper's own console handler: swallow what it generates. */
+static BOOL WINAPI tether__helper_swallow(DWORD ctrl_type) {
+  (void)ctrl_type;
+  return TRUE;
+}
+
 static DWORD tether__helper_work(const wchar_t *arg) {
   const wchar_t *p = arg + 1;
   wchar_t mode = arg[0];
@@ -1312,8 +1318,14 @@ static DWORD tether__helper_work(const wchar_t *arg) {
   FreeConsole();
   if (!AttachConsole(target))
     return TETHER__HELPER_STATUS(TETHER__HELPER_NO_CONSOLE, GetLastError());
-  /* Ignore CTRL_C here (AttachConsole reset the handler list). */
+  /* Ignore CTRL_C here (AttachConsole reset the handler list). Ctrl+Break
+   * cannot be ignored ("CTRL+C and CTRL+BREAK Signals", MS docs): mode 'b'
+   * sends it to every process on the console, this helper included, whose
+   * default handler would end it with STATUS_CONTROL_C_EXIT before it
+   * reports (tether would then say ENOTSUP for a Ctrl+Break that was
+   * sent). A handler of its own swallows it. */
   SetConsoleCtrlHandler(NULL, TRUE);
+  SetConsoleCtrlHandler(tether__helper_swallow, TRUE);
   if (mode == L'B' || mode == L'b') {
     if (!GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, mode == L'B' ? target : 0))
       return TETHER__HELPER_STATUS(TETHER__HELPER_GENERATE, GetLastError());
