@@ -454,7 +454,7 @@ static int child_interrupt(int argc, char **argv) {
  * on POSIX), say "ready", exit 30 + INTERRUPT when it comes. Mode "plain":
  * say "ready" and wait (nothing can come). Exit codes 5-9: a step failed. */
 static int child_interrupt_flag(int argc, char **argv) {
-  int optin = argc > 0 && strcmp(argv[0], "optin") == 0;
+  int optin = argc > 0 && strncmp(argv[0], "optin", 5) == 0;
   tether_channel *ch = NULL, *ch2 = NULL;
   tether_event ev;
   int r;
@@ -476,7 +476,17 @@ static int child_interrupt_flag(int argc, char **argv) {
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), "ready\n");
   r = tether_channel_wait(ch, &ev, 30000);
   tether_channel_free(ch);
-  return r == 1 && ev.kind == TETHER_EVENT_INTERRUPT ? 30 + TETHER_EVENT_INTERRUPT : 4;
+  if (r != 1 || ev.kind != TETHER_EVENT_INTERRUPT)
+    return 4;
+  if (argc > 0 && strcmp(argv[0], "optin_unwatch") == 0) {
+    /* Nobody watches INTERRUPT now: a Ctrl+C must be swallowed (Ctrl+C was
+     * ignored before tether turned it on), not end this process through
+     * the default handler. */
+    write_str(GetStdHandle(STD_OUTPUT_HANDLE), "unwatched\n");
+    Sleep(3000);
+    return 33;
+  }
+  return 30 + TETHER_EVENT_INTERRUPT;
 }
 
 /* Started without a console (DETACHED_PROCESS): its child interrupt_flag
@@ -489,13 +499,14 @@ static int child_ignored_middle(int argc, char **argv) {
   static const tether_stop_step steps[] = {{TETHER_EVENT_INTERRUPT, 20000}};
   const char *args[] = {tt_self(), "--child", "interrupt_flag", NULL, NULL};
   int plain = argc > 0 && strcmp(argv[0], "plain") == 0;
+  int unwatch = argc > 0 && strcmp(argv[0], "optin_unwatch") == 0;
   tether_spawn_options o;
   tether_child *c = NULL;
   tether_exit st;
   char line[128];
   uint64_t t0;
   int r, w;
-  args[3] = plain ? "plain" : "optin";
+  args[3] = plain ? "plain" : unwatch ? "optin_unwatch" : "optin";
   memset(&o, 0, sizeof(o));
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, args, &o) < 0)
@@ -511,10 +522,19 @@ static int child_ignored_middle(int argc, char **argv) {
   }
   r = tether_child_signal(c, TETHER_EVENT_INTERRUPT);
   t0 = tether_now_ns();
-  if (plain)
+  if (plain) {
     w = tether_child_stop(c, steps, 1, &st);
-  else
+  } else if (unwatch) {
+    /* After the first one: a second INTERRUPT once it stopped watching. */
+    if (r == 0 && (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) ||
+                   strcmp(line, "unwatched") != 0))
+      r = -101;
+    if (r == 0)
+      r = tether_child_signal(c, TETHER_EVENT_INTERRUPT);
+    w = tether_child_wait(c, 20000, &st);
+  } else {
     w = tether_child_wait(c, 10000, &st);
+  }
   snprintf(line, sizeof(line), "%d %ld %d %d %d\n", r, (long)ms_since(t0), w, st.kind,
            st.code);
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
@@ -1441,6 +1461,22 @@ static void test_watch_ignored_reenables_interrupt(void **state) {
   assert_int_equal(code, 30 + TETHER_EVENT_INTERRUPT);
 }
 
+/* Once nobody watches INTERRUPT any more, a Ctrl+C that tether re-enabled
+ * is swallowed (the process ignored it before), not left to the default
+ * handler, which would end the child (Wine: exit code 0). */
+static void test_reenabled_interrupt_swallowed_after_unwatch(void **state) {
+  int r = 0, w = 0, kind = 0, code = 0;
+  long ms = 0;
+  (void)state;
+  run_interrupt_middle("ignored_middle optin_unwatch", &r, &ms, &w, &kind, &code);
+  assert_int_not_equal(r, -100);
+  assert_int_not_equal(r, -101);
+  assert_tether_ok(r); /* the second INTERRUPT was sent */
+  assert_int_equal(w, 1);
+  assert_int_equal(kind, TETHER_EXIT_CODE);
+  assert_int_equal(code, 33); /* survived it, exited by itself */
+}
+
 /* QUIT to a child with a console of its own: CTRL_BREAK_EVENT through the
  * helper. */
 static void test_signal_quit_own_console(void **state) {
@@ -1719,6 +1755,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_signal_interrupt_own_console),
       cmocka_unit_test(test_signal_interrupt_ignored),
       cmocka_unit_test(test_watch_ignored_reenables_interrupt),
+      cmocka_unit_test(test_reenabled_interrupt_swallowed_after_unwatch),
       cmocka_unit_test(test_signal_quit_own_console),
       cmocka_unit_test(test_stop_sequence),
       cmocka_unit_test(test_child_inherits_nothing),
