@@ -150,9 +150,8 @@ const char *tether__os_signal_name(int signo) {
  * RTL_USER_PROCESS_PARAMETERS (PEB->ProcessParameters), which process
  * creation sets for CREATE_NEW_PROCESS_GROUP, copies from the parent
  * otherwise, SetConsoleCtrlHandler(NULL, x) writes and the Ctrl+C dispatch
- * routine tests (ReactOS kernel32 and Wine kernelbase do the same; the
- * layout of the structure's first fields is the one winternl.h and every
- * debugger rely on). tether reads it with NtQueryInformationProcess
+ * routine tests (ReactOS kernel32 and Wine kernelbase do the same, with
+ * the same layout of the structure's first fields). tether reads it with NtQueryInformationProcess
  * (ProcessBasicInformation: the PEB's address) and ReadProcessMemory, for
  * this process (channel watch) and for a child (win32/spawn.c, INTERRUPT to
  * a child that ignores it).
