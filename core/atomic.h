@@ -11,11 +11,71 @@
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
+#if defined(_M_IX86)
+/*
+ * 32-bit x86: of the 64-bit interlocked functions only
+ * _InterlockedCompareExchange64 (cmpxchg8b) is an intrinsic, and there is
+ * no _BitScanForward64 ("Compiler intrinsics", x86 column, MS docs). Every
+ * 64-bit operation is a compare-exchange loop; pointers are 32 bits wide,
+ * so the pointer operations are the long ones.
+ */
+#pragma intrinsic(_InterlockedCompareExchange64, _InterlockedExchangeAdd, \
+                  _InterlockedCompareExchange, _InterlockedExchange,      \
+                  _BitScanForward)
+
+static __inline uint64_t tether__load64(volatile uint64_t *p) {
+  return (uint64_t)_InterlockedCompareExchange64((volatile __int64 *)p, 0, 0);
+}
+/* One compare-exchange loop for every read-modify-write: op 0 store v,
+ * 1 add v, 2 or v, 3 and v. Returns the new value. */
+static __inline uint64_t tether__rmw64(volatile uint64_t *p, uint64_t v, int op) {
+  __int64 old = _InterlockedCompareExchange64((volatile __int64 *)p, 0, 0), seen;
+  uint64_t want;
+  for (;;) {
+    switch (op) {
+    case 0: want = v; break;
+    case 1: want = (uint64_t)old + v; break;
+    case 2: want = (uint64_t)old | v; break;
+    default: want = (uint64_t)old & v; break;
+    }
+    seen = _InterlockedCompareExchange64((volatile __int64 *)p, (__int64)want, old);
+    if (seen == old)
+      return want;
+    old = seen;
+  }
+}
+static __inline void tether__store64(volatile uint64_t *p, uint64_t v) {
+  (void)tether__rmw64(p, v, 0);
+}
+static __inline uint64_t tether__add64(volatile uint64_t *p, uint64_t v) {
+  return tether__rmw64(p, v, 1);
+}
+static __inline void tether__or64(volatile uint64_t *p, uint64_t v) {
+  (void)tether__rmw64(p, v, 2);
+}
+static __inline void tether__and64(volatile uint64_t *p, uint64_t v) {
+  (void)tether__rmw64(p, v, 3);
+}
+static __inline void *tether__load_ptr(void *volatile *p) {
+  return (void *)_InterlockedCompareExchange((volatile long *)p, 0, 0);
+}
+static __inline void tether__store_ptr(void *volatile *p, void *v) {
+  _InterlockedExchange((volatile long *)p, (long)v);
+}
+/* Index of the lowest set bit; v must not be 0. */
+static __inline int tether__ctz64(uint64_t v) {
+  unsigned long i;
+  if (_BitScanForward(&i, (unsigned long)v))
+    return (int)i;
+  _BitScanForward(&i, (unsigned long)(v >> 32));
+  return (int)i + 32;
+}
+#else /* x64, ARM64 */
 #pragma intrinsic(_InterlockedExchangeAdd64, _InterlockedExchange64, \
                   _InterlockedCompareExchange64, _InterlockedOr64,    \
                   _InterlockedAnd64, _InterlockedExchangeAdd,         \
                   _InterlockedCompareExchangePointer,                 \
-                  _InterlockedExchangePointer)
+                  _InterlockedExchangePointer, _BitScanForward64)
 
 static __inline uint64_t tether__load64(volatile uint64_t *p) {
   return (uint64_t)_InterlockedCompareExchange64((volatile __int64 *)p, 0, 0);
@@ -32,12 +92,6 @@ static __inline void tether__or64(volatile uint64_t *p, uint64_t v) {
 static __inline void tether__and64(volatile uint64_t *p, uint64_t v) {
   _InterlockedAnd64((volatile __int64 *)p, (__int64)v);
 }
-static __inline int tether__load_int(volatile int *p) {
-  return (int)_InterlockedExchangeAdd((volatile long *)p, 0);
-}
-static __inline int tether__add_int(volatile int *p, int v) {
-  return (int)_InterlockedExchangeAdd((volatile long *)p, (long)v) + v;
-}
 static __inline void *tether__load_ptr(void *volatile *p) {
   return _InterlockedCompareExchangePointer(p, 0, 0);
 }
@@ -49,6 +103,14 @@ static __inline int tether__ctz64(uint64_t v) {
   unsigned long i;
   _BitScanForward64(&i, v);
   return (int)i;
+}
+#endif
+/* Both: the int operations. */
+static __inline int tether__load_int(volatile int *p) {
+  return (int)_InterlockedExchangeAdd((volatile long *)p, 0);
+}
+static __inline int tether__add_int(volatile int *p, int v) {
+  return (int)_InterlockedExchangeAdd((volatile long *)p, (long)v) + v;
 }
 #else
 #define tether__load64(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)

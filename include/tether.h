@@ -442,8 +442,12 @@ TETHER_API int tether_channel_new(tether_channel **out,
  *         - TETHER_ENOTSUP: this OS cannot deliver the kind
  *           (tether_kind_supported() says 0).
  *         - TETHER_EIGNORED: the signal behind the kind was ignored when the
- *           program started (SIGHUP, SIGINT, SIGQUIT only); pass
- *           TETHER_WATCH_IGNORED to take it over anyway.
+ *           program started (SIGHUP, SIGINT, SIGQUIT only; Windows:
+ *           INTERRUPT while this process ignores Ctrl+C, as a process
+ *           created with CREATE_NEW_PROCESS_GROUP does); pass
+ *           TETHER_WATCH_IGNORED to take it over anyway (Windows: tether
+ *           then calls SetConsoleCtrlHandler(NULL, FALSE), and swallows a
+ *           Ctrl+C that nobody watches any more).
  *         On failure nothing changed: no handler was installed.
  *
  * Platform notes: POSIX: the first watcher of a signal installs tether's
@@ -704,11 +708,11 @@ typedef struct tether_spawn_options {
  * close-on-exec), an empty signal mask and every signal disposition at its
  * default. On Linux it also has PR_SET_PDEATHSIG(SIGKILL) towards the
  * keeper, a backup in case the keeper itself is killed.
- * Windows: a bare argv[0] is searched as CreateProcess does: the directory
- * of this process's executable, the current directory (unless
- * NoDefaultCurrentDirectoryInExePath is set), the system directory
- * (System32), the Windows directory, then each directory of this process's
- * PATH; ".exe" is appended when the name has no extension. A name with a
+ * Windows: a bare argv[0] is searched in the directory of this process's
+ * executable, the system directory (System32), the Windows directory, then
+ * each directory of this process's PATH; never in the current directory
+ * (CreateProcess would: a planted program could run; ".\name" runs one from
+ * it); ".exe" is appended when the name has no extension. A name with a
  * directory part ("\", "/", "C:") is that file (".exe" appended likewise);
  * with TETHER_SPAWN_NO_SEARCH, exactly the given path, nothing appended.
  * Relative names are relative to this process's current directory, not to
@@ -780,8 +784,11 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  *     first checks that nothing outside the child's job is on it. A child
  *     sharing this process's console, or detached, gives TETHER_ENOTSUP.
  *     The child receives it only if it re-enabled Ctrl+C with
- *     SetConsoleCtrlHandler(NULL, FALSE): CREATE_NEW_PROCESS_GROUP starts it
- *     with Ctrl+C ignored, and that state is inherited by its own children.
+ *     SetConsoleCtrlHandler(NULL, FALSE) (or watches INTERRUPT with
+ *     TETHER_WATCH_IGNORED): CREATE_NEW_PROCESS_GROUP starts it with Ctrl+C
+ *     ignored, and that state is inherited by its own children. tether reads
+ *     the child's state first and returns TETHER_ENOTSUP while it ignores
+ *     Ctrl+C (or when it cannot be read), so a stop sequence moves on at once.
  *     The helper is this executable, re-run with TETHER_CTRL_HELPER in its
  *     environment; tether's initializer (a constructor / .CRT$XCU entry)
  *     turns it into the helper before main() runs, so tether must be linked

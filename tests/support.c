@@ -78,6 +78,9 @@ int tt_main(int argc, char **argv, const tt_scenario *scenarios,
   }
   /* Unbuffered output so that nothing is lost if a test crashes. */
   setvbuf(stdout, NULL, _IONBF, 0);
+  /* TT_FILTER=test_name (wildcards * and ?) runs only matching tests. */
+  if (getenv("TT_FILTER") != NULL)
+    cmocka_set_test_filter(getenv("TT_FILTER"));
   return _cmocka_run_group_tests(group, tests, ntests, NULL, NULL);
 }
 

@@ -581,10 +581,95 @@ static const ack_case case_logoff = {CTRL_LOGOFF_EVENT, TETHER_EVENT_LOGOFF,
 static const ack_case case_shutdown = {CTRL_SHUTDOWN_EVENT, TETHER_EVENT_SHUTDOWN,
                                        "CTRL_SHUTDOWN_EVENT"};
 
+/* The budget source of an event that needs an acknowledgement. */
+static int budget_src(const tether_event *ev) {
+  if (ev->code == WM_ENDSESSION)
+    return ev->kind == TETHER_EVENT_LOGOFF ? 9 : 10;
+  return ev->code;
+}
+
 static void expect_time_left(const tether_event *ev) {
+  unsigned long budget = tether__win32_budget_ms(budget_src(ev));
+  assert_true(budget >= TETHER__WIN32_MIN_BUDGET_MS &&
+              budget <= TETHER__WIN32_MAX_BUDGET_MS);
   assert_true(ev->time_left_ms > 0);
-  assert_true(ev->time_left_ms <=
-              TETHER__WIN32_OS_TIMEOUT_MS - TETHER__WIN32_MARGIN_MS);
+  assert_true(ev->time_left_ms <= (int64_t)(budget - TETHER__WIN32_MARGIN_MS));
+}
+
+/* Set (value non-NULL) or delete a REG_SZ value; 0 on success. */
+static LONG set_reg_sz(HKEY root, const wchar_t *key, const wchar_t *name,
+                       const wchar_t *value) {
+  HKEY h;
+  LONG r = RegCreateKeyExW(root, key, 0, NULL, 0, KEY_SET_VALUE, NULL, &h, NULL);
+  if (r != ERROR_SUCCESS)
+    return r;
+  if (value != NULL)
+    r = RegSetValueExW(h, name, 0, REG_SZ, (const BYTE *)value,
+                       (DWORD)((wcslen(value) + 1) * sizeof(wchar_t)));
+  else
+    r = RegDeleteValueW(h, name);
+  RegCloseKey(h);
+  return r;
+}
+
+/* The budget of CTRL_LOGOFF/SHUTDOWN_EVENT (received by services only) is
+ * WaitToKillServiceTimeout, not the 5 s of CTRL_CLOSE_EVENT: with 12000 ms
+ * in the registry the handler gives 11.5 s (time_left_ms says so), values
+ * are kept within 1..20 s, nonsense gives the 5 s default. Needs write
+ * access to HKLM (Wine; an elevated test on Windows), else skipped. The
+ * old value is put back. */
+static void test_budget_per_event(void **state) {
+  static const wchar_t key[] = L"SYSTEM\\CurrentControlSet\\Control";
+  static const wchar_t name[] = L"WaitToKillServiceTimeout";
+  wchar_t saved[64];
+  DWORD size = sizeof(saved), type = 0;
+  int had;
+  unsigned long close_before, b_set, b_shutdown, b_close, b_big, b_small, b_bad;
+  tether_channel *ch;
+  blocking_call call;
+  tether_event ev;
+  int64_t left = 0;
+  HKEY h = NULL;
+  (void)state;
+  had = RegOpenKeyExW(HKEY_LOCAL_MACHINE, key, 0, KEY_QUERY_VALUE, &h) == ERROR_SUCCESS &&
+        RegQueryValueExW(h, name, NULL, &type, (BYTE *)saved, &size) == ERROR_SUCCESS &&
+        type == REG_SZ;
+  if (h != NULL)
+    RegCloseKey(h);
+  close_before = tether__win32_budget_ms(CTRL_CLOSE_EVENT);
+  if (set_reg_sz(HKEY_LOCAL_MACHINE, key, name, L"12000") != ERROR_SUCCESS)
+    tt_skip("no write access to HKLM\\SYSTEM\\CurrentControlSet\\Control");
+  b_set = tether__win32_budget_ms(CTRL_LOGOFF_EVENT);
+  b_shutdown = tether__win32_budget_ms(CTRL_SHUTDOWN_EVENT);
+  b_close = tether__win32_budget_ms(CTRL_CLOSE_EVENT);
+  ch = open_channel(NULL);
+  if (tether_channel_watch(ch, TETHER_EVENT_LOGOFF, 0) == 0) {
+    handler_start(&call, CTRL_LOGOFF_EVENT);
+    if (tether_channel_wait(ch, &ev, 5000) == 1 && ev.kind == TETHER_EVENT_LOGOFF) {
+      left = ev.time_left_ms;
+      tether_channel_ack(ch, &ev);
+    }
+    blocking_call_join(&call, 5000);
+  }
+  set_reg_sz(HKEY_LOCAL_MACHINE, key, name, L"600000");
+  b_big = tether__win32_budget_ms(CTRL_SHUTDOWN_EVENT);
+  set_reg_sz(HKEY_LOCAL_MACHINE, key, name, L"10");
+  b_small = tether__win32_budget_ms(CTRL_SHUTDOWN_EVENT);
+  set_reg_sz(HKEY_LOCAL_MACHINE, key, name, L"soon");
+  b_bad = tether__win32_budget_ms(CTRL_SHUTDOWN_EVENT);
+  set_reg_sz(HKEY_LOCAL_MACHINE, key, name, had ? saved : NULL);
+  print_message("[   INFO   ] budgets: logoff %lu shutdown %lu close %lu; 600000 -> %lu, "
+                "10 -> %lu, soon -> %lu; time_left_ms %lld\n",
+                b_set, b_shutdown, b_close, b_big, b_small, b_bad, (long long)left);
+  assert_int_equal(b_set, 12000);
+  assert_int_equal(b_shutdown, 12000);
+  assert_int_equal(b_close, close_before); /* another setting */
+  assert_int_equal(b_big, TETHER__WIN32_MAX_BUDGET_MS);
+  assert_int_equal(b_small, TETHER__WIN32_MIN_BUDGET_MS);
+  assert_int_equal(b_bad, TETHER__WIN32_OS_TIMEOUT_MS);
+  assert_true(left > 10000 && left <= 12000 - TETHER__WIN32_MARGIN_MS);
+  /* No acknowledgement needed: no budget. */
+  assert_int_equal(tether__win32_budget_ms(CTRL_C_EVENT), 0);
 }
 
 /* The handler blocks until the event is acknowledged, then returns TRUE. */
@@ -1041,6 +1126,7 @@ int main(int argc, char **argv) {
       TEST_WITH(test_handler_blocks_until_ack, &case_logoff),
       TEST_WITH(test_handler_blocks_until_ack, &case_shutdown),
       TEST(test_handler_deadline),
+      TEST(test_budget_per_event),
       TEST(test_handler_two_channels),
       TEST(test_handler_close_releases),
       TEST(test_handler_unwatched_close),

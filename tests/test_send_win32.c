@@ -168,6 +168,21 @@ static int child_watch_interrupt(int argc, char **argv) {
   return watch_and_report(TETHER_EVENT_INTERRUPT);
 }
 
+/* CREATE_NEW_PROCESS_GROUP left Ctrl+C ignored: watching INTERRUPT says
+ * so (TETHER_EIGNORED); then "ready" and wait (nothing can arrive). */
+static int child_ignores_interrupt(int argc, char **argv) {
+  tether_channel *ch = NULL;
+  (void)argc;
+  (void)argv;
+  if (tether_channel_new(&ch, NULL) < 0 ||
+      tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0) != TETHER_EIGNORED)
+    return 3;
+  say("ready");
+  Sleep(30000);
+  tether_channel_free(ch);
+  return 5;
+}
+
 /* Re-enable Ctrl+C (CREATE_NEW_PROCESS_GROUP disabled it), watch
  * INTERRUPT; "noconsole" and exit 0 without a console. */
 static int child_interrupt_target(int argc, char **argv) {
@@ -218,12 +233,14 @@ static int child_ready(tether_child *c) {
 }
 
 /* On a console of its own, Ctrl+C enabled and watched: spawn one child with
- * TETHER_SPAWN_CONSOLE_GROUP and one without, both watching INTERRUPT, then
+ * TETHER_SPAWN_CONSOLE_GROUP watching INTERRUPT and one without (its
+ * watch says TETHER_EIGNORED), then
  * generate Ctrl+C on this console (group 0). Reports
  * "result <signal INTERRUPT> <signal QUIT> <self got it> <with: exit code>
  * <without: still running>". */
 static int child_console_group(int argc, char **argv) {
   const char *args[] = {tt_self(), "--child", "watch_interrupt", NULL};
+  const char *args_without[] = {tt_self(), "--child", "ignores_interrupt", NULL};
   tether_spawn_options o;
   tether_child *with = NULL, *without = NULL;
   tether_channel *ch = NULL;
@@ -248,7 +265,7 @@ static int child_console_group(int argc, char **argv) {
   if (tether_spawn(&with, args, &o) < 0)
     return 3;
   o.flags = 0;
-  if (tether_spawn(&without, args, &o) < 0)
+  if (tether_spawn(&without, args_without, &o) < 0)
     return 4;
   if (!child_ready(with) || !child_ready(without))
     return 5;
@@ -522,6 +539,7 @@ int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
       {"watch_interrupt", child_watch_interrupt},
       {"console_group", child_console_group},
+      {"ignores_interrupt", child_ignores_interrupt},
       {"interrupt_target", child_interrupt_target},
       {"quit_target", child_quit_target},
       {"terminate_target", child_terminate_target},

@@ -448,6 +448,100 @@ static int child_interrupt(int argc, char **argv) {
   return watch_and_report(TETHER_EVENT_INTERRUPT);
 }
 
+/* Ctrl+C ignored from the start (CREATE_NEW_PROCESS_GROUP): watching
+ * INTERRUPT says TETHER_EIGNORED. Mode "optin": TETHER_WATCH_IGNORED
+ * re-enables it (a later watcher without the flag still gets EIGNORED, as
+ * on POSIX), say "ready", exit 30 + INTERRUPT when it comes. Mode "plain":
+ * say "ready" and wait (nothing can come). Exit codes 5-9: a step failed. */
+static int child_interrupt_flag(int argc, char **argv) {
+  int optin = argc > 0 && strncmp(argv[0], "optin", 5) == 0;
+  tether_channel *ch = NULL, *ch2 = NULL;
+  tether_event ev;
+  int r;
+  if (tether__win32_ctrl_c_ignored(GetCurrentProcess()) != 1)
+    return 5;
+  if (tether_channel_new(&ch, NULL) < 0 || tether_channel_new(&ch2, NULL) < 0)
+    return 2;
+  if (tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0) != TETHER_EIGNORED)
+    return 6;
+  if (optin) {
+    if (tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, TETHER_WATCH_IGNORED) != 0)
+      return 7;
+    if (tether__win32_ctrl_c_ignored(GetCurrentProcess()) != 0)
+      return 8;
+    if (tether_channel_watch(ch2, TETHER_EVENT_INTERRUPT, 0) != TETHER_EIGNORED)
+      return 9;
+  }
+  tether_channel_free(ch2);
+  write_str(GetStdHandle(STD_OUTPUT_HANDLE), "ready\n");
+  r = tether_channel_wait(ch, &ev, 30000);
+  tether_channel_free(ch);
+  if (r != 1 || ev.kind != TETHER_EVENT_INTERRUPT)
+    return 4;
+  if (argc > 0 && strcmp(argv[0], "optin_unwatch") == 0) {
+    /* Nobody watches INTERRUPT now: a Ctrl+C must be swallowed (Ctrl+C was
+     * ignored before tether turned it on), not end this process through
+     * the default handler. */
+    write_str(GetStdHandle(STD_OUTPUT_HANDLE), "unwatched\n");
+    Sleep(3000);
+    return 33;
+  }
+  return 30 + TETHER_EVENT_INTERRUPT;
+}
+
+/* Started without a console (DETACHED_PROCESS): its child interrupt_flag
+ * MODE has a console of its own. Send it INTERRUPT, then "plain": a stop
+ * sequence {INTERRUPT 20 s} (the kill after it); "optin": wait for its exit.
+ * Report "<signal result> <ms for stop/wait> <stop step or wait result>
+ * <exit kind> <exit code>"; a child that failed before "ready":
+ * "-100 0 0 <kind> <code>". */
+static int child_ignored_middle(int argc, char **argv) {
+  static const tether_stop_step steps[] = {{TETHER_EVENT_INTERRUPT, 20000}};
+  const char *args[] = {tt_self(), "--child", "interrupt_flag", NULL, NULL};
+  int plain = argc > 0 && strcmp(argv[0], "plain") == 0;
+  int unwatch = argc > 0 && strcmp(argv[0], "optin_unwatch") == 0;
+  tether_spawn_options o;
+  tether_child *c = NULL;
+  tether_exit st;
+  char line[128];
+  uint64_t t0;
+  int r, w;
+  args[3] = plain ? "plain" : unwatch ? "optin_unwatch" : "optin";
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  if (tether_spawn(&c, args, &o) < 0)
+    return 2;
+  memset(&st, 0, sizeof(st));
+  if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) ||
+      strcmp(line, "ready") != 0) {
+    tether_child_wait(c, 10000, &st);
+    snprintf(line, sizeof(line), "-100 0 0 %d %d\n", st.kind, st.code);
+    write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
+    tether_child_free(c);
+    return 0;
+  }
+  r = tether_child_signal(c, TETHER_EVENT_INTERRUPT);
+  t0 = tether_now_ns();
+  if (plain) {
+    w = tether_child_stop(c, steps, 1, &st);
+  } else if (unwatch) {
+    /* After the first one: a second INTERRUPT once it stopped watching. */
+    if (r == 0 && (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) ||
+                   strcmp(line, "unwatched") != 0))
+      r = -101;
+    if (r == 0)
+      r = tether_child_signal(c, TETHER_EVENT_INTERRUPT);
+    w = tether_child_wait(c, 20000, &st);
+  } else {
+    w = tether_child_wait(c, 10000, &st);
+  }
+  snprintf(line, sizeof(line), "%d %ld %d %d %d\n", r, (long)ms_since(t0), w, st.kind,
+           st.code);
+  write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
+  tether_child_free(c);
+  return 0;
+}
+
 /* Started without a console (DETACHED_PROCESS), so tether gives its child
  * a console of its own; send that child INTERRUPT (or QUIT with argument
  * "quit") and report "<signal result> <os error> <waited> <exit kind>
@@ -1008,6 +1102,71 @@ static void test_program_resolution(void **state) {
   free(w);
 }
 
+/* A bare name is never looked up in the current directory (Go's ErrDot,
+ * Rust 1.58): a copy of this program planted there as hostname.exe, next
+ * to the system's hostname.exe, does not run for "hostname"; ".\hostname"
+ * runs it. The planted copy prints its arguments in hex ("[706c...]"). */
+static void test_no_current_directory_search(void **state) {
+  static const char planted_hex[] = "[706c616e746564]\n"; /* "planted" */
+  const char *bare[] = {"hostname", "--child", "argv", "planted", NULL};
+  const char *dotted[] = {".\\hostname", "--child", "argv", "planted", NULL};
+  wchar_t sys[MAX_PATH], sys_exe[MAX_PATH + 32], old_cwd[MAX_PATH * 2], *wdir,
+      *wself, plant[MAX_PATH * 3];
+  char dir[1024], out_bare[4096] = "", out_dotted[4096] = "";
+  tether_spawn_options o;
+  tether_exit st_bare, st_dotted;
+  tether_child *c = NULL;
+  int r_bare, r_dotted;
+  (void)state;
+  assert_true(GetSystemDirectoryW(sys, MAX_PATH) > 0);
+  _snwprintf(sys_exe, MAX_PATH + 32, L"%ls\\hostname.exe", sys);
+  sys_exe[MAX_PATH + 31] = L'\0';
+  if (GetFileAttributesW(sys_exe) == INVALID_FILE_ATTRIBUTES)
+    tt_skip("no hostname.exe in the system directory");
+  make_temp_dir(dir, sizeof(dir), "plant");
+  wdir = utf8_to_wide_test(dir);
+  wself = utf8_to_wide_test(tt_self());
+  _snwprintf(plant, MAX_PATH * 3, L"%ls\\hostname.exe", wdir);
+  plant[MAX_PATH * 3 - 1] = L'\0';
+  assert_true(CopyFileW(wself, plant, FALSE));
+  assert_true(GetCurrentDirectoryW(MAX_PATH * 2, old_cwd) > 0);
+  assert_true(SetCurrentDirectoryW(wdir));
+  /* Both spawns first, then the clean-up, then the checks. */
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.stdio[2].mode = TETHER_STDIO_NULL;
+  memset(&st_bare, 0, sizeof(st_bare));
+  memset(&st_dotted, 0, sizeof(st_dotted));
+  r_bare = tether_spawn(&c, bare, &o);
+  if (r_bare == 0) {
+    read_all(tether_child_stdio(c, 1), out_bare, sizeof(out_bare), 30000);
+    r_bare = tether_child_wait(c, 30000, &st_bare);
+    tether_child_free(c);
+  }
+  r_dotted = tether_spawn(&c, dotted, &o);
+  if (r_dotted == 0) {
+    read_all(tether_child_stdio(c, 1), out_dotted, sizeof(out_dotted), 30000);
+    r_dotted = tether_child_wait(c, 30000, &st_dotted);
+    tether_child_free(c);
+  }
+  SetCurrentDirectoryW(old_cwd);
+  DeleteFileW(plant);
+  RemoveDirectoryW(wdir);
+  free(wdir);
+  free(wself);
+  print_message("bare: %d, exit %d, out \"%s\"; dotted: %d, exit %d\n", r_bare,
+                st_bare.code, out_bare, r_dotted, st_dotted.code);
+  /* The system's hostname ran (it rejects these arguments or prints the
+   * host name; it never prints the planted copy's hex). */
+  assert_int_equal(r_bare, 1);
+  assert_null(strstr(out_bare, planted_hex));
+  /* ".\hostname": the planted copy. */
+  assert_int_equal(r_dotted, 1);
+  assert_int_equal(st_dotted.kind, TETHER_EXIT_CODE);
+  assert_int_equal(st_dotted.code, 0);
+  assert_string_equal(out_dotted, planted_hex);
+}
+
 /* Spawn a child that starts a grandchild; read their pids. */
 static tether_child *spawn_tree(const char *mode, HANDLE *child, HANDLE *gc) {
   self_args a;
@@ -1047,6 +1206,34 @@ static void check_free_kills_tree(int force_suspended) {
 static void test_free_kills_tree(void **state) {
   (void)state;
   check_free_kills_tree(0);
+}
+
+/* The child's job kills on close and lets no crashed process wait in a
+ * Windows Error Reporting dialog (DIE_ON_UNHANDLED_EXCEPTION), and allows
+ * no breakaway. Wine 8 stores job limits but reads them back as zeros
+ * (dlls/ntdll/unix/sync.c): skipped there. */
+static void test_job_limits(void **state) {
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
+  self_args a;
+  tether_child *c;
+  HANDLE job;
+  DWORD flags;
+  BOOL ok;
+  (void)state;
+  c = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), NULL);
+  job = (HANDLE)tether__win32_child_job(c);
+  assert_non_null(job);
+  memset(&info, 0, sizeof(info));
+  ok = QueryInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
+                                 sizeof(info), NULL);
+  tether_child_free(c);
+  assert_true(ok);
+  flags = info.BasicLimitInformation.LimitFlags;
+  if (flags == 0 && tt_is_wine())
+    tt_skip("Wine 8 reads job limits back as zeros");
+  assert_true(flags & JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE);
+  assert_true(flags & JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION);
+  assert_false(flags & (JOB_OBJECT_LIMIT_BREAKAWAY_OK | JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK));
 }
 
 /* The path for Windows before 10 (CREATE_SUSPENDED + assign + resume). */
@@ -1239,6 +1426,55 @@ static void test_signal_interrupt_own_console(void **state) {
   assert_int_equal(w, 1);
   assert_int_equal(kind, TETHER_EXIT_CODE);
   assert_int_equal(code, 30 + TETHER_EVENT_INTERRUPT);
+}
+
+/* INTERRUPT to a child that ignores Ctrl+C (CREATE_NEW_PROCESS_GROUP, not
+ * re-enabled): TETHER_ENOTSUP at once instead of a CTRL_C_EVENT that does
+ * nothing, so a stop sequence {INTERRUPT 20 s} moves on to the kill at
+ * once. The child itself got TETHER_EIGNORED for its watch (Wine 8 keeps
+ * the ignore state in ConsoleFlags like Windows). */
+static void test_signal_interrupt_ignored(void **state) {
+  int r = 0, ms = 0, step = 0, kind = 0, code = 0;
+  long ms_l = 0;
+  (void)state;
+  run_interrupt_middle("ignored_middle plain", &r, &ms_l, &step, &kind, &code);
+  ms = (int)ms_l;
+  assert_int_not_equal(r, -100); /* the child's own checks passed */
+  assert_tether_err(r, TETHER_ENOTSUP);
+  assert_int_equal(step, 1); /* past the INTERRUPT step: killed */
+  assert_int_equal(kind, TETHER_EXIT_KILLED);
+  assert_true(ms < 5000);
+}
+
+/* The same child with TETHER_WATCH_IGNORED: tether re-enabled Ctrl+C
+ * (SetConsoleCtrlHandler(NULL, FALSE)), the parent reads it re-enabled and
+ * sends CTRL_C_EVENT, and the child's channel gets INTERRUPT. */
+static void test_watch_ignored_reenables_interrupt(void **state) {
+  int r = 0, w = 0, kind = 0, code = 0;
+  long ms = 0;
+  (void)state;
+  run_interrupt_middle("ignored_middle optin", &r, &ms, &w, &kind, &code);
+  assert_int_not_equal(r, -100);
+  assert_tether_ok(r);
+  assert_int_equal(w, 1);
+  assert_int_equal(kind, TETHER_EXIT_CODE);
+  assert_int_equal(code, 30 + TETHER_EVENT_INTERRUPT);
+}
+
+/* Once nobody watches INTERRUPT any more, a Ctrl+C that tether re-enabled
+ * is swallowed (the process ignored it before), not left to the default
+ * handler, which would end the child (Wine: exit code 0). */
+static void test_reenabled_interrupt_swallowed_after_unwatch(void **state) {
+  int r = 0, w = 0, kind = 0, code = 0;
+  long ms = 0;
+  (void)state;
+  run_interrupt_middle("ignored_middle optin_unwatch", &r, &ms, &w, &kind, &code);
+  assert_int_not_equal(r, -100);
+  assert_int_not_equal(r, -101);
+  assert_tether_ok(r); /* the second INTERRUPT was sent */
+  assert_int_equal(w, 1);
+  assert_int_equal(kind, TETHER_EXIT_CODE);
+  assert_int_equal(code, 33); /* survived it, exited by itself */
 }
 
 /* QUIT to a child with a console of its own: CTRL_BREAK_EVENT through the
@@ -1495,6 +1731,8 @@ int main(int argc, char **argv) {
       {"terminate", child_terminate},
       {"interrupt", child_interrupt},
       {"interrupt_middle", child_interrupt_middle},
+      {"interrupt_flag", child_interrupt_flag},
+      {"ignored_middle", child_ignored_middle},
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input),
@@ -1505,14 +1743,19 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_stdio_pipes),
       cmocka_unit_test(test_stdio_null_and_handle),
       cmocka_unit_test(test_program_resolution),
+      cmocka_unit_test(test_no_current_directory_search),
       cmocka_unit_test(test_free_kills_tree),
       cmocka_unit_test(test_free_kills_tree_suspended_path),
+      cmocka_unit_test(test_job_limits),
       cmocka_unit_test(test_parent_death_kills_tree),
       cmocka_unit_test(test_wait_tree),
       cmocka_unit_test(test_kill),
       cmocka_unit_test(test_signal_terminate),
       cmocka_unit_test(test_signal_console_shared),
       cmocka_unit_test(test_signal_interrupt_own_console),
+      cmocka_unit_test(test_signal_interrupt_ignored),
+      cmocka_unit_test(test_watch_ignored_reenables_interrupt),
+      cmocka_unit_test(test_reenabled_interrupt_swallowed_after_unwatch),
       cmocka_unit_test(test_signal_quit_own_console),
       cmocka_unit_test(test_stop_sequence),
       cmocka_unit_test(test_child_inherits_nothing),

@@ -6,7 +6,7 @@ tether_add_test(test_console SOURCES test_console.c TIMEOUT 240 LABELS win32)
 target_include_directories(test_console PRIVATE ${PROJECT_SOURCE_DIR}/win32)
 # The test itself finds and messages windows (EnumWindows, PostMessageW);
 # the library loads user32 only at run time.
-target_link_libraries(test_console PRIVATE user32)
+target_link_libraries(test_console PRIVATE user32 advapi32)
 
 # A Unix SIGINT to the Wine process running tether.exe (only when the tests
 # run under Wine through ci/wine-run.sh on a Linux host).

@@ -6,6 +6,7 @@
 #include "tether.h"
 
 #ifdef _WIN32
+#include <stdlib.h>
 #include <windows.h>
 long cli_getpid(void) { return (long)GetCurrentProcessId(); }
 #else
@@ -31,7 +32,7 @@ static void usage(FILE *f) {
         f);
 }
 
-int main(int argc, char **argv) {
+static int cli_main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return CLI_EXIT_FAILURE;
@@ -54,3 +55,44 @@ int main(int argc, char **argv) {
           argv[1]);
   return CLI_EXIT_FAILURE;
 }
+
+#ifdef _WIN32
+/*
+ * Windows: the arguments are read as UTF-16 (wmain; MinGW links with
+ * -municode) and converted to UTF-8, the encoding of tether's API. main()'s
+ * argv would be in the ANSI code page: characters outside it become '?'
+ * (or fail to convert at all), so `tether run -- prog héllo` could not pass
+ * its arguments on unchanged. The C runtime splits the command line for
+ * wmain exactly as it does for main. Unpaired surrogates (not valid UTF-16)
+ * cannot be converted: exit 125 with a message.
+ */
+int wmain(int argc, wchar_t **wargv); /* the entry point; no header */
+int wmain(int argc, wchar_t **wargv) {
+  char **argv;
+  int i, r;
+  argv = (char **)calloc((size_t)argc + 1, sizeof(char *));
+  if (argv == NULL) {
+    fputs("tether: out of memory\n", stderr);
+    return CLI_EXIT_FAILURE;
+  }
+  for (i = 0; i < argc; i++) {
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wargv[i], -1,
+                                NULL, 0, NULL, NULL);
+    if (n <= 0 || (argv[i] = (char *)malloc((size_t)n)) == NULL ||
+        WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wargv[i], -1, argv[i],
+                            n, NULL, NULL) != n) {
+      fprintf(stderr, "tether: argument %d is not valid UTF-16\n", i);
+      r = CLI_EXIT_FAILURE;
+      goto done;
+    }
+  }
+  r = cli_main(argc, argv);
+done:
+  for (i = 0; i < argc; i++)
+    free(argv[i]);
+  free(argv);
+  return r;
+}
+#else
+int main(int argc, char **argv) { return cli_main(argc, argv); }
+#endif

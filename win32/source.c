@@ -134,11 +134,148 @@ const char *tether__os_signal_name(int signo) {
   return NULL;
 }
 
-/* No flag changes anything on Windows (TETHER_WATCH_IGNORED is about POSIX
- * SIG_IGN), and every Windows source may be watched. */
+/* ------------------------------------------------------------------------ */
+/* Ctrl+C ignored                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Windows' counterpart of an inherited SIG_IGN for SIGINT. A process
+ * created with CREATE_NEW_PROCESS_GROUP starts with Ctrl+C ignored ("an
+ * implicit call to SetConsoleCtrlHandler(NULL, TRUE) is made on behalf of
+ * the new process", "CreateProcess" / process creation flags, MS docs), and
+ * the state "is inherited by child processes" ("SetConsoleCtrlHandler").
+ * While it is set CTRL_C_EVENT calls no handler at all: watching INTERRUPT
+ * would succeed and never deliver. Windows has no documented call that
+ * reads the state; it lives in bit 0 of ConsoleFlags of the process's
+ * RTL_USER_PROCESS_PARAMETERS (PEB->ProcessParameters), which process
+ * creation sets for CREATE_NEW_PROCESS_GROUP, copies from the parent
+ * otherwise, SetConsoleCtrlHandler(NULL, x) writes and the Ctrl+C dispatch
+ * routine tests (ReactOS kernel32 and Wine kernelbase do the same, with
+ * the same layout of the structure's first fields). tether reads it with NtQueryInformationProcess
+ * (ProcessBasicInformation: the PEB's address) and ReadProcessMemory, for
+ * this process (channel watch) and for a child (win32/spawn.c, INTERRUPT to
+ * a child that ignores it).
+ */
+
+/* The first fields of PEB and RTL_USER_PROCESS_PARAMETERS, native layout
+ * (x86: ProcessParameters at 0x10, ConsoleFlags at 0x14; x64 and ARM64:
+ * 0x20 and 0x18), and the 32-bit layout of a WOW64 process's PEB32. */
+typedef struct tether__peb_head {
+  BYTE flags[4];
+  PVOID mutant, image_base, ldr;
+  PVOID process_parameters;
+} tether__peb_head;
+typedef struct tether__params_head {
+  ULONG maximum_length, length, flags, debug_flags;
+  HANDLE console_handle;
+  ULONG console_flags;
+} tether__params_head;
+typedef struct tether__peb32_head {
+  BYTE flags[4];
+  ULONG mutant, image_base, ldr;
+  ULONG process_parameters;
+} tether__peb32_head;
+typedef struct tether__params32_head {
+  ULONG maximum_length, length, flags, debug_flags;
+  ULONG console_handle;
+  ULONG console_flags;
+} tether__params32_head;
+typedef struct tether__basic_info {
+  LONG exit_status;
+  PVOID peb;
+  ULONG_PTR affinity;
+  LONG base_priority;
+  ULONG_PTR pid, parent_pid;
+} tether__basic_info;
+
+typedef LONG(NTAPI *tether__NtQueryInformationProcess_fn)(HANDLE, ULONG, PVOID,
+                                                          ULONG, PULONG);
+#define TETHER__ProcessBasicInformation 0u
+#define TETHER__ProcessWow64Information 26u
+
+/* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
+ * -Wcast-function-type quiet and is fine for MSVC. */
+#define TETHER__PROC(mod, type, name) \
+  ((type)(void (*)(void))GetProcAddress((mod), (name)))
+
+static int tether__read(HANDLE process, const void *at, void *buf, size_t n) {
+  SIZE_T got = 0;
+  if (at == NULL)
+    return TETHER_ENOTSUP;
+  if (!ReadProcessMemory(process, at, buf, n, &got))
+    return tether__translate_os_error((long)GetLastError());
+  return got == n ? 0 : TETHER_ENOTSUP;
+}
+
+int tether__win32_ctrl_c_ignored(void *process_handle) {
+  HANDLE process = (HANDLE)process_handle;
+  tether__NtQueryInformationProcess_fn query;
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  BOOL self_wow = FALSE, target_wow = FALSE;
+  int r;
+  if (ntdll == NULL)
+    return TETHER_ENOTSUP;
+  query = TETHER__PROC(ntdll, tether__NtQueryInformationProcess_fn,
+                       "NtQueryInformationProcess");
+  if (query == NULL)
+    return TETHER_ENOTSUP;
+  if (!IsWow64Process(GetCurrentProcess(), &self_wow) ||
+      !IsWow64Process(process, &target_wow))
+    return tether__translate_os_error((long)GetLastError());
+  if (target_wow && !self_wow) {
+    /* A 32-bit process seen from a 64-bit one: its PEB32. */
+    ULONG_PTR peb32 = 0;
+    tether__peb32_head peb;
+    tether__params32_head params;
+    if (query(process, TETHER__ProcessWow64Information, &peb32, sizeof(peb32), NULL) < 0 ||
+        peb32 == 0)
+      return TETHER_ENOTSUP;
+    if ((r = tether__read(process, (const void *)peb32, &peb, sizeof(peb))) < 0 ||
+        (r = tether__read(process, (const void *)(ULONG_PTR)peb.process_parameters,
+                          &params, sizeof(params))) < 0)
+      return r;
+    return (params.console_flags & 1u) != 0;
+  }
+  if (self_wow && !target_wow)
+    return TETHER_ENOTSUP; /* a 64-bit process seen from a 32-bit one */
+  {
+    tether__basic_info info;
+    tether__peb_head peb;
+    tether__params_head params;
+    memset(&info, 0, sizeof(info));
+    if (query(process, TETHER__ProcessBasicInformation, &info, sizeof(info), NULL) < 0)
+      return TETHER_ENOTSUP;
+    if ((r = tether__read(process, info.peb, &peb, sizeof(peb))) < 0 ||
+        (r = tether__read(process, peb.process_parameters, &params, sizeof(params))) < 0)
+      return r;
+    return (params.console_flags & 1u) != 0;
+  }
+}
+
+/* Set (once, never cleared) when tether re-enabled Ctrl+C for a watcher
+ * with TETHER_WATCH_IGNORED. */
+static volatile LONG tether__ctrl_c_reenabled;
+
+/* Was Ctrl+C ignored in this process before tether changed anything? A
+ * state that cannot be read counts as not ignored (the behaviour before
+ * tether looked). */
+static int tether__ctrl_c_ignored_here(void) {
+  if (InterlockedCompareExchange(&tether__ctrl_c_reenabled, 0, 0))
+    return 1;
+  return tether__win32_ctrl_c_ignored(GetCurrentProcess()) == 1;
+}
+
+/* INTERRUPT with Ctrl+C ignored: TETHER_EIGNORED unless the watcher passes
+ * TETHER_WATCH_IGNORED (mirroring POSIX's inherited SIG_IGN for SIGINT;
+ * tether__os_src_install then re-enables it). Every other Windows source may
+ * be watched: Ctrl+Break "always" reaches the handlers. */
 int tether__os_src_check(int src, unsigned flags) {
-  (void)flags;
-  return tether__valid_src(src) ? 0 : TETHER_EINVAL;
+  if (!tether__valid_src(src))
+    return TETHER_EINVAL;
+  if (src == CTRL_C_EVENT && !(flags & TETHER_WATCH_IGNORED) &&
+      tether__ctrl_c_ignored_here())
+    return TETHER_EIGNORED;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -146,32 +283,115 @@ int tether__os_src_check(int src, unsigned flags) {
 /* ------------------------------------------------------------------------ */
 
 /*
- * How long Windows lets a handler run before it ends the process. Microsoft's
- * console team documents the values from ntuser's exitwin.c
- * (microsoft/terminal doc/ConsoleCtrlEvent.md, "Timeouts"):
+ * How long Windows lets a handler run before it ends the process, per
+ * event. Microsoft's console team documents the values from ntuser's
+ * exitwin.c (microsoft/terminal doc/ConsoleCtrlEvent.md, "Timeouts"):
  *   CTRL_CLOSE_EVENT              SPI_GETHUNGAPPTIMEOUT, default 5000 ms
- *   CTRL_LOGOFF/SHUTDOWN_EVENT    SPI_GETWAITTOKILLTIMEOUT, default 5000 ms
- *                                 (20000 ms, WaitToKillServiceTimeout, for a
- *                                 service at shutdown)
- * and "Shutdown Changes for Windows Vista" (MS docs): applications without a
- * visible window that do not answer WM_ENDSESSION within 5 seconds are
- * terminated. tether uses the 5000 ms defaults for every case (reading the
- * SPI values would need user32, see below) and releases the handler
- * TETHER__WIN32_MARGIN_MS earlier, so that it returns before Windows kills
- * the process and tether_event.time_left_ms is never optimistic with
- * default settings.
+ *   CTRL_LOGOFF/SHUTDOWN_EVENT    SPI_GETWAITTOKILLTIMEOUT, default 5000 ms;
+ *                                 a service at shutdown:
+ *                                 WaitToKillServiceTimeout
+ * and "Shutdown Changes for Windows Vista" (MS docs): applications that do
+ * not answer WM_ENDSESSION within 5 seconds (WaitToKillAppTimeout) are
+ * terminated. The SPI values are stored in the registry, which tether reads
+ * at each event instead of calling SystemParametersInfo (that would need
+ * user32, see "Hidden window" below):
+ *   CTRL_CLOSE_EVENT         HKCU\Control Panel\Desktop\HungAppTimeout
+ *   CTRL_LOGOFF/SHUTDOWN     HKLM\SYSTEM\CurrentControlSet\Control\
+ *                            WaitToKillServiceTimeout ("this signal is
+ *                            received only by services", HandlerRoutine)
+ *   WM_ENDSESSION            HKCU\Control Panel\Desktop\WaitToKillAppTimeout
+ * each 5000 ms when absent or not a number, and kept within 1000..20000 ms
+ * (Windows itself waits no longer than 20 s for a service at shutdown
+ * without SERVICE_ACCEPT_PRESHUTDOWN). tether releases the handler
+ * TETHER__WIN32_MARGIN_MS before the budget ends, so that it returns before
+ * Windows kills the process and tether_event.time_left_ms is never
+ * optimistic.
  */
-static uint64_t tether__os_deadline_ns(void) {
-  return tether__now_ns() +
-         (uint64_t)(TETHER__WIN32_OS_TIMEOUT_MS - TETHER__WIN32_MARGIN_MS) *
-             1000000u;
+typedef LONG(WINAPI *tether__RegGetValueW_fn)(HKEY, LPCWSTR, LPCWSTR, DWORD,
+                                              LPDWORD, PVOID, LPDWORD);
+
+#ifndef RRF_RT_REG_SZ
+#define RRF_RT_REG_SZ 0x00000002
+#endif
+#ifndef RRF_RT_REG_DWORD
+#define RRF_RT_REG_DWORD 0x00000010
+#endif
+#ifndef LOAD_LIBRARY_SEARCH_SYSTEM32
+#define LOAD_LIBRARY_SEARCH_SYSTEM32 0x00000800
+#endif
+
+/* A millisecond value stored as REG_SZ (how Windows stores these) or
+ * REG_DWORD; 0 when absent or not a number. advapi32 is loaded from
+ * System32 on first use (it does not make the program a GUI program). */
+static unsigned long tether__reg_ms(HKEY root, const wchar_t *key,
+                                    const wchar_t *name) {
+  tether__RegGetValueW_fn get;
+  HMODULE adv;
+  wchar_t buf[32];
+  DWORD type = 0, size = sizeof(buf), v = 0;
+  unsigned long ms = 0;
+  int i;
+  /* Loaded once and never freed (events are rare; the next call finds it). */
+  adv = GetModuleHandleW(L"advapi32.dll");
+  if (adv == NULL)
+    adv = LoadLibraryExW(L"advapi32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
+  if (adv == NULL)
+    return 0;
+  get = TETHER__PROC(adv, tether__RegGetValueW_fn, "RegGetValueW");
+  if (get == NULL)
+    return 0;
+  if (get(root, key, name, RRF_RT_REG_SZ | RRF_RT_REG_DWORD, &type, buf, &size) != 0)
+    return 0;
+  if (type == REG_DWORD) {
+    memcpy(&v, buf, sizeof(v));
+    return v;
+  }
+  buf[31] = L'\0';
+  for (i = 0; buf[i] >= L'0' && buf[i] <= L'9' && ms < 100000000ul; i++)
+    ms = ms * 10u + (unsigned long)(buf[i] - L'0');
+  return buf[i] == L'\0' ? ms : 0;
+}
+
+unsigned long tether__win32_budget_ms(int src) {
+  unsigned long ms;
+  switch (src) {
+  case CTRL_CLOSE_EVENT:
+    ms = tether__reg_ms(HKEY_CURRENT_USER, L"Control Panel\\Desktop", L"HungAppTimeout");
+    break;
+  case CTRL_LOGOFF_EVENT:
+  case CTRL_SHUTDOWN_EVENT:
+    ms = tether__reg_ms(HKEY_LOCAL_MACHINE, L"SYSTEM\\CurrentControlSet\\Control",
+                        L"WaitToKillServiceTimeout");
+    break;
+  case TETHER__SRC_WM_LOGOFF:
+  case TETHER__SRC_WM_SHUTDOWN:
+    ms = tether__reg_ms(HKEY_CURRENT_USER, L"Control Panel\\Desktop",
+                        L"WaitToKillAppTimeout");
+    break;
+  default:
+    return 0; /* no acknowledgement: nothing waits */
+  }
+  if (ms == 0)
+    ms = TETHER__WIN32_OS_TIMEOUT_MS;
+  if (ms < TETHER__WIN32_MIN_BUDGET_MS)
+    ms = TETHER__WIN32_MIN_BUDGET_MS;
+  if (ms > TETHER__WIN32_MAX_BUDGET_MS)
+    ms = TETHER__WIN32_MAX_BUDGET_MS;
+  return ms;
+}
+
+/* The moment to release the handler for src, the event having arrived at
+ * start_ns. */
+static uint64_t tether__os_deadline_ns(int src, uint64_t start_ns) {
+  return start_ns +
+         (uint64_t)(tether__win32_budget_ms(src) - TETHER__WIN32_MARGIN_MS) * 1000000u;
 }
 
 /* Deliver src; for sources the OS ends the process after, block until every
  * watching channel acknowledged (or closed) or the deadline passed. */
 static void tether__deliver_src(int src) {
   if (tether__win_src[src].flags & TETHER__SRC_NEEDS_ACK)
-    tether__deliver_and_wait_ack(src, tether__os_deadline_ns());
+    tether__deliver_and_wait_ack(src, tether__os_deadline_ns(src, tether__now_ns()));
   else
     tether__deliver(src, TETHER__UNKNOWN_ID, TETHER__UNKNOWN_ID);
 }
@@ -208,9 +428,12 @@ int tether__win32_console_handler(unsigned long ctrl_type) {
     return 0;
   }
   /* Nobody watches: behave as if tether's handler were not there, so the
-   * next handler (or the default one, which exits) runs. */
+   * next handler (or the default one, which exits) runs. Except for a
+   * Ctrl+C that tether re-enabled (TETHER_WATCH_IGNORED): the process
+   * ignored it before, so it is swallowed, as the ignore flag would have. */
   if (tether__src_watchers(src) == 0)
-    return 0;
+    return src == CTRL_C_EVENT &&
+           InterlockedCompareExchange(&tether__ctrl_c_reenabled, 0, 0) != 0;
   tether__deliver_src(src);
   return 1;
 }
@@ -288,10 +511,6 @@ static const wchar_t tether__window_class[] = L"tether_hidden_window";
 #define LOAD_LIBRARY_SEARCH_SYSTEM32 0x00000800
 #endif
 
-/* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
- * -Wcast-function-type quiet and is fine for MSVC. */
-#define TETHER__PROC(mod, type, name) \
-  ((type)(void (*)(void))GetProcAddress((mod), (name)))
 
 /* Global lock held. Load user32 and the few functions needed. */
 static int tether__user32_load_locked(void) {
@@ -452,11 +671,23 @@ void *tether__win32_hidden_window(void) { return tether__load_ptr(&tether__hwnd)
 /* ------------------------------------------------------------------------ */
 
 int tether__os_src_install(int src) {
+  int r;
   if (!tether__valid_src(src))
     return TETHER_EINVAL;
   if (tether__is_window_src(src))
     return tether__window_install_locked();
-  return tether__console_install_locked();
+  r = tether__console_install_locked();
+  /* The check passed, so a watcher of an ignored Ctrl+C asked for
+   * TETHER_WATCH_IGNORED: turn it back on ("SetConsoleCtrlHandler": NULL
+   * and FALSE "restores normal processing of CTRL+C input"). Processes
+   * started from now on inherit it on. */
+  if (r == 0 && src == CTRL_C_EVENT &&
+      tether__win32_ctrl_c_ignored(GetCurrentProcess()) == 1) {
+    if (!SetConsoleCtrlHandler(NULL, FALSE))
+      return tether__translate_os_error((long)GetLastError());
+    InterlockedExchange(&tether__ctrl_c_reenabled, 1);
+  }
+  return r;
 }
 
 /* Nothing to undo: the handler and the window check the watcher count. */

@@ -63,6 +63,10 @@
  * tether_child_kill; win32/exit.c tether__os_is_kill_status). */
 #define TETHER__KILL_CODE 137u
 
+/* The limits of every job tether creates (tether__job_new). */
+#define TETHER__JOB_LIMITS \
+  (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION)
+
 /* How long tether_child_free() waits for a killed tree to be gone. */
 #define TETHER__RELEASE_WAIT_MS 10000
 
@@ -197,11 +201,6 @@ static DWORD tether__full_path_fn(wchar_t *buf, DWORD size, const void *arg) {
   return GetFullPathNameW((const wchar_t *)arg, size, buf, NULL);
 }
 
-static DWORD tether__cur_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
-  (void)arg;
-  return GetCurrentDirectoryW(size, buf);
-}
-
 static DWORD tether__sys_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
   (void)arg;
   return GetSystemDirectoryW(buf, size);
@@ -294,11 +293,14 @@ static int tether__not_found(int saw_dir, int denied) {
  *   - a name with a directory part ("\", "/" or a drive colon): that file,
  *     with ".exe" appended when its last component has no extension;
  *   - a bare name: ".exe" appended when it has no extension, then looked up
- *     in the directory of this process's executable, the current directory
- *     (unless NeedCurrentDirectoryForExePathW says no: the
- *     NoDefaultCurrentDirectoryInExePath variable), the system directory,
+ *     in the directory of this process's executable, the system directory,
  *     the Windows directory, then each PATH directory of this process's
- *     environment.
+ *     environment. Never in the current directory, which CreateProcess
+ *     searches second: a program planted there (a downloaded "git.exe"
+ *     next to the files being worked on) would run instead of the real
+ *     one. Go 1.19 (os/exec ErrDot) and Rust 1.58 (std::process::Command)
+ *     dropped it for the same reason; ".\name" still runs a program from
+ *     the current directory (it has a directory part).
  * The result is a full path. Errors: TETHER_ENOENT (not found),
  * TETHER_EACCES (only a directory of that name, or access denied).
  */
@@ -336,15 +338,13 @@ static int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out) {
   }
   free(dir);
   dir = NULL;
-  /* 2. The current directory (unless NoDefaultCurrentDirectoryInExePath),
-   * 3. the system directory, 4. the Windows directory. */
+  /* 2. The system directory, 3. the Windows directory. Not the current
+   * directory (see above). */
   {
-    static const tether__sized_fn fixed[3] = {tether__cur_dir_fn, tether__sys_dir_fn,
+    static const tether__sized_fn fixed[2] = {tether__sys_dir_fn,
                                               tether__win_dir_fn};
     int k;
-    for (k = 0; k < 3 && r == 0; k++) {
-      if (k == 0 && !NeedCurrentDirectoryForExePathW(name))
-        continue;
+    for (k = 0; k < 2 && r == 0; k++) {
       if ((r = tether__get_sized(fixed[k], NULL, &dir)) < 0)
         return r;
       r = tether__try_dir(dir, wcslen(dir), name, add_exe, &saw_dir, &denied, out);
@@ -687,7 +687,12 @@ static DWORD tether__create(const tether__create_req *req, int *no_job_list,
 }
 
 /* A new Job Object that kills its processes when its last handle closes.
- * The handle is not inheritable (lpJobAttributes NULL). */
+ * The handle is not inheritable (lpJobAttributes NULL).
+ * JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION: a process of the tree that
+ * crashes ends at once (every job member runs with SEM_NOGPFAULTERRORBOX,
+ * "JOBOBJECT_BASIC_LIMIT_INFORMATION", MS docs) instead of waiting in a
+ * Windows Error Reporting dialog that nobody may ever close, which would
+ * keep the crashed child alive and its exit unreported. */
 static int tether__job_new(HANDLE *out) {
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
   HANDLE job = CreateJobObjectW(NULL, NULL);
@@ -695,7 +700,7 @@ static int tether__job_new(HANDLE *out) {
   if (job == NULL)
     return tether__os_err();
   memset(&info, 0, sizeof(info));
-  info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+  info.BasicLimitInformation.LimitFlags = TETHER__JOB_LIMITS;
   if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
                                sizeof(info))) {
     int r = tether__os_err();
@@ -1305,6 +1310,12 @@ static int tether__helper_on_wine(void) {
   return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
 }
 
+/* The helper's own console handler: swallow what it generates. */
+static BOOL WINAPI tether__helper_swallow(DWORD ctrl_type) {
+  (void)ctrl_type;
+  return TRUE;
+}
+
 static DWORD tether__helper_work(const wchar_t *arg) {
   const wchar_t *p = arg + 1;
   wchar_t mode = arg[0];
@@ -1319,8 +1330,14 @@ static DWORD tether__helper_work(const wchar_t *arg) {
   FreeConsole();
   if (!AttachConsole(target))
     return TETHER__HELPER_STATUS(TETHER__HELPER_NO_CONSOLE, GetLastError());
-  /* Ignore CTRL_C here (AttachConsole reset the handler list). */
+  /* Ignore CTRL_C here (AttachConsole reset the handler list). Ctrl+Break
+   * cannot be ignored ("CTRL+C and CTRL+BREAK Signals", MS docs): mode 'b'
+   * sends it to every process on the console, this helper included, whose
+   * default handler would end it with STATUS_CONTROL_C_EXIT before it
+   * reports (tether would then say ENOTSUP for a Ctrl+Break that was
+   * sent). A handler of its own swallows it. */
   SetConsoleCtrlHandler(NULL, TRUE);
+  SetConsoleCtrlHandler(tether__helper_swallow, TRUE);
   if (mode == L'B' || mode == L'b') {
     if (!GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, mode == L'B' ? target : 0))
       return TETHER__HELPER_STATUS(TETHER__HELPER_GENERATE, GetLastError());
@@ -1558,6 +1575,15 @@ int tether__os_child_signal(tether_child *c, int kind) {
      * this process and every other process on the console would get it
      * too. A detached child has no console. */
     if (!os->own_console || (c->flags & TETHER_SPAWN_DETACHED))
+      return TETHER_ENOTSUP;
+    /* CREATE_NEW_PROCESS_GROUP started the child with Ctrl+C ignored: unless
+     * it turned it back on (SetConsoleCtrlHandler(NULL, FALSE), or tether's
+     * TETHER_WATCH_IGNORED), CTRL_C_EVENT would be generated "successfully"
+     * and do nothing, and a stop sequence would wait its whole step for
+     * nothing. Read from the child's process parameters (win32/source.c);
+     * unreadable (a 64-bit child of a 32-bit process, a child that already
+     * exited) counts as ignored, the state it was created with. */
+    if (tether__win32_ctrl_c_ignored(os->process) != 0)
       return TETHER_ENOTSUP;
     return tether__run_helper(os, 'C');
   case TETHER_EVENT_QUIT:

@@ -71,6 +71,28 @@ run baddur run --timeout -1 -- "$W_HELPER" --child exit 0
 run nodash run "$W_HELPER"
 [ $RC -eq 125 ] && grep -q "'--' missing" "$tmp/nodash.err" && ok "'--' missing -> 125" || bad "no -- -> $RC"
 
+# ---------------------------------------------------------------- non-ASCII arguments
+# tether.exe reads its arguments as UTF-16 (wmain), not in the ANSI code
+# page: é, 日本 and an emoji (a surrogate pair) reach the child byte-exact.
+# The child prints each argument it got (CommandLineToArgvW of its command
+# line, as UTF-8 hex); the same child started without tether is the
+# reference. Wine turns the Unix arguments into UTF-16 by the Unix locale:
+# a UTF-8 one.
+expect_hex='[c3a9]
+[e697a5e69cac]
+[f09f9880]
+[61c3a920e697a5]'
+# run() runs tether.exe; the reference runs the child itself.
+LC_ALL=C.UTF-8 bash "$RUN" "$HELPER" --child argv é 日本 😀 "aé 日" >"$tmp/utf8ref.out" 2>&1
+REFRC=$?
+LC_ALL=C.UTF-8 run utf8 run -- "$W_HELPER" --child argv é 日本 😀 "aé 日"
+got=$(tr -d '\r' <"$tmp/utf8.out")
+ref=$(tr -d '\r' <"$tmp/utf8ref.out")
+[ $REFRC -eq 0 ] && [ "$ref" = "$expect_hex" ] && ok "reference: the child alone gets é, 日本, 😀 byte-exact" ||
+  bad "reference child -> $REFRC: $ref"
+[ $RC -eq 0 ] && [ "$got" = "$ref" ] && ok "non-ASCII arguments through tether.exe run: byte-exact, same as without tether" ||
+  bad "non-ASCII through tether -> $RC: $got (expected $ref) $(cat "$tmp/utf8.err")"
+
 # ---------------------------------------------------------------- timers
 # A console child has no window: terminate (WM_CLOSE) cannot reach it, so
 # the stop sequence goes straight to the kill (137).
