@@ -12,11 +12,13 @@
 #   TETHER_TORTURE_WIN_ITERATIONS  orphan iterations under Wine (1000; about
 #                                  65 ms each; 0 skips the Wine part)
 #   TETHER_TORTURE_SIGNALS         storm signals per build (1000000; ~1.5 s)
+#   TETHER_TORTURE_OPS             concurrency torture operations (6000)
 # The totals each test prints are repeated at the end of the lane.
 lane_torture() {
   local rc=0 preset log
   export TETHER_TORTURE_ITERATIONS=${TETHER_TORTURE_ITERATIONS:-2000}
   export TETHER_TORTURE_SIGNALS=${TETHER_TORTURE_SIGNALS:-1000000}
+  export TETHER_TORTURE_OPS=${TETHER_TORTURE_OPS:-6000}
   for preset in dev portable; do
     log=$logdir/torture-$preset.ctest.log
     if ! step cmake --preset "$preset" >/dev/null ||

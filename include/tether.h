@@ -17,6 +17,34 @@
  *     tether_X_free(); tether_X_free(NULL) does nothing.
  *   - Options structs are optional (NULL) and a zeroed struct means
  *     "defaults".
+ *
+ * Threads, callbacks, signals, fork (the whole contract, with the tests that
+ * hold the library to it: docs/concurrency.md):
+ *   - Every function may be called from any thread. Calls on different
+ *     objects never wait for each other, except where a function says so.
+ *   - Calls on one object may run concurrently, with one exception: free.
+ *     tether_channel_free() / tether_child_free() / tether_token_free() /
+ *     tether_shutdown_free() wake the calls blocked on that object in other
+ *     threads (channel and token waits return TETHER_ECLOSED; a child's
+ *     waits return its real status, TETHER_EXIT_KILLED since free kills the
+ *     tree, or TETHER_ECLOSED for a detached child) and return only after
+ *     they have left. A call that *starts* after free has returned is
+ *     undefined (use after free), as everywhere in C.
+ *   - Inside a channel's callback any function may be called, including
+ *     tether_child_free(ev->child) and tether_channel_close/free() of that
+ *     channel; a CHILD event never hands out a child before tether_spawn()
+ *     has finished with it.
+ *   - In a signal handler: none of these functions (tether's own handler
+ *     is the async-signal-safe part). tether_now_ns() excepted.
+ *   - fork() without exec: one handler keeps every tether lock consistent.
+ *     In the child, objects made before the fork are "inherited": channels
+ *     keep working (fresh doorbells; their callback threads and blocked
+ *     waiters stayed in the parent, so close/free never wait for them);
+ *     children and tokens may only be freed (a child's other calls return
+ *     TETHER_ECLOSED; free forgets it without touching the parent's
+ *     processes). New objects work as in any process.
+ *   - The exit helpers (tether_exit_like_signal(), tether_main()) never hang
+ *     on a stdio stream another thread holds locked.
  */
 #ifndef TETHER_H
 #define TETHER_H
@@ -578,8 +606,11 @@ TETHER_API int tether_channel_close(tether_channel *ch);
 
 /**
  * Close the channel if it is open, then free it. NULL does nothing. The
- * pointer is invalid afterwards. Do not call it while another thread still
- * uses the channel (close it first).
+ * pointer is invalid afterwards. Calls blocked on the channel in other
+ * threads are woken (TETHER_ECLOSED) and have left when it returns; a call
+ * that starts afterwards is a use after free. A second free of the same
+ * channel is undefined; tether tries to abort with a message rather than
+ * hang.
  */
 TETHER_API void tether_channel_free(tether_channel *ch);
 
