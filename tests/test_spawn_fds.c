@@ -9,7 +9,8 @@
  *
  * Child scenarios re-run this executable: `test_spawn_fds --child NAME ...`.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _DEFAULT_SOURCE /* dirfd */
+#define _DARWIN_C_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -257,7 +258,9 @@ static void assert_exactly(const char *out, const tether_extra_fd *x, size_t n,
 }
 
 static void pipe_cloexec(int p[2]) {
-  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(fcntl(p[0], F_SETFD, FD_CLOEXEC), 0);
+  assert_int_equal(fcntl(p[1], F_SETFD, FD_CLOEXEC), 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -436,7 +439,8 @@ static int child_swap34(int argc, char **argv) {
   close(p[1]);
   close(q[0]);
   close(q[1]);
-  if (dup3(pw, 3, O_CLOEXEC) != 3 || dup3(qw, 4, O_CLOEXEC) != 4)
+  if (dup2(pw, 3) != 3 || dup2(qw, 4) != 4 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0 ||
+      fcntl(4, F_SETFD, FD_CLOEXEC) != 0)
     return 3;
   close(pw);
   close(qw);
