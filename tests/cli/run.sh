@@ -310,10 +310,17 @@ done
 # The program's open descriptors (number -> what), sh's own table:
 # identical under env and under tether (3, 7 and 9 given; tether's
 # channel, keeper socket and lifeline never appear).
-fdlist='ls -l /proc/$$/fd/ | sed -n "s/.* \([0-9][0-9]*\) -> \(.*\)/\1 \2/p" | awk "\$1 >= 3" | grep -v " /proc/" | sort -n'
-env sh -c "$fdlist" 3>"$tmp/fdl.a" 7<"$tmp/fd3.env" 9>>"$tmp/fdl.b" >"$tmp/fdlist.env"
-"$T" run -- sh -c "$fdlist" 3>"$tmp/fdl.a" 7<"$tmp/fd3.env" 9>>"$tmp/fdl.b" >"$tmp/fdlist.tether"
+# (One simple command in the program's sh: a pipeline there would show
+# the shell's own pipe for a moment.)
+fdlist() {
+  sed -n 's/.* \([0-9][0-9]*\) -> \(.*\)/\1 \2/p' "$1" | awk '$1 >= 3' |
+    grep -v " /proc/" | sort -n >"$2"
+}
+env sh -c 'ls -l /proc/$$/fd/ >"$1"' sh "$tmp/fdraw.env" 3>"$tmp/fdl.a" 7<"$tmp/fd3.env" 9>>"$tmp/fdl.b"
+"$T" run -- sh -c 'ls -l /proc/$$/fd/ >"$1"' sh "$tmp/fdraw.tether" 3>"$tmp/fdl.a" 7<"$tmp/fd3.env" 9>>"$tmp/fdl.b"
 rc=$?
+fdlist "$tmp/fdraw.env" "$tmp/fdlist.env"
+fdlist "$tmp/fdraw.tether" "$tmp/fdlist.tether"
 if [ $rc -eq 0 ] && grep -q "^3 $tmp/fdl.a\$" "$tmp/fdlist.tether" &&
   grep -q "^7 $tmp/fd3.env\$" "$tmp/fdlist.tether" &&
   grep -q "^9 $tmp/fdl.b\$" "$tmp/fdlist.tether" &&
