@@ -3,7 +3,7 @@
  * process (posix/keeper.c). docs/children.md explains the design.
  *
  * Transport: a SOCK_DGRAM socketpair (message boundaries, SCM_RIGHTS for
- * the child's stdio) plus a pipe whose EOF tells the keeper that the
+ * the child's stdio and extra descriptors) plus a pipe whose EOF tells the keeper that the
  * program has ended (the lifeline). Spawn requests (argv, envp, path, cwd)
  * travel in a MAP_SHARED anonymous region created before the keeper was
  * forked, so pointers in it are valid in both processes; one request at a
