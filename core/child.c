@@ -34,6 +34,38 @@ static int tether__valid_env_unset(const char *const *names) {
   return 1;
 }
 
+static int tether__int_cmp(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The shape of the extra descriptors, the same on every OS: a list when
+ * nextra > 0, not too many, targets >= 3 and distinct. (Whether each
+ * handle is open, and the descriptor limit, are the backend's to check.)
+ * 0, TETHER_EINVAL or TETHER_ENOMEM. */
+static int tether__valid_extra(const tether_spawn_options *opts) {
+  int *t, r = 0;
+  size_t i;
+  if (opts->nextra == 0)
+    return 0;
+  if (opts->extra == NULL || opts->nextra > TETHER_SPAWN_MAX_EXTRA)
+    return TETHER_EINVAL;
+  for (i = 0; i < opts->nextra; i++)
+    if (opts->extra[i].target < 3)
+      return TETHER_EINVAL;
+  t = (int *)malloc(opts->nextra * sizeof(*t));
+  if (t == NULL)
+    return TETHER_ENOMEM;
+  for (i = 0; i < opts->nextra; i++)
+    t[i] = opts->extra[i].target;
+  qsort(t, opts->nextra, sizeof(*t), tether__int_cmp);
+  for (i = 1; i < opts->nextra && r == 0; i++)
+    if (t[i] == t[i - 1])
+      r = TETHER_EINVAL;
+  free(t);
+  return r;
+}
+
 static void tether__child_destroy(tether_child *c) {
   if (c->cond != NULL)
     tether__cond_free(c->cond);
@@ -70,6 +102,8 @@ int tether_spawn(tether_child **out, const char *const *argv,
     return TETHER_EINVAL;
   if (opts->cwd != NULL && opts->cwd[0] == '\0')
     return TETHER_EINVAL;
+  if ((r = tether__valid_extra(opts)) < 0)
+    return r;
 
   tether__os_fork_init();
   c = (tether_child *)calloc(1, sizeof(*c));

@@ -669,6 +669,27 @@ enum tether_spawn_flags {
   TETHER_SPAWN_CONSOLE_GROUP = 1u << 3
 };
 
+/**
+ * One descriptor passed to a child beyond stdio (tether_spawn_options.extra):
+ * the child gets a copy of `handle` as descriptor number `target`, not
+ * close-on-exec (Go's cmd.ExtraFiles, Python's pass_fds, posix_spawn's
+ * adddup2). POSIX only: tether_spawn() gives TETHER_ENOTSUP on Windows,
+ * where a HANDLE cannot be placed at a number.
+ */
+typedef struct tether_extra_fd {
+  /** An open descriptor of this process; the caller keeps it (tether only
+   *  reads it during tether_spawn() and never closes or changes it). It
+   *  may be close-on-exec, equal `target`, another entry's source or
+   *  target, or a descriptor also given as a stdio handle. */
+  tether_os_handle handle;
+  /** The descriptor number in the child: >= 3, below this process's
+   *  RLIMIT_NOFILE soft limit (the child's), distinct across entries. */
+  int target;
+} tether_extra_fd;
+
+/** The most entries tether_spawn_options.nextra may hold. */
+#define TETHER_SPAWN_MAX_EXTRA 4096
+
 /** Options for tether_spawn(). A zeroed struct means defaults. */
 typedef struct tether_spawn_options {
   /** NULL-terminated "NAME=value" entries added to (or replacing in) the
@@ -685,6 +706,12 @@ typedef struct tether_spawn_options {
   /** NULL, or a channel that gets a TETHER_EVENT_CHILD event when the
    *  child exits (it must watch TETHER_EVENT_CHILD). */
   tether_channel *channel;
+  /** Descriptors the child gets beyond stdio, at chosen numbers (see
+   *  tether_extra_fd); NULL for none. Only read during the call. POSIX
+   *  only (Windows: TETHER_ENOTSUP when nextra > 0). */
+  const tether_extra_fd *extra;
+  /** Number of entries in extra (0..TETHER_SPAWN_MAX_EXTRA). */
+  size_t nextra;
 } tether_spawn_options;
 
 
@@ -703,7 +730,12 @@ typedef struct tether_spawn_options {
  *         leaks. Actionable errors:
  *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options (unknown
  *           flags, TETHER_SPAWN_DETACHED with TETHER_SPAWN_CONSOLE_GROUP), a
- *           channel that is NULL-but-required or not watching CHILD.
+ *           channel that is NULL-but-required or not watching CHILD; extra
+ *           descriptors: nextra > 0 with extra NULL, nextra above
+ *           TETHER_SPAWN_MAX_EXTRA, a target below 3 or given twice, and
+ *           (POSIX) a handle that is not an open descriptor or a target at
+ *           or above this process's RLIMIT_NOFILE soft limit. Nothing is
+ *           changed then: the caller's descriptors stay open, unchanged.
  *         - TETHER_ENOENT: the program (or cwd) does not exist / is not on
  *           PATH.
  *         - TETHER_EACCES: the program is not executable (or cwd not
@@ -711,10 +743,15 @@ typedef struct tether_spawn_options {
  *         - TETHER_ENOEXEC: not an executable format.
  *         - TETHER_ENOTDIR: cwd (or a path component) is not a directory.
  *         - TETHER_ENOTSUP: Windows: a .bat/.cmd program (cmd.exe re-parses
- *           its command line; see docs/children.md). POSIX:
- *           TETHER_SPAWN_CONSOLE_GROUP.
+ *           its command line; see docs/children.md), or nextra > 0 (a
+ *           HANDLE has no number to be placed at; as Go's ExtraFiles).
+ *           POSIX: TETHER_SPAWN_CONSOLE_GROUP.
  *         - TETHER_EAGAIN: process limit reached (RLIMIT_NPROC).
- *         - TETHER_EMFILE / TETHER_ENFILE / TETHER_ENOMEM.
+ *         - TETHER_EMFILE / TETHER_ENFILE / TETHER_ENOMEM. POSIX: also
+ *           when the extra descriptors cannot be carried (the keeper, or
+ *           for a detached child this process, needs a free number above
+ *           the highest target for each source that is another entry's
+ *           target; a detached spawn copies every source there).
  *         - TETHER_EIO: POSIX: tether's keeper process died (it was killed,
  *           or could not set itself up) while handling this request; the
  *           next tether_spawn() starts a new one.
@@ -734,10 +771,13 @@ typedef struct tether_spawn_options {
  * this process's PATH like execvp() (without ever falling back to a
  * shell); a name with a '/' is that file,
  * relative names relative to this process's current directory, not to cwd.
- * The child gets stdin/stdout/stderr and no other descriptor (tethered; a
- * detached child also inherits this process's descriptors that are not
- * close-on-exec), an empty signal mask and every signal disposition at its
- * default. On Linux it also has PR_SET_PDEATHSIG(SIGKILL) towards the
+ * The child gets stdin/stdout/stderr, the extra descriptors at their
+ * targets (not close-on-exec; a source that is another entry's target is
+ * moved out of the way first, so any permutation works) and no other
+ * descriptor (tethered; a detached child also inherits this process's
+ * descriptors that are not close-on-exec), an empty signal mask and every
+ * signal disposition at its default. Extra descriptors travel to the keeper
+ * with SCM_RIGHTS, in messages of at most 250 descriptors. On Linux it also has PR_SET_PDEATHSIG(SIGKILL) towards the
  * keeper, a backup in case the keeper itself is killed.
  * Windows: a bare argv[0] is searched in the directory of this process's
  * executable, the system directory (System32), the Windows directory, then

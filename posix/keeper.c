@@ -52,6 +52,12 @@ static int k_sock, k_lifeline, k_sig_r, k_sig_w;
  * the next request's descriptors can be received. */
 static struct rlimit k_nofile;
 static pid_t k_self;
+/* The extra descriptors received for request k_xid (TETHER__K_EXTRA), in
+ * order; k_xerr: an errno when some were lost (the next spawn of that
+ * request fails with it). */
+static int k_xfd[TETHER__K_MAX_EXTRA];
+static int k_xn, k_xerr;
+static uint32_t k_xid;
 
 /* ---- small async-signal-safe helpers ---- */
 
@@ -234,6 +240,74 @@ static void k_check_children(void) {
 
 /* ---- spawning ---- */
 
+/* Forget the extra descriptors received so far. */
+static void k_xdrop(void) {
+  int i;
+  for (i = 0; i < k_xn; i++)
+    (void)close(k_xfd[i]);
+  k_xn = 0;
+  k_xerr = 0;
+}
+
+/* TETHER__K_EXTRA: the next descriptors of request m->id. A message of
+ * another request first drops what an abandoned one left. */
+static void k_extra(const tether__kmsg *m, const int *fds, int nfds, int trunc) {
+  int i;
+  if (m->id != k_xid) {
+    k_xdrop();
+    k_xid = m->id;
+  }
+  if (trunc || (uint32_t)nfds != m->arg)
+    k_xerr = EMFILE; /* the kernel could not give us all of them */
+  for (i = 0; i < nfds; i++) {
+    if (k_xn < TETHER__K_MAX_EXTRA) {
+      k_xfd[k_xn++] = fds[i];
+    } else {
+      (void)close(fds[i]);
+      k_xerr = EINVAL;
+    }
+  }
+}
+
+/* Is fd the target of an entry other than `except`? */
+static int k_is_target(const tether__kreq *req, int fd, int except) {
+  int i;
+  for (i = 0; i < req->nextra; i++)
+    if (i != except && req->extra_target[i] == fd)
+      return 1;
+  return 0;
+}
+
+/* Move *fd to the lowest free number >= min, close-on-exec. */
+static int k_move_above(int *fd, int min) {
+  int d = fcntl(*fd, F_DUPFD_CLOEXEC, min);
+  if (d < 0)
+    return errno == EINVAL ? EMFILE : errno; /* EINVAL: min >= the limit */
+  (void)close(*fd);
+  *fd = d;
+  return 0;
+}
+
+/* Before the fork: make the child's dup2s safe in any order. A received
+ * source that is another entry's target would be overwritten before its
+ * own dup2, and so would the exec-error pipe: move them above the highest
+ * target (the "shuffle" of Go's forkAndExecInChild, done here where memory
+ * may be written). Returns 0 or an errno. */
+static int k_place_extra(const tether__kreq *req, int *err_fd) {
+  int i, top = 2, e;
+  for (i = 0; i < req->nextra; i++)
+    if (req->extra_target[i] > top)
+      top = req->extra_target[i];
+  for (i = 0; i < req->nextra; i++)
+    if (k_xfd[i] <= top && k_xfd[i] != req->extra_target[i] &&
+        k_is_target(req, k_xfd[i], i) && (e = k_move_above(&k_xfd[i], top + 1)) != 0)
+      return e;
+  if (*err_fd <= top && k_is_target(req, *err_fd, -1) &&
+      (e = k_move_above(err_fd, top + 1)) != 0)
+    return e;
+  return 0;
+}
+
 static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
                     void *shm) {
   const tether__kreq *req = (const tether__kreq *)shm;
@@ -243,10 +317,16 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   pid_t pid;
   for (i = 0; i < 3; i++)
     stdio_fd[i] = (m->arg & TETHER__KF_STDIO(i)) && used < nfds ? fds[used++] : -1;
-  if (k == NULL) {
-    k_send(TETHER__K_SPAWNED, m->id, -1, EAGAIN, 0);
+  /* Extra descriptors: exactly the request's, all received. */
+  if (k_xid != m->id)
+    k_xdrop(); /* left by an abandoned request */
+  if (k_xerr == 0 && k_xn != req->nextra)
+    k_xerr = EIO;
+  if (k == NULL || k_xerr != 0) {
+    k_send(TETHER__K_SPAWNED, m->id, -1, k == NULL ? EAGAIN : k_xerr, 0);
     for (i = 0; i < nfds; i++)
       (void)close(fds[i]);
+    k_xdrop();
     return;
   }
   /* The exec error comes back through a close-on-exec pipe: EOF means the
@@ -257,10 +337,21 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     k_send(TETHER__K_SPAWNED, m->id, -1, errno, 0);
     for (i = 0; i < nfds; i++)
       (void)close(fds[i]);
+    k_xdrop();
     return;
   }
   (void)fcntl(ep[0], F_SETFD, FD_CLOEXEC);
   (void)fcntl(ep[1], F_SETFD, FD_CLOEXEC);
+  /* With the keeper's own descriptor limit, before the program's. */
+  if (req->nextra > 0 && (child_errno = k_place_extra(req, &ep[1])) != 0) {
+    k_send(TETHER__K_SPAWNED, m->id, -1, child_errno, 0);
+    (void)close(ep[0]);
+    (void)close(ep[1]);
+    for (i = 0; i < nfds; i++)
+      (void)close(fds[i]);
+    k_xdrop();
+    return;
+  }
   /* The program's resource limits of this moment: the child inherits them,
    * and the fork below is checked against them (RLIMIT_NPROC). The
    * keeper's own descriptor limit comes back after the fork. */
@@ -288,6 +379,18 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
         (void)close(i);
       else if (dup2(stdio_fd[i], i) < 0) /* clears FD_CLOEXEC on i */
         goto fail;
+    }
+    /* Extra descriptors: no source is another's target any more
+     * (k_place_extra), so the order does not matter. A source already at
+     * its target only loses FD_CLOEXEC (dup2 of a descriptor onto itself
+     * changes nothing). */
+    for (i = 0; i < req->nextra; i++) {
+      if (k_xfd[i] == req->extra_target[i]) {
+        if (fcntl(k_xfd[i], F_SETFD, 0) < 0)
+          goto fail;
+      } else if (dup2(k_xfd[i], req->extra_target[i]) < 0) {
+        goto fail;
+      }
     }
     if (req->cwd != NULL && chdir(req->cwd) < 0)
       goto fail;
@@ -357,6 +460,7 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   (void)sigprocmask(SIG_SETMASK, &old, NULL);
   for (i = 0; i < nfds; i++)
     (void)close(fds[i]);
+  k_xdrop();
   /* A child that exited at once is noticed through SIGCHLD as usual. */
 }
 
@@ -379,9 +483,9 @@ static int k_receive(void *shm) {
   struct iovec iov;
   union {
     struct cmsghdr h;
-    char buf[CMSG_SPACE(3 * sizeof(int))];
+    char buf[CMSG_SPACE(TETHER__K_FDS_PER_MSG * sizeof(int))];
   } ctl;
-  int fds[3], nfds = 0;
+  int fds[TETHER__K_FDS_PER_MSG], nfds = 0, trunc, k;
   ssize_t n;
   struct cmsghdr *cm;
   memset(&mh, 0, sizeof(mh));
@@ -398,28 +502,38 @@ static int k_receive(void *shm) {
     return -1; /* the library's end is gone */
   for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
     if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-      int k, cnt = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-      for (k = 0; k < cnt && nfds < 3; k++) {
+      int cnt = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (k = 0; k < cnt && nfds < TETHER__K_FDS_PER_MSG; k++) {
         memcpy(&fds[nfds], CMSG_DATA(cm) + (size_t)k * sizeof(int), sizeof(int));
         (void)fcntl(fds[nfds], F_SETFD, FD_CLOEXEC);
         nfds++;
       }
     }
   }
-  if ((size_t)n != sizeof(m) || (mh.msg_flags & MSG_CTRUNC)) {
-    int k;
-    for (k = 0; k < nfds; k++)
-      (void)close(fds[k]);
+  trunc = (mh.msg_flags & MSG_CTRUNC) != 0; /* descriptors were lost */
+  if ((size_t)n == sizeof(m) && m.type == TETHER__K_EXTRA) {
+    k_extra(&m, fds, nfds, trunc);
     return 0;
   }
-  if (m.type == TETHER__K_SPAWN)
+  if ((size_t)n == sizeof(m) && m.type == TETHER__K_SPAWN && !trunc) {
     k_spawn(&m, fds, nfds, shm);
-  else {
-    int k;
-    for (k = 0; k < nfds; k++)
-      (void)close(fds[k]);
-    if (m.type == TETHER__K_RELEASE)
-      k_release((pid_t)m.pid);
+    return 0;
+  }
+  for (k = 0; k < nfds; k++)
+    (void)close(fds[k]);
+  if ((size_t)n != sizeof(m))
+    return 0;
+  if (m.type == TETHER__K_SPAWN) {
+    /* Its stdio descriptors could not all be received (the keeper's
+     * descriptor limit): refuse it rather than leave the library waiting. */
+    if (m.id == k_xid)
+      k_xdrop();
+    k_send(TETHER__K_SPAWNED, m.id, -1, EMFILE, 0);
+  } else if (m.type == TETHER__K_DROP) {
+    if (m.id == k_xid)
+      k_xdrop();
+  } else if (m.type == TETHER__K_RELEASE) {
+    k_release((pid_t)m.pid);
   }
   return 0;
 }

@@ -3,7 +3,7 @@
  * process (posix/keeper.c). docs/children.md explains the design.
  *
  * Transport: a SOCK_DGRAM socketpair (message boundaries, SCM_RIGHTS for
- * the child's stdio) plus a pipe whose EOF tells the keeper that the
+ * the child's stdio and extra descriptors) plus a pipe whose EOF tells the keeper that the
  * program has ended (the lifeline). Spawn requests (argv, envp, path, cwd)
  * travel in a MAP_SHARED anonymous region created before the keeper was
  * forked, so pointers in it are valid in both processes; one request at a
@@ -28,10 +28,23 @@
 /* Children the keeper tracks at once. */
 #define TETHER__K_MAX_CHILDREN 16384
 
+/* Extra descriptors (tether_spawn_options.extra): at most this many per
+ * spawn (TETHER_SPAWN_MAX_EXTRA), carried in TETHER__K_EXTRA messages of at
+ * most TETHER__K_FDS_PER_MSG each (Linux refuses more than SCM_MAX_FD = 253
+ * in one message). */
+#define TETHER__K_MAX_EXTRA 4096
+#define TETHER__K_FDS_PER_MSG 250
+
 enum tether__kmsg_type {
   /* library -> keeper */
   TETHER__K_SPAWN = 1,   /* request in the shared region; fds attached */
   TETHER__K_RELEASE = 2, /* pid: kill the tree (unless detached), reap */
+  /* id, arg = n: the next n extra descriptors of request id, attached in
+   * order; sent before that request's TETHER__K_SPAWN */
+  TETHER__K_EXTRA = 3,
+  /* id: forget the extra descriptors received for request id (the
+   * library could not send the whole request) */
+  TETHER__K_DROP = 4,
   /* keeper -> library */
   TETHER__K_SPAWNED = 10, /* id, pid or -1, err = errno */
   TETHER__K_EXITED = 11,  /* pid, status (a wait status) */
@@ -73,6 +86,10 @@ typedef struct tether__kreq {
   int ngroups; /* -1: unknown, leave as is */
   gid_t groups[64];
   int nice_value;
+  /* Extra descriptors: nextra targets (in the region), in the order of
+   * the descriptors of the TETHER__K_EXTRA messages. */
+  int nextra;
+  const int *extra_target;
 } tether__kreq;
 
 /* Run the keeper; never returns. Called in the child of fork() with every

@@ -543,16 +543,19 @@ static const char **tether__build_env(const tether_spawn_options *opts) {
  * the mapping has the same address there). */
 static int tether__write_request(void *shm, const char *path,
                                  const char *const *argv, const char **envp,
-                                 const char *cwd) {
+                                 const char *cwd,
+                                 const tether_spawn_options *opts) {
   tether__kreq *req = (tether__kreq *)shm;
   char *base = (char *)shm, *p;
   size_t argc = 0, envc = 0, need, i;
   char **av, **ev;
+  int *xt;
   while (argv[argc] != NULL)
     argc++;
   while (envp[envc] != NULL)
     envc++;
-  need = sizeof(*req) + (argc + envc + 2) * sizeof(char *) + strlen(path) + 1 +
+  need = sizeof(*req) + (argc + envc + 2) * sizeof(char *) +
+         opts->nextra * sizeof(int) + strlen(path) + 1 +
          (cwd != NULL ? strlen(cwd) + 1 : 0);
   for (i = 0; i < argc; i++)
     need += strlen(argv[i]) + 1;
@@ -562,7 +565,12 @@ static int tether__write_request(void *shm, const char *path,
     return TETHER_E2BIG;
   av = (char **)(base + sizeof(*req));
   ev = av + argc + 1;
-  p = (char *)(ev + envc + 1);
+  xt = (int *)(void *)(ev + envc + 1); /* pointer-aligned, so int-aligned */
+  for (i = 0; i < opts->nextra; i++)
+    xt[i] = opts->extra[i].target;
+  req->nextra = (int)opts->nextra;
+  req->extra_target = xt;
+  p = (char *)(xt + opts->nextra);
 #define TETHER__PUT(dst, src)                   \
   do {                                          \
     size_t l_ = strlen(src) + 1;                \
@@ -670,6 +678,26 @@ static int tether__stdio_fds(const tether_spawn_options *opts, int child[3],
   return 0;
 }
 
+/* The extra descriptors: each source open, each target below the
+ * descriptor limit the child will have (this process's, sent with the
+ * request). Checked before anything is created. */
+static int tether__extra_check(const tether_spawn_options *opts) {
+  struct rlimit rl;
+  size_t i;
+  if (opts->nextra == 0)
+    return 0;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    rl.rlim_cur = RLIM_INFINITY;
+  for (i = 0; i < opts->nextra; i++) {
+    const tether_extra_fd *x = &opts->extra[i];
+    if (x->handle < 0 || fcntl(x->handle, F_GETFD) < 0)
+      return TETHER_EINVAL;
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)x->target >= rl.rlim_cur)
+      return TETHER_EINVAL;
+  }
+  return 0;
+}
+
 static void tether__close_owned(const int child[3], const int owned[3]) {
   int i;
   for (i = 0; i < 3; i++)
@@ -704,23 +732,17 @@ static int tether__keeper_gone_locked(int force) {
   return code == 120 || code == 123 ? TETHER_EMFILE : TETHER_EIO;
 }
 
-static int tether__send_spawn(uint32_t id, const int child[3]) {
-  tether__kmsg m;
+/* Send one message to the keeper with n descriptors (at most
+ * TETHER__K_FDS_PER_MSG) attached. 0 or an error. */
+static int tether__send_msg(const tether__kmsg *msg, const int *fds, int n) {
+  tether__kmsg m = *msg;
   struct msghdr mh;
   struct iovec iov;
   union {
     struct cmsghdr h;
-    char buf[CMSG_SPACE(3 * sizeof(int))];
+    char buf[CMSG_SPACE(TETHER__K_FDS_PER_MSG * sizeof(int))];
   } ctl;
-  int fds[3], n = 0, i;
-  memset(&m, 0, sizeof(m));
-  m.type = TETHER__K_SPAWN;
-  m.id = id;
-  for (i = 0; i < 3; i++)
-    if (child[i] >= 0) {
-      fds[n++] = child[i];
-      m.arg |= TETHER__KF_STDIO(i);
-    }
+  int busy = 0;
   memset(&mh, 0, sizeof(mh));
   memset(&ctl, 0, sizeof(ctl));
   iov.iov_base = &m;
@@ -740,6 +762,24 @@ static int tether__send_spawn(uint32_t id, const int child[3]) {
   for (;;) {
     if (sendmsg(K.sock, &mh, 0) >= 0)
       return 0;
+    if ((errno == ENOBUFS || errno == EAGAIN
+#if defined(ETOOMANYREFS)
+         || errno == ETOOMANYREFS
+#endif
+         ) && busy < 2000) {
+      /* Too many descriptors in flight (Linux: more than RLIMIT_NOFILE),
+       * or a full receiver (macOS): the keeper is reading; try again. */
+      struct timespec ts = {0, 1000000L};
+      busy++;
+      (void)nanosleep(&ts, NULL);
+      continue;
+    }
+#if defined(ETOOMANYREFS)
+    if (errno == ETOOMANYREFS) {
+      tether__set_last_os_error(errno);
+      return TETHER_EMFILE;
+    }
+#endif
     if (errno != EINTR) {
       /* Linux says ECONNREFUSED once the keeper is gone; other systems may
        * say something else: ask whether it still lives. */
@@ -750,6 +790,51 @@ static int tether__send_spawn(uint32_t id, const int child[3]) {
       return r < 0 ? r : tether__translate_os_error(e);
     }
   }
+}
+
+static int tether__send_spawn(uint32_t id, const int child[3]) {
+  tether__kmsg m;
+  int fds[3], n = 0, i;
+  memset(&m, 0, sizeof(m));
+  m.type = TETHER__K_SPAWN;
+  m.id = id;
+  for (i = 0; i < 3; i++)
+    if (child[i] >= 0) {
+      fds[n++] = child[i];
+      m.arg |= TETHER__KF_STDIO(i);
+    }
+  return tether__send_msg(&m, fds, n);
+}
+
+/* The extra descriptors of request id, in messages of at most
+ * TETHER__K_FDS_PER_MSG, before its TETHER__K_SPAWN. When one cannot be
+ * sent after others were, the keeper is told to drop them. */
+static int tether__send_extra(uint32_t id, const tether_spawn_options *opts) {
+  int fds[TETHER__K_FDS_PER_MSG], r;
+  size_t done = 0;
+  while (done < opts->nextra) {
+    tether__kmsg m;
+    int n = 0;
+    memset(&m, 0, sizeof(m));
+    m.type = TETHER__K_EXTRA;
+    m.id = id;
+    while (n < TETHER__K_FDS_PER_MSG && done + (size_t)n < opts->nextra) {
+      fds[n] = opts->extra[done + (size_t)n].handle;
+      n++;
+    }
+    m.arg = (uint32_t)n;
+    if ((r = tether__send_msg(&m, fds, n)) < 0) {
+      if (done > 0) {
+        memset(&m, 0, sizeof(m));
+        m.type = TETHER__K_DROP;
+        m.id = id;
+        (void)tether__send_msg(&m, NULL, 0);
+      }
+      return r;
+    }
+    done += (size_t)n;
+  }
+  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -787,7 +872,8 @@ static int tether__spawn_detached(tether_child *c, const char *path,
   posix_spawn_file_actions_t fa;
   sigset_t none, all;
   pid_t pid;
-  int r, i;
+  int r, i, top = 2, *copy = NULL;
+  size_t x, ncopy = 0;
   short fl = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   struct tether__os_child *o;
 #if defined(POSIX_SPAWN_SETSID)
@@ -795,17 +881,55 @@ static int tether__spawn_detached(tether_child *c, const char *path,
 #else
   fl |= POSIX_SPAWN_SETPGROUP; /* no setsid in posix_spawn: a group of its own */
 #endif
+  /* Extra descriptors: each source is copied above the highest target
+   * (close-on-exec), so that no dup2 action can overwrite a source that a
+   * later one needs, in whatever order the targets come. */
+  if (opts->nextra > 0) {
+    copy = (int *)malloc(opts->nextra * sizeof(*copy));
+    if (copy == NULL)
+      return TETHER_ENOMEM;
+    for (x = 0; x < opts->nextra; x++)
+      if (opts->extra[x].target > top)
+        top = opts->extra[x].target;
+    for (ncopy = 0; ncopy < opts->nextra; ncopy++) {
+#if defined(F_DUPFD_CLOEXEC)
+      copy[ncopy] = fcntl(opts->extra[ncopy].handle, F_DUPFD_CLOEXEC, top + 1);
+#else
+      copy[ncopy] = fcntl(opts->extra[ncopy].handle, F_DUPFD, top + 1);
+      if (copy[ncopy] >= 0)
+        (void)tether__cloexec(copy[ncopy]);
+#endif
+      if (copy[ncopy] < 0) {
+        int e = errno == EINVAL ? EMFILE : errno; /* above the limit */
+        while (ncopy > 0)
+          close(copy[--ncopy]);
+        free(copy);
+        tether__set_last_os_error(e);
+        return tether__translate_os_error(e);
+      }
+    }
+  }
+#define TETHER__FREE_COPIES()     \
+  do {                            \
+    while (ncopy > 0)             \
+      close(copy[--ncopy]);       \
+    free(copy);                   \
+  } while (0)
   o = (struct tether__os_child *)calloc(1, sizeof(*o));
-  if (o == NULL)
+  if (o == NULL) {
+    TETHER__FREE_COPIES();
     return TETHER_ENOMEM;
+  }
   o->owner = c;
   o->detached = 1;
   if ((r = posix_spawnattr_init(&attr)) != 0) {
+    TETHER__FREE_COPIES();
     free(o);
     return tether__translate_os_error(r);
   }
   if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
     posix_spawnattr_destroy(&attr);
+    TETHER__FREE_COPIES();
     free(o);
     return tether__translate_os_error(r);
   }
@@ -823,6 +947,8 @@ static int tether__spawn_detached(tether_child *c, const char *path,
       r = posix_spawn_file_actions_adddup2(&fa, child[i], i);
     /* else: the parent's own stdio, inherited as it is */
   }
+  for (x = 0; x < ncopy && r == 0; x++)
+    r = posix_spawn_file_actions_adddup2(&fa, copy[x], opts->extra[x].target);
   if (r == 0 && opts->cwd != NULL)
     r = posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
   if (r == 0)
@@ -830,6 +956,8 @@ static int tether__spawn_detached(tether_child *c, const char *path,
                     (char *const *)envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
+  TETHER__FREE_COPIES();
+#undef TETHER__FREE_COPIES
   if (r != 0) {
     free(o);
     return tether__translate_os_error(r);
@@ -867,7 +995,11 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
    * signals reach it when it is given the terminal (tcsetpgrp). */
   if (opts->flags & TETHER_SPAWN_CONSOLE_GROUP)
     return TETHER_ENOTSUP;
-  r = tether__stdio_fds(opts, child, parent, owned);
+  for (i = 0; i < 3; i++)
+    child[i] = parent[i] = -1, owned[i] = 0;
+  r = tether__extra_check(opts);
+  if (r == 0)
+    r = tether__stdio_fds(opts, child, parent, owned);
   if (r < 0)
     goto finish;
   path = tether__resolve(argv[0], opts->flags, &err);
@@ -902,14 +1034,16 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
     goto finish;
 
   tether__mutex_lock(K.spawn_lock);
-  r = tether__write_request(K.shm, path, argv, envp, opts->cwd);
+  r = tether__write_request(K.shm, path, argv, envp, opts->cwd, opts);
   if (r == 0) {
     tether__mutex_lock(K.lock);
     id = ++K.next_id;
     K.reply_ready = 0;
     K.pending = o;
     tether__mutex_unlock(K.lock);
-    r = tether__send_spawn(id, child);
+    r = tether__send_extra(id, opts);
+    if (r == 0)
+      r = tether__send_spawn(id, child);
     if (r == 0) {
       tether__mutex_lock(K.lock);
       int gone = 0;

@@ -736,6 +736,55 @@ static void test_bad_input(void **state) {
   tether_child_free(NULL);
 }
 
+/* Extra descriptors: a HANDLE has no number to be placed at, so any
+ * nextra > 0 is TETHER_ENOTSUP (after the shape checks, which are
+ * TETHER_EINVAL on every OS); nothing starts, nothing leaks, and the
+ * caller's handle is still open and its own. */
+static void test_extra_fds_not_supported(void **state) {
+  self_args a;
+  tether_spawn_options o;
+  tether_extra_fd x[2];
+  tether_child *c = (tether_child *)&a;
+  const char *const *argv = self_argv(&a, "exit", "0", NULL, NULL);
+  HANDLE r = NULL, w = NULL;
+  DWORD flags = 0;
+  long before;
+  (void)state;
+  assert_true(CreatePipe(&r, &w, NULL, 0));
+  before = tt_open_fd_count();
+  memset(&o, 0, sizeof(o));
+  x[0].handle = w;
+  x[0].target = 3;
+  x[1].handle = r;
+  x[1].target = 4;
+  o.extra = x;
+  o.nextra = 1;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_ENOTSUP);
+  assert_null(c);
+  o.nextra = 2;
+  o.flags = TETHER_SPAWN_DETACHED;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_ENOTSUP);
+  /* The shape checks come first, as on POSIX. */
+  o.flags = 0;
+  x[1].target = 3;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  x[1].target = 2;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  o.extra = NULL;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  /* nextra 0 with a list: no extra descriptors, spawns as usual. */
+  o.extra = x;
+  o.nextra = 0;
+  assert_tether_ok(tether_spawn(&c, argv, &o));
+  assert_int_equal(tether_child_wait(c, 30000, NULL), 1);
+  tether_child_free(c);
+  assert_true(tt_open_fd_count() <= before);
+  assert_true(GetHandleInformation(w, &flags));
+  assert_true(GetHandleInformation(r, &flags));
+  CloseHandle(r);
+  CloseHandle(w);
+}
+
 static void test_exit_codes(void **state) {
   static const int codes[] = {0, 1, 42};
   self_args a;
@@ -1736,6 +1785,7 @@ int main(int argc, char **argv) {
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_extra_fds_not_supported),
       cmocka_unit_test(test_exit_codes),
       cmocka_unit_test(test_argv_round_trip),
       cmocka_unit_test(test_env_set_unset_clear),

@@ -23,10 +23,12 @@
 #include "tether.h"
 
 #ifndef _WIN32
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 #if defined(__APPLE__)
@@ -404,6 +406,84 @@ static void stop_self(long pid) {
 #endif
 
 /* ------------------------------------------------------------------------ */
+/* POSIX: descriptors inherited above 2 go to the program                  */
+/* ------------------------------------------------------------------------ */
+
+#ifndef _WIN32
+/*
+ * Like env, timeout and tini, which exec or fork: every descriptor tether
+ * inherited above 2 reaches PROGRAM at the same number (`cmd 3>log`,
+ * systemd's LISTEN_FDS, make's jobserver pipe). Taken at the start, before
+ * tether opens anything: an inherited descriptor is one that is open and
+ * not close-on-exec then (the exec that started tether closed the others).
+ * Linux: /proc/self/fd; macOS: /dev/fd; elsewhere (and in the portable
+ * build) every number below the descriptor limit, at most 65536, is asked.
+ */
+static tether_extra_fd *g_inherited;
+static size_t g_ninherited;
+
+static void inherit_one(int fd, rlim_t limit, size_t *cap) {
+  int fl = fcntl(fd, F_GETFD);
+  tether_extra_fd *grown;
+  if (fd < 3 || fl < 0 || (fl & FD_CLOEXEC))
+    return;
+  if (limit != RLIM_INFINITY && (rlim_t)fd >= limit) {
+    fprintf(stderr, "tether run: descriptor %d is above the descriptor limit; "
+                    "not passed to the program\n", fd);
+    return;
+  }
+  if (g_ninherited >= TETHER_SPAWN_MAX_EXTRA) {
+    fprintf(stderr, "tether run: more than %d inherited descriptors; "
+                    "descriptor %d not passed to the program\n",
+            TETHER_SPAWN_MAX_EXTRA, fd);
+    return;
+  }
+  if (g_ninherited == *cap) {
+    *cap = *cap == 0 ? 16 : *cap * 2;
+    grown = (tether_extra_fd *)realloc(g_inherited, *cap * sizeof(*grown));
+    if (grown == NULL) {
+      fprintf(stderr, "tether run: out of memory; descriptor %d not passed\n", fd);
+      return;
+    }
+    g_inherited = grown;
+  }
+  g_inherited[g_ninherited].handle = fd;
+  g_inherited[g_ninherited].target = fd;
+  g_ninherited++;
+}
+
+static void collect_inherited(void) {
+  struct rlimit rl;
+  size_t cap = 0;
+  long fd, max = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    rl.rlim_cur = RLIM_INFINITY;
+#if !defined(TETHER_CLI_PROBE_FDS) && (defined(__linux__) || defined(__APPLE__))
+  {
+#if defined(__linux__)
+    DIR *d = opendir("/proc/self/fd");
+#else
+    DIR *d = opendir("/dev/fd");
+#endif
+    if (d != NULL) {
+      struct dirent *de;
+      int self = dirfd(d);
+      while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && atoi(de->d_name) != self)
+          inherit_one(atoi(de->d_name), rl.rlim_cur, &cap);
+      closedir(d);
+      return;
+    }
+  }
+#endif
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max)
+    max = (long)rl.rlim_cur;
+  for (fd = 3; fd < max; fd++)
+    inherit_one((int)fd, rl.rlim_cur, &cap);
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
 /* The run                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -649,6 +729,9 @@ int cli_run(int argc, char **argv) {
   size_t i;
   int r, done = 0;
 
+#ifndef _WIN32
+  collect_inherited(); /* first: before tether opens anything */
+#endif
   r = parse_args(argc, argv, &o);
   if (r != 0)
     return r > 0 ? 0 : CLI_EXIT_FAILURE;
@@ -690,6 +773,9 @@ int cli_run(int argc, char **argv) {
   so.channel = ch;
 #ifdef _WIN32
   so.flags = TETHER_SPAWN_CONSOLE_GROUP;
+#else
+  so.extra = g_inherited;
+  so.nextra = g_ninherited;
 #endif
   r = tether_spawn(&s.child, (const char *const *)o.argv, &so);
   if (r < 0) {

@@ -805,6 +805,12 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
   memset(&req, 0, sizeof(req));
   memset(&pi, 0, sizeof(pi));
 
+  /* Extra descriptors: a HANDLE cannot be placed at a number (a child
+   * finds inherited handles only by being told their values), so they are
+   * refused, as Go's ExtraFiles is on Windows. */
+  if (opts->nextra > 0)
+    return TETHER_ENOTSUP;
+
   /* Program, command line, environment, working directory. */
   /* The command line first: it checks every argument (TETHER_EINVAL,
    * TETHER_E2BIG) before anything is looked up. */

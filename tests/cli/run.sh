@@ -289,5 +289,127 @@ left=$(marked "$M2")
 [ $rc -eq 5 ] && [ $ms -lt 5000 ] && [ -z "$left" ] && ok "child exits, grandchild killed, exit 5 (${ms} ms)" ||
   bad "leftover grandchild: rc $rc, ${ms} ms, left '$left'"
 
+# ------------------------------------------- inherited descriptors above 2
+# Like env: every descriptor tether inherited above 2 reaches the program
+# at the same number, and nothing of tether's own does. Each check is run
+# through env too, side by side.
+skip() { echo "skip - $1"; }
+
+# `cmd 3>file`: the write reaches the file.
+for w in env tether; do
+  if [ $w = env ]; then
+    env sh -c 'echo "via fd 3" >&3' 3>"$tmp/fd3.$w"
+  else
+    "$T" run -- sh -c 'echo "via fd 3" >&3' 3>"$tmp/fd3.$w"
+  fi
+  rc=$?
+  [ $rc -eq 0 ] && [ "$(cat "$tmp/fd3.$w")" = "via fd 3" ] &&
+    ok "$w: 'cmd 3>file' writes the file" || bad "$w: 3>file: rc $rc, '$(cat "$tmp/fd3.$w")'"
+done
+
+# The program's open descriptors (number -> what), sh's own table:
+# identical under env and under tether (3, 7 and 9 given; tether's
+# channel, keeper socket and lifeline never appear).
+# (One simple command in the program's sh: a pipeline there would show
+# the shell's own pipe for a moment.)
+fdlist() {
+  sed -n 's/.* \([0-9][0-9]*\) -> \(.*\)/\1 \2/p' "$1" | awk '$1 >= 3' |
+    grep -v " /proc/" | sort -n >"$2"
+}
+env sh -c 'ls -l /proc/$$/fd/ >"$1"' sh "$tmp/fdraw.env" 3>"$tmp/fdl.a" 7<"$tmp/fd3.env" 9>>"$tmp/fdl.b"
+"$T" run -- sh -c 'ls -l /proc/$$/fd/ >"$1"' sh "$tmp/fdraw.tether" 3>"$tmp/fdl.a" 7<"$tmp/fd3.env" 9>>"$tmp/fdl.b"
+rc=$?
+fdlist "$tmp/fdraw.env" "$tmp/fdlist.env"
+fdlist "$tmp/fdraw.tether" "$tmp/fdlist.tether"
+if [ $rc -eq 0 ] && grep -q "^3 $tmp/fdl.a\$" "$tmp/fdlist.tether" &&
+  grep -q "^7 $tmp/fd3.env\$" "$tmp/fdlist.tether" &&
+  grep -q "^9 $tmp/fdl.b\$" "$tmp/fdlist.tether" &&
+  cmp -s "$tmp/fdlist.env" "$tmp/fdlist.tether"; then
+  ok "the program's descriptors are env's: $(grep -c . "$tmp/fdlist.tether") entries, none of tether's"
+else
+  bad "descriptors differ from env's (rc $rc): env: $(tr '\n' ';' <"$tmp/fdlist.env") tether: $(tr '\n' ';' <"$tmp/fdlist.tether")"
+fi
+# A closed descriptor stays closed; a descriptor that is not inherited
+# (close-on-exec in tether) is not passed: the channel's and the keeper's
+# are opened after the inherited ones are taken, so they are covered above.
+"$T" run -- sh -c 'echo x >&3' 3>&- 2>/dev/null
+rc=$?
+[ $rc -ne 0 ] && ok "a closed fd 3 stays closed in the program" || bad "fd 3 was open in the program"
+
+# systemd socket activation: LISTEN_FDS=1 and a listening socket at fd 3,
+# accepted by the program (which, like a forking wrapper's child, does not
+# check LISTEN_PID: see docs/decisions.md).
+if command -v python3 >/dev/null 2>&1; then
+  cat >"$tmp/activate.py" <<'PY'
+import os, socket, subprocess, sys
+wrapper = sys.argv[1:]
+path = os.environ["SOCK"]
+ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+ls.bind(path)
+ls.listen(1)
+fd = ls.detach()
+if fd != 3:
+    os.dup2(fd, 3)
+    os.close(fd)
+server = ("import os, socket; assert os.environ['LISTEN_FDS'] == '1'; "
+          "s = socket.socket(fileno=3); s.settimeout(30); c, _ = s.accept(); "
+          "c.sendall(b'activated ' + str(os.getpid()).encode()); c.close()")
+env = dict(os.environ, LISTEN_FDS="1")
+p = subprocess.Popen(wrapper + [sys.executable, "-c", server], pass_fds=(3,), env=env)
+os.close(3)
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.settimeout(20)
+c.connect(path)
+data = c.recv(100)
+print(data.decode())
+sys.exit(p.wait(timeout=20))
+PY
+  for w in env tether; do
+    if [ $w = env ]; then wrap=env; else wrap="$T run --"; fi
+    # shellcheck disable=SC2086
+    out=$(SOCK="$tmp/act.$w.sock" timeout 60 python3 "$tmp/activate.py" $wrap 2>&1)
+    rc=$?
+    case "$out" in
+    "activated "*) [ $rc -eq 0 ] && ok "$w: LISTEN_FDS socket at fd 3 accepted a connection" ||
+      bad "$w: socket activation: rc $rc, '$out'" ;;
+    *) bad "$w: socket activation: rc $rc, '$out'" ;;
+    esac
+  done
+else
+  skip "socket activation: python3 not found"
+fi
+
+# The make jobserver: `+tether run -- $(MAKE)` in a -j4 build; the sub-make
+# runs two jobs that each wait for the other (so they must run in
+# parallel) and make never says "jobserver unavailable".
+if command -v make >/dev/null 2>&1; then
+  case $T in /*) TA=$T ;; *) TA=$(pwd)/$T ;; esac
+  mkdir -p "$tmp/mk"
+  cat >"$tmp/mk/sub.mk" <<'MK'
+all: a b
+a b:
+	@touch $@.start; i=0; \
+	while [ ! -e $(if $(filter a,$@),b,a).start ] && [ $$i -lt 150 ]; do sleep 0.1; i=$$((i+1)); done; \
+	if [ -e $(if $(filter a,$@),b,a).start ]; then touch $@.ok; fi
+MK
+  for w in env tether; do
+    rm -f "$tmp"/mk/*.start "$tmp"/mk/*.ok
+    if [ $w = env ]; then wrap=env; else wrap="$TA run --"; fi
+    printf 'all:
+	+%s $(MAKE) --no-print-directory -f sub.mk
+' "$wrap" >"$tmp/mk/top.mk"
+    (cd "$tmp/mk" && timeout 120 make -j4 -f top.mk >"$tmp/mk/$w.out" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ] && [ -e "$tmp/mk/a.ok" ] && [ -e "$tmp/mk/b.ok" ] &&
+      ! grep -qi "jobserver" "$tmp/mk/$w.out"; then
+      ok "$w: +\$(MAKE) -j4 sub-make runs jobs in parallel, no jobserver warning"
+    else
+      bad "$w: jobserver: rc $rc, a.ok $([ -e "$tmp/mk/a.ok" ] && echo y || echo n), b.ok $([ -e "$tmp/mk/b.ok" ] && echo y || echo n), '$(cat "$tmp/mk/$w.out")'"
+    fi
+  done
+else
+  skip "jobserver: make not found"
+fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
