@@ -834,7 +834,27 @@ static void describe_exit(const tether_exit *st, char *buf, size_t n) {
   }
 }
 
-/* Watch a kind; EIGNORED (nohup, background job) leaves it alone. */
+/* What delivers a kind to tether, for messages. */
+static const char *event_source(int kind) {
+#ifdef _WIN32
+  if (kind == TETHER_EVENT_TERMINATE)
+    return "a hidden window that receives WM_CLOSE";
+  if (kind == TETHER_EVENT_LOGOFF || kind == TETHER_EVENT_SHUTDOWN)
+    return "the console control handler and a hidden window that receives "
+           "WM_QUERYENDSESSION/WM_ENDSESSION";
+  if (kind == TETHER_EVENT_CHILD)
+    return "the child's exit watch";
+  return "the console control handler";
+#else
+  return kind == TETHER_EVENT_CHILD ? "the child's exit watch" : "a signal handler";
+#endif
+}
+
+/* Watch a kind; EIGNORED (nohup, background job) leaves it alone. On
+ * Windows, terminate, logoff and shutdown are optional: they need a hidden
+ * window, which a headless session (a service, a container, Wine without
+ * a display driver) may not allow; tether then runs the program without
+ * them (-v says so). */
 static int watch(tether_channel *ch, int kind) {
   int r;
   if (tether_kind_supported(kind) != 1)
@@ -844,9 +864,17 @@ static int watch(tether_channel *ch, int kind) {
     vlog("not watching %s: it was ignored when tether started", tether_kind_name(kind));
     return 0;
   }
+#ifdef _WIN32
+  if (r < 0 && (kind == TETHER_EVENT_TERMINATE || kind == TETHER_EVENT_LOGOFF ||
+                kind == TETHER_EVENT_SHUTDOWN)) {
+    vlog("warning: cannot watch %s (%s: %s); running the program without it",
+         tether_kind_name(kind), event_source(kind), tether_strerror(r));
+    return 0;
+  }
+#endif
   if (r < 0)
-    fprintf(stderr, "tether run: cannot watch %s: %s\n", tether_kind_name(kind),
-            tether_strerror(r));
+    fprintf(stderr, "tether run: cannot watch %s (%s): %s\n", tether_kind_name(kind),
+            event_source(kind), tether_strerror(r));
   return r;
 }
 
