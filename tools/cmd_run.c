@@ -1041,8 +1041,11 @@ int cli_run(int argc, char **argv) {
    * terminal reached that group only, not tether's (the calling script's)
    * group. When the program died of SIGINT then, the run ended by a user's
    * interrupt: tether passes the SIGINT on to its own group below, so that
-   * the calling shell stops as it would have without --foreground. */
-  fg_interrupt = g_handed && st.kind == TETHER_EXIT_SIGNAL && st.signo == SIGINT;
+   * the calling shell stops as it would have without --foreground. (A
+   * SIGINT sent to tether itself was forwarded; it reached tether alone,
+   * not the shell, and is not passed on.) */
+  fg_interrupt = g_handed && st.kind == TETHER_EXIT_SIGNAL && st.signo == SIGINT &&
+                 s.interrupts == 0; /* not a `kill -INT` of tether's own */
   if (fg_interrupt)
     set_cause(&s, CAUSE_INTERRUPT, TETHER_EVENT_INTERRUPT);
   /* The program ended: the terminal is tether's again before anything
