@@ -150,13 +150,15 @@ fi
 # fails. tether.exe runs the program anyway; -v names what failed. The
 # program is tether.exe --version (kernel32 and msvcrt only).
 W_EXE=$(winpath "$EXE")
-TETHER_WINE_DLLOVERRIDES="user32=" run nowin -v run -- "$W_EXE" --version
+TETHER_WINE_DLLOVERRIDES="user32=" run nowin run -v -- "$W_EXE" --version
 [ $RC -eq 0 ] && grep -q '^tether ' "$tmp/nowin.out" &&
   grep -q 'warning: cannot watch terminate (a hidden window that receives WM_CLOSE: .*); running the program without it' "$tmp/nowin.err" &&
   ok "no hidden window: the program runs (exit 0), -v names what failed" ||
   bad "no hidden window -> $RC: $(cat "$tmp/nowin.out" "$tmp/nowin.err")"
-TETHER_WINE_DLLOVERRIDES="user32=" run nowinq run -- "$W_HELPER" --child exit 4
-[ $RC -eq 4 ] && [ ! -s "$tmp/nowinq.err" ] && ok "no hidden window, no -v: silent, the program's exit code 4" ||
+# (test_spawn_win32.exe needs user32 itself: tether.exe is the program.)
+TETHER_WINE_DLLOVERRIDES="user32=" run nowinq run -- "$W_EXE" --version
+[ $RC -eq 0 ] && grep -q '^tether ' "$tmp/nowinq.out" && [ ! -s "$tmp/nowinq.err" ] &&
+  ok "no hidden window, no -v: the program runs, nothing on stderr" ||
   bad "no hidden window, quiet -> $RC: $(cat "$tmp/nowinq.err")"
 
 echo "$pass passed, $fail failed"
