@@ -30,7 +30,9 @@ set -uo pipefail
 export WINEPREFIX=$TETHER_WINEPREFIX
 export WINEARCH=win64
 export WINEDEBUG=${TETHER_WINEDEBUG:--all}
-export WINEDLLOVERRIDES="mscoree,mshtml="
+# TETHER_WINE_DLLOVERRIDES: more overrides for one run (tests: "user32=" makes
+# window creation fail, as in a session without a display driver).
+export WINEDLLOVERRIDES="mscoree,mshtml=${TETHER_WINE_DLLOVERRIDES:+;$TETHER_WINE_DLLOVERRIDES}"
 # Headless: never talk to a desktop's X server or Wayland compositor.
 unset DISPLAY WAYLAND_DISPLAY
 # MinGW runtime DLLs (libwinpthread-1.dll, libgcc_s_seh-1.dll), in case a

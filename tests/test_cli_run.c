@@ -470,8 +470,8 @@ static void test_pty_kill_int_foreground(void **state) {
 }
 
 /* Ctrl+C to a child that ignores it: forwarded, ignored; a second Ctrl+C
- * kills the tree at once (tether then dies by SIGKILL like its child),
- * long before the 30 s grace period. */
+ * kills the tree at once, long before the 30 s grace period; tether then
+ * dies by SIGINT, the cause, not by its child's SIGKILL (issue 13). */
 static void test_pty_second_ctrl_c_kills(void **state) {
   char ready[128], out[4096] = "";
   char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--grace", (char *)"30s",
@@ -493,8 +493,8 @@ static void test_pty_second_ctrl_c_kills(void **state) {
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
   remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
-    fail_msg("second Ctrl+C: tether status 0x%x (want death by SIGKILL); terminal: %s", st,
+  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
+    fail_msg("second Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st,
              out);
   if (tether_now_ns() - t0 > 5000000000ull)
     fail_msg("second Ctrl+C: the tree took %llu ms to die",
@@ -833,6 +833,103 @@ static void test_pty_background_read_stops(void **state) {
   assert_int_equal(kill((pid_t)child, 0), -1);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Ctrl+C stops the calling script (issue 13)                               */
+/* ---------------------------------------------------------------------- */
+
+/* `bash -c 'tether run OPTS -- CHILD READY; echo AFTER'` is the session
+ * leader of a pseudo-terminal (bash without job control: tether is in
+ * bash's process group, the terminal's foreground group). CTRL_CS Ctrl+C
+ * are typed, 500 ms apart, once the child is ready. bash stops the script
+ * (dies by SIGINT, no AFTER) only if tether died by SIGINT. want_stop: the
+ * script must stop; otherwise it must print AFTER and exit 0. */
+static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int want_stop) {
+  char ready[128], cmd[1024], out[8192] = "";
+  char *argv[4];
+  int m, st, i, stopped_ok;
+  pid_t pid;
+  if (access("/bin/bash", X_OK) != 0) {
+    printf("# skipped: no /bin/bash\n");
+    return;
+  }
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'; echo AFTER", TETHER_CLI, opts,
+           tt_self(), child, ready);
+  argv[0] = (char *)"/bin/bash";
+  argv[1] = (char *)"-c";
+  argv[2] = cmd;
+  argv[3] = NULL;
+  pid = start_in_pty(argv, &m);
+  if (!wait_file(ready, 10000)) {
+    drain(m, out, sizeof out);
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    remove_dir();
+    fail_msg("%s: the child did not start; terminal: %s", cmd, out);
+  }
+  if (strstr(opts, "--foreground") != NULL) { /* wait for the hand-over */
+    for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
+      tt_sleep_ms(10);
+  }
+  for (i = 0; i < ctrl_cs; i++) {
+    if (i > 0)
+      tt_sleep_ms(500);
+    assert_int_equal(write(m, "\003", 1), 1);
+  }
+  st = wait_status(pid, 30000, m, out, sizeof out);
+  drain(m, out, sizeof out);
+  close(m);
+  remove_dir();
+  if (want_stop)
+    stopped_ok = st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGINT &&
+                 strstr(out, "AFTER") == NULL;
+  else
+    stopped_ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+                 strstr(out, "AFTER") != NULL;
+  if (!stopped_ok)
+    fail_msg("%d Ctrl+C, tether run %s -- %s: bash status 0x%x (want %s); terminal: %s",
+             ctrl_cs, opts, child, st,
+             want_stop ? "death by SIGINT, no AFTER" : "exit 0 after AFTER", out);
+}
+
+/* One Ctrl+C, the child dies of the forwarded SIGINT. */
+static void test_script_ctrl_c_stops(void **state) {
+  (void)state;
+  script_ctrl_c("", "plain", 1, 1);
+}
+
+/* The child ignores SIGINT; the second Ctrl+C kills the tree. */
+static void test_script_second_ctrl_c_stops(void **state) {
+  (void)state;
+  script_ctrl_c("--grace 60s", "ignore_int", 2, 1);
+}
+
+/* The child ignores SIGINT; the grace runs out, the stop sequence ends it
+ * with SIGTERM (a --kill-after escalation alike). */
+static void test_script_ctrl_c_escalation_stops(void **state) {
+  (void)state;
+  script_ctrl_c("--grace 200ms --kill-after 60s", "ignore_int", 1, 1);
+  script_ctrl_c("--grace 200ms --kill-after 0", "ignore_int", 1, 1);
+}
+
+/* --foreground: the terminal's Ctrl+C reaches only the child's group;
+ * tether passes the SIGINT on to its own (the script's) group. */
+static void test_script_ctrl_c_foreground_stops(void **state) {
+  (void)state;
+  script_ctrl_c("--foreground", "plain", 1, 1);
+}
+
+/* The counter-cases: --exit-code (tether exits 130, bash goes on), and a
+ * child that handles the Ctrl+C and exits 0 on its own (its decision; the
+ * code is passed on, bash goes on as it would for the child itself). */
+static void test_script_ctrl_c_continues(void **state) {
+  (void)state;
+  script_ctrl_c("--exit-code", "plain", 1, 0);
+  script_ctrl_c("--exit-code --grace 60s", "ignore_int", 2, 0);
+  script_ctrl_c("", "count_int /dev/null", 1, 0);
+}
+
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
       {"count_int", child_count_int}, {"ignore_int", child_ignore_int},
@@ -857,6 +954,11 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_foreground_gives_terminal),
       cmocka_unit_test(test_pty_background_has_terminal),
       cmocka_unit_test(test_pty_background_read_stops),
+      cmocka_unit_test(test_script_ctrl_c_stops),
+      cmocka_unit_test(test_script_second_ctrl_c_stops),
+      cmocka_unit_test(test_script_ctrl_c_escalation_stops),
+      cmocka_unit_test(test_script_ctrl_c_foreground_stops),
+      cmocka_unit_test(test_script_ctrl_c_continues),
   };
   return tt_main(argc, argv, scenarios, "cli_run", tests, TT_COUNT(tests));
 }

@@ -26,11 +26,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 #if defined(__APPLE__)
 #include <sys/proc.h>
 #include <sys/sysctl.h>
@@ -45,8 +51,10 @@ static void run_usage(FILE *f) {
       "Run PROGRAM as a tethered child: it and every descendant that stays in\n"
       "its process group (Windows: job) die with tether, even when tether is\n"
       "killed with SIGKILL. Interrupt, quit, terminate, hangup, user1, user2\n"
-      "and resize are forwarded to the child's tree exactly once. tether ends\n"
-      "the way PROGRAM ended: its exit code, or death by the same signal.\n"
+      "and resize, and every other catchable signal (see docs/cli.md), are\n"
+      "forwarded to the child's tree exactly once. tether ends the way PROGRAM\n"
+      "ended: its exit code, or death by the same signal; when the run ended\n"
+      "because of Ctrl+C, it dies by SIGINT (so a calling script stops).\n"
       "\n"
       "  --grace DURATION       after a forwarded interrupt, quit, terminate or\n"
       "                         hangup, wait this long for PROGRAM to end, then\n"
@@ -55,8 +63,11 @@ static void run_usage(FILE *f) {
       "                         then kill the tree (default 5s)\n"
       "  --timeout DURATION     run the stop sequence after DURATION\n"
       "                         (default 0: no timeout)\n"
-      "  --exit-code            if PROGRAM dies by signal N, exit 128+N instead\n"
-      "                         of dying by the same signal\n"
+      "  --timeout-status N     when --timeout ran out, exit with N (0-255;\n"
+      "                         124 is coreutils timeout's) whatever PROGRAM\n"
+      "                         did; default: end like PROGRAM\n"
+      "  --exit-code            if tether would die by signal N, exit 128+N\n"
+      "                         instead\n"
       "  --foreground           for interactive programs (editors, shells):\n"
       "                         give PROGRAM the terminal (its process group\n"
       "                         becomes the foreground job), take it back\n"
@@ -85,6 +96,7 @@ typedef struct run_opts {
   int64_t kill_after_ms; /* CLI_DURATION_INFINITE: never */
   int64_t timeout_ms;    /* CLI_DURATION_INFINITE or 0: none */
   int exit_code;
+  int timeout_status; /* -1: end like PROGRAM */
   int foreground;
   int verbose;
   char **argv; /* PROGRAM [ARGS...], NULL-terminated */
@@ -139,6 +151,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
   o->kill_after_ms = 5000;
   o->timeout_ms = 0;
   o->exit_code = o->foreground = o->verbose = 0;
+  o->timeout_status = -1;
   o->argv = NULL;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
@@ -172,6 +185,18 @@ static int parse_args(int argc, char **argv, run_opts *o) {
     }
     if (strcmp(a, "--foreground") == 0) {
       o->foreground = 1;
+      continue;
+    }
+    v = opt_value(argc, argv, &i, "--timeout-status", &missing);
+    if (v != NULL || missing) {
+      char *end = NULL;
+      long n = v != NULL ? strtol(v, &end, 10) : -1;
+      if (v == NULL || end == v || *end != '\0' || n < 0 || n > 255) {
+        fprintf(stderr, "tether run: --timeout-status needs an exit status from 0 to 255%s%s%s\n",
+                v != NULL ? " ('" : "", v != NULL ? v : "", v != NULL ? "' is not)" : "");
+        return -1;
+      }
+      o->timeout_status = (int)n;
       continue;
     }
     v = NULL;
@@ -484,6 +509,155 @@ static void collect_inherited(void) {
 #endif
 
 /* ------------------------------------------------------------------------ */
+/* POSIX: signals, PID 1, descriptors 0-2, cores (issue 13)                 */
+/* ------------------------------------------------------------------------ */
+
+#ifndef _WIN32
+/* Signals tether does not forward by number: the ones it watches as kinds
+ * (INT, QUIT, TERM, HUP, USR1, USR2, WINCH) or acts on (TSTP, CONT),
+ * SIGCHLD (tether's own children; reaped as PID 1), those that cannot be
+ * caught (KILL, STOP), synchronous faults (SEGV, BUS, FPE, ILL, ABRT,
+ * TRAP, SYS: as tini), SIGPIPE (ignored, for tether's own logging) and
+ * SIGTTIN/SIGTTOU (left at their defaults: they stop tether like any job,
+ * and tether blocks SIGTTOU where it changes the terminal). */
+static int not_forwarded(int sig) {
+  static const int list[] = {
+    SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGTSTP,
+    SIGCONT, SIGCHLD, SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+    SIGABRT, SIGTRAP, SIGSYS, SIGPIPE, SIGTTIN, SIGTTOU};
+  size_t i;
+  for (i = 0; i < sizeof list / sizeof list[0]; i++)
+    if (list[i] == sig)
+      return 1;
+  return 0;
+}
+
+/* Watch every other signal, to forward it. Signals the C library reserves
+ * or tether cannot watch (TETHER_EFORBIDDEN, TETHER_EINVAL) are skipped;
+ * one ignored when tether started stays ignored. */
+static void watch_others(tether_channel *ch) {
+  int sig, r, n = 0;
+  for (sig = 1; sig <= 64; sig++) {
+    if (not_forwarded(sig))
+      continue;
+    r = tether_channel_watch_signal(ch, sig, 0);
+    if (r == 0)
+      n++;
+    else if (r != TETHER_EFORBIDDEN && r != TETHER_EINVAL)
+      vlog("not forwarding signal %d: %s", sig, tether_strerror(r));
+  }
+  vlog("forwarding %d more signals by number", n);
+}
+
+/* Linux PID 1 (a container's init): orphans that enter the namespace from
+ * outside the program's tree (docker exec) come to tether when their
+ * parent dies; reap every child that is not the keeper (the library's, the
+ * program's parent: it waits for that one itself). The program's own
+ * orphans go to the keeper, a subreaper, which reaps them. */
+static void reap_orphans(long keeper) {
+#if defined(__linux__)
+  DIR *d;
+  struct dirent *e;
+  if (getpid() != 1 || keeper <= 0)
+    return;
+  d = opendir("/proc/self/task");
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    char path[96], buf[4096], *p, *end;
+    ssize_t n;
+    int fd;
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/proc/self/task/%.40s/children", e->d_name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    for (p = buf; *p != '\0'; p = end) {
+      long pid = strtol(p, &end, 10);
+      int st;
+      if (end == p)
+        break;
+      if (pid > 0 && pid != keeper && waitpid((pid_t)pid, &st, WNOHANG) == (pid_t)pid)
+        vlog("PID 1: reaped orphan %ld", pid);
+    }
+  }
+  closedir(d);
+#else
+  (void)keeper;
+#endif
+}
+
+/* The program's parent: the keeper (Linux, from /proc), or -1. */
+static long parent_of(long pid) {
+#if defined(__linux__)
+  char path[64], buf[512];
+  const char *p;
+  ssize_t n;
+  int fd;
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  p = strrchr(buf, ')'); /* "pid (comm) S PPID ..." */
+  if (p == NULL || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
+    return -1;
+  return atol(p + 4);
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+/* Descriptors 0, 1, 2 closed when tether started: /dev/null goes there
+ * before anything else, so that none of tether's own descriptors (the
+ * channel, the keeper's socket) takes the slot and is handed to the
+ * program as its stdin, stdout or stderr. The program then sees /dev/null
+ * there, not a closed descriptor (the library cannot spawn with a closed
+ * slot). */
+static int g_closed_std[3];
+
+static void fill_closed_stdio(void) {
+  int fd;
+  for (fd = 0; fd < 3; fd++) {
+    int n;
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+      continue;
+    n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (n < 0)
+      continue;
+    if (n != fd) { /* cannot happen: the lowest free slot is fd */
+      (void)dup2(n, fd);
+      close(n);
+    }
+    g_closed_std[fd] = 1;
+  }
+}
+
+/* Before tether dies by a signal: never write a core of its own, which
+ * would overwrite the program's (same directory, same name "core"), as
+ * coreutils timeout does. */
+static void no_core(void) {
+  struct rlimit rl;
+  rl.rlim_cur = rl.rlim_max = 0;
+  (void)setrlimit(RLIMIT_CORE, &rl);
+#if defined(__linux__)
+  /* A piped core_pattern (systemd-coredump, apport) ignores RLIMIT_CORE 0;
+   * a process that is not dumpable writes no core at all. */
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
 /* The run                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -494,14 +668,35 @@ enum phase {
   PH_KILLED       /* the tree was killed; waiting for the child's status */
 };
 
+/* Why the run is ending (see "How tether ends" in docs/cli.md). */
+enum cause {
+  CAUSE_NONE,      /* the program ends on its own (so far) */
+  CAUSE_INTERRUPT, /* a user's interrupt (Ctrl+C, SIGINT): always wins */
+  CAUSE_SIGNAL,    /* terminate, hangup, quit from outside: cause_kind */
+  CAUSE_TIMEOUT    /* --timeout ran out */
+};
+
 typedef struct run_state {
   run_opts *o;
   tether_child *child;
   long pid;
+  long keeper; /* the program's parent (Linux, for PID 1), or -1 */
   int phase;
+  int cause, cause_kind;
+  int escalated; /* tether itself sent terminate or kill to the tree */
+  int timed_out;
   uint64_t interrupts;
   uint64_t grace_at, kill_at, timeout_at; /* 0: not armed */
 } run_state;
+
+/* Record why the run ends: an interrupt overrides anything (the user wants
+ * the calling script stopped); otherwise the first cause stays. */
+static void set_cause(run_state *s, int cause, int kind) {
+  if (cause == CAUSE_INTERRUPT || s->cause == CAUSE_NONE) {
+    s->cause = cause;
+    s->cause_kind = kind;
+  }
+}
 
 static uint64_t deadline_after(int64_t ms) {
   return tether_now_ns() + (uint64_t)ms * 1000000u;
@@ -512,6 +707,7 @@ static void kill_tree(run_state *s, const char *why) {
   if (s->phase == PH_KILLED)
     return;
   r = tether_child_kill(s->child);
+  s->escalated = 1;
   vlog("%s: killing the tree (%s)", why, r == 0 ? "sent" : tether_strerror(r));
   s->phase = PH_KILLED;
   s->grace_at = s->kill_at = s->timeout_at = 0;
@@ -532,6 +728,7 @@ static void start_stop_sequence(run_state *s, const char *why) {
     return;
   }
   r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
+  s->escalated = 1;
   if (r == TETHER_ENOTSUP) {
     /* Windows: a console program has no window for WM_CLOSE. */
     vlog("%s: terminate cannot reach the program here (%s)", why, tether_strerror(r));
@@ -601,6 +798,20 @@ static void handle_event(run_state *s, const tether_event *ev) {
     resume_program(s->pid);
     return;
   }
+  if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCHLD) {
+    reap_orphans(s->keeper); /* PID 1 only */
+    return;
+  }
+  if (k == TETHER_EVENT_SIGNAL) {
+    /* Any other catchable signal (SIGALRM, SIGPWR, SIGXCPU, SIGRTMIN+n...):
+     * forwarded to the program's group, as tini does. */
+    int r = kill(-(pid_t)s->pid, ev->code);
+    const char *name = tether_signal_name(ev->code);
+    vlog("%s (%d%s, sender pid %lld): %s", name != NULL ? name : "signal", ev->code,
+         ev->count > 1 ? ", coalesced" : "", (long long)ev->pid,
+         r == 0 ? "forwarded to the program's tree" : strerror(errno));
+    return;
+  }
   if (k == TETHER_EVENT_RESIZE) {
     int r = kill(-(pid_t)s->pid, SIGWINCH);
     vlog("resize (SIGWINCH): %s", r == 0 ? "forwarded to the program's tree"
@@ -608,6 +819,10 @@ static void handle_event(run_state *s, const tether_event *ev) {
     return;
   }
 #endif
+  if (k == TETHER_EVENT_INTERRUPT)
+    set_cause(s, CAUSE_INTERRUPT, k);
+  else if (is_termination(k))
+    set_cause(s, CAUSE_SIGNAL, k);
   if (k == TETHER_EVENT_INTERRUPT) {
     s->interrupts += ev->count;
     if (s->interrupts >= 2) {
@@ -661,6 +876,8 @@ static void check_timers(run_state *s) {
   uint64_t now = tether_now_ns();
   if (s->timeout_at != 0 && now >= s->timeout_at) {
     s->timeout_at = 0;
+    s->timed_out = 1;
+    set_cause(s, CAUSE_TIMEOUT, 0);
     start_stop_sequence(s, "timeout");
   }
   if (s->grace_at != 0 && now >= s->grace_at) {
@@ -697,7 +914,27 @@ static void describe_exit(const tether_exit *st, char *buf, size_t n) {
   }
 }
 
-/* Watch a kind; EIGNORED (nohup, background job) leaves it alone. */
+/* What delivers a kind to tether, for messages. */
+static const char *event_source(int kind) {
+#ifdef _WIN32
+  if (kind == TETHER_EVENT_TERMINATE)
+    return "a hidden window that receives WM_CLOSE";
+  if (kind == TETHER_EVENT_LOGOFF || kind == TETHER_EVENT_SHUTDOWN)
+    return "the console control handler and a hidden window that receives "
+           "WM_QUERYENDSESSION/WM_ENDSESSION";
+  if (kind == TETHER_EVENT_CHILD)
+    return "the child's exit watch";
+  return "the console control handler";
+#else
+  return kind == TETHER_EVENT_CHILD ? "the child's exit watch" : "a signal handler";
+#endif
+}
+
+/* Watch a kind; EIGNORED (nohup, background job) leaves it alone. On
+ * Windows, terminate, logoff and shutdown are optional: they need a hidden
+ * window, which a headless session (a service, a container, Wine without
+ * a display driver) may not allow; tether then runs the program without
+ * them (-v says so). */
 static int watch(tether_channel *ch, int kind) {
   int r;
   if (tether_kind_supported(kind) != 1)
@@ -707,9 +944,17 @@ static int watch(tether_channel *ch, int kind) {
     vlog("not watching %s: it was ignored when tether started", tether_kind_name(kind));
     return 0;
   }
+#ifdef _WIN32
+  if (r < 0 && (kind == TETHER_EVENT_TERMINATE || kind == TETHER_EVENT_LOGOFF ||
+                kind == TETHER_EVENT_SHUTDOWN)) {
+    vlog("warning: cannot watch %s (%s: %s); running the program without it",
+         tether_kind_name(kind), event_source(kind), tether_strerror(r));
+    return 0;
+  }
+#endif
   if (r < 0)
-    fprintf(stderr, "tether run: cannot watch %s: %s\n", tether_kind_name(kind),
-            tether_strerror(r));
+    fprintf(stderr, "tether run: cannot watch %s (%s): %s\n", tether_kind_name(kind),
+            event_source(kind), tether_strerror(r));
   return r;
 }
 
@@ -728,9 +973,25 @@ int cli_run(int argc, char **argv) {
   char desc[96], b1[32], b2[32], b3[32];
   size_t i;
   int r, done = 0;
+#ifndef _WIN32
+  int fg_interrupt = 0;
+#endif
 
 #ifndef _WIN32
   collect_inherited(); /* first: before tether opens anything */
+  /* Before anything else (issue 13): no descriptor of tether's may take a
+   * closed 0-2 slot, and a reader that went away (`tether run -v ... 2>&1 |
+   * head -1`) must not kill tether through SIGPIPE; write() then fails with
+   * EPIPE, which the logging ignores. The program still starts with SIGPIPE
+   * at its default (every tethered child starts with default actions). */
+  fill_closed_stdio();
+  {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGPIPE, &sa, NULL);
+  }
 #endif
   r = parse_args(argc, argv, &o);
   if (r != 0)
@@ -765,6 +1026,16 @@ int cli_run(int argc, char **argv) {
     goto fail;
   }
   g_cont_watched = r == 0;
+  watch_others(ch);
+  if (getpid() == 1) {
+    /* A container's init: reap the orphans that come to tether. */
+    r = tether_channel_watch_signal(ch, SIGCHLD, 0);
+    vlog("PID 1: %s", r == 0 ? "reaping orphans re-parented to tether"
+                             : tether_strerror(r));
+  }
+  for (i = 0; i < 3; i++)
+    if (g_closed_std[i])
+      vlog("descriptor %d was closed: the program gets /dev/null there", (int)i);
   if (o.foreground)
     foreground_setup();
 #endif
@@ -802,6 +1073,9 @@ int cli_run(int argc, char **argv) {
     return code;
   }
   s.pid = (long)tether_child_pid(s.child);
+#ifndef _WIN32
+  s.keeper = getpid() == 1 ? parent_of(s.pid) : -1;
+#endif
   if (o.timeout_ms > 0)
     s.timeout_at = deadline_after(o.timeout_ms);
   vlog("started '%s' as pid %ld (grace %s, kill-after %s, timeout %s)", o.argv[0], s.pid,
@@ -847,13 +1121,27 @@ int cli_run(int argc, char **argv) {
 #endif
   }
 #ifndef _WIN32
+  /* --foreground: a Ctrl+C typed while the program's group held the
+   * terminal reached that group only, not tether's (the calling script's)
+   * group. When the program died of SIGINT then, the run ended by a user's
+   * interrupt: tether passes the SIGINT on to its own group below, so that
+   * the calling shell stops as it would have without --foreground. (A
+   * SIGINT sent to tether itself was forwarded; it reached tether alone,
+   * not the shell, and is not passed on.) */
+  fg_interrupt = g_handed && st.kind == TETHER_EXIT_SIGNAL && st.signo == SIGINT &&
+                 s.interrupts == 0; /* not a `kill -INT` of tether's own */
+  if (fg_interrupt)
+    set_cause(&s, CAUSE_INTERRUPT, TETHER_EVENT_INTERRUPT);
   /* The program ended: the terminal is tether's again before anything
    * else (the rest of the tree dies below). */
   terminal_take_back();
+  reap_orphans(s.keeper);
 #endif
 
   describe_exit(&st, desc, sizeof desc);
   vlog("pid %ld %s", s.pid, desc);
+  if (st.kind == TETHER_EXIT_SIGNAL && st.core_dumped)
+    vlog("the program dumped core");
   /* Descendants still in the program's group/job die here (the run ends
    * with the program, as with tini). */
   if (tether_child_wait_tree(s.child, 0) == 0)
@@ -865,11 +1153,45 @@ int cli_run(int argc, char **argv) {
   /* Acknowledges pending Windows close/logoff/shutdown events and restores
    * every signal action. */
   tether_channel_free(ch);
-#ifndef _WIN32
-  if (o.exit_code && (st.kind == TETHER_EXIT_SIGNAL || st.kind == TETHER_EXIT_KILLED) &&
-      st.signo > 0) {
+  if (s.timed_out && o.timeout_status >= 0 && s.cause == CAUSE_TIMEOUT) {
+    vlog("the timeout ran out: exiting with %d (--timeout-status)", o.timeout_status);
     fflush(NULL);
-    exit(128 + st.signo);
+    exit(o.timeout_status);
+  }
+#ifndef _WIN32
+  {
+    int by_signal = (st.kind == TETHER_EXIT_SIGNAL || st.kind == TETHER_EXIT_KILLED) &&
+                    st.signo > 0;
+    int sig = by_signal ? st.signo : 0;
+    /* The run was ended by an interrupt, or a terminate, hangup or quit
+     * from outside, and the program died of a signal or tether stopped it:
+     * tether dies of that cause, not of what ended the program (SIGKILL
+     * after a second Ctrl+C, SIGTERM from the stop sequence). A program that
+     * exited with a code decided for itself: its code is passed on. */
+    if ((s.cause == CAUSE_INTERRUPT || s.cause == CAUSE_SIGNAL) && (by_signal || s.escalated)) {
+      sig = s.cause == CAUSE_INTERRUPT ? SIGINT
+            : s.cause_kind == TETHER_EVENT_QUIT ? SIGQUIT
+            : s.cause_kind == TETHER_EVENT_HANGUP ? SIGHUP : SIGTERM;
+      vlog("the run was ended by %s: tether %s %s", tether_signal_name(sig),
+           o.exit_code ? "exits with 128 +" : "dies by", tether_signal_name(sig));
+    }
+    if (sig > 0 && o.exit_code) {
+      fflush(NULL);
+      exit(128 + sig);
+    }
+    if (sig > 0) {
+      no_core();
+      if (fg_interrupt) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        (void)pthread_sigmask(SIG_BLOCK, &set, NULL);
+        (void)kill(0, SIGINT); /* tether's group; tether dies of it below */
+      }
+      r = tether_exit_like_signal(sig);
+      fprintf(stderr, "tether run: cannot end like the program (%s)\n", tether_strerror(r));
+      return CLI_EXIT_FAILURE;
+    }
   }
 #endif
   r = tether_exit_with(&st);

@@ -194,8 +194,9 @@ bg igint --grace 1s -- sh -c 'trap "" INT; echo x >"$1"; while :; do sleep 0.05;
 wait_file "$tmp/igint.ready" && kill -INT "$PID"
 T0=$(now_ms)
 finish
-[ $RC -eq 143 ] && [ $MS -ge 800 ] && [ $MS -lt 6000 ] &&
-  ok "ignores interrupt: terminate after --grace 1s ends it (143, ${MS} ms)" || bad "igint: rc $RC, ${MS} ms"
+# tether dies by SIGINT, the cause (130), not by the child's SIGTERM.
+[ $RC -eq 130 ] && [ $MS -ge 800 ] && [ $MS -lt 6000 ] &&
+  ok "ignores interrupt: terminate after --grace 1s ends it (tether 130, ${MS} ms)" || bad "igint: rc $RC, ${MS} ms"
 
 # ignore-term: terminate forwarded, ignored; grace 1s, terminate ignored,
 # kill-after 1s, kill.
@@ -203,17 +204,18 @@ bg igterm --grace 1s --kill-after 1s -- sh -c 'trap "" TERM; echo x >"$1"; while
 wait_file "$tmp/igterm.ready" && kill -TERM "$PID"
 T0=$(now_ms)
 finish
-[ $RC -eq 137 ] && [ $MS -ge 1800 ] && [ $MS -lt 8000 ] &&
-  ok "ignores terminate: killed after --grace 1s + --kill-after 1s (137, ${MS} ms)" || bad "igterm: rc $RC, ${MS} ms"
+# tether dies by SIGTERM, the cause (143), not by the child's SIGKILL.
+[ $RC -eq 143 ] && [ $MS -ge 1800 ] && [ $MS -lt 8000 ] &&
+  ok "ignores terminate: killed after --grace 1s + --kill-after 1s (tether 143, ${MS} ms)" || bad "igterm: rc $RC, ${MS} ms"
 
 # ignore-both: interrupt ignored, terminate ignored, kill.
 bg igboth -v --grace 500ms --kill-after 1s -- sh -c 'trap "" INT TERM; echo x >"$1"; while :; do sleep 0.05; done' sh "$tmp/igboth.ready"
 wait_file "$tmp/igboth.ready" && kill -INT "$PID"
 T0=$(now_ms)
 finish
-[ $RC -eq 137 ] && [ $MS -ge 1300 ] && [ $MS -lt 8000 ] &&
+[ $RC -eq 130 ] && [ $MS -ge 1300 ] && [ $MS -lt 8000 ] &&
   grep -q 'grace period over' "$tmp/igboth.err" && grep -q 'kill-after over' "$tmp/igboth.err" &&
-  ok "ignores both: terminate after 500 ms, kill 1 s later (137, ${MS} ms)" || bad "igboth: rc $RC, ${MS} ms $(cat "$tmp/igboth.err")"
+  ok "ignores both: terminate after 500 ms, kill 1 s later (tether 130, ${MS} ms)" || bad "igboth: rc $RC, ${MS} ms $(cat "$tmp/igboth.err")"
 
 # A graceful child: interrupt forwarded, it cleans up and exits 0 well
 # within the grace period; no terminate is sent.
@@ -229,7 +231,7 @@ bg second --grace 30s -- sh -c 'trap "" INT; echo x >"$1"; while :; do sleep 0.0
 wait_file "$tmp/second.ready" && kill -INT "$PID" && sleep 0.3 && kill -INT "$PID"
 T0=$(now_ms)
 finish
-[ $RC -eq 137 ] && [ $MS -lt 5000 ] && ok "second interrupt kills the tree at once (137, ${MS} ms)" || bad "second: rc $RC, ${MS} ms"
+[ $RC -eq 130 ] && [ $MS -lt 5000 ] && ok "second interrupt kills the tree at once (tether 130, ${MS} ms)" || bad "second: rc $RC, ${MS} ms"
 
 # --timeout: terminate at 1 s.
 T0=$(now_ms)

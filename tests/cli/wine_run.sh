@@ -166,5 +166,22 @@ else
   bad "sigkill: the tree did not start: $(cat "$tmp/sigkill.err")"
 fi
 
+# ---------------------------------------------------------------- no window (issue 13)
+# An optional event source cannot be created: with user32 disabled for this
+# run (as a session without a display driver) the hidden WM_CLOSE window
+# fails. tether.exe runs the program anyway; -v names what failed. The
+# program is tether.exe --version (kernel32 and msvcrt only).
+W_EXE=$(winpath "$EXE")
+TETHER_WINE_DLLOVERRIDES="user32=" run nowin run -v -- "$W_EXE" --version
+[ $RC -eq 0 ] && grep -q '^tether ' "$tmp/nowin.out" &&
+  grep -q 'warning: cannot watch terminate (a hidden window that receives WM_CLOSE: .*); running the program without it' "$tmp/nowin.err" &&
+  ok "no hidden window: the program runs (exit 0), -v names what failed" ||
+  bad "no hidden window -> $RC: $(cat "$tmp/nowin.out" "$tmp/nowin.err")"
+# (test_spawn_win32.exe needs user32 itself: tether.exe is the program.)
+TETHER_WINE_DLLOVERRIDES="user32=" run nowinq run -- "$W_EXE" --version
+[ $RC -eq 0 ] && grep -q '^tether ' "$tmp/nowinq.out" && [ ! -s "$tmp/nowinq.err" ] &&
+  ok "no hidden window, no -v: the program runs, nothing on stderr" ||
+  bad "no hidden window, quiet -> $RC: $(cat "$tmp/nowinq.err")"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

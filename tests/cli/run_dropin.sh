@@ -1,0 +1,277 @@
+#!/bin/bash
+# `tether run` as a drop-in for coreutils timeout, tini and dumb-init
+# (issue 13), POSIX lanes. Usage: run_dropin.sh TETHER
+# Prints "N passed, N failed, N skipped" at the end; exits 1 on any failure.
+#
+# Differential where a peer exists: the same scenario runs under tether and
+# under `timeout`, `tini`, `dumb-init` (Debian packages; a missing peer is
+# skipped with the reason). Every wait has a deadline (shared machine).
+# The Ctrl+C-stops-the-script cases need a terminal: tests/test_cli_run.c.
+set -u
+T=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+tmp=$(mktemp -d)
+pass=0
+fail=0
+skip=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+skipped() { skip=$((skip + 1)); echo "skip - $1"; }
+kids=()
+cleanup() {
+  for p in "${kids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# wait_for CMD... : until CMD succeeds, at most 10 s (100 x 0.1 s).
+wait_for() {
+  local i=0
+  while [ $i -lt 100 ]; do
+    "$@" && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  return 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ------------------------------------------------------------ item 10: --timeout-status
+"$T" run --timeout 300ms --timeout-status 124 -- sleep 30
+rc=$?
+timeout 0.3 sleep 30
+prc=$?
+[ $rc -eq 124 ] && [ $prc -eq 124 ] && ok "--timeout-status 124: 124, as timeout" ||
+  bad "--timeout-status 124: tether $rc, timeout $prc"
+# whatever the child did: it catches TERM and exits 0; or ignores it and is killed
+"$T" run --timeout 300ms --timeout-status 124 -- sh -c 'trap "exit 0" TERM; while :; do sleep 0.05; done'
+rc=$?
+[ $rc -eq 124 ] && ok "--timeout-status: child exits 0 on terminate -> 124" || bad "timeout-status, exit 0 on TERM: $rc"
+"$T" run --timeout 300ms --kill-after 300ms --timeout-status 3 -- sh -c 'trap "" TERM; while :; do sleep 0.05; done'
+rc=$?
+[ $rc -eq 3 ] && ok "--timeout-status 3: child killed after kill-after -> 3" || bad "timeout-status, killed: $rc"
+# timeout not reached: the child's status, as timeout
+"$T" run --timeout 30s --timeout-status 124 -- sh -c 'exit 5'
+rc=$?
+timeout 30 sh -c 'exit 5'
+prc=$?
+[ $rc -eq 5 ] && [ $prc -eq 5 ] && ok "--timeout-status, not reached: child's 5, as timeout" ||
+  bad "timeout-status not reached: tether $rc, timeout $prc"
+"$T" run --timeout 300ms -- sleep 30
+rc=$?
+[ $rc -eq 143 ] && ok "without --timeout-status: unchanged (143)" || bad "no timeout-status: $rc"
+for a in 256 -1 abc "" 1x; do
+  "$T" run --timeout-status "$a" -- true 2>"$tmp/e"
+  rc=$?
+  [ $rc -eq 125 ] && grep -q -- "--timeout-status needs an exit status from 0 to 255" "$tmp/e" &&
+    ok "--timeout-status '$a' -> 125" || bad "--timeout-status '$a' -> $rc: $(cat "$tmp/e")"
+done
+"$T" run --timeout-status 2>"$tmp/e"
+[ $? -eq 125 ] && ok "--timeout-status without a value -> 125" || bad "--timeout-status alone"
+
+# ------------------------------------------------------------ item 6: every catchable signal
+# The child (bash) logs each signal it gets; it exits 0 on TERM. Each signal
+# is sent to the wrapper once; the next one only after the child logged it.
+SIGS="ALRM PWR XCPU XFSZ VTALRM PROF IO URG RTMIN RTMIN+1 RTMIN+5 RTMAX-1 RTMAX"
+cat >"$tmp/sigs.sh" <<EOF
+#!/bin/bash
+log=\$1
+for s in $SIGS; do trap "echo \$s >>\$log" \$s; done
+trap "echo TERM >>\$log; exit 0" TERM
+echo \$\$ >"\$2"
+while :; do sleep 0.05; done
+EOF
+chmod +x "$tmp/sigs.sh"
+# sig_case NAME WRAPPER...: run the child under WRAPPER, send each signal.
+sig_case() {
+  local name=$1 s n all=1 alive=1 pid
+  shift
+  : >"$tmp/$name.log"
+  env --default-signal=INT,QUIT "$@" "$tmp/sigs.sh" "$tmp/$name.log" "$tmp/$name.ready" \
+    2>"$tmp/$name.err" &
+  pid=$!
+  kids+=("$pid")
+  if ! wait_for test -s "$tmp/$name.ready"; then
+    bad "$name: the child did not start"
+    kill -9 "$pid"
+    return
+  fi
+  for s in $SIGS; do
+    kill -s "$s" "$pid" 2>/dev/null || alive=0
+    wait_for grep -qx "$s" "$tmp/$name.log" || all=0
+  done
+  kill -0 "$pid" 2>/dev/null || alive=0
+  kill -TERM "$pid"
+  wait "$pid"
+  rc=$?
+  for s in $SIGS; do
+    n=$(grep -cx "$s" "$tmp/$name.log")
+    [ "$n" = 1 ] || { all=0; echo "# $name: $s seen $n times"; }
+  done
+  [ $all -eq 1 ] && [ $alive -eq 1 ] && [ $rc -eq 0 ] &&
+    ok "$name: each of $SIGS reached the child exactly once; wrapper survived, exit 0" ||
+    bad "$name: all=$all alive=$alive rc=$rc log: $(tr '\n' ' ' <"$tmp/$name.log") $(cat "$tmp/$name.err")"
+}
+sig_case sigs_tether "$T" run --
+if have tini; then sig_case sigs_tini tini -s --; else skipped "tini: not installed (Debian package tini)"; fi
+if have dumb-init; then sig_case sigs_dumb_init dumb-init --; else skipped "dumb-init: not installed (Debian package dumb-init)"; fi
+# -v names what it forwarded
+"$T" run -v -- sh -c 'echo $$ >"$1"; sleep 1' sh "$tmp/v.ready" 2>"$tmp/v.err" &
+pid=$!
+kids+=("$pid")
+wait_for test -s "$tmp/v.ready" && kill -s PWR "$pid"
+wait "$pid"
+grep -q 'SIGPWR (30, sender pid [0-9]*): forwarded' "$tmp/v.err" &&
+  ok "-v: 'SIGPWR (30, sender pid N): forwarded to the program's tree'" || bad "-v SIGPWR: $(cat "$tmp/v.err")"
+
+# ------------------------------------------------------------ item 8: SIGPIPE
+# tether's -v log goes into a pipe whose readers are all gone before tether
+# logs the child's end: tether must not die by SIGPIPE. The child waits for
+# the readers to be gone ($tmp/gone), then records its SigIgn.
+cat >"$tmp/pipe.sh" <<'EOF'
+#!/bin/sh
+i=0
+while [ ! -e "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+grep '^SigIgn' /proc/self/status >"$2"
+exit 0
+EOF
+chmod +x "$tmp/pipe.sh"
+"$T" run -v -- "$tmp/pipe.sh" "$tmp/gone" "$tmp/sigign" 2>&1 |
+  (head -n 1 >"$tmp/head.out"; exec 0<&-; touch "$tmp/gone")
+rc=${PIPESTATUS[0]}
+ign=$(awk '{print $2}' "$tmp/sigign" 2>/dev/null)
+[ $rc -eq 0 ] && grep -q '^tether run \[' "$tmp/head.out" &&
+  ok "tether run -v ... 2>&1 | head -1: tether survives its broken log pipe (exit 0)" ||
+  bad "SIGPIPE: tether rc $rc, head: $(cat "$tmp/head.out")"
+if [ -n "$ign" ] && [ $((0x$ign & (1 << 12))) -eq 0 ]; then
+  ok "the child's SIGPIPE is not ignored (SigIgn $ign)"
+else
+  bad "the child's SigIgn: '${ign:-none}' (bit of SIGPIPE set or unreadable)"
+fi
+
+# ------------------------------------------------------------ item 9: fds 0-2 closed
+# The program must never get one of tether's own descriptors as 0, 1, 2.
+# `env` leaves the slot closed; tether puts /dev/null there (documented).
+cat >"$tmp/fds.sh" <<'EOF'
+#!/bin/sh
+# fds.sh OUT: what 0, 1, 2 are ("closed" when not open). First only test
+# (opens nothing: a pipe of $(...) would take a closed slot), then read.
+o0=closed o1=closed o2=closed
+[ -e /proc/$$/fd/0 ] && o0=open
+[ -e /proc/$$/fd/1 ] && o1=open
+[ -e /proc/$$/fd/2 ] && o2=open
+[ $o0 = open ] && o0=$(readlink /proc/$$/fd/0)
+[ $o1 = open ] && o1=$(readlink /proc/$$/fd/1)
+[ $o2 = open ] && o2=$(readlink /proc/$$/fd/2)
+printf '0 %s\n1 %s\n2 %s\n' "$o0" "$o1" "$o2" >"$1"
+EOF
+chmod +x "$tmp/fds.sh"
+for fd in 0 1 2; do
+  case $fd in
+  0) "$T" run -- "$tmp/fds.sh" "$tmp/t$fd" <&-; env "$tmp/fds.sh" "$tmp/e$fd" <&- ;;
+  1) "$T" run -- "$tmp/fds.sh" "$tmp/t$fd" >&-; env "$tmp/fds.sh" "$tmp/e$fd" >&- ;;
+  2) "$T" run -- "$tmp/fds.sh" "$tmp/t$fd" 2>&-; env "$tmp/fds.sh" "$tmp/e$fd" 2>&- ;;
+  esac
+  rc=$?
+  tl=$(sed -n "$((fd + 1))p" "$tmp/t$fd" 2>/dev/null | cut -d' ' -f2-)
+  el=$(sed -n "$((fd + 1))p" "$tmp/e$fd" 2>/dev/null | cut -d' ' -f2-)
+  [ "$tl" = /dev/null ] && ok "fd $fd closed: the program gets /dev/null (env: $el)" ||
+    bad "fd $fd closed: the program's fd $fd is '$tl' (env: '$el')"
+done
+
+# ------------------------------------------------------------ item 7: no core of tether's own
+# A plain (relative) core_pattern writes "core..." into the dying process's
+# cwd: the child aborts in $tmp/c, the wrapper runs in $tmp/w*. The child's
+# core proves cores are written here; none may appear in the wrapper's cwd.
+pat=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
+core_case() {
+  local name=$1 rc
+  shift
+  mkdir -p "$tmp/c" "$tmp/w$name"
+  rm -f "$tmp"/c/core*
+  # Sanitizer builds lower RLIMIT_CORE to 0 at start (disable_coredump),
+  # which the child would inherit: ask them not to.
+  rc=$(cd "$tmp/w$name" && ulimit -c unlimited 2>/dev/null &&
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}disable_coredump=0" \
+    TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}disable_coredump=0" \
+    "$@" sh -c 'cd "$1" && kill -ABRT $$' sh "$tmp/c" 2>"$tmp/$name.err"; echo $?)
+  if ! ls "$tmp"/c/core* >/dev/null 2>&1; then
+    skipped "$name: the aborting child wrote no core here (ulimit -c unlimited refused?); cannot check"
+    return 1
+  fi
+  if [ "$rc" = 134 ] && ! ls "$tmp/w$name"/core* >/dev/null 2>&1; then
+    ok "$name: child aborts (core in its cwd) -> 134, no core in the wrapper's cwd"
+  else
+    bad "$name: rc $rc, wrapper's cwd: $(ls "$tmp/w$name")"
+  fi
+}
+case $pat in
+'' | '|'* | */*) skipped "core: core_pattern '$pat' is not a plain file name; cannot see where a core goes" ;;
+*)
+  if core_case tether "$T" run -v --; then
+    grep -q 'the program dumped core' "$tmp/tether.err" && ok "-v: 'the program dumped core'" ||
+      bad "-v core message: $(cat "$tmp/tether.err")"
+  fi
+  core_case timeout timeout 30
+  # no message when no core was written
+  (ulimit -c 0; "$T" run -v -- sh -c 'kill -ABRT $$' 2>"$tmp/nocore.err")
+  ! grep -q 'dumped core' "$tmp/nocore.err" && ok "-v: no core message without a core" ||
+    bad "core message without a core"
+  ;;
+esac
+
+# ------------------------------------------------------------ item 5: PID 1 reaps orphans
+# tether (or a peer) as PID 1 of a new PID namespace runs a program that
+# waits for $tmp/NAME.go. Orphans enter the namespace from outside (nsenter,
+# as `docker exec` does): their parent exits, so the namespace's init gets
+# them. They must be re-parented to the wrapper, then reaped once they
+# exit; the wrapper exits with the program's status (7).
+# pid1_case NAME WRAPPER...
+pid1_case() {
+  local name=$1 u up wp i n z=1 rc reparented
+  shift
+  rm -f "$tmp/$name.ready" "$tmp/$name.go"
+  timeout 60 unshare -fp --mount-proc "$@" sh -c '
+    echo $$ >"$1"; sh -c "sleep 0.2 &"  # an orphan of the program itself
+    i=0; while [ ! -e "$2" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; exit 7' \
+    sh "$tmp/$name.ready" "$tmp/$name.go" 2>"$tmp/$name.err" &
+  u=$!
+  kids+=("$u")
+  if ! wait_for test -s "$tmp/$name.ready"; then
+    bad "$name: the program did not start: $(cat "$tmp/$name.err")"
+    touch "$tmp/$name.go"
+    wait "$u"
+    return
+  fi
+  up=$(pgrep -P "$u")        # unshare
+  wp=$(pgrep -P "$up" | head -n 1) # the wrapper, PID 1 inside
+  nsenter -t "$wp" -p -- sh -c 'sleep 1.25 & sleep 1.25 & sleep 1.25 & exit 0'
+  reparented=$(pgrep -P "$wp" -fx 'sleep 1.25' | wc -l)
+  # all three sleeps exit after 1 s: wait until no child of the wrapper is
+  # a zombie or a sleep (deadline 10 s)
+  no_leftover() {
+    for p in $(pgrep -P "$wp"); do
+      case $(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null) in Z) return 1 ;; esac
+      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && return 1
+    done
+    return 0
+  }
+  wait_for no_leftover && z=0
+  touch "$tmp/$name.go"
+  wait "$u"
+  rc=$?
+  [ "$reparented" = 3 ] && [ $z -eq 0 ] && [ $rc -eq 7 ] &&
+    ok "$name as PID 1: 3 orphans re-parented to it and reaped, exit 7 (the program's)" ||
+    bad "$name as PID 1: re-parented $reparented/3, zombies left: $z, rc $rc $(cat "$tmp/$name.err")"
+}
+if ! unshare -fp --mount-proc true 2>"$tmp/unshare.err"; then
+  skipped "PID 1: unshare -fp --mount-proc refused: $(head -n 1 "$tmp/unshare.err")"
+elif ! have nsenter; then
+  skipped "PID 1: no nsenter"
+else
+  pid1_case pid1_tether "$T" run --
+  if have tini; then pid1_case pid1_tini tini --; else skipped "PID 1 tini: not installed"; fi
+  if have dumb-init; then pid1_case pid1_dumb_init dumb-init --; else skipped "PID 1 dumb-init: not installed"; fi
+fi
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
