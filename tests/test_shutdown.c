@@ -108,7 +108,7 @@ static volatile int locked_ready;
 static void *lock_holder_thread(void *arg) {
   (void)arg;
   flockfile(locked_stream);
-  locked_ready = 1;
+  (void)tether__add_int(&locked_ready, 1);
   for (;;)
     pause();
   return NULL;
@@ -145,7 +145,7 @@ static int sc_like_signal(int argc, char **argv) {
     if (pipe(p) != 0 || (locked_stream = fdopen(p[0], "r")) == NULL ||
         pthread_create(&t, NULL, lock_holder_thread, NULL) != 0)
       return 93;
-    while (!locked_ready)
+    while (!tether__load_int(&locked_ready))
       tt_sleep_ms(1);
   } else if (strcmp(mode, "thread") == 0) {
     pthread_t t;
