@@ -398,39 +398,32 @@ void tether_child_free(tether_child *c) {
     return;
   invalid = tether__bell_handle(NULL);
   detached = (c->flags & TETHER_SPAWN_DETACHED) != 0;
+  tether__token_disown(c);
   if (tether__child_inherited(c)) {
     /* In a fork()ed child: forget the parent's child without touching the
      * process, its keeper or any thread; calls that were blocked on it in
-     * the parent are not here. Its pipe ends here are our copies: closed. */
-    tether__token_disown(c);
+     * the parent are not here. Its pipe ends here are our copies: closed
+     * below. */
     tether__os_child_forget(c);
-    tether__global_lock();
-    tether__channel_unbind_child(c);
-    tether__global_unlock();
-    for (i = 0; i < 3; i++)
-      if (c->stdio[i] != invalid)
-        tether__os_close_handle(c->stdio[i]);
-    tether__child_destroy(c);
-    return;
+  } else {
+    /* Calls blocked in other threads: a tethered tree is killed now, so
+     * their waits end with its real status (KILLED); a detached child's
+     * waiters get TETHER_ECLOSED. Then wait until every call has left. */
+    tether__mutex_lock(c->lock);
+    c->freeing = 1;
+    if (!c->exited && !detached)
+      c->kill_sent = 1;
+    busy = c->users > 0;
+    tether__cond_broadcast(c->cond);
+    tether__mutex_unlock(c->lock);
+    if (busy && !detached)
+      (void)tether__os_child_kill(c); /* else the release below kills it */
+    tether__mutex_lock(c->lock);
+    while (c->users > 0)
+      (void)tether__cond_wait(c->cond, c->lock, -1);
+    tether__mutex_unlock(c->lock);
+    tether__os_child_release(c);
   }
-  tether__token_disown(c);
-  /* Calls blocked in other threads: a tethered tree is killed now, so their
-   * waits end with its real status (KILLED); a detached child's waiters get
-   * TETHER_ECLOSED. Then wait until every call has left. */
-  tether__mutex_lock(c->lock);
-  c->freeing = 1;
-  if (!c->exited && !detached)
-    c->kill_sent = 1;
-  busy = c->users > 0;
-  tether__cond_broadcast(c->cond);
-  tether__mutex_unlock(c->lock);
-  if (busy && !detached)
-    (void)tether__os_child_kill(c); /* else the release below kills it */
-  tether__mutex_lock(c->lock);
-  while (c->users > 0)
-    (void)tether__cond_wait(c->cond, c->lock, -1);
-  tether__mutex_unlock(c->lock);
-  tether__os_child_release(c);
   tether__global_lock();
   tether__channel_unbind_child(c);
   tether__global_unlock();
