@@ -273,28 +273,36 @@ static int g_self_stopped; /* tether stopped itself; SIGCONT not seen yet */
 static int g_cont_watched; /* SIGCONT arrives as a channel event */
 static int g_poll;         /* --foreground and the state can be read */
 
-/* 1: the process is stopped by a job-control signal (state T), 0: not
- * (running, sleeping, a zombie, gone), -1: this system cannot tell.
- * A tracing stop (Linux 't', a debugger holds it) is not a job stop. */
-static int program_stopped(long pid) {
 #if defined(__linux__)
-  char path[64], buf[512];
+/* /proc/<pid>/stat after "pid (comm) ": comm may hold ')' and spaces, so
+ * the fields start after the last ')'. NULL when it cannot be read. */
+static const char *proc_stat_fields(long pid, char *buf, size_t size) {
+  char path[64];
   const char *p;
   ssize_t n;
   int fd;
   snprintf(path, sizeof path, "/proc/%ld/stat", pid);
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return 0;
-  n = read(fd, buf, sizeof buf - 1);
+    return NULL;
+  n = read(fd, buf, size - 1);
   close(fd);
   if (n <= 0)
-    return 0;
+    return NULL;
   buf[n] = '\0';
-  /* "pid (comm) S ...": comm may hold ')' and spaces; the state follows
-   * the last ')'. */
   p = strrchr(buf, ')');
-  return p != NULL && p[1] == ' ' && p[2] == 'T';
+  return p != NULL && p[1] == ' ' ? p + 2 : NULL;
+}
+#endif
+
+/* 1: the process is stopped by a job-control signal (state T), 0: not
+ * (running, sleeping, a zombie, gone), -1: this system cannot tell.
+ * A tracing stop (Linux 't', a debugger holds it) is not a job stop. */
+static int program_stopped(long pid) {
+#if defined(__linux__)
+  char buf[512];
+  const char *f = proc_stat_fields(pid, buf, sizeof buf);
+  return f != NULL && f[0] == 'T';
 #elif defined(__APPLE__)
   struct kinfo_proc kp;
   size_t len = sizeof kp;
@@ -594,23 +602,11 @@ static void reap_orphans(long keeper) {
 /* The program's parent: the keeper (Linux, from /proc), or -1. */
 static long parent_of(long pid) {
 #if defined(__linux__)
-  char path[64], buf[512];
-  const char *p;
-  ssize_t n;
-  int fd;
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  char buf[512];
+  const char *f = proc_stat_fields(pid, buf, sizeof buf); /* "S PPID ..." */
+  if (f == NULL || f[0] == '\0' || f[1] != ' ')
     return -1;
-  n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strrchr(buf, ')'); /* "pid (comm) S PPID ..." */
-  if (p == NULL || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
-    return -1;
-  return atol(p + 4);
+  return atol(f + 2);
 #else
   (void)pid;
   return -1;
