@@ -634,9 +634,11 @@ static char *alt_lo, *alt_hi;
 static volatile sig_atomic_t on_alt = -1;
 
 static void alt_handler(int signo) {
-  char here;
+  /* The frame, not a local's address: AddressSanitizer may keep locals on
+   * a heap "fake stack". */
+  char *here = (char *)__builtin_frame_address(0);
   (void)signo;
-  on_alt = (&here >= alt_lo && &here < alt_hi) ? 1 : 0;
+  on_alt = (here >= alt_lo && here < alt_hi) ? 1 : 0;
 }
 
 /* A handler installed with SA_ONSTACK before tether, chained by tether,
