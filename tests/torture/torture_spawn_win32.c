@@ -44,6 +44,7 @@ static int start_self(const char *scenario, const char *name, HANDLE out,
                       PROCESS_INFORMATION *pi) {
   STARTUPINFOW si;
   wchar_t self[MAX_PATH * 2], cmd[MAX_PATH * 2 + 128];
+  int attempt;
   DWORD n = GetModuleFileNameW(NULL, self, MAX_PATH * 2);
   if (n == 0 || n >= MAX_PATH * 2)
     return 0;
@@ -58,10 +59,18 @@ static int start_self(const char *scenario, const char *name, HANDLE out,
     si.hStdOutput = out;
     si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
   }
-  return CreateProcessW(self, cmd, NULL, NULL, out != NULL ? TRUE : FALSE, 0,
-                        NULL, NULL, &si, pi)
-             ? 1
-             : 0;
+  for (attempt = 0;; attempt++) {
+    if (CreateProcessW(self, cmd, NULL, NULL, out != NULL ? TRUE : FALSE, 0, NULL,
+                       NULL, &si, pi))
+      return 1;
+    /* Wine 8 occasionally fails CreateProcessW with ERROR_INTERNAL_ERROR
+     * while other Wine processes start (see test_cmdline): counted and
+     * reported, never hidden. */
+    if (GetLastError() != ERROR_INTERNAL_ERROR || attempt == 4)
+      return 0;
+    print_message("[   INFO   ] CreateProcessW: ERROR_INTERNAL_ERROR, retrying\n");
+    Sleep(50);
+  }
 }
 
 /* Hold the mutex (never released) and sleep forever. */
