@@ -357,9 +357,12 @@ static int tether__child_stop(tether_child *c, const tether_stop_step *steps,
     if (steps[i].kind == TETHER_EVENT_NONE) {
       r = tether__child_kill(c);
     } else {
+      /* A tree stopped by job control would act on the signal only when
+       * continued: continue it first (systemd sends SIGCONT after the
+       * signal; before it, the exit of a process that obeys at once is not
+       * disturbed -- LeakSanitizer's exit-time stop of the threads was). */
+      (void)tether__os_child_continue(c);
       r = tether__os_child_signal(c, steps[i].kind);
-      if (r == 0) /* a tree stopped by job control acts on it only now */
-        (void)tether__os_child_continue(c);
     }
     if (r == TETHER_ENOTSUP)
       continue; /* this event cannot reach the tree here: next step now */

@@ -115,10 +115,10 @@ static void tether__stop_work(tether__owned *e) {
   while (!e->sent) {
     if (e->step < e->nsteps) {
       const tether_stop_step *s = &e->steps[e->step];
+      if (s->kind != TETHER_EVENT_NONE) /* stopped trees too (core/child.c) */
+        (void)tether__os_child_continue(e->child);
       r = s->kind == TETHER_EVENT_NONE ? tether_child_kill(e->child)
                                        : tether__os_child_signal(e->child, s->kind);
-      if (r == 0 && s->kind != TETHER_EVENT_NONE)
-        (void)tether__os_child_continue(e->child); /* stopped trees too */
       if (r == TETHER_ENOTSUP) {
         e->step++; /* cannot reach this tree: the next step now */
         continue;

@@ -938,7 +938,9 @@ typedef struct tether_stop_step {
  * its event and waiting up to its timeout for the whole tree to be gone;
  * if it is still there after the last step, kill it. A step whose event
  * cannot reach the child (tether_child_signal() would say TETHER_ENOTSUP)
- * is passed over at once, without waiting.
+ * is passed over at once, without waiting. POSIX: each graceful step also
+ * sends SIGCONT to the group just before its signal, so a tree stopped by
+ * job control (Ctrl+Z) acts on it at once (as systemd does).
  *
  * @param steps  the steps, or NULL for the default: interrupt, 5 s;
  *               terminate, 2 s; then kill.
