@@ -10,7 +10,9 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -122,3 +124,42 @@ long tt_open_fd_count(void) {
   return n;
 #endif
 }
+
+#ifndef _WIN32
+size_t tt_read_all(int fd, char *buf, size_t cap) {
+  size_t len = 0;
+  ssize_t n;
+  while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    len += (size_t)n;
+  }
+  buf[len] = '\0';
+  return len;
+}
+
+int tt_read_line(int fd, char *buf, size_t cap) {
+  size_t len = 0;
+  while (len + 1 < cap) {
+    char ch;
+    ssize_t n;
+    struct pollfd pf;
+    pf.fd = fd;
+    pf.events = POLLIN;
+    pf.revents = 0;
+    if (poll(&pf, 1, 20000) == 0)
+      break;
+    n = read(fd, &ch, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0 || ch == '\n')
+      break;
+    buf[len++] = ch;
+  }
+  buf[len] = '\0';
+  return (int)len;
+}
+#endif

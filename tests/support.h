@@ -53,6 +53,16 @@ void tt_sleep_ms(int ms);
  * process, or -1 if it cannot be counted. */
 long tt_open_fd_count(void);
 
+#ifndef _WIN32
+/* Read a descriptor to its end into buf (NUL-terminated); returns the
+ * length. */
+size_t tt_read_all(int fd, char *buf, size_t cap);
+/* Read one line without its newline (NUL-terminated); gives up, with what
+ * it has, after 20 s without data, so that a child that never writes fails
+ * the test instead of hanging it. Returns the length. */
+int tt_read_line(int fd, char *buf, size_t cap);
+#endif
+
 /* printf-style format checking of a function's arguments (GCC, clang;
  * also keeps clang's -Wformat-nonliteral quiet in the vfprintf wrappers). */
 #if defined(__GNUC__)

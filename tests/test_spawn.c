@@ -373,40 +373,6 @@ static void self_argv(const char **v, const char *scen, const char *a1,
   v[6] = NULL;
 }
 
-/* Read the whole stream into buf (NUL-terminated). */
-static size_t read_all(int fd, char *buf, size_t cap) {
-  size_t len = 0;
-  ssize_t n;
-  while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    len += (size_t)n;
-  }
-  buf[len] = '\0';
-  return len;
-}
-
-/* Read one line. */
-static int read_line(int fd, char *buf, size_t cap) {
-  size_t len = 0;
-  while (len + 1 < cap) {
-    char ch;
-    ssize_t n = read(fd, &ch, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    if (ch == '\n')
-      break;
-    buf[len++] = ch;
-  }
-  buf[len] = '\0';
-  return (int)len;
-}
-
 /* The state letter of /proc/<p>/stat: 0 when p is gone, '?' when it
  * cannot be read. */
 static char proc_state(pid_t p) {
@@ -482,7 +448,7 @@ static void test_exit_codes_and_signals(void **state) {
   c = spawn_self("sleep", NULL, 1);
   {
     char line[64];
-    read_line(tether_child_stdio(c, 1), line, sizeof(line));
+    tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   }
   assert_int_equal(tether_child_wait(c, 0, &e), 0);
   assert_tether_ok(tether_child_signal(c, TETHER_EVENT_TERMINATE));
@@ -506,7 +472,7 @@ static void test_argv_and_stdio_pipes(void **state) {
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.stdio[2].mode = TETHER_STDIO_NULL;
   assert_tether_ok(tether_spawn(&c, v, &o));
-  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_string_equal(out, "[]\n[two words]\n[quote\"d]\n[back\\slash]\n[ünïcødé]\n");
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
   assert_int_equal(e.code, 0);
@@ -527,7 +493,7 @@ static void test_argv_and_stdio_pipes(void **state) {
     assert_int_equal(write(tether_child_stdio(c, 0), "hello\n", 6), 6);
     assert_tether_ok(tether_child_close_stdio(c, 0));
     assert_tether_err(tether_child_close_stdio(c, 0), TETHER_EINVAL);
-    read_all(tether_child_stdio(c, 1), out, sizeof(out));
+    tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
     assert_string_equal(out, "hello\n");
     assert_int_equal(tether_child_wait(c, 10000, &e), 1);
     tether_child_free(c);
@@ -547,7 +513,7 @@ static void test_argv_and_stdio_pipes(void **state) {
     assert_int_equal(tether_child_wait(c, 10000, &e), 1);
     tether_child_free(c);
     assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-    read_all(fd, out, sizeof(out));
+    tt_read_all(fd, out, sizeof(out));
     assert_string_equal(out, "[to-file]\n");
     /* the caller's descriptor is still its own and open */
     assert_true(fcntl(fd, F_GETFD) != -1);
@@ -572,7 +538,7 @@ static void test_environment_and_cwd(void **state) {
   o.env_unset = unset;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   assert_tether_ok(tether_spawn(&c, v, &o));
-  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_string_equal(out, "TETHER_A=again\nTETHER_B=two\nTETHER_GONE=(unset)\n");
   tether_child_free(c);
 
@@ -580,7 +546,7 @@ static void test_environment_and_cwd(void **state) {
   o.flags = TETHER_SPAWN_CLEAR_ENV;
   o.env_unset = NULL;
   assert_tether_ok(tether_spawn(&c, v, &o));
-  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_string_equal(out, "TETHER_KEPT=(unset)\nTETHER_B=two\n");
   tether_child_free(c);
 
@@ -589,7 +555,7 @@ static void test_environment_and_cwd(void **state) {
   o.cwd = "/";
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   assert_tether_ok(tether_spawn(&c, v, &o));
-  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_string_equal(out, "/\n");
   tether_child_free(c);
   unsetenv("TETHER_GONE");
@@ -706,7 +672,7 @@ static void test_kill_on_close(void **state) {
   tether_child *c;
   (void)state;
   c = spawn_self("tree", NULL, 1);
-  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(sscanf(line, "tree %ld %ld", &cp, &gp), 2);
   assert_int_equal(cp, tether_child_pid(c));
   assert_true(alive((pid_t)cp) && alive((pid_t)gp));
@@ -749,7 +715,7 @@ static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp,
   close(p[1]);
   close(g[0]);
   *go = g[1];
-  read_line(p[0], line, sizeof(line));
+  tt_read_line(p[0], line, sizeof(line));
   close(p[0]);
   assert_int_equal(sscanf(line, "tree %ld %ld", cp, gp), 2);
   return m;
@@ -813,7 +779,7 @@ static void test_thread_trap(void **state) {
   assert_int_equal(pthread_create(&t, NULL, spawn_in_thread, &c), 0);
   assert_int_equal(pthread_join(t, NULL), 0);
   assert_non_null(c);
-  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   tt_sleep_ms(300);
   assert_true(alive((pid_t)tether_child_pid(c)));
   assert_int_equal(tether_child_wait(c, 0, NULL), 0);
@@ -840,7 +806,7 @@ static void test_child_inherits_nothing(void **state) {
   sigemptyset(&ign.sa_mask);
   assert_int_equal(sigaction(SIGUSR2, &ign, &oldign), 0);
   c = spawn_self("inherit", NULL, 1);
-  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_string_equal(out, "clean\n");
   tether_child_free(c);
   assert_int_equal(sigaction(SIGUSR2, &oldign, NULL), 0);
@@ -861,7 +827,7 @@ static void test_keeper_in_program_session(void **state) {
   unsigned long long ign = 0;
   (void)state;
   c = spawn_self("where", NULL, 1);
-  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
   assert_int_equal(sscanf(out, "sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld", &sid, &pg,
                           &pp, &ppg, &psid),
@@ -906,7 +872,7 @@ static void check_stop(const char *ign1, const char *ign2, int expect_step,
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   self_argv(v, "stoppable", ign1, ign2, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
-  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_string_equal(line, "ready");
   assert_int_equal(tether_child_stop(c, steps, 2, &e), expect_step);
   assert_int_equal(e.kind, expect_kind);
@@ -931,7 +897,7 @@ static void test_stop_resumes_stopped_tree(void **state) {
   uint64_t t0;
   int i;
   (void)state;
-  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(kill(-(pid_t)tether_child_pid(c), SIGSTOP), 0);
   for (i = 0; i < 1000 && proc_state((pid_t)tether_child_pid(c)) != 'T'; i++)
     tt_sleep_ms(5);
@@ -952,7 +918,7 @@ static void test_kill_reports_killed(void **state) {
   tether_exit e;
   char line[64];
   (void)state;
-  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_tether_ok(tether_child_kill(c));
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
   assert_int_equal(e.kind, TETHER_EXIT_KILLED);
@@ -970,7 +936,7 @@ static void test_wait_tree(void **state) {
   char line[128];
   long cp, gp;
   (void)state;
-  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(sscanf(line, "tree %ld %ld", &cp, &gp), 2);
   assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
   assert_int_equal(tether_child_wait_tree(c, 200), 0);
@@ -1041,7 +1007,7 @@ static void test_detached_survives(void **state) {
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   self_argv(v, "sleep", NULL, NULL, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
-  read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(sscanf(line, "ready %ld", &pid), 1);
   assert_int_equal(getsid((pid_t)pid), (pid_t)pid); /* its own session */
   assert_tether_err(tether_child_wait_tree(c, 0), TETHER_ENOTSUP);

@@ -133,45 +133,6 @@ static void assert_same_ident(int fd, const ident *before) {
   assert_int_equal(now.flflags, before->flflags);
 }
 
-static size_t read_all(int fd, char *buf, size_t cap) {
-  size_t len = 0;
-  ssize_t n;
-  while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    len += (size_t)n;
-  }
-  buf[len] = '\0';
-  return len;
-}
-
-/* Read one line; gives up (empty line) after 20 s without data, so that a
- * descriptor that went to the wrong place fails the test, not hangs it. */
-static int read_line(int fd, char *buf, size_t cap) {
-  size_t len = 0;
-  while (len + 1 < cap) {
-    char ch;
-    ssize_t n;
-    struct pollfd pf;
-    pf.fd = fd;
-    pf.events = POLLIN;
-    pf.revents = 0;
-    if (poll(&pf, 1, 20000) == 0)
-      break;
-    n = read(fd, &ch, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0 || ch == '\n')
-      break;
-    buf[len++] = ch;
-  }
-  buf[len] = '\0';
-  return (int)len;
-}
-
 /* The "fd ..." lines of a child's output, sorted by number as listed
  * (/proc order is ascending; so is the probe). Returns the count. */
 static int parse_listing(const char *out, seen *s, int cap) {
@@ -219,7 +180,7 @@ static char *run_fds(tether_spawn_options *o, const char *const *ops) {
     o->stdio[1].mode = TETHER_STDIO_PIPE;
   assert_tether_ok(tether_spawn(&c, v, o));
   if (o->stdio[1].mode == TETHER_STDIO_PIPE)
-    read_all(tether_child_stdio(c, 1), out, cap);
+    tt_read_all(tether_child_stdio(c, 1), out, cap);
   else
     out[0] = '\0';
   assert_int_equal(tether_child_wait(c, 30000, &e), 1);
@@ -313,9 +274,9 @@ static void test_exact_set_and_io(void **state) {
   assert_exactly(out, x, 3, src);
   free(out);
   /* What the child wrote arrived. */
-  read_line(a[0], line, sizeof(line));
+  tt_read_line(a[0], line, sizeof(line));
   assert_string_equal(line, "3");
-  read_line(b[0], line, sizeof(line));
+  tt_read_line(b[0], line, sizeof(line));
   snprintf(want, sizeof(want), "%d", b[1]);
   assert_string_equal(line, want);
   /* The caller's descriptors: open, same files, same flags. */
@@ -360,7 +321,7 @@ static void check_request(const tether_extra_fd *x, int n, const int *readers,
     assert_exactly(out, x, (size_t)n, src);
   free(out);
   for (k = 0; k < n; k++) {
-    read_line(readers[k], line, sizeof(line));
+    tt_read_line(readers[k], line, sizeof(line));
     snprintf(want, sizeof(want), "%d", x[k].target);
     assert_string_equal(line, want);
   }
@@ -461,7 +422,7 @@ static int child_swap34(int argc, char **argv) {
     printf("spawn failed\n");
     return 5;
   }
-  read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   if (tether_child_wait(c, 30000, &e) != 1 || e.code != 0)
     return 6;
   tether_child_free(c);
@@ -477,12 +438,12 @@ static int child_swap34(int argc, char **argv) {
     printf("listing:\n%s", out);
     return 7;
   }
-  read_line(pr, line, sizeof(line));
+  tt_read_line(pr, line, sizeof(line));
   if (strcmp(line, "4") != 0) {
     printf("pipe at 3 got '%s'\n", line);
     return 8;
   }
-  read_line(qr, line, sizeof(line));
+  tt_read_line(qr, line, sizeof(line));
   if (strcmp(line, "3") != 0) {
     printf("pipe at 4 got '%s'\n", line);
     return 9;
@@ -505,7 +466,7 @@ static void test_swap_3_4(void **state) {
     memset(&o, 0, sizeof(o));
     o.stdio[1].mode = TETHER_STDIO_PIPE;
     assert_tether_ok(tether_spawn(&c, v, &o));
-    read_all(tether_child_stdio(c, 1), out, sizeof(out));
+    tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
     assert_int_equal(tether_child_wait(c, 60000, &e), 1);
     tether_child_free(c);
     if (strcmp(out, "swap34 ok\n") != 0)
@@ -557,7 +518,7 @@ static void test_three_hundred(void **state) {
   assert_exactly(out, x, N, src);
   free(out);
   for (k = 0; k < N; k++) {
-    read_line(p[k][0], line, sizeof(line));
+    tt_read_line(p[k][0], line, sizeof(line));
     snprintf(want, sizeof(want), "%d", x[k].target);
     assert_string_equal(line, want);
   }
@@ -604,7 +565,7 @@ static void test_source_is_stdout(void **state) {
     free(v);
   }
   close(p[1]);
-  read_all(p[0], out, sizeof(out));
+  tt_read_all(p[0], out, sizeof(out));
   close(p[0]);
   /* "9\n" written at 9, then the listing written at 1: one pipe. */
   assert_true(strncmp(out, "9\n", 2) == 0);
@@ -782,7 +743,7 @@ static void test_differential_posix_spawn(void **state) {
   close(out[1]);
   ref = (char *)malloc(1 << 16);
   assert_non_null(ref);
-  read_all(out[0], ref, 1 << 16);
+  tt_read_all(out[0], ref, 1 << 16);
   close(out[0]);
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
