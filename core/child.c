@@ -87,7 +87,13 @@ int tether_spawn(tether_child **out, const char *const *argv,
     opts = &none;
   if ((opts->flags & ~(unsigned)(TETHER_SPAWN_DETACHED | TETHER_SPAWN_CLEAR_ENV |
                                  TETHER_SPAWN_NO_SEARCH |
-                                 TETHER_SPAWN_CONSOLE_GROUP)) != 0)
+                                 TETHER_SPAWN_CONSOLE_GROUP |
+                                 TETHER_SPAWN_CATCH_ESCAPEES |
+                                 TETHER_SPAWN_RESET_SIGNALS)) != 0)
+    return TETHER_EINVAL;
+  /* A detached child is nobody's to catch. */
+  if ((opts->flags & TETHER_SPAWN_DETACHED) &&
+      (opts->flags & TETHER_SPAWN_CATCH_ESCAPEES))
     return TETHER_EINVAL;
   /* A detached child leaves the console (Windows) or the session (POSIX):
    * it cannot share this process's console group. */

@@ -150,7 +150,9 @@ TETHER_API const char *tether_version_string(void);
   XX(EIO, -25, "input/output error")                                           \
   XX(EUNKNOWN, -26, "unknown system error")                                   \
   XX(ECANCELED, -27,                                                           \
-     "the token was already cancelled (the first cause is kept)")
+     "the token was already cancelled (the first cause is kept)")             \
+  XX(EHELPER, -28,                                                             \
+     "tether's helper program (tether-keeper) is missing or could not start")
 
 /** Error codes: every failure is one of these negative values. */
 typedef enum tether_error {
@@ -158,7 +160,7 @@ typedef enum tether_error {
 #define TETHER__ERR_ENUM(name, value, msg) TETHER_##name = (value),
   TETHER_ERRNO_MAP(TETHER__ERR_ENUM)
 #undef TETHER__ERR_ENUM
-  TETHER__ERR_LAST = -28
+  TETHER__ERR_LAST = -29
 } tether_error;
 
 /**
@@ -666,7 +668,24 @@ enum tether_spawn_flags {
    *  and input reach it, and take it back when it ends, as `tether run
    *  --foreground` does). With TETHER_SPAWN_DETACHED: TETHER_EINVAL (on
    *  both). */
-  TETHER_SPAWN_CONSOLE_GROUP = 1u << 3
+  TETHER_SPAWN_CONSOLE_GROUP = 1u << 3,
+  /** Linux: descendants that leave the child's process group with
+   *  setsid() or setpgid() die with it too. The child is then started by
+   *  tether's keeper process (a child subreaper), not by the calling
+   *  thread: it is not this process's child, and it gets the attributes of
+   *  the keeper (this process as it was when the keeper was forked, at the
+   *  first such spawn; docs/children.md lists what still follows the
+   *  program). What `tether run` uses: it spawns once, at its start.
+   *  Windows: accepted, and always the case (the Job Object holds every
+   *  descendant). Other POSIX systems (macOS, the portable backend):
+   *  TETHER_ENOTSUP (no subreaper). With TETHER_SPAWN_DETACHED:
+   *  TETHER_EINVAL. */
+  TETHER_SPAWN_CATCH_ESCAPEES = 1u << 4,
+  /** Reset every signal this process ignores (SIG_IGN) to its default in
+   *  the child. Without it an ignored signal stays ignored in the child, as
+   *  with posix_spawn(), fork() + exec and `nohup`. Handled signals always
+   *  start at their default. Windows: no effect. */
+  TETHER_SPAWN_RESET_SIGNALS = 1u << 5
 };
 
 /**

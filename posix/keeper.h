@@ -17,6 +17,15 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+/* The socket between library and keeper: SOCK_SEQPACKET where there is one
+ * (Linux: message boundaries, SCM_RIGHTS, and EOF when the keeper dies;
+ * SOCK_DGRAM never reports a dead peer), SOCK_DGRAM elsewhere. */
+#if defined(__linux__)
+#define TETHER__K_SOCK_TYPE SOCK_SEQPACKET
+#else
+#define TETHER__K_SOCK_TYPE SOCK_DGRAM
+#endif
+
 /* Resource limits the keeper takes from the program at every spawn, so that
  * a child gets the program's limits of that moment (and the keeper's own
  * fork is checked against them, RLIMIT_NPROC included). */

@@ -360,7 +360,7 @@ static int tether__keeper_start(void) {
              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shm == MAP_FAILED)
     return tether__translate_os_error(errno);
-  if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0 || tether__cloexec(sv[0]) < 0 ||
+  if (socketpair(AF_UNIX, TETHER__K_SOCK_TYPE, 0, sv) < 0 || tether__cloexec(sv[0]) < 0 ||
       tether__cloexec(sv[1]) < 0 || tether__pipe_cloexec(life) < 0) {
     err = errno;
     goto fail;
@@ -995,6 +995,10 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
    * signals reach it when it is given the terminal (tcsetpgrp). */
   if (opts->flags & TETHER_SPAWN_CONSOLE_GROUP)
     return TETHER_ENOTSUP;
+#if !defined(TETHER_LINUX)
+  if (opts->flags & TETHER_SPAWN_CATCH_ESCAPEES)
+    return TETHER_ENOTSUP; /* no subreaper */
+#endif
   for (i = 0; i < 3; i++)
     child[i] = parent[i] = -1, owned[i] = 0;
   r = tether__extra_check(opts);
