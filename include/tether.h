@@ -215,8 +215,15 @@ typedef enum tether_exit_kind {
   TETHER_EXIT_SIGNAL = 2,      /**< POSIX: killed by signal `signo` */
   TETHER_EXIT_INTERRUPTED = 3, /**< Windows: STATUS_CONTROL_C_EXIT */
   TETHER_EXIT_CRASHED = 4,     /**< Windows: an NTSTATUS error code */
-  TETHER_EXIT_KILLED = 5       /**< killed by tether (tracked by tether's
+  TETHER_EXIT_KILLED = 5,      /**< killed by tether (tracked by tether's
                                     children code, never decoded) */
+  TETHER_EXIT_UNKNOWN = 6      /**< POSIX: the child has exited but its
+                                    status was taken by someone else: this
+                                    process reaped it itself (its own
+                                    waitpid(-1) loop, or SIGCHLD set to
+                                    SIG_IGN). raw is 0xFFFFFFFF, which
+                                    tether_exit_decode() maps to this kind;
+                                    shell_code is 255. */
 } tether_exit_kind;
 
 /** A normalized exit status that keeps the raw value. */

@@ -16,6 +16,13 @@ int tether_exit_decode(uint32_t raw, tether_exit *out) {
     return TETHER_EINVAL;
   memset(out, 0, sizeof(*out));
   out->raw = raw;
+  if (raw == 0xFFFFFFFFu) {
+    /* Not a wait status: tether's mark for a status someone else took
+     * (posix/direct.c). */
+    out->kind = TETHER_EXIT_UNKNOWN;
+    out->shell_code = 255;
+    return 0;
+  }
   if (WIFEXITED(st)) {
     out->kind = TETHER_EXIT_CODE;
     out->code = WEXITSTATUS(st);

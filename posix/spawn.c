@@ -35,6 +35,8 @@
 
 #include "backend.h"
 #include "keeper.h"
+#include "spawn.h"
+#include "guard.h"
 
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
@@ -42,17 +44,7 @@
 
 extern char **environ;
 
-struct tether__os_child {
-  tether_child *owner;
-  pid_t pid;                     /* detached: for the waiter thread */
-  int detached;
-  unsigned gen;                  /* keeper generation (tethered) */
-  int release_done;              /* K.lock: the keeper let go of it */
-  struct tether__os_child *next; /* K.lock: table of tethered children */
-  /* detached children: */
-  tether__thread *waiter;
-  int released, in_callback, done; /* K.lock */
-};
+
 
 /* The keeper, as seen from the library. Zero-initialised; the descriptor
  * fields are meaningful only while `started`. */
@@ -116,7 +108,7 @@ void tether__os_close_handle(tether_os_handle h) {
 
 #if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
 /* macOS and the BSDs: sysctl KERN_PROC_PGRP lists a group's processes. */
-static int tether__group_alive(pid_t pgid) {
+int tether__group_alive(pid_t pgid) {
   int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PGRP, 0};
   struct kinfo_proc *kp;
   size_t len = 0, i, n;
@@ -147,7 +139,7 @@ static int tether__group_alive(pid_t pgid) {
 /* Linux (both the native and the portable backend: the process table is
  * the one OS-specific query; /proc is how Linux publishes it). A process
  * is alive unless it is a zombie (Z) or dead (X). */
-static int tether__group_alive(pid_t pgid) {
+int tether__group_alive(pid_t pgid) {
   DIR *d = opendir("/proc");
   struct dirent *de;
   int alive = 0;
@@ -285,6 +277,7 @@ static void tether__reader_main(void *arg) {
  * process starts a keeper of its own. The locks may have been held by
  * threads that do not exist here: make new ones (the old ones are left). */
 void tether__spawn_after_fork(void) {
+  tether__guard_after_fork();
   if (K.started) {
     (void)close(K.sock);
     (void)close(K.lifeline);
@@ -921,6 +914,7 @@ static int tether__spawn_detached(tether_child *c, const char *path,
     return TETHER_ENOMEM;
   }
   o->owner = c;
+  o->via = TETHER__VIA_DETACHED;
   o->detached = 1;
   if ((r = posix_spawnattr_init(&attr)) != 0) {
     TETHER__FREE_COPIES();
@@ -1024,6 +1018,18 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
       r = tether__spawn_detached(c, path, argv, envp, opts, child);
     goto finish;
   }
+  if (!(opts->flags & TETHER_SPAWN_CATCH_ESCAPEES)) {
+    tether__spawn_plan plan;
+    plan.path = path;
+    plan.argv = (char *const *)argv;
+    plan.envp = (char *const *)envp;
+    plan.cwd = opts->cwd;
+    for (i = 0; i < 3; i++)
+      plan.stdio[i] = child[i];
+    plan.opts = opts;
+    r = tether__direct_spawn(c, &plan);
+    goto finish;
+  }
 
   o = (struct tether__os_child *)calloc(1, sizeof(*o));
   if (o == NULL) {
@@ -1115,6 +1121,8 @@ static int tether__exited(tether_child *c) {
  * valid while it has not exited. */
 static int tether__signal_tree(tether_child *c, int signo) {
   pid_t pgid = (pid_t)c->pid;
+  if (c->os->via == TETHER__VIA_DIRECT)
+    return tether__direct_signal(c, signo);
   if (c->os->detached) {
     if (tether__exited(c))
       return TETHER_ESRCH;
@@ -1140,6 +1148,8 @@ int tether__os_child_continue(tether_child *c) { return tether__signal_tree(c, S
 
 int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
   uint64_t deadline = 0;
+  if (c->os != NULL && c->os->via == TETHER__VIA_DIRECT)
+    return tether__direct_wait_tree(c, timeout_ms);
   long pause_us = 200;
   if (timeout_ms > 0)
     deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
@@ -1159,6 +1169,10 @@ int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
 
 void tether__os_child_forget(tether_child *c) {
   struct tether__os_child *o = c->os;
+  if (o != NULL && o->via == TETHER__VIA_DIRECT) {
+    tether__direct_forget(c);
+    return;
+  }
   c->os = NULL;
   if (o == NULL)
     return;
@@ -1171,6 +1185,10 @@ void tether__os_child_release(tether_child *c) {
   struct tether__os_child *o = c->os;
   if (o == NULL)
     return;
+  if (o->via == TETHER__VIA_DIRECT) {
+    tether__direct_release(c);
+    return;
+  }
   c->os = NULL;
   if (o->detached) {
     int join;

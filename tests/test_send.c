@@ -170,7 +170,7 @@ static void test_console_group_flag(void **state) {
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
   assert_null(c);
   /* The next bit up is still unknown. */
-  o.flags = TETHER_SPAWN_CONSOLE_GROUP << 1;
+  o.flags = TETHER_SPAWN_RESET_SIGNALS << 1;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
   assert_int_equal(tt_open_fd_count(), fds);
 }

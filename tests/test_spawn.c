@@ -224,6 +224,8 @@ static int child_middle(int argc, char **argv) {
   int r;
   memset(&o, 0, sizeof(o));
   o.stdio[1].mode = TETHER_STDIO_PIPE;
+  if (strcmp(scen, "escape") == 0)
+    o.flags |= TETHER_SPAWN_CATCH_ESCAPEES;
   cargv[0] = tt_self();
   cargv[1] = "--child";
   cargv[2] = scen;
@@ -786,15 +788,18 @@ static void test_thread_trap(void **state) {
   tether_child_free(c);
 }
 
-/* The child gets stdio only, an empty mask, default dispositions. */
-static void test_child_inherits_nothing(void **state) {
+/* The child gets stdio only and an empty mask; a signal this process
+ * ignores stays ignored (as with posix_spawn, exec, nohup) unless
+ * TETHER_SPAWN_RESET_SIGNALS; a handled one starts at its default. */
+static void check_inherit(unsigned flags, const char *want) {
   tether_channel *ch;
-  tether_child *c;
+  tether_child *c = NULL;
+  tether_spawn_options o;
+  const char *v[7];
   char out[2048];
   sigset_t block, old;
   struct sigaction ign, oldign;
   int extra[2];
-  (void)state;
   assert_tether_ok(tether_channel_new(&ch, NULL));
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, TETHER_WATCH_IGNORED));
   assert_int_equal(pipe(extra), 0); /* not close-on-exec: must not leak either */
@@ -805,53 +810,87 @@ static void test_child_inherits_nothing(void **state) {
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
   assert_int_equal(sigaction(SIGUSR2, &ign, &oldign), 0);
-  c = spawn_self("inherit", NULL, 1);
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.flags = flags;
+  self_argv(v, "inherit", NULL, NULL, NULL);
+  assert_tether_ok(tether_spawn(&c, v, &o));
   tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
-  assert_string_equal(out, "clean\n");
   tether_child_free(c);
   assert_int_equal(sigaction(SIGUSR2, &oldign, NULL), 0);
   assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
   close(extra[0]);
   close(extra[1]);
   tether_channel_free(ch);
+  assert_string_equal(out, want);
 }
 
-/* The keeper has a process group of its own in the program's session
- * (not a session of its own) and ignores the terminal's signals; the
- * child is a group of its own in the program's session, so it has the
- * program's controlling terminal (docs/children.md). */
-static void test_keeper_in_program_session(void **state) {
-  tether_child *c;
+static void test_child_inherits_nothing(void **state) {
+  char want[64];
+  (void)state;
+  snprintf(want, sizeof(want), "ignored %d\ndirty\n", SIGUSR2);
+  check_inherit(0, want);
+  check_inherit(TETHER_SPAWN_RESET_SIGNALS, "clean\n");
+#if defined(TETHER_TEST_LINUX)
+  /* The keeper's children: every disposition reset, always. */
+  check_inherit(TETHER_SPAWN_CATCH_ESCAPEES, "clean\n");
+#endif
+}
+
+/* A tethered child is this process's own child, a process group of its own
+ * in this process's session (so it has the controlling terminal). With
+ * TETHER_SPAWN_CATCH_ESCAPEES (Linux) its parent is the keeper instead: a
+ * process group of its own in this session, ignoring the terminal's
+ * signals (docs/children.md). */
+static void check_where(unsigned flags) {
+  tether_child *c = NULL;
+  tether_spawn_options o;
+  const char *v[7];
   char out[512];
   long sid = -1, pg = -1, pp = -1, ppg = -1, psid = -1;
-  unsigned long long ign = 0;
-  (void)state;
-  c = spawn_self("where", NULL, 1);
+  memset(&o, 0, sizeof(o));
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.flags = flags;
+  self_argv(v, "where", NULL, NULL, NULL);
+  assert_tether_ok(tether_spawn(&c, v, &o));
   tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
   assert_int_equal(sscanf(out, "sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld", &sid, &pg,
                           &pp, &ppg, &psid),
                    5);
-  if (sid != (long)getsid(0) || pg != (long)tether_child_pid(c) || psid != sid ||
-      ppg != pp || ppg == (long)getpgrp() || pp == (long)getpid())
-    fail_msg("want the child and the keeper in this session (%ld), the child a group of "
-             "its own (%ld), the keeper too (not ours, %ld): %s",
-             (long)getsid(0), (long)tether_child_pid(c), (long)getpgrp(), out);
+  if (sid != (long)getsid(0) || pg != (long)tether_child_pid(c) || psid != sid)
+    fail_msg("want the child in this session (%ld), a group of its own (%ld): %s",
+             (long)getsid(0), (long)tether_child_pid(c), out);
+  if (!(flags & TETHER_SPAWN_CATCH_ESCAPEES)) {
+    if (pp != (long)getpid() || ppg != (long)getpgrp())
+      fail_msg("want this process (%ld) as the child's parent: %s", (long)getpid(), out);
+  } else {
+    if (ppg != pp || ppg == (long)getpgrp() || pp == (long)getpid())
+      fail_msg("want the keeper as the parent, a group of its own (not ours, %ld): %s",
+               (long)getpgrp(), out);
 #if defined(__linux__)
-  {
-    const char *p = strstr(out, "ign ");
-    const int sigs[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP};
-    size_t i;
-    assert_non_null(p);
-    ign = strtoull(p + 4, NULL, 16);
-    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-      if (!(ign & (1ull << (sigs[i] - 1))))
-        fail_msg("the keeper does not ignore signal %d: %s", sigs[i], out);
-  }
-#else
-  (void)ign;
+    {
+      const char *p = strstr(out, "ign ");
+      const int sigs[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP};
+      unsigned long long ign;
+      size_t i;
+      assert_non_null(p);
+      ign = strtoull(p + 4, NULL, 16);
+      for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (!(ign & (1ull << (sigs[i] - 1))))
+          fail_msg("the keeper does not ignore signal %d: %s", sigs[i], out);
+    }
 #endif
+  }
   tether_child_free(c);
+}
+
+static void test_child_in_program_session(void **state) {
+  (void)state;
+  check_where(0);
+#if defined(TETHER_TEST_LINUX)
+  check_where(TETHER_SPAWN_CATCH_ESCAPEES);
+#endif
 }
 
 static void check_stop(const char *ign1, const char *ign2, int expect_step,
@@ -1142,7 +1181,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_setsid_escapee),
       cmocka_unit_test(test_thread_trap),
       cmocka_unit_test(test_child_inherits_nothing),
-      cmocka_unit_test(test_keeper_in_program_session),
+      cmocka_unit_test(test_child_in_program_session),
       cmocka_unit_test(test_stop_sequence),
       cmocka_unit_test(test_stop_resumes_stopped_tree),
       cmocka_unit_test(test_kill_reports_killed),

@@ -1043,8 +1043,17 @@ int cli_run(int argc, char **argv) {
 #else
   so.extra = g_inherited;
   so.nextra = g_ninherited;
+  /* Descendants that leave the group (setsid) die with the run too: Linux
+   * (the keeper is a subreaper); elsewhere that cannot be had. */
+  so.flags = TETHER_SPAWN_CATCH_ESCAPEES;
 #endif
   r = tether_spawn(&s.child, (const char *const *)o.argv, &so);
+#ifndef _WIN32
+  if (r == TETHER_ENOTSUP) {
+    so.flags &= ~(unsigned)TETHER_SPAWN_CATCH_ESCAPEES;
+    r = tether_spawn(&s.child, (const char *const *)o.argv, &so);
+  }
+#endif
   if (r < 0) {
     int code = CLI_EXIT_FAILURE;
     const char *why = tether_strerror(r);

@@ -47,6 +47,7 @@ static int child_tree(int argc, char **argv) {
  * then wait to be killed. */
 static int child_middle(int argc, char **argv) {
   const char *v[6];
+  tether_spawn_options o;
   tether_child *c[8];
   int i;
   if (argc < 2)
@@ -57,8 +58,11 @@ static int child_middle(int argc, char **argv) {
   v[3] = argv[0];
   v[4] = argv[1];
   v[5] = NULL;
+  memset(&o, 0, sizeof(o));
+  if (strcmp(argv[1], "1") == 0)
+    o.flags = TETHER_SPAWN_CATCH_ESCAPEES; /* the keeper catches setsid() */
   for (i = 0; i < 8; i++) {
-    if (tether_spawn(&c[i], v, NULL) != 0)
+    if (tether_spawn(&c[i], v, &o) != 0)
       return 3;
     if (write(1, "s", 1) != 1) /* progress, for the statistics */
       return 4;

@@ -1,0 +1,658 @@
+/*
+ * Tethered children started by the calling thread (docs/children.md,
+ * "POSIX: the child is the caller's"): vfork() + execve() like glibc's
+ * posix_spawn, so the child is this process's own child with everything
+ * the calling thread has at that moment (directory, umask, limits,
+ * credentials, capabilities, seccomp filters, namespaces, cgroup, affinity,
+ * ignored signals...), except what tethering needs: a process group of its
+ * own, an empty signal mask, handled signals at their default, no
+ * descriptor but stdio and the chosen extra ones.
+ *
+ * Between vfork and execve the child registers its group with tether-guard
+ * through this process's guard socket (posix/guard.c): a program killed at
+ * any instant leaves no unregistered child, because the child's copy of the
+ * socket keeps the guard from seeing EOF until the child has registered
+ * and exec'd.
+ *
+ * Exits are seen by one thread per child blocked in
+ * waitid(WEXITED | WNOWAIT): no signal handler, no polling; the leader
+ * stays unreaped (a zombie) until tether_child_free(), so its process-group
+ * id cannot be recycled while tether may signal the group.
+ */
+#if defined(__linux__)
+#define _GNU_SOURCE /* vfork, close_range, pidfd */
+#else
+#define _DARWIN_C_SOURCE
+#define _DEFAULT_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__) || \
+    defined(__NetBSD__) || defined(__OpenBSD__)
+#include <sys/event.h>
+#define TETHER__D_KQUEUE 1
+#endif
+
+#include "guard.h"
+#include "spawn.h"
+
+#if defined(NSIG)
+#define TETHER__D_NSIG NSIG
+#else
+#define TETHER__D_NSIG 65
+#endif
+
+#if defined(TETHER_LINUX) && defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+#define TETHER__D_PIDFD 1
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1u << 2)
+#endif
+#endif
+#if defined(TETHER_LINUX) && defined(SYS_close_range)
+#define TETHER__D_CLOSE_RANGE 1
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1u << 2)
+#endif
+#endif
+
+/* The raw status reported when someone else reaped the child (the program's
+ * own waitpid(-1), SIGCHLD ignored): tether_exit_decode gives
+ * TETHER_EXIT_UNKNOWN. */
+#define TETHER__RAW_UNKNOWN 0xFFFFFFFFu
+
+static pthread_mutex_t tether__d_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tether__d_cond = PTHREAD_COND_INITIALIZER;
+
+/* Steps of the child, reported with errno through the error pipe. */
+enum { TETHER__D_SETUP = 1, TETHER__D_REGISTER = 2, TETHER__D_EXEC = 3 };
+
+/* Everything the child does, prepared by the parent: the child only makes
+ * system calls with it (it shares the parent's memory under vfork). */
+typedef struct tether__d_child {
+  const tether__spawn_plan *plan;
+  int src[3];        /* what becomes 0..2; -1: closed */
+  int nextra;
+  const int *xsrc;   /* parent-side sources, moved out of the way */
+  const int *xtgt;
+  int err_fd;        /* write end of the error pipe (close-on-exec) */
+  int guard_fd;      /* the guard's socket (close-on-exec) */
+  int reset_ignored; /* TETHER_SPAWN_RESET_SIGNALS */
+  const int *open_fds; /* descriptors >= 3 to make close-on-exec, when */
+  int n_open;          /* close_range cannot */
+  int use_close_range;
+} tether__d_child;
+
+static void tether__d_report(int fd, int step, int err) {
+  int msg[2];
+  ssize_t w;
+  msg[0] = step;
+  msg[1] = err != 0 ? err : EINVAL;
+  w = write(fd, msg, sizeof(msg));
+  (void)w;
+}
+
+#if defined(__GNUC__)
+__attribute__((noreturn))
+#endif
+static void tether__d_child_main(const tether__d_child *d) {
+  const tether__spawn_plan *p = d->plan;
+  struct sigaction dfl;
+  sigset_t none;
+  int i, s;
+
+  if (setpgid(0, 0) < 0)
+    goto setup_failed;
+  /* Nothing but stdio and the extra descriptors crosses the exec. */
+#if defined(TETHER__D_CLOSE_RANGE)
+  if (d->use_close_range) {
+    if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+      goto setup_failed;
+  } else
+#endif
+  {
+    for (i = 0; i < d->n_open; i++)
+      (void)fcntl(d->open_fds[i], F_SETFD, FD_CLOEXEC);
+  }
+  for (i = 0; i < 3; i++) {
+    if (d->src[i] < 0)
+      (void)close(i);
+    else if (d->src[i] != i && dup2(d->src[i], i) < 0) /* clears FD_CLOEXEC */
+      goto setup_failed;
+  }
+  for (i = 0; i < d->nextra; i++) {
+    if (d->xsrc[i] == d->xtgt[i]) {
+      if (fcntl(d->xtgt[i], F_SETFD, 0) < 0)
+        goto setup_failed;
+    } else if (dup2(d->xsrc[i], d->xtgt[i]) < 0) {
+      goto setup_failed;
+    }
+  }
+  if (p->cwd != NULL && chdir(p->cwd) < 0)
+    goto setup_failed;
+  /* Handled signals back to their default (a handler of the program must
+   * never run here); ignored ones stay ignored, as across any exec, unless
+   * asked. Every signal is blocked until just before execve. */
+  memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (s = 1; s < TETHER__D_NSIG; s++) {
+    struct sigaction cur;
+    if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &cur) != 0)
+      continue;
+    if (cur.sa_handler == SIG_DFL)
+      continue;
+    if (cur.sa_handler == SIG_IGN && !d->reset_ignored)
+      continue;
+    (void)sigaction(s, &dfl, NULL);
+  }
+  /* Last, when nothing else can fail but execve: from here on the guard
+   * kills this group if the program ends. */
+  if ((s = tether__guard_register_self(d->guard_fd)) != 0) {
+    tether__d_report(d->err_fd, TETHER__D_REGISTER, s);
+    _exit(127);
+  }
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(p->path, p->argv, p->envp);
+  tether__d_report(d->err_fd, TETHER__D_EXEC, errno);
+  _exit(127);
+setup_failed:
+  tether__d_report(d->err_fd, TETHER__D_SETUP, errno);
+  _exit(127);
+}
+
+/* ---- the parent's preparation ---- */
+
+static int tether__d_is_target(int fd, const int *tgt, int n, int top3) {
+  int i;
+  if (fd >= 0 && fd < top3)
+    return 1;
+  for (i = 0; i < n; i++)
+    if (tgt[i] == fd)
+      return 1;
+  return 0;
+}
+
+/* A close-on-exec copy of fd above min. */
+static int tether__d_dup_above(int fd, int min) {
+#if defined(F_DUPFD_CLOEXEC)
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, min);
+#else
+  int d = fcntl(fd, F_DUPFD, min);
+  if (d >= 0)
+    (void)fcntl(d, F_SETFD, FD_CLOEXEC);
+#endif
+  if (d < 0 && errno == EINVAL)
+    errno = EMFILE; /* min is at or above the limit */
+  return d;
+}
+
+/* The descriptors >= 3 open in this process (for systems without
+ * close_range): malloc'ed, *n set; NULL with *n = 0 when they cannot be
+ * listed. */
+static int *tether__d_list_fds(int *n) {
+  DIR *dir;
+  struct dirent *de;
+  int *v = NULL, cap = 0, self;
+  *n = 0;
+  dir = opendir("/dev/fd");
+  if (dir == NULL)
+    return NULL;
+  self = dirfd(dir);
+  while ((de = readdir(dir)) != NULL) {
+    char *end;
+    long fd = strtol(de->d_name, &end, 10);
+    if (*end != '\0' || de->d_name[0] == '\0' || fd < 3 || fd == self)
+      continue;
+    if (*n == cap) {
+      int *t = (int *)realloc(v, (size_t)(cap = cap ? cap * 2 : 64) * sizeof(int));
+      if (t == NULL)
+        break;
+      v = t;
+    }
+    v[(*n)++] = (int)fd;
+  }
+  closedir(dir);
+  return v;
+}
+
+#if defined(TETHER__D_CLOSE_RANGE)
+/* close_range(CLOSE_RANGE_CLOEXEC) needs Linux 5.11: 1 yes, 0 no. */
+static int tether__d_have_close_range(void) {
+  static int known; /* 0 unknown, 1 yes, 2 no */
+  if (known == 0) {
+    /* A range that holds no descriptor changes nothing. */
+    int r = (int)syscall(SYS_close_range, ~0u - 1, ~0u, CLOSE_RANGE_CLOEXEC);
+    known = r == 0 ? 1 : 2;
+  }
+  return known == 1;
+}
+#endif
+
+/* ---- exits ---- */
+
+/* A wait status from waitid's siginfo, in the traditional encoding. */
+static uint32_t tether__d_status(const siginfo_t *si) {
+  switch (si->si_code) {
+  case CLD_EXITED:
+    return (uint32_t)((si->si_status & 0xff) << 8);
+  case CLD_DUMPED:
+    return (uint32_t)((si->si_status & 0x7f) | 0x80);
+  default: /* CLD_KILLED */
+    return (uint32_t)(si->si_status & 0x7f);
+  }
+}
+
+/* Block until pid (our child) has exited; its status, without reaping it,
+ * or TETHER__RAW_UNKNOWN when someone else reaped it. */
+static uint32_t tether__d_wait_exit(pid_t pid) {
+  siginfo_t si;
+#if defined(TETHER__D_KQUEUE)
+  /* xnu's waitid(WEXITED) also returns stopped children (and so may other
+   * BSD-derived kernels): wait for the exit itself first. */
+  int kq = kqueue();
+  if (kq >= 0) {
+    struct kevent ev;
+    EV_SET(&ev, (uintptr_t)pid, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, NULL);
+    if (kevent(kq, &ev, 1, NULL, 0, NULL) == 0) {
+      while (kevent(kq, NULL, 0, &ev, 1, NULL) < 0 && errno == EINTR) {
+      }
+    }
+    /* ESRCH at EV_ADD: it has exited already. */
+    (void)close(kq);
+  }
+#endif
+  for (;;) {
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0) {
+      if (si.si_pid == pid &&
+          (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+           si.si_code == CLD_DUMPED))
+        return tether__d_status(&si);
+      continue;
+    }
+    if (errno == EINTR)
+      continue;
+    return TETHER__RAW_UNKNOWN; /* ECHILD: reaped by someone else */
+  }
+}
+
+static void tether__d_waiter(void *arg) {
+  struct tether__os_child *o = (struct tether__os_child *)arg;
+  uint32_t raw = tether__d_wait_exit(o->pid);
+  (void)pthread_mutex_lock(&tether__d_lock);
+  if (raw == TETHER__RAW_UNKNOWN)
+    o->unknown = 1;
+  if (o->released) {
+    /* tether_child_free() has begun: it joins this thread. */
+    o->done = 1;
+    (void)pthread_cond_broadcast(&tether__d_cond);
+    (void)pthread_mutex_unlock(&tether__d_lock);
+    return;
+  }
+  o->in_callback = 1;
+  (void)pthread_mutex_unlock(&tether__d_lock);
+  tether__child_exited(o->owner, raw);
+  (void)pthread_mutex_lock(&tether__d_lock);
+  o->in_callback = 0;
+  o->done = 1;
+  (void)pthread_cond_broadcast(&tether__d_cond);
+  (void)pthread_mutex_unlock(&tether__d_lock);
+}
+
+/* ---- spawn ---- */
+
+int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
+  const tether_spawn_options *opts = plan->opts;
+  tether__d_child d;
+  struct tether__os_child *o;
+  int top = 2, ep[2] = {-1, -1}, moved[3] = {-1, -1, -1};
+  int *xsrc = NULL, *xtgt = NULL, *open_fds = NULL, n_open = 0;
+  int guard_fd = -1, guard_copy = -1, r = 0, i, attempt;
+  void *conn = NULL;
+  size_t x;
+
+  memset(&d, 0, sizeof(d));
+  o = (struct tether__os_child *)calloc(1, sizeof(*o));
+  if (o == NULL)
+    return TETHER_ENOMEM;
+  o->owner = c;
+  o->via = TETHER__VIA_DIRECT;
+  o->pidfd = -1;
+
+  /* Extra descriptors: a source that some dup2 of the child could
+   * overwrite before it is used is copied above the highest target (the
+   * "shuffle" of Go's forkAndExecInChild), and so are the error pipe and
+   * the guard's socket. */
+  for (x = 0; x < opts->nextra; x++)
+    if (opts->extra[x].target > top)
+      top = opts->extra[x].target;
+  if (opts->nextra > 0) {
+    xsrc = (int *)malloc(opts->nextra * sizeof(int));
+    xtgt = (int *)malloc(opts->nextra * sizeof(int));
+    if (xsrc == NULL || xtgt == NULL) {
+      r = TETHER_ENOMEM;
+      goto out;
+    }
+    for (x = 0; x < opts->nextra; x++) {
+      xtgt[x] = opts->extra[x].target;
+      xsrc[x] = -1;
+    }
+    for (x = 0; x < opts->nextra; x++) {
+      int h = opts->extra[x].handle;
+      if (h != xtgt[x] && tether__d_is_target(h, xtgt, (int)opts->nextra, 3)) {
+        if ((xsrc[x] = tether__d_dup_above(h, top + 1)) < 0) {
+          r = tether__translate_os_error(errno);
+          goto out;
+        }
+      }
+    }
+  }
+  for (i = 0; i < 3; i++) {
+    int h = plan->stdio[i];
+    d.src[i] = h;
+    if (h >= 0 && h != i && tether__d_is_target(h, xtgt, (int)opts->nextra, 3)) {
+      if ((moved[i] = tether__d_dup_above(h, top + 1)) < 0) {
+        r = tether__translate_os_error(errno);
+        goto out;
+      }
+      d.src[i] = moved[i];
+    }
+  }
+  if (pipe(ep) < 0) {
+    r = tether__translate_os_error(errno);
+    goto out;
+  }
+  for (i = 0; i < 2; i++) {
+    (void)fcntl(ep[i], F_SETFD, FD_CLOEXEC);
+    if (tether__d_is_target(ep[i], xtgt, (int)opts->nextra, 3)) {
+      int m = tether__d_dup_above(ep[i], top + 1);
+      if (m < 0) {
+        r = tether__translate_os_error(errno);
+        goto out;
+      }
+      (void)close(ep[i]);
+      ep[i] = m;
+    }
+  }
+  d.plan = plan;
+  d.nextra = (int)opts->nextra;
+  d.xtgt = xtgt;
+  d.err_fd = ep[1];
+  d.reset_ignored = (opts->flags & TETHER_SPAWN_RESET_SIGNALS) != 0;
+#if defined(TETHER__D_CLOSE_RANGE)
+  d.use_close_range = tether__d_have_close_range();
+#endif
+  if (!d.use_close_range) {
+    open_fds = tether__d_list_fds(&n_open);
+    d.open_fds = open_fds;
+    d.n_open = n_open;
+  }
+
+  for (attempt = 0;; attempt++) {
+    sigset_t all, old;
+    pid_t pid;
+    int msg[2], fork_err;
+    ssize_t n;
+
+    r = tether__guard_acquire(&conn, &guard_fd);
+    if (r < 0)
+      goto out;
+    d.guard_fd = guard_fd;
+    if (tether__d_is_target(guard_fd, xtgt, (int)opts->nextra, 3)) {
+      if ((guard_copy = tether__d_dup_above(guard_fd, top + 1)) < 0) {
+        r = tether__translate_os_error(errno);
+        goto out;
+      }
+      d.guard_fd = guard_copy;
+    }
+    /* The sources that need no move are used as they are. */
+    if (xsrc != NULL) {
+      for (x = 0; x < opts->nextra; x++)
+        if (xsrc[x] < 0)
+          xsrc[x] = opts->extra[x].handle;
+      d.xsrc = xsrc;
+    }
+
+    /* No handler of the program may run in the child before it has reset
+     * them: every signal blocked across vfork. */
+    sigfillset(&all);
+    (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+#if defined(__APPLE__)
+    pid = fork(); /* macOS 12+ deprecates vfork, which is a fork there */
+#else
+    pid = vfork();
+#endif
+    if (pid == 0)
+      tether__d_child_main(&d);
+    fork_err = errno;
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (guard_copy >= 0) {
+      (void)close(guard_copy);
+      guard_copy = -1;
+    }
+    if (pid < 0) {
+      r = tether__translate_os_error(fork_err);
+      goto out;
+    }
+    (void)close(ep[1]);
+    ep[1] = -1;
+    /* EOF: execve succeeded (the pipe closed on exec). */
+    while ((n = read(ep[0], msg, sizeof(msg))) < 0 && errno == EINTR) {
+    }
+    if (n == (ssize_t)sizeof(msg)) {
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+      if (msg[0] == TETHER__D_REGISTER && attempt == 0) {
+        /* The guard died under us: once more, with a new one. */
+        tether__guard_release(conn);
+        conn = NULL;
+        {
+          /* A fresh pipe: the old write end is closed. */
+          (void)close(ep[0]);
+          ep[0] = -1;
+          if (pipe(ep) < 0) {
+            r = tether__translate_os_error(errno);
+            goto out;
+          }
+          (void)fcntl(ep[0], F_SETFD, FD_CLOEXEC);
+          (void)fcntl(ep[1], F_SETFD, FD_CLOEXEC);
+          for (i = 0; i < 2; i++)
+            if (tether__d_is_target(ep[i], xtgt, (int)opts->nextra, 3)) {
+              int m = tether__d_dup_above(ep[i], top + 1);
+              if (m < 0) {
+                r = tether__translate_os_error(errno);
+                goto out;
+              }
+              (void)close(ep[i]);
+              ep[i] = m;
+            }
+          d.err_fd = ep[1];
+        }
+        continue;
+      }
+      if (msg[0] == TETHER__D_REGISTER) {
+        tether__set_last_os_error(msg[1]);
+        r = TETHER_EHELPER;
+      } else {
+        r = tether__translate_os_error(msg[1]);
+      }
+      tether__guard_untrack(pid); /* it may have registered */
+      goto out;
+    }
+    /* Running. */
+    o->pid = pid;
+#if defined(TETHER__D_PIDFD)
+    /* Ours and unreaped, so the pid is still its. */
+    o->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (o->pidfd >= 0)
+      (void)fcntl(o->pidfd, F_SETFD, FD_CLOEXEC);
+#endif
+    r = tether__guard_track(pid, o->pidfd, conn);
+    if (r == 0)
+      r = tether__thread_start(&o->waiter, tether__d_waiter, o);
+    if (r < 0) {
+      /* Not guarded, or not watched: it must not run. */
+      (void)kill(-pid, SIGKILL);
+      (void)kill(pid, SIGKILL);
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+      tether__guard_untrack(pid);
+      if (o->pidfd >= 0)
+        (void)close(o->pidfd);
+      goto out;
+    }
+    c->pid = pid;
+    c->os = o;
+    o = NULL;
+    break;
+  }
+
+out:
+  if (conn != NULL)
+    tether__guard_release(conn);
+  if (guard_copy >= 0)
+    (void)close(guard_copy);
+  for (i = 0; i < 2; i++)
+    if (ep[i] >= 0)
+      (void)close(ep[i]);
+  for (i = 0; i < 3; i++)
+    if (moved[i] >= 0)
+      (void)close(moved[i]);
+  if (xsrc != NULL)
+    for (x = 0; x < opts->nextra; x++)
+      if (xsrc[x] >= 0 && xsrc[x] != opts->extra[x].handle)
+        (void)close(xsrc[x]);
+  free(xsrc);
+  free(xtgt);
+  free(open_fds);
+  free(o);
+  return r;
+}
+
+/* ---- signals, the tree, release ---- */
+
+int tether__direct_signal(tether_child *c, int signo) {
+  struct tether__os_child *o = c->os;
+  int unknown;
+  (void)pthread_mutex_lock(&tether__d_lock);
+  unknown = o->unknown;
+  (void)pthread_mutex_unlock(&tether__d_lock);
+  if (unknown) {
+    /* Reaped by someone else: its group id is no longer reserved. Only a
+     * pidfd still names that very group (Linux 6.9+). */
+#if defined(TETHER__D_PIDFD)
+    if (o->pidfd >= 0) {
+      if (syscall(SYS_pidfd_send_signal, o->pidfd, signo, NULL,
+                  PIDFD_SIGNAL_PROCESS_GROUP) == 0)
+        return 0;
+      if (errno != EINVAL)
+        return tether__translate_os_error(errno);
+    }
+#endif
+    return TETHER_ESRCH;
+  }
+  /* The leader is ours and unreaped: the group id is this group's. */
+  if (!tether__group_alive((pid_t)c->pid))
+    return TETHER_ESRCH;
+  if (kill(-(pid_t)c->pid, signo) == 0)
+    return 0;
+  return tether__translate_os_error(errno);
+}
+
+int tether__direct_wait_tree(tether_child *c, int timeout_ms) {
+  uint64_t deadline = 0, now;
+  long pause_us = 500;
+  if (timeout_ms > 0)
+    deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
+  /* First the leader: its exit is a notification, not a poll. */
+  tether__mutex_lock(c->lock);
+  while (!c->exited) {
+    int left = -1;
+    if (timeout_ms == 0)
+      break;
+    if (timeout_ms > 0) {
+      now = tether__now_ns();
+      if (now >= deadline)
+        break;
+      left = (int)((deadline - now + 999999u) / 1000000u);
+    }
+    (void)tether__cond_wait(c->cond, c->lock, left);
+  }
+  tether__mutex_unlock(c->lock);
+  /* Then what is left of the group (descendants that outlive the leader
+   * are not ours to be told about): a scan, then fewer and fewer. */
+  for (;;) {
+    struct timespec ts;
+    if (!tether__group_alive((pid_t)c->pid))
+      return 1;
+    if (timeout_ms == 0)
+      return 0;
+    now = tether__now_ns();
+    if (timeout_ms > 0 && now >= deadline)
+      return 0;
+    ts.tv_sec = 0;
+    ts.tv_nsec = pause_us * 1000L;
+    if (timeout_ms > 0 && (uint64_t)pause_us * 1000u > deadline - now)
+      ts.tv_nsec = (long)(deadline - now);
+    (void)nanosleep(&ts, NULL);
+    if (pause_us < 20000)
+      pause_us *= 2;
+  }
+}
+
+void tether__direct_release(tether_child *c) {
+  struct tether__os_child *o = c->os;
+  if (o == NULL)
+    return;
+  c->os = NULL;
+  (void)pthread_mutex_lock(&tether__d_lock);
+  o->released = 1;
+  while (o->in_callback)
+    (void)pthread_cond_wait(&tether__d_cond, &tether__d_lock);
+  (void)pthread_mutex_unlock(&tether__d_lock);
+  /* The whole group, while its id is reserved by the unreaped leader (or
+   * through the pidfd when someone else reaped it). */
+  if (!o->unknown) {
+    (void)kill(-o->pid, SIGKILL);
+  }
+#if defined(TETHER__D_PIDFD)
+  else if (o->pidfd >= 0) {
+    (void)syscall(SYS_pidfd_send_signal, o->pidfd, SIGKILL, NULL,
+                  PIDFD_SIGNAL_PROCESS_GROUP);
+  }
+#endif
+  tether__thread_join(o->waiter);
+  tether__guard_untrack(o->pid);
+  if (!o->unknown)
+    while (waitpid(o->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  if (o->pidfd >= 0)
+    (void)close(o->pidfd);
+  free(o);
+}
+
+void tether__direct_forget(tether_child *c) {
+  struct tether__os_child *o = c->os;
+  c->os = NULL;
+  if (o == NULL)
+    return;
+  if (o->waiter != NULL)
+    tether__thread_forget(o->waiter); /* that thread is the parent's */
+  if (o->pidfd >= 0)
+    (void)close(o->pidfd);
+  free(o);
+}

@@ -1,0 +1,494 @@
+/*
+ * The library's side of tether-guard (posix/guard_main.c, protocol in
+ * posix/guard.h): find and start the guard, register children with it,
+ * and start a new one when it dies (every child it guarded is registered
+ * again; one that cannot be is killed, never left unguarded).
+ */
+#if defined(__linux__)
+#define _GNU_SOURCE /* secure_getenv, dladdr, SCM_CREDENTIALS */
+#else
+#define _DARWIN_C_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+#include "backend.h"
+#include "guard.h"
+
+#if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
+#define TETHER__G_PIDFD 1
+#endif
+
+#if defined(MSG_NOSIGNAL)
+#define TETHER__G_SEND_FLAGS MSG_NOSIGNAL
+#else
+#define TETHER__G_SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket */
+#endif
+
+/* How long the start of a guard may take (exec, dynamic loading, fork). */
+#define TETHER__G_START_MS 10000
+
+typedef struct tether__gconn {
+  int sock;
+  pid_t pid;     /* the guard's */
+  unsigned gen;
+  int users;     /* spawns using sock right now */
+  int dead;
+  int is_child;  /* it could not leave us (see guard_main.c): reap it */
+} tether__gconn;
+
+typedef struct tether__gtrack {
+  pid_t pid;
+  int pidfd; /* borrowed from posix/direct.c, or -1 */
+} tether__gtrack;
+
+static pthread_mutex_t tether__g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  tether__gconn *cur;
+  unsigned gen;
+  tether__gtrack *tab;
+  size_t n, cap;
+  char *path; /* the guard program, once found */
+} G;
+
+/* ---- finding tether-guard ---- */
+
+#if !defined(TETHER_GUARD_NAME)
+#define TETHER_GUARD_NAME "tether-guard"
+#endif
+
+/* Only a file that nobody else could have planted: owned by root or by us,
+ * not writable by group or others. */
+static int tether__g_trusted(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return 0;
+  if (st.st_uid != 0 && st.st_uid != geteuid())
+    return 0;
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return 0;
+  return access(path, X_OK) == 0;
+}
+
+static char *tether__g_join(const char *dir, size_t dlen, const char *rest) {
+  char *p = (char *)malloc(dlen + strlen(rest) + 2);
+  if (p == NULL)
+    return NULL;
+  memcpy(p, dir, dlen);
+  p[dlen] = '/';
+  strcpy(p + dlen + 1, rest);
+  return p;
+}
+
+static const char *tether__g_env(void) {
+#if defined(__GLIBC__)
+  return secure_getenv("TETHER_GUARD");
+#else
+  if (getuid() != geteuid() || getgid() != getegid())
+    return NULL;
+  return getenv("TETHER_GUARD");
+#endif
+}
+
+/* Where tether-guard is (malloc'ed), or NULL: $TETHER_GUARD (not in
+ * set-id programs); next to the object holding this library (a shared
+ * library's directory, or the executable's when linked statically); the
+ * install's libexec directory relative to it; the configured install path;
+ * the build tree. */
+static const char tether__g_anchor = 0; /* an address in this object */
+
+static char *tether__g_find(void) {
+  const char *env = tether__g_env();
+  char *cand;
+  if (env != NULL && env[0] != '\0')
+    return access(env, X_OK) == 0 ? strdup(env) : NULL;
+  {
+    Dl_info info;
+    char real[PATH_MAX];
+    if (dladdr(&tether__g_anchor, &info) != 0 && info.dli_fname != NULL &&
+        info.dli_fname[0] != '\0' && realpath(info.dli_fname, real) != NULL) {
+      const char *slash = strrchr(real, '/');
+      size_t dlen = slash != NULL ? (size_t)(slash - real) : 0;
+      cand = tether__g_join(real, dlen, TETHER_GUARD_NAME);
+      if (cand != NULL && tether__g_trusted(cand))
+        return cand;
+      free(cand);
+#if defined(TETHER_GUARD_REL)
+      cand = tether__g_join(real, dlen, TETHER_GUARD_REL);
+      if (cand != NULL && tether__g_trusted(cand))
+        return cand;
+      free(cand);
+#endif
+    }
+  }
+#if defined(TETHER_GUARD_INSTALL_PATH)
+  if (tether__g_trusted(TETHER_GUARD_INSTALL_PATH))
+    return strdup(TETHER_GUARD_INSTALL_PATH);
+#endif
+#if defined(TETHER_GUARD_BUILD_PATH)
+  if (tether__g_trusted(TETHER_GUARD_BUILD_PATH))
+    return strdup(TETHER_GUARD_BUILD_PATH);
+#endif
+  return NULL;
+}
+
+/* ---- messages ---- */
+
+static void tether__g_fill(tether__gmsg *m, uint32_t type, pid_t pid) {
+  memset(m, 0, sizeof(*m));
+  m->type = type;
+  m->pid = (int32_t)pid;
+  m->ruid = (uint32_t)getuid();
+  m->euid = (uint32_t)geteuid();
+  m->rgid = (uint32_t)getgid();
+  m->egid = (uint32_t)getegid();
+}
+
+/* Send m with fd attached (or none: -1). Async-signal-safe. 0 or errno. */
+static int tether__g_send(int sock, const tether__gmsg *m, int fd) {
+  struct msghdr mh;
+  struct iovec iov;
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  memset(&mh, 0, sizeof(mh));
+  iov.iov_base = (void *)m;
+  iov.iov_len = sizeof(*m);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (fd >= 0) {
+    struct cmsghdr *cm;
+    memset(&ctl, 0, sizeof(ctl));
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  }
+  for (;;) {
+    ssize_t n = sendmsg(sock, &mh, TETHER__G_SEND_FLAGS);
+    if (n == (ssize_t)sizeof(*m))
+      return 0;
+    if (n >= 0)
+      return EIO; /* a stream cut short: only when the guard is gone */
+    if (errno != EINTR)
+      return errno;
+  }
+}
+
+int tether__guard_register_self(int sock) {
+  tether__gmsg m;
+  int fd = -1, r;
+  tether__g_fill(&m, TETHER__G_REGISTER, getpid());
+#if defined(TETHER__G_PIDFD)
+  fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+  /* ENOSYS (before Linux 5.3): the guard signals by group id alone. */
+#endif
+  r = tether__g_send(sock, &m, fd);
+  if (fd >= 0)
+    (void)close(fd);
+  return r;
+}
+
+/* ---- the guard's life ---- */
+
+static void tether__g_conn_unref_locked(tether__gconn *c) {
+  if (--c->users == 0 && c->dead) {
+    (void)close(c->sock);
+    free(c);
+  }
+}
+
+static int tether__g_start_locked(void);
+
+/* Lock held: the guard of c died. Register every tracked child with a new
+ * one; kill those that cannot be (the program holds them unreaped, so
+ * their group ids are theirs). */
+static void tether__g_died_locked(tether__gconn *c) {
+  size_t i;
+  if (c->dead)
+    return;
+  c->dead = 1;
+  if (G.cur == c)
+    G.cur = NULL;
+  if (c->is_child)
+    (void)waitpid(c->pid, NULL, WNOHANG);
+  tether__g_conn_unref_locked(c); /* the reader's reference */
+  if (G.n == 0)
+    return;
+  if (tether__g_start_locked() == 0) {
+    for (i = 0; i < G.n; i++) {
+      tether__gmsg m;
+      tether__g_fill(&m, TETHER__G_REGISTER, G.tab[i].pid);
+      if (tether__g_send(G.cur->sock, &m, G.tab[i].pidfd) != 0)
+        break;
+    }
+    if (i == G.n)
+      return;
+  }
+  for (i = 0; i < G.n; i++)
+    (void)kill(-G.tab[i].pid, SIGKILL);
+}
+
+/* The reader: the guard says nothing after its hello; its end of the
+ * socket closing is how this process learns that it died. */
+static void tether__g_reader(void *arg) {
+  tether__gconn *c = (tether__gconn *)arg;
+  for (;;) {
+    tether__gmsg m;
+    ssize_t n = recv(c->sock, &m, sizeof(m), 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n > 0)
+      continue;
+    break;
+  }
+  (void)pthread_mutex_lock(&tether__g_lock);
+  tether__g_died_locked(c);
+  (void)pthread_mutex_unlock(&tether__g_lock);
+}
+
+/* Read the guard's hello within the start limit: its pid, or -1. */
+static pid_t tether__g_hello(int sock) {
+  tether__gmsg m;
+  size_t got = 0;
+  uint64_t deadline = tether__now_ns() + (uint64_t)TETHER__G_START_MS * 1000000u;
+  while (got < sizeof(m)) {
+    struct pollfd pf;
+    uint64_t now = tether__now_ns();
+    ssize_t n;
+    int r;
+    if (now >= deadline)
+      return -1;
+    pf.fd = sock;
+    pf.events = POLLIN;
+    pf.revents = 0;
+    r = poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return -1;
+    n = recv(sock, (char *)&m + got, sizeof(m) - got, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    got += (size_t)n;
+  }
+  return m.type == TETHER__G_HELLO && m.pid > 0 ? (pid_t)m.pid : -1;
+}
+
+static int tether__g_cloexec(int fd) {
+  int fl = fcntl(fd, F_GETFD);
+  return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+/* Lock held: start a guard and make it G.cur. */
+static int tether__g_start_locked(void) {
+  int sv[2], r, st = 0;
+  pid_t pid, gpid;
+  sigset_t all, old;
+  tether__gconn *c;
+  tether__thread *reader;
+  char *const gargv[] = {(char *)TETHER_GUARD_NAME, NULL};
+  char *const genv[] = {NULL};
+
+  if (G.path == NULL && (G.path = tether__g_find()) == NULL) {
+    tether__set_last_os_error(ENOENT);
+    return TETHER_EHELPER;
+  }
+  c = (tether__gconn *)calloc(1, sizeof(*c));
+  if (c == NULL)
+    return TETHER_ENOMEM;
+  if (socketpair(AF_UNIX, TETHER__G_SOCK_TYPE, 0, sv) < 0) {
+    r = tether__translate_os_error(errno);
+    free(c);
+    return r;
+  }
+  (void)tether__g_cloexec(sv[0]);
+  (void)tether__g_cloexec(sv[1]);
+#if defined(SO_NOSIGPIPE)
+  {
+    int on = 1;
+    (void)setsockopt(sv[0], SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on));
+  }
+#endif
+  sigfillset(&all);
+  (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+#if defined(__APPLE__)
+  pid = fork(); /* vfork is deprecated there (and is a fork) */
+#else
+  pid = vfork();
+#endif
+  if (pid == 0) {
+    /* System calls only: this may share the program's memory. */
+    struct sigaction dfl;
+    sigset_t none;
+    int s;
+    if (sv[1] == TETHER__G_FD) {
+      if (fcntl(TETHER__G_FD, F_SETFD, 0) < 0)
+        _exit(126);
+    } else if (dup2(sv[1], TETHER__G_FD) < 0) { /* not close-on-exec */
+      _exit(126);
+    }
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (s = 1; s < 65; s++) {
+      struct sigaction cur;
+      if (sigaction(s, NULL, &cur) == 0 && cur.sa_handler != SIG_IGN &&
+          cur.sa_handler != SIG_DFL)
+        (void)sigaction(s, &dfl, NULL);
+    }
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(G.path, gargv, genv);
+    _exit(127);
+  }
+  r = errno;
+  (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+  (void)close(sv[1]);
+  if (pid < 0) {
+    (void)close(sv[0]);
+    free(c);
+    return tether__translate_os_error(r);
+  }
+  gpid = tether__g_hello(sv[0]);
+  /* Its first process exits right after its fork (or at a failed exec);
+   * when it could not fork (a process limit) it is the guard itself, and
+   * stays our child. */
+  if (gpid != pid)
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+  if (gpid < 0) {
+    (void)close(sv[0]);
+    free(c);
+    tether__set_last_os_error(EIO);
+    return TETHER_EHELPER;
+  }
+  c->sock = sv[0];
+  c->pid = gpid;
+  c->is_child = gpid == pid;
+  c->gen = ++G.gen;
+  c->users = 1; /* the reader's */
+  r = tether__thread_start(&reader, tether__g_reader, c);
+  if (r < 0) {
+    (void)close(sv[0]); /* EOF: it ends */
+    free(c);
+    return r;
+  }
+  tether__thread_detach(reader);
+  G.cur = c;
+  return 0;
+}
+
+int tether__guard_acquire(void **conn, int *sock) {
+  int r = 0;
+  (void)pthread_mutex_lock(&tether__g_lock);
+  if (G.cur == NULL)
+    r = tether__g_start_locked();
+  if (r == 0) {
+    G.cur->users++;
+    *sock = G.cur->sock;
+    *conn = G.cur;
+  }
+  (void)pthread_mutex_unlock(&tether__g_lock);
+  return r;
+}
+
+void tether__guard_release(void *conn) {
+  (void)pthread_mutex_lock(&tether__g_lock);
+  tether__g_conn_unref_locked((tether__gconn *)conn);
+  (void)pthread_mutex_unlock(&tether__g_lock);
+}
+
+int tether__guard_track(pid_t pid, int pidfd, void *conn) {
+  int r = 0;
+  (void)pthread_mutex_lock(&tether__g_lock);
+  if (G.n == G.cap) {
+    size_t cap = G.cap != 0 ? G.cap * 2 : 32;
+    tether__gtrack *t = (tether__gtrack *)realloc(G.tab, cap * sizeof(*t));
+    if (t == NULL) {
+      (void)pthread_mutex_unlock(&tether__g_lock);
+      return TETHER_ENOMEM;
+    }
+    G.tab = t;
+    G.cap = cap;
+  }
+  G.tab[G.n].pid = pid;
+  G.tab[G.n].pidfd = pidfd;
+  G.n++;
+  /* The guard the child registered with died meanwhile, and the new one
+   * (if any) was started without it. */
+  if (G.cur != (tether__gconn *)conn) {
+    if (G.cur == NULL)
+      r = tether__g_start_locked();
+    if (r == 0) {
+      tether__gmsg m;
+      tether__g_fill(&m, TETHER__G_REGISTER, pid);
+      r = tether__g_send(G.cur->sock, &m, pidfd);
+      if (r != 0)
+        r = TETHER_EHELPER;
+    }
+    if (r != 0)
+      G.n--;
+  }
+  (void)pthread_mutex_unlock(&tether__g_lock);
+  return r;
+}
+
+void tether__guard_untrack(pid_t pid) {
+  size_t i;
+  (void)pthread_mutex_lock(&tether__g_lock);
+  for (i = 0; i < G.n; i++)
+    if (G.tab[i].pid == pid) {
+      G.tab[i] = G.tab[--G.n];
+      break;
+    }
+  if (G.cur != NULL) {
+    tether__gmsg m;
+    tether__g_fill(&m, TETHER__G_UNREGISTER, pid);
+    (void)tether__g_send(G.cur->sock, &m, -1);
+  }
+  (void)pthread_mutex_unlock(&tether__g_lock);
+}
+
+int64_t tether__guard_pid(void) {
+  int64_t p;
+  (void)pthread_mutex_lock(&tether__g_lock);
+  p = G.cur != NULL ? (int64_t)G.cur->pid : -1;
+  (void)pthread_mutex_unlock(&tether__g_lock);
+  return p;
+}
+
+/* In a fork()ed child: the guard and the children are the parent's. Close
+ * our copy of its socket (so that it still sees EOF when the parent ends)
+ * and start from nothing; a dead connection still in use by a spawn of
+ * another thread (which does not exist here) is left as it is. */
+void tether__guard_after_fork(void) {
+  static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  if (G.cur != NULL)
+    (void)close(G.cur->sock);
+  G.cur = NULL;
+  G.n = 0; /* the table's memory is kept for this process */
+  memcpy(&tether__g_lock, &fresh, sizeof(fresh));
+}

@@ -1,0 +1,393 @@
+/*
+ * tether-guard: kills a program's tethered process groups when the program
+ * ends, however it ends (docs/children.md, "POSIX: the guard").
+ *
+ * The library starts it from this file's own image (execve of the installed
+ * tether-guard), never as a fork of the program: it holds none of the
+ * program's memory, runs none of its code, and starts none of its children
+ * (the program starts them itself). It only
+ *
+ *   - reads registrations from its descriptor 3 (one socket per program):
+ *     each tethered child registers its process group between fork and
+ *     exec, through the program's socket, so a program killed at any
+ *     instant of a spawn leaves no unregistered child;
+ *   - drops to the program's credentials when the program has dropped its
+ *     own (every message carries them): it is never more privileged than
+ *     the program it guards;
+ *   - when the socket reports EOF (every copy of the program's end closed:
+ *     the program died, exited or exec'd), sends SIGKILL to every group
+ *     still registered, and exits.
+ *
+ * It is not the program's child (it forks once and its first process
+ * exits), ignores every signal it can, runs in a process group of its own
+ * and has no RLIMIT_CPU below the hard limit.
+ */
+#if defined(__linux__)
+#define _GNU_SOURCE
+#else
+#define _DARWIN_C_SOURCE
+#define _DEFAULT_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+#include "guard.h"
+
+#if defined(NSIG)
+#define G_NSIG NSIG
+#else
+#define G_NSIG 65
+#endif
+
+#if defined(__linux__) && defined(SYS_pidfd_send_signal)
+#define G_PIDFD 1
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1u << 2)
+#endif
+#endif
+
+typedef struct g_entry {
+  pid_t pid;
+  int pidfd; /* -1: none (portable) */
+} g_entry;
+
+static g_entry *g_tab;
+static size_t g_n, g_cap;
+static pid_t g_program; /* Linux: the program's pid (SO_PEERCRED) */
+
+static void g_forget(size_t i) {
+  if (g_tab[i].pidfd >= 0)
+    (void)close(g_tab[i].pidfd);
+  g_tab[i] = g_tab[--g_n];
+}
+
+static size_t g_find(pid_t pid) {
+  size_t i;
+  for (i = 0; i < g_n; i++)
+    if (g_tab[i].pid == pid)
+      return i;
+  return (size_t)-1;
+}
+
+#if defined(G_PIDFD)
+/* The pid a pidfd refers to (its fdinfo "Pid:" line), or -1. */
+static pid_t g_pidfd_pid(int fd) {
+  char path[64], buf[512], *p;
+  ssize_t n;
+  int f;
+  snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+  f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0)
+    return -1;
+  n = read(f, buf, sizeof(buf) - 1);
+  (void)close(f);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  p = strstr(buf, "\nPid:");
+  if (p == NULL)
+    return -1;
+  return (pid_t)strtol(p + 5, NULL, 10);
+}
+
+/* The parent of pid (/proc/<pid>/stat, after the last ')'), or -1. */
+static pid_t g_parent_of(pid_t pid) {
+  char path[64], buf[1024], *p;
+  ssize_t n;
+  int f;
+  long ppid;
+  char state;
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+  f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0)
+    return -1;
+  n = read(f, buf, sizeof(buf) - 1);
+  (void)close(f);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  p = strrchr(buf, ')');
+  if (p == NULL || sscanf(p + 1, " %c %ld", &state, &ppid) != 2)
+    return -1;
+  return (pid_t)ppid;
+}
+#endif
+
+/* Never more privileged than the program: when it has dropped its
+ * credentials, drop ours to them (only ever downwards: an unprivileged
+ * guard cannot change them, and a message cannot raise them). */
+static void g_follow(const tether__gmsg *m) {
+  if (geteuid() != 0 || (m->euid == 0 && m->ruid == 0))
+    return;
+  {
+    gid_t g = (gid_t)m->egid;
+    (void)setgroups(1, &g);
+  }
+#if defined(__linux__)
+  (void)setresgid((gid_t)m->rgid, (gid_t)m->egid, (gid_t)m->egid);
+  (void)setresuid((uid_t)m->ruid, (uid_t)m->euid, (uid_t)m->euid);
+#else
+  (void)setregid((gid_t)m->rgid, (gid_t)m->egid);
+  (void)setreuid((uid_t)m->ruid, (uid_t)m->euid);
+#endif
+}
+
+static void g_register(const tether__gmsg *m, int pidfd, pid_t sender) {
+  size_t i;
+  (void)sender;
+#if defined(G_PIDFD)
+  /* Kills only its own: a registration comes either from the child itself
+   * (between fork and exec; the kernel vouches for the sender's pid) or
+   * from the program re-registering a child it holds unreaped; the
+   * attached pidfd must be that process. */
+  if (pidfd >= 0) {
+    if (g_pidfd_pid(pidfd) != (pid_t)m->pid ||
+        (sender != (pid_t)m->pid &&
+         !(sender == g_program && g_parent_of((pid_t)m->pid) == g_program))) {
+      (void)close(pidfd);
+      return;
+    }
+  } else if (sender != (pid_t)m->pid) {
+    return;
+  } else {
+    /* No descriptor came (our limit): the sender is the child itself,
+     * alive and waiting in its send; its pid is still its own. */
+    pidfd = (int)syscall(SYS_pidfd_open, (pid_t)m->pid, 0);
+  }
+#endif
+  if (m->pid <= 0) {
+    if (pidfd >= 0)
+      (void)close(pidfd);
+    return;
+  }
+  i = g_find((pid_t)m->pid);
+  if (i != (size_t)-1)
+    g_forget(i); /* a newer registration of the same process */
+  if (g_n == g_cap) {
+    size_t cap = g_cap != 0 ? g_cap * 2 : 64;
+    g_entry *t = (g_entry *)realloc(g_tab, cap * sizeof(*t));
+    if (t == NULL) {
+      if (pidfd >= 0)
+        (void)close(pidfd);
+      return;
+    }
+    g_tab = t;
+    g_cap = cap;
+  }
+  g_tab[g_n].pid = (pid_t)m->pid;
+  g_tab[g_n].pidfd = pidfd;
+  g_n++;
+}
+
+/* The program is gone: every registered group dies. */
+static void g_kill_all(void) {
+  size_t i;
+  for (i = 0; i < g_n; i++) {
+    pid_t pid = g_tab[i].pid;
+#if defined(G_PIDFD)
+    int fd = g_tab[i].pidfd;
+    if (fd >= 0) {
+      /* Linux 6.9+: the group of that very process, whatever happened to
+       * its pid number. */
+      if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL,
+                  PIDFD_SIGNAL_PROCESS_GROUP) == 0 ||
+          errno == ESRCH)
+        continue;
+      /* Older kernels: the group id is still that group's while its
+       * leader exists (alive, or a zombie not yet reaped). */
+      if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) == 0)
+        (void)kill(-pid, SIGKILL);
+      continue;
+    }
+#endif
+    (void)kill(-pid, SIGKILL);
+  }
+}
+
+/* One message; 1 read, 0 EOF, -1 error. */
+static int g_receive(tether__gmsg *m, int *pidfd, pid_t *sender) {
+  struct msghdr mh;
+  struct iovec iov;
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(4 * sizeof(int)) + 64 * 4];
+  } ctl;
+  struct cmsghdr *cm;
+  ssize_t n;
+  size_t got = 0;
+  *pidfd = -1;
+  *sender = -1;
+  for (;;) {
+    memset(&mh, 0, sizeof(mh));
+    iov.iov_base = (char *)m + got;
+    iov.iov_len = sizeof(*m) - got;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    n = recvmsg(TETHER__G_FD, &mh, 0);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    if (n == 0)
+      return 0;
+    for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+      if (cm->cmsg_level != SOL_SOCKET)
+        continue;
+      if (cm->cmsg_type == SCM_RIGHTS) {
+        size_t k, cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (k = 0; k < cnt; k++) {
+          int fd;
+          memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+          (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+          if (*pidfd < 0)
+            *pidfd = fd;
+          else
+            (void)close(fd);
+        }
+      }
+#if defined(__linux__)
+      else if (cm->cmsg_type == SCM_CREDENTIALS) {
+        struct ucred uc;
+        memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+        *sender = uc.pid;
+      }
+#endif
+    }
+    got += (size_t)n;
+#if defined(__linux__)
+    return got == sizeof(*m) ? 1 : 2; /* records: a short one is ignored */
+#else
+    if (got == sizeof(*m))
+      return 1;
+#endif
+  }
+}
+
+int main(int argc, char **argv) {
+  struct stat st;
+  struct rlimit rl;
+  struct sigaction sa;
+  sigset_t none;
+  tether__gmsg m;
+  pid_t pid;
+  int s, null_fd;
+  (void)argc;
+  (void)argv;
+
+  if (fstat(TETHER__G_FD, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    fprintf(stderr, "tether-guard: started by the tether library only\n");
+    return 2;
+  }
+  /* Not the program's child: a waitpid(-1) loop of the program never sees
+   * us. The library reaps our first process. */
+  pid = fork();
+  if (pid > 0)
+    _exit(0);
+  /* pid < 0 (a process limit): stay the program's child rather than fail;
+   * the library sees it in the hello (our pid is the one it started). */
+  (void)setpgid(0, 0); /* a kill aimed at the program's group misses us */
+
+  memset(&sa, 0, sizeof(sa));
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = SIG_IGN;
+  for (s = 1; s < G_NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
+      (void)sigaction(s, &sa, NULL);
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+  if (getrlimit(RLIMIT_CPU, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_CPU, &rl);
+  }
+  /* One pidfd per registered child: as many as the hard limit allows. */
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  /* Nothing of the program's: stdio on /dev/null, no other descriptor, no
+   * directory kept busy. */
+  null_fd = open("/dev/null", O_RDWR);
+  for (s = 0; s < 3; s++)
+    if (null_fd >= 0 && null_fd != s)
+      (void)dup2(null_fd, s);
+  if (null_fd > TETHER__G_FD)
+    (void)close(null_fd);
+  (void)fcntl(TETHER__G_FD, F_SETFD, FD_CLOEXEC);
+  {
+    int fd, top = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < 65536)
+      top = (int)rl.rlim_cur;
+#if defined(__linux__) && defined(SYS_close_range)
+    if (syscall(SYS_close_range, TETHER__G_FD + 1, ~0u, 0) != 0)
+#endif
+      for (fd = TETHER__G_FD + 1; fd < top; fd++)
+        (void)close(fd);
+  }
+  (void)chdir("/");
+#if defined(__linux__)
+  {
+    int on = 1;
+    struct ucred uc;
+    socklen_t len = sizeof(uc);
+    (void)setsockopt(TETHER__G_FD, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+    if (getsockopt(TETHER__G_FD, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0)
+      g_program = uc.pid;
+  }
+#endif
+#if defined(SO_NOSIGPIPE)
+  {
+    int on = 1;
+    (void)setsockopt(TETHER__G_FD, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on));
+  }
+#endif
+
+  memset(&m, 0, sizeof(m));
+  m.type = TETHER__G_HELLO;
+  m.pid = (int32_t)getpid();
+  while (send(TETHER__G_FD, &m, sizeof(m), 0) < 0 && errno == EINTR) {
+  }
+
+  for (;;) {
+    int pidfd, r;
+    pid_t sender;
+    r = g_receive(&m, &pidfd, &sender);
+    if (r <= 0)
+      break;
+    if (r != 1) {
+      if (pidfd >= 0)
+        (void)close(pidfd);
+      continue;
+    }
+    g_follow(&m);
+    if (m.type == TETHER__G_REGISTER) {
+      g_register(&m, pidfd, sender);
+    } else {
+      size_t i;
+      if (pidfd >= 0)
+        (void)close(pidfd);
+      if (m.type == TETHER__G_UNREGISTER && (i = g_find((pid_t)m.pid)) != (size_t)-1)
+        g_forget(i);
+    }
+  }
+  g_kill_all();
+  _exit(0);
+}

@@ -1,0 +1,55 @@
+/*
+ * PRIVATE to the POSIX backend's spawning files: posix/spawn.c (program
+ * lookup, environment, stdio, detached children, the keeper path of
+ * TETHER_SPAWN_CATCH_ESCAPEES, the backend contract) and posix/direct.c
+ * (tethered children started by the calling thread, guarded by
+ * tether-guard). docs/children.md has the design.
+ */
+#ifndef TETHER_POSIX_SPAWN_H
+#define TETHER_POSIX_SPAWN_H
+
+#include <sys/types.h>
+
+#include "backend.h"
+
+/* How a child was started. */
+enum { TETHER__VIA_KEEPER = 0, TETHER__VIA_DETACHED, TETHER__VIA_DIRECT };
+
+struct tether__os_child {
+  tether_child *owner;
+  pid_t pid;                     /* detached, direct: for the waiter thread */
+  int via;                       /* TETHER__VIA_* */
+  int detached;                  /* via == TETHER__VIA_DETACHED */
+  unsigned gen;                  /* keeper generation (keeper path) */
+  int release_done;              /* K.lock: the keeper let go of it */
+  struct tether__os_child *next; /* K.lock: table of the keeper's children */
+  /* detached and direct children: a thread waits for each */
+  tether__thread *waiter;
+  int released, in_callback, done; /* K.lock (detached), D lock (direct) */
+  /* direct children: */
+  int pidfd;                     /* Linux: a pidfd of the leader, or -1 */
+  int unknown;                   /* D lock: reaped by someone else */
+};
+
+/* Is any process of group pgid alive (not a zombie)? (posix/spawn.c) */
+int tether__group_alive(pid_t pgid);
+
+/* The child is in the middle of this process's spawn: what it runs and
+ * with which descriptors (parent-side numbers; -1: closed). */
+typedef struct tether__spawn_plan {
+  const char *path;
+  char *const *argv;
+  char *const *envp;
+  const char *cwd;
+  int stdio[3];
+  const tether_spawn_options *opts;
+} tether__spawn_plan;
+
+/* posix/direct.c: the backend contract for TETHER__VIA_DIRECT children. */
+int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan);
+int tether__direct_signal(tether_child *c, int signo);
+int tether__direct_wait_tree(tether_child *c, int timeout_ms);
+void tether__direct_release(tether_child *c);
+void tether__direct_forget(tether_child *c);
+
+#endif
