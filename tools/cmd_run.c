@@ -562,7 +562,11 @@ static void watch_others(tether_channel *ch) {
  * parent dies; reap every child that is not the keeper (the library's, the
  * program's parent: it waits for that one itself). The program's own
  * orphans go to the keeper, a subreaper, which reaps them. */
-static void reap_orphans(long keeper) {
+#ifndef _WIN32
+static void on_sigpipe(int sig) { (void)sig; }
+#endif
+
+static void reap_orphans(long keeper, long child) {
 #if defined(__linux__)
   DIR *d;
   struct dirent *e;
@@ -589,13 +593,15 @@ static void reap_orphans(long keeper) {
       int st;
       if (end == p)
         break;
-      if (pid > 0 && pid != keeper && waitpid((pid_t)pid, &st, WNOHANG) == (pid_t)pid)
+      if (pid > 0 && pid != keeper && pid != child &&
+          waitpid((pid_t)pid, &st, WNOHANG) == (pid_t)pid)
         vlog("PID 1: reaped orphan %ld", pid);
     }
   }
   closedir(d);
 #else
   (void)keeper;
+  (void)child;
 #endif
 }
 
@@ -795,7 +801,7 @@ static void handle_event(run_state *s, const tether_event *ev) {
     return;
   }
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCHLD) {
-    reap_orphans(s->keeper); /* PID 1 only */
+    reap_orphans(s->keeper, (long)s->pid); /* PID 1 only */
     return;
   }
   if (k == TETHER_EVENT_SIGNAL) {
@@ -979,14 +985,20 @@ int cli_run(int argc, char **argv) {
    * closed 0-2 slot, and a reader that went away (`tether run -v ... 2>&1 |
    * head -1`) must not kill tether through SIGPIPE; write() then fails with
    * EPIPE, which the logging ignores. The program still starts with SIGPIPE
-   * at its default (every tethered child starts with default actions). */
+   * at its default: a handled signal starts at its default in a child, an
+   * ignored one stays ignored, so tether handles it (doing nothing) rather
+   * than ignoring it; one ignored by whoever started tether stays ignored,
+   * for the program too, as with timeout and env. */
   fill_closed_stdio();
   {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(SIGPIPE, &sa, NULL);
+    struct sigaction sa, old;
+    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+      memset(&sa, 0, sizeof sa);
+      sa.sa_handler = on_sigpipe;
+      sa.sa_flags = SA_RESTART;
+      sigemptyset(&sa.sa_mask);
+      (void)sigaction(SIGPIPE, &sa, NULL);
+    }
   }
 #endif
   r = parse_args(argc, argv, &o);
@@ -1140,7 +1152,7 @@ int cli_run(int argc, char **argv) {
   /* The program ended: the terminal is tether's again before anything
    * else (the rest of the tree dies below). */
   terminal_take_back();
-  reap_orphans(s.keeper);
+  reap_orphans(s.keeper, (long)s.pid);
 #endif
 
   describe_exit(&st, desc, sizeof desc);
