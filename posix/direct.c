@@ -174,6 +174,23 @@ setup_failed:
   _exit(127);
 }
 
+/* vfork in a function of its own: nothing of the caller's frame is live
+ * across it (-Wclobbered), and the child never returns from here. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static pid_t tether__d_start(const tether__d_child *d) {
+  pid_t pid;
+#if defined(__APPLE__)
+  pid = fork(); /* macOS 12+ deprecates vfork, which is a fork there */
+#else
+  pid = vfork();
+#endif
+  if (pid == 0)
+    tether__d_child_main(d);
+  return pid;
+}
+
 /* ---- the parent's preparation ---- */
 
 static int tether__d_is_target(int fd, const int *tgt, int n, int top3) {
@@ -431,13 +448,7 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
      * them: every signal blocked across vfork. */
     sigfillset(&all);
     (void)pthread_sigmask(SIG_SETMASK, &all, &old);
-#if defined(__APPLE__)
-    pid = fork(); /* macOS 12+ deprecates vfork, which is a fork there */
-#else
-    pid = vfork();
-#endif
-    if (pid == 0)
-      tether__d_child_main(&d);
+    pid = tether__d_start(&d);
     fork_err = errno;
     (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (guard_copy >= 0) {

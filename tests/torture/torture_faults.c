@@ -365,6 +365,19 @@ static void spawn_options(tether_spawn_options *o, const char *stdio) {
 }
 
 /* The spawned child does its job: exit 7; with pipes, echo. */
+/* A sanitizer runtime in the child: its exit-time leak check needs a task
+ * of its own, which a squeezed RLIMIT_NPROC may refuse (exit code 1). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TT_SANITIZED 1
+#endif
+#endif
+#ifndef TT_SANITIZED
+#define TT_SANITIZED 0
+#endif
+
 static int spawned_works(tether_child *c, const char *stdio, char *why, size_t cap) {
   tether_exit st;
   int pipes = strcmp(stdio, "pipe") == 0, r;
@@ -383,12 +396,14 @@ static int spawned_works(tether_child *c, const char *stdio, char *why, size_t c
     snprintf(why, cap, "tether_child_wait = %s", tether_err_name(r));
     return 0;
   }
-  if ((st.kind == TETHER_EXIT_CODE && st.code == 127) || st.kind == TETHER_EXIT_SIGNAL) {
+  if ((st.kind == TETHER_EXIT_CODE && st.code == 127) || st.kind == TETHER_EXIT_SIGNAL ||
+      (TT_SANITIZED && st.kind == TETHER_EXIT_CODE && st.code == 1)) {
     /* It started, then inherited the squeezed limit: the dynamic loader
      * found no descriptor to open its libraries with (127), or a sanitizer
      * runtime could not start its thread (SIGABRT). */
     snprintf(why, cap, "it started, then ended with %s %d under the inherited "
-             "limit", st.kind == TETHER_EXIT_CODE ? "exit" : "signal",
+             "limit (1: LeakSanitizer could not start its tracer)",
+             st.kind == TETHER_EXIT_CODE ? "exit" : "signal",
              st.kind == TETHER_EXIT_CODE ? st.code : st.signo);
     return 2;
   }
