@@ -501,7 +501,8 @@ static void probe_affinity(void) {
     if (!in && first >= 0 && len + 32 < sizeof(buf)) {
       prev = c - 1;
       if (prev == first)
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d", len ? "," : "", first);
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d", len ? "," : "",
+                                first);
       else
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d-%d", len ? "," : "",
                                 first, prev);
