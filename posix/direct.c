@@ -448,8 +448,10 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
      * them: every signal blocked across vfork. */
     sigfillset(&all);
     (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+    tether__guard_spawning(1);
     pid = tether__d_start(&d);
     fork_err = errno;
+    tether__guard_spawning(0);
     (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (guard_copy >= 0) {
       (void)close(guard_copy);

@@ -484,8 +484,17 @@ int64_t tether__guard_pid(void) {
  * our copy of its socket (so that it still sees EOF when the parent ends)
  * and start from nothing; a dead connection still in use by a spawn of
  * another thread (which does not exist here) is left as it is. */
+/* Set by a thread around its vfork of a child. Sanitizers and valgrind run
+ * vfork as a fork, which runs the fork handlers in the child: that child
+ * must keep the guard's socket to register through. */
+static __thread int tether__g_spawning;
+
+void tether__guard_spawning(int on) { tether__g_spawning = on; }
+
 void tether__guard_after_fork(void) {
   static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  if (tether__g_spawning)
+    return;
   if (G.cur != NULL)
     (void)close(G.cur->sock);
   G.cur = NULL;

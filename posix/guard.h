@@ -69,6 +69,11 @@ void tether__guard_untrack(pid_t pid);
 /* The guard's pid, or -1 (tests). */
 int64_t tether__guard_pid(void);
 
+/* Around the vfork of a tethered child (1, then 0), by the spawning thread:
+ * where vfork is a fork (sanitizers, valgrind), the fork handler then
+ * leaves the guard's socket alone in that child. */
+void tether__guard_spawning(int on);
+
 /* In a fork()ed child of the program (the one fork handler). */
 void tether__guard_after_fork(void);
 
