@@ -152,7 +152,7 @@ TETHER_API const char *tether_version_string(void);
   XX(ECANCELED, -27,                                                           \
      "the token was already cancelled (the first cause is kept)")             \
   XX(EHELPER, -28,                                                             \
-     "tether's helper program (tether-keeper) is missing or could not start")
+     "tether's helper program (tether-guard) is missing or could not start")
 
 /** Error codes: every failure is one of these negative values. */
 typedef enum tether_error {
@@ -774,37 +774,51 @@ typedef struct tether_spawn_options {
  *           POSIX: TETHER_SPAWN_CONSOLE_GROUP.
  *         - TETHER_EAGAIN: process limit reached (RLIMIT_NPROC).
  *         - TETHER_EMFILE / TETHER_ENFILE / TETHER_ENOMEM. POSIX: also
- *           when the extra descriptors cannot be carried (the keeper, or
- *           for a detached child this process, needs a free number above
- *           the highest target for each source that is another entry's
- *           target; a detached spawn copies every source there).
- *         - TETHER_EIO: POSIX: tether's keeper process died (it was killed,
- *           or could not set itself up) while handling this request; the
- *           next tether_spawn() starts a new one.
+ *           when the extra descriptors cannot be carried (this process, or
+ *           with TETHER_SPAWN_CATCH_ESCAPEES the keeper, needs a free
+ *           number above the highest target for each source that is
+ *           another entry's target; a detached spawn copies every source
+ *           there).
+ *         - TETHER_EHELPER: POSIX: tether-guard was not found or could not
+ *           start (tether_last_os_error() says why: ENOENT when it is not
+ *           installed); nothing was started.
+ *         - TETHER_EIO: POSIX, TETHER_SPAWN_CATCH_ESCAPEES: tether's keeper
+ *           process died (it was killed, or could not set itself up) while
+ *           handling this request; the next tether_spawn() starts a new one.
  *         - TETHER_EPERM: Windows: this process is in a job that forbids the
  *           child's own job (nesting refused); the child was not started.
  *
  * Ownership: the caller owns the child and must tether_child_free() it.
  *
- * Platform notes: POSIX: tethered children are started by tether's keeper
- * process (one per program, forked at the first spawn, in a process group
- * of its own in this process's session; see docs/children.md), detached
- * ones by posix_spawn in a session of their own. A tethered child is a
- * process group of this process's session, with its controlling terminal:
- * a background group of it (reading the terminal stops the child with
- * SIGTTIN, changing its modes with SIGTTOU) until it is given the terminal
- * (TETHER_SPAWN_CONSOLE_GROUP says how). A bare argv[0] is searched in
- * this process's PATH like execvp() (without ever falling back to a
- * shell); a name with a '/' is that file,
- * relative names relative to this process's current directory, not to cwd.
- * The child gets stdin/stdout/stderr, the extra descriptors at their
- * targets (not close-on-exec; a source that is another entry's target is
- * moved out of the way first, so any permutation works) and no other
- * descriptor (tethered; a detached child also inherits this process's
- * descriptors that are not close-on-exec), an empty signal mask and every
- * signal disposition at its default. Extra descriptors travel to the keeper
- * with SCM_RIGHTS, in messages of at most 250 descriptors. On Linux it also has PR_SET_PDEATHSIG(SIGKILL) towards the
- * keeper, a backup in case the keeper itself is killed.
+ * Platform notes: POSIX: the calling thread starts a tethered child itself
+ * (vfork + execve, as glibc's posix_spawn), so it is this process's own
+ * child with everything the calling thread has at that moment: current
+ * directory (cwd NULL), umask, resource limits, nice value, scheduling,
+ * CPU affinity, credentials, capabilities, no_new_privs, seccomp filters,
+ * chroot, namespaces, cgroup, and the signals this process ignores (they
+ * stay ignored unless TETHER_SPAWN_RESET_SIGNALS). What tethering changes:
+ * the child is a process group of its own in this process's session (with
+ * its controlling terminal: a background group of it, so reading the
+ * terminal stops it with SIGTTIN until it is given the terminal;
+ * TETHER_SPAWN_CONSOLE_GROUP says how), its signal mask is empty, handled
+ * signals start at their default, and it gets stdin/stdout/stderr, the
+ * extra descriptors at their targets (not close-on-exec; a source that is
+ * another entry's target is moved out of the way first, so any
+ * permutation works) and no other descriptor. Before its execve the child
+ * registers its group with tether-guard, a small program of tether's
+ * (started once per process from its own executable, not a fork of this
+ * one; docs/children.md says where it is looked for), which kills the
+ * group if this process ends in any way. A child's exit is seen by a
+ * tether thread that waits for it (waitid, WNOWAIT: the child stays a
+ * zombie until tether_child_free(), so its group id is not recycled while
+ * tether may signal it); if this process reaps it itself (a waitpid(-1)
+ * loop, SIGCHLD set to SIG_IGN) its status is TETHER_EXIT_UNKNOWN. With
+ * TETHER_SPAWN_CATCH_ESCAPEES (Linux) the child is started by tether's
+ * keeper process instead (see the flag). Detached children are started
+ * with posix_spawn in a session of their own. A bare argv[0] is searched
+ * in this process's PATH like execvp() (without ever falling back to a
+ * shell); a name with a '/' is that file, relative names relative to this
+ * process's current directory, not to cwd.
  * Windows: a bare argv[0] is searched in the directory of this process's
  * executable, the system directory (System32), the Windows directory, then
  * each directory of this process's PATH; never in the current directory
@@ -941,10 +955,12 @@ TETHER_API int tether_child_wait(tether_child *c, int timeout_ms,
  *         A detached child's tree: TETHER_ENOTSUP (it has no group/job of
  *         its own that tether tracks).
  *
- * Platform notes: POSIX: the process table shows no living member of the
- * child's process group (Linux: /proc; macOS and BSDs: sysctl
- * KERN_PROC_PGRP). The keeper keeps the group leader unreaped until the
- * child is freed, so the group id cannot be reused meanwhile. Windows: the
+ * Platform notes: POSIX: first the child's own exit (a notification, not a
+ * poll), then the process table shows no living member of the child's
+ * process group (Linux: /proc; macOS and BSDs: sysctl KERN_PROC_PGRP),
+ * looked at again after 0.5, 1, 2 ... up to 20 ms while descendants outlive
+ * the child. The group leader stays unreaped until the child is freed, so
+ * the group id cannot be reused meanwhile. Windows: the
  * job's active process count is 0 (QueryInformationJobObject), not job
  * messages.
  */
