@@ -578,8 +578,12 @@ int tether__direct_signal(tether_child *c, int signo) {
 #endif
     return TETHER_ESRCH;
   }
-  /* The leader is ours and unreaped: the group id is this group's. */
-  if (!tether__group_alive((pid_t)c->pid))
+  /* The leader is ours and unreaped: the group id is this group's. While
+   * the leader runs the group is alive; after, the process table says. */
+  tether__mutex_lock(c->lock);
+  unknown = c->exited;
+  tether__mutex_unlock(c->lock);
+  if (unknown && !tether__group_alive((pid_t)c->pid))
     return TETHER_ESRCH;
   if (kill(-(pid_t)c->pid, signo) == 0)
     return 0;
@@ -589,6 +593,7 @@ int tether__direct_signal(tether_child *c, int signo) {
 int tether__direct_wait_tree(tether_child *c, int timeout_ms) {
   uint64_t deadline = 0, now;
   long pause_us = 500;
+  int exited;
   if (timeout_ms > 0)
     deadline = tether__now_ns() + (uint64_t)timeout_ms * 1000000u;
   /* First the leader: its exit is a notification, not a poll. */
@@ -605,7 +610,10 @@ int tether__direct_wait_tree(tether_child *c, int timeout_ms) {
     }
     (void)tether__cond_wait(c->cond, c->lock, left);
   }
+  exited = c->exited;
   tether__mutex_unlock(c->lock);
+  if (!exited)
+    return 0; /* the leader lives: so does the tree */
   /* Then what is left of the group (descendants that outlive the leader
    * are not ours to be told about): a scan, then fewer and fewer. */
   for (;;) {
