@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #endif
 #if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__) || \
@@ -330,6 +331,141 @@ static void tether__d_waiter(void *arg) {
   (void)pthread_mutex_unlock(&tether__d_lock);
 }
 
+#if defined(TETHER__D_PIDFD)
+/* Linux: one thread for every child. Each child's pidfd is in an epoll set;
+ * a pidfd becomes readable when its process exits. The thread then reads
+ * the status (waitid WNOHANG | WNOWAIT: the child stays unreaped), takes
+ * the pidfd out of the set and reports. Children whose pidfd cannot be
+ * had or watched get a thread of their own (tether__d_waiter). */
+static struct {
+  int ep;                           /* -1: not started (tether__d_lock) */
+  int failed;                       /* could not start: threads instead */
+  struct tether__os_child **by_fd;  /* watched children, by pidfd */
+  int cap;
+} W = {-1, 0, NULL, 0};
+
+static void tether__d_watcher(void *arg) {
+  int ep = (int)(intptr_t)arg;
+  for (;;) {
+    struct epoll_event evs[64];
+    int n = epoll_wait(ep, evs, 64, -1), i;
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return; /* only if ep was closed: a fork()ed child's copy */
+    }
+    for (i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      struct tether__os_child *o;
+      siginfo_t si;
+      uint32_t raw;
+      (void)pthread_mutex_lock(&tether__d_lock);
+      o = fd >= 0 && fd < W.cap ? W.by_fd[fd] : NULL;
+      if (o == NULL || o->done || o->released) {
+        (void)pthread_mutex_unlock(&tether__d_lock);
+        continue;
+      }
+      memset(&si, 0, sizeof(si));
+      if (waitid(P_PID, (id_t)o->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+        if (si.si_pid != o->pid) {
+          (void)pthread_mutex_unlock(&tether__d_lock); /* not yet */
+          continue;
+        }
+        raw = tether__d_status(&si);
+      } else if (errno == EINTR) {
+        (void)pthread_mutex_unlock(&tether__d_lock);
+        continue;
+      } else {
+        raw = TETHER__RAW_UNKNOWN;
+        o->unknown = 1;
+      }
+      (void)epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+      W.by_fd[fd] = NULL;
+      o->done = 1;
+      o->in_callback = 1;
+      (void)pthread_mutex_unlock(&tether__d_lock);
+      tether__child_exited(o->owner, raw);
+      (void)pthread_mutex_lock(&tether__d_lock);
+      o->in_callback = 0;
+      (void)pthread_cond_broadcast(&tether__d_cond);
+      (void)pthread_mutex_unlock(&tether__d_lock);
+    }
+  }
+}
+
+/* Watch o through its pidfd: 0, or -1 (give it a thread of its own). */
+static int tether__d_watch(struct tether__os_child *o) {
+  struct epoll_event ev;
+  int r = -1;
+  if (o->pidfd < 0)
+    return -1;
+  (void)pthread_mutex_lock(&tether__d_lock);
+  if (W.ep < 0 && !W.failed) {
+    tether__thread *t;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep >= 0 && tether__thread_start(&t, tether__d_watcher, (void *)(intptr_t)ep) == 0) {
+      tether__thread_detach(t);
+      W.ep = ep;
+    } else {
+      if (ep >= 0)
+        (void)close(ep);
+      W.failed = 1;
+    }
+  }
+  if (W.ep >= 0) {
+    if (o->pidfd >= W.cap) {
+      int cap = W.cap, i;
+      struct tether__os_child **t;
+      while (cap <= o->pidfd)
+        cap = cap != 0 ? cap * 2 : 256;
+      t = (struct tether__os_child **)realloc(W.by_fd, (size_t)cap * sizeof(*t));
+      if (t != NULL) {
+        for (i = W.cap; i < cap; i++)
+          t[i] = NULL;
+        W.by_fd = t;
+        W.cap = cap;
+      }
+    }
+    if (o->pidfd < W.cap) {
+      memset(&ev, 0, sizeof(ev));
+      ev.events = EPOLLIN;
+      ev.data.fd = o->pidfd;
+      W.by_fd[o->pidfd] = o;
+      if (epoll_ctl(W.ep, EPOLL_CTL_ADD, o->pidfd, &ev) == 0)
+        r = 0;
+      else
+        W.by_fd[o->pidfd] = NULL;
+    }
+  }
+  (void)pthread_mutex_unlock(&tether__d_lock);
+  return r;
+}
+
+/* o no longer watched (its release). tether__d_lock held. */
+static void tether__d_unwatch_locked(struct tether__os_child *o) {
+  if (o->waiter == NULL && o->pidfd >= 0 && o->pidfd < W.cap && W.by_fd[o->pidfd] == o) {
+    W.by_fd[o->pidfd] = NULL;
+    (void)epoll_ctl(W.ep, EPOLL_CTL_DEL, o->pidfd, NULL);
+  }
+}
+#endif
+
+void tether__direct_after_fork(void) {
+  static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  static const pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+  memcpy(&tether__d_lock, &fresh, sizeof(fresh));
+  memcpy(&tether__d_cond, &fresh_cond, sizeof(fresh_cond));
+#if defined(TETHER__D_PIDFD)
+  /* The watcher thread is the parent's; its children too. */
+  if (W.ep >= 0)
+    (void)close(W.ep);
+  W.ep = -1;
+  W.failed = 0;
+  if (W.by_fd != NULL)
+    memset(W.by_fd, 0, (size_t)W.cap * sizeof(*W.by_fd));
+#endif
+}
+
 /* ---- spawn ---- */
 
 int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
@@ -515,6 +651,11 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
       (void)fcntl(o->pidfd, F_SETFD, FD_CLOEXEC);
 #endif
     r = tether__guard_track(pid, o->pidfd, conn);
+#if defined(TETHER__D_PIDFD)
+    if (r == 0 && tether__d_watch(o) == 0)
+      ; /* the watcher thread reports it */
+    else
+#endif
     if (r == 0)
       r = tether__thread_start(&o->waiter, tether__d_waiter, o);
     if (r < 0) {
@@ -644,6 +785,9 @@ void tether__direct_release(tether_child *c) {
   o->released = 1;
   while (o->in_callback)
     (void)pthread_cond_wait(&tether__d_cond, &tether__d_lock);
+#if defined(TETHER__D_PIDFD)
+  tether__d_unwatch_locked(o);
+#endif
   (void)pthread_mutex_unlock(&tether__d_lock);
   /* The whole group, while its id is reserved by the unreaped leader (or
    * through the pidfd when someone else reaped it). */
@@ -656,7 +800,8 @@ void tether__direct_release(tether_child *c) {
                   PIDFD_SIGNAL_PROCESS_GROUP);
   }
 #endif
-  tether__thread_join(o->waiter);
+  if (o->waiter != NULL)
+    tether__thread_join(o->waiter);
   tether__guard_untrack(o->pid);
   if (!o->unknown)
     while (waitpid(o->pid, NULL, 0) < 0 && errno == EINTR) {

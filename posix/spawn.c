@@ -278,6 +278,7 @@ static void tether__reader_main(void *arg) {
  * threads that do not exist here: make new ones (the old ones are left). */
 void tether__spawn_after_fork(void) {
   tether__guard_after_fork();
+  tether__direct_after_fork();
   if (K.started) {
     (void)close(K.sock);
     (void)close(K.lifeline);

@@ -51,5 +51,7 @@ int tether__direct_signal(tether_child *c, int signo);
 int tether__direct_wait_tree(tether_child *c, int timeout_ms);
 void tether__direct_release(tether_child *c);
 void tether__direct_forget(tether_child *c);
+/* In a fork()ed child (posix/spawn.c's fork hook). */
+void tether__direct_after_fork(void);
 
 #endif
