@@ -67,7 +67,9 @@ typedef struct g_entry {
 
 static g_entry *g_tab;
 static size_t g_n, g_cap;
-static pid_t g_program; /* Linux: the program's pid (SO_PEERCRED) */
+#if defined(__linux__)
+static pid_t g_program; /* the program's pid (SO_PEERCRED) */
+#endif
 
 static void g_forget(size_t i) {
   if (g_tab[i].pidfd >= 0)

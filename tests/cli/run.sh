@@ -167,7 +167,11 @@ done
 # The child runs in a process group of its own (not tether's).
 bg pg -- sh -c 'echo $$ >"$1"; ps -o pgid= -p $$ >>"$1"; sleep 30' sh "$tmp/pg.ready"
 if wait_file "$tmp/pg.ready"; then
-  sleep 0.2
+  # Its second line comes from ps, which may take a while on a busy machine.
+  for _ in $(seq 200); do
+    [ "$(wc -l <"$tmp/pg.ready")" -ge 2 ] && break
+    sleep 0.05
+  done
   cpid=$(head -n 1 "$tmp/pg.ready")
   cpg=$(sed -n 2p "$tmp/pg.ready" | tr -d ' ')
   tpg=$(ps -o pgid= -p "$PID" | tr -d ' ')
