@@ -1157,6 +1157,168 @@ static void test_many_children(void **state) {
   assert_int_equal(tt_open_fd_count(), fds);
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* The guard kills only its own                                           */
+/* ---------------------------------------------------------------------- */
+
+#if defined(TETHER_TEST_LINUX)
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+/* posix/guard.h's message, mirrored: type, pid, ruid, euid, rgid, egid. */
+typedef struct forged_msg {
+  uint32_t type;
+  int32_t pid;
+  uint32_t ids[4];
+} forged_msg;
+
+/* A process that is not ours: a grandchild whose parent has exited (so it
+ * is re-parented away), in a group of its own. Its pid, or -1. */
+static pid_t start_stranger(void) {
+  int p[2];
+  pid_t m, v = -1;
+  if (pipe(p) != 0)
+    return -1;
+  m = fork();
+  if (m == 0) {
+    pid_t g = fork();
+    if (g == 0) {
+      (void)setpgid(0, 0);
+      close(p[0]);
+      close(p[1]);
+      for (;;)
+        pause();
+    }
+    (void)!write(p[1], &g, sizeof(g));
+    _exit(0);
+  }
+  close(p[1]);
+  if (m > 0) {
+    (void)!read(p[0], &v, sizeof(v));
+    (void)waitpid(m, NULL, 0);
+  }
+  close(p[0]);
+  return v;
+}
+
+/* argv: STRANGER. Spawn a tethered child (starting the guard), then forge
+ * registrations of the stranger on every SEQPACKET socket we hold (the
+ * guard's): with a pidfd of it, and without. Print the child's pid, then
+ * end without freeing anything: the guard must kill the child's group and
+ * nothing else. */
+static int child_forge(int argc, char **argv) {
+  const char *v[4];
+  tether_child *c = NULL;
+  pid_t stranger;
+  int fd, sent = 0;
+  if (argc < 1)
+    return 2;
+  stranger = (pid_t)atol(argv[0]);
+  v[0] = tt_self();
+  v[1] = "--child";
+  v[2] = "sleep";
+  v[3] = NULL;
+  if (tether_spawn(&c, v, NULL) != 0)
+    return 3;
+  for (fd = 3; fd < 1024; fd++) {
+    int type = 0, pfd;
+    socklen_t len = sizeof(type);
+    forged_msg m;
+    struct msghdr mh;
+    struct iovec iov;
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct cmsghdr *cm;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET)
+      continue;
+    memset(&m, 0, sizeof(m));
+    m.type = 1; /* TETHER__G_REGISTER */
+    m.pid = (int32_t)stranger;
+    m.ids[0] = (uint32_t)getuid();
+    m.ids[1] = (uint32_t)geteuid();
+    m.ids[2] = (uint32_t)getgid();
+    m.ids[3] = (uint32_t)getegid();
+    /* Without a descriptor: the sender is not the stranger. */
+    if (send(fd, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m))
+      sent++;
+    /* With a pidfd of it: the stranger is not our child. */
+    pfd = (int)syscall(SYS_pidfd_open, stranger, 0);
+    if (pfd >= 0) {
+      memset(&mh, 0, sizeof(mh));
+      memset(&ctl, 0, sizeof(ctl));
+      iov.iov_base = &m;
+      iov.iov_len = sizeof(m);
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = ctl.buf;
+      mh.msg_controllen = sizeof(ctl.buf);
+      cm = CMSG_FIRSTHDR(&mh);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SCM_RIGHTS;
+      cm->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(cm), &pfd, sizeof(int));
+      if (sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(m))
+        sent++;
+      close(pfd);
+    }
+  }
+  printf("%ld %d\n", (long)tether_child_pid(c), sent);
+  fflush(stdout);
+  tt_sleep_ms(200); /* the guard reads the forgeries before our end */
+  _exit(0);
+}
+#endif
+
+static void test_guard_kills_only_its_own(void **state) {
+  (void)state;
+#if defined(TETHER_TEST_LINUX)
+  {
+    pid_t stranger = start_stranger(), m;
+    char arg[32], line[64];
+    const char *v[5];
+    int p[2], st, sent = 0;
+    long child = -1, ms;
+    assert_true(stranger > 0);
+    snprintf(arg, sizeof(arg), "%ld", (long)stranger);
+    assert_int_equal(pipe(p), 0);
+    m = fork();
+    assert_true(m >= 0);
+    if (m == 0) {
+      dup2(p[1], 1);
+      close(p[0]);
+      close(p[1]);
+      v[0] = tt_self();
+      v[1] = "--child";
+      v[2] = "forge";
+      v[3] = arg;
+      v[4] = NULL;
+      execv(tt_self(), (char *const *)v);
+      _exit(127);
+    }
+    close(p[1]);
+    tt_read_line(p[0], line, sizeof(line));
+    close(p[0]);
+    assert_int_equal(waitpid(m, &st, 0), m);
+    assert_int_equal(sscanf(line, "%ld %d", &child, &sent), 2);
+    ms = gone_within((pid_t)child, 3000);
+    tt_sleep_ms(300);
+    print_message("forged registrations sent: %d; tethered child gone in %ld ms; "
+                  "stranger %s\n", sent, ms, alive(stranger) ? "alive" : "KILLED");
+    if (!alive(stranger))
+      fail_msg("the guard killed a process that was not tethered (%ld)", (long)stranger);
+    (void)kill(stranger, SIGKILL);
+    assert_true(sent >= 2);
+    assert_true(ms >= 0 && ms <= 500);
+  }
+#else
+  tt_skip("Linux: the guard verifies registrations with SCM_CREDENTIALS and pidfds");
+#endif
+}
+
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
       {"exit", child_exit},         {"args", child_args},
@@ -1167,6 +1329,9 @@ int main(int argc, char **argv) {
       {"inherit", child_inherit},   {"middle", child_middle},
       {"nproc", child_nproc},       {"ids", child_ids},
       {"identity", child_identity}, {"where", child_where},
+#if defined(TETHER_TEST_LINUX)
+      {"forge", child_forge},
+#endif
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
@@ -1192,6 +1357,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_process_exhaustion),
       cmocka_unit_test(test_identity_of_the_moment),
       cmocka_unit_test(test_many_children),
+      cmocka_unit_test(test_guard_kills_only_its_own),
   };
   return tt_main(argc, argv, scenarios, "spawn", tests, TT_COUNT(tests));
 }
