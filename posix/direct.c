@@ -756,7 +756,26 @@ int tether__direct_wait_tree(tether_child *c, int timeout_ms) {
   if (!exited)
     return 0; /* the leader lives: so does the tree */
   /* Then what is left of the group (descendants that outlive the leader
-   * are not ours to be told about): a scan, then fewer and fewer. */
+   * are not ours to be told about): a scan, then fewer and fewer. A caller
+   * that asks again and again without waiting (the token's stop thread,
+   * every few ms for each child) gets the last answer until the next scan
+   * is due: at most one scan of the process table per child per 50 ms. */
+  if (timeout_ms == 0) {
+    struct tether__os_child *o = c->os;
+    uint64_t t = tether__now_ns();
+    int due;
+    (void)pthread_mutex_lock(&tether__d_lock);
+    due = t >= o->scan_next_ns;
+    if (due) {
+      o->scan_gap_ns = o->scan_gap_ns == 0 ? 1000000u : o->scan_gap_ns * 2;
+      if (o->scan_gap_ns > 50000000u)
+        o->scan_gap_ns = 50000000u;
+      o->scan_next_ns = t + o->scan_gap_ns;
+    }
+    (void)pthread_mutex_unlock(&tether__d_lock);
+    if (!due)
+      return 0;
+  }
   for (;;) {
     struct timespec ts;
     if (!tether__group_alive((pid_t)c->pid))

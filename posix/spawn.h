@@ -8,6 +8,7 @@
 #ifndef TETHER_POSIX_SPAWN_H
 #define TETHER_POSIX_SPAWN_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "backend.h"
@@ -29,6 +30,7 @@ struct tether__os_child {
   /* direct children: */
   int pidfd;                     /* Linux: a pidfd of the leader, or -1 */
   int unknown;                   /* D lock: reaped by someone else */
+  uint64_t scan_next_ns, scan_gap_ns; /* D lock: wait_tree(0)'s next scan */
 };
 
 /* Is any process of group pgid alive (not a zombie)? (posix/spawn.c) */
