@@ -605,8 +605,11 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
     if (n == (ssize_t)sizeof(msg)) {
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
       }
-      if (msg[0] == TETHER__D_REGISTER && attempt == 0) {
+      if (msg[0] == TETHER__D_REGISTER && attempt == 0 &&
+          (msg[1] == EPIPE || msg[1] == ECONNRESET || msg[1] == ECONNREFUSED ||
+           msg[1] == ENOTCONN)) {
         /* The guard died under us: once more, with a new one. */
+        tether__guard_dead(conn);
         tether__guard_release(conn);
         conn = NULL;
         {

@@ -232,7 +232,6 @@ static void tether__g_died_locked(tether__gconn *c) {
     G.cur = NULL;
   if (c->is_child)
     (void)waitpid(c->pid, NULL, WNOHANG);
-  tether__g_conn_unref_locked(c); /* the reader's reference */
   if (G.n == 0)
     return;
   if (tether__g_start_locked() == 0) {
@@ -264,6 +263,7 @@ static void tether__g_reader(void *arg) {
   }
   (void)pthread_mutex_lock(&tether__g_lock);
   tether__g_died_locked(c);
+  tether__g_conn_unref_locked(c); /* the reader's reference */
   (void)pthread_mutex_unlock(&tether__g_lock);
 }
 
@@ -373,6 +373,8 @@ static int tether__g_start_locked(void) {
     return tether__translate_os_error(r);
   }
   gpid = tether__g_hello(sv[0]);
+  if (gpid < 0)
+    (void)close(sv[0]); /* EOF: a guard that is only slow ends now */
   /* Its first process exits right after its fork (or at a failed exec);
    * when it could not fork (a process limit) it is the guard itself, and
    * stays our child. */
@@ -380,7 +382,6 @@ static int tether__g_start_locked(void) {
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
   if (gpid < 0) {
-    (void)close(sv[0]);
     free(c);
     tether__set_last_os_error(EIO);
     return TETHER_EHELPER;
@@ -413,6 +414,12 @@ int tether__guard_acquire(void **conn, int *sock) {
   }
   (void)pthread_mutex_unlock(&tether__g_lock);
   return r;
+}
+
+void tether__guard_dead(void *conn) {
+  (void)pthread_mutex_lock(&tether__g_lock);
+  tether__g_died_locked((tether__gconn *)conn);
+  (void)pthread_mutex_unlock(&tether__g_lock);
 }
 
 void tether__guard_release(void *conn) {

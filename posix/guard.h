@@ -51,6 +51,11 @@ typedef struct tether__gmsg {
 int tether__guard_acquire(void **conn, int *sock);
 void tether__guard_release(void *conn);
 
+/* A child found conn's guard gone (its registration failed with EPIPE,
+ * ECONNRESET...): do now what the reader thread would do on EOF (start a
+ * new guard for the tracked children), so that a retry gets the new one. */
+void tether__guard_dead(void *conn);
+
 /* In a child between fork/vfork and exec, async-signal-safe: register the
  * calling process (a group leader) with the guard through sock. 0 or an
  * errno value. */
