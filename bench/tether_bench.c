@@ -1021,23 +1021,50 @@ static int group_live_count(pid_t pgid) {
   return n;
 }
 
-/* The keeper: the child of `parent` that leads a process group of its own
- * in `parent`'s session (a detached child leads a session of its own). */
+/* The guard of this process (tether-guard, which holds the tethered
+ * children's groups since the spawn redesign; it is not our child): the
+ * newest process named tether-guard in our session. `parent` is kept for
+ * the callers; the keeper of TETHER_SPAWN_CATCH_ESCAPEES is not measured. */
 static pid_t find_keeper(pid_t parent) {
   DIR *d = opendir("/proc");
   struct dirent *e;
   pid_t found = -1;
+  unsigned long long newest = 0;
+  (void)parent;
   if (d == NULL)
     return -1;
-  while (found < 0 && (e = readdir(d)) != NULL) {
-    long pp, pg, sid;
+  while ((e = readdir(d)) != NULL) {
+    char path[300], buf[1024], *q;
+    FILE *f;
     pid_t p;
     if (e->d_name[0] < '0' || e->d_name[0] > '9')
       continue;
     p = (pid_t)atol(e->d_name);
-    if (proc_stat(p, NULL, &pp, &pg, &sid) == 0 && pp == (long)parent &&
-        pg == (long)p && sid != (long)p)
-      found = p;
+    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+    f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    if (fgets(buf, sizeof(buf), f) != NULL && strstr(buf, "(tether-guard)") != NULL &&
+        (q = strrchr(buf, ')')) != NULL) {
+      /* after ')': state ppid pgrp session ... field 22 is starttime */
+      long sid = -1;
+      unsigned long long start = 0;
+      int i;
+      char *tok = strtok(q + 1, " ");
+      for (i = 3; tok != NULL; i++, tok = strtok(NULL, " ")) {
+        if (i == 6)
+          sid = atol(tok);
+        if (i == 22) {
+          start = strtoull(tok, NULL, 10);
+          break;
+        }
+      }
+      if (sid == (long)getsid(0) && start >= newest) {
+        newest = start;
+        found = p;
+      }
+    }
+    (void)fclose(f);
   }
   (void)closedir(d);
   return found;
@@ -1094,7 +1121,7 @@ typedef struct spawn_mech {
 static const spawn_mech g_spawn[S_COUNT] = {
     {"spawn_tether", "tether_spawn",
      "tether_spawn(absolute path) + tether_child_wait + tether_child_free; "
-     "keeper already running (one untimed warm-up spawn per sample)",
+     "guard already running (one untimed warm-up spawn per sample)",
      1},
     {"spawn_tether_path", "tether_spawn, PATH search",
      "as spawn_tether with argv[0] = \"true\" (searched on PATH each time)", 1},
@@ -2369,7 +2396,7 @@ static void json_children(FILE *f, const child_opts *co, const child_results *cr
         continue;
       fprintf(f, "  \"%s\": {\n    \"placement\": \"%s\",\n    \"program\": ",
               g_spawn_key[p],
-              p == P_FREE ? "unpinned" : "bench, keeper and child pinned to one CPU");
+              p == P_FREE ? "unpinned" : "bench, guard and child pinned to one CPU");
       json_str(f, g_true);
       fprintf(f, ",\n    \"spawns_per_sample\": %ld,\n    "
                  "\"warmup_spawns_per_sample\": %ld,\n",
@@ -2526,7 +2553,7 @@ static void print_children(const child_opts *co, const child_results *cr,
         printf("## Spawn + wait of `%s`, everything on CPU %d\n\n", g_true,
                first_cpu);
       printf("Each sample is a fresh bench process: %ld untimed spawns (the "
-             "first tethered one starts the keeper), then %ld timed spawn + "
+             "first tethered one starts the guard), then %ld timed spawn + "
              "wait (+ free); %d samples per variant, interleaved; mean "
              "microseconds per spawn.\n\n",
              co->spawn_warmup, co->spawns, co->samples);
@@ -2559,15 +2586,15 @@ static void print_children(const child_opts *co, const child_results *cr,
       printf("\n");
     }
   if (cr->first_done) {
-    printf("## First spawn in a fresh process (keeper start)\n\n");
+    printf("## First spawn in a fresh process (guard start)\n\n");
     printf("%d fresh processes (exec of tether_bench) per kind, interleaved; "
            "each times two spawn + wait of `%s`; microseconds.\n\n",
            cr->t_first.cap, g_true);
     printf("| measure | min us | median us | max us |\n|---|--:|--:|--:|\n");
-    print_series_row("tether: first spawn (keeper start + spawn)", &cr->t_first,
+    print_series_row("tether: first spawn (guard start + spawn)", &cr->t_first,
                      NULL);
     print_series_row("tether: second spawn", &cr->t_second, NULL);
-    print_series_row("keeper start (first - second, per process)",
+    print_series_row("guard start (first - second, per process)",
                      &cr->keeper_start, NULL);
     print_series_row("posix_spawn: first spawn", &cr->p_first, NULL);
     print_series_row("posix_spawn: second spawn", &cr->p_second, NULL);
@@ -2583,7 +2610,7 @@ static void print_children(const child_opts *co, const child_results *cr,
     printf("## Teardown of a %ld-process tree\n\n", co->tree_n);
     printf("Leader + children of %d processes each, all sleeping in the "
            "leader's group; %d samples per variant, interleaved, after one "
-           "untimed warm-up of each kind (it starts the keeper). From the first "
+           "untimed warm-up of each kind (it starts the guard). From the first "
            "call until every member is dead (zombie or gone; detection: %s), in "
            "milliseconds.\n\n",
            TREE_FANOUT, co->samples,
@@ -2620,7 +2647,7 @@ static void print_children(const child_opts *co, const child_results *cr,
     print_series_row("child (leader of its group)", &cr->k_child, NULL);
     print_series_row("grandchild", &cr->k_grandchild, NULL);
     print_series_row("last descendant", &cr->k_last, NULL);
-    print_series_row("keeper exited", &cr->k_keeper, NULL);
+    print_series_row("keeper exited", &cr->k_guard, NULL);
     printf("\nStated goal (measured, not asserted): last descendant dead "
            "within 100 ms");
     if (cr->k_last.n > 0)
@@ -2634,9 +2661,9 @@ static void print_children(const child_opts *co, const child_results *cr,
     printf("## Keeper and per-child memory (fresh process, %ld live tethered "
            "children)\n\n",
            m->n);
-    printf("The keeper (a fork of the program, no exec), from "
+    printf("tether-guard (started from its own image), from "
            "/proc/<keeper>/status and smaps_rollup, KiB:\n\n");
-    printf("| keeper with | VmRSS | RssAnon | Pss | Private |\n|---|--:|--:|--:|--:|\n");
+    printf("| guard with | VmRSS | RssAnon | Pss | Private |\n|---|--:|--:|--:|--:|\n");
     printf("| 1 child | %ld | %ld | %ld | %ld |\n", m->keeper_one.vmrss,
            m->keeper_one.anon, m->keeper_one.pss, m->keeper_one.priv);
     printf("| %ld children | %ld | %ld | %ld | %ld |\n", m->n, m->keeper_all.vmrss,
@@ -2647,7 +2674,7 @@ static void print_children(const child_opts *co, const child_results *cr,
     printf("The program (parent side):\n\n");
     printf("| live tethered children | RSS added (anon / total) | heap in use "
            "added | descriptors added | threads added |\n|--:|--:|--:|--:|--:|\n");
-    printf("| 1 (starts the keeper) | %ld / %ld KiB | %ld B | %ld | %ld |\n",
+    printf("| 1 (starts the guard) | %ld / %ld KiB | %ld B | %ld | %ld |\n",
            m->one.anon_kib - m->base.anon_kib, m->one.rss_kib - m->base.rss_kib,
            m->base.heap_bytes < 0 ? -1L : m->one.heap_bytes - m->base.heap_bytes,
            m->one.fds - m->base.fds, m->thr_one - m->thr_base);
@@ -2665,24 +2692,25 @@ static void print_children(const child_opts *co, const child_results *cr,
   }
   if (cr->cmem_done && cr->cow.ok) {
     const cow_result *w = &cr->cow;
-    printf("The keeper never execs, so it keeps the program's memory of its "
-           "first spawn (copy-on-write). A program with %ld MiB of written "
-           "heap spawns one tethered child, then rewrites that heap (KiB):\n\n",
+    printf("tether-guard is started from its own image (the 0.1 keeper was a "
+           "fork that kept, copy-on-write, the program's memory of its first "
+           "spawn). A program with %ld MiB of written heap spawns one tethered "
+           "child, then rewrites that heap (KiB):\n\n",
            w->mib);
     printf("| process | VmRSS | RssAnon | Pss | Private |\n|---|--:|--:|--:|--:|\n");
     printf("| program, before its first spawn | %ld | %ld | %ld | %ld |\n",
            w->self_before.vmrss, w->self_before.anon, w->self_before.pss,
            w->self_before.priv);
-    printf("| keeper, after the spawn | %ld | %ld | %ld | %ld |\n",
+    printf("| guard, after the spawn | %ld | %ld | %ld | %ld |\n",
            w->keeper_spawned.vmrss, w->keeper_spawned.anon, w->keeper_spawned.pss,
            w->keeper_spawned.priv);
-    printf("| keeper, after the program rewrote its heap | %ld | %ld | %ld | %ld "
+    printf("| guard, after the program rewrote its heap | %ld | %ld | %ld | %ld "
            "|\n\n",
            w->keeper_rewritten.vmrss, w->keeper_rewritten.anon,
            w->keeper_rewritten.pss, w->keeper_rewritten.priv);
     printf("The program's rewrite of that heap took %.1f ms before its first "
            "spawn and %.1f ms after it (copy-on-write faults). Its first "
-           "tether_spawn() call (keeper start included) took %.2f ms.\n\n",
+           "tether_spawn() call (guard start included) took %.2f ms.\n\n",
            w->write_before_ms, w->write_after_ms, w->first_spawn_ms);
   }
 }
