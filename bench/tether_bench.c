@@ -2647,7 +2647,7 @@ static void print_children(const child_opts *co, const child_results *cr,
     print_series_row("child (leader of its group)", &cr->k_child, NULL);
     print_series_row("grandchild", &cr->k_grandchild, NULL);
     print_series_row("last descendant", &cr->k_last, NULL);
-    print_series_row("keeper exited", &cr->k_guard, NULL);
+    print_series_row("keeper exited", &cr->k_keeper, NULL);
     printf("\nStated goal (measured, not asserted): last descendant dead "
            "within 100 ms");
     if (cr->k_last.n > 0)
