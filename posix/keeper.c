@@ -61,16 +61,6 @@ static uint32_t k_xid;
 
 /* ---- small async-signal-safe helpers ---- */
 
-#if defined(TETHER_LINUX)
-static void k_sleep_ms(long ms) {
-  struct timespec ts;
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (ms % 1000) * 1000000L;
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-#endif
-
 static void k_send(uint32_t type, uint32_t id, pid_t pid, int err,
                    uint32_t status) {
   tether__kmsg m;
@@ -156,66 +146,284 @@ static void k_reap(tether__kchild *k) {
 }
 
 #if defined(TETHER_LINUX)
-/* Processes re-parented to the keeper (it is a subreaper) that it did not
- * start: orphaned descendants of the children. Calls fn for each child pid
- * listed in /proc/self/task/<tid>/children that is not in the table. */
-static void k_each_orphan(void (*fn)(pid_t)) {
-  char path[64], buf[4096];
-  int fd, n, len = 0;
-  pid_t p = 0;
-  int in_num = 0;
-  /* "/proc/self/task/<k_self>/children", built by hand. */
-  {
-    const char *pre = "/proc/self/task/";
-    char digits[16];
-    int nd = 0, v = (int)k_self;
-    size_t off = strlen(pre);
-    memcpy(path, pre, off);
-    do {
-      digits[nd++] = (char)('0' + v % 10);
-      v /= 10;
-    } while (v > 0);
-    while (nd > 0)
-      path[off++] = digits[--nd];
-    memcpy(path + off, "/children", 10);
-  }
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+/* ---- orphans: the keeper's own children that it did not start ----
+ *
+ * The keeper is a child subreaper: descendants of its children that are
+ * orphaned (including those that left their group with setsid()) are
+ * re-parented to it. It finds them in /proc/self/task/<keeper>/children
+ * and must never act on anything else: a pid read wrongly (a number cut
+ * off at the end of a read, a pid recycled since the list was read) may
+ * be any process of the system. So:
+ *  - the list is read in chunks of any number, a number that runs across
+ *    two reads is carried over, and only numbers ended by a separator are
+ *    used (the kernel ends each with a space; one cut off by an error or
+ *    an early EOF is dropped);
+ *  - before a kill, the process must be the keeper's own child: its parent
+ *    (field 4 of /proc/<pid>/stat, read after the last ')', since the name
+ *    may hold anything) is the keeper, checked on a pidfd opened first,
+ *    and the signal goes through that pidfd, so that it reaches the process
+ *    that was checked or nobody;
+ *  - /proc must describe the keeper's own pid namespace (a program in a
+ *    pid namespace of its own may still see its parent namespace's /proc,
+ *    where every number is another process): otherwise orphans are left
+ *    alone.
+ * Reaping needs no check: waitpid() only ever reaps the keeper's own
+ * children (the leaders it keeps as zombies are skipped: they are in the
+ * table). */
+
+static char k_children_path[64]; /* /proc/self/task/<keeper>/children */
+static char k_chunk[4096];       /* one read of that list */
+static char k_procbuf[4096];     /* /proc/<pid>/stat, /proc/self/status */
+static int k_no_pidfd;           /* pidfd_open/pidfd_send_signal: ENOSYS */
+static int k_acted;              /* orphans reaped or signalled by a pass */
+/* Orphans already sent SIGKILL (one is enough), by pid, so that a sweep
+ * does not check and signal them again while they die. A bit is cleared
+ * when the keeper reaps that pid; since nobody else can reap the keeper's
+ * children, a set bit for a pid still listed as the keeper's child means
+ * the very process that was killed. Pids up to PID_MAX_LIMIT (2^22). */
+#define TETHER__K_PID_LIMIT (1L << 22)
+static unsigned char k_killed[TETHER__K_PID_LIMIT / 8];
+
+static int k_was_killed(pid_t p) {
+  return (long)p < TETHER__K_PID_LIMIT && (k_killed[p >> 3] & (1u << (p & 7))) != 0;
+}
+
+static void k_mark_killed(pid_t p, int on) {
+  if ((long)p >= TETHER__K_PID_LIMIT)
     return;
-  for (;;) {
-    n = (int)read(fd, buf + len, sizeof(buf) - 1 - (size_t)len);
+  if (on)
+    k_killed[p >> 3] = (unsigned char)(k_killed[p >> 3] | (1u << (p & 7)));
+  else
+    k_killed[p >> 3] = (unsigned char)(k_killed[p >> 3] & ~(1u << (p & 7)));
+}
+
+/* Writes the decimal digits of v (>= 0) at dst; returns their number. */
+static int k_utoa(char *dst, long v) {
+  char digits[24];
+  int nd = 0, i;
+  do {
+    digits[nd++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  for (i = 0; i < nd; i++)
+    dst[i] = digits[nd - 1 - i];
+  return nd;
+}
+
+/* "<pre><v><post>" into dst (at most 64 bytes). */
+static void k_path(char *dst, const char *pre, long v, const char *post) {
+  size_t a = strlen(pre), b = strlen(post);
+  int n;
+  memcpy(dst, pre, a);
+  n = k_utoa(dst + a, v);
+  memcpy(dst + a + (size_t)n, post, b + 1);
+}
+
+/* Reads up to cap - 1 bytes of path into buf (NUL-terminated); returns the
+ * length, or -1. */
+static ssize_t k_read_file(const char *path, char *buf, size_t cap) {
+  ssize_t n, len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  while ((size_t)len < cap - 1) {
+    n = read(fd, buf + len, cap - 1 - (size_t)len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       break;
     len += n;
-    if ((size_t)len >= sizeof(buf) - 1)
-      break;
   }
-  close(fd);
-  for (n = 0; n <= len; n++) {
-    char ch = n < len ? buf[n] : ' ';
-    if (ch >= '0' && ch <= '9') {
-      p = p * 10 + (ch - '0');
-      in_num = 1;
-    } else if (in_num) {
-      if (k_find(p) == NULL)
-        fn(p);
-      p = 0;
-      in_num = 0;
-    }
+  (void)close(fd);
+  buf[len] = '\0';
+  return len;
+}
+
+/* Parses the decimal number at *s (skipping blanks first); returns it, or
+ * -1 when there is none or it is too long for a pid. */
+static long k_number(const char **s) {
+  const char *p = *s;
+  long v = 0;
+  int nd = 0;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  while (*p >= '0' && *p <= '9') {
+    if (++nd > 9) /* pids have at most 7 digits; stays within a long */
+      return -1;
+    v = v * 10 + (*p++ - '0');
+  }
+  *s = p;
+  return nd > 0 ? v : -1;
+}
+
+/* Does /proc number processes as the keeper does (its own pid namespace)?
+ * NSpid of /proc/self/status lists this process's pid in every namespace
+ * from /proc's down to its own: one number, equal to getpid(). Kernels
+ * without NSpid (before 4.1): /proc/self must be the keeper. */
+static int k_proc_is_ours(void) {
+  const char *s;
+  ssize_t n = k_read_file("/proc/self/status", k_procbuf, sizeof(k_procbuf));
+  if (n <= 0)
+    return 0;
+  s = strstr(k_procbuf, "\nNSpid:");
+  if (s != NULL) {
+    s += 7;
+    if (k_number(&s) != (long)k_self)
+      return 0;
+    while (*s == ' ' || *s == '\t')
+      s++;
+    return *s == '\n' || *s == '\0'; /* no deeper namespace */
+  }
+  {
+    char link[32];
+    const char *l = link;
+    n = readlink("/proc/self", link, sizeof(link) - 1);
+    if (n <= 0)
+      return 0;
+    link[n] = '\0';
+    return k_number(&l) == (long)k_self && *l == '\0';
   }
 }
 
-static void k_reap_orphan(pid_t p) { (void)waitpid(p, NULL, WNOHANG); }
-static void k_kill_orphan(pid_t p) {
-  (void)kill(p, SIGKILL);
-  (void)waitpid(p, NULL, WNOHANG);
+/* Is p the keeper's own child? Its parent, field 4 of /proc/<p>/stat,
+ * read after the last ')' (the name in parentheses may hold anything,
+ * ')' and digits included). */
+static int k_is_own_child(pid_t p) {
+  char path[64];
+  const char *s, *close_paren = NULL;
+  ssize_t n, i;
+  k_path(path, "/proc/", (long)p, "/stat");
+  n = k_read_file(path, k_procbuf, sizeof(k_procbuf));
+  if (n <= 0)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (k_procbuf[i] == ')')
+      close_paren = &k_procbuf[i];
+  if (close_paren == NULL)
+    return 0;
+  s = close_paren + 1;
+  while (*s == ' ')
+    s++;
+  if (*s == '\0')
+    return 0;
+  s++; /* the state letter */
+  return k_number(&s) == (long)k_self && *s == ' ';
+}
+
+/* SIGKILL p when, and only when, it is the keeper's own child; returns 1
+ * when it did. */
+static int k_kill_own(pid_t p) {
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+  if (!k_no_pidfd) {
+    /* The pidfd pins the process: if p ends and its number is reused, the
+     * pidfd still means the old process and a signal to it goes nowhere.
+     * The check reads /proc/<p>/stat after the pidfd exists, so a process
+     * it approves is either the pidfd's or a child of the keeper anyway
+     * (a pid is only recycled once reaped, and the keeper's children are
+     * reaped by nobody but the keeper). */
+    int fd = (int)syscall(SYS_pidfd_open, p, 0);
+    if (fd >= 0) {
+      if (k_is_own_child(p)) {
+        int r = (int)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+        if (r != 0 && errno == ENOSYS) {
+          k_no_pidfd = 1; /* pidfd_open without pidfd_send_signal: kill() */
+          r = kill(p, SIGKILL); /* checked just above; see below */
+        }
+        (void)close(fd);
+        return r == 0;
+      }
+      (void)close(fd);
+      return 0;
+    }
+    if (errno == ESRCH)
+      return 0; /* gone (or reaped) since the list was read */
+    if (errno == ENOSYS)
+      k_no_pidfd = 1;
+    /* else (EMFILE, ENOMEM...): the check alone, as below */
+  }
+#endif
+  /* No pidfd (Linux before 5.3, or a sandbox that refuses it): check the
+   * parent, then kill(). The race left is between the check and the kill:
+   * p could end and its number go to another process in between. That
+   * cannot happen to a process whose parent is the keeper, since its
+   * number stays reserved until the keeper reaps it, and the keeper is
+   * single-threaded and reaps nothing in between (SIGCHLD has a handler
+   * without SA_NOCLDWAIT: nothing is reaped automatically). It would
+   * matter only if the keeper's children could be reaped behind its back
+   * (SIGCHLD ignored, another thread in waitpid). */
+  return k_is_own_child(p) && kill(p, SIGKILL) == 0;
+}
+
+/* Calls fn for each orphan: each complete pid of the keeper's children
+ * list that is not in the table (its leaders, kept as zombies, must not be
+ * reaped before their release). fn may reap, which shortens the list while
+ * it is read (the kernel resumes by position: an entry may be skipped);
+ * callers pass again while anything was done. Returns the number of
+ * orphans seen, or -1 when the list cannot be read. */
+static int k_each_orphan(void (*fn)(pid_t)) {
+  int fd, seen = 0, nd = 0;
+  long p = 0;
+  ssize_t n, i;
+  fd = open(k_children_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  for (;;) {
+    n = read(fd, k_chunk, sizeof(k_chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break; /* EOF (or an error): a number not ended by a separator is dropped */
+    for (i = 0; i < n; i++) {
+      char ch = k_chunk[i];
+      if (ch >= '0' && ch <= '9') {
+        if (nd < 9) /* carried over to the next read when the chunk ends */
+          p = p * 10 + (ch - '0');
+        nd++; /* more than 9 digits: not a pid, dropped */
+        continue;
+      }
+      if (nd > 0 && nd <= 9 && p > 1 && p != (long)k_self && k_find((pid_t)p) == NULL) {
+        seen++;
+        fn((pid_t)p);
+      }
+      p = 0;
+      nd = 0;
+    }
+  }
+  (void)close(fd);
+  return seen;
+}
+
+static void k_reap_orphan(pid_t p) {
+  if (waitpid(p, NULL, WNOHANG) > 0) {
+    k_mark_killed(p, 0);
+    k_acted++;
+  }
+}
+
+static void k_kill_reap_orphan(pid_t p) {
+  if (waitpid(p, NULL, WNOHANG) > 0) {
+    k_mark_killed(p, 0);
+    k_acted++;
+  } else if (!k_was_killed(p) && k_kill_own(p)) {
+    k_mark_killed(p, 1);
+    k_acted++;
+  }
+}
+
+/* Reap the orphans that have ended. */
+static void k_reap_orphans(void) {
+  int pass;
+  for (pass = 0; pass < 16; pass++) {
+    k_acted = 0;
+    if (k_each_orphan(k_reap_orphan) <= 0 || k_acted == 0)
+      break; /* nothing reaped: nothing was skipped either */
+  }
 }
 #endif
 
-/* SIGCHLD: look at every running child without reaping it. */
-static void k_check_children(void) {
+/* Look at every running child without reaping it (a released one that
+ * died is reaped). */
+static void k_check_tracked(void) {
   int i;
   for (i = 0; i < k_nchildren; i++) {
     tether__kchild *k = &k_children[i];
@@ -233,10 +441,62 @@ static void k_check_children(void) {
       k_send(TETHER__K_EXITED, 0, k->pid, 0, k_status(&si));
     }
   }
+}
+
+/* SIGCHLD: the children, then the orphans that ended. */
+static void k_check_children(void) {
+  k_check_tracked();
 #if defined(TETHER_LINUX)
-  k_each_orphan(k_reap_orphan);
+  k_reap_orphans();
 #endif
 }
+
+#if defined(TETHER_LINUX)
+/* ---- sweeps: the escapees die ---- */
+
+static pid_t k_pg[TETHER__K_MAX_CHILDREN]; /* the groups a sweep waits for */
+
+static long k_now_ms(void) {
+  struct timespec ts;
+  (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Kill (and reap) the orphans, and those that keep arriving, until none is
+ * left and the process groups k_pg[0..npg) have no member left (a member
+ * that dies later would orphan its own escaped children after the sweep),
+ * or until ms have passed. In between, the keeper waits for SIGCHLD on its
+ * self-pipe (1 ms at first, up to 16 ms while nothing happens) and looks at
+ * its children as the main loop does. Nothing is killed when /proc is not
+ * the keeper's own pid namespace's. */
+static void k_sweep(int npg, long ms) {
+  long deadline = k_now_ms() + ms;
+  int i, busy, seen, wait_ms = 1;
+  if (!k_proc_is_ours())
+    return;
+  for (;;) {
+    k_check_tracked(); /* reaps the released leaders that died */
+    busy = 0;
+    for (i = 0; i < npg && !busy; i++)
+      busy = kill(-k_pg[i], 0) == 0; /* EPERM: members it may not kill anyway */
+    k_acted = 0;
+    seen = k_each_orphan(k_kill_reap_orphan);
+    if ((seen <= 0 && !busy) || k_now_ms() >= deadline)
+      break;
+    wait_ms = k_acted > 0 ? 1 : (wait_ms < 16 ? wait_ms * 2 : 16);
+    {
+      struct pollfd pf;
+      char buf[64];
+      pf.fd = k_sig_r;
+      pf.events = POLLIN;
+      pf.revents = 0;
+      if (poll(&pf, 1, wait_ms) > 0)
+        while (read(k_sig_r, buf, sizeof(buf)) > 0) {
+        }
+    }
+  }
+}
+#endif
 
 /* ---- spawning ---- */
 
@@ -540,16 +800,8 @@ static int k_receive(void *shm) {
 
 /* ---- the end: the program is gone ---- */
 
-#if defined(TETHER_LINUX)
-static int k_orphans;
-static void k_kill_and_count_orphan(pid_t p) {
-  k_kill_orphan(p);
-  k_orphans++;
-}
-#endif
-
 static void k_shutdown(void) {
-  int i, round;
+  int i, n = 0;
   /* One SIGKILL to each group kills every member: a member forking at the
    * same moment either is in the group already or its fork fails because
    * a fatal signal is pending. The leaders are still unreaped, so every
@@ -558,6 +810,9 @@ static void k_shutdown(void) {
     if (k_children[i].state != K_FREE) {
       (void)kill(-k_children[i].pid, SIGKILL);
       (void)kill(k_children[i].pid, SIGKILL);
+#if defined(TETHER_LINUX)
+      k_pg[n++] = k_children[i].pid;
+#endif
     }
   for (i = 0; i < k_nchildren; i++)
     if (k_children[i].state != K_FREE)
@@ -565,15 +820,10 @@ static void k_shutdown(void) {
 #if defined(TETHER_LINUX)
   /* Descendants orphaned by those deaths come to the keeper (subreaper),
    * including those that left their group with setsid(): kill and reap
-   * until none has arrived for a few rounds (at most about 2 s). */
-  for (round = 0, i = 0; round < 400 && i < 4; round++) {
-    k_orphans = 0;
-    k_each_orphan(k_kill_and_count_orphan);
-    i = k_orphans == 0 ? i + 1 : 0;
-    k_sleep_ms(2);
-  }
+   * them until none is left and the groups are empty (at most 5 s). */
+  k_sweep(n, 5000);
 #else
-  (void)round;
+  (void)n;
 #endif
 }
 
@@ -606,6 +856,10 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
    * program can give one of them the terminal (tcsetpgrp) and they have
    * the program's controlling terminal. docs/children.md. */
   (void)setpgid(0, 0);
+
+#if defined(TETHER_LINUX)
+  k_path(k_children_path, "/proc/self/task/", (long)k_self, "/children");
+#endif
 
   /* Every disposition the program had (tether's handlers included) goes
    * back to the default; SIGPIPE is ignored (the socket may be closed), and
