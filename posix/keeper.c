@@ -496,6 +496,28 @@ static void k_sweep(int npg, long ms) {
     }
   }
 }
+
+/* After a release: when the program holds no other child (running, or
+ * exited and not yet released), every orphan descends from released
+ * children, and dies now with the released trees (CATCH_ESCAPEES: the
+ * escapees die with their child); tether_child_free() returns once they
+ * are dead (at most 2 s). While the program holds other children, orphans
+ * cannot be told from theirs, so they wait for the release of the last one
+ * or the program's end. */
+static void k_release_sweep(pid_t pg) {
+  int i, n = 0, have_pg = 0;
+  for (i = 0; i < k_nchildren; i++) {
+    if (k_children[i].state == K_RUNNING || k_children[i].state == K_EXITED)
+      return;
+    if (k_children[i].state == K_RELEASING) {
+      k_pg[n++] = k_children[i].pid;
+      have_pg |= k_children[i].pid == pg;
+    }
+  }
+  if (!have_pg)
+    k_pg[n++] = pg; /* its leader is reaped already; members may remain */
+  k_sweep(n, 2000);
+}
 #endif
 
 /* ---- spawning ---- */
@@ -727,12 +749,16 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
 static void k_release(pid_t pid) {
   tether__kchild *k = k_find(pid);
   if (k != NULL) {
+    pid_t pg = k->pid;
     /* The whole group, while the leader (ours, unreaped) keeps its id. */
-    (void)kill(-k->pid, SIGKILL);
+    (void)kill(-pg, SIGKILL);
     if (k->state == K_EXITED)
       k_reap(k);
     else
       k->state = K_RELEASING; /* reaped when SIGCHLD says it died */
+#if defined(TETHER_LINUX)
+    k_release_sweep(pg);
+#endif
   }
   k_send(TETHER__K_RELEASED, 0, pid, 0, 0);
 }
