@@ -884,27 +884,32 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
   (void)setpgid(0, 0);
 
 #if defined(TETHER_LINUX)
+  /* Its own name (comm, what ps, top, pkill and killall match without
+   * -f): a pkill or killall of the program's name must not end it. */
+  (void)prctl(PR_SET_NAME, "tether-keeper", 0, 0, 0);
   k_path(k_children_path, "/proc/self/task/", (long)k_self, "/children");
 #endif
 
-  /* Every disposition the program had (tether's handlers included) goes
-   * back to the default; SIGPIPE is ignored (the socket may be closed), and
-   * so are the signals a terminal sends or causes: the keeper must never
-   * be stopped or killed by the terminal (hang-up included). Children get
-   * every disposition back at its default before execve (k_spawn). */
+  /* Every signal that can be ignored is, whatever the program did with it
+   * (tether's handlers included): the keeper must outlive the program, so
+   * nothing but SIGKILL may end it. Not a terminal's signals (hang-up, ^C,
+   * ^\, ^Z, background reads and writes), not the SIGTERM a service
+   * manager's stop sends to every process of the service, not a stray
+   * SIGUSR1, SIGALRM, SIGPWR, SIGXCPU or real-time signal, and SIGPIPE
+   * (the socket may be closed). SIGCHLD is the exception: at its default
+   * until its handler is set below (ignoring it would make the kernel reap
+   * children behind the keeper's back). SIGKILL and SIGSTOP cannot be
+   * ignored, nor the C library's internal signals; faults (SIGSEGV...)
+   * still kill, the kernel forces them. Every signal stays blocked, as the
+   * keeper was forked, until the handler is set and the mask emptied
+   * below. Children get every disposition back at its default before
+   * execve (k_spawn), ignored ones included. */
   memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = SIG_DFL;
   sigemptyset(&sa.sa_mask);
-  for (s = 1; s < TETHER__K_NSIG; s++)
+  for (s = 1; s < TETHER__K_NSIG; s++) {
+    sa.sa_handler = s == SIGCHLD ? SIG_DFL : SIG_IGN;
     (void)sigaction(s, &sa, NULL);
-  sa.sa_handler = SIG_IGN;
-  (void)sigaction(SIGPIPE, &sa, NULL);
-  (void)sigaction(SIGINT, &sa, NULL);
-  (void)sigaction(SIGQUIT, &sa, NULL);
-  (void)sigaction(SIGTSTP, &sa, NULL);
-  (void)sigaction(SIGTTIN, &sa, NULL);
-  (void)sigaction(SIGTTOU, &sa, NULL);
-  (void)sigaction(SIGHUP, &sa, NULL);
+  }
 
   /* The keeper needs a few descriptors of its own whatever the program's
    * soft limit was when it started: up to the hard limit. */
