@@ -47,10 +47,17 @@ typedef struct tether__kchild {
 static tether__kchild k_children[TETHER__K_MAX_CHILDREN];
 static int k_nchildren; /* high-water mark of used entries */
 static int k_sock, k_lifeline, k_sig_r, k_sig_w;
-/* The keeper's own descriptor limit: a request sets the program's limits
- * for the fork of its child, and this one comes back right after, so that
- * the next request's descriptors can be received. */
-static struct rlimit k_nofile;
+/* The keeper's own resource limits, as set up at its start (by resource
+ * number), and those it has changed for the fork of a child (bits): they
+ * come back right after that fork. */
+#if defined(RLIM_NLIMITS) && RLIM_NLIMITS <= 64
+#define TETHER__K_NRES RLIM_NLIMITS
+#else
+#define TETHER__K_NRES 64
+#endif
+static struct rlimit k_own[TETHER__K_NRES];
+static unsigned char k_own_ok[TETHER__K_NRES];
+static unsigned long long k_changed;
 static pid_t k_self;
 /* The extra descriptors received for request k_xid (TETHER__K_EXTRA), in
  * order; k_xerr: an errno when some were lost (the next spawn of that
@@ -590,6 +597,42 @@ static int k_place_extra(const tether__kreq *req, int *err_fd) {
   return 0;
 }
 
+/* The program's resource limits of the moment reach the child, which sets
+ * them for itself before execve (k_spawn's child side): the keeper never
+ * runs under them. A CPU time limit, say, that the long-lived keeper has
+ * used up already would end it (SIGXCPU, then SIGKILL at the hard limit),
+ * and a lowered hard limit could never come back. The exception is
+ * RLIMIT_NPROC, which binds fork() itself through the forking process's
+ * soft limit: the keeper takes the program's soft value for the fork
+ * (its own hard limit stays) and gets its own back right after. */
+static void k_limits_for_fork(const tether__kreq *req) {
+#if defined(RLIMIT_NPROC)
+  int i;
+  for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++) {
+    int r = req->resource[i];
+    struct rlimit l;
+    if (r != RLIMIT_NPROC || r >= TETHER__K_NRES || !k_own_ok[r])
+      continue;
+    l = k_own[r];
+    l.rlim_cur = req->limit[i].rlim_cur < l.rlim_max ? req->limit[i].rlim_cur : l.rlim_max;
+    if (l.rlim_cur != k_own[r].rlim_cur && setrlimit(r, &l) == 0)
+      k_changed |= 1ull << r;
+  }
+#else
+  (void)req;
+#endif
+}
+
+/* Every limit of the keeper's own that was changed comes back. */
+static void k_limits_restore(void) {
+  int r;
+  for (r = 0; k_changed != 0 && r < TETHER__K_NRES; r++)
+    if (k_changed & (1ull << r)) {
+      (void)setrlimit(r, &k_own[r]);
+      k_changed &= ~(1ull << r);
+    }
+}
+
 static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
                     void *shm) {
   const tether__kreq *req = (const tether__kreq *)shm;
@@ -634,11 +677,9 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     k_xdrop();
     return;
   }
-  /* The program's resource limits of this moment: the child inherits them,
-   * and the fork below is checked against them (RLIMIT_NPROC). The
-   * keeper's own descriptor limit comes back after the fork. */
-  for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++)
-    (void)setrlimit(req->resource[i], &req->limit[i]);
+  /* The fork below is checked against the program's RLIMIT_NPROC; the
+   * child sets the program's limits for itself. */
+  k_limits_for_fork(req);
   sigfillset(&all);
   (void)sigprocmask(SIG_SETMASK, &all, &old);
 #if defined(__APPLE__)
@@ -676,6 +717,12 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     }
     if (req->cwd != NULL && chdir(req->cwd) < 0)
       goto fail;
+    /* The program's resource limits of this moment, for the child alone
+     * (k_limits_for_fork): before the identity, since raising a hard
+     * limit may need the privileges that setreuid drops, and before the
+     * priority (RLIMIT_NICE). */
+    for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++)
+      (void)setrlimit(req->resource[i], &req->limit[i]);
     /* Priority, then identity (groups first: they need the privileges that
      * setuid may drop). Nothing is done when nothing differs. */
     if (getpriority(PRIO_PROCESS, 0) != req->nice_value)
@@ -716,7 +763,7 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   }
   }
   fork_errno = errno;
-  (void)setrlimit(RLIMIT_NOFILE, &k_nofile);
+  k_limits_restore();
   (void)close(ep[1]);
   if (pid > 0) {
     ssize_t n;
@@ -911,13 +958,22 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
     (void)sigaction(s, &sa, NULL);
   }
 
-  /* The keeper needs a few descriptors of its own whatever the program's
-   * soft limit was when it started: up to the hard limit. */
-  if (getrlimit(RLIMIT_NOFILE, &k_nofile) == 0 && k_nofile.rlim_cur < k_nofile.rlim_max) {
-    k_nofile.rlim_cur = k_nofile.rlim_max;
-    (void)setrlimit(RLIMIT_NOFILE, &k_nofile);
+  /* Limits of its own, whatever the program's soft limits were when it
+   * started: descriptors up to the hard limit (it needs a few), CPU time up
+   * to the hard limit (a long-lived keeper must not reach a soft limit
+   * meant for the program). They are what k_limits_restore() restores. */
+  {
+    static const int up[] = {RLIMIT_NOFILE, RLIMIT_CPU};
+    struct rlimit rl;
+    int r;
+    for (r = 0; r < (int)(sizeof(up) / sizeof(up[0])); r++)
+      if (getrlimit(up[r], &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(up[r], &rl);
+      }
+    for (r = 0; r < TETHER__K_NRES; r++)
+      k_own_ok[r] = getrlimit(r, &k_own[r]) == 0;
   }
-  (void)getrlimit(RLIMIT_NOFILE, &k_nofile);
 
   /* Descriptors: 0..2 /dev/null, 3 lifeline, 4 socket, nothing else of
    * the program's (it must not keep the program's pipes or sockets). */
