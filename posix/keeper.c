@@ -978,9 +978,17 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
   /* Descriptors: 0..2 /dev/null, 3 lifeline, 4 socket, nothing else of
    * the program's (it must not keep the program's pipes or sockets). */
   {
-    /* Park both above 9 first, so that neither dup2 clobbers the other. */
-    int l = fcntl(lifeline_fd, F_DUPFD, 10), k = fcntl(sock_fd, F_DUPFD, 10);
-    if (l < 0 || k < 0 || dup2(l, 3) < 0 || dup2(k, 4) < 0)
+    /* Without a spare descriptor where possible (a program may start it
+     * under a hard descriptor limit that its own descriptors fill): only
+     * the socket, when it sits at 3, is moved out of the way first. */
+    int l = lifeline_fd, k = sock_fd;
+    if (k == 3) {
+      k = l == 4 ? fcntl(k, F_DUPFD, 0) /* a swap: the lowest free number */
+                 : dup2(k, 4);
+      if (k < 0)
+        _exit(120);
+    }
+    if ((l != 3 && dup2(l, 3) < 0) || (k != 4 && dup2(k, 4) < 0))
       _exit(120);
   }
   k_close_others();
