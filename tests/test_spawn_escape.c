@@ -332,6 +332,41 @@ static int child_flood(int argc, char **argv) {
   return 0;
 }
 
+/* One line without its newline, like tt_read_line, but giving up after ms
+ * in all (a flood of thousands of forks says nothing for a while, much
+ * longer on a loaded machine or under a sanitizer). Returns the length,
+ * or -1 at EOF or when the time is up with no line. */
+#define FLOOD_LINE_MS 120000
+static int read_line_within(int fd, char *buf, size_t cap, long ms) {
+  uint64_t t0 = tether_now_ns();
+  size_t len = 0;
+  while (len + 1 < cap) {
+    char ch;
+    ssize_t n;
+    struct pollfd pf;
+    long left = ms - ms_since(t0);
+    pf.fd = fd;
+    pf.events = POLLIN;
+    pf.revents = 0;
+    if (left <= 0 || poll(&pf, 1, (int)left) == 0)
+      break;
+    n = read(fd, &ch, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      buf[len] = '\0';
+      return len > 0 ? (int)len : -1;
+    }
+    if (ch == '\n') {
+      buf[len] = '\0';
+      return (int)len;
+    }
+    buf[len++] = ch;
+  }
+  buf[len] = '\0';
+  return len > 0 ? (int)len : -1;
+}
+
 static tether_child *spawn_catch(const char *scen, const char *arg, int pipe_out) {
   const char *v[5];
   tether_spawn_options o;
@@ -352,14 +387,15 @@ static tether_child *spawn_catch(const char *scen, const char *arg, int pipe_out
 
 /* Read "o PID" lines into pids (at most cap) until "ready N"; returns the
  * number of pids, or -1 (with the line in *bad) when the stream ends or
- * says something else. Each line within tt_read_line's 20 s. */
+ * says something else. Each line within FLOOD_LINE_MS. */
 static int read_orphans(int fd, pid_t *pids, int cap, char *bad, size_t badcap) {
   char line[256];
   int n = 0;
   for (;;) {
     long v;
-    if (tt_read_line(fd, line, sizeof(line)) <= 0) {
-      snprintf(bad, badcap, "(end of stream after %d orphans)", n);
+    if (read_line_within(fd, line, sizeof(line), FLOOD_LINE_MS) <= 0) {
+      snprintf(bad, badcap, "(end of stream or no line for %d s, after %d orphans)",
+               FLOOD_LINE_MS / 1000, n);
       return -1;
     }
     if (sscanf(line, "o %ld", &v) == 1) {
@@ -421,7 +457,7 @@ static int child_program(int argc, char **argv) {
   }
   printf("keeper %ld\n", proc_ppid((pid_t)tether_child_pid(c)));
   for (;;) {
-    if (tt_read_line(tether_child_stdio(c, 1), line, sizeof(line)) <= 0) {
+    if (read_line_within(tether_child_stdio(c, 1), line, sizeof(line), FLOOD_LINE_MS) <= 0) {
       printf("error flood ended\n");
       fflush(stdout);
       return 21;
@@ -471,9 +507,10 @@ static int ns_victims_killed(void) {
 /* Phase "exit": a program floods and ends; its keeper kills the escapees. */
 static void ns_phase_exit(int n) {
   int p[2], go[2], nor, left, reparented;
-  long keeper = -1, took = -1;
+  long keeper = -1, took = -1, flood_ms;
   char line[256], bad[256];
   pid_t prog;
+  uint64_t t_flood = tether_now_ns();
   if (pipe(p) != 0 || pipe(go) != 0)
     return;
   prog = fork();
@@ -497,7 +534,8 @@ static void ns_phase_exit(int n) {
   }
   close(p[1]);
   close(go[0]);
-  if (tt_read_line(p[0], line, sizeof(line)) <= 0 || sscanf(line, "keeper %ld", &keeper) != 1) {
+  if (read_line_within(p[0], line, sizeof(line), FLOOD_LINE_MS) <= 0 ||
+      sscanf(line, "keeper %ld", &keeper) != 1) {
     printf("result exit error \"%s\"\n", line);
     close(p[0]);
     close(go[1]);
@@ -505,6 +543,7 @@ static void ns_phase_exit(int n) {
   }
   nor = read_orphans(p[0], ns_orphans, (int)(sizeof(ns_orphans) / sizeof(ns_orphans[0])),
                      bad, sizeof(bad));
+  flood_ms = ms_since(t_flood);
   close(p[0]);
   if (nor < 0) {
     printf("result exit error \"%s\"\n", bad);
@@ -524,8 +563,9 @@ static void ns_phase_exit(int n) {
   }
   left = wait_all_dead(ns_orphans, nor, 10000, &took);
   tt_sleep_ms(200); /* let a stray kill land, if there is one */
-  printf("result exit orphans=%d reparented=%d alive=%d victims_killed=%d dead_ms=%ld\n", nor,
-         reparented, left, ns_victims_killed(), took);
+  printf("result exit orphans=%d reparented=%d alive=%d victims_killed=%d dead_ms=%ld "
+         "flood_ms=%ld\n",
+         nor, reparented, left, ns_victims_killed(), took, flood_ms);
 }
 
 /* Phase "free": this process floods with CATCH_ESCAPEES and frees the
@@ -534,8 +574,8 @@ static void ns_phase_free(int n) {
   char nb[16], bad[256];
   tether_child *c;
   int nor, left, reparented;
-  long keeper, took = -1, free_ms;
-  uint64_t t0;
+  long keeper, took = -1, free_ms, flood_ms;
+  uint64_t t0 = tether_now_ns();
   snprintf(nb, sizeof(nb), "%d", n);
   c = spawn_catch("flood", nb, 1);
   if (c == NULL) {
@@ -545,6 +585,7 @@ static void ns_phase_free(int n) {
   keeper = proc_ppid((pid_t)tether_child_pid(c));
   nor = read_orphans(tether_child_stdio(c, 1), ns_orphans,
                      (int)(sizeof(ns_orphans) / sizeof(ns_orphans[0])), bad, sizeof(bad));
+  flood_ms = ms_since(t0);
   if (nor < 0) {
     printf("result free error \"%s\"\n", bad);
     tether_child_free(c);
@@ -557,8 +598,9 @@ static void ns_phase_free(int n) {
   left = wait_all_dead(ns_orphans, nor, 10000, &took);
   tt_sleep_ms(200);
   printf("result free orphans=%d reparented=%d alive=%d victims_killed=%d free_ms=%ld "
-         "dead_ms=%ld keeper_alive=%d\n",
-         nor, reparented, left, ns_victims_killed(), free_ms, took, alive((pid_t)keeper));
+         "dead_ms=%ld keeper_alive=%d flood_ms=%ld\n",
+         nor, reparented, left, ns_victims_killed(), free_ms, took, alive((pid_t)keeper),
+         flood_ms);
 }
 
 /* pid 1 of the private namespace (forked by child_ns). */
@@ -951,13 +993,15 @@ static void test_escapees_die_on_free(void **state) {
     tether_child *c;
     long keeper, took = -1, free_ms;
     int n, left, rep;
-    uint64_t t0;
-    wd_arm("escapees die on free", 120);
+    uint64_t t0 = tether_now_ns();
+    long flood_ms;
+    wd_arm("escapees die on free", 300);
     snprintf(nb, sizeof(nb), "%d", HOST_ORPHANS);
     c = spawn_catch("flood", nb, 1);
     assert_non_null(c);
     keeper = proc_ppid((pid_t)tether_child_pid(c));
     n = read_orphans(tether_child_stdio(c, 1), pids, HOST_ORPHANS, bad, sizeof(bad));
+    flood_ms = ms_since(t0);
     if (n < 0)
       fail_msg("the flood said \"%s\"", bad);
     assert_int_equal(n, HOST_ORPHANS);
@@ -966,9 +1010,9 @@ static void test_escapees_die_on_free(void **state) {
     tether_child_free(c);
     free_ms = ms_since(t0);
     left = wait_all_dead(pids, n, 10000, &took);
-    print_message("%d escapees (%d re-parented to the keeper): free took %ld ms, all dead "
-                  "after %ld ms, %d alive\n",
-                  n, rep, free_ms, took, left);
+    print_message("%d escapees (%d re-parented to the keeper; flood took %ld ms): free took "
+                  "%ld ms, all dead after %ld ms, %d alive\n",
+                  n, rep, flood_ms, free_ms, took, left);
     assert_int_equal(rep, n);
     assert_int_equal(left, 0);
     assert_true(alive((pid_t)keeper));
@@ -985,18 +1029,26 @@ static void test_escapees_die_on_free(void **state) {
  * 10 KB, far beyond one 4 KiB read whose cut-off number would be the
  * prefix of a pid: "1234" cut to "12") are killed twice: by the keeper of
  * a program that ends ("exit") and on tether_child_free ("free"). Every
- * escapee must die, every victim live. */
+ * escapee must die, every victim live (victims_killed counts every victim
+ * dead so far). In two namespaces, one after the other: only fresh pids
+ * mix 2, 3 and 4 digits (pids of one length tile a fixed-size read
+ * exactly, and hide a cut-off number), so each is a new chance for a
+ * keeper that misreads its list. */
 static void test_orphan_flood_spares_strangers(void **state) {
   (void)state;
 #if defined(TETHER_TEST_LINUX)
-  {
+  int round;
+  char failed[4096];
+  size_t flen = 0;
+  failed[0] = '\0';
+  for (round = 1; round <= 2; round++) {
     int p[2], st = 0, phases = 0, skipped = 0;
-    char line[512], reason[600], failed[2048];
-    size_t flen = 0;
+    char line[512], reason[600];
     pid_t f;
     uint64_t t0;
-    reason[0] = failed[0] = '\0';
-    wd_arm("orphan flood in a pid namespace", 240);
+    reason[0] = '\0';
+    print_message("namespace %d of 2\n", round);
+    wd_arm("orphan flood in a pid namespace", 300);
     assert_int_equal(pipe(p), 0);
     f = fork();
     assert_true(f >= 0);
@@ -1017,7 +1069,7 @@ static void test_orphan_flood_spares_strangers(void **state) {
     }
     close(p[1]);
     for (;;) {
-      int r = tt_read_line(p[0], line, sizeof(line));
+      int r = read_line_within(p[0], line, sizeof(line), 2 * FLOOD_LINE_MS);
       char phase[16];
       int orphans = -1, rep = -1, left = -1, victims = -1;
       if (r <= 0)
@@ -1038,10 +1090,10 @@ static void test_orphan_flood_spares_strangers(void **state) {
         if ((orphans != FLOOD_ORPHANS || rep != orphans || left != 0 || victims != 0) &&
             flen < sizeof(failed))
           flen += (size_t)snprintf(failed + flen, sizeof(failed) - flen,
-                                   "phase %s: %d orphans (want %d), %d re-parented to the "
-                                   "keeper, %d left alive (want 0), %d victims killed "
-                                   "(want 0); ",
-                                   phase, orphans, FLOOD_ORPHANS, rep, left, victims);
+                                   "namespace %d, phase %s: %d orphans (want %d), %d "
+                                   "re-parented to the keeper, %d left alive (want 0), %d "
+                                   "victims killed (want 0); ",
+                                   round, phase, orphans, FLOOD_ORPHANS, rep, left, victims);
       }
       if (strcmp(line, "done") == 0)
         break;
@@ -1056,14 +1108,15 @@ static void test_orphan_flood_spares_strangers(void **state) {
       tt_sleep_ms(10);
     }
     wd_disarm();
-    if (failed[0] != '\0')
-      fail_msg("%s", failed);
-    if (skipped)
+    if (skipped && failed[0] == '\0')
       tt_skip(reason);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    assert_int_equal(phases, 2);
+    if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0 || phases != 2) && flen < sizeof(failed))
+      flen += (size_t)snprintf(failed + flen, sizeof(failed) - flen,
+                               "namespace %d: status 0x%x, %d phases reported (want 2); ",
+                               round, (unsigned)st, phases);
   }
+  if (failed[0] != '\0') /* every phase of both namespaces is reported */
+    fail_msg("%s", failed);
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
 #endif
