@@ -429,9 +429,9 @@ static void k_reap_orphans(void) {
 #endif
 
 /* Look at every running child without reaping it (a released one that
- * died is reaped). */
-static void k_check_tracked(void) {
-  int i;
+ * died is reaped). Returns how many ended. */
+static int k_check_tracked(void) {
+  int i, ended = 0;
   for (i = 0; i < k_nchildren; i++) {
     tether__kchild *k = &k_children[i];
     siginfo_t si;
@@ -441,6 +441,7 @@ static void k_check_tracked(void) {
     if (waitid(P_PID, (id_t)k->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
         si.si_pid != k->pid)
       continue;
+    ended++;
     if (k->state == K_RELEASING) {
       k_reap(k); /* the library is done with it: nobody to tell */
     } else {
@@ -448,11 +449,12 @@ static void k_check_tracked(void) {
       k_send(TETHER__K_EXITED, 0, k->pid, 0, k_status(&si));
     }
   }
+  return ended;
 }
 
 /* SIGCHLD: the children, then the orphans that ended. */
 static void k_check_children(void) {
-  k_check_tracked();
+  (void)k_check_tracked();
 #if defined(TETHER_LINUX)
   k_reap_orphans();
 #endif
@@ -471,24 +473,30 @@ static long k_now_ms(void) {
 
 /* Kill (and reap) the orphans, and those that keep arriving, until none is
  * left and the process groups k_pg[0..npg) have no member left (a member
- * that dies later would orphan its own escaped children after the sweep),
- * or until ms have passed. In between, the keeper waits for SIGCHLD on its
- * self-pipe (1 ms at first, up to 16 ms while nothing happens) and looks at
- * its children as the main loop does. Nothing is killed when /proc is not
- * the keeper's own pid namespace's. */
-static void k_sweep(int npg, long ms) {
-  long deadline = k_now_ms() + ms;
+ * that dies later would orphan its own escaped children after the sweep).
+ * It gives up only when nothing has been killed or reaped for idle_ms, or
+ * after max_ms in all: dying trees can take long on a loaded machine, and
+ * escapees re-parented after the keeper is gone would go to init. In
+ * between, the keeper waits for SIGCHLD on its self-pipe (1 ms at first,
+ * up to 16 ms while nothing happens) and looks at its children as the main
+ * loop does. Nothing is killed when /proc is not the keeper's own pid
+ * namespace's. */
+static void k_sweep(int npg, long idle_ms, long max_ms) {
+  long start = k_now_ms(), last = start, now;
   int i, busy, seen, wait_ms = 1;
   if (!k_proc_is_ours())
     return;
   for (;;) {
-    k_check_tracked(); /* reaps the released leaders that died */
+    int ended = k_check_tracked(); /* reaps the released leaders that died */
     busy = 0;
     for (i = 0; i < npg && !busy; i++)
       busy = kill(-k_pg[i], 0) == 0; /* EPERM: members it may not kill anyway */
     k_acted = 0;
     seen = k_each_orphan(k_kill_reap_orphan);
-    if ((seen <= 0 && !busy) || k_now_ms() >= deadline)
+    now = k_now_ms();
+    if (k_acted > 0 || ended > 0)
+      last = now;
+    if ((seen <= 0 && !busy) || now - last >= idle_ms || now - start >= max_ms)
       break;
     wait_ms = k_acted > 0 ? 1 : (wait_ms < 16 ? wait_ms * 2 : 16);
     {
@@ -508,9 +516,10 @@ static void k_sweep(int npg, long ms) {
  * exited and not yet released), every orphan descends from released
  * children, and dies now with the released trees (CATCH_ESCAPEES: the
  * escapees die with their child); tether_child_free() returns once they
- * are dead (at most 2 s). While the program holds other children, orphans
- * cannot be told from theirs, so they wait for the release of the last one
- * or the program's end. */
+ * are dead (it waits at most 2 s without progress, 10 s in all; what is
+ * left then stays the keeper's, for the next sweep). While the program
+ * holds other children, orphans cannot be told from theirs, so they wait
+ * for the release of the last one or the program's end. */
 static void k_release_sweep(pid_t pg) {
   int i, n = 0, have_pg = 0;
   for (i = 0; i < k_nchildren; i++) {
@@ -523,7 +532,7 @@ static void k_release_sweep(pid_t pg) {
   }
   if (!have_pg)
     k_pg[n++] = pg; /* its leader is reaped already; members may remain */
-  k_sweep(n, 2000);
+  k_sweep(n, 2000, 10000);
 }
 #endif
 
@@ -893,8 +902,10 @@ static void k_shutdown(void) {
 #if defined(TETHER_LINUX)
   /* Descendants orphaned by those deaths come to the keeper (subreaper),
    * including those that left their group with setsid(): kill and reap
-   * them until none is left and the groups are empty (at most 5 s). */
-  k_sweep(n, 5000);
+   * them until none is left and the groups are empty. Nobody waits for
+   * the keeper now: it gives up only after 10 s without progress (a
+   * process that cannot die), 2 minutes in all. */
+  k_sweep(n, 10000, 120000);
 #else
   (void)n;
 #endif
