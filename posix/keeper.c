@@ -47,10 +47,17 @@ typedef struct tether__kchild {
 static tether__kchild k_children[TETHER__K_MAX_CHILDREN];
 static int k_nchildren; /* high-water mark of used entries */
 static int k_sock, k_lifeline, k_sig_r, k_sig_w;
-/* The keeper's own descriptor limit: a request sets the program's limits
- * for the fork of its child, and this one comes back right after, so that
- * the next request's descriptors can be received. */
-static struct rlimit k_nofile;
+/* The keeper's own resource limits, as set up at its start (by resource
+ * number), and those it has changed for the fork of a child (bits): they
+ * come back right after that fork. */
+#if defined(RLIM_NLIMITS) && RLIM_NLIMITS <= 64
+#define TETHER__K_NRES RLIM_NLIMITS
+#else
+#define TETHER__K_NRES 64
+#endif
+static struct rlimit k_own[TETHER__K_NRES];
+static unsigned char k_own_ok[TETHER__K_NRES];
+static unsigned long long k_changed;
 static pid_t k_self;
 /* The extra descriptors received for request k_xid (TETHER__K_EXTRA), in
  * order; k_xerr: an errno when some were lost (the next spawn of that
@@ -60,16 +67,6 @@ static int k_xn, k_xerr;
 static uint32_t k_xid;
 
 /* ---- small async-signal-safe helpers ---- */
-
-#if defined(TETHER_LINUX)
-static void k_sleep_ms(long ms) {
-  struct timespec ts;
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (ms % 1000) * 1000000L;
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-#endif
 
 static void k_send(uint32_t type, uint32_t id, pid_t pid, int err,
                    uint32_t status) {
@@ -156,67 +153,285 @@ static void k_reap(tether__kchild *k) {
 }
 
 #if defined(TETHER_LINUX)
-/* Processes re-parented to the keeper (it is a subreaper) that it did not
- * start: orphaned descendants of the children. Calls fn for each child pid
- * listed in /proc/self/task/<tid>/children that is not in the table. */
-static void k_each_orphan(void (*fn)(pid_t)) {
-  char path[64], buf[4096];
-  int fd, n, len = 0;
-  pid_t p = 0;
-  int in_num = 0;
-  /* "/proc/self/task/<k_self>/children", built by hand. */
-  {
-    const char *pre = "/proc/self/task/";
-    char digits[16];
-    int nd = 0, v = (int)k_self;
-    size_t off = strlen(pre);
-    memcpy(path, pre, off);
-    do {
-      digits[nd++] = (char)('0' + v % 10);
-      v /= 10;
-    } while (v > 0);
-    while (nd > 0)
-      path[off++] = digits[--nd];
-    memcpy(path + off, "/children", 10);
-  }
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+/* ---- orphans: the keeper's own children that it did not start ----
+ *
+ * The keeper is a child subreaper: descendants of its children that are
+ * orphaned (including those that left their group with setsid()) are
+ * re-parented to it. It finds them in /proc/self/task/<keeper>/children
+ * and must never act on anything else: a pid read wrongly (a number cut
+ * off at the end of a read, a pid recycled since the list was read) may
+ * be any process of the system. So:
+ *  - the list is read in chunks of any number, a number that runs across
+ *    two reads is carried over, and only numbers ended by a separator are
+ *    used (the kernel ends each with a space; one cut off by an error or
+ *    an early EOF is dropped);
+ *  - before a kill, the process must be the keeper's own child: its parent
+ *    (field 4 of /proc/<pid>/stat, read after the last ')', since the name
+ *    may hold anything) is the keeper, checked on a pidfd opened first,
+ *    and the signal goes through that pidfd, so that it reaches the process
+ *    that was checked or nobody;
+ *  - /proc must describe the keeper's own pid namespace (a program in a
+ *    pid namespace of its own may still see its parent namespace's /proc,
+ *    where every number is another process): otherwise orphans are left
+ *    alone.
+ * Reaping needs no check: waitpid() only ever reaps the keeper's own
+ * children (the leaders it keeps as zombies are skipped: they are in the
+ * table). */
+
+static char k_children_path[64]; /* /proc/self/task/<keeper>/children */
+static char k_chunk[4096];       /* one read of that list */
+static char k_procbuf[4096];     /* /proc/<pid>/stat, /proc/self/status */
+static int k_no_pidfd;           /* pidfd_open/pidfd_send_signal: ENOSYS */
+static int k_acted;              /* orphans reaped or signalled by a pass */
+/* Orphans already sent SIGKILL (one is enough), by pid, so that a sweep
+ * does not check and signal them again while they die. A bit is cleared
+ * when the keeper reaps that pid; since nobody else can reap the keeper's
+ * children, a set bit for a pid still listed as the keeper's child means
+ * the very process that was killed. Pids up to PID_MAX_LIMIT (2^22). */
+#define TETHER__K_PID_LIMIT (1L << 22)
+static unsigned char k_killed[TETHER__K_PID_LIMIT / 8];
+
+static int k_was_killed(pid_t p) {
+  return (long)p < TETHER__K_PID_LIMIT && (k_killed[p >> 3] & (1u << (p & 7))) != 0;
+}
+
+static void k_mark_killed(pid_t p, int on) {
+  if ((long)p >= TETHER__K_PID_LIMIT)
     return;
-  for (;;) {
-    n = (int)read(fd, buf + len, sizeof(buf) - 1 - (size_t)len);
+  if (on)
+    k_killed[p >> 3] = (unsigned char)(k_killed[p >> 3] | (1u << (p & 7)));
+  else
+    k_killed[p >> 3] = (unsigned char)(k_killed[p >> 3] & ~(1u << (p & 7)));
+}
+
+/* Writes the decimal digits of v (>= 0) at dst; returns their number. */
+static int k_utoa(char *dst, long v) {
+  char digits[24];
+  int nd = 0, i;
+  do {
+    digits[nd++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  for (i = 0; i < nd; i++)
+    dst[i] = digits[nd - 1 - i];
+  return nd;
+}
+
+/* "<pre><v><post>" into dst (at most 64 bytes). */
+static void k_path(char *dst, const char *pre, long v, const char *post) {
+  size_t a = strlen(pre), b = strlen(post);
+  int n;
+  memcpy(dst, pre, a);
+  n = k_utoa(dst + a, v);
+  memcpy(dst + a + (size_t)n, post, b + 1);
+}
+
+/* Reads up to cap - 1 bytes of path into buf (NUL-terminated); returns the
+ * length, or -1. */
+static ssize_t k_read_file(const char *path, char *buf, size_t cap) {
+  ssize_t n, len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  while ((size_t)len < cap - 1) {
+    n = read(fd, buf + len, cap - 1 - (size_t)len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       break;
     len += n;
-    if ((size_t)len >= sizeof(buf) - 1)
-      break;
   }
-  close(fd);
-  for (n = 0; n <= len; n++) {
-    char ch = n < len ? buf[n] : ' ';
-    if (ch >= '0' && ch <= '9') {
-      p = p * 10 + (ch - '0');
-      in_num = 1;
-    } else if (in_num) {
-      if (k_find(p) == NULL)
-        fn(p);
-      p = 0;
-      in_num = 0;
-    }
+  (void)close(fd);
+  buf[len] = '\0';
+  return len;
+}
+
+/* Parses the decimal number at *s (skipping blanks first); returns it, or
+ * -1 when there is none or it is too long for a pid. */
+static long k_number(const char **s) {
+  const char *p = *s;
+  long v = 0;
+  int nd = 0;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  while (*p >= '0' && *p <= '9') {
+    if (++nd > 9) /* pids have at most 7 digits; stays within a long */
+      return -1;
+    v = v * 10 + (*p++ - '0');
+  }
+  *s = p;
+  return nd > 0 ? v : -1;
+}
+
+/* Does /proc number processes as the keeper does (its own pid namespace)?
+ * NSpid of /proc/self/status lists this process's pid in every namespace
+ * from /proc's down to its own: one number, equal to getpid(). Kernels
+ * without NSpid (before 4.1): /proc/self must be the keeper. */
+static int k_proc_is_ours(void) {
+  const char *s;
+  ssize_t n = k_read_file("/proc/self/status", k_procbuf, sizeof(k_procbuf));
+  if (n <= 0)
+    return 0;
+  s = strstr(k_procbuf, "\nNSpid:");
+  if (s != NULL) {
+    s += 7;
+    if (k_number(&s) != (long)k_self)
+      return 0;
+    while (*s == ' ' || *s == '\t')
+      s++;
+    return *s == '\n' || *s == '\0'; /* no deeper namespace */
+  }
+  {
+    char link[32];
+    const char *l = link;
+    n = readlink("/proc/self", link, sizeof(link) - 1);
+    if (n <= 0)
+      return 0;
+    link[n] = '\0';
+    return k_number(&l) == (long)k_self && *l == '\0';
   }
 }
 
-static void k_reap_orphan(pid_t p) { (void)waitpid(p, NULL, WNOHANG); }
-static void k_kill_orphan(pid_t p) {
-  (void)kill(p, SIGKILL);
-  (void)waitpid(p, NULL, WNOHANG);
+/* Is p the keeper's own child? Its parent, field 4 of /proc/<p>/stat,
+ * read after the last ')' (the name in parentheses may hold anything,
+ * ')' and digits included). */
+static int k_is_own_child(pid_t p) {
+  char path[64];
+  const char *s, *close_paren = NULL;
+  ssize_t n, i;
+  k_path(path, "/proc/", (long)p, "/stat");
+  n = k_read_file(path, k_procbuf, sizeof(k_procbuf));
+  if (n <= 0)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (k_procbuf[i] == ')')
+      close_paren = &k_procbuf[i];
+  if (close_paren == NULL)
+    return 0;
+  s = close_paren + 1;
+  while (*s == ' ')
+    s++;
+  if (*s == '\0')
+    return 0;
+  s++; /* the state letter */
+  return k_number(&s) == (long)k_self && *s == ' ';
+}
+
+/* SIGKILL p when, and only when, it is the keeper's own child; returns 1
+ * when it did. */
+static int k_kill_own(pid_t p) {
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+  if (!k_no_pidfd) {
+    /* The pidfd pins the process: if p ends and its number is reused, the
+     * pidfd still means the old process and a signal to it goes nowhere.
+     * The check reads /proc/<p>/stat after the pidfd exists, so a process
+     * it approves is either the pidfd's or a child of the keeper anyway
+     * (a pid is only recycled once reaped, and the keeper's children are
+     * reaped by nobody but the keeper). */
+    int fd = (int)syscall(SYS_pidfd_open, p, 0);
+    if (fd >= 0) {
+      if (k_is_own_child(p)) {
+        int r = (int)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+        if (r != 0 && errno == ENOSYS) {
+          k_no_pidfd = 1; /* pidfd_open without pidfd_send_signal: kill() */
+          r = kill(p, SIGKILL); /* checked just above; see below */
+        }
+        (void)close(fd);
+        return r == 0;
+      }
+      (void)close(fd);
+      return 0;
+    }
+    if (errno == ESRCH)
+      return 0; /* gone (or reaped) since the list was read */
+    if (errno == ENOSYS)
+      k_no_pidfd = 1;
+    /* else (EMFILE, ENOMEM...): the check alone, as below */
+  }
+#endif
+  /* No pidfd (Linux before 5.3, or a sandbox that refuses it): check the
+   * parent, then kill(). The race left is between the check and the kill:
+   * p could end and its number go to another process in between. That
+   * cannot happen to a process whose parent is the keeper, since its
+   * number stays reserved until the keeper reaps it, and the keeper is
+   * single-threaded and reaps nothing in between (SIGCHLD has a handler
+   * without SA_NOCLDWAIT: nothing is reaped automatically). It would
+   * matter only if the keeper's children could be reaped behind its back
+   * (SIGCHLD ignored, another thread in waitpid). */
+  return k_is_own_child(p) && kill(p, SIGKILL) == 0;
+}
+
+/* Calls fn for each orphan: each complete pid of the keeper's children
+ * list that is not in the table (its leaders, kept as zombies, must not be
+ * reaped before their release). fn may reap, which shortens the list while
+ * it is read (the kernel resumes by position: an entry may be skipped);
+ * callers pass again while anything was done. Returns the number of
+ * orphans seen, or -1 when the list cannot be read. */
+static int k_each_orphan(void (*fn)(pid_t)) {
+  int fd, seen = 0, nd = 0;
+  long p = 0;
+  ssize_t n, i;
+  fd = open(k_children_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  for (;;) {
+    n = read(fd, k_chunk, sizeof(k_chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break; /* EOF (or an error): a number not ended by a separator is dropped */
+    for (i = 0; i < n; i++) {
+      char ch = k_chunk[i];
+      if (ch >= '0' && ch <= '9') {
+        if (nd < 9) /* carried over to the next read when the chunk ends */
+          p = p * 10 + (ch - '0');
+        nd++; /* more than 9 digits: not a pid, dropped */
+        continue;
+      }
+      if (nd > 0 && nd <= 9 && p > 1 && p != (long)k_self && k_find((pid_t)p) == NULL) {
+        seen++;
+        fn((pid_t)p);
+      }
+      p = 0;
+      nd = 0;
+    }
+  }
+  (void)close(fd);
+  return seen;
+}
+
+static void k_reap_orphan(pid_t p) {
+  if (waitpid(p, NULL, WNOHANG) > 0) {
+    k_mark_killed(p, 0);
+    k_acted++;
+  }
+}
+
+static void k_kill_reap_orphan(pid_t p) {
+  if (waitpid(p, NULL, WNOHANG) > 0) {
+    k_mark_killed(p, 0);
+    k_acted++;
+  } else if (!k_was_killed(p) && k_kill_own(p)) {
+    k_mark_killed(p, 1);
+    k_acted++;
+  }
+}
+
+/* Reap the orphans that have ended. */
+static void k_reap_orphans(void) {
+  int pass;
+  for (pass = 0; pass < 16; pass++) {
+    k_acted = 0;
+    if (k_each_orphan(k_reap_orphan) <= 0 || k_acted == 0)
+      break; /* nothing reaped: nothing was skipped either */
+  }
 }
 #endif
 
-/* SIGCHLD: look at every running child without reaping it. */
-static void k_check_children(void) {
-  int i;
+/* Look at every running child without reaping it (a released one that
+ * died is reaped). Returns how many ended. */
+static int k_check_tracked(void) {
+  int i, ended = 0;
   for (i = 0; i < k_nchildren; i++) {
     tether__kchild *k = &k_children[i];
     siginfo_t si;
@@ -226,6 +441,7 @@ static void k_check_children(void) {
     if (waitid(P_PID, (id_t)k->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
         si.si_pid != k->pid)
       continue;
+    ended++;
     if (k->state == K_RELEASING) {
       k_reap(k); /* the library is done with it: nobody to tell */
     } else {
@@ -233,10 +449,92 @@ static void k_check_children(void) {
       k_send(TETHER__K_EXITED, 0, k->pid, 0, k_status(&si));
     }
   }
+  return ended;
+}
+
+/* SIGCHLD: the children, then the orphans that ended. */
+static void k_check_children(void) {
+  (void)k_check_tracked();
 #if defined(TETHER_LINUX)
-  k_each_orphan(k_reap_orphan);
+  k_reap_orphans();
 #endif
 }
+
+#if defined(TETHER_LINUX)
+/* ---- sweeps: the escapees die ---- */
+
+static pid_t k_pg[TETHER__K_MAX_CHILDREN]; /* the groups a sweep waits for */
+
+static long k_now_ms(void) {
+  struct timespec ts;
+  (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Kill (and reap) the orphans, and those that keep arriving, until none is
+ * left and the process groups k_pg[0..npg) have no member left (a member
+ * that dies later would orphan its own escaped children after the sweep).
+ * It gives up only when nothing has been killed or reaped for idle_ms, or
+ * after max_ms in all: dying trees can take long on a loaded machine, and
+ * escapees re-parented after the keeper is gone would go to init. In
+ * between, the keeper waits for SIGCHLD on its self-pipe (1 ms at first,
+ * up to 16 ms while nothing happens) and looks at its children as the main
+ * loop does. Nothing is killed when /proc is not the keeper's own pid
+ * namespace's. */
+static void k_sweep(int npg, long idle_ms, long max_ms) {
+  long start = k_now_ms(), last = start, now;
+  int i, busy, seen, wait_ms = 1;
+  if (!k_proc_is_ours())
+    return;
+  for (;;) {
+    int ended = k_check_tracked(); /* reaps the released leaders that died */
+    busy = 0;
+    for (i = 0; i < npg && !busy; i++)
+      busy = kill(-k_pg[i], 0) == 0; /* EPERM: members it may not kill anyway */
+    k_acted = 0;
+    seen = k_each_orphan(k_kill_reap_orphan);
+    now = k_now_ms();
+    if (k_acted > 0 || ended > 0)
+      last = now;
+    if ((seen <= 0 && !busy) || now - last >= idle_ms || now - start >= max_ms)
+      break;
+    wait_ms = k_acted > 0 ? 1 : (wait_ms < 16 ? wait_ms * 2 : 16);
+    {
+      struct pollfd pf;
+      char buf[64];
+      pf.fd = k_sig_r;
+      pf.events = POLLIN;
+      pf.revents = 0;
+      if (poll(&pf, 1, wait_ms) > 0)
+        while (read(k_sig_r, buf, sizeof(buf)) > 0) {
+        }
+    }
+  }
+}
+
+/* After a release: when the program holds no other child (running, or
+ * exited and not yet released), every orphan descends from released
+ * children, and dies now with the released trees (CATCH_ESCAPEES: the
+ * escapees die with their child); tether_child_free() returns once they
+ * are dead (it waits at most 2 s without progress, 10 s in all; what is
+ * left then stays the keeper's, for the next sweep). While the program
+ * holds other children, orphans cannot be told from theirs, so they wait
+ * for the release of the last one or the program's end. */
+static void k_release_sweep(pid_t pg) {
+  int i, n = 0, have_pg = 0;
+  for (i = 0; i < k_nchildren; i++) {
+    if (k_children[i].state == K_RUNNING || k_children[i].state == K_EXITED)
+      return;
+    if (k_children[i].state == K_RELEASING) {
+      k_pg[n++] = k_children[i].pid;
+      have_pg |= k_children[i].pid == pg;
+    }
+  }
+  if (!have_pg)
+    k_pg[n++] = pg; /* its leader is reaped already; members may remain */
+  k_sweep(n, 2000, 10000);
+}
+#endif
 
 /* ---- spawning ---- */
 
@@ -308,6 +606,42 @@ static int k_place_extra(const tether__kreq *req, int *err_fd) {
   return 0;
 }
 
+/* The program's resource limits of the moment reach the child, which sets
+ * them for itself before execve (k_spawn's child side): the keeper never
+ * runs under them. A CPU time limit, say, that the long-lived keeper has
+ * used up already would end it (SIGXCPU, then SIGKILL at the hard limit),
+ * and a lowered hard limit could never come back. The exception is
+ * RLIMIT_NPROC, which binds fork() itself through the forking process's
+ * soft limit: the keeper takes the program's soft value for the fork
+ * (its own hard limit stays) and gets its own back right after. */
+static void k_limits_for_fork(const tether__kreq *req) {
+#if defined(RLIMIT_NPROC)
+  int i;
+  for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++) {
+    int r = req->resource[i];
+    struct rlimit l;
+    if (r != RLIMIT_NPROC || r >= TETHER__K_NRES || !k_own_ok[r])
+      continue;
+    l = k_own[r];
+    l.rlim_cur = req->limit[i].rlim_cur < l.rlim_max ? req->limit[i].rlim_cur : l.rlim_max;
+    if (l.rlim_cur != k_own[r].rlim_cur && setrlimit(r, &l) == 0)
+      k_changed |= 1ull << r;
+  }
+#else
+  (void)req;
+#endif
+}
+
+/* Every limit of the keeper's own that was changed comes back. */
+static void k_limits_restore(void) {
+  int r;
+  for (r = 0; k_changed != 0 && r < TETHER__K_NRES; r++)
+    if (k_changed & (1ull << r)) {
+      (void)setrlimit(r, &k_own[r]);
+      k_changed &= ~(1ull << r);
+    }
+}
+
 static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
                     void *shm) {
   const tether__kreq *req = (const tether__kreq *)shm;
@@ -352,11 +686,9 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     k_xdrop();
     return;
   }
-  /* The program's resource limits of this moment: the child inherits them,
-   * and the fork below is checked against them (RLIMIT_NPROC). The
-   * keeper's own descriptor limit comes back after the fork. */
-  for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++)
-    (void)setrlimit(req->resource[i], &req->limit[i]);
+  /* The fork below is checked against the program's RLIMIT_NPROC; the
+   * child sets the program's limits for itself. */
+  k_limits_for_fork(req);
   sigfillset(&all);
   (void)sigprocmask(SIG_SETMASK, &all, &old);
 #if defined(__APPLE__)
@@ -394,6 +726,12 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     }
     if (req->cwd != NULL && chdir(req->cwd) < 0)
       goto fail;
+    /* The program's resource limits of this moment, for the child alone
+     * (k_limits_for_fork): before the identity, since raising a hard
+     * limit may need the privileges that setreuid drops, and before the
+     * priority (RLIMIT_NICE). */
+    for (i = 0; i < req->nlimits && i < TETHER__K_NLIMITS; i++)
+      (void)setrlimit(req->resource[i], &req->limit[i]);
     /* Priority, then identity (groups first: they need the privileges that
      * setuid may drop). Nothing is done when nothing differs. */
     if (getpriority(PRIO_PROCESS, 0) != req->nice_value)
@@ -434,7 +772,7 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   }
   }
   fork_errno = errno;
-  (void)setrlimit(RLIMIT_NOFILE, &k_nofile);
+  k_limits_restore();
   (void)close(ep[1]);
   if (pid > 0) {
     ssize_t n;
@@ -467,12 +805,16 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
 static void k_release(pid_t pid) {
   tether__kchild *k = k_find(pid);
   if (k != NULL) {
+    pid_t pg = k->pid;
     /* The whole group, while the leader (ours, unreaped) keeps its id. */
-    (void)kill(-k->pid, SIGKILL);
+    (void)kill(-pg, SIGKILL);
     if (k->state == K_EXITED)
       k_reap(k);
     else
       k->state = K_RELEASING; /* reaped when SIGCHLD says it died */
+#if defined(TETHER_LINUX)
+    k_release_sweep(pg);
+#endif
   }
   k_send(TETHER__K_RELEASED, 0, pid, 0, 0);
 }
@@ -540,16 +882,8 @@ static int k_receive(void *shm) {
 
 /* ---- the end: the program is gone ---- */
 
-#if defined(TETHER_LINUX)
-static int k_orphans;
-static void k_kill_and_count_orphan(pid_t p) {
-  k_kill_orphan(p);
-  k_orphans++;
-}
-#endif
-
 static void k_shutdown(void) {
-  int i, round;
+  int i, n = 0;
   /* One SIGKILL to each group kills every member: a member forking at the
    * same moment either is in the group already or its fork fails because
    * a fatal signal is pending. The leaders are still unreaped, so every
@@ -558,6 +892,9 @@ static void k_shutdown(void) {
     if (k_children[i].state != K_FREE) {
       (void)kill(-k_children[i].pid, SIGKILL);
       (void)kill(k_children[i].pid, SIGKILL);
+#if defined(TETHER_LINUX)
+      k_pg[n++] = k_children[i].pid;
+#endif
     }
   for (i = 0; i < k_nchildren; i++)
     if (k_children[i].state != K_FREE)
@@ -565,15 +902,12 @@ static void k_shutdown(void) {
 #if defined(TETHER_LINUX)
   /* Descendants orphaned by those deaths come to the keeper (subreaper),
    * including those that left their group with setsid(): kill and reap
-   * until none has arrived for a few rounds (at most about 2 s). */
-  for (round = 0, i = 0; round < 400 && i < 4; round++) {
-    k_orphans = 0;
-    k_each_orphan(k_kill_and_count_orphan);
-    i = k_orphans == 0 ? i + 1 : 0;
-    k_sleep_ms(2);
-  }
+   * them until none is left and the groups are empty. Nobody waits for
+   * the keeper now: it gives up only after 10 s without progress (a
+   * process that cannot die), 2 minutes in all. */
+  k_sweep(n, 10000, 120000);
 #else
-  (void)round;
+  (void)n;
 #endif
 }
 
@@ -607,39 +941,65 @@ void tether__keeper_main(int lifeline_fd, int sock_fd, void *shm) {
    * the program's controlling terminal. docs/children.md. */
   (void)setpgid(0, 0);
 
-  /* Every disposition the program had (tether's handlers included) goes
-   * back to the default; SIGPIPE is ignored (the socket may be closed), and
-   * so are the signals a terminal sends or causes: the keeper must never
-   * be stopped or killed by the terminal (hang-up included). Children get
-   * every disposition back at its default before execve (k_spawn). */
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = SIG_DFL;
-  sigemptyset(&sa.sa_mask);
-  for (s = 1; s < TETHER__K_NSIG; s++)
-    (void)sigaction(s, &sa, NULL);
-  sa.sa_handler = SIG_IGN;
-  (void)sigaction(SIGPIPE, &sa, NULL);
-  (void)sigaction(SIGINT, &sa, NULL);
-  (void)sigaction(SIGQUIT, &sa, NULL);
-  (void)sigaction(SIGTSTP, &sa, NULL);
-  (void)sigaction(SIGTTIN, &sa, NULL);
-  (void)sigaction(SIGTTOU, &sa, NULL);
-  (void)sigaction(SIGHUP, &sa, NULL);
+#if defined(TETHER_LINUX)
+  /* Its own name (comm, what ps, top, pkill and killall match without
+   * -f): a pkill or killall of the program's name must not end it. */
+  (void)prctl(PR_SET_NAME, "tether-keeper", 0, 0, 0);
+  k_path(k_children_path, "/proc/self/task/", (long)k_self, "/children");
+#endif
 
-  /* The keeper needs a few descriptors of its own whatever the program's
-   * soft limit was when it started: up to the hard limit. */
-  if (getrlimit(RLIMIT_NOFILE, &k_nofile) == 0 && k_nofile.rlim_cur < k_nofile.rlim_max) {
-    k_nofile.rlim_cur = k_nofile.rlim_max;
-    (void)setrlimit(RLIMIT_NOFILE, &k_nofile);
+  /* Every signal that can be ignored is, whatever the program did with it
+   * (tether's handlers included): the keeper must outlive the program, so
+   * nothing but SIGKILL may end it. Not a terminal's signals (hang-up, ^C,
+   * ^\, ^Z, background reads and writes), not the SIGTERM a service
+   * manager's stop sends to every process of the service, not a stray
+   * SIGUSR1, SIGALRM, SIGPWR, SIGXCPU or real-time signal, and SIGPIPE
+   * (the socket may be closed). SIGCHLD is the exception: at its default
+   * until its handler is set below (ignoring it would make the kernel reap
+   * children behind the keeper's back). SIGKILL and SIGSTOP cannot be
+   * ignored, nor the C library's internal signals; faults (SIGSEGV...)
+   * still kill, the kernel forces them. Every signal stays blocked, as the
+   * keeper was forked, until the handler is set and the mask emptied
+   * below. Children get every disposition back at its default before
+   * execve (k_spawn), ignored ones included. */
+  memset(&sa, 0, sizeof(sa));
+  sigemptyset(&sa.sa_mask);
+  for (s = 1; s < TETHER__K_NSIG; s++) {
+    sa.sa_handler = s == SIGCHLD ? SIG_DFL : SIG_IGN;
+    (void)sigaction(s, &sa, NULL);
   }
-  (void)getrlimit(RLIMIT_NOFILE, &k_nofile);
+
+  /* Limits of its own, whatever the program's soft limits were when it
+   * started: descriptors up to the hard limit (it needs a few), CPU time up
+   * to the hard limit (a long-lived keeper must not reach a soft limit
+   * meant for the program). They are what k_limits_restore() restores. */
+  {
+    static const int up[] = {RLIMIT_NOFILE, RLIMIT_CPU};
+    struct rlimit rl;
+    int r;
+    for (r = 0; r < (int)(sizeof(up) / sizeof(up[0])); r++)
+      if (getrlimit(up[r], &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(up[r], &rl);
+      }
+    for (r = 0; r < TETHER__K_NRES; r++)
+      k_own_ok[r] = getrlimit(r, &k_own[r]) == 0;
+  }
 
   /* Descriptors: 0..2 /dev/null, 3 lifeline, 4 socket, nothing else of
    * the program's (it must not keep the program's pipes or sockets). */
   {
-    /* Park both above 9 first, so that neither dup2 clobbers the other. */
-    int l = fcntl(lifeline_fd, F_DUPFD, 10), k = fcntl(sock_fd, F_DUPFD, 10);
-    if (l < 0 || k < 0 || dup2(l, 3) < 0 || dup2(k, 4) < 0)
+    /* Without a spare descriptor where possible (a program may start it
+     * under a hard descriptor limit that its own descriptors fill): only
+     * the socket, when it sits at 3, is moved out of the way first. */
+    int l = lifeline_fd, k = sock_fd;
+    if (k == 3) {
+      k = l == 4 ? fcntl(k, F_DUPFD, 0) /* a swap: the lowest free number */
+                 : dup2(k, 4);
+      if (k < 0)
+        _exit(120);
+    }
+    if ((l != 3 && dup2(l, 3) < 0) || (k != 4 && dup2(k, 4) < 0))
       _exit(120);
   }
   k_close_others();
