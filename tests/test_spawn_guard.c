@@ -976,7 +976,7 @@ static void *reaper_main(void *arg) {
 static int sc_reaped(int argc, char **argv) {
   cpu_set_t all, one;
   tether_child *c;
-  int round, cpu, unknown = 0, fifo = 0;
+  int round, cpu, unknown = 0, fifo = 0, strict;
   (void)argc;
   (void)argv;
   (void)alarm(120);
@@ -1009,11 +1009,10 @@ static int sc_reaped(int argc, char **argv) {
      * reaper blocked in its waitpid long before the child exits. */
     SC_CHECK(spawn_self(&c, "exitafter", "300", "3", 0) == 0, "spawn");
     r = pthread_create(&t, &attr, reaper_main, &rp);
-    if (r == EPERM) {
+    strict = r == 0;
+    if (r == EPERM) /* no real-time policy here: the order is up to luck */
       r = pthread_create(&t, NULL, reaper_main, &rp);
-    } else if (r == 0) {
-      fifo++;
-    }
+    fifo += strict;
     (void)pthread_attr_destroy(&attr);
     SC_CHECK(r == 0, "reaper thread: %s", strerror(r));
     SC_CHECK(tether_child_wait(c, 20000, &e) == 1, "tether_child_wait");
@@ -1026,7 +1025,10 @@ static int sc_reaped(int argc, char **argv) {
         "shell_code %d",
         round, e.kind, (unsigned)e.raw, e.shell_code);
     unknown += e.kind == TETHER_EXIT_UNKNOWN;
-    SC_CHECK(e.kind == TETHER_EXIT_UNKNOWN && e.raw == 0xFFFFFFFFu && e.shell_code == 255,
+    /* Without SCHED_FIFO, tether's waiter may see the status first (it
+     * then reports it, which is right too). */
+    SC_CHECK((e.kind == TETHER_EXIT_UNKNOWN && e.raw == 0xFFFFFFFFu && e.shell_code == 255) ||
+                 (!strict && e.kind == TETHER_EXIT_CODE && e.code == 3),
              "want UNKNOWN, raw 0xffffffff, shell_code 255");
     SC_CHECK(tether_child_wait_tree(c, 5000) == 1, "wait_tree");
     tether_child_free(c); /* under alarm(): a hang kills the scenario */
@@ -1486,7 +1488,7 @@ static void test_guard_reregisters(void **state) {
     tt_skip("no /proc");
   wd_arm("re-registration", 120);
   scen_start(&s, "middle", NULL, NULL);
-  tt_read_line(s.out, line, sizeof(line));
+  (void)read_line_within(s.out, line, sizeof(line), 60000);
   if (sscanf(line, "tree %ld %ld %ld %ld %lf", &cp, &gp, &g0, &g1, &gms) != 5) {
     (void)kill(s.pid, SIGKILL);
     (void)reap(s.pid);
@@ -1590,7 +1592,7 @@ static void test_privilege_drop_older_children(void **state) {
   /* The program dies. */
   wd_arm("older children: program death", 90);
   scen_start(&s, "privkeep", marker, "die");
-  tt_read_line(s.out, line, sizeof(line));
+  (void)read_line_within(s.out, line, sizeof(line), 60000);
   print_message("  [privkeep die] %s\n", line);
   if (sscanf(line, "pids %ld %ld", &rp, &np) != 2) {
     (void)kill(s.pid, SIGKILL);
@@ -1756,7 +1758,7 @@ static void test_stop_without_polling(void **state) {
 
 /* 7. Freeing many live children at once. */
 static void test_free_many(void **state) {
-  struct rlimit nofile;
+  struct rlimit nofile, saved;
   tether_child **cs;
   int want = 1500, n = 0, i, r = 0, open_now;
   double spawn_ms, free_ms, c0, cpu, *each, *sp;
@@ -1771,6 +1773,7 @@ static void test_free_many(void **state) {
     tt_skip("no /proc");
   /* Each child: a pidfd here and one in the guard (which raises its own
    * limit), a waiter thread here. */
+  (void)getrlimit(RLIMIT_NOFILE, &saved);
   if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
     nofile.rlim_cur = nofile.rlim_max;
     (void)setrlimit(RLIMIT_NOFILE, &nofile);
@@ -1804,8 +1807,10 @@ static void test_free_many(void **state) {
                                "with every live thread's shadow state)");
   }
 #endif
-  if (want < 10)
+  if (want < 10) {
+    (void)setrlimit(RLIMIT_NOFILE, &saved);
     tt_skip("the limits leave room for fewer than 10 children");
+  }
   cs = (tether_child **)calloc((size_t)want, sizeof(*cs));
   assert_non_null(cs);
   sp = (double *)calloc((size_t)want, sizeof(*sp));
@@ -1860,6 +1865,7 @@ static void test_free_many(void **state) {
                 n > 0 ? each[n - 1] : 0.0);
   free(each);
   free(cs);
+  (void)setrlimit(RLIMIT_NOFILE, &saved);
   assert_true(n >= want / 2);
   assert_true(free_ms < bound);
 }
