@@ -336,7 +336,11 @@ static int signal_guard(pid_t g, int sig) {
     close(fd);
     return r == 0 ? 0 : -1;
   }
-  return -1;
+  if (errno != ENOSYS) /* before Linux 5.3, or valgrind: by pid */
+    return -1;
+  if (is_guard(g))
+    r = kill(g, sig);
+  return r == 0 ? 0 : -1;
 #else
   if (is_guard(g))
     r = kill(g, sig);
