@@ -607,9 +607,13 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
       }
       if (msg[0] == TETHER__D_REGISTER && attempt == 0 &&
           (msg[1] == EPIPE || msg[1] == ECONNRESET || msg[1] == ECONNREFUSED ||
-           msg[1] == ENOTCONN)) {
-        /* The guard died under us: once more, with a new one. */
-        tether__guard_dead(conn);
+           msg[1] == ENOTCONN || msg[1] == EAGAIN)) {
+        /* The guard died under us, or does not read (stopped): once more,
+         * with a new one. */
+        if (msg[1] == EAGAIN)
+          tether__guard_abandon(conn);
+        else
+          tether__guard_dead(conn);
         tether__guard_release(conn);
         conn = NULL;
         {
@@ -814,7 +818,24 @@ void tether__direct_release(tether_child *c) {
   /* The whole group, while its id is reserved by the unreaped leader (or
    * through the pidfd when someone else reaped it). */
   if (!o->unknown) {
-    (void)kill(-o->pid, SIGKILL);
+    if (kill(-o->pid, SIGKILL) != 0 && errno == EPERM) {
+      /* No longer ours to kill: this process dropped its privileges after
+       * starting it (a root child of a program that is now "nobody"). It
+       * runs on; waiting for it would hang. Reap it if it is done, else
+       * leave it (a zombie of this process once it exits; its waiter
+       * thread, if any, keeps o). docs/children.md. */
+      tether__guard_untrack(o->pid);
+      if (waitpid(o->pid, NULL, WNOHANG) == o->pid || o->waiter == NULL) {
+        if (o->waiter != NULL)
+          tether__thread_join(o->waiter);
+        if (o->pidfd >= 0)
+          (void)close(o->pidfd);
+        free(o);
+      } else {
+        tether__thread_detach(o->waiter); /* it ends at the exit; o leaks */
+      }
+      return;
+    }
   }
 #if defined(TETHER__D_PIDFD)
   else if (o->pidfd >= 0) {

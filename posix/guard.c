@@ -41,6 +41,9 @@
 #define TETHER__G_SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket */
 #endif
 
+/* How long a message may wait for room in the guard's socket. */
+#define TETHER__G_SEND_MS 1000
+
 /* How long the start of a guard may take (exec, dynamic loading, fork). */
 #define TETHER__G_START_MS 10000
 
@@ -162,6 +165,7 @@ static void tether__g_fill(tether__gmsg *m, uint32_t type, pid_t pid) {
 
 /* Send m with fd attached (or none: -1). Async-signal-safe. 0 or errno. */
 static int tether__g_send(int sock, const tether__gmsg *m, int fd) {
+  int waited = 0;
   struct msghdr mh;
   struct iovec iov;
   union {
@@ -185,11 +189,28 @@ static int tether__g_send(int sock, const tether__gmsg *m, int fd) {
     memcpy(CMSG_DATA(cm), &fd, sizeof(int));
   }
   for (;;) {
-    ssize_t n = sendmsg(sock, &mh, TETHER__G_SEND_FLAGS);
+    ssize_t n = sendmsg(sock, &mh, TETHER__G_SEND_FLAGS | MSG_DONTWAIT);
     if (n == (ssize_t)sizeof(*m))
       return 0;
     if (n >= 0)
       return EIO; /* a stream cut short: only when the guard is gone */
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      /* The guard is not reading (stopped, or far behind): give it
+       * TETHER__G_SEND_MS, then say so rather than block for ever. */
+      struct pollfd pf;
+      int r;
+      if (waited)
+        return EAGAIN;
+      waited = 1;
+      pf.fd = sock;
+      pf.events = POLLOUT;
+      pf.revents = 0;
+      while ((r = poll(&pf, 1, TETHER__G_SEND_MS)) < 0 && errno == EINTR) {
+      }
+      if (r <= 0)
+        return EAGAIN;
+      continue;
+    }
     if (errno != EINTR)
       return errno;
   }
@@ -414,6 +435,17 @@ int tether__guard_acquire(void **conn, int *sock) {
   }
   (void)pthread_mutex_unlock(&tether__g_lock);
   return r;
+}
+
+void tether__guard_abandon(void *conn) {
+  tether__gconn *c = (tether__gconn *)conn;
+  (void)pthread_mutex_lock(&tether__g_lock);
+  /* Its socket stays open for ever (one more user that never leaves):
+   * closing it would make that guard, once it runs again, kill every
+   * group it holds, which a new guard now holds too. */
+  c->users++;
+  tether__g_died_locked(c);
+  (void)pthread_mutex_unlock(&tether__g_lock);
 }
 
 void tether__guard_dead(void *conn) {

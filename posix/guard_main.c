@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,8 @@ typedef struct g_entry {
 static g_entry *g_tab;
 static size_t g_n, g_cap;
 #if defined(__linux__)
-static pid_t g_program; /* the program's pid (SO_PEERCRED) */
+static pid_t g_program;      /* the program's pid (SO_PEERCRED) */
+static int g_program_fd = -1; /* a pidfd of it: readable once it has ended */
 #endif
 
 static void g_forget(size_t i) {
@@ -129,6 +131,21 @@ static pid_t g_parent_of(pid_t pid) {
 }
 #endif
 
+#if defined(G_PIDFD)
+/* Has the program ended? (A re-registration it sent for a child it held
+ * may be read only after its death, when the child's parent is no longer
+ * the program: the program's own pidfd says it is gone.) */
+static int g_program_gone(void) {
+  struct pollfd pf;
+  if (g_program_fd < 0)
+    return 0;
+  pf.fd = g_program_fd;
+  pf.events = POLLIN;
+  pf.revents = 0;
+  return poll(&pf, 1, 0) == 1;
+}
+#endif
+
 /* Never more privileged than the program: when it has dropped its
  * credentials, drop ours to them (only ever downwards: an unprivileged
  * guard cannot change them, and a message cannot raise them). */
@@ -159,17 +176,22 @@ static void g_register(const tether__gmsg *m, int pidfd, pid_t sender) {
   if (pidfd >= 0) {
     if (g_pidfd_pid(pidfd) != (pid_t)m->pid ||
         (sender != (pid_t)m->pid &&
-         !(sender == g_program && g_parent_of((pid_t)m->pid) == g_program))) {
+         !(sender == g_program &&
+           (g_parent_of((pid_t)m->pid) == g_program || g_program_gone())))) {
       (void)close(pidfd);
       return;
     }
-  } else if (sender != (pid_t)m->pid) {
-    return;
-  } else {
-    /* No descriptor came (our limit): the sender is the child itself,
-     * alive and waiting in its send; its pid is still its own. */
+  } else if (sender == (pid_t)m->pid ||
+             (sender == g_program && g_parent_of((pid_t)m->pid) == g_program)) {
+    /* No descriptor came (a library without pidfds, or our limit): the
+     * child itself, alive and waiting in its send, or the program's
+     * unreaped child: either way the pid is still that process's. */
     pidfd = (int)syscall(SYS_pidfd_open, (pid_t)m->pid, 0);
+  } else if (!(sender == g_program && g_program_gone())) {
+    return;
   }
+  /* else: the program re-registered a child it held, and has ended since:
+   * by its group id alone, as a library without pidfds would. */
 #endif
   if (m->pid <= 0) {
     if (pidfd >= 0)
@@ -314,6 +336,19 @@ int main(int argc, char **argv) {
       (void)sigaction(s, &sa, NULL);
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, NULL);
+#if defined(__linux__) && defined(SYS_rt_sigprocmask) && defined(_NSIG)
+  {
+    /* glibc's sigaction() and sigprocmask() refuse its two reserved
+     * signals (32, 33), whose default action would end us: block them
+     * with the system call itself (blocked, they are never acted on). */
+    unsigned long long set[(_NSIG / 8 + sizeof(unsigned long long) - 1) /
+                           sizeof(unsigned long long)];
+    memset(set, 0, sizeof(set));
+    for (s = 32; s <= 33 && s < G_NSIG; s++)
+      set[(s - 1) / 64] |= 1ull << ((s - 1) % 64);
+    (void)syscall(SYS_rt_sigprocmask, SIG_BLOCK, set, NULL, (size_t)(_NSIG / 8));
+  }
+#endif
 
   if (getrlimit(RLIMIT_CPU, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
@@ -351,8 +386,12 @@ int main(int argc, char **argv) {
     struct ucred uc;
     socklen_t len = sizeof(uc);
     (void)setsockopt(TETHER__G_FD, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
-    if (getsockopt(TETHER__G_FD, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0)
+    if (getsockopt(TETHER__G_FD, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
       g_program = uc.pid;
+#if defined(G_PIDFD)
+      g_program_fd = (int)syscall(SYS_pidfd_open, g_program, 0);
+#endif
+    }
   }
 #endif
 #if defined(SO_NOSIGPIPE)

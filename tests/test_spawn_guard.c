@@ -1404,6 +1404,13 @@ static int skip_if_not_linux_proc(void) {
 /* ---------------------------------------------------------------------- */
 
 /* 1. Who the guard is. */
+/* The guard's own pidfds (of the program): Linux with pidfd_open. */
+#if defined(__linux__)
+#define GUARD_OWN_PIDFDS 1 /* the guard runs natively, even under valgrind */
+#else
+#define GUARD_OWN_PIDFDS 0
+#endif
+
 static void test_guard_identity(void **state) {
   tether_child *c;
   pid_t g;
@@ -1432,12 +1439,14 @@ static void test_guard_identity(void **state) {
                 pidfds, odd[0] ? "; unexpected: " : "", odd);
   assert_string_equal(odd, "");
   tether_child_free(c);
-  /* Its pidfd of the child goes with the child's unregistration. */
-  for (i = 0; i < 1000 && (pidfds = guard_fds(g, odd, sizeof(odd))) > 0; i++)
+  /* Its pidfd of the child goes with the child's unregistration; one stays
+   * on Linux: the guard's pidfd of this process (to tell, for a message
+   * read late, whether the program is gone). */
+  for (i = 0; i < 1000 && (pidfds = guard_fds(g, odd, sizeof(odd))) > GUARD_OWN_PIDFDS; i++)
     tt_sleep_ms(2);
   print_message("  guard descriptors with no child: %d pidfd(s)%s%s\n", pidfds,
                 odd[0] ? "; unexpected: " : "", odd);
-  assert_int_equal(pidfds, 0);
+  assert_int_equal(pidfds, GUARD_OWN_PIDFDS);
   assert_string_equal(odd, "");
   /* No hidden child of this process. */
   errno = 0;
@@ -1447,6 +1456,13 @@ static void test_guard_identity(void **state) {
   /* Every signal it can ignore, it ignores (SIGCHLD excepted). */
   status_field(g, "SigIgn", ign_txt, sizeof(ign_txt));
   ign = strtoull(ign_txt, NULL, 16);
+  {
+    /* glibc's reserved signals (32, 33) cannot be set to SIG_IGN through
+     * glibc: the guard blocks them (never acted on), which counts here. */
+    char blk_txt[64];
+    status_field(g, "SigBlk", blk_txt, sizeof(blk_txt));
+    ign |= strtoull(blk_txt, NULL, 16) & ((1ull << 31) | (1ull << 32));
+  }
   missing[0] = '\0';
   for (s = 1; s <= 64; s++) {
     if (s == SIGKILL || s == SIGSTOP || s == SIGCHLD)
@@ -1757,10 +1773,15 @@ static void test_privilege_drop_older_children(void **state) {
   st = scen_run("privkeep", marker, "free", out, sizeof(out), 90);
   free_ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && has_line(out, "ok");
   (void)count_marked(cmarker, 1);
-  if (ms1 < 0 || ms2 < 0 || !free_ok)
-    fail_msg("after a drop to nobody: root child %s at the program's death; its "
-             "tether_child_free() %s",
-             ms1 < 0 ? "SURVIVES" : "dies", free_ok ? "returns" : "HANGS");
+  /* Documented (docs/children.md): the guard follows the program down to
+   * nobody, so a root child made before the drop is no longer the guard's
+   * to kill (nor the program's); its free must return, not hang. */
+  print_message("  root child made before the drop: %s at the program's death "
+                "(documented: it survives)\n", ms1 < 0 ? "survives" : "dies");
+  if (ms2 < 0 || !free_ok)
+    fail_msg("after a drop to nobody: the nobody child %s at the program's death; "
+             "the root child's tether_child_free() %s",
+             ms2 < 0 ? "SURVIVES" : "dies", free_ok ? "returns" : "HANGS");
 }
 
 /* 5. The guard's memory, and the cost of its start. */
