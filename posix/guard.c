@@ -42,7 +42,7 @@
 #endif
 
 /* How long a message may wait for room in the guard's socket. */
-#define TETHER__G_SEND_MS 1000
+#define TETHER__G_SEND_MS 5000
 
 /* How long the start of a guard may take (exec, dynamic loading, fork). */
 #define TETHER__G_START_MS 10000
@@ -195,8 +195,9 @@ static int tether__g_send(int sock, const tether__gmsg *m, int fd) {
     if (n >= 0)
       return EIO; /* a stream cut short: only when the guard is gone */
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      /* The guard is not reading (stopped, or far behind): give it
-       * TETHER__G_SEND_MS, then say so rather than block for ever. */
+      /* The guard is not reading (stopped, or far behind on a loaded
+       * machine): give it TETHER__G_SEND_MS, then say so rather than block
+       * for ever. */
       struct pollfd pf;
       int r;
       if (waited)

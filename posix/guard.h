@@ -56,7 +56,7 @@ void tether__guard_release(void *conn);
  * new guard for the tracked children), so that a retry gets the new one. */
 void tether__guard_dead(void *conn);
 
-/* A child could not register within a second: conn's guard is alive but
+/* A child could not register within 5 s: conn's guard is alive but
  * not reading (stopped). Leave it (its socket stays open: it would kill
  * what it holds at EOF) and move every tracked child to a new guard. */
 void tether__guard_abandon(void *conn);
