@@ -48,6 +48,7 @@
 #endif
 
 #include "guard.h"
+#include "keeper.h" /* tether__wait_status */
 #include "spawn.h"
 
 #if defined(NSIG)
@@ -218,6 +219,29 @@ static int tether__d_dup_above(int fd, int min) {
   return d;
 }
 
+/* The child's error pipe, close-on-exec, both ends where no dup2 of the
+ * child can overwrite them (above top when at a target). 0 or an error;
+ * ep[] holds -1 for what does not exist. */
+static int tether__d_error_pipe(int ep[2], const int *xtgt, int nextra, int top) {
+  int i;
+  ep[0] = ep[1] = -1;
+  if (pipe(ep) < 0) {
+    ep[0] = ep[1] = -1;
+    return tether__translate_os_error(errno);
+  }
+  for (i = 0; i < 2; i++) {
+    (void)tether__cloexec(ep[i]);
+    if (tether__d_is_target(ep[i], xtgt, nextra, 3)) {
+      int m = tether__d_dup_above(ep[i], top + 1);
+      if (m < 0)
+        return tether__translate_os_error(errno);
+      (void)close(ep[i]);
+      ep[i] = m;
+    }
+  }
+  return 0;
+}
+
 /* The descriptors >= 3 open in this process (for systems without
  * close_range): malloc'ed, *n set; NULL with *n = 0 when they cannot be
  * listed. */
@@ -262,18 +286,6 @@ static int tether__d_have_close_range(void) {
 
 /* ---- exits ---- */
 
-/* A wait status from waitid's siginfo, in the traditional encoding. */
-static uint32_t tether__d_status(const siginfo_t *si) {
-  switch (si->si_code) {
-  case CLD_EXITED:
-    return (uint32_t)((si->si_status & 0xff) << 8);
-  case CLD_DUMPED:
-    return (uint32_t)((si->si_status & 0x7f) | 0x80);
-  default: /* CLD_KILLED */
-    return (uint32_t)(si->si_status & 0x7f);
-  }
-}
-
 /* Block until pid (our child) has exited; its status, without reaping it,
  * or TETHER__RAW_UNKNOWN when someone else reaped it. */
 static uint32_t tether__d_wait_exit(pid_t pid) {
@@ -299,13 +311,25 @@ static uint32_t tether__d_wait_exit(pid_t pid) {
       if (si.si_pid == pid &&
           (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
            si.si_code == CLD_DUMPED))
-        return tether__d_status(&si);
+        return tether__wait_status(&si);
       continue;
     }
     if (errno == EINTR)
       continue;
     return TETHER__RAW_UNKNOWN; /* ECHILD: reaped by someone else */
   }
+}
+
+/* tether__d_lock held: report o's exit, the lock dropped meanwhile; a
+ * release waits while in_callback is set. Returns with the lock held. */
+static void tether__d_deliver_locked(struct tether__os_child *o, uint32_t raw) {
+  o->done = 1;
+  o->in_callback = 1;
+  (void)pthread_mutex_unlock(&tether__d_lock);
+  tether__child_exited(o->owner, raw);
+  (void)pthread_mutex_lock(&tether__d_lock);
+  o->in_callback = 0;
+  (void)pthread_cond_broadcast(&tether__d_cond);
 }
 
 static void tether__d_waiter(void *arg) {
@@ -321,13 +345,7 @@ static void tether__d_waiter(void *arg) {
     (void)pthread_mutex_unlock(&tether__d_lock);
     return;
   }
-  o->in_callback = 1;
-  (void)pthread_mutex_unlock(&tether__d_lock);
-  tether__child_exited(o->owner, raw);
-  (void)pthread_mutex_lock(&tether__d_lock);
-  o->in_callback = 0;
-  o->done = 1;
-  (void)pthread_cond_broadcast(&tether__d_cond);
+  tether__d_deliver_locked(o, raw);
   (void)pthread_mutex_unlock(&tether__d_lock);
 }
 
@@ -371,7 +389,7 @@ static void tether__d_watcher(void *arg) {
           (void)pthread_mutex_unlock(&tether__d_lock); /* not yet */
           continue;
         }
-        raw = tether__d_status(&si);
+        raw = tether__wait_status(&si);
       } else if (errno == EINTR) {
         (void)pthread_mutex_unlock(&tether__d_lock);
         continue;
@@ -381,13 +399,7 @@ static void tether__d_watcher(void *arg) {
       }
       (void)epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
       W.by_fd[fd] = NULL;
-      o->done = 1;
-      o->in_callback = 1;
-      (void)pthread_mutex_unlock(&tether__d_lock);
-      tether__child_exited(o->owner, raw);
-      (void)pthread_mutex_lock(&tether__d_lock);
-      o->in_callback = 0;
-      (void)pthread_cond_broadcast(&tether__d_cond);
+      tether__d_deliver_locked(o, raw);
       (void)pthread_mutex_unlock(&tether__d_lock);
     }
   }
@@ -525,22 +537,8 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
       d.src[i] = moved[i];
     }
   }
-  if (pipe(ep) < 0) {
-    r = tether__translate_os_error(errno);
+  if ((r = tether__d_error_pipe(ep, xtgt, (int)opts->nextra, top)) < 0)
     goto out;
-  }
-  for (i = 0; i < 2; i++) {
-    (void)fcntl(ep[i], F_SETFD, FD_CLOEXEC);
-    if (tether__d_is_target(ep[i], xtgt, (int)opts->nextra, 3)) {
-      int m = tether__d_dup_above(ep[i], top + 1);
-      if (m < 0) {
-        r = tether__translate_os_error(errno);
-        goto out;
-      }
-      (void)close(ep[i]);
-      ep[i] = m;
-    }
-  }
   d.plan = plan;
   d.nextra = (int)opts->nextra;
   d.xtgt = xtgt;
@@ -616,28 +614,12 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
           tether__guard_dead(conn);
         tether__guard_release(conn);
         conn = NULL;
-        {
-          /* A fresh pipe: the old write end is closed. */
-          (void)close(ep[0]);
-          ep[0] = -1;
-          if (pipe(ep) < 0) {
-            r = tether__translate_os_error(errno);
-            goto out;
-          }
-          (void)fcntl(ep[0], F_SETFD, FD_CLOEXEC);
-          (void)fcntl(ep[1], F_SETFD, FD_CLOEXEC);
-          for (i = 0; i < 2; i++)
-            if (tether__d_is_target(ep[i], xtgt, (int)opts->nextra, 3)) {
-              int m = tether__d_dup_above(ep[i], top + 1);
-              if (m < 0) {
-                r = tether__translate_os_error(errno);
-                goto out;
-              }
-              (void)close(ep[i]);
-              ep[i] = m;
-            }
-          d.err_fd = ep[1];
-        }
+        /* A fresh pipe: the old write end is closed. */
+        (void)close(ep[0]);
+        ep[0] = -1;
+        if ((r = tether__d_error_pipe(ep, xtgt, (int)opts->nextra, top)) < 0)
+          goto out;
+        d.err_fd = ep[1];
         continue;
       }
       if (msg[0] == TETHER__D_REGISTER) {
@@ -655,7 +637,7 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
     /* Ours and unreaped, so the pid is still its. */
     o->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (o->pidfd >= 0)
-      (void)fcntl(o->pidfd, F_SETFD, FD_CLOEXEC);
+      (void)tether__cloexec(o->pidfd);
 #endif
     r = tether__guard_track(pid, o->pidfd, conn);
 #if defined(TETHER__D_PIDFD)
@@ -708,7 +690,7 @@ out:
 
 int tether__direct_signal(tether_child *c, int signo) {
   struct tether__os_child *o = c->os;
-  int unknown;
+  int unknown, exited;
   (void)pthread_mutex_lock(&tether__d_lock);
   unknown = o->unknown;
   (void)pthread_mutex_unlock(&tether__d_lock);
@@ -729,9 +711,9 @@ int tether__direct_signal(tether_child *c, int signo) {
   /* The leader is ours and unreaped: the group id is this group's. While
    * the leader runs the group is alive; after, the process table says. */
   tether__mutex_lock(c->lock);
-  unknown = c->exited;
+  exited = c->exited;
   tether__mutex_unlock(c->lock);
-  if (unknown && !tether__group_alive((pid_t)c->pid))
+  if (exited && !tether__group_alive((pid_t)c->pid))
     return TETHER_ESRCH;
   if (kill(-(pid_t)c->pid, signo) == 0)
     return 0;

@@ -30,6 +30,7 @@
 
 #include "backend.h"
 #include "guard.h"
+#include "spawn.h" /* tether__cloexec */
 
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
 #define TETHER__G_PIDFD 1
@@ -319,11 +320,6 @@ static pid_t tether__g_hello(int sock) {
   return m.type == TETHER__G_HELLO && m.pid > 0 ? (pid_t)m.pid : -1;
 }
 
-static int tether__g_cloexec(int fd) {
-  int fl = fcntl(fd, F_GETFD);
-  return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
-}
-
 /* Lock held: start a guard and make it G.cur. */
 static int tether__g_start_locked(void) {
   int sv[2], r, st = 0;
@@ -346,8 +342,8 @@ static int tether__g_start_locked(void) {
     free(c);
     return r;
   }
-  (void)tether__g_cloexec(sv[0]);
-  (void)tether__g_cloexec(sv[1]);
+  (void)tether__cloexec(sv[0]);
+  (void)tether__cloexec(sv[1]);
 #if defined(SO_NOSIGPIPE)
   {
     int on = 1;

@@ -88,22 +88,25 @@ static size_t g_find(pid_t pid) {
 }
 
 #if defined(G_PIDFD)
+/* The start of a small /proc file, NUL-terminated: 1, or 0. */
+static int g_read(const char *path, char *buf, size_t cap) {
+  ssize_t n;
+  int f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0)
+    return 0;
+  n = read(f, buf, cap - 1);
+  (void)close(f);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  return 1;
+}
+
 /* The pid a pidfd refers to (its fdinfo "Pid:" line), or -1. */
 static pid_t g_pidfd_pid(int fd) {
   char path[64], buf[512], *p;
-  ssize_t n;
-  int f;
   snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-  f = open(path, O_RDONLY | O_CLOEXEC);
-  if (f < 0)
-    return -1;
-  n = read(f, buf, sizeof(buf) - 1);
-  (void)close(f);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nPid:");
-  if (p == NULL)
+  if (!g_read(path, buf, sizeof(buf)) || (p = strstr(buf, "\nPid:")) == NULL)
     return -1;
   return (pid_t)strtol(p + 5, NULL, 10);
 }
@@ -111,21 +114,11 @@ static pid_t g_pidfd_pid(int fd) {
 /* The parent of pid (/proc/<pid>/stat, after the last ')'), or -1. */
 static pid_t g_parent_of(pid_t pid) {
   char path[64], buf[1024], *p;
-  ssize_t n;
-  int f;
   long ppid;
   char state;
   snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-  f = open(path, O_RDONLY | O_CLOEXEC);
-  if (f < 0)
-    return -1;
-  n = read(f, buf, sizeof(buf) - 1);
-  (void)close(f);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strrchr(buf, ')');
-  if (p == NULL || sscanf(p + 1, " %c %ld", &state, &ppid) != 2)
+  if (!g_read(path, buf, sizeof(buf)) || (p = strrchr(buf, ')')) == NULL ||
+      sscanf(p + 1, " %c %ld", &state, &ppid) != 2)
     return -1;
   return (pid_t)ppid;
 }

@@ -108,8 +108,9 @@ static void k_on_sigchld(int signo) {
 }
 
 /* A wait status from waitid's siginfo, in the traditional encoding that
- * WIFEXITED/WIFSIGNALED/WCOREDUMP decode (Linux, macOS, BSDs). */
-static uint32_t k_status(const siginfo_t *si) {
+ * WIFEXITED/WIFSIGNALED/WCOREDUMP decode (Linux, macOS, BSDs). Pure, so
+ * async-signal-safe; posix/direct.c uses it too. */
+uint32_t tether__wait_status(const siginfo_t *si) {
   switch (si->si_code) {
   case CLD_EXITED:
     return (uint32_t)((si->si_status & 0xff) << 8);
@@ -446,7 +447,7 @@ static int k_check_tracked(void) {
       k_reap(k); /* the library is done with it: nobody to tell */
     } else {
       k->state = K_EXITED; /* zombie kept: its group id stays reserved */
-      k_send(TETHER__K_EXITED, 0, k->pid, 0, k_status(&si));
+      k_send(TETHER__K_EXITED, 0, k->pid, 0, tether__wait_status(&si));
     }
   }
   return ended;

@@ -12,6 +12,7 @@
 #ifndef TETHER_POSIX_KEEPER_H
 #define TETHER_POSIX_KEEPER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -100,6 +101,10 @@ typedef struct tether__kreq {
   int nextra;
   const int *extra_target;
 } tether__kreq;
+
+/* A wait status (WIFEXITED/WIFSIGNALED encoding) from waitid's siginfo of
+ * an exited child. Async-signal-safe. */
+uint32_t tether__wait_status(const siginfo_t *si);
 
 /* Run the keeper; never returns. Called in the child of fork() with every
  * signal blocked. Only async-signal-safe calls inside. */

@@ -75,7 +75,7 @@ static pthread_mutex_t tether__k_start = PTHREAD_MUTEX_INITIALIZER;
 /* Descriptors                                                              */
 /* ------------------------------------------------------------------------ */
 
-static int tether__cloexec(int fd) {
+int tether__cloexec(int fd) {
   return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0;
 }
 

@@ -33,6 +33,9 @@ struct tether__os_child {
   uint64_t scan_next_ns, scan_gap_ns; /* D lock: wait_tree(0)'s next scan */
 };
 
+/* Make fd close-on-exec: 0, or -1 with errno (posix/spawn.c). */
+int tether__cloexec(int fd);
+
 /* Is any process of group pgid alive (not a zombie)? (posix/spawn.c) */
 int tether__group_alive(pid_t pgid);
 
