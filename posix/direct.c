@@ -14,10 +14,14 @@
  * socket keeps the guard from seeing EOF until the child has registered
  * and exec'd.
  *
- * Exits are seen by one thread per child blocked in
- * waitid(WEXITED | WNOWAIT): no signal handler, no polling; the leader
- * stays unreaped (a zombie) until tether_child_free(), so its process-group
- * id cannot be recycled while tether may signal the group.
+ * Exits are seen by one thread watching every child's pidfd (Linux), or
+ * by one thread per child blocked in waitid(WEXITED | WNOWAIT): no signal
+ * handler, no polling; the leader stays unreaped (a zombie) until
+ * tether_child_free(), so its process-group id cannot be recycled while
+ * tether may signal the group. If the program reaps it itself, tether
+ * signals and reaps only through the pidfd, never by a number that may
+ * have been recycled (elsewhere: only while the number is still a child
+ * of this process; docs/children.md).
  */
 #if defined(__linux__)
 #define _GNU_SOURCE /* vfork, close_range, pidfd */
@@ -62,6 +66,9 @@
 #ifndef PIDFD_SIGNAL_PROCESS_GROUP
 #define PIDFD_SIGNAL_PROCESS_GROUP (1u << 2)
 #endif
+#endif
+#if defined(TETHER__D_PIDFD) && !defined(P_PIDFD)
+#define P_PIDFD 3 /* Linux 5.4 */
 #endif
 #if defined(TETHER_LINUX) && defined(SYS_close_range)
 #define TETHER__D_CLOSE_RANGE 1
@@ -284,12 +291,102 @@ static int tether__d_have_close_range(void) {
 }
 #endif
 
+/* ---- the leader, by pidfd where there is one ---- */
+
+/* Test seam (tests/test_spawn.c): behave as on a kernel older than 6.9,
+ * whose pidfds cannot signal a process group. */
+int tether__direct_no_group_pidfd = 0;
+
+/* waitid(WEXITED | WNOHANG | WNOWAIT) on o's leader: 0 (si says whether it
+ * has exited: si_pid 0 while it runs), or -1 with errno (ECHILD: no longer
+ * this process's to wait for: someone else reaped it). Linux asks its
+ * pidfd, which names that very process even after its pid number is
+ * recycled; elsewhere the pid number is all there is. */
+static int tether__d_peek(const struct tether__os_child *o, siginfo_t *si) {
+  int r;
+  memset(si, 0, sizeof(*si));
+#if defined(TETHER__D_PIDFD)
+  if (o->pidfd >= 0) {
+    do
+      r = waitid((idtype_t)P_PIDFD, (id_t)o->pidfd, si, WEXITED | WNOHANG | WNOWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r == 0 || errno != EINVAL) /* EINVAL: no P_PIDFD (Linux < 5.4) */
+      return r;
+    memset(si, 0, sizeof(*si));
+  }
+#endif
+  do
+    r = waitid(P_PID, (id_t)o->pid, si, WEXITED | WNOHANG | WNOWAIT);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+/* Is o's leader still this process's unreaped child, so that its pid and
+ * its process-group id cannot have been recycled? */
+static int tether__d_unreaped(const struct tether__os_child *o) {
+  siginfo_t si;
+  return tether__d_peek(o, &si) == 0;
+}
+
+/* Send signo (0: only ask) to o's process group: 0, or -1 with errno.
+ * Linux 6.9+: through the leader's pidfd (PIDFD_SIGNAL_PROCESS_GROUP),
+ * which names the group itself, whoever reaped the leader. Otherwise by
+ * group id, and only while the unreaped leader reserves that id: a group
+ * whose leader someone else reaped can no longer be named (ESRCH). */
+static int tether__d_kill_group(const struct tether__os_child *o, int signo) {
+#if defined(TETHER__D_PIDFD)
+  if (o->pidfd >= 0 && !tether__direct_no_group_pidfd) {
+    if (syscall(SYS_pidfd_send_signal, o->pidfd, signo, NULL, PIDFD_SIGNAL_PROCESS_GROUP) == 0)
+      return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+      return -1;
+  }
+#endif
+  if (!tether__d_unreaped(o)) {
+    errno = ESRCH;
+    return -1;
+  }
+  return kill(-o->pid, signo);
+}
+
+/* Reap o's leader (it has exited, or was just killed: block is then set).
+ * Never another process: a leader someone else reaped is left alone. */
+static void tether__d_reap(const struct tether__os_child *o, int block) {
+  int r;
+#if defined(TETHER__D_PIDFD)
+  if (o->pidfd >= 0) {
+    siginfo_t si;
+    do
+      r = waitid((idtype_t)P_PIDFD, (id_t)o->pidfd, &si, WEXITED | (block ? 0 : WNOHANG));
+    while (r < 0 && errno == EINTR);
+    if (r == 0 || errno != EINVAL)
+      return;
+  }
+#endif
+  /* By number: only while it is ours (a recycled number is then another
+   * child of this process; docs/children.md). */
+  if (!tether__d_unreaped(o))
+    return;
+  do
+    r = waitpid(o->pid, NULL, block ? 0 : WNOHANG);
+  while (r < 0 && errno == EINTR);
+}
+
 /* ---- exits ---- */
 
-/* Block until pid (our child) has exited; its status, without reaping it,
- * or TETHER__RAW_UNKNOWN when someone else reaped it. */
-static uint32_t tether__d_wait_exit(pid_t pid) {
+/* Block until o's leader has exited; its status, without reaping it, or
+ * TETHER__RAW_UNKNOWN when someone else reaped it. */
+static uint32_t tether__d_wait_exit(const struct tether__os_child *o) {
   siginfo_t si;
+  pid_t pid = o->pid;
+  idtype_t type = P_PID;
+  id_t id = (id_t)pid;
+#if defined(TETHER__D_PIDFD)
+  if (o->pidfd >= 0) {
+    type = (idtype_t)P_PIDFD;
+    id = (id_t)o->pidfd;
+  }
+#endif
 #if defined(TETHER__D_KQUEUE)
   /* xnu's waitid(WEXITED) also returns stopped children (and so may other
    * BSD-derived kernels): wait for the exit itself first. */
@@ -307,7 +404,7 @@ static uint32_t tether__d_wait_exit(pid_t pid) {
 #endif
   for (;;) {
     memset(&si, 0, sizeof(si));
-    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0) {
+    if (waitid(type, id, &si, WEXITED | WNOWAIT) == 0) {
       if (si.si_pid == pid &&
           (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
            si.si_code == CLD_DUMPED))
@@ -316,6 +413,11 @@ static uint32_t tether__d_wait_exit(pid_t pid) {
     }
     if (errno == EINTR)
       continue;
+    if (errno == EINVAL && type != P_PID) { /* no P_PIDFD: Linux < 5.4 */
+      type = P_PID;
+      id = (id_t)pid;
+      continue;
+    }
     return TETHER__RAW_UNKNOWN; /* ECHILD: reaped by someone else */
   }
 }
@@ -334,10 +436,8 @@ static void tether__d_deliver_locked(struct tether__os_child *o, uint32_t raw) {
 
 static void tether__d_waiter(void *arg) {
   struct tether__os_child *o = (struct tether__os_child *)arg;
-  uint32_t raw = tether__d_wait_exit(o->pid);
+  uint32_t raw = tether__d_wait_exit(o);
   (void)pthread_mutex_lock(&tether__d_lock);
-  if (raw == TETHER__RAW_UNKNOWN)
-    o->unknown = 1;
   if (o->released) {
     /* tether_child_free() has begun: it joins this thread. */
     o->done = 1;
@@ -383,19 +483,14 @@ static void tether__d_watcher(void *arg) {
         (void)pthread_mutex_unlock(&tether__d_lock);
         continue;
       }
-      memset(&si, 0, sizeof(si));
-      if (waitid(P_PID, (id_t)o->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+      if (tether__d_peek(o, &si) == 0) {
         if (si.si_pid != o->pid) {
           (void)pthread_mutex_unlock(&tether__d_lock); /* not yet */
           continue;
         }
         raw = tether__wait_status(&si);
-      } else if (errno == EINTR) {
-        (void)pthread_mutex_unlock(&tether__d_lock);
-        continue;
       } else {
         raw = TETHER__RAW_UNKNOWN;
-        o->unknown = 1;
       }
       (void)epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
       W.by_fd[fd] = NULL;
@@ -690,34 +785,28 @@ out:
 
 int tether__direct_signal(tether_child *c, int signo) {
   struct tether__os_child *o = c->os;
-  int unknown, exited;
-  (void)pthread_mutex_lock(&tether__d_lock);
-  unknown = o->unknown;
-  (void)pthread_mutex_unlock(&tether__d_lock);
-  if (unknown) {
-    /* Reaped by someone else: its group id is no longer reserved. Only a
-     * pidfd still names that very group (Linux 6.9+). */
-#if defined(TETHER__D_PIDFD)
-    if (o->pidfd >= 0) {
-      if (syscall(SYS_pidfd_send_signal, o->pidfd, signo, NULL,
-                  PIDFD_SIGNAL_PROCESS_GROUP) == 0)
-        return 0;
-      if (errno != EINVAL)
-        return tether__translate_os_error(errno);
-    }
-#endif
-    return TETHER_ESRCH;
-  }
-  /* The leader is ours and unreaped: the group id is this group's. While
-   * the leader runs the group is alive; after, the process table says. */
+  int exited;
   tether__mutex_lock(c->lock);
   exited = c->exited;
   tether__mutex_unlock(c->lock);
-  if (exited && !tether__group_alive((pid_t)c->pid))
+  /* A group whose leader has exited may hold nothing but that zombie; the
+   * unreaped leader reserves the group id, so the process table says. */
+  if (exited && tether__d_unreaped(o) && !tether__group_alive((pid_t)c->pid))
     return TETHER_ESRCH;
-  if (kill(-(pid_t)c->pid, signo) == 0)
+  if (tether__d_kill_group(o, signo) == 0)
     return 0;
   return tether__translate_os_error(errno);
+}
+
+/* Is anything of c's group alive (not a zombie)? */
+static int tether__d_tree_alive(tether_child *c) {
+  struct tether__os_child *o = c->os;
+  if (tether__d_unreaped(o))
+    return tether__group_alive((pid_t)c->pid); /* its id is still the group's */
+  /* Someone else reaped the leader: only a pidfd still names the group. */
+  if (tether__d_kill_group(o, 0) == 0)
+    return 1;
+  return errno == EPERM;
 }
 
 int tether__direct_wait_tree(tether_child *c, int timeout_ms) {
@@ -767,7 +856,7 @@ int tether__direct_wait_tree(tether_child *c, int timeout_ms) {
   }
   for (;;) {
     struct timespec ts;
-    if (!tether__group_alive((pid_t)c->pid))
+    if (!tether__d_tree_alive(c))
       return 1;
     if (timeout_ms == 0)
       return 0;
@@ -797,40 +886,34 @@ void tether__direct_release(tether_child *c) {
   tether__d_unwatch_locked(o);
 #endif
   (void)pthread_mutex_unlock(&tether__d_lock);
-  /* The whole group, while its id is reserved by the unreaped leader (or
-   * through the pidfd when someone else reaped it). */
-  if (!o->unknown) {
-    if (kill(-o->pid, SIGKILL) != 0 && errno == EPERM) {
-      /* No longer ours to kill: this process dropped its privileges after
-       * starting it (a root child of a program that is now "nobody"). It
-       * runs on; waiting for it would hang. Reap it if it is done, else
-       * leave it (a zombie of this process once it exits; its waiter
-       * thread, if any, keeps o). docs/children.md. */
-      tether__guard_untrack(o->pid);
-      if (waitpid(o->pid, NULL, WNOHANG) == o->pid || o->waiter == NULL) {
-        if (o->waiter != NULL)
-          tether__thread_join(o->waiter);
-        if (o->pidfd >= 0)
-          (void)close(o->pidfd);
-        free(o);
-      } else {
-        tether__thread_detach(o->waiter); /* it ends at the exit; o leaks */
-      }
+  /* The whole group: through the pidfd, or by id while the unreaped leader
+   * reserves it. Never by a number that may have been recycled. */
+  if (tether__d_kill_group(o, SIGKILL) != 0 && errno == EPERM) {
+    /* No longer ours to kill: this process dropped its privileges after
+     * starting it (a root child of a program that is now "nobody"). It
+     * runs on; waiting for it would hang. Reap it if it is done, else
+     * leave it (a zombie of this process once it exits; its waiter
+     * thread, if any, keeps o). docs/children.md. */
+    tether__guard_untrack(o->pid);
+    tether__d_reap(o, 0);
+    if (o->waiter != NULL && tether__d_unreaped(o)) {
+      tether__thread_detach(o->waiter); /* it ends at the exit; o leaks */
       return;
     }
+    if (o->waiter != NULL)
+      tether__thread_join(o->waiter);
+    if (o->pidfd >= 0)
+      (void)close(o->pidfd);
+    free(o);
+    return;
   }
-#if defined(TETHER__D_PIDFD)
-  else if (o->pidfd >= 0) {
-    (void)syscall(SYS_pidfd_send_signal, o->pidfd, SIGKILL, NULL,
-                  PIDFD_SIGNAL_PROCESS_GROUP);
-  }
-#endif
   if (o->waiter != NULL)
     tether__thread_join(o->waiter);
   tether__guard_untrack(o->pid);
-  if (!o->unknown)
-    while (waitpid(o->pid, NULL, 0) < 0 && errno == EINTR) {
-    }
+  /* A waiter thread has seen the exit: the zombie is there, or someone
+   * else reaped it (then a blocking wait by number could hang on a new
+   * child that got the number). */
+  tether__d_reap(o, o->waiter == NULL);
   if (o->pidfd >= 0)
     (void)close(o->pidfd);
   free(o);

@@ -29,7 +29,6 @@ struct tether__os_child {
   int released, in_callback, done; /* K.lock (detached), D lock (direct) */
   /* direct children: */
   int pidfd;                     /* Linux: a pidfd of the leader, or -1 */
-  int unknown;                   /* D lock: reaped by someone else */
   uint64_t scan_next_ns, scan_gap_ns; /* D lock: wait_tree(0)'s next scan */
 };
 
@@ -58,5 +57,8 @@ void tether__direct_release(tether_child *c);
 void tether__direct_forget(tether_child *c);
 /* In a fork()ed child (posix/spawn.c's fork hook). */
 void tether__direct_after_fork(void);
+/* Test seam: nonzero = act as on Linux < 6.9 (no process-group pidfd
+ * signals). */
+extern int tether__direct_no_group_pidfd;
 
 #endif

@@ -22,6 +22,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 #include "support.h"
 
@@ -1208,6 +1211,7 @@ static pid_t start_stranger(void) {
   return v;
 }
 
+
 /* argv: STRANGER. Spawn a tethered child (starting the guard), then forge
  * registrations of the stranger on every SEQPACKET socket we hold (the
  * guard's): with a pidfd of it, and without. Print the child's pid, then
@@ -1332,6 +1336,169 @@ static void test_guard_kills_only_its_own(void **state) {
 #endif
 }
 
+/* ---------------------------------------------------------------------- */
+/* The program reaps a tethered child itself, its pid is recycled           */
+/* ---------------------------------------------------------------------- */
+
+#if defined(__linux__)
+/* posix/direct.c's seam: act as on Linux < 6.9 (pidfds cannot signal a
+ * process group). */
+extern int tether__direct_no_group_pidfd;
+
+static int set_last_pid(long last) {
+  char b[32];
+  int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC), n, ok;
+  if (fd < 0)
+    return -1;
+  n = snprintf(b, sizeof(b), "%ld", last);
+  ok = write(fd, b, (size_t)n) == n;
+  (void)close(fd);
+  return ok ? 0 : -1;
+}
+
+/* A process leading a group of its own, running pause(), whose pid is
+ * `target` (the number Linux gives the next process after ns_last_pid):
+ * this process's child if own, else a stranger (its parent exits; it is
+ * re-parented away). Its pid, or -1 if the number went to someone else
+ * every time (a busy machine) or cannot be chosen (not root). */
+static pid_t process_with_pid(pid_t target, int own) {
+  int attempt;
+  for (attempt = 0; attempt < 200; attempt++) {
+    int go[2], rep[2];
+    pid_t mid = -1, v = -1;
+    char x = 'g';
+    if (pipe(go) != 0 || pipe(rep) != 0)
+      return -1;
+    if (!own) {
+      mid = fork();
+      if (mid == 0) {
+        char y;
+        (void)close(go[1]);
+        (void)close(rep[0]);
+        if (read(go[0], &y, 1) != 1)
+          _exit(1);
+        v = fork();
+        if (v == 0) {
+          pid_t me = getpid();
+          (void)setpgid(0, 0);
+          (void)write(rep[1], &me, sizeof(me));
+          (void)close(rep[1]);
+          (void)close(go[0]);
+          for (;;)
+            pause();
+        }
+        _exit(v > 0 ? 0 : 1);
+      }
+    }
+    if (set_last_pid((long)target - 1) != 0) {
+      if (mid > 0) {
+        (void)kill(mid, SIGKILL);
+        (void)waitpid(mid, NULL, 0);
+      }
+      (void)close(go[0]);
+      (void)close(go[1]);
+      (void)close(rep[0]);
+      (void)close(rep[1]);
+      return -1;
+    }
+    if (own) {
+      v = fork();
+      if (v == 0) {
+        pid_t me = getpid();
+        (void)setpgid(0, 0);
+        (void)write(rep[1], &me, sizeof(me));
+        for (;;)
+          pause();
+      }
+    } else {
+      assert_int_equal(write(go[1], &x, 1), 1);
+    }
+    (void)close(go[0]);
+    (void)close(go[1]);
+    (void)close(rep[1]);
+    if (read(rep[0], &v, sizeof(v)) != (ssize_t)sizeof(v))
+      v = -1;
+    (void)close(rep[0]);
+    if (mid > 0)
+      (void)waitpid(mid, NULL, 0);
+    if (v == target)
+      return v;
+    if (v > 0) {
+      (void)kill(v, SIGKILL);
+      if (own)
+        (void)waitpid(v, NULL, 0);
+    }
+  }
+  return -1;
+}
+
+/* tether saw the child exit, then the program's own waitpid() reaped it
+ * and its number went to another process leading a group of the same id:
+ * tether_child_signal(), tether_child_wait_tree() and tether_child_free()
+ * must leave that process alone (no kill by number, no waitpid by number),
+ * whether it is a stranger or another child of the program, on kernels
+ * whose pidfds signal groups and (the seam) on older ones. */
+static void reaped_then_recycled(int own, int old_kernel) {
+  tether_child *c = spawn_self("exit", "3", 0);
+  tether_exit e;
+  pid_t pid = (pid_t)tether_child_pid(c), victim;
+  int st, pfd;
+  tether__direct_no_group_pidfd = old_kernel;
+  assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+  assert_int_equal(e.kind, TETHER_EXIT_CODE);
+  assert_int_equal(e.code, 3);
+  assert_int_equal(waitpid(pid, &st, 0), pid); /* the program's own */
+  victim = process_with_pid(pid, own);
+  if (victim < 0) {
+    tether_child_free(c);
+    tether__direct_no_group_pidfd = 0;
+    tt_skip("cannot give the freed pid to a new process (ns_last_pid needs "
+            "root in this pid namespace, or the machine took every number)");
+  }
+  pfd = (int)syscall(SYS_pidfd_open, victim, 0);
+  assert_true(pfd >= 0);
+  assert_int_equal(getpgid(victim), victim);
+  assert_tether_err(tether_child_signal(c, TETHER_EVENT_TERMINATE), TETHER_ESRCH);
+  assert_tether_err(tether_child_kill(c), TETHER_ESRCH);
+  assert_int_equal(tether_child_wait_tree(c, 5000), 1);
+  tether_child_free(c);
+  tether__direct_no_group_pidfd = 0;
+  /* Alive, and (own) still this process's to reap. */
+  assert_true(alive(victim));
+  if (own)
+    assert_int_equal(waitpid(victim, &st, WNOHANG), 0);
+  assert_int_equal(syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0), 0);
+  if (own) {
+    assert_int_equal(waitpid(victim, &st, 0), victim);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  }
+  (void)close(pfd);
+}
+#endif
+
+static void test_recycled_pid_stranger(void **state) {
+  (void)state;
+#if defined(__linux__)
+  reaped_then_recycled(0, 0);
+  reaped_then_recycled(0, 1);
+#else
+  tt_skip("choosing a pid needs Linux's ns_last_pid");
+#endif
+}
+
+/* Another child of the program got the number: only a pidfd tells them
+ * apart (the portable backend, macOS and the BSDs have none: documented in
+ * docs/children.md). */
+static void test_recycled_pid_own_child(void **state) {
+  (void)state;
+#if defined(TETHER_TEST_LINUX)
+  reaped_then_recycled(1, 0);
+  reaped_then_recycled(1, 1);
+#else
+  tt_skip("needs pidfds (native Linux backend)");
+#endif
+}
+
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
       {"exit", child_exit},         {"args", child_args},
@@ -1371,6 +1538,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_identity_of_the_moment),
       cmocka_unit_test(test_many_children),
       cmocka_unit_test(test_guard_kills_only_its_own),
+      cmocka_unit_test(test_recycled_pid_stranger),
+      cmocka_unit_test(test_recycled_pid_own_child),
   };
   return tt_main(argc, argv, scenarios, "spawn", tests, TT_COUNT(tests));
 }
