@@ -255,6 +255,10 @@ int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps);
  * while the token's stop thread works on it. No lock held. */
 void tether__token_disown(tether_child *c);
 
+/* Core (core/token.c): c's exit was recorded; the stop thread of a token
+ * that owns it looks at once. No lock held. */
+void tether__token_child_exited(tether_child *c);
+
 /* Core (core/token.c), for tests: threads blocked in tether_token_wait*()
  * on t right now. */
 int tether__token_waiters(tether_token *t);

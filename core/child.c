@@ -178,6 +178,7 @@ void tether__child_exited(tether_child *c, uint32_t raw) {
     tether__channel_post_child(c);
     tether__global_unlock();
   }
+  tether__token_child_exited(c);
 }
 
 /* Every public call that may block or touch backend state counts itself as

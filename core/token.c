@@ -22,8 +22,13 @@
 #define TETHER__TOK_CLOSED 2
 
 #define TETHER__MAX_OWNED_STEPS 16
-/* How often the stop thread looks at the trees it is stopping. */
-#define TETHER__STOP_POLL_MS 5
+/* A tree whose leader has exited but whose other processes live on sends no
+ * notification (they are not this process's children): the stop thread
+ * looks at such trees again after 1 ms, then less and less often, at most
+ * every 50 ms. Nothing else is polled: the thread sleeps until the next
+ * step's deadline or an owned child's exit (tether__token_child_exited). */
+#define TETHER__STOP_LINGER_MIN_MS 1
+#define TETHER__STOP_LINGER_MAX_MS 50
 
 typedef struct tether__owned {
   tether_child *child;
@@ -49,6 +54,7 @@ struct tether_token {
   int stopper;  /* lock: the stop thread runs */
   int quit;     /* lock: the stop thread must end */
   int waiters;  /* lock: threads in tether_token_wait*() */
+  int kick;     /* lock: an owned child exited, or one was adopted */
   unsigned fork_gen; /* tether__fork_generation() when made */
 };
 
@@ -108,10 +114,12 @@ static char *tether__strdup(const char *s) {
 
 /* ---- the stop thread ---------------------------------------------------- */
 
-/* One look at one owned tree, without the lock (the entry is busy). */
-static void tether__stop_work(tether__owned *e) {
+/* One look at one owned tree, without the lock (the entry is busy).
+ * Returns 1 when its leader has exited but the rest of the tree lives on
+ * (only looking again tells when it is gone). */
+static int tether__stop_work(tether__owned *e) {
   uint64_t now = tether__now_ns();
-  int r;
+  int r, leader_gone;
   while (!e->sent) {
     if (e->step < e->nsteps) {
       const tether_stop_step *s = &e->steps[e->step];
@@ -136,13 +144,15 @@ static void tether__stop_work(tether__owned *e) {
    * recorded (the backend reports it asynchronously, so the tree may look
    * empty a moment earlier): after tether_token_wait_stopped(),
    * tether_child_wait(c, 0, &st) gives the status. */
-  if (!e->done && tether__os_child_wait_tree(e->child, 0) == 1 &&
-      tether_child_wait(e->child, 0, NULL) == 1)
+  leader_gone = tether_child_wait(e->child, 0, NULL) == 1;
+  if (!e->done && leader_gone && tether__os_child_wait_tree(e->child, 0) == 1)
     e->done = 1;
   if (!e->done && !e->killed && now >= e->deadline) {
     e->step++;
     e->sent = 0;
+    return tether__stop_work(e); /* the next step at once */
   }
+  return !e->done && leader_gone;
 }
 
 /* Does t own a tree that is not gone yet? Lock held. */
@@ -154,38 +164,94 @@ static int tether__subtree_has_work_here(const tether_token *t) {
   return 0;
 }
 
-/* Trees looked at per round without the lock; more wait for the next one. */
-#define TETHER__STOP_BATCH 64
-
+/* The stop thread of a cancelled token: every round looks at every owned
+ * tree that is not gone (all of them get each step at once), then sleeps
+ * until the earliest step deadline, an owned child's exit, a new adoption,
+ * or (trees whose leader has exited) the next look. */
 static void tether__stop_thread(void *arg) {
   tether_token *t = (tether_token *)arg;
-  tether__owned *e, *batch[TETHER__STOP_BATCH];
-  size_t n, i;
+  tether__owned *e, **batch = NULL, *one[1];
+  size_t n, i, cap = 0;
+  int linger_ms = 0;
   tether__tok_lock_take();
   for (;;) {
+    uint64_t wake = UINT64_MAX, now;
+    int lingering = 0;
     if (t->quit)
       break;
     n = 0;
-    for (e = t->owned; e != NULL && n < TETHER__STOP_BATCH; e = e->next)
-      if (!e->done) {
-        e->busy = 1; /* tether_child_free() waits; nobody unlinks it */
-        batch[n++] = e;
-      }
+    for (e = t->owned; e != NULL; e = e->next)
+      n += !e->done;
     if (n == 0)
       break;
-    tether__tok_lock_drop();
-    for (i = 0; i < n; i++)
-      tether__stop_work(batch[i]);
-    tether__tok_lock_take();
-    for (i = 0; i < n; i++)
-      batch[i]->busy = 0;
+    if (n > cap) {
+      tether__owned **b = (tether__owned **)realloc(batch, n * sizeof(*b));
+      if (b != NULL) {
+        batch = b;
+        cap = n;
+      }
+    }
+    {
+      tether__owned **into = cap > 0 ? batch : one;
+      size_t room = cap > 0 ? cap : 1; /* no memory: a tree at a time */
+      n = 0;
+      for (e = t->owned; e != NULL && n < room; e = e->next)
+        if (!e->done) {
+          e->busy = 1; /* tether_child_free() waits; nobody unlinks it */
+          into[n++] = e;
+        }
+      t->kick = 0;
+      tether__tok_lock_drop();
+      for (i = 0; i < n; i++) {
+        lingering |= tether__stop_work(into[i]);
+        if (!into[i]->done && !into[i]->killed && into[i]->deadline < wake)
+          wake = into[i]->deadline;
+      }
+      tether__tok_lock_take();
+      for (i = 0; i < n; i++)
+        into[i]->busy = 0;
+    }
     tether__cond_broadcast(tether__tok_cond);
     if (!tether__subtree_has_work_here(t) || t->quit)
       break;
-    (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, TETHER__STOP_POLL_MS);
+    if (lingering) {
+      linger_ms = linger_ms == 0 ? TETHER__STOP_LINGER_MIN_MS : linger_ms * 2;
+      if (linger_ms > TETHER__STOP_LINGER_MAX_MS)
+        linger_ms = TETHER__STOP_LINGER_MAX_MS;
+      now = tether__now_ns();
+      if (wake > now + (uint64_t)linger_ms * 1000000u)
+        wake = now + (uint64_t)linger_ms * 1000000u;
+    } else {
+      linger_ms = 0;
+    }
+    /* Sleep; other tokens' broadcasts wake it too: sleep on. */
+    while (!t->kick && !t->quit && (now = tether__now_ns()) < wake) {
+      int ms = -1;
+      if (wake != UINT64_MAX) {
+        uint64_t left = (wake - now + 999999u) / 1000000u;
+        ms = left > 1000000u ? 1000000 : (int)left;
+      }
+      (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, ms);
+    }
   }
+  free(batch);
   t->stopper = 0;
   tether__cond_broadcast(tether__tok_cond);
+  tether__tok_lock_drop();
+}
+
+/* Core (core/child.c): c has exited; if a token owns it, its stop thread
+ * looks at once. */
+void tether__token_child_exited(tether_child *c) {
+  tether__owned *e;
+  if (tether__load_ptr((void *volatile *)&tether__tok_lock) == NULL)
+    return; /* no token was ever made */
+  tether__tok_lock_take();
+  e = (tether__owned *)c->owner;
+  if (e != NULL && e->token->stopper) {
+    e->token->kick = 1;
+    tether__cond_broadcast(tether__tok_cond);
+  }
   tether__tok_lock_drop();
 }
 
@@ -429,8 +495,11 @@ int tether_token_adopt(tether_token *t, tether_child *c,
   e->next = t->owned;
   t->owned = e;
   c->owner = e;
-  if (tether__tok_state(t) & TETHER__TOK_CANCELLED)
+  if (tether__tok_state(t) & TETHER__TOK_CANCELLED) {
+    t->kick = 1; /* a running stop thread takes it at once */
+    tether__cond_broadcast(tether__tok_cond);
     r = tether__stop_start(t);
+  }
   if (r < 0) { /* nobody would stop it: do not keep it */
     t->owned = e->next;
     c->owner = NULL;

@@ -293,6 +293,53 @@ static int tether__d_have_close_range(void) {
 
 /* ---- the leader, by pidfd where there is one ---- */
 
+#if defined(TETHER__LIVE_GROUPS)
+static int tether__d_cmp_pid(const void *a, const void *b) {
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return x < y ? -1 : x > y;
+}
+#endif
+
+#if defined(TETHER__LIVE_GROUPS)
+/* One scan answers for every child: the token's stop thread asks about
+ * hundreds of trees per round. */
+static struct {
+  pthread_mutex_t lock;
+  pid_t *ids;
+  size_t n;
+  uint64_t at;   /* when the scan began; 0: none */
+  uint64_t cost; /* how long it took */
+} G = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0};
+
+static int tether__d_group_alive_recent(pid_t pgid, uint64_t max_age_ns) {
+  uint64_t now = tether__now_ns();
+  int alive = -1;
+  (void)pthread_mutex_lock(&G.lock);
+  /* A scan of a big process table takes milliseconds: then a new one is
+   * made at most every 4 scan lengths (the thread scans at most 20% of the
+   * time). The list is what the table held at some moment after `at`. */
+  if (max_age_ns < 4 * G.cost)
+    max_age_ns = 4 * G.cost;
+  if (G.at == 0 || now - G.at > max_age_ns) {
+    pid_t *ids;
+    size_t n;
+    free(G.ids);
+    G.ids = NULL;
+    G.at = 0;
+    if (tether__live_groups(&ids, &n) == 0) {
+      G.ids = ids;
+      G.n = n;
+      G.at = now;
+      G.cost = tether__now_ns() - now;
+    }
+  }
+  if (G.at != 0)
+    alive = bsearch(&pgid, G.ids, G.n, sizeof(pid_t), tether__d_cmp_pid) != NULL;
+  (void)pthread_mutex_unlock(&G.lock);
+  return alive >= 0 ? alive : tether__group_alive(pgid);
+}
+#endif
+
 /* Test seam (tests/test_spawn.c): behave as on a kernel older than 6.9,
  * whose pidfds cannot signal a process group. */
 int tether__direct_no_group_pidfd = 0;
@@ -562,6 +609,11 @@ void tether__direct_after_fork(void) {
   static const pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
   memcpy(&tether__d_lock, &fresh, sizeof(fresh));
   memcpy(&tether__d_cond, &fresh_cond, sizeof(fresh_cond));
+#if defined(TETHER__LIVE_GROUPS)
+  memcpy(&G.lock, &fresh, sizeof(fresh));
+  G.at = 0; /* G.ids may be half made: leaked, not freed */
+  G.ids = NULL;
+#endif
 #if defined(TETHER__D_PIDFD)
   /* The watcher thread is the parent's; its children too. */
   if (W.ep >= 0)
@@ -798,11 +850,20 @@ int tether__direct_signal(tether_child *c, int signo) {
   return tether__translate_os_error(errno);
 }
 
-/* Is anything of c's group alive (not a zombie)? */
-static int tether__d_tree_alive(tether_child *c) {
+/* Is anything of c's group alive (not a zombie)? max_age_ns > 0: an answer
+ * from a scan of the process table made at most that long ago will do. */
+
+static int tether__d_tree_alive(tether_child *c, uint64_t max_age_ns) {
   struct tether__os_child *o = c->os;
-  if (tether__d_unreaped(o))
-    return tether__group_alive((pid_t)c->pid); /* its id is still the group's */
+  if (tether__d_unreaped(o)) {
+    /* Its id is still the group's. */
+#if defined(TETHER__LIVE_GROUPS)
+    if (max_age_ns > 0)
+      return tether__d_group_alive_recent((pid_t)c->pid, max_age_ns);
+#endif
+    (void)max_age_ns;
+    return tether__group_alive((pid_t)c->pid);
+  }
   /* Someone else reaped the leader: only a pidfd still names the group. */
   if (tether__d_kill_group(o, 0) == 0)
     return 1;
@@ -834,32 +895,15 @@ int tether__direct_wait_tree(tether_child *c, int timeout_ms) {
   if (!exited)
     return 0; /* the leader lives: so does the tree */
   /* Then what is left of the group (descendants that outlive the leader
-   * are not ours to be told about): a scan, then fewer and fewer. A caller
-   * that asks again and again without waiting (the token's stop thread,
-   * every few ms for each child) gets the last answer until the next scan
-   * is due: at most one scan of the process table per child per 50 ms. */
-  if (timeout_ms == 0) {
-    struct tether__os_child *o = c->os;
-    uint64_t t = tether__now_ns();
-    int due;
-    (void)pthread_mutex_lock(&tether__d_lock);
-    due = t >= o->scan_next_ns;
-    if (due) {
-      o->scan_gap_ns = o->scan_gap_ns == 0 ? 1000000u : o->scan_gap_ns * 2;
-      if (o->scan_gap_ns > 50000000u)
-        o->scan_gap_ns = 50000000u;
-      o->scan_next_ns = t + o->scan_gap_ns;
-    }
-    (void)pthread_mutex_unlock(&tether__d_lock);
-    if (!due)
-      return 0;
-  }
+   * are not ours to be told about): the process table. A caller that asks
+   * without waiting, again and again (the token's stop thread, for each of
+   * its trees), shares one scan per 2 ms with every other child. */
+  if (timeout_ms == 0)
+    return !tether__d_tree_alive(c, 2000000u);
   for (;;) {
     struct timespec ts;
-    if (!tether__d_tree_alive(c))
+    if (!tether__d_tree_alive(c, 0))
       return 1;
-    if (timeout_ms == 0)
-      return 0;
     now = tether__now_ns();
     if (timeout_ms > 0 && now >= deadline)
       return 0;

@@ -139,13 +139,16 @@ int tether__group_alive(pid_t pgid) {
 /* Linux (both the native and the portable backend: the process table is
  * the one OS-specific query; /proc is how Linux publishes it). A process
  * is alive unless it is a zombie (Z) or dead (X). */
-int tether__group_alive(pid_t pgid) {
+
+/* Each process of /proc: its group and whether it is alive. Returns 0 when
+ * fn said stop, 1 at the end, -1 without /proc. */
+static int tether__each_process(int (*fn)(long pgrp, int alive, void *arg), void *arg) {
   DIR *d = opendir("/proc");
   struct dirent *de;
-  int alive = 0;
+  int r = 1;
   if (d == NULL)
-    return kill(-pgid, 0) == 0; /* no /proc: the best remaining answer */
-  while (!alive && (de = readdir(d)) != NULL) {
+    return -1;
+  while (r == 1 && (de = readdir(d)) != NULL) {
     char path[300], buf[512], *p;
     int fd;
     ssize_t n;
@@ -167,11 +170,68 @@ int tether__group_alive(pid_t pgid) {
     p = strrchr(buf, ')');
     if (p == NULL || sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
       continue;
-    if (pgrp == (long)pgid && state != 'Z' && state != 'X')
-      alive = 1;
+    if (!fn(pgrp, state != 'Z' && state != 'X', arg))
+      r = 0;
   }
   closedir(d);
-  return alive;
+  return r;
+}
+
+static int tether__is_alive_in(long pgrp, int alive, void *arg) {
+  return !(alive && pgrp == *(const long *)arg); /* found: stop */
+}
+
+int tether__group_alive(pid_t pgid) {
+  long want = (long)pgid;
+  int r = tether__each_process(tether__is_alive_in, &want);
+  if (r < 0)
+    return kill(-pgid, 0) == 0; /* no /proc: the best remaining answer */
+  return r == 0;
+}
+
+typedef struct {
+  pid_t *ids;
+  size_t n, cap;
+  int failed;
+} tether__group_list;
+
+static int tether__collect_group(long pgrp, int alive, void *arg) {
+  tether__group_list *l = (tether__group_list *)arg;
+  if (!alive)
+    return 1;
+  if (l->n == l->cap) {
+    size_t cap = l->cap != 0 ? l->cap * 2 : 256;
+    pid_t *t = (pid_t *)realloc(l->ids, cap * sizeof(*t));
+    if (t == NULL) {
+      l->failed = 1;
+      return 0;
+    }
+    l->ids = t;
+    l->cap = cap;
+  }
+  l->ids[l->n++] = (pid_t)pgrp;
+  return 1;
+}
+
+static int tether__cmp_pid(const void *a, const void *b) {
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int tether__live_groups(pid_t **ids, size_t *n) {
+  tether__group_list l = {NULL, 0, 0, 0};
+  size_t i, k = 0;
+  if (tether__each_process(tether__collect_group, &l) < 0 || l.failed) {
+    free(l.ids);
+    return -1;
+  }
+  qsort(l.ids, l.n, sizeof(*l.ids), tether__cmp_pid);
+  for (i = 0; i < l.n; i++)
+    if (k == 0 || l.ids[k - 1] != l.ids[i])
+      l.ids[k++] = l.ids[i];
+  *ids = l.ids;
+  *n = k;
+  return 0;
 }
 #endif
 

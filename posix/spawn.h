@@ -29,7 +29,6 @@ struct tether__os_child {
   int released, in_callback, done; /* K.lock (detached), D lock (direct) */
   /* direct children: */
   int pidfd;                     /* Linux: a pidfd of the leader, or -1 */
-  uint64_t scan_next_ns, scan_gap_ns; /* D lock: wait_tree(0)'s next scan */
 };
 
 /* Make fd close-on-exec: 0, or -1 with errno (posix/spawn.c). */
@@ -37,6 +36,13 @@ int tether__cloexec(int fd);
 
 /* Is any process of group pgid alive (not a zombie)? (posix/spawn.c) */
 int tether__group_alive(pid_t pgid);
+
+#if !(defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__))
+/* /proc: every group that has a live process, from one scan of the process
+ * table: 0 and a malloc'ed sorted array, or -1 (no /proc, no memory). */
+#define TETHER__LIVE_GROUPS 1
+int tether__live_groups(pid_t **ids, size_t *n);
+#endif
 
 /* The child is in the middle of this process's spawn: what it runs and
  * with which descriptors (parent-side numbers; -1: closed). */

@@ -1926,6 +1926,100 @@ static void test_stop_without_polling(void **state) {
     assert_true(used < bound);
 }
 
+/* 7. A token owning 300 children that ignore INTERRUPT: a 500 ms
+ * INTERRUPT + 500 ms TERMINATE sequence reaches every child at once, so the
+ * whole stop takes about one INTERRUPT step, not one per batch of trees. */
+static void test_token_stop_many(void **state) {
+  static const tether_stop_step steps[] = {{TETHER_EVENT_INTERRUPT, 500},
+                                           {TETHER_EVENT_TERMINATE, 500}};
+  struct rlimit nofile, saved;
+  tether_child **cs;
+  tether_token *t;
+  int want = 300, n = 0, i, r, killed = 0, exited = 0, left;
+  double wall, c0, cpu, bound, *seen;
+  uint64_t t0;
+  const char *inst = instrumented();
+  char line[64], why[128] = "";
+  (void)state;
+  if (skip_if_not_linux_proc())
+    tt_skip("no /proc");
+  if (inst != NULL) {
+    want = 100; /* each child is an instrumented copy of this program */
+    snprintf(why, sizeof(why), " (%s: 100)", inst);
+  }
+  (void)getrlimit(RLIMIT_NOFILE, &saved);
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  cs = (tether_child **)calloc((size_t)want, sizeof(*cs));
+  assert_non_null(cs);
+  assert_tether_ok(tether_token_new(&t, NULL));
+  wd_arm("token: spawn the children", 300);
+  for (n = 0; n < want; n++) {
+    if (spawn_self(&cs[n], "stubborn", NULL, NULL, 1) != 0)
+      break;
+  }
+  assert_true(n >= want / 2);
+  for (i = 0; i < n; i++) {
+    tt_read_line(tether_child_stdio(cs[i], 1), line, sizeof(line));
+    assert_string_equal(line, "ready"); /* INT ignored, TERM handled */
+    assert_tether_ok(tether_token_adopt(t, cs[i], steps, 2));
+  }
+  wd_disarm();
+  wd_arm("token: stop", 120);
+  c0 = cpu_ms();
+  t0 = tether_now_ns();
+  assert_tether_ok(tether_token_cancel(t, 0, "test"));
+  /* When was each child's exit seen? (Looked at every millisecond.) */
+  seen = (double *)calloc((size_t)n, sizeof(*seen));
+  assert_non_null(seen);
+  for (left = n; left > 0 && ms_since(t0) < 60000;) {
+    for (i = 0; i < n; i++)
+      if (seen[i] == 0 && tether_child_wait(cs[i], 0, NULL) == 1) {
+        seen[i] = ms_since(t0);
+        left--;
+      }
+    tt_sleep_ms(1);
+  }
+  r = tether_token_wait_stopped(t, 60000);
+  wall = ms_since(t0);
+  cpu = cpu_ms() - c0;
+  wd_disarm();
+  assert_int_equal(r, 1);
+  assert_int_equal(left, 0);
+  qsort(seen, (size_t)n, sizeof(*seen), cmp_double);
+  for (i = 0; i < n; i++) {
+    tether_exit e;
+    assert_int_equal(tether_child_wait(cs[i], 0, &e), 1);
+    if (e.kind == TETHER_EXIT_CODE && e.code == 0)
+      exited++;
+    else
+      killed++;
+    tether_child_free(cs[i]);
+  }
+  tether_token_free(t);
+  free(cs);
+  (void)setrlimit(RLIMIT_NOFILE, &saved);
+  print_message("  token with %d owned children%s, INTERRUPT ignored (500 ms), TERMINATE obeyed "
+                "(500 ms): stopped in %.0f ms wall, %.1f ms CPU of this process (issue target "
+                "< 1200 ms with 300: %s); exits seen from %.0f to %.0f ms; %d exited on "
+                "TERMINATE, %d not\n",
+                n, why, wall, cpu, n >= 300 && wall < 1200 ? "met" : "NOT met", seen[0],
+                seen[n - 1], exited, killed);
+  /* Every child got TERMINATE in its step (none left for the kill), after
+   * the whole INTERRUPT step. */
+  assert_int_equal(exited, n);
+  assert_true(seen[0] >= 480);
+  /* All at once: the exits spread over the time the machine takes to end
+   * n processes, not over one 500 ms step per batch of trees (a stop that
+   * took 64 trees at a time spread them over 2 s). */
+  bound = inst != NULL ? 1800 : 900;
+  assert_true(seen[n - 1] - seen[0] < bound);
+  assert_true(wall < 30000);
+  free(seen);
+}
+
 /* The machine's pace: kill + reap of a `sleep` started with posix_spawnp
  * (the median of 21), in ms. A free does about this much plus its
  * thread's wake-up; on a loaded machine both grow alike. */
@@ -2107,6 +2201,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_status_sigchld_ignored, wd_teardown),
       cmocka_unit_test_teardown(test_status_killed_from_outside, wd_teardown),
       cmocka_unit_test_teardown(test_stop_without_polling, wd_teardown),
+      cmocka_unit_test_teardown(test_token_stop_many, wd_teardown),
       cmocka_unit_test_teardown(test_free_many, wd_teardown),
   };
   return tt_main(argc, argv, scenarios, "spawn-guard", tests, TT_COUNT(tests));
