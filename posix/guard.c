@@ -23,6 +23,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
@@ -42,18 +43,27 @@
 #define TETHER__G_SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket */
 #endif
 
+#if defined(TETHER_GUARD_STATIC)
+#define TETHER__G_NO_HELLO_WAIT 1
+#else
+#define TETHER__G_NO_HELLO_WAIT 0
+#endif
+
 /* How long a message may wait for room in the guard's socket. */
 #define TETHER__G_SEND_MS 5000
 
-/* How long the start of a guard may take (exec, dynamic loading, fork). */
+/* How long the start of a guard may take (exec, dynamic loading, fork),
+ * from its exec to its hello. */
 #define TETHER__G_START_MS 10000
 
 typedef struct tether__gconn {
   int sock;
-  pid_t pid;     /* the guard's */
+  pid_t pid;     /* the guard's, once it said hello (tether__g_lock) */
+  pid_t first;   /* the process we started (it forks the guard and exits) */
   unsigned gen;
   int users;     /* spawns using sock right now */
   int dead;
+  int hello;     /* tether__g_lock: it said hello (it runs and reads) */
   int is_child;  /* it could not leave us (see guard_main.c): reap it */
 } tether__gconn;
 
@@ -63,6 +73,8 @@ typedef struct tether__gtrack {
 } tether__gtrack;
 
 static pthread_mutex_t tether__g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Broadcast when a guard says hello or dies. */
+static pthread_cond_t tether__g_cond = PTHREAD_COND_INITIALIZER;
 static struct {
   tether__gconn *cur;
   unsigned gen;
@@ -251,13 +263,16 @@ static void tether__g_died_locked(tether__gconn *c) {
   if (c->dead)
     return;
   c->dead = 1;
+  (void)pthread_cond_broadcast(&tether__g_cond);
   if (G.cur == c)
     G.cur = NULL;
   if (c->is_child)
     (void)waitpid(c->pid, NULL, WNOHANG);
   if (G.n == 0)
     return;
-  if (tether__g_start_locked() == 0) {
+  /* A guard that ended before its hello cannot start here (a broken
+   * install): starting another would fail alike, for ever. */
+  if (c->hello && tether__g_start_locked() == 0) {
     for (i = 0; i < G.n; i++) {
       tether__gmsg m;
       tether__g_fill(&m, TETHER__G_REGISTER, G.tab[i].pid);
@@ -271,62 +286,88 @@ static void tether__g_died_locked(tether__gconn *c) {
     (void)kill(-G.tab[i].pid, SIGKILL);
 }
 
-/* The reader: the guard says nothing after its hello; its end of the
- * socket closing is how this process learns that it died. */
+/* Reap the process we started for c: it forked the guard and exits at
+ * once (or it was the guard and has ended). By number, without a pidfd
+ * that would stay open until then; never blocking on a number that the
+ * program's own waitpid(-1) may have reaped and the system given to
+ * another child: at most 100 ms of looking. */
+static void tether__g_reap_first(tether__gconn *c) {
+  int i;
+  for (i = 0; i < 200; i++) {
+    struct timespec ts = {0, 500000};
+    pid_t r = waitpid(c->first, NULL, WNOHANG);
+    if (r == c->first || (r < 0 && errno == ECHILD))
+      return;
+    if (r < 0 && errno == EINTR)
+      continue;
+    (void)nanosleep(&ts, NULL);
+  }
+}
+
+/* The reader: first the guard's hello (its pid: it runs and reads), then
+ * nothing; its end of the socket closing is how this process learns that
+ * it died. */
 static void tether__g_reader(void *arg) {
   tether__gconn *c = (tether__gconn *)arg;
+  tether__gmsg m;
+  size_t got = 0;
+  int hello = 0;
   for (;;) {
-    tether__gmsg m;
-    ssize_t n = recv(c->sock, &m, sizeof(m), 0);
+    ssize_t n;
+    if (!hello)
+      n = recv(c->sock, (char *)&m + got, sizeof(m) - got, 0);
+    else
+      n = recv(c->sock, &m, sizeof(m), 0);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n > 0)
+    if (n <= 0)
+      break;
+    if (hello)
       continue;
-    break;
+    got += (size_t)n;
+    if (got < sizeof(m))
+      continue; /* a stream socket may cut it */
+    if (m.type != TETHER__G_HELLO || m.pid <= 0)
+      break; /* not a guard of ours */
+    hello = 1;
+    (void)pthread_mutex_lock(&tether__g_lock);
+    c->pid = (pid_t)m.pid;
+    c->is_child = c->pid == c->first;
+    c->hello = 1;
+    (void)pthread_cond_broadcast(&tether__g_cond);
+    (void)pthread_mutex_unlock(&tether__g_lock);
+    if (!c->is_child)
+      tether__g_reap_first(c); /* it exits right after its fork */
   }
+  if (!hello)
+    tether__g_reap_first(c);
   (void)pthread_mutex_lock(&tether__g_lock);
   tether__g_died_locked(c);
   tether__g_conn_unref_locked(c); /* the reader's reference */
   (void)pthread_mutex_unlock(&tether__g_lock);
 }
 
-/* Read the guard's hello within the start limit: its pid, or -1. */
-static pid_t tether__g_hello(int sock) {
-  tether__gmsg m;
-  size_t got = 0;
-  uint64_t deadline = tether__now_ns() + (uint64_t)TETHER__G_START_MS * 1000000u;
-  while (got < sizeof(m)) {
-    struct pollfd pf;
-    uint64_t now = tether__now_ns();
-    ssize_t n;
-    int r;
-    if (now >= deadline)
-      return -1;
-    pf.fd = sock;
-    pf.events = POLLIN;
-    pf.revents = 0;
-    r = poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      return -1;
-    n = recv(sock, (char *)&m + got, sizeof(m) - got, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    got += (size_t)n;
+/* Lock held: wait until c said hello (1) or died, or the start limit
+ * passed (0). */
+static int tether__g_wait_hello_locked(tether__gconn *c) {
+  struct timespec until;
+  (void)clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += TETHER__G_START_MS / 1000;
+  while (!c->hello && !c->dead) {
+    if (pthread_cond_timedwait(&tether__g_cond, &tether__g_lock, &until) == ETIMEDOUT)
+      break;
   }
-  return m.type == TETHER__G_HELLO && m.pid > 0 ? (pid_t)m.pid : -1;
+  return c->hello;
 }
 
 /* Lock held: start a guard and make it G.cur. */
 static int tether__g_start_locked(void) {
-  int sv[2], r, st = 0;
-  pid_t pid, gpid;
+  int sv[2], ep[2], r, err = 0;
+  pid_t pid;
   sigset_t all, old;
   tether__gconn *c;
   tether__thread *reader;
+  ssize_t n;
   char *const gargv[] = {(char *)TETHER_GUARD_NAME, NULL};
   char *const genv[] = {NULL};
 
@@ -344,6 +385,24 @@ static int tether__g_start_locked(void) {
   }
   (void)tether__cloexec(sv[0]);
   (void)tether__cloexec(sv[1]);
+  /* The exec's error, if any, comes back through ep (closed on exec). */
+  if (pipe(ep) < 0) {
+    r = tether__translate_os_error(errno);
+    (void)close(sv[0]);
+    (void)close(sv[1]);
+    free(c);
+    return r;
+  }
+  (void)tether__cloexec(ep[0]);
+  (void)tether__cloexec(ep[1]);
+#if defined(SO_PASSCRED)
+  {
+    /* Set on the guard's end now: registrations sent before the guard has
+     * started reading carry the sender's credentials too. */
+    int on = 1;
+    (void)setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+  }
+#endif
 #if defined(SO_NOSIGPIPE)
   {
     int on = 1;
@@ -361,12 +420,12 @@ static int tether__g_start_locked(void) {
     /* System calls only: this may share the program's memory. */
     struct sigaction dfl;
     sigset_t none;
-    int s;
+    int s, e;
     if (sv[1] == TETHER__G_FD) {
       if (fcntl(TETHER__G_FD, F_SETFD, 0) < 0)
-        _exit(126);
+        goto fail;
     } else if (dup2(sv[1], TETHER__G_FD) < 0) { /* not close-on-exec */
-      _exit(126);
+      goto fail;
     }
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
@@ -380,38 +439,42 @@ static int tether__g_start_locked(void) {
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
     execve(G.path, gargv, genv);
+  fail:
+    e = errno;
+    (void)write(ep[1], &e, sizeof(e));
     _exit(127);
   }
-  r = errno;
+  err = errno;
   (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
   (void)close(sv[1]);
+  (void)close(ep[1]);
   if (pid < 0) {
+    (void)close(ep[0]);
     (void)close(sv[0]);
     free(c);
-    return tether__translate_os_error(r);
+    return tether__translate_os_error(err);
   }
-  gpid = tether__g_hello(sv[0]);
-  if (gpid < 0)
-    (void)close(sv[0]); /* EOF: a guard that is only slow ends now */
-  /* Its first process exits right after its fork (or at a failed exec);
-   * when it could not fork (a process limit) it is the guard itself, and
-   * stays our child. */
-  if (gpid != pid)
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-  if (gpid < 0) {
+  c->first = pid;
+  /* The guard starts (loads, forks, says hello) while the caller goes on;
+   * tether__guard_track() waits for its hello. Only the exec is waited
+   * for here: EOF on ep (it succeeded) or its errno. */
+  while ((n = read(ep[0], &err, sizeof(err))) < 0 && errno == EINTR) {
+  }
+  (void)close(ep[0]);
+  if (n == (ssize_t)sizeof(err)) {
+    (void)close(sv[0]);
+    tether__g_reap_first(c);
     free(c);
-    tether__set_last_os_error(EIO);
+    tether__set_last_os_error(err);
     return TETHER_EHELPER;
   }
   c->sock = sv[0];
-  c->pid = gpid;
-  c->is_child = gpid == pid;
   c->gen = ++G.gen;
   c->users = 1; /* the reader's */
   r = tether__thread_start(&reader, tether__g_reader, c);
   if (r < 0) {
     (void)close(sv[0]); /* EOF: it ends */
+    tether__g_reap_first(c);
     free(c);
     return r;
   }
@@ -458,8 +521,26 @@ void tether__guard_release(void *conn) {
 }
 
 int tether__guard_track(pid_t pid, int pidfd, void *conn) {
+  tether__gconn *c = (tether__gconn *)conn;
   int r = 0;
   (void)pthread_mutex_lock(&tether__g_lock);
+  /* The first spawn of a guard: its start runs alongside the child's. A
+   * statically linked guard cannot fail after its exec but by being killed
+   * (then the reader thread kills what it guarded, as for any guard's
+   * death): the spawn goes on. A dynamic one may still fail to load: the
+   * spawn waits for its hello, so that a broken install is a synchronous
+   * TETHER_EHELPER. A guard that died before its hello guards nothing. */
+  if (!c->hello && (c->dead || !TETHER__G_NO_HELLO_WAIT) && !tether__g_wait_hello_locked(c)) {
+    if (!c->dead) {
+      /* Hung in its start: left as it is (its socket too, as a stopped
+       * guard's), and never used again. */
+      c->users++;
+      tether__g_died_locked(c);
+    }
+    (void)pthread_mutex_unlock(&tether__g_lock);
+    tether__set_last_os_error(EIO);
+    return TETHER_EHELPER;
+  }
   if (G.n == G.cap) {
     size_t cap = G.cap != 0 ? G.cap * 2 : 32;
     tether__gtrack *t = (tether__gtrack *)realloc(G.tab, cap * sizeof(*t));
@@ -511,7 +592,9 @@ void tether__guard_untrack(pid_t pid) {
 int64_t tether__guard_pid(void) {
   int64_t p;
   (void)pthread_mutex_lock(&tether__g_lock);
-  p = G.cur != NULL ? (int64_t)G.cur->pid : -1;
+  if (G.cur != NULL)
+    (void)tether__g_wait_hello_locked(G.cur);
+  p = G.cur != NULL && G.cur->hello ? (int64_t)G.cur->pid : -1;
   (void)pthread_mutex_unlock(&tether__g_lock);
   return p;
 }
@@ -529,6 +612,7 @@ void tether__guard_spawning(int on) { tether__g_spawning = on; }
 
 void tether__guard_after_fork(void) {
   static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  static const pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
   if (tether__g_spawning)
     return;
   if (G.cur != NULL)
@@ -536,4 +620,5 @@ void tether__guard_after_fork(void) {
   G.cur = NULL;
   G.n = 0; /* the table's memory is kept for this process */
   memcpy(&tether__g_lock, &fresh, sizeof(fresh));
+  memcpy(&tether__g_cond, &fresh_cond, sizeof(fresh_cond));
 }

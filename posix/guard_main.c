@@ -258,7 +258,11 @@ static int g_receive(tether__gmsg *m, int *pidfd, pid_t *sender) {
     mh.msg_controllen = sizeof(ctl.buf);
     n = recvmsg(TETHER__G_FD, &mh, 0);
     if (n < 0) {
-      if (errno == EINTR)
+      /* ECONNRESET: the program ended with something of ours unread in
+       * its end (our hello, when its reader thread had not read it yet).
+       * Reported once; what the program's side sent is still queued here
+       * and is read next, then EOF. */
+      if (errno == EINTR || errno == ECONNRESET)
         continue;
       return -1;
     }
