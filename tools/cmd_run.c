@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -660,6 +661,204 @@ static void no_core(void) {
 #endif
 
 /* ------------------------------------------------------------------------ */
+/* Starting the program: exec failures as env and timeout report them      */
+/* ------------------------------------------------------------------------ */
+
+#ifndef _WIN32
+/* The file tether_spawn() runs for NAME: NAME itself when it holds a '/'
+ * (if it exists), else the first regular, executable file along PATH (an
+ * empty entry is the current directory; no PATH: glibc's default), as the
+ * library resolves it. malloc'ed, or NULL. */
+static char *find_program(const char *name) {
+  const char *path, *p;
+  size_t nlen = strlen(name);
+  struct stat st;
+  if (strchr(name, '/') != NULL) {
+    char *c;
+    if (stat(name, &st) != 0)
+      return NULL;
+    c = (char *)malloc(nlen + 1);
+    if (c != NULL)
+      memcpy(c, name, nlen + 1);
+    return c;
+  }
+  path = getenv("PATH");
+  if (path == NULL)
+    path = "/usr/local/bin:/bin:/usr/bin";
+  for (p = path;; p++) {
+    const char *end = strchr(p, ':');
+    size_t dlen = end != NULL ? (size_t)(end - p) : strlen(p);
+    char *c = (char *)malloc(dlen + nlen + 3);
+    if (c == NULL)
+      return NULL;
+    if (dlen == 0) {
+      memcpy(c, "./", 2);
+      memcpy(c + 2, name, nlen + 1);
+    } else {
+      memcpy(c, p, dlen);
+      c[dlen] = '/';
+      memcpy(c + dlen + 1, name, nlen + 1);
+    }
+    if (stat(c, &st) == 0 && S_ISREG(st.st_mode) && access(c, X_OK) == 0)
+      return c;
+    free(c);
+    if (end == NULL)
+      return NULL;
+    p = end;
+  }
+}
+
+/* What the first bytes of a file say: HEAD_SHEBANG (the interpreter's name,
+ * up to the first blank, goes to interp), HEAD_BINARY (ELF magic, or a NUL
+ * byte in the first line of its first 80 bytes: bash's test for "cannot
+ * execute binary file"), HEAD_TEXT, or HEAD_UNREADABLE. */
+enum { HEAD_UNREADABLE, HEAD_TEXT, HEAD_BINARY, HEAD_SHEBANG };
+
+static int read_head(const char *path, char *interp, size_t n) {
+  char buf[256];
+  ssize_t got;
+  size_t i, k = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return HEAD_UNREADABLE;
+  got = read(fd, buf, sizeof buf);
+  close(fd);
+  if (got < 0)
+    return HEAD_UNREADABLE;
+  if (got >= 4 && memcmp(buf, "\177ELF", 4) == 0)
+    return HEAD_BINARY;
+  if (got >= 2 && buf[0] == '#' && buf[1] == '!') {
+    for (i = 2; i < (size_t)got && (buf[i] == ' ' || buf[i] == '\t'); i++)
+      ;
+    for (; i < (size_t)got && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
+           k + 1 < n; i++)
+      interp[k++] = buf[i];
+    interp[k] = '\0';
+    return HEAD_SHEBANG;
+  }
+  for (i = 0; i < (size_t)got && i < 80 && buf[i] != '\n'; i++)
+    if (buf[i] == '\0')
+      return HEAD_BINARY;
+  return HEAD_TEXT;
+}
+
+/* execve()'s own errors that tether_strerror() calls "unknown system
+ * error" (TETHER_EUNKNOWN; the OS's code is tether_last_os_error()). */
+static int exec_errno(long os) {
+  return os == ELOOP || os == ETXTBSY || os == EISDIR
+#if defined(ELIBBAD)
+         || os == ELIBBAD
+#endif
+#if defined(ELIBACC)
+         || os == ELIBACC
+#endif
+      ;
+}
+#endif
+
+/* NAME for a message: bytes that a terminal would act on (the '\r' of a
+ * "#!/bin/sh\r" line written on Windows) are shown as \r, \xNN. */
+static const char *visible(const char *name, char *buf, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t k = 0;
+  for (; *name != '\0' && k + 5 < n; name++) {
+    unsigned char ch = (unsigned char)*name;
+    if (ch == '\r' || ch == '\t') {
+      buf[k++] = '\\';
+      buf[k++] = ch == '\r' ? 'r' : 't';
+    } else if (ch < 0x20 || ch == 0x7f) {
+      buf[k++] = '\\';
+      buf[k++] = 'x';
+      buf[k++] = hex[ch >> 4];
+      buf[k++] = hex[ch & 15];
+    } else {
+      buf[k++] = (char)ch;
+    }
+  }
+  buf[k] = '\0';
+  return buf;
+}
+
+/* tether_spawn(), then again without TETHER_SPAWN_CATCH_ESCAPEES where this
+ * system has no way to catch escapees (TETHER_ENOTSUP). */
+static int spawn_program(tether_child **c, char **argv, tether_spawn_options *so) {
+  int r = tether_spawn(c, (const char *const *)argv, so);
+#ifndef _WIN32
+  if (r == TETHER_ENOTSUP && (so->flags & TETHER_SPAWN_CATCH_ESCAPEES)) {
+    so->flags &= ~(unsigned)TETHER_SPAWN_CATCH_ESCAPEES;
+    r = tether_spawn(c, (const char *const *)argv, so);
+  }
+#endif
+  return r;
+}
+
+/* One line on stderr for a program that could not be started, and the
+ * exit status, as env and timeout decide it: 127 not found (ENOENT), 126
+ * found but the system would not execute it (execve's errors, with the
+ * OS's reason), 125 tether's own failure (no memory, no descriptors, its
+ * helper...). r is tether_spawn()'s code, os tether_last_os_error() right
+ * after it, sh the shell an ENOEXEC script was retried with (or NULL). */
+static int spawn_failed(const char *name, int r, long os, const char *sh) {
+  int code = CLI_EXIT_FAILURE;
+  const char *why = tether_strerror(r);
+  char vis[512];
+#ifndef _WIN32
+  char reason[768];
+  if (r == TETHER_EUNKNOWN && os != 0) {
+    why = strerror((int)os);
+    if (exec_errno(os))
+      code = CLI_EXIT_CANNOT_RUN;
+  }
+#else
+  (void)os;
+#endif
+  if (r == TETHER_ENOENT) {
+    code = CLI_EXIT_NOT_FOUND;
+    why = "program not found";
+#ifndef _WIN32
+    if (sh == NULL) {
+      /* The file is there, so execve()'s ENOENT was about what it names:
+       * the interpreter of its #! line, or an ELF program's loader. */
+      char *path = find_program(name), interp[256], iv[300];
+      int head = path != NULL ? read_head(path, interp, sizeof interp) : HEAD_UNREADABLE;
+      if (head == HEAD_SHEBANG) {
+        snprintf(reason, sizeof reason,
+                 "its interpreter '%s' (on its #! line) was not found",
+                 visible(interp, iv, sizeof iv));
+        why = reason;
+      } else if (head == HEAD_BINARY) {
+        why = "the program exists, but its ELF interpreter (the dynamic loader it "
+              "names) was not found";
+      }
+      free(path);
+    }
+#endif
+  } else if (r == TETHER_EACCES) {
+    code = CLI_EXIT_CANNOT_RUN;
+    why = "permission denied (not executable, or a directory)";
+  } else if (r == TETHER_ENOEXEC) {
+    code = CLI_EXIT_CANNOT_RUN;
+    why = "not an executable format";
+  } else if (r == TETHER_E2BIG || r == TETHER_ENOTDIR || r == TETHER_ENAMETOOLONG ||
+             r == TETHER_EPERM) {
+    code = CLI_EXIT_CANNOT_RUN; /* execve() said so; env exits 126 too */
+  }
+#ifdef _WIN32
+  else if (r == TETHER_ENOTSUP) {
+    code = CLI_EXIT_CANNOT_RUN;
+    why = "batch files (.bat, .cmd) cannot be run directly; use cmd /c";
+  }
+#endif
+  if (sh != NULL)
+    fprintf(stderr, "tether run: cannot run '%s' with %s: %s\n",
+            visible(name, vis, sizeof vis), sh, why);
+  else
+    fprintf(stderr, "tether run: cannot run '%s': %s\n", visible(name, vis, sizeof vis),
+            why);
+  return code;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The run                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -975,6 +1174,8 @@ int cli_run(int argc, char **argv) {
   char desc[96], b1[32], b2[32], b3[32];
   size_t i;
   int r, done = 0;
+  long os_err;
+  const char *sh = NULL;
 #ifndef _WIN32
   int fg_interrupt = 0;
 #endif
@@ -1059,30 +1260,41 @@ int cli_run(int argc, char **argv) {
    * (the keeper is a subreaper); elsewhere that cannot be had. */
   so.flags = TETHER_SPAWN_CATCH_ESCAPEES;
 #endif
-  r = tether_spawn(&s.child, (const char *const *)o.argv, &so);
+  r = o.argv[0][0] != '\0' ? spawn_program(&s.child, o.argv, &so) : TETHER_ENOENT;
+  os_err = tether_last_os_error();
 #ifndef _WIN32
-  if (r == TETHER_ENOTSUP) {
-    so.flags &= ~(unsigned)TETHER_SPAWN_CATCH_ESCAPEES;
-    r = tether_spawn(&s.child, (const char *const *)o.argv, &so);
+  if (r == TETHER_ENOEXEC) {
+    /* A file without #! that the system does not know as a program: run it
+     * with /bin/sh, as execvp() does (and env, timeout, nice, a shell),
+     * the script's path as $0 and the arguments after it. Not a binary one
+     * (ELF magic, a NUL in its first line, bash's test): sh would report
+     * nonsense ("ELF: not found", 127) for what is a wrong-machine or
+     * damaged program, and 126 "not an executable format" is the truth. */
+    char *path = find_program(o.argv[0]), interp[8];
+    if (path != NULL && read_head(path, interp, sizeof interp) == HEAD_TEXT) {
+      size_t n = 0;
+      char **shv;
+      while (o.argv[n] != NULL)
+        n++;
+      shv = (char **)calloc(n + 2, sizeof *shv);
+      if (shv != NULL) {
+        shv[0] = (char *)"/bin/sh";
+        shv[1] = path;
+        memcpy(shv + 2, o.argv + 1, (n - 1) * sizeof *shv);
+        vlog("'%s' has no #! line and is not a binary: running it with /bin/sh, "
+             "as execvp() does", path);
+        r = spawn_program(&s.child, shv, &so);
+        os_err = tether_last_os_error();
+        if (r < 0)
+          sh = "/bin/sh";
+        free(shv);
+      }
+    }
+    free(path);
   }
 #endif
   if (r < 0) {
-    int code = CLI_EXIT_FAILURE;
-    const char *why = tether_strerror(r);
-    if (r == TETHER_ENOENT) {
-      code = CLI_EXIT_NOT_FOUND;
-      why = "program not found";
-    } else if (r == TETHER_EACCES) {
-      code = CLI_EXIT_CANNOT_RUN;
-      why = "permission denied (not executable, or a directory)";
-    } else if (r == TETHER_ENOEXEC) {
-      code = CLI_EXIT_CANNOT_RUN;
-      why = "not an executable format";
-    } else if (r == TETHER_ENOTSUP) {
-      code = CLI_EXIT_CANNOT_RUN;
-      why = "batch files (.bat, .cmd) cannot be run directly; use cmd /c";
-    }
-    fprintf(stderr, "tether run: cannot run '%s': %s\n", o.argv[0], why);
+    int code = spawn_failed(o.argv[0], r, os_err, sh);
     tether_channel_free(ch);
 #ifndef _WIN32
     foreground_restore();

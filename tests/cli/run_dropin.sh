@@ -219,6 +219,95 @@ case $pat in
   ;;
 esac
 
+# ------------------------------------------------------------ item 11: exec failures, as env
+# The same program under tether and under env (coreutils: 127 for ENOENT,
+# 126 for any other exec error, with the OS's reason): same status, and
+# tether's reason is env's strerror text where env has the better one.
+mkdir -p "$tmp/x"
+# exec_case NAME PROGRAM ARGS...: runs both; sets trc tmsg erc emsg
+exec_case() {
+  local name=$1
+  shift
+  timeout 20 "$T" run -- "$@" >"$tmp/x/$name.tout" 2>"$tmp/x/$name.terr"
+  trc=$?
+  timeout 20 env "$@" >"$tmp/x/$name.eout" 2>"$tmp/x/$name.eerr"
+  erc=$?
+  tmsg=$(cat "$tmp/x/$name.terr")
+  emsg=$(cat "$tmp/x/$name.eerr")
+}
+exec_case empty ''
+[ $trc -eq 127 ] && [ $erc -eq 127 ] && [ "$tmsg" = "tether run: cannot run '': program not found" ] &&
+  ok "'' as program: 127 with one line, as env" || bad "'': tether $trc '$tmsg', env $erc '$emsg'"
+ln -s loop2 "$tmp/x/loop1"
+ln -s loop1 "$tmp/x/loop2"
+exec_case loop "$tmp/x/loop1"
+[ $trc -eq 126 ] && [ $erc -eq 126 ] && [ "$tmsg" = "tether run: cannot run '$tmp/x/loop1': ${emsg##*: }" ] &&
+  ok "symlink loop: 126 '${emsg##*: }', as env" || bad "loop: tether $trc '$tmsg', env $erc '$emsg'"
+cp "$(type -P true)" "$tmp/x/busy"
+exec 9>>"$tmp/x/busy" # open for writing: execve() gives ETXTBSY
+exec_case busy "$tmp/x/busy"
+exec 9>&-
+[ $trc -eq 126 ] && [ $erc -eq 126 ] && [ "$tmsg" = "tether run: cannot run '$tmp/x/busy': ${emsg##*: }" ] &&
+  ok "a program open for writing: 126 '${emsg##*: }', as env" || bad "ETXTBSY: tether $trc '$tmsg', env $erc '$emsg'"
+printf '#!/no/such/interp -x\necho hi\n' >"$tmp/x/interp"
+printf '#!/bin/sh\r\necho hi\r\n' >"$tmp/x/crlf"
+chmod +x "$tmp/x/interp" "$tmp/x/crlf"
+exec_case interp "$tmp/x/interp"
+[ $trc -eq 127 ] && [ $erc -eq 127 ] &&
+  [ "$tmsg" = "tether run: cannot run '$tmp/x/interp': its interpreter '/no/such/interp' (on its #! line) was not found" ] &&
+  ok "#! interpreter missing: 127 as env, and the interpreter is named (env: '${emsg##*: }')" ||
+  bad "interp: tether $trc '$tmsg', env $erc '$emsg'"
+exec_case crlf "$tmp/x/crlf"
+[ $trc -eq 127 ] && [ $erc -eq 127 ] && printf '%s' "$tmsg" | grep -qF "its interpreter '/bin/sh\r' (on" &&
+  ok "#!/bin/sh with a CRLF line end: 127, the interpreter shown as '/bin/sh\\r'" ||
+  bad "crlf: tether $trc '$tmsg', env $erc '$emsg'"
+# An ELF program whose loader is missing (same-length rename of PT_INTERP).
+ld=$(readelf -l "$(type -P true)" 2>/dev/null | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
+if [ -n "$ld" ] && LC_ALL=C sed "s|$ld|${ld%?}X|" "$(type -P true)" >"$tmp/x/noloader" &&
+  ! cmp -s "$(type -P true)" "$tmp/x/noloader"; then
+  chmod +x "$tmp/x/noloader"
+  exec_case noloader "$tmp/x/noloader"
+  [ $trc -eq 127 ] && [ $erc -eq 127 ] && printf '%s' "$tmsg" | grep -q "ELF interpreter (the dynamic loader" &&
+    ok "ELF program without its loader: 127 as env, says the loader is missing" ||
+    bad "noloader: tether $trc '$tmsg', env $erc '$emsg'"
+else
+  skipped "ELF without loader: cannot rename the PT_INTERP of $(command -v true) (readelf: '$ld')"
+fi
+# No #!: execvp() (env) runs it with /bin/sh, $0 = the path, args after it.
+printf 'printf "[%%s]" "$0" "$@"; exit 3\n' >"$tmp/x/nosb"
+chmod +x "$tmp/x/nosb"
+exec_case nosb "$tmp/x/nosb" a 'b c' ''
+[ $trc -eq 3 ] && [ $erc -eq 3 ] && cmp -s "$tmp/x/nosb.tout" "$tmp/x/nosb.eout" && [ -z "$tmsg" ] &&
+  ok "script without #!: run by /bin/sh as env does ($(cat "$tmp/x/nosb.tout"), exit 3)" ||
+  bad "nosb: tether $trc '$(cat "$tmp/x/nosb.tout")' '$tmsg', env $erc '$(cat "$tmp/x/nosb.eout")'"
+PATH="$tmp/x:$PATH" exec_case nosb_path nosb z
+[ $trc -eq 3 ] && [ $erc -eq 3 ] && cmp -s "$tmp/x/nosb_path.tout" "$tmp/x/nosb_path.eout" &&
+  ok "script without #! found in PATH: same \$0 and args as env ($(cat "$tmp/x/nosb_path.tout"))" ||
+  bad "nosb in PATH: tether $trc '$(cat "$tmp/x/nosb_path.tout")' '$tmsg', env $erc '$(cat "$tmp/x/nosb_path.eout")'"
+# A binary that is not this machine's: not given to sh (env/dash say "ELF:
+# not found", 127); 126 "not an executable format", as bash says.
+printf '\177ELF garbage' >"$tmp/x/badexe"
+chmod +x "$tmp/x/badexe"
+exec_case badexe "$tmp/x/badexe"
+timeout 20 bash -c "$tmp/x/badexe" 2>/dev/null
+brc=$?
+[ $trc -eq 126 ] && [ $brc -eq 126 ] && [ "$tmsg" = "tether run: cannot run '$tmp/x/badexe': not an executable format" ] &&
+  ok "binary of no known format: 126 as bash (env: $erc, '${emsg##*: }')" ||
+  bad "badexe: tether $trc '$tmsg', bash $brc"
+# ~5 MB of arguments: the kernel takes up to 6 MiB with an unlimited stack.
+if (ulimit -s unlimited) 2>/dev/null; then
+  big=$(head -c 100000 /dev/zero | tr '\0' x)
+  args=()
+  for i in $(seq 50); do args+=("$big"); done
+  trc=$(ulimit -s unlimited && timeout 20 "$T" run -- sh -c 'echo $#' sh "${args[@]}" 2>"$tmp/x/big.err")
+  erc=$(ulimit -s unlimited && timeout 20 env sh -c 'echo $#' sh "${args[@]}" 2>&1)
+  [ "$trc" = 50 ] && [ "$erc" = 50 ] && ok "5 MB of arguments, ulimit -s unlimited: run, as env" ||
+    bad "5 MB of arguments: tether '$trc' $(cat "$tmp/x/big.err"), env '$erc'"
+  unset args big
+else
+  skipped "5 MB of arguments: ulimit -s unlimited refused"
+fi
+
 # ------------------------------------------------------------ item 5: PID 1 reaps orphans
 # tether (or a peer) as PID 1 of a new PID namespace runs a program that
 # waits for $tmp/NAME.go. Orphans enter the namespace from outside (nsenter,
