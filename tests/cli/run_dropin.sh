@@ -308,6 +308,91 @@ else
   skipped "5 MB of arguments: ulimit -s unlimited refused"
 fi
 
+# ------------------------------------------------------------ item 12: no /proc
+# In a mount namespace of its own with /proc unmounted (or hidden under an
+# empty tmpfs), the program starts a setsid() escapee; it must die with the
+# run: (a) when the program ends, before tether returns; (b) within 1 s of
+# `kill -9` of tether. The test itself still sees the host's /proc.
+# noproc_case NAME: starts tether there; sets np_t (tether's pid), np_g
+# (the escapee's), np_rc (the shell's status when it ended)
+noproc_case() {
+  local name=$1
+  rm -f "$tmp/$name.g" "$tmp/$name.go"
+  timeout 30 unshare -m sh -c '
+    umount -l /proc 2>/dev/null || mount -t tmpfs none /proc || exit 98
+    [ -e /proc/self/stat ] && exit 99
+    exec "$0" run -- sh -c "setsid sleep 60 & echo \$! >\"\$1\"; \
+      i=0; while [ ! -e \"\$2\" ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done" sh "$1" "$2"' \
+    "$T" "$tmp/$name.g" "$tmp/$name.go" 2>"$tmp/$name.err" &
+  np_t=$!
+  kids+=("$np_t")
+  np_g=
+  if wait_for test -s "$tmp/$name.g"; then
+    np_g=$(cat "$tmp/$name.g")
+    kids+=("$np_g")
+  fi
+}
+# gone PID: not running (no such process, or a zombie)
+gone() {
+  local a b st
+  kill -0 "$1" 2>/dev/null || return 0
+  read -r a b st _ <"/proc/$1/stat" 2>/dev/null || return 0
+  [ "$st" = Z ]
+}
+# Control, with /proc: does this build catch setsid() escapees at all?
+# (Linux keeper only; the portable backend and macOS have no subreaper.)
+rm -f "$tmp/ctl.g"
+timeout 20 "$T" run -- sh -c 'setsid sleep 60 & echo $! >"$1"; sleep 0.5' sh "$tmp/ctl.g"
+ctl_g=$(cat "$tmp/ctl.g" 2>/dev/null)
+if [ -z "$ctl_g" ]; then
+  bad "no /proc control: the escapee did not start"
+elif ! gone "$ctl_g"; then
+  kill -9 "$ctl_g"
+  skipped "no /proc: this build does not catch setsid() escapees even with /proc (no subreaper: portable backend, not Linux)"
+elif ! unshare -m sh -c 'umount -l /proc 2>/dev/null || mount -t tmpfs none /proc' 2>"$tmp/unshare_m.err"; then
+  skipped "no /proc: unshare -m with /proc unmounted refused: $(head -n 1 "$tmp/unshare_m.err")"
+elif ! timeout 20 unshare -m sh -c '(umount -l /proc 2>/dev/null || mount -t tmpfs none /proc) &&
+    exec "$0" --version' "$T" >/dev/null 2>"$tmp/noproc_version.err"; then
+  # Sanitizer runtimes (LeakSanitizer lists threads in /proc) fail at exit.
+  skipped "no /proc: this build of tether cannot even run 'tether --version' there: $(grep -m1 -i 'error\|fatal' "$tmp/noproc_version.err")"
+else
+  noproc_case np_end
+  if [ -z "$np_g" ]; then
+    bad "no /proc, program ends: the escapee did not start: $(cat "$tmp/np_end.err")"
+  else
+    sid_g=$(ps -o sid= -p "$np_g" | tr -d ' ')
+    touch "$tmp/np_end.go"
+    wait "$np_t"
+    np_rc=$?
+    if [ "$sid_g" = "$np_g" ] && [ $np_rc -eq 0 ] && gone "$np_g"; then
+      ok "no /proc: the program ends, its setsid() escapee (session $sid_g) is dead when tether returns (rc 0)"
+    else
+      bad "no /proc, program ends: rc $np_rc, escapee $np_g (session $sid_g) $(gone "$np_g" && echo dead || echo ALIVE) $(cat "$tmp/np_end.err")"
+    fi
+    kill -9 "$np_g" 2>/dev/null
+  fi
+  noproc_case np_kill9
+  if [ -z "$np_g" ]; then
+    bad "no /proc, kill -9: the escapee did not start: $(cat "$tmp/np_kill9.err")"
+  else
+    tp=$(pgrep -P "$np_t") # timeout's child: unshare, then sh, exec'd tether
+    [ "$(cat "/proc/$tp/comm" 2>/dev/null)" = tether ] || echo "# pid $tp is '$(cat "/proc/$tp/comm" 2>/dev/null)', not tether"
+    t0=$(date +%s%N)
+    kill -9 "$tp"
+    i=0
+    while ! gone "$np_g" && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done # watchdog: ~3 s
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    wait "$np_t" 2>/dev/null
+    if gone "$np_g" && [ $ms -le 1000 ]; then
+      ok "no /proc: kill -9 of tether, its setsid() escapee dead after $ms ms"
+    else
+      bad "no /proc, kill -9: escapee $np_g $(gone "$np_g" && echo "dead after $ms ms" || echo "ALIVE after $ms ms")"
+    fi
+    kill -9 "$np_g" 2>/dev/null
+    touch "$tmp/np_kill9.go"
+  fi
+fi
+
 # ------------------------------------------------------------ item 5: PID 1 reaps orphans
 # tether (or a peer) as PID 1 of a new PID namespace runs a program that
 # waits for $tmp/NAME.go. Orphans enter the namespace from outside (nsenter,
