@@ -104,6 +104,39 @@ static int child_count_winch(int argc, char **argv) {
   return 0;
 }
 
+static volatile sig_atomic_t g_hups;
+
+static void on_hup(int sig) {
+  int saved = errno;
+  (void)sig;
+  g_hups++;
+  if (g_log >= 0)
+    (void)write(g_log, "H", 1);
+  errno = saved;
+}
+
+/* count_hup LOG READY: its pid in READY, one "H" in LOG per SIGHUP; one
+ * second after the first, exit 0. Writes nothing to the terminal. */
+static int child_count_hup(int argc, char **argv) {
+  struct sigaction sa;
+  char pid[32];
+  int i;
+  if (argc < 2)
+    return 90;
+  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, NULL);
+  snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  write_file(argv[1], pid);
+  for (i = 0; i < 3000 && g_hups == 0; i++)
+    tt_sleep_ms(10);
+  if (g_hups == 0)
+    return 91;
+  tt_sleep_ms(1000);
+  return 0;
+}
+
 /* ignore_int READY: SIGINT ignored, sleep up to 60 s. */
 static int child_ignore_int(int argc, char **argv) {
   int i;
@@ -837,6 +870,93 @@ static void test_pty_background_read_stops(void **state) {
 /* Ctrl+C stops the calling script (issue 13)                               */
 /* ---------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------- */
+/* A terminal hang-up (issue 13, item 3)                                    */
+/* ---------------------------------------------------------------------- */
+
+/* An interactive bash (job control) is the session leader of a pseudo-
+ * terminal and runs `PREFIX CHILD count_hup LOG READY` as its foreground
+ * job; then the terminal hangs up (the master is closed): the kernel sends
+ * SIGHUP to bash, bash sends SIGHUP to its jobs and exits, and at its exit
+ * the kernel sends SIGHUP to the old foreground group. Returns the number
+ * of SIGHUPs the child got, or fails. fg_child: wait until the child's
+ * group holds the terminal before the hang-up (--foreground). */
+static int hangup_count(const char *prefix, int fg_child) {
+  char ready[128], logp[128], cmd[1024], out[8192] = "", buf[64];
+  char *argv[5];
+  int m, i, fd, n = 0;
+  ssize_t r;
+  long child;
+  pid_t pid;
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  path_in(logp, sizeof logp, "hups");
+  snprintf(cmd, sizeof cmd, "%s '%s' --child count_hup '%s' '%s'\n", prefix, tt_self(),
+           logp, ready);
+  argv[0] = (char *)"/bin/bash";
+  argv[1] = (char *)"--norc";
+  argv[2] = (char *)"--noprofile";
+  argv[3] = (char *)"-i";
+  argv[4] = NULL;
+  pid = start_in_pty(argv, &m);
+  assert_int_equal(write(m, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+  if (!wait_file(ready, 10000)) {
+    drain(m, out, sizeof out);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(m);
+    remove_dir();
+    fail_msg("%s: the child did not start; terminal: %s", cmd, out);
+  }
+  child = read_pid(ready);
+  for (i = 0; i < 500 && fg_child && tcgetpgrp(m) != (pid_t)child; i++)
+    tt_sleep_ms(10);
+  tt_sleep_ms(200); /* the job is set up (a shell's tcsetpgrp, tether's watch) */
+  drain(m, out, sizeof out);
+  close(m); /* the hang-up */
+  if (wait_status(pid, 10000, -1, NULL, 0) == -1)
+    printf("# bash did not exit within 10 s of the hang-up\n");
+  for (i = 0; i < 500 && kill((pid_t)child, 0) == 0; i++) /* watchdog: 5 s */
+    tt_sleep_ms(10);
+  tt_sleep_ms(100); /* a forwarded duplicate would have arrived */
+  fd = open(logp, O_RDONLY);
+  while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
+    for (i = 0; i < (int)r; i++)
+      n += buf[i] == 'H';
+  if (fd >= 0)
+    close(fd);
+  if (kill((pid_t)child, 0) == 0)
+    kill((pid_t)child, SIGKILL);
+  remove_dir();
+  return n;
+}
+
+/* The program gets the hang-up once under tether run, with and without
+ * --foreground (before: twice, the kernel's and the shell's re-send).
+ * Side by side: the program alone and under timeout (which may get 2: the
+ * shell's SIGHUP and the kernel's, unless they coalesce). */
+static void test_pty_hangup_once(void **state) {
+  char pre[512];
+  int plain, tmo = -1, t, tf;
+  (void)state;
+  if (access("/bin/bash", X_OK) != 0) {
+    printf("# skipped: no /bin/bash\n");
+    return;
+  }
+  plain = hangup_count("", 0);
+  if (access("/usr/bin/timeout", X_OK) == 0)
+    tmo = hangup_count("/usr/bin/timeout 100", 0);
+  snprintf(pre, sizeof pre, "'%s' run --", TETHER_CLI);
+  t = hangup_count(pre, 0);
+  snprintf(pre, sizeof pre, "'%s' run --foreground --", TETHER_CLI);
+  tf = hangup_count(pre, 1);
+  printf("# SIGHUPs after a hang-up: alone %d, timeout %d, tether run %d, "
+         "tether run --foreground %d\n", plain, tmo, t, tf);
+  assert_true(plain >= 1); /* the scenario delivers a hang-up at all */
+  assert_int_equal(t, 1);
+  assert_int_equal(tf, 1);
+}
+
 /* `bash -c 'tether run OPTS -- CHILD READY; echo AFTER'` is the session
  * leader of a pseudo-terminal (bash without job control: tether is in
  * bash's process group, the terminal's foreground group). CTRL_CS Ctrl+C
@@ -937,7 +1057,7 @@ int main(int argc, char **argv) {
       {"die", child_die},             {"pid", child_pid},
       {"count_winch", child_count_winch},
       {"tty", child_tty},             {"read_stdin", child_read_stdin},
-      {"fgcheck", child_fgcheck},
+      {"fgcheck", child_fgcheck},     {"count_hup", child_count_hup},
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dies_like_child),
@@ -954,6 +1074,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_foreground_gives_terminal),
       cmocka_unit_test(test_pty_background_has_terminal),
       cmocka_unit_test(test_pty_background_read_stops),
+      cmocka_unit_test(test_pty_hangup_once),
       cmocka_unit_test(test_script_ctrl_c_stops),
       cmocka_unit_test(test_script_second_ctrl_c_stops),
       cmocka_unit_test(test_script_ctrl_c_escalation_stops),

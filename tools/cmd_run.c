@@ -887,6 +887,7 @@ typedef struct run_state {
   int escalated; /* tether itself sent terminate or kill to the tree */
   int timed_out;
   uint64_t interrupts;
+  uint64_t hups; /* SIGHUP events received */
   uint64_t grace_at, kill_at, timeout_at; /* 0: not armed */
 } run_state;
 
@@ -979,6 +980,46 @@ static int is_termination(int kind) {
          kind == TETHER_EVENT_LOGOFF || kind == TETHER_EVENT_SHUTDOWN;
 }
 
+#ifndef _WIN32
+/* Has the terminal hung up? Its descriptor then fails every ioctl with
+ * EIO (the kernel swaps its operations before it signals anybody). */
+static int tty_hung_up(void) {
+  return g_tty >= 0 && tcgetpgrp(g_tty) < 0 && errno == EIO;
+}
+
+/* A terminal's hang-up reaches the program once, as at a bare prompt
+ * (issue 13, item 3). When the terminal hangs up, the kernel sends SIGHUP
+ * to the session leader (the shell), which sends SIGHUP to each of its
+ * jobs (tether's group) and exits; at that exit the kernel sends SIGHUP to
+ * the group that was the terminal's foreground group. ev->pid is -1 for a
+ * signal the kernel sent (si_code SI_KERNEL), the sender's pid for a
+ * kill(). Not forwarded:
+ *  - a SIGHUP the kernel sent after tether already forwarded one: the
+ *    shell's SIGHUP (forwarded) and the kernel's at the shell's exit (to
+ *    tether's group, the foreground one) are the same hang-up;
+ *  - --foreground: any SIGHUP once the terminal has hung up while the
+ *    program's group held it: the kernel sends its SIGHUP to that group
+ *    itself (at the shell's exit); the shell's SIGHUP to tether's group is
+ *    the same hang-up.
+ * A SIGHUP sent with kill() while the terminal is up (a reload, a service
+ * manager) is always forwarded, each time. */
+static int hangup_delivered(const run_state *s, const tether_event *ev) {
+  if (g_handed && tty_hung_up()) {
+    vlog("hangup (SIGHUP, sender pid %lld): the terminal hung up while the program's "
+         "group held it; the kernel sends SIGHUP to that group itself: not forwarded",
+         (long long)ev->pid);
+    return 1;
+  }
+  if (ev->pid < 0 && s->hups > 0) {
+    vlog("hangup (SIGHUP from the kernel: the terminal hung up, or its session "
+         "leader exited) after a SIGHUP already forwarded: the same hang-up, not "
+         "forwarded");
+    return 1;
+  }
+  return 0;
+}
+#endif
+
 /* One event from the channel (not CHILD). */
 static void handle_event(run_state *s, const tether_event *ev) {
   int k = ev->kind;
@@ -1046,7 +1087,12 @@ static void handle_event(run_state *s, const tether_event *ev) {
     forward(s, ev);
   }
 #else
-  forward(s, ev);
+  if (k == TETHER_EVENT_HANGUP && hangup_delivered(s, ev))
+    ; /* the program's group has (or gets) this hang-up from the kernel */
+  else
+    forward(s, ev);
+  if (k == TETHER_EVENT_HANGUP)
+    s->hups++;
 #endif
   if (is_termination(k))
     start_grace(s);
