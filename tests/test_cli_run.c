@@ -782,39 +782,58 @@ static void type(int m, const char *text) {
   assert_int_equal(write(m, text, strlen(text)), (int)strlen(text));
 }
 
-/* --foreground: the program has a controlling terminal and is its
- * foreground group, and reads from it. Without --foreground it has the
- * controlling terminal too (the keeper is in tether's session), as a
- * background group. */
-static void check_tty(int foreground) {
+/* The program has a controlling terminal and, with --foreground (mode 1)
+ * and by default in a terminal (mode 0, issue 13 item 2), is its
+ * foreground group and reads from it, as under timeout (mode 3, side by
+ * side). With tether's stdout not the terminal (mode 2: `tether run ...
+ * >/dev/null`, a pipeline) it stays a background group of the terminal,
+ * with the controlling terminal all the same (the keeper is in tether's
+ * session). */
+static void check_tty(int mode) {
+  static const char *const names[] = {"default", "--foreground", "stdout not a terminal",
+                                      "timeout"};
   char report[128], got[512] = "", out[4096] = "";
-  char *argv[10];
-  int i = 0, m, st;
+  char *argv[16];
+  int i = 0, m, st, fg = mode != 2;
   pid_t pid;
+  if (mode == 3 && access("/usr/bin/timeout", X_OK) != 0) {
+    printf("# timeout not installed: no side-by-side run\n");
+    return;
+  }
   make_dir();
   path_in(report, sizeof report, "report");
-  argv[i++] = (char *)TETHER_CLI;
-  argv[i++] = (char *)"run";
-  if (foreground)
-    argv[i++] = (char *)"--foreground";
-  argv[i++] = (char *)"--";
+  if (mode == 2) {
+    argv[i++] = (char *)"/bin/sh";
+    argv[i++] = (char *)"-c";
+    argv[i++] = (char *)"exec \"$0\" \"$@\" >/dev/null";
+  }
+  if (mode == 3) {
+    argv[i++] = (char *)"/usr/bin/timeout";
+    argv[i++] = (char *)"100";
+  } else {
+    argv[i++] = (char *)TETHER_CLI;
+    argv[i++] = (char *)"run";
+    if (mode == 1)
+      argv[i++] = (char *)"--foreground";
+    argv[i++] = (char *)"--";
+  }
   argv[i++] = (char *)tt_self();
   argv[i++] = (char *)"--child";
   argv[i++] = (char *)"tty";
   argv[i++] = report;
-  argv[i++] = (char *)(foreground ? "10000" : "1000");
+  argv[i++] = (char *)(fg ? "10000" : "1000");
   argv[i] = NULL;
   pid = start_in_pty(argv, &m);
-  if (foreground && wait_text(report, "fg=1", 15000))
+  if (fg && wait_text(report, "fg=1", 15000))
     type(m, "hello\n");
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
   read_small(report, got, sizeof got);
   remove_dir();
   if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
-      strcmp(got, foreground ? "open=1 fg=1 read=hello\n" : "open=1 fg=0\n") != 0)
-    fail_msg("%s: tether status 0x%x, the program reported '%s'; terminal: %s",
-             foreground ? "--foreground" : "no --foreground", st, got, out);
+      strcmp(got, fg ? "open=1 fg=1 read=hello\n" : "open=1 fg=0\n") != 0)
+    fail_msg("%s: status 0x%x, the program reported '%s'; terminal: %s", names[mode], st,
+             got, out);
 }
 
 static void test_pty_foreground_gives_terminal(void **state) {
@@ -822,17 +841,26 @@ static void test_pty_foreground_gives_terminal(void **state) {
   check_tty(1);
 }
 
-static void test_pty_background_has_terminal(void **state) {
+/* By default in a terminal the program reads it, as under timeout. */
+static void test_pty_default_gives_terminal(void **state) {
   (void)state;
+  check_tty(3);
   check_tty(0);
 }
 
-/* Without --foreground the program is a background job of the terminal:
- * reading from it stops the program (SIGTTIN), as under timeout(1); kill
- * -9 of tether still takes it down. */
+static void test_pty_background_has_terminal(void **state) {
+  (void)state;
+  check_tty(2);
+}
+
+/* With its stdout not the terminal, tether leaves the program a background
+ * job of the terminal: reading from it stops the program (SIGTTIN), as
+ * under timeout(1) without --foreground; kill -9 of tether still takes it
+ * down. */
 static void test_pty_background_read_stops(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
+  char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)"exec \"$0\" \"$@\" >/dev/null",
+                  (char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
                   (char *)"--child", (char *)"read_stdin", ready, NULL};
   pid_t pid;
   long child;
@@ -864,6 +892,59 @@ static void test_pty_background_read_stops(void **state) {
   close(m);
   remove_dir();
   assert_int_equal(kill((pid_t)child, 0), -1);
+}
+
+/* Interactive programs under `tether run` with no option, in a terminal:
+ * an interactive bash runs a typed command and exits with the typed
+ * status; python3's REPL likewise (where installed). Each as under
+ * timeout, side by side. */
+static void interactive_case(const char *wrapper, const char *prog, const char *input,
+                             const char *want, int want_code) {
+  char out[8192] = "";
+  char *argv[12];
+  int i = 0, m, st;
+  pid_t pid;
+  if (strcmp(wrapper, "timeout") == 0) {
+    argv[i++] = (char *)"/usr/bin/timeout";
+    argv[i++] = (char *)"100";
+  } else {
+    argv[i++] = (char *)TETHER_CLI;
+    argv[i++] = (char *)"run";
+    argv[i++] = (char *)"--";
+  }
+  argv[i++] = (char *)prog;
+  if (strstr(prog, "bash") != NULL) {
+    argv[i++] = (char *)"--norc";
+    argv[i++] = (char *)"--noprofile";
+  }
+  argv[i++] = (char *)"-i";
+  argv[i] = NULL;
+  pid = start_in_pty(argv, &m);
+  tt_sleep_ms(300);
+  type(m, input);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  drain(m, out, sizeof out);
+  close(m);
+  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != want_code || strstr(out, want) == NULL)
+    fail_msg("%s %s -i: status 0x%x (want exit %d), want '%s' on the terminal: %s", wrapper,
+             prog, st, want_code, want, out);
+}
+
+static void test_pty_interactive_programs(void **state) {
+  int have_timeout = access("/usr/bin/timeout", X_OK) == 0;
+  (void)state;
+  if (access("/bin/bash", X_OK) == 0) {
+    if (have_timeout)
+      interactive_case("timeout", "/bin/bash", "echo hi-$((6*7))\nexit 3\n", "hi-42", 3);
+    interactive_case("tether", "/bin/bash", "echo hi-$((6*7))\nexit 3\n", "hi-42", 3);
+  }
+  if (access("/usr/bin/python3", X_OK) == 0) {
+    if (have_timeout)
+      interactive_case("timeout", "/usr/bin/python3", "print(6*7+1)\nraise SystemExit(4)\n",
+                       "43", 4);
+    interactive_case("tether", "/usr/bin/python3", "print(6*7+1)\nraise SystemExit(4)\n",
+                     "43", 4);
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -963,6 +1044,8 @@ static void test_pty_hangup_once(void **state) {
  * are typed, 500 ms apart, once the child is ready. bash stops the script
  * (dies by SIGINT, no AFTER) only if tether died by SIGINT. want_stop: the
  * script must stop; otherwise it must print AFTER and exit 0. */
+static const char *g_redir = ""; /* after tether's command: " >/dev/null" */
+
 static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int want_stop) {
   char ready[128], cmd[1024], out[8192] = "";
   char *argv[4];
@@ -974,8 +1057,8 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
   }
   make_dir();
   path_in(ready, sizeof ready, "ready");
-  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'; echo AFTER", TETHER_CLI, opts,
-           tt_self(), child, ready);
+  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'%s; echo AFTER", TETHER_CLI,
+           opts, tt_self(), child, ready, g_redir);
   argv[0] = (char *)"/bin/bash";
   argv[1] = (char *)"-c";
   argv[2] = cmd;
@@ -1026,11 +1109,16 @@ static void test_script_second_ctrl_c_stops(void **state) {
 }
 
 /* The child ignores SIGINT; the grace runs out, the stop sequence ends it
- * with SIGTERM (a --kill-after escalation alike). */
+ * with SIGTERM (a --kill-after escalation alike). A Ctrl+C forwarded by
+ * tether starts the grace timer: tether's stdout is not the terminal, so
+ * the program is a background job and tether got the Ctrl+C (in a
+ * terminal the program gets it itself and decides, as at a prompt). */
 static void test_script_ctrl_c_escalation_stops(void **state) {
   (void)state;
+  g_redir = " >/dev/null";
   script_ctrl_c("--grace 200ms --kill-after 60s", "ignore_int", 1, 1);
   script_ctrl_c("--grace 200ms --kill-after 0", "ignore_int", 1, 1);
+  g_redir = "";
 }
 
 /* --foreground: the terminal's Ctrl+C reaches only the child's group;
@@ -1072,6 +1160,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_kill_int_foreground),
       cmocka_unit_test(test_pty_foreground_ctrl_z),
       cmocka_unit_test(test_pty_foreground_gives_terminal),
+      cmocka_unit_test(test_pty_default_gives_terminal),
+      cmocka_unit_test(test_pty_interactive_programs),
       cmocka_unit_test(test_pty_background_has_terminal),
       cmocka_unit_test(test_pty_background_read_stops),
       cmocka_unit_test(test_pty_hangup_once),

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <termios.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -69,19 +70,19 @@ static void run_usage(FILE *f) {
       "                         did; default: end like PROGRAM\n"
       "  --exit-code            if tether would die by signal N, exit 128+N\n"
       "                         instead\n"
-      "  --foreground           for interactive programs (editors, shells):\n"
-      "                         give PROGRAM the terminal (its process group\n"
-      "                         becomes the foreground job), take it back\n"
-      "                         with the saved modes when PROGRAM ends\n"
+      "  --foreground           give PROGRAM the terminal even when stdin or\n"
+      "                         stdout is not the terminal, and leave Ctrl+C\n"
+      "                         to it (no second-Ctrl+C kill)\n"
       "  -v, --verbose          log each event and decision to stderr\n"
       "  -h, --help             show this help\n"
       "\n"
       "DURATION: a number with an optional unit ms, s, m, h, d (500ms, 10s,\n"
       "1.5m); a bare number is seconds; \"inf\" never runs out. --grace 0 and\n"
       "--kill-after 0 act at once; --timeout 0 means no timeout.\n"
-      "A second interrupt (Ctrl+C) kills the tree at once. Without\n"
-      "--foreground, PROGRAM is a background job of the terminal: reading\n"
-      "from it stops PROGRAM (SIGTTIN).\n"
+      "A second interrupt (Ctrl+C) kills the tree at once. In a terminal\n"
+      "(stdin and stdout), PROGRAM gets the terminal as under timeout, so\n"
+      "interactive programs work; otherwise it is a background job of the\n"
+      "terminal: reading from it stops PROGRAM (SIGTTIN).\n"
       "\n"
       "Exit status: PROGRAM's; 125 tether failed (bad usage included), 126\n"
       "PROGRAM found but not executable, 127 PROGRAM not found.\n",
@@ -347,19 +348,19 @@ static void tty_setattr(const struct termios *t) {
 static void foreground_setup(void) {
   g_tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (g_tty < 0) {
-    vlog("--foreground: no terminal (%s)", strerror(errno));
+    vlog("terminal: no terminal (%s)", strerror(errno));
     return;
   }
   if (tcgetattr(g_tty, &g_termios) != 0) {
-    vlog("--foreground: cannot read the terminal's modes (%s)", strerror(errno));
+    vlog("terminal: cannot read the terminal's modes (%s)", strerror(errno));
     close(g_tty);
     g_tty = -1;
     return;
   }
-  vlog("--foreground: terminal modes saved");
+  vlog("terminal: terminal modes saved");
   g_poll = program_stopped((long)getpid()) >= 0;
   if (!g_poll)
-    vlog("--foreground: this system cannot tell when the program stops; "
+    vlog("terminal: this system cannot tell when the program stops; "
          "Ctrl+Z stops the program but not tether");
 }
 
@@ -368,23 +369,31 @@ static void foreground_setup(void) {
  * Then SIGCONT the group, as a shell's fg does: a program that touched
  * the terminal before the hand-over was stopped by SIGTTIN/SIGTTOU (or
  * has the stop pending; SIGCONT discards it). */
+static int g_auto; /* the terminal is handed over by default (sentinel) */
+static pid_t g_sentinel = -1;
+static int sentinel_start(pid_t pgid);
+
 static void terminal_give(long pid) {
   if (g_tty < 0 || g_handed)
     return;
   if (tcgetpgrp(g_tty) != getpgrp()) {
-    vlog("--foreground: tether is not the terminal's foreground job; the "
-         "program runs in the background");
+    vlog("terminal (%s): tether is not the terminal's foreground job; the "
+         "program runs in the background", g_auto ? "default" : "--foreground");
     return;
   }
+  /* By default, only with the sentinel in the program's group: without
+   * it a Ctrl+C would never reach tether (no second-Ctrl+C kill). */
+  if (g_auto && g_sentinel <= 0 && sentinel_start((pid_t)pid) != 0)
+    return;
   if (g_have_prog_modes)
     tty_setattr(&g_prog_modes);
   if (tty_setpgrp((pid_t)pid) != 0) {
-    vlog("--foreground: cannot give the terminal to the program (%s)", strerror(errno));
+    vlog("terminal: cannot give the terminal to the program (%s)", strerror(errno));
     return;
   }
   g_handed = 1;
   (void)kill(-(pid_t)pid, SIGCONT);
-  vlog("--foreground: the terminal's foreground group is now the program's (%ld)", pid);
+  vlog("terminal: the terminal's foreground group is now the program's (%ld)", pid);
 }
 
 /* --foreground: take the terminal back from the program's group (it
@@ -396,11 +405,11 @@ static void terminal_take_back(void) {
   g_handed = 0;
   g_have_prog_modes = tcgetattr(g_tty, &g_prog_modes) == 0;
   if (tty_setpgrp(getpgrp()) != 0) {
-    vlog("--foreground: cannot take the terminal back (%s)", strerror(errno));
+    vlog("terminal: cannot take the terminal back (%s)", strerror(errno));
     return;
   }
   tty_setattr(&g_termios);
-  vlog("--foreground: the terminal is tether's again");
+  vlog("terminal: the terminal is tether's again");
 }
 
 /* Restore the modes saved at start, if tether is in the terminal's
@@ -411,10 +420,130 @@ static void foreground_restore(void) {
   terminal_take_back();
   if (tcgetpgrp(g_tty) == getpgrp()) {
     tty_setattr(&g_termios);
-    vlog("--foreground: terminal modes restored");
+    vlog("terminal: terminal modes restored");
   }
   close(g_tty);
   g_tty = -1;
+}
+
+/*
+ * In a terminal, by default (issue 13, item 2): when tether is the
+ * terminal's foreground job and its stdin and stdout are that terminal,
+ * the program's group is given the terminal as with --foreground, so that
+ * it can read it (python3, less, vi, bash -i) as at a bare prompt, and the
+ * terminal's Ctrl+C, Ctrl+\, Ctrl+Z and window-size changes reach it
+ * directly, once. tether no longer receives those; to still see the
+ * user's Ctrl+C (a second one kills the tree), a *sentinel* joins the
+ * program's group: a fork of tether that ignores every signal but SIGINT
+ * and SIGQUIT, and passes those to tether with kill() only when the
+ * kernel sent them (si_code SI_KERNEL: the terminal), never when they come
+ * from a kill() (tether's own forward, a `kill -INT` of the group). tether
+ * knows the relay by its sender pid and does not forward it. The sentinel
+ * dies with the group (every kill of the tree) and with tether (Linux:
+ * PR_SET_PDEATHSIG; elsewhere it checks its parent every second).
+ */
+static volatile pid_t g_sentinel_parent; /* in the sentinel: tether's pid */
+
+static void sentinel_relay(int sig, siginfo_t *si, void *u) {
+  int saved = errno;
+  (void)u;
+#if defined(SI_KERNEL)
+  if (si != NULL && si->si_code == SI_KERNEL)
+#else
+  if (si != NULL && si->si_pid == 0 && si->si_code != SI_USER)
+#endif
+    (void)kill(g_sentinel_parent, sig);
+  errno = saved;
+}
+
+/* Only async-signal-safe calls: tether has threads. */
+static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
+  struct sigaction sa;
+  sigset_t none;
+  int sig, fd;
+  g_sentinel_parent = getppid();
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = SIG_IGN;
+  for (sig = 1; sig < 65; sig++)
+    if (sig != SIGINT && sig != SIGQUIT)
+      (void)sigaction(sig, &sa, NULL); /* KILL, STOP: refused */
+  sa.sa_sigaction = sentinel_relay;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  (void)sigaction(SIGINT, &sa, NULL);
+  (void)sigaction(SIGQUIT, &sa, NULL);
+  (void)setpgid(0, pgid);
+#if defined(__linux__)
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+#endif
+  fd = open("/dev/null", O_RDWR);
+  for (sig = 0; sig < 3 && fd >= 0; sig++)
+    if (fd != sig)
+      (void)dup2(fd, sig);
+  (void)write(ready_fd, "r", 1); /* in the group, relaying */
+  /* Nothing of tether's or the program's beyond 0-2 (a pipe's write end
+   * held here would keep its reader waiting). */
+  for (fd = 3; fd < maxfd; fd++)
+    (void)close(fd);
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
+  while (getppid() == g_sentinel_parent)
+    (void)sleep(1);
+  _exit(0);
+}
+
+/* Start the sentinel in the program's group (pgid); 0 or -1. Waits up
+ * to 2 s for it to be in place, so that no Ctrl+C after the hand-over
+ * goes unseen. */
+static int sentinel_start(pid_t pgid) {
+  sigset_t all, old;
+  int p[2], n = 0;
+  char c;
+  struct pollfd pf;
+  struct rlimit rl;
+  long maxfd = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur < (rlim_t)maxfd)
+    maxfd = (long)rl.rlim_cur;
+  if (pipe(p) != 0)
+    return -1;
+  sigfillset(&all);
+  (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+  g_sentinel = fork();
+  if (g_sentinel == 0)
+    sentinel_main(pgid, p[1], maxfd);
+  (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(p[1]);
+  if (g_sentinel > 0) {
+    (void)setpgid(g_sentinel, pgid);
+    pf.fd = p[0];
+    pf.events = POLLIN;
+    if (poll(&pf, 1, 2000) == 1)
+      n = (int)read(p[0], &c, 1);
+  }
+  close(p[0]);
+  if (g_sentinel > 0 && n == 1 && getpgid(g_sentinel) == pgid) {
+    vlog("sentinel %ld in the program's group: it tells tether of the terminal's "
+         "Ctrl+C", (long)g_sentinel);
+    return 0;
+  }
+  vlog("cannot start the sentinel (%s): the program stays a background job",
+       g_sentinel < 0 ? strerror(errno) : "it did not join the program's group");
+  if (g_sentinel > 0) {
+    (void)kill(g_sentinel, SIGKILL);
+    (void)waitpid(g_sentinel, NULL, 0);
+  }
+  g_sentinel = -1;
+  return -1;
+}
+
+static void sentinel_stop(void) {
+  if (g_sentinel <= 0)
+    return;
+  (void)kill(g_sentinel, SIGKILL);
+  (void)waitpid(g_sentinel, NULL, 0);
+  g_sentinel = -1;
 }
 
 /* The program may go on: give it the terminal back (--foreground, when
@@ -594,7 +723,7 @@ static void reap_orphans(long keeper, long child) {
       int st;
       if (end == p)
         break;
-      if (pid > 0 && pid != keeper && pid != child &&
+      if (pid > 0 && pid != keeper && pid != child && pid != (long)g_sentinel &&
           waitpid((pid_t)pid, &st, WNOHANG) == (pid_t)pid)
         vlog("PID 1: reaped orphan %ld", pid);
     }
@@ -888,6 +1017,7 @@ typedef struct run_state {
   int timed_out;
   uint64_t interrupts;
   uint64_t hups; /* SIGHUP events received */
+  uint64_t tty_interrupts; /* the terminal's Ctrl+C, told by the sentinel */
   uint64_t grace_at, kill_at, timeout_at; /* 0: not armed */
 } run_state;
 
@@ -1058,6 +1188,28 @@ static void handle_event(run_state *s, const tether_event *ev) {
     int r = kill(-(pid_t)s->pid, SIGWINCH);
     vlog("resize (SIGWINCH): %s", r == 0 ? "forwarded to the program's tree"
                                          : strerror(errno));
+    return;
+  }
+#endif
+#ifndef _WIN32
+  if ((k == TETHER_EVENT_INTERRUPT || k == TETHER_EVENT_QUIT) && g_sentinel > 0 &&
+      ev->pid == (int64_t)g_sentinel) {
+    /* The terminal's Ctrl+C or Ctrl+\ reached the program's group (it
+     * holds the terminal); the sentinel told tether. Not forwarded, no
+     * grace timer (the program decides, as at a bare prompt); a second
+     * Ctrl+C kills the tree. */
+    if (k == TETHER_EVENT_INTERRUPT) {
+      set_cause(s, CAUSE_INTERRUPT, k);
+      s->interrupts += ev->count;
+      s->tty_interrupts += ev->count;
+      vlog("interrupt from the terminal (%llu so far): it reached the program's group "
+           "directly; not forwarded", (unsigned long long)s->interrupts);
+      if (s->interrupts >= 2)
+        kill_tree(s, "second interrupt");
+    } else {
+      set_cause(s, CAUSE_SIGNAL, k);
+      vlog("quit from the terminal: it reached the program's group directly; not forwarded");
+    }
     return;
   }
 #endif
@@ -1291,8 +1443,16 @@ int cli_run(int argc, char **argv) {
   for (i = 0; i < 3; i++)
     if (g_closed_std[i])
       vlog("descriptor %d was closed: the program gets /dev/null there", (int)i);
-  if (o.foreground)
+  if (o.foreground) {
     foreground_setup();
+  } else if (isatty(0) && isatty(1)) {
+    /* A terminal on stdin and stdout: hand it to the program by default
+     * (when tether is its foreground job), with the sentinel. Not in a
+     * pipeline such as `tether run -- make | less`: the pager, in
+     * tether's group, needs the terminal then. */
+    foreground_setup();
+    g_auto = g_tty >= 0;
+  }
 #endif
 
   memset(&so, 0, sizeof so);
@@ -1407,6 +1567,11 @@ int cli_run(int argc, char **argv) {
                  s.interrupts == 0; /* not a `kill -INT` of tether's own */
   if (fg_interrupt)
     set_cause(&s, CAUSE_INTERRUPT, TETHER_EVENT_INTERRUPT);
+  /* The terminal's Ctrl+C went to the program's group only (the sentinel
+   * told tether): tether's own group (a calling script) gets it too. */
+  if (s.tty_interrupts > 0 && s.cause == CAUSE_INTERRUPT)
+    fg_interrupt = 1;
+  sentinel_stop();
   /* The program ended: the terminal is tether's again before anything
    * else (the rest of the tree dies below). */
   terminal_take_back();
@@ -1474,6 +1639,9 @@ int cli_run(int argc, char **argv) {
   return CLI_EXIT_FAILURE;
 
 fail:
+#ifndef _WIN32
+  sentinel_stop();
+#endif
   tether_child_free(s.child);
   tether_channel_free(ch);
 #ifndef _WIN32
