@@ -73,6 +73,25 @@ static int child_count_int(int argc, char **argv) {
   return 0;
 }
 
+/* count_quit LOG READY: as count_int, for SIGQUIT (Ctrl+\). */
+static int child_count_quit(int argc, char **argv) {
+  struct sigaction sa;
+  int i;
+  if (argc < 2)
+    return 90;
+  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_int;
+  sigaction(SIGQUIT, &sa, NULL);
+  write_file(argv[1], "ready\n");
+  for (i = 0; i < 3000 && g_ints == 0; i++)
+    tt_sleep_ms(10);
+  if (g_ints == 0)
+    return 91;
+  tt_sleep_ms(1000);
+  return 0;
+}
+
 static volatile sig_atomic_t g_winch;
 
 static void on_winch(int sig) {
@@ -437,9 +456,13 @@ static void test_kill_term_forwarded(void **state) {
  * (the terminal sent it to tether's group; tether forwarded it once). With
  * --foreground the terminal sends it to the child's group itself and
  * tether must not forward it. */
+/* foreground: 0 default, 1 --foreground, 2 --foreground and a kill -INT
+ * of tether, 3 default with --grace 200ms (the terminal's Ctrl+C starts no
+ * grace timer: the child, which handles it and lives 1 s on, is not
+ * stopped), 4 default and Ctrl+\ to a child counting SIGQUIT. */
 static void ctrl_c_once(int foreground) {
   char log[128], ready[128], out[4096] = "";
-  char *argv[10];
+  char *argv[12];
   int i = 0, m, st;
   pid_t pid;
   make_dir();
@@ -447,12 +470,16 @@ static void ctrl_c_once(int foreground) {
   path_in(ready, sizeof ready, "ready");
   argv[i++] = (char *)TETHER_CLI;
   argv[i++] = (char *)"run";
-  if (foreground)
+  if (foreground == 1 || foreground == 2)
     argv[i++] = (char *)"--foreground";
+  if (foreground == 3) {
+    argv[i++] = (char *)"--grace";
+    argv[i++] = (char *)"200ms";
+  }
   argv[i++] = (char *)"--";
   argv[i++] = (char *)tt_self();
   argv[i++] = (char *)"--child";
-  argv[i++] = (char *)"count_int";
+  argv[i++] = (char *)(foreground == 4 ? "count_quit" : "count_int");
   argv[i++] = log;
   argv[i++] = ready;
   argv[i] = NULL;
@@ -462,7 +489,7 @@ static void ctrl_c_once(int foreground) {
     kill(pid, SIGKILL);
     fail_msg("the child did not start; terminal: %s", out);
   }
-  if (foreground) { /* wait for the hand-over */
+  if (foreground) { /* wait for the hand-over (by default too) */
     for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
       tt_sleep_ms(10);
     if (tcgetpgrp(m) == pid) {
@@ -472,6 +499,8 @@ static void ctrl_c_once(int foreground) {
   }
   if (foreground == 2)
     assert_int_equal(kill(pid, SIGINT), 0); /* from outside: forwarded once */
+  else if (foreground == 4)
+    assert_int_equal(write(m, "\034", 1), 1); /* Ctrl+\ */
   else
     assert_int_equal(write(m, "\003", 1), 1);
   st = wait_status(pid, 20000, m, out, sizeof out);
@@ -489,6 +518,18 @@ static void ctrl_c_once(int foreground) {
 static void test_pty_ctrl_c_once(void **state) {
   (void)state;
   ctrl_c_once(0);
+}
+
+/* Default mode in a terminal: the first Ctrl+C is the program's (a REPL
+ * goes on past --grace); Ctrl+\ reaches it once too. */
+static void test_pty_default_ctrl_c_no_grace(void **state) {
+  (void)state;
+  ctrl_c_once(3);
+}
+
+static void test_pty_default_quit_once(void **state) {
+  (void)state;
+  ctrl_c_once(4);
 }
 
 static void test_pty_ctrl_c_once_foreground(void **state) {
@@ -1146,12 +1187,15 @@ int main(int argc, char **argv) {
       {"count_winch", child_count_winch},
       {"tty", child_tty},             {"read_stdin", child_read_stdin},
       {"fgcheck", child_fgcheck},     {"count_hup", child_count_hup},
+      {"count_quit", child_count_quit},
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dies_like_child),
       cmocka_unit_test(test_kill_term_forwarded),
       cmocka_unit_test(test_pty_ctrl_c_once),
       cmocka_unit_test(test_pty_ctrl_c_once_foreground),
+      cmocka_unit_test(test_pty_default_ctrl_c_no_grace),
+      cmocka_unit_test(test_pty_default_quit_once),
       cmocka_unit_test(test_pty_second_ctrl_c_kills),
       cmocka_unit_test(test_pty_ctrl_c_dies_by_sigint),
       cmocka_unit_test(test_pty_resize_once),
