@@ -166,15 +166,15 @@ static void k_reap(tether__kchild *k) {
  *    two reads is carried over, and only numbers ended by a separator are
  *    used (the kernel ends each with a space; one cut off by an error or
  *    an early EOF is dropped);
- *  - before a kill, the process must be the keeper's own child: its parent
- *    (field 4 of /proc/<pid>/stat, read after the last ')', since the name
- *    may hold anything) is the keeper, checked on a pidfd opened first,
- *    and the signal goes through that pidfd, so that it reaches the process
- *    that was checked or nobody;
+ *  - before a kill, the process must be the keeper's own child, as the
+ *    kernel says (waitid on that pid, see k_is_own_child), checked on a
+ *    pidfd opened first, and the signal goes through that pidfd, so that
+ *    it reaches the process that was checked or nobody;
  *  - /proc must describe the keeper's own pid namespace (a program in a
  *    pid namespace of its own may still see its parent namespace's /proc,
- *    where every number is another process): otherwise orphans are left
- *    alone.
+ *    where every number is another process), and have the children list
+ *    (CONFIG_PROC_CHILDREN): otherwise the orphans are found without it
+ *    (see "orphans without /proc" below).
  * Reaping needs no check: waitpid() only ever reaps the keeper's own
  * children (the leaders it keeps as zombies are skipped: they are in the
  * table). */
@@ -293,29 +293,36 @@ static int k_proc_is_ours(void) {
   }
 }
 
-/* Is p the keeper's own child? Its parent, field 4 of /proc/<p>/stat,
- * read after the last ')' (the name in parentheses may hold anything,
- * ')' and digits included). */
+/* Is p the keeper's own child? The kernel says so: waitid(P_PID) looks
+ * at the caller's children only and fails with ECHILD for any other pid,
+ * and WNOWAIT with WNOHANG changes nothing (a child without news gives 0
+ * and si_pid 0). __WALL: also a child whose exit signal is not SIGCHLD
+ * (clone()); kernels before 4.7 refuse it in waitid (EINVAL) and are
+ * asked without it. Needs no /proc, and means the keeper's own pid
+ * namespace whatever /proc shows. */
+#if defined(__WALL)
+static int k_wall = __WALL;
+#else
+static int k_wall = 0;
+#endif
+
 static int k_is_own_child(pid_t p) {
-  char path[64];
-  const char *s, *close_paren = NULL;
-  ssize_t n, i;
-  k_path(path, "/proc/", (long)p, "/stat");
-  n = k_read_file(path, k_procbuf, sizeof(k_procbuf));
-  if (n <= 0)
+  siginfo_t si;
+  int r;
+  for (;;) {
+    memset(&si, 0, sizeof(si));
+    r = waitid(P_PID, (id_t)p, &si,
+               WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | k_wall);
+    if (r == 0)
+      return 1;
+    if (errno == EINTR)
+      continue;
+    if (errno == EINVAL && k_wall != 0) {
+      k_wall = 0;
+      continue;
+    }
     return 0;
-  for (i = 0; i < n; i++)
-    if (k_procbuf[i] == ')')
-      close_paren = &k_procbuf[i];
-  if (close_paren == NULL)
-    return 0;
-  s = close_paren + 1;
-  while (*s == ' ')
-    s++;
-  if (*s == '\0')
-    return 0;
-  s++; /* the state letter */
-  return k_number(&s) == (long)k_self && *s == ' ';
+  }
 }
 
 /* SIGKILL p when, and only when, it is the keeper's own child; returns 1
@@ -325,8 +332,8 @@ static int k_kill_own(pid_t p) {
   if (!k_no_pidfd) {
     /* The pidfd pins the process: if p ends and its number is reused, the
      * pidfd still means the old process and a signal to it goes nowhere.
-     * The check reads /proc/<p>/stat after the pidfd exists, so a process
-     * it approves is either the pidfd's or a child of the keeper anyway
+     * The check (waitid) runs after the pidfd exists, so a process it
+     * approves is either the pidfd's or a child of the keeper anyway
      * (a pid is only recycled once reaped, and the keeper's children are
      * reaped by nobody but the keeper). */
     int fd = (int)syscall(SYS_pidfd_open, p, 0);
@@ -362,6 +369,27 @@ static int k_kill_own(pid_t p) {
   return k_is_own_child(p) && kill(p, SIGKILL) == 0;
 }
 
+/* Without the children list (no /proc): the orphans that have ended, as
+ * waitid(P_ALL) names them, one by one. A tracked child that has ended
+ * (kept as a zombie until its release) hides the others: they wait for
+ * the next look after it is released. Returns the number seen. */
+static int k_each_zombie(void (*fn)(pid_t)) {
+  int seen = 0;
+  while (seen < 4096) {
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | k_wall) != 0 ||
+        si.si_pid <= 0 || k_find(si.si_pid) != NULL)
+      break;
+    seen++;
+    k_acted = 0;
+    fn(si.si_pid);
+    if (k_acted == 0)
+      break; /* not reaped: it would be named again */
+  }
+  return seen;
+}
+
 /* Calls fn for each orphan: each complete pid of the keeper's children
  * list that is not in the table (its leaders, kept as zombies, must not be
  * reaped before their release). fn may reap, which shortens the list while
@@ -374,7 +402,7 @@ static int k_each_orphan(void (*fn)(pid_t)) {
   ssize_t n, i;
   fd = open(k_children_path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return -1;
+    return k_each_zombie(fn);
   for (;;) {
     n = read(fd, k_chunk, sizeof(k_chunk));
     if (n < 0 && errno == EINTR)
@@ -416,6 +444,95 @@ static void k_kill_reap_orphan(pid_t p) {
     k_mark_killed(p, 1);
     k_acted++;
   }
+}
+
+/* ---- orphans without /proc ----
+ *
+ * Without /proc (a chroot, a container or a mount namespace without it)
+ * or with the /proc of another pid namespace, the children list cannot be
+ * read; the kernel still answers "is pid p my child?" (k_is_own_child:
+ * waitid on p, ECHILD for anything else), one pid at a time, in the
+ * keeper's own namespace. A pass asks:
+ *  1. the pids handed out since the keeper started, which is where the
+ *     program's descendants are (pids are handed out in increasing order,
+ *     wrapping at pid_max): from the keeper's pid to the newest one (the
+ *     pid of a child forked and reaped for the purpose), or, when the
+ *     numbers have wrapped, from the keeper's pid to the highest pid seen
+ *     and from 2 to the newest;
+ *  2. when that found none and the keeper tracks no child of its own,
+ *     waitid(P_ALL) says whether it has any child at all: ECHILD, none is
+ *     left; a zombie is named and reaped; a live one that step 1 missed
+ *     (the numbers went round more than once) is looked for among every
+ *     pid up to PID_MAX_LIMIT (2^22, about 1 us each: seconds, only then).
+ * Only pids the kernel calls the keeper's children are killed (through a
+ * pidfd where there is one, as with /proc). */
+static pid_t k_pid_top; /* the highest pid the keeper has seen */
+
+static void k_saw_pid(pid_t p) {
+  if (p > k_pid_top)
+    k_pid_top = p;
+}
+
+/* The newest pid: a child that exits at once (reaped here), or -1. */
+static pid_t k_newest_pid(void) {
+  pid_t p = fork();
+  if (p == 0)
+    _exit(0);
+  if (p < 0)
+    return -1;
+  while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+  }
+  k_saw_pid(p);
+  return p;
+}
+
+/* Calls fn for each of the keeper's untracked children in [lo, hi]. */
+static int k_probe_range(long lo, long hi, void (*fn)(pid_t)) {
+  long p;
+  int seen = 0;
+  if (lo < 2)
+    lo = 2;
+  if (hi >= TETHER__K_PID_LIMIT)
+    hi = TETHER__K_PID_LIMIT - 1;
+  for (p = lo; p <= hi; p++)
+    if (p != (long)k_self && k_is_own_child((pid_t)p) && k_find((pid_t)p) == NULL) {
+      k_saw_pid((pid_t)p);
+      seen++;
+      fn((pid_t)p);
+    }
+  return seen;
+}
+
+static int k_tracks_any(void) {
+  int i;
+  for (i = 0; i < k_nchildren; i++)
+    if (k_children[i].state != K_FREE)
+      return 1;
+  return 0;
+}
+
+static int k_each_orphan_probe(void (*fn)(pid_t)) {
+  pid_t newest = k_newest_pid();
+  int seen;
+  siginfo_t si;
+  if (newest > k_self) {
+    seen = k_probe_range((long)k_self + 1, (long)newest, fn);
+  } else if (newest > 0) { /* wrapped at pid_max */
+    seen = k_probe_range((long)k_self + 1, (long)k_pid_top, fn);
+    seen += k_probe_range(2, (long)newest, fn);
+  } else { /* cannot fork: every pid */
+    return k_probe_range(2, TETHER__K_PID_LIMIT - 1, fn);
+  }
+  if (seen > 0 || k_tracks_any())
+    return seen;
+  memset(&si, 0, sizeof(si));
+  if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | k_wall) != 0)
+    return 0; /* ECHILD: no child at all */
+  if (si.si_pid > 0) {
+    fn(si.si_pid); /* a zombie, or a child that stopped or went on */
+    return 1;
+  }
+  return k_probe_range(2, TETHER__K_PID_LIMIT - 1, fn); /* missed: all */
 }
 
 /* Reap the orphans that have ended. */
@@ -480,20 +597,21 @@ static long k_now_ms(void) {
  * escapees re-parented after the keeper is gone would go to init. In
  * between, the keeper waits for SIGCHLD on its self-pipe (1 ms at first,
  * up to 16 ms while nothing happens) and looks at its children as the main
- * loop does. Nothing is killed when /proc is not the keeper's own pid
- * namespace's. */
+ * loop does. Without /proc, or with the /proc of another pid namespace,
+ * the orphans are found by asking the kernel pid by pid (see "orphans
+ * without /proc"). */
 static void k_sweep(int npg, long idle_ms, long max_ms) {
   long start = k_now_ms(), last = start, now;
-  int i, busy, seen, wait_ms = 1;
-  if (!k_proc_is_ours())
-    return;
+  int i, busy, seen, wait_ms = 1, probe;
   for (;;) {
     int ended = k_check_tracked(); /* reaps the released leaders that died */
     busy = 0;
     for (i = 0; i < npg && !busy; i++)
       busy = kill(-k_pg[i], 0) == 0; /* EPERM: members it may not kill anyway */
+    /* /proc is looked at on each pass: it may come or go (umount). */
+    probe = !k_proc_is_ours() || access(k_children_path, R_OK) != 0;
     k_acted = 0;
-    seen = k_each_orphan(k_kill_reap_orphan);
+    seen = probe ? k_each_orphan_probe(k_kill_reap_orphan) : k_each_orphan(k_kill_reap_orphan);
     now = k_now_ms();
     if (k_acted > 0 || ended > 0)
       last = now;
@@ -793,6 +911,9 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   } else {
     (void)setpgid(pid, pid); /* both sides; EACCES after exec is fine */
     k->pid = pid;
+#if defined(TETHER_LINUX)
+    k_saw_pid(pid);
+#endif
     k->state = K_RUNNING;
     k_send(TETHER__K_SPAWNED, m->id, pid, 0, 0);
   }

@@ -32,8 +32,14 @@
  * fork is checked against them, RLIMIT_NPROC included). */
 #define TETHER__K_NLIMITS 16
 
-/* Size of the shared request region: argv + environment + paths. */
-#define TETHER__K_SHM_SIZE ((size_t)4 << 20)
+/* Size of the shared request region: argv + environment + paths. Linux
+ * accepts at most 3/4 of _STK_LIM (8 MiB), 6 MiB, of argument and
+ * environment strings and pointers (fs/exec.c, with `ulimit -s unlimited`;
+ * a quarter of the stack limit below 24 MiB): 8 MiB holds that plus the
+ * request, the paths and the extra descriptors' numbers, so that the
+ * kernel, not this region, says E2BIG. Shared anonymous memory takes pages
+ * only where a request writes. */
+#define TETHER__K_SHM_SIZE ((size_t)8 << 20)
 
 /* Children the keeper tracks at once. */
 #define TETHER__K_MAX_CHILDREN 16384

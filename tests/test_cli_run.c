@@ -73,6 +73,25 @@ static int child_count_int(int argc, char **argv) {
   return 0;
 }
 
+/* count_quit LOG READY: as count_int, for SIGQUIT (Ctrl+\). */
+static int child_count_quit(int argc, char **argv) {
+  struct sigaction sa;
+  int i;
+  if (argc < 2)
+    return 90;
+  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_int;
+  sigaction(SIGQUIT, &sa, NULL);
+  write_file(argv[1], "ready\n");
+  for (i = 0; i < 3000 && g_ints == 0; i++)
+    tt_sleep_ms(10);
+  if (g_ints == 0)
+    return 91;
+  tt_sleep_ms(1000);
+  return 0;
+}
+
 static volatile sig_atomic_t g_winch;
 
 static void on_winch(int sig) {
@@ -99,6 +118,39 @@ static int child_count_winch(int argc, char **argv) {
   for (i = 0; i < 3000 && g_winch == 0; i++)
     tt_sleep_ms(10);
   if (g_winch == 0)
+    return 91;
+  tt_sleep_ms(1000);
+  return 0;
+}
+
+static volatile sig_atomic_t g_hups;
+
+static void on_hup(int sig) {
+  int saved = errno;
+  (void)sig;
+  g_hups++;
+  if (g_log >= 0)
+    (void)write(g_log, "H", 1);
+  errno = saved;
+}
+
+/* count_hup LOG READY: its pid in READY, one "H" in LOG per SIGHUP; one
+ * second after the first, exit 0. Writes nothing to the terminal. */
+static int child_count_hup(int argc, char **argv) {
+  struct sigaction sa;
+  char pid[32];
+  int i;
+  if (argc < 2)
+    return 90;
+  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, NULL);
+  snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  write_file(argv[1], pid);
+  for (i = 0; i < 3000 && g_hups == 0; i++)
+    tt_sleep_ms(10);
+  if (g_hups == 0)
     return 91;
   tt_sleep_ms(1000);
   return 0;
@@ -404,9 +456,13 @@ static void test_kill_term_forwarded(void **state) {
  * (the terminal sent it to tether's group; tether forwarded it once). With
  * --foreground the terminal sends it to the child's group itself and
  * tether must not forward it. */
+/* foreground: 0 default, 1 --foreground, 2 --foreground and a kill -INT
+ * of tether, 3 default with --grace 200ms (the terminal's Ctrl+C starts no
+ * grace timer: the child, which handles it and lives 1 s on, is not
+ * stopped), 4 default and Ctrl+\ to a child counting SIGQUIT. */
 static void ctrl_c_once(int foreground) {
   char log[128], ready[128], out[4096] = "";
-  char *argv[10];
+  char *argv[12];
   int i = 0, m, st;
   pid_t pid;
   make_dir();
@@ -414,12 +470,16 @@ static void ctrl_c_once(int foreground) {
   path_in(ready, sizeof ready, "ready");
   argv[i++] = (char *)TETHER_CLI;
   argv[i++] = (char *)"run";
-  if (foreground)
+  if (foreground == 1 || foreground == 2)
     argv[i++] = (char *)"--foreground";
+  if (foreground == 3) {
+    argv[i++] = (char *)"--grace";
+    argv[i++] = (char *)"200ms";
+  }
   argv[i++] = (char *)"--";
   argv[i++] = (char *)tt_self();
   argv[i++] = (char *)"--child";
-  argv[i++] = (char *)"count_int";
+  argv[i++] = (char *)(foreground == 4 ? "count_quit" : "count_int");
   argv[i++] = log;
   argv[i++] = ready;
   argv[i] = NULL;
@@ -429,7 +489,7 @@ static void ctrl_c_once(int foreground) {
     kill(pid, SIGKILL);
     fail_msg("the child did not start; terminal: %s", out);
   }
-  if (foreground) { /* wait for the hand-over */
+  if (foreground) { /* wait for the hand-over (by default too) */
     for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
       tt_sleep_ms(10);
     if (tcgetpgrp(m) == pid) {
@@ -439,6 +499,8 @@ static void ctrl_c_once(int foreground) {
   }
   if (foreground == 2)
     assert_int_equal(kill(pid, SIGINT), 0); /* from outside: forwarded once */
+  else if (foreground == 4)
+    assert_int_equal(write(m, "\034", 1), 1); /* Ctrl+\ */
   else
     assert_int_equal(write(m, "\003", 1), 1);
   st = wait_status(pid, 20000, m, out, sizeof out);
@@ -456,6 +518,18 @@ static void ctrl_c_once(int foreground) {
 static void test_pty_ctrl_c_once(void **state) {
   (void)state;
   ctrl_c_once(0);
+}
+
+/* Default mode in a terminal: the first Ctrl+C is the program's (a REPL
+ * goes on past --grace); Ctrl+\ reaches it once too. */
+static void test_pty_default_ctrl_c_no_grace(void **state) {
+  (void)state;
+  ctrl_c_once(3);
+}
+
+static void test_pty_default_quit_once(void **state) {
+  (void)state;
+  ctrl_c_once(4);
 }
 
 static void test_pty_ctrl_c_once_foreground(void **state) {
@@ -749,39 +823,58 @@ static void type(int m, const char *text) {
   assert_int_equal(write(m, text, strlen(text)), (int)strlen(text));
 }
 
-/* --foreground: the program has a controlling terminal and is its
- * foreground group, and reads from it. Without --foreground it has the
- * controlling terminal too (the keeper is in tether's session), as a
- * background group. */
-static void check_tty(int foreground) {
+/* The program has a controlling terminal and, with --foreground (mode 1)
+ * and by default in a terminal (mode 0, issue 13 item 2), is its
+ * foreground group and reads from it, as under timeout (mode 3, side by
+ * side). With tether's stdout not the terminal (mode 2: `tether run ...
+ * >/dev/null`, a pipeline) it stays a background group of the terminal,
+ * with the controlling terminal all the same (the keeper is in tether's
+ * session). */
+static void check_tty(int mode) {
+  static const char *const names[] = {"default", "--foreground", "stdout not a terminal",
+                                      "timeout"};
   char report[128], got[512] = "", out[4096] = "";
-  char *argv[10];
-  int i = 0, m, st;
+  char *argv[16];
+  int i = 0, m, st, fg = mode != 2;
   pid_t pid;
+  if (mode == 3 && access("/usr/bin/timeout", X_OK) != 0) {
+    printf("# timeout not installed: no side-by-side run\n");
+    return;
+  }
   make_dir();
   path_in(report, sizeof report, "report");
-  argv[i++] = (char *)TETHER_CLI;
-  argv[i++] = (char *)"run";
-  if (foreground)
-    argv[i++] = (char *)"--foreground";
-  argv[i++] = (char *)"--";
+  if (mode == 2) {
+    argv[i++] = (char *)"/bin/sh";
+    argv[i++] = (char *)"-c";
+    argv[i++] = (char *)"exec \"$0\" \"$@\" >/dev/null";
+  }
+  if (mode == 3) {
+    argv[i++] = (char *)"/usr/bin/timeout";
+    argv[i++] = (char *)"100";
+  } else {
+    argv[i++] = (char *)TETHER_CLI;
+    argv[i++] = (char *)"run";
+    if (mode == 1)
+      argv[i++] = (char *)"--foreground";
+    argv[i++] = (char *)"--";
+  }
   argv[i++] = (char *)tt_self();
   argv[i++] = (char *)"--child";
   argv[i++] = (char *)"tty";
   argv[i++] = report;
-  argv[i++] = (char *)(foreground ? "10000" : "1000");
+  argv[i++] = (char *)(fg ? "10000" : "1000");
   argv[i] = NULL;
   pid = start_in_pty(argv, &m);
-  if (foreground && wait_text(report, "fg=1", 15000))
+  if (fg && wait_text(report, "fg=1", 15000))
     type(m, "hello\n");
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
   read_small(report, got, sizeof got);
   remove_dir();
   if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
-      strcmp(got, foreground ? "open=1 fg=1 read=hello\n" : "open=1 fg=0\n") != 0)
-    fail_msg("%s: tether status 0x%x, the program reported '%s'; terminal: %s",
-             foreground ? "--foreground" : "no --foreground", st, got, out);
+      strcmp(got, fg ? "open=1 fg=1 read=hello\n" : "open=1 fg=0\n") != 0)
+    fail_msg("%s: status 0x%x, the program reported '%s'; terminal: %s", names[mode], st,
+             got, out);
 }
 
 static void test_pty_foreground_gives_terminal(void **state) {
@@ -789,17 +882,26 @@ static void test_pty_foreground_gives_terminal(void **state) {
   check_tty(1);
 }
 
-static void test_pty_background_has_terminal(void **state) {
+/* By default in a terminal the program reads it, as under timeout. */
+static void test_pty_default_gives_terminal(void **state) {
   (void)state;
+  check_tty(3);
   check_tty(0);
 }
 
-/* Without --foreground the program is a background job of the terminal:
- * reading from it stops the program (SIGTTIN), as under timeout(1); kill
- * -9 of tether still takes it down. */
+static void test_pty_background_has_terminal(void **state) {
+  (void)state;
+  check_tty(2);
+}
+
+/* With its stdout not the terminal, tether leaves the program a background
+ * job of the terminal: reading from it stops the program (SIGTTIN), as
+ * under timeout(1) without --foreground; kill -9 of tether still takes it
+ * down. */
 static void test_pty_background_read_stops(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
+  char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)"exec \"$0\" \"$@\" >/dev/null",
+                  (char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
                   (char *)"--child", (char *)"read_stdin", ready, NULL};
   pid_t pid;
   long child;
@@ -833,9 +935,149 @@ static void test_pty_background_read_stops(void **state) {
   assert_int_equal(kill((pid_t)child, 0), -1);
 }
 
+/* Interactive programs under `tether run` with no option, in a terminal:
+ * an interactive bash runs a typed command and exits with the typed
+ * status; python3's REPL likewise (where installed). Each as under
+ * timeout, side by side. */
+static void interactive_case(const char *wrapper, const char *prog, const char *input,
+                             const char *want, int want_code) {
+  char out[8192] = "";
+  char *argv[12];
+  int i = 0, m, st;
+  pid_t pid;
+  if (strcmp(wrapper, "timeout") == 0) {
+    argv[i++] = (char *)"/usr/bin/timeout";
+    argv[i++] = (char *)"100";
+  } else {
+    argv[i++] = (char *)TETHER_CLI;
+    argv[i++] = (char *)"run";
+    argv[i++] = (char *)"--";
+  }
+  argv[i++] = (char *)prog;
+  if (strstr(prog, "bash") != NULL) {
+    argv[i++] = (char *)"--norc";
+    argv[i++] = (char *)"--noprofile";
+  }
+  argv[i++] = (char *)"-i";
+  argv[i] = NULL;
+  pid = start_in_pty(argv, &m);
+  tt_sleep_ms(300);
+  type(m, input);
+  st = wait_status(pid, 20000, m, out, sizeof out);
+  drain(m, out, sizeof out);
+  close(m);
+  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != want_code || strstr(out, want) == NULL)
+    fail_msg("%s %s -i: status 0x%x (want exit %d), want '%s' on the terminal: %s", wrapper,
+             prog, st, want_code, want, out);
+}
+
+static void test_pty_interactive_programs(void **state) {
+  int have_timeout = access("/usr/bin/timeout", X_OK) == 0;
+  (void)state;
+  if (access("/bin/bash", X_OK) == 0) {
+    if (have_timeout)
+      interactive_case("timeout", "/bin/bash", "echo hi-$((6*7))\nexit 3\n", "hi-42", 3);
+    interactive_case("tether", "/bin/bash", "echo hi-$((6*7))\nexit 3\n", "hi-42", 3);
+  }
+  if (access("/usr/bin/python3", X_OK) == 0) {
+    if (have_timeout)
+      interactive_case("timeout", "/usr/bin/python3", "print(6*7+1)\nraise SystemExit(4)\n",
+                       "43", 4);
+    interactive_case("tether", "/usr/bin/python3", "print(6*7+1)\nraise SystemExit(4)\n",
+                     "43", 4);
+  }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Ctrl+C stops the calling script (issue 13)                               */
 /* ---------------------------------------------------------------------- */
+
+/* ---------------------------------------------------------------------- */
+/* A terminal hang-up (issue 13, item 3)                                    */
+/* ---------------------------------------------------------------------- */
+
+/* An interactive bash (job control) is the session leader of a pseudo-
+ * terminal and runs `PREFIX CHILD count_hup LOG READY` as its foreground
+ * job; then the terminal hangs up (the master is closed): the kernel sends
+ * SIGHUP to bash, bash sends SIGHUP to its jobs and exits, and at its exit
+ * the kernel sends SIGHUP to the old foreground group. Returns the number
+ * of SIGHUPs the child got, or fails. fg_child: wait until the child's
+ * group holds the terminal before the hang-up (--foreground). */
+static int hangup_count(const char *prefix, int fg_child) {
+  char ready[128], logp[128], cmd[1024], out[8192] = "", buf[64];
+  char *argv[5];
+  int m, i, fd, n = 0;
+  ssize_t r;
+  long child;
+  pid_t pid;
+  make_dir();
+  path_in(ready, sizeof ready, "ready");
+  path_in(logp, sizeof logp, "hups");
+  snprintf(cmd, sizeof cmd, "%s '%s' --child count_hup '%s' '%s'\n", prefix, tt_self(),
+           logp, ready);
+  argv[0] = (char *)"/bin/bash";
+  argv[1] = (char *)"--norc";
+  argv[2] = (char *)"--noprofile";
+  argv[3] = (char *)"-i";
+  argv[4] = NULL;
+  pid = start_in_pty(argv, &m);
+  assert_int_equal(write(m, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+  if (!wait_file(ready, 10000)) {
+    drain(m, out, sizeof out);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(m);
+    remove_dir();
+    fail_msg("%s: the child did not start; terminal: %s", cmd, out);
+  }
+  child = read_pid(ready);
+  for (i = 0; i < 500 && fg_child && tcgetpgrp(m) != (pid_t)child; i++)
+    tt_sleep_ms(10);
+  tt_sleep_ms(200); /* the job is set up (a shell's tcsetpgrp, tether's watch) */
+  drain(m, out, sizeof out);
+  close(m); /* the hang-up */
+  if (wait_status(pid, 10000, -1, NULL, 0) == -1)
+    printf("# bash did not exit within 10 s of the hang-up\n");
+  for (i = 0; i < 500 && kill((pid_t)child, 0) == 0; i++) /* watchdog: 5 s */
+    tt_sleep_ms(10);
+  tt_sleep_ms(100); /* a forwarded duplicate would have arrived */
+  fd = open(logp, O_RDONLY);
+  while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
+    for (i = 0; i < (int)r; i++)
+      n += buf[i] == 'H';
+  if (fd >= 0)
+    close(fd);
+  if (kill((pid_t)child, 0) == 0)
+    kill((pid_t)child, SIGKILL);
+  remove_dir();
+  return n;
+}
+
+/* The program gets the hang-up once under tether run, with and without
+ * --foreground (before: twice, the kernel's and the shell's re-send).
+ * Side by side: the program alone and under timeout (which may get 2: the
+ * shell's SIGHUP and the kernel's, unless they coalesce). */
+static void test_pty_hangup_once(void **state) {
+  char pre[512];
+  int plain, tmo = -1, t, tf;
+  (void)state;
+  if (access("/bin/bash", X_OK) != 0) {
+    printf("# skipped: no /bin/bash\n");
+    return;
+  }
+  plain = hangup_count("", 0);
+  if (access("/usr/bin/timeout", X_OK) == 0)
+    tmo = hangup_count("/usr/bin/timeout 100", 0);
+  snprintf(pre, sizeof pre, "'%s' run --", TETHER_CLI);
+  t = hangup_count(pre, 0);
+  snprintf(pre, sizeof pre, "'%s' run --foreground --", TETHER_CLI);
+  tf = hangup_count(pre, 1);
+  printf("# SIGHUPs after a hang-up: alone %d, timeout %d, tether run %d, "
+         "tether run --foreground %d\n", plain, tmo, t, tf);
+  assert_true(plain >= 1); /* the scenario delivers a hang-up at all */
+  assert_int_equal(t, 1);
+  assert_int_equal(tf, 1);
+}
 
 /* `bash -c 'tether run OPTS -- CHILD READY; echo AFTER'` is the session
  * leader of a pseudo-terminal (bash without job control: tether is in
@@ -843,6 +1085,8 @@ static void test_pty_background_read_stops(void **state) {
  * are typed, 500 ms apart, once the child is ready. bash stops the script
  * (dies by SIGINT, no AFTER) only if tether died by SIGINT. want_stop: the
  * script must stop; otherwise it must print AFTER and exit 0. */
+static const char *g_redir = ""; /* after tether's command: " >/dev/null" */
+
 static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int want_stop) {
   char ready[128], cmd[1024], out[8192] = "";
   char *argv[4];
@@ -854,8 +1098,8 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
   }
   make_dir();
   path_in(ready, sizeof ready, "ready");
-  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'; echo AFTER", TETHER_CLI, opts,
-           tt_self(), child, ready);
+  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'%s; echo AFTER", TETHER_CLI,
+           opts, tt_self(), child, ready, g_redir);
   argv[0] = (char *)"/bin/bash";
   argv[1] = (char *)"-c";
   argv[2] = cmd;
@@ -906,11 +1150,16 @@ static void test_script_second_ctrl_c_stops(void **state) {
 }
 
 /* The child ignores SIGINT; the grace runs out, the stop sequence ends it
- * with SIGTERM (a --kill-after escalation alike). */
+ * with SIGTERM (a --kill-after escalation alike). A Ctrl+C forwarded by
+ * tether starts the grace timer: tether's stdout is not the terminal, so
+ * the program is a background job and tether got the Ctrl+C (in a
+ * terminal the program gets it itself and decides, as at a prompt). */
 static void test_script_ctrl_c_escalation_stops(void **state) {
   (void)state;
+  g_redir = " >/dev/null";
   script_ctrl_c("--grace 200ms --kill-after 60s", "ignore_int", 1, 1);
   script_ctrl_c("--grace 200ms --kill-after 0", "ignore_int", 1, 1);
+  g_redir = "";
 }
 
 /* --foreground: the terminal's Ctrl+C reaches only the child's group;
@@ -937,13 +1186,16 @@ int main(int argc, char **argv) {
       {"die", child_die},             {"pid", child_pid},
       {"count_winch", child_count_winch},
       {"tty", child_tty},             {"read_stdin", child_read_stdin},
-      {"fgcheck", child_fgcheck},
+      {"fgcheck", child_fgcheck},     {"count_hup", child_count_hup},
+      {"count_quit", child_count_quit},
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dies_like_child),
       cmocka_unit_test(test_kill_term_forwarded),
       cmocka_unit_test(test_pty_ctrl_c_once),
       cmocka_unit_test(test_pty_ctrl_c_once_foreground),
+      cmocka_unit_test(test_pty_default_ctrl_c_no_grace),
+      cmocka_unit_test(test_pty_default_quit_once),
       cmocka_unit_test(test_pty_second_ctrl_c_kills),
       cmocka_unit_test(test_pty_ctrl_c_dies_by_sigint),
       cmocka_unit_test(test_pty_resize_once),
@@ -952,8 +1204,11 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_kill_int_foreground),
       cmocka_unit_test(test_pty_foreground_ctrl_z),
       cmocka_unit_test(test_pty_foreground_gives_terminal),
+      cmocka_unit_test(test_pty_default_gives_terminal),
+      cmocka_unit_test(test_pty_interactive_programs),
       cmocka_unit_test(test_pty_background_has_terminal),
       cmocka_unit_test(test_pty_background_read_stops),
+      cmocka_unit_test(test_pty_hangup_once),
       cmocka_unit_test(test_script_ctrl_c_stops),
       cmocka_unit_test(test_script_second_ctrl_c_stops),
       cmocka_unit_test(test_script_ctrl_c_escalation_stops),

@@ -30,8 +30,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <termios.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -68,19 +70,19 @@ static void run_usage(FILE *f) {
       "                         did; default: end like PROGRAM\n"
       "  --exit-code            if tether would die by signal N, exit 128+N\n"
       "                         instead\n"
-      "  --foreground           for interactive programs (editors, shells):\n"
-      "                         give PROGRAM the terminal (its process group\n"
-      "                         becomes the foreground job), take it back\n"
-      "                         with the saved modes when PROGRAM ends\n"
+      "  --foreground           give PROGRAM the terminal even when stdin or\n"
+      "                         stdout is not the terminal, and leave Ctrl+C\n"
+      "                         to it (no second-Ctrl+C kill)\n"
       "  -v, --verbose          log each event and decision to stderr\n"
       "  -h, --help             show this help\n"
       "\n"
       "DURATION: a number with an optional unit ms, s, m, h, d (500ms, 10s,\n"
       "1.5m); a bare number is seconds; \"inf\" never runs out. --grace 0 and\n"
       "--kill-after 0 act at once; --timeout 0 means no timeout.\n"
-      "A second interrupt (Ctrl+C) kills the tree at once. Without\n"
-      "--foreground, PROGRAM is a background job of the terminal: reading\n"
-      "from it stops PROGRAM (SIGTTIN).\n"
+      "A second interrupt (Ctrl+C) kills the tree at once. In a terminal\n"
+      "(stdin and stdout), PROGRAM gets the terminal as under timeout, so\n"
+      "interactive programs work; otherwise it is a background job of the\n"
+      "terminal: reading from it stops PROGRAM (SIGTTIN).\n"
       "\n"
       "Exit status: PROGRAM's; 125 tether failed (bad usage included), 126\n"
       "PROGRAM found but not executable, 127 PROGRAM not found.\n",
@@ -346,19 +348,19 @@ static void tty_setattr(const struct termios *t) {
 static void foreground_setup(void) {
   g_tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (g_tty < 0) {
-    vlog("--foreground: no terminal (%s)", strerror(errno));
+    vlog("terminal: no terminal (%s)", strerror(errno));
     return;
   }
   if (tcgetattr(g_tty, &g_termios) != 0) {
-    vlog("--foreground: cannot read the terminal's modes (%s)", strerror(errno));
+    vlog("terminal: cannot read the terminal's modes (%s)", strerror(errno));
     close(g_tty);
     g_tty = -1;
     return;
   }
-  vlog("--foreground: terminal modes saved");
+  vlog("terminal: terminal modes saved");
   g_poll = program_stopped((long)getpid()) >= 0;
   if (!g_poll)
-    vlog("--foreground: this system cannot tell when the program stops; "
+    vlog("terminal: this system cannot tell when the program stops; "
          "Ctrl+Z stops the program but not tether");
 }
 
@@ -367,23 +369,31 @@ static void foreground_setup(void) {
  * Then SIGCONT the group, as a shell's fg does: a program that touched
  * the terminal before the hand-over was stopped by SIGTTIN/SIGTTOU (or
  * has the stop pending; SIGCONT discards it). */
+static int g_auto; /* the terminal is handed over by default (sentinel) */
+static pid_t g_sentinel = -1;
+static int sentinel_start(pid_t pgid);
+
 static void terminal_give(long pid) {
   if (g_tty < 0 || g_handed)
     return;
   if (tcgetpgrp(g_tty) != getpgrp()) {
-    vlog("--foreground: tether is not the terminal's foreground job; the "
-         "program runs in the background");
+    vlog("terminal (%s): tether is not the terminal's foreground job; the "
+         "program runs in the background", g_auto ? "default" : "--foreground");
     return;
   }
+  /* By default, only with the sentinel in the program's group: without
+   * it a Ctrl+C would never reach tether (no second-Ctrl+C kill). */
+  if (g_auto && g_sentinel <= 0 && sentinel_start((pid_t)pid) != 0)
+    return;
   if (g_have_prog_modes)
     tty_setattr(&g_prog_modes);
   if (tty_setpgrp((pid_t)pid) != 0) {
-    vlog("--foreground: cannot give the terminal to the program (%s)", strerror(errno));
+    vlog("terminal: cannot give the terminal to the program (%s)", strerror(errno));
     return;
   }
   g_handed = 1;
   (void)kill(-(pid_t)pid, SIGCONT);
-  vlog("--foreground: the terminal's foreground group is now the program's (%ld)", pid);
+  vlog("terminal: the terminal's foreground group is now the program's (%ld)", pid);
 }
 
 /* --foreground: take the terminal back from the program's group (it
@@ -395,11 +405,11 @@ static void terminal_take_back(void) {
   g_handed = 0;
   g_have_prog_modes = tcgetattr(g_tty, &g_prog_modes) == 0;
   if (tty_setpgrp(getpgrp()) != 0) {
-    vlog("--foreground: cannot take the terminal back (%s)", strerror(errno));
+    vlog("terminal: cannot take the terminal back (%s)", strerror(errno));
     return;
   }
   tty_setattr(&g_termios);
-  vlog("--foreground: the terminal is tether's again");
+  vlog("terminal: the terminal is tether's again");
 }
 
 /* Restore the modes saved at start, if tether is in the terminal's
@@ -410,10 +420,130 @@ static void foreground_restore(void) {
   terminal_take_back();
   if (tcgetpgrp(g_tty) == getpgrp()) {
     tty_setattr(&g_termios);
-    vlog("--foreground: terminal modes restored");
+    vlog("terminal: terminal modes restored");
   }
   close(g_tty);
   g_tty = -1;
+}
+
+/*
+ * In a terminal, by default (issue 13, item 2): when tether is the
+ * terminal's foreground job and its stdin and stdout are that terminal,
+ * the program's group is given the terminal as with --foreground, so that
+ * it can read it (python3, less, vi, bash -i) as at a bare prompt, and the
+ * terminal's Ctrl+C, Ctrl+\, Ctrl+Z and window-size changes reach it
+ * directly, once. tether no longer receives those; to still see the
+ * user's Ctrl+C (a second one kills the tree), a *sentinel* joins the
+ * program's group: a fork of tether that ignores every signal but SIGINT
+ * and SIGQUIT, and passes those to tether with kill() only when the
+ * kernel sent them (si_code SI_KERNEL: the terminal), never when they come
+ * from a kill() (tether's own forward, a `kill -INT` of the group). tether
+ * knows the relay by its sender pid and does not forward it. The sentinel
+ * dies with the group (every kill of the tree) and with tether (Linux:
+ * PR_SET_PDEATHSIG; elsewhere it checks its parent every second).
+ */
+static volatile pid_t g_sentinel_parent; /* in the sentinel: tether's pid */
+
+static void sentinel_relay(int sig, siginfo_t *si, void *u) {
+  int saved = errno;
+  (void)u;
+#if defined(SI_KERNEL)
+  if (si != NULL && si->si_code == SI_KERNEL)
+#else
+  if (si != NULL && si->si_pid == 0 && si->si_code != SI_USER)
+#endif
+    (void)kill(g_sentinel_parent, sig);
+  errno = saved;
+}
+
+/* Only async-signal-safe calls: tether has threads. */
+static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
+  struct sigaction sa;
+  sigset_t none;
+  int sig, fd;
+  g_sentinel_parent = getppid();
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = SIG_IGN;
+  for (sig = 1; sig < 65; sig++)
+    if (sig != SIGINT && sig != SIGQUIT)
+      (void)sigaction(sig, &sa, NULL); /* KILL, STOP: refused */
+  sa.sa_sigaction = sentinel_relay;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  (void)sigaction(SIGINT, &sa, NULL);
+  (void)sigaction(SIGQUIT, &sa, NULL);
+  (void)setpgid(0, pgid);
+#if defined(__linux__)
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+#endif
+  fd = open("/dev/null", O_RDWR);
+  for (sig = 0; sig < 3 && fd >= 0; sig++)
+    if (fd != sig)
+      (void)dup2(fd, sig);
+  (void)write(ready_fd, "r", 1); /* in the group, relaying */
+  /* Nothing of tether's or the program's beyond 0-2 (a pipe's write end
+   * held here would keep its reader waiting). */
+  for (fd = 3; fd < maxfd; fd++)
+    (void)close(fd);
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
+  while (getppid() == g_sentinel_parent)
+    (void)sleep(1);
+  _exit(0);
+}
+
+/* Start the sentinel in the program's group (pgid); 0 or -1. Waits up
+ * to 2 s for it to be in place, so that no Ctrl+C after the hand-over
+ * goes unseen. */
+static int sentinel_start(pid_t pgid) {
+  sigset_t all, old;
+  int p[2], n = 0;
+  char c;
+  struct pollfd pf;
+  struct rlimit rl;
+  long maxfd = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur < (rlim_t)maxfd)
+    maxfd = (long)rl.rlim_cur;
+  if (pipe(p) != 0)
+    return -1;
+  sigfillset(&all);
+  (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+  g_sentinel = fork();
+  if (g_sentinel == 0)
+    sentinel_main(pgid, p[1], maxfd);
+  (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(p[1]);
+  if (g_sentinel > 0) {
+    (void)setpgid(g_sentinel, pgid);
+    pf.fd = p[0];
+    pf.events = POLLIN;
+    if (poll(&pf, 1, 2000) == 1)
+      n = (int)read(p[0], &c, 1);
+  }
+  close(p[0]);
+  if (g_sentinel > 0 && n == 1 && getpgid(g_sentinel) == pgid) {
+    vlog("sentinel %ld in the program's group: it tells tether of the terminal's "
+         "Ctrl+C", (long)g_sentinel);
+    return 0;
+  }
+  vlog("cannot start the sentinel (%s): the program stays a background job",
+       g_sentinel < 0 ? strerror(errno) : "it did not join the program's group");
+  if (g_sentinel > 0) {
+    (void)kill(g_sentinel, SIGKILL);
+    (void)waitpid(g_sentinel, NULL, 0);
+  }
+  g_sentinel = -1;
+  return -1;
+}
+
+static void sentinel_stop(void) {
+  if (g_sentinel <= 0)
+    return;
+  (void)kill(g_sentinel, SIGKILL);
+  (void)waitpid(g_sentinel, NULL, 0);
+  g_sentinel = -1;
 }
 
 /* The program may go on: give it the terminal back (--foreground, when
@@ -593,7 +723,7 @@ static void reap_orphans(long keeper, long child) {
       int st;
       if (end == p)
         break;
-      if (pid > 0 && pid != keeper && pid != child &&
+      if (pid > 0 && pid != keeper && pid != child && pid != (long)g_sentinel &&
           waitpid((pid_t)pid, &st, WNOHANG) == (pid_t)pid)
         vlog("PID 1: reaped orphan %ld", pid);
     }
@@ -660,6 +790,204 @@ static void no_core(void) {
 #endif
 
 /* ------------------------------------------------------------------------ */
+/* Starting the program: exec failures as env and timeout report them      */
+/* ------------------------------------------------------------------------ */
+
+#ifndef _WIN32
+/* The file tether_spawn() runs for NAME: NAME itself when it holds a '/'
+ * (if it exists), else the first regular, executable file along PATH (an
+ * empty entry is the current directory; no PATH: glibc's default), as the
+ * library resolves it. malloc'ed, or NULL. */
+static char *find_program(const char *name) {
+  const char *path, *p;
+  size_t nlen = strlen(name);
+  struct stat st;
+  if (strchr(name, '/') != NULL) {
+    char *c;
+    if (stat(name, &st) != 0)
+      return NULL;
+    c = (char *)malloc(nlen + 1);
+    if (c != NULL)
+      memcpy(c, name, nlen + 1);
+    return c;
+  }
+  path = getenv("PATH");
+  if (path == NULL)
+    path = "/usr/local/bin:/bin:/usr/bin";
+  for (p = path;; p++) {
+    const char *end = strchr(p, ':');
+    size_t dlen = end != NULL ? (size_t)(end - p) : strlen(p);
+    char *c = (char *)malloc(dlen + nlen + 3);
+    if (c == NULL)
+      return NULL;
+    if (dlen == 0) {
+      memcpy(c, "./", 2);
+      memcpy(c + 2, name, nlen + 1);
+    } else {
+      memcpy(c, p, dlen);
+      c[dlen] = '/';
+      memcpy(c + dlen + 1, name, nlen + 1);
+    }
+    if (stat(c, &st) == 0 && S_ISREG(st.st_mode) && access(c, X_OK) == 0)
+      return c;
+    free(c);
+    if (end == NULL)
+      return NULL;
+    p = end;
+  }
+}
+
+/* What the first bytes of a file say: HEAD_SHEBANG (the interpreter's name,
+ * up to the first blank, goes to interp), HEAD_BINARY (ELF magic, or a NUL
+ * byte in the first line of its first 80 bytes: bash's test for "cannot
+ * execute binary file"), HEAD_TEXT, or HEAD_UNREADABLE. */
+enum { HEAD_UNREADABLE, HEAD_TEXT, HEAD_BINARY, HEAD_SHEBANG };
+
+static int read_head(const char *path, char *interp, size_t n) {
+  char buf[256];
+  ssize_t got;
+  size_t i, k = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return HEAD_UNREADABLE;
+  got = read(fd, buf, sizeof buf);
+  close(fd);
+  if (got < 0)
+    return HEAD_UNREADABLE;
+  if (got >= 4 && memcmp(buf, "\177ELF", 4) == 0)
+    return HEAD_BINARY;
+  if (got >= 2 && buf[0] == '#' && buf[1] == '!') {
+    for (i = 2; i < (size_t)got && (buf[i] == ' ' || buf[i] == '\t'); i++)
+      ;
+    for (; i < (size_t)got && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
+           k + 1 < n; i++)
+      interp[k++] = buf[i];
+    interp[k] = '\0';
+    return HEAD_SHEBANG;
+  }
+  for (i = 0; i < (size_t)got && i < 80 && buf[i] != '\n'; i++)
+    if (buf[i] == '\0')
+      return HEAD_BINARY;
+  return HEAD_TEXT;
+}
+
+/* execve()'s own errors that tether_strerror() calls "unknown system
+ * error" (TETHER_EUNKNOWN; the OS's code is tether_last_os_error()). */
+static int exec_errno(long os) {
+  return os == ELOOP || os == ETXTBSY || os == EISDIR
+#if defined(ELIBBAD)
+         || os == ELIBBAD
+#endif
+#if defined(ELIBACC)
+         || os == ELIBACC
+#endif
+      ;
+}
+#endif
+
+/* NAME for a message: bytes that a terminal would act on (the '\r' of a
+ * "#!/bin/sh\r" line written on Windows) are shown as \r, \xNN. */
+static const char *visible(const char *name, char *buf, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t k = 0;
+  for (; *name != '\0' && k + 5 < n; name++) {
+    unsigned char ch = (unsigned char)*name;
+    if (ch == '\r' || ch == '\t') {
+      buf[k++] = '\\';
+      buf[k++] = ch == '\r' ? 'r' : 't';
+    } else if (ch < 0x20 || ch == 0x7f) {
+      buf[k++] = '\\';
+      buf[k++] = 'x';
+      buf[k++] = hex[ch >> 4];
+      buf[k++] = hex[ch & 15];
+    } else {
+      buf[k++] = (char)ch;
+    }
+  }
+  buf[k] = '\0';
+  return buf;
+}
+
+/* tether_spawn(), then again without TETHER_SPAWN_CATCH_ESCAPEES where this
+ * system has no way to catch escapees (TETHER_ENOTSUP). */
+static int spawn_program(tether_child **c, char **argv, tether_spawn_options *so) {
+  int r = tether_spawn(c, (const char *const *)argv, so);
+#ifndef _WIN32
+  if (r == TETHER_ENOTSUP && (so->flags & TETHER_SPAWN_CATCH_ESCAPEES)) {
+    so->flags &= ~(unsigned)TETHER_SPAWN_CATCH_ESCAPEES;
+    r = tether_spawn(c, (const char *const *)argv, so);
+  }
+#endif
+  return r;
+}
+
+/* One line on stderr for a program that could not be started, and the
+ * exit status, as env and timeout decide it: 127 not found (ENOENT), 126
+ * found but the system would not execute it (execve's errors, with the
+ * OS's reason), 125 tether's own failure (no memory, no descriptors, its
+ * helper...). r is tether_spawn()'s code, os tether_last_os_error() right
+ * after it, sh the shell an ENOEXEC script was retried with (or NULL). */
+static int spawn_failed(const char *name, int r, long os, const char *sh) {
+  int code = CLI_EXIT_FAILURE;
+  const char *why = tether_strerror(r);
+  char vis[512];
+#ifndef _WIN32
+  char reason[768];
+  if (r == TETHER_EUNKNOWN && os != 0) {
+    why = strerror((int)os);
+    if (exec_errno(os))
+      code = CLI_EXIT_CANNOT_RUN;
+  }
+#else
+  (void)os;
+#endif
+  if (r == TETHER_ENOENT) {
+    code = CLI_EXIT_NOT_FOUND;
+    why = "program not found";
+#ifndef _WIN32
+    if (sh == NULL) {
+      /* The file is there, so execve()'s ENOENT was about what it names:
+       * the interpreter of its #! line, or an ELF program's loader. */
+      char *path = find_program(name), interp[256], iv[300];
+      int head = path != NULL ? read_head(path, interp, sizeof interp) : HEAD_UNREADABLE;
+      if (head == HEAD_SHEBANG) {
+        snprintf(reason, sizeof reason,
+                 "its interpreter '%s' (on its #! line) was not found",
+                 visible(interp, iv, sizeof iv));
+        why = reason;
+      } else if (head == HEAD_BINARY) {
+        why = "the program exists, but its ELF interpreter (the dynamic loader it "
+              "names) was not found";
+      }
+      free(path);
+    }
+#endif
+  } else if (r == TETHER_EACCES) {
+    code = CLI_EXIT_CANNOT_RUN;
+    why = "permission denied (not executable, or a directory)";
+  } else if (r == TETHER_ENOEXEC) {
+    code = CLI_EXIT_CANNOT_RUN;
+    why = "not an executable format";
+  } else if (r == TETHER_E2BIG || r == TETHER_ENOTDIR || r == TETHER_ENAMETOOLONG ||
+             r == TETHER_EPERM) {
+    code = CLI_EXIT_CANNOT_RUN; /* execve() said so; env exits 126 too */
+  }
+#ifdef _WIN32
+  else if (r == TETHER_ENOTSUP) {
+    code = CLI_EXIT_CANNOT_RUN;
+    why = "batch files (.bat, .cmd) cannot be run directly; use cmd /c";
+  }
+#endif
+  if (sh != NULL)
+    fprintf(stderr, "tether run: cannot run '%s' with %s: %s\n",
+            visible(name, vis, sizeof vis), sh, why);
+  else
+    fprintf(stderr, "tether run: cannot run '%s': %s\n", visible(name, vis, sizeof vis),
+            why);
+  return code;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The run                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -688,6 +1016,8 @@ typedef struct run_state {
   int escalated; /* tether itself sent terminate or kill to the tree */
   int timed_out;
   uint64_t interrupts;
+  uint64_t hups; /* SIGHUP events received */
+  uint64_t tty_interrupts; /* the terminal's Ctrl+C, told by the sentinel */
   uint64_t grace_at, kill_at, timeout_at; /* 0: not armed */
 } run_state;
 
@@ -780,6 +1110,46 @@ static int is_termination(int kind) {
          kind == TETHER_EVENT_LOGOFF || kind == TETHER_EVENT_SHUTDOWN;
 }
 
+#ifndef _WIN32
+/* Has the terminal hung up? Its descriptor then fails every ioctl with
+ * EIO (the kernel swaps its operations before it signals anybody). */
+static int tty_hung_up(void) {
+  return g_tty >= 0 && tcgetpgrp(g_tty) < 0 && errno == EIO;
+}
+
+/* A terminal's hang-up reaches the program once, as at a bare prompt
+ * (issue 13, item 3). When the terminal hangs up, the kernel sends SIGHUP
+ * to the session leader (the shell), which sends SIGHUP to each of its
+ * jobs (tether's group) and exits; at that exit the kernel sends SIGHUP to
+ * the group that was the terminal's foreground group. ev->pid is -1 for a
+ * signal the kernel sent (si_code SI_KERNEL), the sender's pid for a
+ * kill(). Not forwarded:
+ *  - a SIGHUP the kernel sent after tether already forwarded one: the
+ *    shell's SIGHUP (forwarded) and the kernel's at the shell's exit (to
+ *    tether's group, the foreground one) are the same hang-up;
+ *  - --foreground: any SIGHUP once the terminal has hung up while the
+ *    program's group held it: the kernel sends its SIGHUP to that group
+ *    itself (at the shell's exit); the shell's SIGHUP to tether's group is
+ *    the same hang-up.
+ * A SIGHUP sent with kill() while the terminal is up (a reload, a service
+ * manager) is always forwarded, each time. */
+static int hangup_delivered(const run_state *s, const tether_event *ev) {
+  if (g_handed && tty_hung_up()) {
+    vlog("hangup (SIGHUP, sender pid %lld): the terminal hung up while the program's "
+         "group held it; the kernel sends SIGHUP to that group itself: not forwarded",
+         (long long)ev->pid);
+    return 1;
+  }
+  if (ev->pid < 0 && s->hups > 0) {
+    vlog("hangup (SIGHUP from the kernel: the terminal hung up, or its session "
+         "leader exited) after a SIGHUP already forwarded: the same hang-up, not "
+         "forwarded");
+    return 1;
+  }
+  return 0;
+}
+#endif
+
 /* One event from the channel (not CHILD). */
 static void handle_event(run_state *s, const tether_event *ev) {
   int k = ev->kind;
@@ -821,6 +1191,28 @@ static void handle_event(run_state *s, const tether_event *ev) {
     return;
   }
 #endif
+#ifndef _WIN32
+  if ((k == TETHER_EVENT_INTERRUPT || k == TETHER_EVENT_QUIT) && g_sentinel > 0 &&
+      ev->pid == (int64_t)g_sentinel) {
+    /* The terminal's Ctrl+C or Ctrl+\ reached the program's group (it
+     * holds the terminal); the sentinel told tether. Not forwarded, no
+     * grace timer (the program decides, as at a bare prompt); a second
+     * Ctrl+C kills the tree. */
+    if (k == TETHER_EVENT_INTERRUPT) {
+      set_cause(s, CAUSE_INTERRUPT, k);
+      s->interrupts += ev->count;
+      s->tty_interrupts += ev->count;
+      vlog("interrupt from the terminal (%llu so far): it reached the program's group "
+           "directly; not forwarded", (unsigned long long)s->interrupts);
+      if (s->interrupts >= 2)
+        kill_tree(s, "second interrupt");
+    } else {
+      set_cause(s, CAUSE_SIGNAL, k);
+      vlog("quit from the terminal: it reached the program's group directly; not forwarded");
+    }
+    return;
+  }
+#endif
   if (k == TETHER_EVENT_INTERRUPT)
     set_cause(s, CAUSE_INTERRUPT, k);
   else if (is_termination(k))
@@ -847,7 +1239,12 @@ static void handle_event(run_state *s, const tether_event *ev) {
     forward(s, ev);
   }
 #else
-  forward(s, ev);
+  if (k == TETHER_EVENT_HANGUP && hangup_delivered(s, ev))
+    ; /* the program's group has (or gets) this hang-up from the kernel */
+  else
+    forward(s, ev);
+  if (k == TETHER_EVENT_HANGUP)
+    s->hups++;
 #endif
   if (is_termination(k))
     start_grace(s);
@@ -975,6 +1372,8 @@ int cli_run(int argc, char **argv) {
   char desc[96], b1[32], b2[32], b3[32];
   size_t i;
   int r, done = 0;
+  long os_err;
+  const char *sh = NULL;
 #ifndef _WIN32
   int fg_interrupt = 0;
 #endif
@@ -1044,8 +1443,16 @@ int cli_run(int argc, char **argv) {
   for (i = 0; i < 3; i++)
     if (g_closed_std[i])
       vlog("descriptor %d was closed: the program gets /dev/null there", (int)i);
-  if (o.foreground)
+  if (o.foreground) {
     foreground_setup();
+  } else if (isatty(0) && isatty(1)) {
+    /* A terminal on stdin and stdout: hand it to the program by default
+     * (when tether is its foreground job), with the sentinel. Not in a
+     * pipeline such as `tether run -- make | less`: the pager, in
+     * tether's group, needs the terminal then. */
+    foreground_setup();
+    g_auto = g_tty >= 0;
+  }
 #endif
 
   memset(&so, 0, sizeof so);
@@ -1059,30 +1466,41 @@ int cli_run(int argc, char **argv) {
    * (the keeper is a subreaper); elsewhere that cannot be had. */
   so.flags = TETHER_SPAWN_CATCH_ESCAPEES;
 #endif
-  r = tether_spawn(&s.child, (const char *const *)o.argv, &so);
+  r = o.argv[0][0] != '\0' ? spawn_program(&s.child, o.argv, &so) : TETHER_ENOENT;
+  os_err = tether_last_os_error();
 #ifndef _WIN32
-  if (r == TETHER_ENOTSUP) {
-    so.flags &= ~(unsigned)TETHER_SPAWN_CATCH_ESCAPEES;
-    r = tether_spawn(&s.child, (const char *const *)o.argv, &so);
+  if (r == TETHER_ENOEXEC) {
+    /* A file without #! that the system does not know as a program: run it
+     * with /bin/sh, as execvp() does (and env, timeout, nice, a shell),
+     * the script's path as $0 and the arguments after it. Not a binary one
+     * (ELF magic, a NUL in its first line, bash's test): sh would report
+     * nonsense ("ELF: not found", 127) for what is a wrong-machine or
+     * damaged program, and 126 "not an executable format" is the truth. */
+    char *path = find_program(o.argv[0]), interp[8];
+    if (path != NULL && read_head(path, interp, sizeof interp) == HEAD_TEXT) {
+      size_t n = 0;
+      char **shv;
+      while (o.argv[n] != NULL)
+        n++;
+      shv = (char **)calloc(n + 2, sizeof *shv);
+      if (shv != NULL) {
+        shv[0] = (char *)"/bin/sh";
+        shv[1] = path;
+        memcpy(shv + 2, o.argv + 1, (n - 1) * sizeof *shv);
+        vlog("'%s' has no #! line and is not a binary: running it with /bin/sh, "
+             "as execvp() does", path);
+        r = spawn_program(&s.child, shv, &so);
+        os_err = tether_last_os_error();
+        if (r < 0)
+          sh = "/bin/sh";
+        free(shv);
+      }
+    }
+    free(path);
   }
 #endif
   if (r < 0) {
-    int code = CLI_EXIT_FAILURE;
-    const char *why = tether_strerror(r);
-    if (r == TETHER_ENOENT) {
-      code = CLI_EXIT_NOT_FOUND;
-      why = "program not found";
-    } else if (r == TETHER_EACCES) {
-      code = CLI_EXIT_CANNOT_RUN;
-      why = "permission denied (not executable, or a directory)";
-    } else if (r == TETHER_ENOEXEC) {
-      code = CLI_EXIT_CANNOT_RUN;
-      why = "not an executable format";
-    } else if (r == TETHER_ENOTSUP) {
-      code = CLI_EXIT_CANNOT_RUN;
-      why = "batch files (.bat, .cmd) cannot be run directly; use cmd /c";
-    }
-    fprintf(stderr, "tether run: cannot run '%s': %s\n", o.argv[0], why);
+    int code = spawn_failed(o.argv[0], r, os_err, sh);
     tether_channel_free(ch);
 #ifndef _WIN32
     foreground_restore();
@@ -1149,6 +1567,11 @@ int cli_run(int argc, char **argv) {
                  s.interrupts == 0; /* not a `kill -INT` of tether's own */
   if (fg_interrupt)
     set_cause(&s, CAUSE_INTERRUPT, TETHER_EVENT_INTERRUPT);
+  /* The terminal's Ctrl+C went to the program's group only (the sentinel
+   * told tether): tether's own group (a calling script) gets it too. */
+  if (s.tty_interrupts > 0 && s.cause == CAUSE_INTERRUPT)
+    fg_interrupt = 1;
+  sentinel_stop();
   /* The program ended: the terminal is tether's again before anything
    * else (the rest of the tree dies below). */
   terminal_take_back();
@@ -1216,6 +1639,9 @@ int cli_run(int argc, char **argv) {
   return CLI_EXIT_FAILURE;
 
 fail:
+#ifndef _WIN32
+  sentinel_stop();
+#endif
   tether_child_free(s.child);
   tether_channel_free(ch);
 #ifndef _WIN32

@@ -219,6 +219,180 @@ case $pat in
   ;;
 esac
 
+# ------------------------------------------------------------ item 11: exec failures, as env
+# The same program under tether and under env (coreutils: 127 for ENOENT,
+# 126 for any other exec error, with the OS's reason): same status, and
+# tether's reason is env's strerror text where env has the better one.
+mkdir -p "$tmp/x"
+# exec_case NAME PROGRAM ARGS...: runs both; sets trc tmsg erc emsg
+exec_case() {
+  local name=$1
+  shift
+  timeout 20 "$T" run -- "$@" >"$tmp/x/$name.tout" 2>"$tmp/x/$name.terr"
+  trc=$?
+  timeout 20 env "$@" >"$tmp/x/$name.eout" 2>"$tmp/x/$name.eerr"
+  erc=$?
+  tmsg=$(cat "$tmp/x/$name.terr")
+  emsg=$(cat "$tmp/x/$name.eerr")
+}
+exec_case empty ''
+[ $trc -eq 127 ] && [ $erc -eq 127 ] && [ "$tmsg" = "tether run: cannot run '': program not found" ] &&
+  ok "'' as program: 127 with one line, as env" || bad "'': tether $trc '$tmsg', env $erc '$emsg'"
+ln -s loop2 "$tmp/x/loop1"
+ln -s loop1 "$tmp/x/loop2"
+exec_case loop "$tmp/x/loop1"
+[ $trc -eq 126 ] && [ $erc -eq 126 ] && [ "$tmsg" = "tether run: cannot run '$tmp/x/loop1': ${emsg##*: }" ] &&
+  ok "symlink loop: 126 '${emsg##*: }', as env" || bad "loop: tether $trc '$tmsg', env $erc '$emsg'"
+cp "$(type -P true)" "$tmp/x/busy"
+exec 9>>"$tmp/x/busy" # open for writing: execve() gives ETXTBSY
+exec_case busy "$tmp/x/busy"
+exec 9>&-
+[ $trc -eq 126 ] && [ $erc -eq 126 ] && [ "$tmsg" = "tether run: cannot run '$tmp/x/busy': ${emsg##*: }" ] &&
+  ok "a program open for writing: 126 '${emsg##*: }', as env" || bad "ETXTBSY: tether $trc '$tmsg', env $erc '$emsg'"
+printf '#!/no/such/interp -x\necho hi\n' >"$tmp/x/interp"
+printf '#!/bin/sh\r\necho hi\r\n' >"$tmp/x/crlf"
+chmod +x "$tmp/x/interp" "$tmp/x/crlf"
+exec_case interp "$tmp/x/interp"
+[ $trc -eq 127 ] && [ $erc -eq 127 ] &&
+  [ "$tmsg" = "tether run: cannot run '$tmp/x/interp': its interpreter '/no/such/interp' (on its #! line) was not found" ] &&
+  ok "#! interpreter missing: 127 as env, and the interpreter is named (env: '${emsg##*: }')" ||
+  bad "interp: tether $trc '$tmsg', env $erc '$emsg'"
+exec_case crlf "$tmp/x/crlf"
+[ $trc -eq 127 ] && [ $erc -eq 127 ] && printf '%s' "$tmsg" | grep -qF "its interpreter '/bin/sh\r' (on" &&
+  ok "#!/bin/sh with a CRLF line end: 127, the interpreter shown as '/bin/sh\\r'" ||
+  bad "crlf: tether $trc '$tmsg', env $erc '$emsg'"
+# An ELF program whose loader is missing (same-length rename of PT_INTERP).
+ld=$(readelf -l "$(type -P true)" 2>/dev/null | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
+if [ -n "$ld" ] && LC_ALL=C sed "s|$ld|${ld%?}X|" "$(type -P true)" >"$tmp/x/noloader" &&
+  ! cmp -s "$(type -P true)" "$tmp/x/noloader"; then
+  chmod +x "$tmp/x/noloader"
+  exec_case noloader "$tmp/x/noloader"
+  [ $trc -eq 127 ] && [ $erc -eq 127 ] && printf '%s' "$tmsg" | grep -q "ELF interpreter (the dynamic loader" &&
+    ok "ELF program without its loader: 127 as env, says the loader is missing" ||
+    bad "noloader: tether $trc '$tmsg', env $erc '$emsg'"
+else
+  skipped "ELF without loader: cannot rename the PT_INTERP of $(command -v true) (readelf: '$ld')"
+fi
+# No #!: execvp() (env) runs it with /bin/sh, $0 = the path, args after it.
+printf 'printf "[%%s]" "$0" "$@"; exit 3\n' >"$tmp/x/nosb"
+chmod +x "$tmp/x/nosb"
+exec_case nosb "$tmp/x/nosb" a 'b c' ''
+[ $trc -eq 3 ] && [ $erc -eq 3 ] && cmp -s "$tmp/x/nosb.tout" "$tmp/x/nosb.eout" && [ -z "$tmsg" ] &&
+  ok "script without #!: run by /bin/sh as env does ($(cat "$tmp/x/nosb.tout"), exit 3)" ||
+  bad "nosb: tether $trc '$(cat "$tmp/x/nosb.tout")' '$tmsg', env $erc '$(cat "$tmp/x/nosb.eout")'"
+PATH="$tmp/x:$PATH" exec_case nosb_path nosb z
+[ $trc -eq 3 ] && [ $erc -eq 3 ] && cmp -s "$tmp/x/nosb_path.tout" "$tmp/x/nosb_path.eout" &&
+  ok "script without #! found in PATH: same \$0 and args as env ($(cat "$tmp/x/nosb_path.tout"))" ||
+  bad "nosb in PATH: tether $trc '$(cat "$tmp/x/nosb_path.tout")' '$tmsg', env $erc '$(cat "$tmp/x/nosb_path.eout")'"
+# A binary that is not this machine's: not given to sh (env/dash say "ELF:
+# not found", 127); 126 "not an executable format", as bash says.
+printf '\177ELF garbage' >"$tmp/x/badexe"
+chmod +x "$tmp/x/badexe"
+exec_case badexe "$tmp/x/badexe"
+timeout 20 bash -c "$tmp/x/badexe" 2>/dev/null
+brc=$?
+[ $trc -eq 126 ] && [ $brc -eq 126 ] && [ "$tmsg" = "tether run: cannot run '$tmp/x/badexe': not an executable format" ] &&
+  ok "binary of no known format: 126 as bash (env: $erc, '${emsg##*: }')" ||
+  bad "badexe: tether $trc '$tmsg', bash $brc"
+# ~5 MB of arguments: the kernel takes up to 6 MiB with an unlimited stack.
+if (ulimit -s unlimited) 2>/dev/null; then
+  big=$(head -c 100000 /dev/zero | tr '\0' x)
+  args=()
+  for i in $(seq 50); do args+=("$big"); done
+  trc=$(ulimit -s unlimited && timeout 20 "$T" run -- sh -c 'echo $#' sh "${args[@]}" 2>"$tmp/x/big.err")
+  erc=$(ulimit -s unlimited && timeout 20 env sh -c 'echo $#' sh "${args[@]}" 2>&1)
+  [ "$trc" = 50 ] && [ "$erc" = 50 ] && ok "5 MB of arguments, ulimit -s unlimited: run, as env" ||
+    bad "5 MB of arguments: tether '$trc' $(cat "$tmp/x/big.err"), env '$erc'"
+  unset args big
+else
+  skipped "5 MB of arguments: ulimit -s unlimited refused"
+fi
+
+# ------------------------------------------------------------ item 12: no /proc
+# In a mount namespace of its own with /proc unmounted (or hidden under an
+# empty tmpfs), the program starts a setsid() escapee; it must die with the
+# run: (a) when the program ends, before tether returns; (b) within 1 s of
+# `kill -9` of tether. The test itself still sees the host's /proc.
+# noproc_case NAME: starts tether there; sets np_t (tether's pid), np_g
+# (the escapee's), np_rc (the shell's status when it ended)
+noproc_case() {
+  local name=$1
+  rm -f "$tmp/$name.g" "$tmp/$name.go"
+  timeout 30 unshare -m sh -c '
+    umount -l /proc 2>/dev/null || mount -t tmpfs none /proc || exit 98
+    [ -e /proc/self/stat ] && exit 99
+    exec "$0" run -- sh -c "setsid sleep 60 & echo \$! >\"\$1\"; \
+      i=0; while [ ! -e \"\$2\" ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done" sh "$1" "$2"' \
+    "$T" "$tmp/$name.g" "$tmp/$name.go" 2>"$tmp/$name.err" &
+  np_t=$!
+  kids+=("$np_t")
+  np_g=
+  if wait_for test -s "$tmp/$name.g"; then
+    np_g=$(cat "$tmp/$name.g")
+    kids+=("$np_g")
+  fi
+}
+# gone PID: not running (no such process, or a zombie)
+gone() {
+  local a b st
+  kill -0 "$1" 2>/dev/null || return 0
+  read -r a b st _ <"/proc/$1/stat" 2>/dev/null || return 0
+  [ "$st" = Z ]
+}
+# Control, with /proc: does this build catch setsid() escapees at all?
+# (Linux keeper only; the portable backend and macOS have no subreaper.)
+rm -f "$tmp/ctl.g"
+timeout 20 "$T" run -- sh -c 'setsid sleep 60 & echo $! >"$1"; sleep 0.5' sh "$tmp/ctl.g"
+ctl_g=$(cat "$tmp/ctl.g" 2>/dev/null)
+if [ -z "$ctl_g" ]; then
+  bad "no /proc control: the escapee did not start"
+elif ! gone "$ctl_g"; then
+  kill -9 "$ctl_g"
+  skipped "no /proc: this build does not catch setsid() escapees even with /proc (no subreaper: portable backend, not Linux)"
+elif ! unshare -m sh -c 'umount -l /proc 2>/dev/null || mount -t tmpfs none /proc' 2>"$tmp/unshare_m.err"; then
+  skipped "no /proc: unshare -m with /proc unmounted refused: $(head -n 1 "$tmp/unshare_m.err")"
+elif ! timeout 20 unshare -m sh -c '(umount -l /proc 2>/dev/null || mount -t tmpfs none /proc) &&
+    exec "$0" --version' "$T" >/dev/null 2>"$tmp/noproc_version.err"; then
+  # Sanitizer runtimes (LeakSanitizer lists threads in /proc) fail at exit.
+  skipped "no /proc: this build of tether cannot even run 'tether --version' there: $(grep -m1 -i 'error\|fatal' "$tmp/noproc_version.err")"
+else
+  noproc_case np_end
+  if [ -z "$np_g" ]; then
+    bad "no /proc, program ends: the escapee did not start: $(cat "$tmp/np_end.err")"
+  else
+    sid_g=$(ps -o sid= -p "$np_g" | tr -d ' ')
+    touch "$tmp/np_end.go"
+    wait "$np_t"
+    np_rc=$?
+    if [ "$sid_g" = "$np_g" ] && [ $np_rc -eq 0 ] && gone "$np_g"; then
+      ok "no /proc: the program ends, its setsid() escapee (session $sid_g) is dead when tether returns (rc 0)"
+    else
+      bad "no /proc, program ends: rc $np_rc, escapee $np_g (session $sid_g) $(gone "$np_g" && echo dead || echo ALIVE) $(cat "$tmp/np_end.err")"
+    fi
+    kill -9 "$np_g" 2>/dev/null
+  fi
+  noproc_case np_kill9
+  if [ -z "$np_g" ]; then
+    bad "no /proc, kill -9: the escapee did not start: $(cat "$tmp/np_kill9.err")"
+  else
+    tp=$(pgrep -P "$np_t") # timeout's child: unshare, then sh, exec'd tether
+    [ "$(cat "/proc/$tp/comm" 2>/dev/null)" = tether ] || echo "# pid $tp is '$(cat "/proc/$tp/comm" 2>/dev/null)', not tether"
+    t0=$(date +%s%N)
+    kill -9 "$tp"
+    i=0
+    while ! gone "$np_g" && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done # watchdog: ~3 s
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    wait "$np_t" 2>/dev/null
+    if gone "$np_g" && [ $ms -le 1000 ]; then
+      ok "no /proc: kill -9 of tether, its setsid() escapee dead after $ms ms"
+    else
+      bad "no /proc, kill -9: escapee $np_g $(gone "$np_g" && echo "dead after $ms ms" || echo "ALIVE after $ms ms")"
+    fi
+    kill -9 "$np_g" 2>/dev/null
+    touch "$tmp/np_kill9.go"
+  fi
+fi
+
 # ------------------------------------------------------------ item 5: PID 1 reaps orphans
 # tether (or a peer) as PID 1 of a new PID namespace runs a program that
 # waits for $tmp/NAME.go. Orphans enter the namespace from outside (nsenter,
