@@ -997,9 +997,13 @@ TETHER_API int tether_child_stop(tether_child *c, const tether_stop_step *steps,
 /**
  * Release the child: unless it is detached, kill its whole tree (if still
  * there) and reap it; close the pipes. Then free the memory. NULL does
- * nothing.
+ * nothing. Returns once the child itself has been reaped (its resources,
+ * ports, locks are released), as Go's Kill + Wait (not a child this
+ * process may no longer signal after dropping privileges; docs/children.md).
  *
- * Platform notes: Windows: the job is terminated (exit code 137) and the
+ * Platform notes: POSIX: if this process reaped the child itself, nothing
+ * is signalled or reaped by its old pid (Linux: through its pidfd; without
+ * pidfds only while the pid is still a child of this process). Windows: the job is terminated (exit code 137) and the
  * call returns once the job has no process left, waiting at most 10 s (a
  * process blocked in a driver can take longer to end; it is ended when it
  * can).
