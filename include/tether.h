@@ -1003,10 +1003,10 @@ TETHER_API int tether_child_stop(tether_child *c, const tether_stop_step *steps,
  *
  * Platform notes: POSIX: if this process reaped the child itself, nothing
  * is signalled or reaped by its old pid (Linux: through its pidfd; without
- * pidfds only while the pid is still a child of this process). Windows: the job is terminated (exit code 137) and the
- * call returns once the job has no process left, waiting at most 10 s (a
- * process blocked in a driver can take longer to end; it is ended when it
- * can).
+ * pidfds only while the pid is still a child of this process). Windows:
+ * the job is terminated (exit code 137) and the call returns once the job
+ * has no process left, waiting at most 10 s (a process blocked in a driver
+ * can take longer to end; it is ended when it can).
  */
 TETHER_API void tether_child_free(tether_child *c);
 
