@@ -425,6 +425,42 @@ static int ch_sleep(int argc, char **argv) {
   return 0;
 }
 
+/* brokenguard: run with TETHER_GUARD set to a program that exits at once
+ * (a guard that dies before its hello). Two spawns of a sleeping child:
+ * each must fail with TETHER_EHELPER or its child be killed, never run
+ * unguarded; prints one word per spawn and this process's CPU time. */
+static int ch_brokenguard(int argc, char **argv) {
+  int i;
+  struct rusage ru;
+  (void)argc;
+  (void)argv;
+  for (i = 0; i < 2; i++) {
+    const char *v[] = {"sleep", "30", NULL};
+    tether_spawn_options o;
+    tether_child *c = NULL;
+    tether_exit e;
+    int r;
+    memset(&o, 0, sizeof(o));
+    r = tether_spawn(&c, v, &o);
+    if (r == TETHER_EHELPER) {
+      printf("ehelper\n");
+    } else if (r != 0) {
+      printf("error-%s\n", tether_err_name(r));
+    } else if (tether_child_wait(c, 5000, &e) == 1) {
+      printf("%s\n", e.kind == TETHER_EXIT_SIGNAL && e.signo == SIGKILL ? "killed" : "ended");
+      tether_child_free(c);
+    } else {
+      printf("running\n"); /* unguarded: the failure */
+      tether_child_free(c);
+    }
+  }
+  (void)getrusage(RUSAGE_SELF, &ru);
+  printf("cpu %ld\n", (long)(ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
+                             ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000));
+  fflush(stdout);
+  return 0;
+}
+
 static int ch_cat(int argc, char **argv) {
   char buf[256];
   ssize_t n;
@@ -1411,6 +1447,38 @@ static int skip_if_not_linux_proc(void) {
 #define GUARD_OWN_PIDFDS 0
 #endif
 
+/* 5. A guard that dies before its hello (a broken install, or killed while
+ * it starts) guards nothing: the spawn fails with TETHER_EHELPER or its
+ * child is killed; it is not restarted in a loop. */
+static void test_guard_dies_before_hello(void **state) {
+  const char *v[] = {NULL, "--child", "brokenguard", NULL};
+  const char *env[] = {"TETHER_GUARD=/bin/true", NULL};
+  tether_spawn_options o;
+  tether_child *c;
+  tether_exit e;
+  char out[256] = "", w1[32], w2[32];
+  long cpu = -1;
+  (void)state;
+  wd_arm("guard dies before its hello", 60);
+  v[0] = tt_self();
+  opts_null(&o);
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.stdio[2].mode = TETHER_STDIO_INHERIT;
+  o.env_set = env;
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  assert_int_equal(tether_child_wait(c, 30000, &e), 1);
+  tether_child_free(c);
+  wd_disarm();
+  print_message("  with TETHER_GUARD=/bin/true: %s", out);
+  assert_int_equal(sscanf(out, "%31s %31s cpu %ld", w1, w2, &cpu), 3);
+  assert_true(strcmp(w1, "ehelper") == 0 || strcmp(w1, "killed") == 0);
+  assert_true(strcmp(w2, "ehelper") == 0 || strcmp(w2, "killed") == 0);
+  assert_int_equal(e.kind, TETHER_EXIT_CODE);
+  assert_int_equal(e.code, 0);
+  assert_true(cpu < 2000); /* no start loop */
+}
+
 static void test_guard_identity(void **state) {
   tether_child *c;
   pid_t g;
@@ -2171,6 +2239,7 @@ int main(int argc, char **argv) {
       {"exitafter", ch_exitafter},
       {"tree", ch_tree},
       {"stubborn", ch_stubborn},
+      {"brokenguard", ch_brokenguard},
       {"ids", ch_ids},
       {"killwait", sc_killwait},
       {"middle", sc_middle},
@@ -2201,6 +2270,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_status_sigchld_ignored, wd_teardown),
       cmocka_unit_test_teardown(test_status_killed_from_outside, wd_teardown),
       cmocka_unit_test_teardown(test_stop_without_polling, wd_teardown),
+      cmocka_unit_test_teardown(test_guard_dies_before_hello, wd_teardown),
       cmocka_unit_test_teardown(test_token_stop_many, wd_teardown),
       cmocka_unit_test_teardown(test_free_many, wd_teardown),
   };
