@@ -1,0 +1,117 @@
+#!/bin/bash
+# examples/container/Dockerfile, run as a container runtime would run it:
+# its ENTRYPOINT + CMD as PID 1 of a new pid namespace with its own /proc
+# (`unshare -fp --mount-proc`; Linux, root or user namespaces). Checked as
+# `docker stop` and `docker exec` would see it, side by side with tini in
+# the same place (issue 13). Usage: container.sh TETHER SOURCE_DIR
+# Prints "N passed, N failed, N skipped"; exits 1 on any failure.
+set -u
+T=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+src=$2
+tmp=$(mktemp -d)
+pass=0
+fail=0
+skip=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+skipped() { skip=$((skip + 1)); echo "skip - $1"; }
+kids=()
+cleanup() {
+  for p in "${kids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+wait_for() { # CMD...: until it succeeds, at most 10 s
+  local i=0
+  while [ $i -lt 100 ]; do
+    "$@" && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  return 1
+}
+
+# The Dockerfile's exec-form arrays, with the image's paths mapped to the
+# build's: ENTRYPOINT ["/usr/local/bin/tether", ...] and CMD [...].
+df=$src/examples/container/Dockerfile
+json_words() { # KEYWORD: its JSON array as lines
+  sed -n "s/^$1 \[\(.*\)\]\$/\1/p" "$df" | tr ',' '\n' | sed 's/^ *"//; s/" *$//'
+}
+mapfile -t entry < <(json_words ENTRYPOINT)
+mapfile -t cmd < <(json_words CMD)
+if [ "${#entry[@]}" -lt 2 ] || [ "${#cmd[@]}" -lt 1 ]; then
+  bad "Dockerfile: no exec-form ENTRYPOINT/CMD found in $df"
+  echo "$pass passed, $fail failed, $skip skipped"
+  exit 1
+fi
+[ "${entry[0]}" = /usr/local/bin/tether ] && entry[0]=$T
+[ "${cmd[0]}" = /usr/local/bin/service.sh ] && cmd[0]=$src/examples/container/service.sh
+
+# container NAME INIT...: the service under INIT as PID 1; docker exec
+# leaves an orphan in the namespace; docker stop sends SIGTERM to PID 1.
+container() {
+  local name=$1 u up wp nspid rc i zombies
+  shift
+  rm -f "$tmp/$name.ready"
+  SERVICE_READY=$tmp/$name.ready timeout 60 unshare -fp --mount-proc "$@" "${cmd[@]}" \
+    >"$tmp/$name.out" 2>&1 &
+  u=$!
+  kids+=("$u")
+  if ! wait_for test -e "$tmp/$name.ready"; then
+    bad "$name: the service did not start: $(cat "$tmp/$name.out")"
+    return
+  fi
+  up=$(pgrep -P "$u")               # unshare
+  wp=$(pgrep -P "$up" | head -n 1)  # its child: PID 1 inside
+  nspid=$(awk '/^NSpid:/{print $NF}' "/proc/$wp/status")
+  [ "$nspid" = 1 ] && ok "$name: the init is PID 1 in the container" ||
+    bad "$name: the init's pid inside is '$nspid', not 1"
+  # docker exec: a process entering the namespace, whose parent exits.
+  nsenter -t "$wp" -p -- sh -c 'sleep 0.3 & exit 0'
+  zombie_free() {
+    for p in $(pgrep -P "$wp"); do
+      case $(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null) in Z) return 1 ;; esac
+      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && return 1
+    done
+    return 0
+  }
+  sleep 0.5
+  wait_for zombie_free && ok "$name: docker exec's orphan was reaped by PID 1" ||
+    bad "$name: a zombie or orphan left under PID 1: $(pgrep -P "$wp" -a)"
+  # docker stop
+  kill -TERM "$wp"
+  i=0
+  while kill -0 "$u" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  if kill -0 "$u" 2>/dev/null; then
+    bad "$name: still running 10 s after docker stop's SIGTERM"
+    kill -9 "$wp"
+    wait "$u"
+    return
+  fi
+  wait "$u"
+  rc=$?
+  [ $rc -eq 0 ] && grep -q "service: SIGTERM, stopping" "$tmp/$name.out" &&
+    ok "$name: docker stop: the service got SIGTERM, stopped cleanly, exit 0" ||
+    bad "$name: docker stop: rc $rc, output: $(tr '\n' '|' <"$tmp/$name.out")"
+  echo "$rc" >"$tmp/$name.rc"
+}
+
+if [ "$(uname -s)" != Linux ]; then
+  skipped "containers: Linux pid namespaces only"
+elif ! unshare -fp --mount-proc true 2>"$tmp/unshare.err"; then
+  skipped "containers: unshare -fp --mount-proc refused: $(head -n 1 "$tmp/unshare.err")"
+elif ! command -v nsenter >/dev/null; then
+  skipped "containers: no nsenter"
+else
+  container tether "${entry[@]}"
+  if command -v tini >/dev/null; then
+    container tini tini --
+    [ "$(cat "$tmp/tether.rc" 2>/dev/null)" = "$(cat "$tmp/tini.rc" 2>/dev/null)" ] &&
+      ok "same exit status as tini after docker stop" ||
+      bad "exit status after docker stop: tether $(cat "$tmp/tether.rc" 2>/dev/null), tini $(cat "$tmp/tini.rc" 2>/dev/null)"
+  else
+    skipped "tini: not installed (the peer)"
+  fi
+fi
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
