@@ -33,6 +33,7 @@
 
 #include "atomic.h"
 #include "backend.h"
+#include "module.h"
 #include "win32_seam.h"
 
 /* ------------------------------------------------------------------------ */
@@ -446,8 +447,12 @@ static int tether__console_registered; /* global lock */
 
 /* Global lock held. */
 static int tether__console_install_locked(void) {
+  int r;
   if (tether__console_registered)
     return 0;
+  /* Windows keeps only the handler's address: keep it mapped. */
+  if ((r = tether__win32_pin_module()) < 0)
+    return r;
   if (!SetConsoleCtrlHandler(tether__console_handler_thunk, TRUE))
     return tether__translate_os_error((long)GetLastError());
   tether__console_registered = 1;

@@ -44,6 +44,7 @@
 
 #include "backend.h"
 #include "cmdline.h"
+#include "module.h"
 #include "win32_seam.h"
 #include "helper.h"
 
@@ -807,6 +808,11 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
    * refused, as Go's ExtraFiles is on Windows. */
   if (opts->nextra > 0)
     return TETHER_ENOTSUP;
+
+  /* The exit callback (RegisterWaitForSingleObject) runs this module's
+   * code on a thread-pool thread whenever the child ends. */
+  if ((r = tether__win32_pin_module()) < 0)
+    return r;
 
   /* Program, command line, environment, working directory. */
   /* The command line first: it checks every argument (TETHER_EINVAL,
