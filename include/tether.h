@@ -45,6 +45,12 @@
  *     processes). New objects work as in any process.
  *   - The exit helpers (tether_exit_like_signal(), tether_main()) never hang
  *     on a stdio stream another thread holds locked.
+ *   - Windows, tether as a DLL: the first call that leaves code of tether's
+ *     where Windows or a thread calls it later (a console handler, the
+ *     hidden window, a thread, a child's exit callback) pins the DLL for the
+ *     rest of the process (GET_MODULE_HANDLE_EX_FLAG_PIN): FreeLibrary then
+ *     leaves it loaded instead of letting a Ctrl+C or a window message run
+ *     unmapped code.
  */
 #ifndef TETHER_H
 #define TETHER_H
