@@ -279,10 +279,12 @@ TETHER_API int tether_exit_decode(uint32_t raw, tether_exit *out);
  * |-----------|----------------|-------------------------------------------|
  * | INTERRUPT | SIGINT         | CTRL_C_EVENT                              |
  * | QUIT      | SIGQUIT        | CTRL_BREAK_EVENT                          |
- * | TERMINATE | SIGTERM        | WM_CLOSE to tether's hidden window        |
+ * | TERMINATE | SIGTERM        | WM_CLOSE to tether's hidden window;       |
+ * |           |                | WM_ENDSESSION with ENDSESSION_CLOSEAPP    |
+ * |           |                | (Restart Manager asks the program to end) |
  * | HANGUP    | SIGHUP         | CTRL_CLOSE_EVENT                          |
  * | LOGOFF    | (not produced) | CTRL_LOGOFF_EVENT, WM_ENDSESSION (logoff) |
- * | SHUTDOWN  | (not produced) | CTRL_SHUTDOWN_EVENT, WM_ENDSESSION        |
+ * | SHUTDOWN  | (not produced) | CTRL_SHUTDOWN_EVENT, WM_ENDSESSION (other)|
  * | USER1/2   | SIGUSR1/2      | (not produced)                            |
  * | RESIZE    | SIGWINCH       | (not produced)                            |
  * | CHILD     | a tethered child changed state (both)                      |
@@ -499,7 +501,13 @@ TETHER_API int tether_channel_new(tether_channel **out,
  * when it was a function. Windows: INTERRUPT, QUIT, HANGUP, LOGOFF and
  * SHUTDOWN use one console control handler; TERMINATE, LOGOFF and SHUTDOWN
  * also create a hidden top-level window on a thread of tether's, which
- * receives WM_CLOSE and WM_QUERYENDSESSION/WM_ENDSESSION.
+ * receives WM_CLOSE and WM_QUERYENDSESSION/WM_ENDSESSION. While TERMINATE
+ * is not watched, a close request to that window (WM_CLOSE, as `taskkill`
+ * without /F posts, or Restart Manager's ENDSESSION_CLOSEAPP) is
+ * TERMINATE's default action when the process has no top-level window of
+ * its own: it ends with exit code 143 (tether_exit_like_kind(TERMINATE)),
+ * as an unwatched SIGTERM ends a POSIX process; with a window of its own
+ * (which got the same request) it is ignored.
  */
 TETHER_API int tether_channel_watch(tether_channel *ch, int kind,
                                     unsigned flags);
