@@ -706,7 +706,20 @@ enum tether_spawn_flags {
    *  the child. Without it an ignored signal stays ignored in the child, as
    *  with posix_spawn(), fork() + exec and `nohup`. Handled signals always
    *  start at their default. Windows: no effect. */
-  TETHER_SPAWN_RESET_SIGNALS = 1u << 5
+  TETHER_SPAWN_RESET_SIGNALS = 1u << 5,
+  /** Windows: let descendants leave the child's tree. The child's Job
+   *  Object gets JOB_OBJECT_LIMIT_BREAKAWAY_OK, so a process of the tree
+   *  that creates a process with CREATE_BREAKAWAY_FROM_JOB starts it
+   *  outside the job: that process no longer dies with the tree (nor with
+   *  this process). Without the flag such a CreateProcess fails with
+   *  ERROR_ACCESS_DENIED, by design: the job does not allow breakaway
+   *  (programs such as some installers and `start`-like launchers rely on
+   *  breakaway and then fail inside a tethered tree). POSIX: accepted, and
+   *  already the case: a descendant that calls setsid() (or setpgid())
+   *  leaves the child's process group and survives it, unless
+   *  TETHER_SPAWN_CATCH_ESCAPEES. With TETHER_SPAWN_CATCH_ESCAPEES or
+   *  TETHER_SPAWN_DETACHED: TETHER_EINVAL (on both). */
+  TETHER_SPAWN_ALLOW_BREAKAWAY = 1u << 6
 };
 
 /**

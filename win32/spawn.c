@@ -691,14 +691,14 @@ static DWORD tether__create(const tether__create_req *req, int *no_job_list,
  * "JOBOBJECT_BASIC_LIMIT_INFORMATION", MS docs) instead of waiting in a
  * Windows Error Reporting dialog that nobody may ever close, which would
  * keep the crashed child alive and its exit unreported. */
-static int tether__job_new(HANDLE *out) {
+static int tether__job_new(HANDLE *out, DWORD extra_limits) {
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
   HANDLE job = CreateJobObjectW(NULL, NULL);
   *out = NULL;
   if (job == NULL)
     return tether__os_err();
   memset(&info, 0, sizeof(info));
-  info.BasicLimitInformation.LimitFlags = TETHER__JOB_LIMITS;
+  info.BasicLimitInformation.LimitFlags = TETHER__JOB_LIMITS | extra_limits;
   if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
                                sizeof(info))) {
     int r = tether__os_err();
@@ -904,7 +904,11 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
       req.flags |= CREATE_NO_WINDOW;
       os->own_console = 1;
     }
-    if ((r = tether__job_new(&job)) < 0)
+    /* TETHER_SPAWN_ALLOW_BREAKAWAY: CREATE_BREAKAWAY_FROM_JOB from inside
+     * the tree starts a process outside it; without it, ERROR_ACCESS_DENIED. */
+    if ((r = tether__job_new(&job, (opts->flags & TETHER_SPAWN_ALLOW_BREAKAWAY)
+                                       ? JOB_OBJECT_LIMIT_BREAKAWAY_OK
+                                       : 0)) < 0)
       goto fail;
     if ((r = tether__create_in_job(&req, job, &pi)) < 0)
       goto fail;
@@ -1458,7 +1462,7 @@ int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids,
     r = TETHER_ENOTSUP;
     goto done;
   }
-  if ((r = tether__job_new(&job)) < 0)
+  if ((r = tether__job_new(&job, 0)) < 0)
     goto done;
   req.app = exe;
   req.cmdline = cmdline;
