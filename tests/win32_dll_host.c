@@ -26,6 +26,10 @@
  * Every wait has a bound; a case that reports nothing in 60 s is killed and
  * counts as failed.
  */
+/* MSVC: wcscpy, swprintf, _wfopen are fine here (bounded, test code). */
+#ifndef _CRT_SECURE_NO_WARNINGS
+#define _CRT_SECURE_NO_WARNINGS
+#endif
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
