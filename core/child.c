@@ -89,7 +89,13 @@ int tether_spawn(tether_child **out, const char *const *argv,
                                  TETHER_SPAWN_NO_SEARCH |
                                  TETHER_SPAWN_CONSOLE_GROUP |
                                  TETHER_SPAWN_CATCH_ESCAPEES |
-                                 TETHER_SPAWN_RESET_SIGNALS)) != 0)
+                                 TETHER_SPAWN_RESET_SIGNALS |
+                                 TETHER_SPAWN_ALLOW_BREAKAWAY)) != 0)
+    return TETHER_EINVAL;
+  /* Letting descendants leave contradicts catching them, and a detached
+   * child has no tree to leave. */
+  if ((opts->flags & TETHER_SPAWN_ALLOW_BREAKAWAY) &&
+      (opts->flags & (TETHER_SPAWN_CATCH_ESCAPEES | TETHER_SPAWN_DETACHED)))
     return TETHER_EINVAL;
   /* A detached child is nobody's to catch. */
   if ((opts->flags & TETHER_SPAWN_DETACHED) &&

@@ -45,6 +45,12 @@
  *     processes). New objects work as in any process.
  *   - The exit helpers (tether_exit_like_signal(), tether_main()) never hang
  *     on a stdio stream another thread holds locked.
+ *   - Windows, tether as a DLL: the first call that leaves code of tether's
+ *     where Windows or a thread calls it later (a console handler, the
+ *     hidden window, a thread, a child's exit callback) pins the DLL for the
+ *     rest of the process (GET_MODULE_HANDLE_EX_FLAG_PIN): FreeLibrary then
+ *     leaves it loaded instead of letting a Ctrl+C or a window message run
+ *     unmapped code.
  */
 #ifndef TETHER_H
 #define TETHER_H
@@ -152,7 +158,7 @@ TETHER_API const char *tether_version_string(void);
   XX(ECANCELED, -27,                                                           \
      "the token was already cancelled (the first cause is kept)")             \
   XX(EHELPER, -28,                                                             \
-     "tether's helper program (tether-guard) is missing or could not start")
+     "tether's helper program (tether-guard, tether-ctrl.exe) is missing or could not start")
 
 /** Error codes: every failure is one of these negative values. */
 typedef enum tether_error {
@@ -273,10 +279,12 @@ TETHER_API int tether_exit_decode(uint32_t raw, tether_exit *out);
  * |-----------|----------------|-------------------------------------------|
  * | INTERRUPT | SIGINT         | CTRL_C_EVENT                              |
  * | QUIT      | SIGQUIT        | CTRL_BREAK_EVENT                          |
- * | TERMINATE | SIGTERM        | WM_CLOSE to tether's hidden window        |
+ * | TERMINATE | SIGTERM        | WM_CLOSE to tether's hidden window;       |
+ * |           |                | WM_ENDSESSION with ENDSESSION_CLOSEAPP    |
+ * |           |                | (Restart Manager asks the program to end) |
  * | HANGUP    | SIGHUP         | CTRL_CLOSE_EVENT                          |
  * | LOGOFF    | (not produced) | CTRL_LOGOFF_EVENT, WM_ENDSESSION (logoff) |
- * | SHUTDOWN  | (not produced) | CTRL_SHUTDOWN_EVENT, WM_ENDSESSION        |
+ * | SHUTDOWN  | (not produced) | CTRL_SHUTDOWN_EVENT, WM_ENDSESSION (other)|
  * | USER1/2   | SIGUSR1/2      | (not produced)                            |
  * | RESIZE    | SIGWINCH       | (not produced)                            |
  * | CHILD     | a tethered child changed state (both)                      |
@@ -493,7 +501,13 @@ TETHER_API int tether_channel_new(tether_channel **out,
  * when it was a function. Windows: INTERRUPT, QUIT, HANGUP, LOGOFF and
  * SHUTDOWN use one console control handler; TERMINATE, LOGOFF and SHUTDOWN
  * also create a hidden top-level window on a thread of tether's, which
- * receives WM_CLOSE and WM_QUERYENDSESSION/WM_ENDSESSION.
+ * receives WM_CLOSE and WM_QUERYENDSESSION/WM_ENDSESSION. While TERMINATE
+ * is not watched, a close request to that window (WM_CLOSE, as `taskkill`
+ * without /F posts, or Restart Manager's ENDSESSION_CLOSEAPP) is
+ * TERMINATE's default action when the process has no top-level window of
+ * its own: it ends with exit code 143 (tether_exit_like_kind(TERMINATE)),
+ * as an unwatched SIGTERM ends a POSIX process; with a window of its own
+ * (which got the same request) it is ignored.
  */
 TETHER_API int tether_channel_watch(tether_channel *ch, int kind,
                                     unsigned flags);
@@ -692,7 +706,20 @@ enum tether_spawn_flags {
    *  the child. Without it an ignored signal stays ignored in the child, as
    *  with posix_spawn(), fork() + exec and `nohup`. Handled signals always
    *  start at their default. Windows: no effect. */
-  TETHER_SPAWN_RESET_SIGNALS = 1u << 5
+  TETHER_SPAWN_RESET_SIGNALS = 1u << 5,
+  /** Windows: let descendants leave the child's tree. The child's Job
+   *  Object gets JOB_OBJECT_LIMIT_BREAKAWAY_OK, so a process of the tree
+   *  that creates a process with CREATE_BREAKAWAY_FROM_JOB starts it
+   *  outside the job: that process no longer dies with the tree (nor with
+   *  this process). Without the flag such a CreateProcess fails with
+   *  ERROR_ACCESS_DENIED, by design: the job does not allow breakaway
+   *  (programs such as some installers and `start`-like launchers rely on
+   *  breakaway and then fail inside a tethered tree). POSIX: accepted, and
+   *  already the case: a descendant that calls setsid() (or setpgid())
+   *  leaves the child's process group and survives it, unless
+   *  TETHER_SPAWN_CATCH_ESCAPEES. With TETHER_SPAWN_CATCH_ESCAPEES or
+   *  TETHER_SPAWN_DETACHED: TETHER_EINVAL (on both). */
+  TETHER_SPAWN_ALLOW_BREAKAWAY = 1u << 6
 };
 
 /**
@@ -884,7 +911,10 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  * @return 0, or TETHER_EINVAL (NULL, other kinds), TETHER_ESRCH (the child
  *         has exited and was reaped; Windows: no process of the tree is
  *         left), TETHER_ENOTSUP (Windows: USER1/2, or the event cannot reach
- *         this child, see below; tether_last_os_error() may say why).
+ *         this child, see below; tether_last_os_error() may say why),
+ *         TETHER_EHELPER (Windows: INTERRUPT or QUIT needed the console
+ *         helper tether-ctrl.exe, which is missing or could not start),
+ *         TETHER_ETIMEDOUT (Windows: the helper took more than 10 s).
  *
  * Platform notes: POSIX: killpg() of the child's group with the signal.
  * Windows:
@@ -900,11 +930,13 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  *     ignored, and that state is inherited by its own children. tether reads
  *     the child's state first and returns TETHER_ENOTSUP while it ignores
  *     Ctrl+C (or when it cannot be read), so a stop sequence moves on at once.
- *     The helper is this executable, re-run with TETHER_CTRL_HELPER in its
- *     environment; tether's initializer (a constructor / .CRT$XCU entry)
- *     turns it into the helper before main() runs, so tether must be linked
- *     into the executable or into a DLL it loads at start (otherwise
- *     TETHER_ENOTSUP).
+ *     The helper is tether's own program tether-ctrl.exe (installed in
+ *     bin, next to tether.exe and tether.dll), never this executable: it is
+ *     looked for in %TETHER_CTRL%, next to tether's DLL (or the executable
+ *     tether is linked into), next to the running executable, at the
+ *     install path, in the build tree (docs/children.md). Missing, not
+ *     startable, or not answering as tether-ctrl.exe: TETHER_EHELPER
+ *     (tether_last_os_error(): ERROR_FILE_NOT_FOUND when it is not found).
  *   - QUIT = CTRL_BREAK_EVENT to the child's process group (directly when it
  *     shares this process's console, else through the helper). Ctrl+Break
  *     cannot be ignored, only handled; the default handler ends the process
@@ -1038,6 +1070,8 @@ enum tether_send_flags {
  *         - TETHER_EPERM: not allowed to signal / open it.
  *         - TETHER_ENOTSUP: this OS cannot deliver the kind to that target
  *           (see below); tether_last_os_error() may say why.
+ *         - TETHER_EHELPER: Windows, INTERRUPT and QUIT: the console helper
+ *           tether-ctrl.exe is missing or could not start.
  *
  * Platform notes: POSIX: kill() (killpg() semantics with
  * TETHER_SEND_GROUP: kill(-pid)) with SIGINT, SIGQUIT, SIGTERM, SIGHUP,
@@ -1048,7 +1082,8 @@ enum tether_send_flags {
  * process, or one that has exited: TETHER_ESRCH; access denied:
  * TETHER_EPERM), then:
  *   - INTERRUPT: CTRL_C_EVENT on the target's console, generated by a
- *     short-lived helper (this executable, see tether_child_signal()) that
+ *     short-lived helper (tether-ctrl.exe, see tether_child_signal(); missing:
+ *     TETHER_EHELPER) that
  *     attaches to it. Windows cannot aim Ctrl+C at one process: every
  *     process attached to that console receives it, as if Ctrl+C had been
  *     typed there, including this process when it shares that console

@@ -409,6 +409,37 @@ static int scenario_terminate(int argc, char **argv) {
                                                                                 : 5;
 }
 
+/* Watch only LOGOFF (so tether's hidden window exists, TERMINATE is not
+ * watched); argument "window": first make a top-level window of its own,
+ * as a GUI program has. Say "ready <hwnd of tether's window>", then live
+ * 3 s and exit 7 (or 8 when the event came: it must not). */
+static int scenario_logoff_only(int argc, char **argv) {
+  tether_channel *ch = NULL;
+  tether_event ev;
+  int rc;
+  if (argc > 0 && strcmp(argv[0], "window") == 0) {
+    HWND own = CreateWindowExW(0, L"STATIC", L"own", WS_OVERLAPPED, 0, 0, 10, 10, NULL,
+                               NULL, GetModuleHandleW(NULL), NULL);
+    if (own == NULL) {
+      say("error own window %lu", (unsigned long)GetLastError());
+      return TT_CHILD_NO_CONSOLE;
+    }
+  }
+  rc = tether_channel_new(&ch, NULL);
+  if (rc == 0)
+    rc = tether_channel_watch(ch, TETHER_EVENT_LOGOFF, 0);
+  if (rc < 0 || tether__win32_hidden_window() == NULL) {
+    say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
+    return rc < 0 && tether_last_os_error() == ERROR_INVALID_WINDOW_HANDLE
+               ? TT_CHILD_NO_CONSOLE
+               : 2;
+  }
+  say("ready %llu", (unsigned long long)(uintptr_t)tether__win32_hidden_window());
+  rc = tether_channel_wait(ch, &ev, 3000);
+  tether_channel_free(ch);
+  return rc == 0 ? 7 : 8;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Backend pieces: errors, clock, threads                                   */
 /* ------------------------------------------------------------------------ */
@@ -948,12 +979,9 @@ static void test_window_wm_close(void **state) {
   assert_int_equal(ev.count, 1);
   assert_int_equal(ev.time_left_ms, -1);
   assert_true(IsWindow(hwnd)); /* not destroyed */
-  /* Unwatched: ignored, the window stays. */
+  /* Unwatched, it ends a process without windows of its own: in a child,
+   * test_window_unwatched_close. */
   assert_tether_ok(tether_channel_unwatch(ch, TETHER_EVENT_TERMINATE));
-  assert_true(PostMessageW(hwnd, WM_CLOSE, 0, 0));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0));
-  assert_int_equal(tether_channel_wait(ch, &ev, 300), 0);
-  assert_true(IsWindow(hwnd));
   /* Watching again reuses the same window. */
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_TERMINATE, 0));
   assert_ptr_equal(tether__win32_hidden_window(), hwnd);
@@ -993,6 +1021,73 @@ static void test_window_endsession(void **state) {
   assert_true((call.end_ns - acked) / 1000000u < 1000u);
   /* The console event of the same kind is a separate source. */
   assert_int_equal(tether_channel_poll(ch, &ev), 0);
+}
+
+/* Restart Manager's close request (RmShutdown): WM_QUERYENDSESSION and
+ * WM_ENDSESSION with ENDSESSION_CLOSEAPP. The session does not end: it is
+ * TERMINATE (as WM_CLOSE), not SHUTDOWN, and needs no acknowledgement. */
+static void test_window_closeapp(void **state) {
+  tether_channel *ch = open_channel(NULL), *sd = open_channel(NULL);
+  tether_event ev;
+  HWND hwnd;
+  DWORD_PTR res = 1;
+  (void)state;
+  watch_or_skip(sd, TETHER_EVENT_SHUTDOWN);
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_TERMINATE, 0));
+  hwnd = find_our_window();
+  assert_true(SendMessageW(hwnd, WM_QUERYENDSESSION, 0, ENDSESSION_CLOSEAPP) != 0);
+  /* Returns at once: no acknowledgement wait. */
+  assert_true(SendMessageTimeoutW(hwnd, WM_ENDSESSION, TRUE, ENDSESSION_CLOSEAPP,
+                                  SMTO_BLOCK, 2000, &res) != 0);
+  expect_event(ch, &ev, TETHER_EVENT_TERMINATE, WM_ENDSESSION, "WM_ENDSESSION");
+  assert_int_equal(ev.time_left_ms, -1);
+  assert_int_equal(tether_channel_poll(sd, &ev), 0); /* not SHUTDOWN */
+  /* With ENDSESSION_CRITICAL too it is still a close request. */
+  assert_true(SendMessageTimeoutW(hwnd, WM_ENDSESSION, TRUE,
+                                  ENDSESSION_CLOSEAPP | ENDSESSION_CRITICAL, SMTO_BLOCK,
+                                  2000, &res) != 0);
+  expect_event(ch, &ev, TETHER_EVENT_TERMINATE, WM_ENDSESSION, "WM_ENDSESSION");
+  assert_int_equal(tether_channel_poll(sd, &ev), 0);
+}
+
+typedef struct unwatched_close_case {
+  const char *scenario;
+  UINT msg;
+  WPARAM wparam;
+  LPARAM lparam;
+  DWORD want; /* the child's exit code */
+} unwatched_close_case;
+
+/* No other window: the close request ends the process (143, TERMINATE's
+ * default, like tether_exit_like_kind(TERMINATE)), as `taskkill` without
+ * /F intends, instead of being swallowed. */
+static const unwatched_close_case case_uc_close = {"logoff_only", WM_CLOSE, 0, 0, 143};
+static const unwatched_close_case case_uc_closeapp = {"logoff_only", WM_ENDSESSION, TRUE,
+                                                      ENDSESSION_CLOSEAPP, 143};
+/* A window of its own got the same request; tether's is ignored: the child
+ * lives its 3 s and exits 7. */
+static const unwatched_close_case case_uc_gui = {"logoff_only window", WM_CLOSE, 0, 0, 7};
+
+/* Only LOGOFF watched, a close request to tether's hidden window. */
+static void test_window_unwatched_close(void **state) {
+  const unwatched_close_case *k = (const unwatched_close_case *)*state;
+  child c;
+  char line[256];
+  unsigned long long hwnd = 0;
+  DWORD code;
+  int n;
+  child_spawn(&c, k->scenario, 0);
+  n = child_read_line(&c, line, sizeof(line), 20000);
+  if (n <= 0 || sscanf(line, "ready %llu", &hwnd) != 1 || hwnd == 0) {
+    code = child_finish(&c, 5000);
+    if (code == TT_CHILD_NO_CONSOLE && tt_is_wine())
+      tt_skip(NO_DISPLAY_REASON);
+    fail_msg("child did not get ready: '%s' (exit code %lu)", line, (unsigned long)code);
+  }
+  assert_true(PostMessageW((HWND)(uintptr_t)hwnd, k->msg, k->wparam, k->lparam));
+  code = child_finish(&c, 20000);
+  print_message("[   INFO   ] %s: child exit code %lu\n", k->scenario, (unsigned long)code);
+  assert_int_equal(code, k->want);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1115,6 +1210,7 @@ int main(int argc, char **argv) {
       {"ctrl_break", scenario_ctrl_break},
       {"ctrl_close", scenario_ctrl_close},
       {"terminate", scenario_terminate},
+      {"logoff_only", scenario_logoff_only},
       {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       TEST(test_translate_os_error),
@@ -1136,6 +1232,10 @@ int main(int argc, char **argv) {
       TEST(test_window_wm_close),
       TEST_WITH(test_window_endsession, &case_es_logoff),
       TEST_WITH(test_window_endsession, &case_es_shutdown),
+      TEST(test_window_closeapp),
+      TEST_WITH(test_window_unwatched_close, &case_uc_close),
+      TEST_WITH(test_window_unwatched_close, &case_uc_closeapp),
+      TEST_WITH(test_window_unwatched_close, &case_uc_gui),
       TEST(test_native_ctrl_c),
       TEST(test_native_ctrl_c_unwatched),
       TEST(test_native_ctrl_break),

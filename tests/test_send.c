@@ -169,8 +169,12 @@ static void test_console_group_flag(void **state) {
   c = (tether_child *)&o;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
   assert_null(c);
+  /* TETHER_SPAWN_ALLOW_BREAKAWAY contradicts catching escapees. */
+  o.flags = TETHER_SPAWN_ALLOW_BREAKAWAY | TETHER_SPAWN_CATCH_ESCAPEES;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  assert_null(c);
   /* The next bit up is still unknown. */
-  o.flags = TETHER_SPAWN_RESET_SIGNALS << 1;
+  o.flags = TETHER_SPAWN_ALLOW_BREAKAWAY << 1;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
   assert_int_equal(tt_open_fd_count(), fds);
 }

@@ -183,6 +183,34 @@ static int child_sleep(int argc, char **argv) {
   return 0;
 }
 
+/* From inside a tethered tree: CreateProcess of `sleep` (suspended, so it
+ * runs nothing) with CREATE_BREAKAWAY_FROM_JOB. Say "ok <pid>" and wait up
+ * to 20 s for the parent (which checks its job and kills it) to end this
+ * process, or "err <GetLastError()>". The win32 call itself, no tether. */
+static int child_breakaway(int argc, char **argv) {
+  wchar_t self[MAX_PATH], cmd[MAX_PATH + 32];
+  STARTUPINFOW si;
+  PROCESS_INFORMATION pi;
+  char line[64];
+  (void)argc;
+  (void)argv;
+  GetModuleFileNameW(NULL, self, MAX_PATH);
+  swprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child sleep", self);
+  memset(&si, 0, sizeof(si));
+  si.cb = sizeof(si);
+  if (!CreateProcessW(self, cmd, NULL, NULL, FALSE,
+                      CREATE_BREAKAWAY_FROM_JOB | CREATE_SUSPENDED, NULL, NULL, &si, &pi)) {
+    snprintf(line, sizeof(line), "err %lu\n", (unsigned long)GetLastError());
+    write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
+    return 0;
+  }
+  snprintf(line, sizeof(line), "ok %lu\n", (unsigned long)pi.dwProcessId);
+  write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
+  Sleep(20000);
+  TerminateProcess(pi.hProcess, 1);
+  return 0;
+}
+
 /* Each argument after the scenario name, from the real command line
  * (CommandLineToArgvW, so non-ASCII survives), as UTF-8 hex, one a line. */
 static int child_argv(int argc, char **argv) {
@@ -1285,6 +1313,74 @@ static void test_job_limits(void **state) {
   assert_false(flags & (JOB_OBJECT_LIMIT_BREAKAWAY_OK | JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK));
 }
 
+/* CREATE_BREAKAWAY_FROM_JOB from inside a tethered tree: refused with
+ * ERROR_ACCESS_DENIED by default (the job does not allow breakaway, by
+ * design); with TETHER_SPAWN_ALLOW_BREAKAWAY the new process starts outside
+ * the child's job. Invalid with CATCH_ESCAPEES or DETACHED. */
+static void test_allow_breakaway(void **state) {
+  static const unsigned bad[] = {TETHER_SPAWN_ALLOW_BREAKAWAY | TETHER_SPAWN_CATCH_ESCAPEES,
+                                 TETHER_SPAWN_ALLOW_BREAKAWAY | TETHER_SPAWN_DETACHED};
+  self_args a;
+  tether_spawn_options o;
+  tether_child *c;
+  char line[64];
+  unsigned long pid = 0, err = 0;
+  size_t i;
+  int allow;
+  (void)state;
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    memset(&o, 0, sizeof(o));
+    o.flags = bad[i];
+    c = NULL;
+    assert_tether_err(tether_spawn(&c, self_argv(&a, "sleep", NULL, NULL, NULL), &o),
+                      TETHER_EINVAL);
+    assert_null(c);
+  }
+  for (allow = 0; allow <= 1; allow++) {
+    HANDLE job, gc;
+    BOOL in = TRUE;
+    memset(&o, 0, sizeof(o));
+    o.flags = allow ? TETHER_SPAWN_ALLOW_BREAKAWAY : 0;
+    o.stdio[1].mode = TETHER_STDIO_PIPE;
+    c = spawn_ok(self_argv(&a, "breakaway", NULL, NULL, NULL), &o);
+    job = (HANDLE)tether__win32_child_job(c);
+    if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000)) {
+      tether_child_free(c);
+      fail_msg("the child reported nothing");
+    }
+    print_message("allow %d: %s\n", allow, line);
+    if (!allow) {
+      tether_child_free(c);
+      assert_int_equal(sscanf(line, "err %lu", &err), 1);
+      assert_int_equal(err, ERROR_ACCESS_DENIED);
+      continue;
+    }
+    if (sscanf(line, "ok %lu", &pid) != 1) {
+      tether_child_free(c);
+      fail_msg("breakaway refused with the flag: %s", line);
+    }
+    gc = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_TERMINATE | SYNCHRONIZE, FALSE,
+                     (DWORD)pid);
+    if (gc == NULL) {
+      tether_child_free(c);
+      fail_msg("OpenProcess(%lu): %lu", pid, (unsigned long)GetLastError());
+    }
+    {
+      BOOL asked = IsProcessInJob(gc, job, &in);
+      DWORD w;
+      /* Outside the tree: freeing the child does not end it. */
+      tether_child_free(c);
+      w = WaitForSingleObject(gc, 500);
+      TerminateProcess(gc, 1);
+      WaitForSingleObject(gc, 5000);
+      CloseHandle(gc);
+      assert_true(asked);
+      assert_false(in);
+      assert_int_equal(w, WAIT_TIMEOUT);
+    }
+  }
+}
+
 /* The path for Windows before 10 (CREATE_SUSPENDED + assign + resume). */
 static void test_free_kills_tree_suspended_path(void **state) {
   (void)state;
@@ -1766,6 +1862,7 @@ int main(int argc, char **argv) {
       {"exit", child_exit},
       {"crash", child_crash},
       {"sleep", child_sleep},
+      {"breakaway", child_breakaway},
       {"argv", child_argv},
       {"env", child_env},
       {"env_names", child_env_names},
@@ -1797,6 +1894,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_free_kills_tree),
       cmocka_unit_test(test_free_kills_tree_suspended_path),
       cmocka_unit_test(test_job_limits),
+      cmocka_unit_test(test_allow_breakaway),
       cmocka_unit_test(test_parent_death_kills_tree),
       cmocka_unit_test(test_wait_tree),
       cmocka_unit_test(test_kill),

@@ -79,3 +79,26 @@ if(CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
 else()
   tether_add_test(torture_spawn_win32 SOURCES torture/torture_spawn_win32.c TIMEOUT 600 LABELS torture win32)
 endif()
+
+# tether as a DLL loaded at run time by a host that links nothing of it
+# (python.exe + ctypes, .NET P/Invoke, plugin hosts): the console helper is
+# tether-ctrl.exe, never the host run again; a missing helper is
+# TETHER_EHELPER; FreeLibrary with a console handler or the hidden window
+# alive, then the event, does not crash (the DLL is pinned). The DLL is
+# built without the install and build-tree helper paths, so that only
+# %TETHER_CTRL% and the DLL's and executable's folders can find the helper.
+list(TRANSFORM TETHER_SOURCES PREPEND "${PROJECT_SOURCE_DIR}/" OUTPUT_VARIABLE tether_hostdll_sources)
+add_library(tether_hostdll SHARED ${tether_hostdll_sources})
+tether__configure(tether_hostdll)
+target_compile_definitions(tether_hostdll PRIVATE TETHER_SHARED)
+get_target_property(tether_hostdll_defs tether_hostdll COMPILE_DEFINITIONS)
+list(FILTER tether_hostdll_defs EXCLUDE REGEX "^TETHER_CTRL_(BUILD|INSTALL)_PATH=")
+set_target_properties(tether_hostdll PROPERTIES PREFIX "" COMPILE_DEFINITIONS "${tether_hostdll_defs}")
+add_executable(test_dll_host win32_dll_host.c)
+target_include_directories(test_dll_host PRIVATE ${PROJECT_SOURCE_DIR}/include)
+target_link_libraries(test_dll_host PRIVATE user32)
+tether_target_warnings(test_dll_host)
+add_dependencies(test_dll_host tether_hostdll tether-ctrl)
+add_test(NAME test_dll_host COMMAND test_dll_host driver)
+set_tests_properties(test_dll_host PROPERTIES TIMEOUT 300 LABELS win32
+  FAIL_REGULAR_EXPRESSION "FAIL ")

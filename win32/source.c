@@ -17,6 +17,8 @@
  *      source 8  WM_CLOSE                       -> TERMINATE
  *      source 9  WM_ENDSESSION, ENDSESSION_LOGOFF -> LOGOFF   (needs ack)
  *      source 10 WM_ENDSESSION, otherwise       -> SHUTDOWN (needs ack)
+ *      source 11 WM_ENDSESSION, ENDSESSION_CLOSEAPP -> TERMINATE
+ *                (Restart Manager asking the program to close)
  *
  * Neither is ever taken down again: the handler and the window check the
  * number of watchers of a source (tether__src_watchers) and behave as if
@@ -33,6 +35,7 @@
 
 #include "atomic.h"
 #include "backend.h"
+#include "module.h"
 #include "win32_seam.h"
 
 /* ------------------------------------------------------------------------ */
@@ -42,7 +45,8 @@
 #define TETHER__SRC_WM_CLOSE 8
 #define TETHER__SRC_WM_LOGOFF 9
 #define TETHER__SRC_WM_SHUTDOWN 10
-#define TETHER__WIN_NSRC 11
+#define TETHER__SRC_WM_CLOSEAPP 11
+#define TETHER__WIN_NSRC 12
 
 /* Indices 3, 4 and 7 are unused (kind 0): CTRL_*_EVENT 3 and 4 do not
  * exist ("HandlerRoutine", MS docs). */
@@ -61,7 +65,8 @@ static const tether__src_info tether__win_src[TETHER__WIN_NSRC] = {
     {TETHER_EVENT_TERMINATE, WM_CLOSE, "WM_CLOSE", 0},
     {TETHER_EVENT_LOGOFF, WM_ENDSESSION, "WM_ENDSESSION", TETHER__SRC_NEEDS_ACK},
     {TETHER_EVENT_SHUTDOWN, WM_ENDSESSION, "WM_ENDSESSION",
-     TETHER__SRC_NEEDS_ACK}};
+     TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_TERMINATE, WM_ENDSESSION, "WM_ENDSESSION", 0}};
 
 static int tether__valid_src(int src) {
   return src >= 0 && src < TETHER__WIN_NSRC &&
@@ -69,7 +74,7 @@ static int tether__valid_src(int src) {
 }
 
 static int tether__is_window_src(int src) {
-  return src >= TETHER__SRC_WM_CLOSE && src <= TETHER__SRC_WM_SHUTDOWN;
+  return src >= TETHER__SRC_WM_CLOSE && src <= TETHER__SRC_WM_CLOSEAPP;
 }
 
 int tether__os_src_info(int src, tether__src_info *out) {
@@ -93,6 +98,7 @@ int tether__os_kind_sources(int kind, int *srcs, int max) {
     break;
   case TETHER_EVENT_TERMINATE:
     list[n++] = TETHER__SRC_WM_CLOSE;
+    list[n++] = TETHER__SRC_WM_CLOSEAPP;
     break;
   case TETHER_EVENT_LOGOFF:
     list[n++] = CTRL_LOGOFF_EVENT;
@@ -446,8 +452,12 @@ static int tether__console_registered; /* global lock */
 
 /* Global lock held. */
 static int tether__console_install_locked(void) {
+  int r;
   if (tether__console_registered)
     return 0;
+  /* Windows keeps only the handler's address: keep it mapped. */
+  if ((r = tether__win32_pin_module()) < 0)
+    return r;
   if (!SetConsoleCtrlHandler(tether__console_handler_thunk, TRUE))
     return tether__translate_os_error((long)GetLastError());
   tether__console_registered = 1;
@@ -486,6 +496,8 @@ typedef HWND(WINAPI *tether__CreateWindowExW_fn)(DWORD, LPCWSTR, LPCWSTR, DWORD,
 typedef BOOL(WINAPI *tether__GetMessageW_fn)(LPMSG, HWND, UINT, UINT);
 typedef LRESULT(WINAPI *tether__DispatchMessageW_fn)(const MSG *);
 typedef LRESULT(WINAPI *tether__DefWindowProcW_fn)(HWND, UINT, WPARAM, LPARAM);
+typedef BOOL(WINAPI *tether__EnumWindows_fn)(WNDENUMPROC, LPARAM);
+typedef DWORD(WINAPI *tether__GetWindowThreadProcessId_fn)(HWND, LPDWORD);
 
 static struct {
   tether__RegisterClassExW_fn RegisterClassExW;
@@ -493,6 +505,8 @@ static struct {
   tether__GetMessageW_fn GetMessageW;
   tether__DispatchMessageW_fn DispatchMessageW;
   tether__DefWindowProcW_fn DefWindowProcW;
+  tether__EnumWindows_fn EnumWindows;
+  tether__GetWindowThreadProcessId_fn GetWindowThreadProcessId;
 } tether__u32; /* set once under the global lock, then read-only */
 
 static void *volatile tether__hwnd;   /* the window, once created */
@@ -530,8 +544,12 @@ static int tether__user32_load_locked(void) {
   tether__u32.GetMessageW = TETHER__PROC(u32, tether__GetMessageW_fn, "GetMessageW");
   tether__u32.DispatchMessageW =
       TETHER__PROC(u32, tether__DispatchMessageW_fn, "DispatchMessageW");
+  tether__u32.EnumWindows = TETHER__PROC(u32, tether__EnumWindows_fn, "EnumWindows");
+  tether__u32.GetWindowThreadProcessId =
+      TETHER__PROC(u32, tether__GetWindowThreadProcessId_fn, "GetWindowThreadProcessId");
   if (tether__u32.RegisterClassExW == NULL || tether__u32.CreateWindowExW == NULL ||
-      tether__u32.GetMessageW == NULL || tether__u32.DispatchMessageW == NULL)
+      tether__u32.GetMessageW == NULL || tether__u32.DispatchMessageW == NULL ||
+      tether__u32.EnumWindows == NULL || tether__u32.GetWindowThreadProcessId == NULL)
     return tether__translate_os_error((long)GetLastError());
   /* Last: its presence means "all loaded". */
   tether__u32.DefWindowProcW =
@@ -546,33 +564,87 @@ static int tether__user32_load_locked(void) {
  * MS docs):
  *   - WM_CLOSE: DefWindowProc would destroy the window; tether reports
  *     TERMINATE and keeps the window (the program decides whether to exit).
- *     With no watcher the message is ignored.
+ *     With no watcher of TERMINATE (the window exists for LOGOFF or
+ *     SHUTDOWN), tether behaves as if its window were not there: when the
+ *     process has another top-level window, that window got the same
+ *     request (taskkill posts to each) and the program decides, so it is
+ *     ignored; when it has none, the request is TERMINATE's default action,
+ *     as an unwatched SIGTERM on POSIX and an unhandled Ctrl+C on Windows:
+ *     the process ends with tether_exit_like_kind(TERMINATE)'s code, 143.
+ *     Swallowing it would make `taskkill` (without /F) say SUCCESS while
+ *     nothing happens.
  *   - WM_QUERYENDSESSION: TRUE, tether never vetoes the end of the session
  *     (windowless programs cannot anyway, "Shutdown Changes for Windows
  *     Vista").
  *   - WM_ENDSESSION with wParam TRUE: "the session can end any time after
  *     all applications have returned from processing this message", so the
  *     procedure blocks until acknowledged or the deadline. lParam has
- *     ENDSESSION_LOGOFF for a logoff; anything else (0 for shutdown or
- *     restart, ENDSESSION_CLOSEAPP, ENDSESSION_CRITICAL) is SHUTDOWN.
+ *     ENDSESSION_LOGOFF for a logoff; ENDSESSION_CLOSEAPP without it is
+ *     Restart Manager asking this program to close so that a file it uses
+ *     can be replaced (RmShutdown; the session goes on): TERMINATE, as a
+ *     WM_CLOSE, without an acknowledgement wait (Restart Manager waits for
+ *     the process to end). Anything else (0 for shutdown or restart,
+ *     ENDSESSION_CRITICAL) is SHUTDOWN. Unwatched: DefWindowProc (and, for
+ *     ENDSESSION_CLOSEAPP, what an unwatched WM_CLOSE does).
  */
+
+/* Does this process have a top-level window that is not of tether's window
+ * thread? (That thread also owns the "Default IME" window Windows and Wine
+ * give every thread that creates a window.) */
+typedef struct tether__other_windows {
+  DWORD tid; /* tether's window thread */
+  DWORD pid;
+  int found;
+} tether__other_windows;
+
+static BOOL CALLBACK tether__other_window_cb(HWND hwnd, LPARAM lp) {
+  tether__other_windows *o = (tether__other_windows *)lp;
+  DWORD pid = 0, tid = tether__u32.GetWindowThreadProcessId(hwnd, &pid);
+  if (pid == o->pid && tid != o->tid) {
+    o->found = 1;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A close request (WM_CLOSE, or Restart Manager's ENDSESSION_CLOSEAPP) that
+ * nobody watches: ignored when another top-level window of this process got
+ * it too, else TERMINATE's default action (see above). */
+static void tether__unwatched_close(void) {
+  tether__other_windows o;
+  o.tid = GetCurrentThreadId(); /* the window procedure runs on it */
+  o.pid = GetCurrentProcessId();
+  o.found = 0;
+  tether__u32.EnumWindows(tether__other_window_cb, (LPARAM)&o);
+  if (!o.found)
+    tether_exit_like_kind(TETHER_EVENT_TERMINATE);
+}
 static LRESULT CALLBACK tether__window_proc(HWND hwnd, UINT msg, WPARAM wparam,
                                             LPARAM lparam) {
   switch (msg) {
   case WM_CLOSE:
-    if (tether__src_watchers(TETHER__SRC_WM_CLOSE) > 0)
+    if (tether__src_watchers(TETHER__SRC_WM_CLOSE) > 0) {
       tether__deliver_src(TETHER__SRC_WM_CLOSE);
+    } else {
+      tether__unwatched_close();
+    }
     return 0;
   case WM_QUERYENDSESSION:
     return TRUE;
   case WM_ENDSESSION:
     if (wparam) {
-      int src = ((unsigned long)lparam & ENDSESSION_LOGOFF) ? TETHER__SRC_WM_LOGOFF
-                                                           : TETHER__SRC_WM_SHUTDOWN;
-      if (tether__src_watchers(src) > 0)
+      unsigned long why = (unsigned long)lparam;
+      int src = (why & ENDSESSION_LOGOFF)     ? TETHER__SRC_WM_LOGOFF
+                : (why & ENDSESSION_CLOSEAPP) ? TETHER__SRC_WM_CLOSEAPP
+                                              : TETHER__SRC_WM_SHUTDOWN;
+      if (tether__src_watchers(src) > 0) {
         tether__deliver_src(src);
+        return 0;
+      }
+      if (src == TETHER__SRC_WM_CLOSEAPP)
+        tether__unwatched_close();
     }
-    return 0;
+    return tether__u32.DefWindowProcW(hwnd, msg, wparam, lparam);
   default:
     return tether__u32.DefWindowProcW(hwnd, msg, wparam, lparam);
   }

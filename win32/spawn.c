@@ -28,10 +28,9 @@
  * CTRL_BREAK_EVENT can target its group (except with
  * TETHER_SPAWN_CONSOLE_GROUP, which keeps it in this process's group). CTRL_C_EVENT cannot be aimed at a
  * group on Windows ("GenerateConsoleCtrlEvent", MS docs); it reaches every
- * process of a console. tether sends it through a short-lived helper: this
- * very executable, started with TETHER_CTRL_HELPER in its environment,
- * which tether's initializer turns into the helper before main() runs (see
- * "The console helper" below).
+ * process of a console. tether sends it through a short-lived helper
+ * program of its own, tether-ctrl.exe (win32/ctrl_main.c; see "The console
+ * helper" below).
  */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
@@ -45,6 +44,7 @@
 
 #include "backend.h"
 #include "cmdline.h"
+#include "module.h"
 #include "win32_seam.h"
 #include "helper.h"
 
@@ -72,8 +72,6 @@
 
 /* How long a console helper may take before it is killed. */
 #define TETHER__HELPER_TIMEOUT_MS 10000
-
-#define TETHER__HELPER_ENV L"TETHER_CTRL_HELPER"
 
 struct tether__os_child {
   tether_child *c;
@@ -693,14 +691,14 @@ static DWORD tether__create(const tether__create_req *req, int *no_job_list,
  * "JOBOBJECT_BASIC_LIMIT_INFORMATION", MS docs) instead of waiting in a
  * Windows Error Reporting dialog that nobody may ever close, which would
  * keep the crashed child alive and its exit unreported. */
-static int tether__job_new(HANDLE *out) {
+static int tether__job_new(HANDLE *out, DWORD extra_limits) {
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
   HANDLE job = CreateJobObjectW(NULL, NULL);
   *out = NULL;
   if (job == NULL)
     return tether__os_err();
   memset(&info, 0, sizeof(info));
-  info.BasicLimitInformation.LimitFlags = TETHER__JOB_LIMITS;
+  info.BasicLimitInformation.LimitFlags = TETHER__JOB_LIMITS | extra_limits;
   if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
                                sizeof(info))) {
     int r = tether__os_err();
@@ -811,6 +809,11 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
   if (opts->nextra > 0)
     return TETHER_ENOTSUP;
 
+  /* The exit callback (RegisterWaitForSingleObject) runs this module's
+   * code on a thread-pool thread whenever the child ends. */
+  if ((r = tether__win32_pin_module()) < 0)
+    return r;
+
   /* Program, command line, environment, working directory. */
   /* The command line first: it checks every argument (TETHER_EINVAL,
    * TETHER_E2BIG) before anything is looked up. */
@@ -901,7 +904,11 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
       req.flags |= CREATE_NO_WINDOW;
       os->own_console = 1;
     }
-    if ((r = tether__job_new(&job)) < 0)
+    /* TETHER_SPAWN_ALLOW_BREAKAWAY: CREATE_BREAKAWAY_FROM_JOB from inside
+     * the tree starts a process outside it; without it, ERROR_ACCESS_DENIED. */
+    if ((r = tether__job_new(&job, (opts->flags & TETHER_SPAWN_ALLOW_BREAKAWAY)
+                                       ? JOB_OBJECT_LIMIT_BREAKAWAY_OK
+                                       : 0)) < 0)
       goto fail;
     if ((r = tether__create_in_job(&req, job, &pi)) < 0)
       goto fail;
@@ -1247,200 +1254,167 @@ static int tether__post_close(const tether__os_child *os) {
 /* ------------------------------------------------------------------------ */
 
 /*
- * tether has no helper program of its own, so the helper is this very
- * executable, started (with DETACHED_PROCESS: no console of its own, and in
- * a kill-on-close job of its own) with
- *     TETHER_CTRL_HELPER=<mode><target pid>:<pid>,<pid>,...
- * in its environment. tether's initializer (below) runs before main() and,
- * seeing the variable, does the job and ends the process with
- * TerminateProcess, so main() never runs:
- *   mode 'C' (tether_child_signal INTERRUPT): AttachConsole(target);
- *     SetConsoleCtrlHandler(NULL, TRUE) so that the helper itself ignores
- *     it; check that every process on that console is the helper or one of
- *     the listed pids (the tree), so that nothing outside the tree is
- *     interrupted; then Ctrl+C as in mode 'c'.
- *   mode 'c' (tether_send INTERRUPT): the same without the check (the pid
- *     list is empty): sending Ctrl+C to a whole console is the point.
- *     GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0) reaches every process on
- *     the console on Windows. Under Wine 8 group 0 means only the caller's
- *     own process group (the helper's), but Wine does deliver CTRL_C to a
- *     group, so there the helper also generates it for group `target`,
- *     which reaches the target when it leads a process group. Not on
- *     Windows: the documentation says such a CTRL_C "will not be received",
- *     yet a group leader that re-enabled Ctrl+C may receive it, and it
- *     would then get it twice.
- *   mode 'B' (QUIT to a process group): AttachConsole(target);
- *     GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, target): only the
- *     target's process group gets it.
- *   mode 'b' (tether_send QUIT without TETHER_SEND_GROUP): AttachConsole(
- *     target); GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, 0): every process
- *     on the target's console gets it.
- * Its exit status says what happened: TETHER__HELPER_STATUS(step, error).
+ * The helper is tether-ctrl.exe (win32/ctrl_main.c; protocol and modes in
+ * win32/helper.h), a program of tether's own: never the running executable,
+ * which, when tether is a DLL loaded by python.exe or a plugin host, would
+ * run the host's main() again. It is started with DETACHED_PROCESS |
+ * CREATE_NEW_PROCESS_GROUP (no console of its own; Ctrl+C ignored), in a
+ * kill-on-close job of its own, and killed after TETHER__HELPER_TIMEOUT_MS.
+ *
+ * Where it is looked for (docs/children.md, "Where tether-ctrl.exe is looked
+ * for"), first found wins:
+ *   1. %TETHER_CTRL%, when set and not empty: that file only;
+ *   2. next to the module holding tether (its DLL, or the executable it is
+ *      linked into statically): GetModuleHandleExW(FROM_ADDRESS);
+ *   3. next to the running executable (tether.exe, or a program whose DLL
+ *      is elsewhere);
+ *   4. the configured install path (TETHER_CTRL_INSTALL_PATH, native
+ *      builds);
+ *   5. the build tree (TETHER_CTRL_BUILD_PATH).
+ * None: TETHER_EHELPER with ERROR_FILE_NOT_FOUND. There is no fallback to
+ * the running executable.
  */
-#define TETHER__HELPER_MAGIC 0x7E000000u
-#define TETHER__HELPER_STATUS(step, err) \
-  (TETHER__HELPER_MAGIC | ((DWORD)(step) << 16) | ((DWORD)(err)&0xFFFFu))
-enum {
-  TETHER__HELPER_OK = 0,
-  TETHER__HELPER_BAD_ARGS = 1,
-  TETHER__HELPER_NO_CONSOLE = 2, /* AttachConsole failed */
-  TETHER__HELPER_SHARED = 3,     /* others on the console */
-  TETHER__HELPER_GENERATE = 4,   /* GenerateConsoleCtrlEvent failed */
-  TETHER__HELPER_LIST = 5        /* GetConsoleProcessList failed */
-};
 
-static DWORD tether__parse_dword(const wchar_t **p) {
-  DWORD v = 0;
-  while (**p >= L'0' && **p <= L'9') {
-    v = v * 10u + (DWORD)(**p - L'0');
-    (*p)++;
+/* An address inside the module that holds this code. */
+static const char tether__helper_anchor = 0;
+
+static DWORD tether__own_module_path_fn(wchar_t *buf, DWORD size, const void *arg) {
+  HMODULE mod = NULL;
+  DWORD n;
+  (void)arg;
+  if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+                              GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                          (LPCWSTR)(const void *)&tether__helper_anchor, &mod))
+    return 0;
+  n = GetModuleFileNameW(mod, buf, size);
+  if (n == size) {
+    SetLastError(0);
+    return size + 1;
   }
-  return v;
+  return n;
 }
 
-/* Is pid in the comma-separated list at p? */
-static int tether__pid_listed(const wchar_t *p, DWORD pid) {
-  while (*p != L'\0') {
-    if (tether__parse_dword(&p) == pid)
-      return 1;
-    if (*p != L',')
-      return 0;
-    p++;
+/* The directory of path (through its last separator) + TETHER__HELPER_NAME,
+ * malloc'ed; NULL when out of memory. */
+static wchar_t *tether__helper_beside(const wchar_t *path) {
+  size_t dlen = 0, i, nlen = wcslen(TETHER__HELPER_NAME);
+  wchar_t *p;
+  for (i = 0; path[i] != L'\0'; i++)
+    if (tether__is_sep(path[i]))
+      dlen = i + 1;
+  p = (wchar_t *)malloc((dlen + nlen + 1) * sizeof(wchar_t));
+  if (p == NULL)
+    return NULL;
+  memcpy(p, path, dlen * sizeof(wchar_t));
+  memcpy(p + dlen, TETHER__HELPER_NAME, (nlen + 1) * sizeof(wchar_t));
+  return p;
+}
+
+/* Is there a file (not a directory) at path? */
+static int tether__helper_is_file(const wchar_t *path) {
+  int saw_dir = 0, denied = 0;
+  return tether__probe(path, &saw_dir, &denied);
+}
+
+/* A UTF-8 path fixed at build time, as a malloc'ed UTF-16 string. */
+#if defined(TETHER_CTRL_INSTALL_PATH) || defined(TETHER_CTRL_BUILD_PATH)
+static wchar_t *tether__helper_fixed(const char *utf8) {
+  int n = MultiByteToWideChar(CP_UTF8, 0, utf8, -1, NULL, 0);
+  wchar_t *p;
+  if (n <= 0)
+    return NULL;
+  p = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
+  if (p != NULL && MultiByteToWideChar(CP_UTF8, 0, utf8, -1, p, n) != n) {
+    free(p);
+    p = NULL;
   }
+  return p;
+}
+#endif
+
+/* Find tether-ctrl.exe: 0 (*out malloc'ed), TETHER_EHELPER (not found) or
+ * TETHER_ENOMEM. */
+static int tether__helper_find(wchar_t **out) {
+  wchar_t *path = NULL, *cand = NULL, *mod = NULL;
+  int r;
+  *out = NULL;
+  r = tether__get_sized(tether__env_var_fn, TETHER__HELPER_ENV, &path);
+  if (r == TETHER_ENOMEM)
+    return r;
+  if (r == 0 && path[0] != L'\0') {
+    if (tether__helper_is_file(path)) {
+      *out = path;
+      return 0;
+    }
+    free(path);
+    tether__set_last_os_error(ERROR_FILE_NOT_FOUND);
+    return TETHER_EHELPER;
+  }
+  free(path);
+  path = NULL;
+  /* Next to tether's module, then next to the executable. */
+  if (tether__get_sized(tether__own_module_path_fn, NULL, &mod) == 0) {
+    if ((cand = tether__helper_beside(mod)) == NULL)
+      goto nomem;
+    if (tether__helper_is_file(cand))
+      goto found;
+    free(cand);
+  }
+  if (tether__get_sized(tether__module_path_fn, NULL, &path) == 0 &&
+      (mod == NULL || wcscmp(path, mod) != 0)) {
+    if ((cand = tether__helper_beside(path)) == NULL)
+      goto nomem;
+    if (tether__helper_is_file(cand))
+      goto found;
+    free(cand);
+  }
+#if defined(TETHER_CTRL_INSTALL_PATH)
+  if ((cand = tether__helper_fixed(TETHER_CTRL_INSTALL_PATH)) != NULL) {
+    if (tether__helper_is_file(cand))
+      goto found;
+    free(cand);
+  }
+#endif
+#if defined(TETHER_CTRL_BUILD_PATH)
+  if ((cand = tether__helper_fixed(TETHER_CTRL_BUILD_PATH)) != NULL) {
+    if (tether__helper_is_file(cand))
+      goto found;
+    free(cand);
+  }
+#endif
+  free(mod);
+  free(path);
+  tether__set_last_os_error(ERROR_FILE_NOT_FOUND);
+  return TETHER_EHELPER;
+nomem:
+  free(mod);
+  free(path);
+  return TETHER_ENOMEM;
+found:
+  free(mod);
+  free(path);
+  *out = cand;
   return 0;
 }
 
-/* Wine's ntdll exports wine_get_version; Windows' does not. */
-static int tether__helper_on_wine(void) {
-  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-  return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
-}
-
-/* The helper's own console handler: swallow what it generates. */
-static BOOL WINAPI tether__helper_swallow(DWORD ctrl_type) {
-  (void)ctrl_type;
-  return TRUE;
-}
-
-static DWORD tether__helper_work(const wchar_t *arg) {
-  const wchar_t *p = arg + 1;
-  wchar_t mode = arg[0];
-  DWORD target, self = GetCurrentProcessId(), n, cap = 64, i;
-  DWORD *list = NULL, *q;
-  if (mode != L'C' && mode != L'B' && mode != L'c' && mode != L'b')
-    return TETHER__HELPER_STATUS(TETHER__HELPER_BAD_ARGS, 0);
-  target = tether__parse_dword(&p);
-  if (target == 0 || *p != L':')
-    return TETHER__HELPER_STATUS(TETHER__HELPER_BAD_ARGS, 0);
-  p++;
-  FreeConsole();
-  if (!AttachConsole(target))
-    return TETHER__HELPER_STATUS(TETHER__HELPER_NO_CONSOLE, GetLastError());
-  /* Ignore CTRL_C here (AttachConsole reset the handler list). Ctrl+Break
-   * cannot be ignored ("CTRL+C and CTRL+BREAK Signals", MS docs): mode 'b'
-   * sends it to every process on the console, this helper included, whose
-   * default handler would end it with STATUS_CONTROL_C_EXIT before it
-   * reports (tether would then say ENOTSUP for a Ctrl+Break that was
-   * sent). A handler of its own swallows it. */
-  SetConsoleCtrlHandler(NULL, TRUE);
-  SetConsoleCtrlHandler(tether__helper_swallow, TRUE);
-  if (mode == L'B' || mode == L'b') {
-    if (!GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, mode == L'B' ? target : 0))
-      return TETHER__HELPER_STATUS(TETHER__HELPER_GENERATE, GetLastError());
-    return TETHER__HELPER_STATUS(TETHER__HELPER_OK, 0);
-  }
-  while (mode == L'C') {
-    q = (DWORD *)realloc(list, (size_t)cap * sizeof(DWORD));
-    if (q == NULL) {
-      free(list);
-      return TETHER__HELPER_STATUS(TETHER__HELPER_LIST, ERROR_NOT_ENOUGH_MEMORY);
-    }
-    list = q;
-    n = GetConsoleProcessList(list, cap);
-    if (n == 0) {
-      DWORD err = GetLastError();
-      free(list);
-      return TETHER__HELPER_STATUS(TETHER__HELPER_LIST, err);
-    }
-    if (n <= cap) {
-      for (i = 0; i < n; i++) {
-        if (list[i] != self && !tether__pid_listed(p, list[i])) {
-          free(list);
-          return TETHER__HELPER_STATUS(TETHER__HELPER_SHARED, 0);
-        }
-      }
-      free(list);
-      break;
-    }
-    cap = n + 16;
-  }
-  {
-    BOOL all = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
-    DWORD err = all ? 0 : GetLastError();
-    BOOL group = FALSE;
-    if (tether__helper_on_wine())
-      group = GenerateConsoleCtrlEvent(CTRL_C_EVENT, target);
-    if (!all && !group)
-      return TETHER__HELPER_STATUS(TETHER__HELPER_GENERATE, err);
-  }
-  return TETHER__HELPER_STATUS(TETHER__HELPER_OK, 0);
-}
-
-/* The initializer: nothing (one GetEnvironmentVariableW) unless this
- * process is a helper. TerminateProcess rather than ExitProcess: when
- * tether is a DLL this runs under the loader lock, where ExitProcess could
- * deadlock in other DLLs' detach code. */
-static void tether__helper_check(void) {
-  wchar_t small[1];
-  wchar_t *arg;
-  DWORD n, status;
-  n = GetEnvironmentVariableW(TETHER__HELPER_ENV, small, 1);
-  if (n == 0)
-    return;
-  arg = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
-  if (arg == NULL || GetEnvironmentVariableW(TETHER__HELPER_ENV, arg, n) != n - 1)
-    status = TETHER__HELPER_STATUS(TETHER__HELPER_BAD_ARGS, 0);
-  else
-    status = tether__helper_work(arg);
-  TerminateProcess(GetCurrentProcess(), status);
-}
-
-#if defined(_MSC_VER)
-/* MSVC: a pointer in .CRT$XCU is called by the C runtime's initialisation,
- * before main() (or from the DLL's entry point), like a C++ constructor.
- * The /include keeps the linker from discarding it. */
-#pragma section(".CRT$XCU", read)
-static void __cdecl tether__helper_init(void) { tether__helper_check(); }
-__declspec(allocate(".CRT$XCU")) void(__cdecl *tether__helper_init_ptr)(void) =
-    tether__helper_init;
-#if defined(_WIN64)
-#pragma comment(linker, "/include:tether__helper_init_ptr")
-#else
-#pragma comment(linker, "/include:_tether__helper_init_ptr")
-#endif
-#elif defined(__GNUC__)
-static void tether__helper_init(void) __attribute__((constructor));
-static void tether__helper_init(void) { tether__helper_check(); }
-#else
-#error "tether needs a way to run code before main() (see tether__helper_check)"
-#endif
+/* How long the helper's command line may be (CreateProcessW's limit). */
+#define TETHER__HELPER_CMDLINE_MAX 32767
 
 /*
- * Run the helper in mode (see above) against target, with the pid list
- * (mode 'C'; NULL and 0 for the others). Returns 0 when the helper did its
- * job; TETHER_ENOTSUP (with *no_console set when it could not attach to
+ * Run the helper in mode (see win32/helper.h) against target, with the pid
+ * list (mode 'C'; NULL and 0 for the others). Returns 0 when the helper did
+ * its job; TETHER_ENOTSUP (with *no_console set when it could not attach to
  * the target's console: gone meanwhile, or no console) when it could not;
- * TETHER_ETIMEDOUT, TETHER_ENOMEM or a creation error. The raw cause is
+ * TETHER_EHELPER when tether-ctrl.exe is missing, could not start, or did
+ * not answer as one; TETHER_ETIMEDOUT, TETHER_ENOMEM. The raw cause is
  * recorded for tether_last_os_error(). Shared with win32/send.c.
  */
 int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids,
                              size_t npids, int *no_console) {
   tether__create_req req;
   DWORD code = 0, wr;
-  size_t i, len;
-  char *var = NULL;
-  const char *set[2];
-  wchar_t *exe = NULL, *cmdline = NULL, *env = NULL;
+  size_t i, len, at, exelen;
+  wchar_t *exe = NULL, *cmdline = NULL;
   HANDLE job = NULL;
   PROCESS_INFORMATION pi;
   int r;
@@ -1448,44 +1422,57 @@ int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids,
   *no_console = 0;
   memset(&req, 0, sizeof(req));
   memset(&pi, 0, sizeof(pi));
-  len = sizeof("TETHER_CTRL_HELPER=C:") + 11 * (npids + 1);
-  var = (char *)malloc(len);
-  if (var == NULL) {
-    r = TETHER_ENOMEM;
+  if ((r = tether__helper_find(&exe)) < 0)
     goto done;
-  }
-  {
-    size_t at = (size_t)snprintf(var, len, "TETHER_CTRL_HELPER=%c%lu:", mode,
-                                 (unsigned long)target);
-    for (i = 0; i < npids && at < len; i++)
-      at += (size_t)snprintf(var + at, len - at, "%s%lu", i > 0 ? "," : "",
-                             (unsigned long)pids[i]);
-  }
-  set[0] = var;
-  set[1] = NULL;
-  if ((r = tether__build_env(set, NULL, 0, &env)) < 0)
-    goto done;
-  if ((r = tether__get_sized(tether__module_path_fn, NULL, &exe)) < 0)
-    goto done;
-  /* The command line is only the program name between double quotes (a
-   * Windows path cannot contain one); the helper reads no argument. */
-  cmdline = (wchar_t *)malloc((wcslen(exe) + 3) * sizeof(wchar_t));
+  /* "<exe>" <version> <mode><target>:<pid>,<pid>,... The program name is
+   * quoted whole (a Windows path cannot contain '"'). */
+  exelen = wcslen(exe);
+  len = exelen + 3 + 24 + 11 * (npids + 1) + 1;
+  cmdline = (wchar_t *)malloc(len * sizeof(wchar_t));
   if (cmdline == NULL) {
     r = TETHER_ENOMEM;
     goto done;
   }
   cmdline[0] = L'"';
-  memcpy(cmdline + 1, exe, wcslen(exe) * sizeof(wchar_t));
-  cmdline[wcslen(exe) + 1] = L'"';
-  cmdline[wcslen(exe) + 2] = L'\0';
-  if ((r = tether__job_new(&job)) < 0)
+  memcpy(cmdline + 1, exe, exelen * sizeof(wchar_t));
+  cmdline[exelen + 1] = L'"';
+  at = exelen + 2;
+  {
+    /* The request is ASCII: printed narrow, widened char by char. */
+    char num[32];
+    const char *part;
+    for (i = 0; i <= npids + 1; i++) {
+      if (i == 0)
+        snprintf(num, sizeof(num), " %d %c%lu:", TETHER__HELPER_VERSION, mode,
+                 (unsigned long)target);
+      else if (i <= npids)
+        snprintf(num, sizeof(num), "%s%lu", i > 1 ? "," : "", (unsigned long)pids[i - 1]);
+      else
+        num[0] = '\0';
+      for (part = num; *part != '\0' && at + 1 < len; part++)
+        cmdline[at++] = (wchar_t)(unsigned char)*part;
+    }
+  }
+  cmdline[at] = L'\0';
+  if (at >= TETHER__HELPER_CMDLINE_MAX) {
+    /* A tree of thousands of processes: the list does not fit on a command
+     * line, and the check that nothing else is on the console cannot be
+     * made. */
+    tether__set_last_os_error(ERROR_FILENAME_EXCED_RANGE);
+    r = TETHER_ENOTSUP;
+    goto done;
+  }
+  if ((r = tether__job_new(&job, 0)) < 0)
     goto done;
   req.app = exe;
   req.cmdline = cmdline;
-  req.env = env;
   req.flags = DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP;
-  if ((r = tether__create_in_job(&req, job, &pi)) < 0)
+  if ((r = tether__create_in_job(&req, job, &pi)) < 0) {
+    /* tether_last_os_error() keeps CreateProcessW's reason. */
+    if (r != TETHER_ENOMEM)
+      r = TETHER_EHELPER;
     goto done;
+  }
   wr = WaitForSingleObject(pi.hProcess, TETHER__HELPER_TIMEOUT_MS);
   if (wr != WAIT_OBJECT_0) {
     TerminateJobObject(job, TETHER__KILL_CODE);
@@ -1495,11 +1482,13 @@ int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids,
     goto done;
   }
   GetExitCodeProcess(pi.hProcess, &code);
-  if ((code & 0xFF000000u) != TETHER__HELPER_MAGIC) {
-    /* Not the helper: tether's initializer did not run in this executable
-     * (tether loaded later with LoadLibrary). */
+  if ((code & 0xFF000000u) != TETHER__HELPER_MAGIC ||
+      ((code >> 16) & 0xFFu) == TETHER__HELPER_BAD_ARGS) {
+    /* Not an answer from a tether-ctrl.exe that understood the request:
+     * another program under that name, another protocol version, or a
+     * crash. The exit status is the raw cause. */
     tether__set_last_os_error((long)code);
-    r = TETHER_ENOTSUP;
+    r = TETHER_EHELPER;
     goto done;
   }
   switch ((code >> 16) & 0xFFu) {
@@ -1526,10 +1515,8 @@ int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids,
 done:
   tether__close(&pi.hProcess);
   tether__close(&job);
-  free(var);
   free(exe);
   free(cmdline);
-  free(env);
   return r;
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "backend.h"
+#include "module.h"
 
 struct tether__mutex {
   SRWLOCK lock;
@@ -86,6 +87,35 @@ void tether__global_lock(void) { AcquireSRWLockExclusive(&tether__global); }
 
 void tether__global_unlock(void) { ReleaseSRWLockExclusive(&tether__global); }
 
+/* ---- the module's pin ---- */
+
+/*
+ * A host that loaded tether's DLL with LoadLibrary may FreeLibrary it while
+ * tether still has code registered with Windows: the console control
+ * handler (SetConsoleCtrlHandler keeps only a function pointer), the hidden
+ * window's procedure and its message loop, channel and token threads, a
+ * child's thread-pool exit callback. Any of them would then run unmapped
+ * code and crash the host. None of them can be withdrawn safely from
+ * inside the DLL (a handler may be running on another thread while it is
+ * removed; a thread that unloads its own code needs
+ * FreeLibraryAndExitThread), so the first of them pins the module for the
+ * life of the process: FreeLibrary then only drops the host's reference.
+ * Go's c-shared DLLs cannot be unloaded either.
+ */
+static LONG tether__pinned;
+static const char tether__pin_anchor = 0; /* an address in this module */
+
+int tether__win32_pin_module(void) {
+  HMODULE mod = NULL;
+  if (InterlockedCompareExchange(&tether__pinned, 0, 0) != 0)
+    return 0;
+  if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                          (LPCWSTR)(const void *)&tether__pin_anchor, &mod))
+    return tether__translate_os_error((long)GetLastError());
+  InterlockedExchange(&tether__pinned, 1);
+  return 0;
+}
+
 /* ---- threads ---- */
 
 /* _beginthreadex rather than CreateThread: the thread runs user callbacks
@@ -104,6 +134,10 @@ int tether__thread_start(tether__thread **out, void (*fn)(void *), void *arg) {
   tether__thread_start_block *b;
   uintptr_t h;
   unsigned id = 0;
+  int r;
+  /* The thread runs this module's code until it returns. */
+  if ((r = tether__win32_pin_module()) < 0)
+    return r;
   t = (tether__thread *)malloc(sizeof(*t));
   b = (tether__thread_start_block *)malloc(sizeof(*b));
   if (t == NULL || b == NULL) {
