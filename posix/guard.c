@@ -59,12 +59,12 @@
 typedef struct tether__gconn {
   int sock;
   pid_t pid;     /* the guard's, once it said hello (tether__g_lock) */
-  pid_t first;   /* the process we started (it forks the guard and exits) */
+  pid_t first;   /* the process we started (it starts the guard and exits) */
   unsigned gen;
   int users;     /* spawns using sock right now */
   int dead;
   int hello;     /* tether__g_lock: it said hello (it runs and reads) */
-  int is_child;  /* it could not leave us (see guard_main.c): reap it */
+  int is_child;  /* first could not start it: first is the guard (reap it) */
 } tether__gconn;
 
 typedef struct tether__gtrack {
@@ -267,7 +267,7 @@ static void tether__g_died_locked(tether__gconn *c) {
   if (G.cur == c)
     G.cur = NULL;
   if (c->is_child)
-    (void)waitpid(c->pid, NULL, WNOHANG);
+    (void)waitpid(c->first, NULL, WNOHANG);
   if (G.n == 0)
     return;
   /* A guard that ended before its hello cannot start here (a broken
@@ -286,10 +286,9 @@ static void tether__g_died_locked(tether__gconn *c) {
     (void)kill(-G.tab[i].pid, SIGKILL);
 }
 
-/* Reap the process we started for c: it forked the guard and exits at
- * once (or it was the guard and has ended). By number, without a pidfd
- * that would stay open until then; never blocking on a number that the
- * program's own waitpid(-1) may have reaped and the system given to
+/* Reap the process we started for c: it started the guard and has exited
+ * (or it was the guard and has ended). Never blocking on a number that
+ * the program's own waitpid(-1) may have reaped and the system given to
  * another child: at most 100 ms of looking. */
 static void tether__g_reap_first(tether__gconn *c) {
   int i;
@@ -332,15 +331,10 @@ static void tether__g_reader(void *arg) {
     hello = 1;
     (void)pthread_mutex_lock(&tether__g_lock);
     c->pid = (pid_t)m.pid;
-    c->is_child = c->pid == c->first;
     c->hello = 1;
     (void)pthread_cond_broadcast(&tether__g_cond);
     (void)pthread_mutex_unlock(&tether__g_lock);
-    if (!c->is_child)
-      tether__g_reap_first(c); /* it exits right after its fork */
   }
-  if (!hello)
-    tether__g_reap_first(c);
   (void)pthread_mutex_lock(&tether__g_lock);
   tether__g_died_locked(c);
   tether__g_conn_unref_locked(c); /* the reader's reference */
@@ -358,6 +352,27 @@ static int tether__g_wait_hello_locked(tether__gconn *c) {
       break;
   }
   return c->hello;
+}
+
+/* In the process about to exec the guard: an empty signal mask but for
+ * glibc's two reserved signals (32, 33), which cannot be ignored through
+ * glibc and whose default would end the guard: blocked with the system
+ * call itself until the guard blocks them for good. */
+static void tether__g_exec_mask(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
+#if defined(__linux__) && defined(SYS_rt_sigprocmask) && defined(_NSIG) && _NSIG > 33
+  {
+    unsigned long long set[(_NSIG / 8 + sizeof(unsigned long long) - 1) /
+                           sizeof(unsigned long long)];
+    int s;
+    memset(set, 0, sizeof(set));
+    for (s = 32; s <= 33; s++)
+      set[(s - 1) / 64] |= 1ull << ((s - 1) % 64);
+    (void)syscall(SYS_rt_sigprocmask, SIG_BLOCK, set, NULL, (size_t)(_NSIG / 8));
+  }
+#endif
 }
 
 /* Lock held: start a guard and make it G.cur. */
@@ -417,27 +432,41 @@ static int tether__g_start_locked(void) {
   pid = vfork();
 #endif
   if (pid == 0) {
-    /* System calls only: this may share the program's memory. */
-    struct sigaction dfl;
-    sigset_t none;
-    int s, e;
+    /* System calls only: this may share the program's memory. This
+     * process only starts the guard (a second vfork) and exits, so that
+     * the guard is never a child of the program: a waitpid(-1) of the
+     * program never sees it, and this process is reaped before
+     * tether_spawn() returns. */
+    struct sigaction ign;
+    pid_t g;
+    int s, e, self = -1;
     if (sv[1] == TETHER__G_FD) {
       if (fcntl(TETHER__G_FD, F_SETFD, 0) < 0)
         goto fail;
     } else if (dup2(sv[1], TETHER__G_FD) < 0) { /* not close-on-exec */
       goto fail;
     }
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    for (s = 1; s < 65; s++) {
-      struct sigaction cur;
-      if (sigaction(s, NULL, &cur) == 0 && cur.sa_handler != SIG_IGN &&
-          cur.sa_handler != SIG_DFL)
-        (void)sigaction(s, &dfl, NULL);
-    }
-    sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Every catchable signal ignored before the exec (an ignored signal
+     * stays ignored across it): from its first instruction on, the guard
+     * cannot be ended by a signal to the program's group (a terminal's
+     * Ctrl+C) or by a handler of the program's. */
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    for (s = 1; s < 65; s++)
+      if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
+        (void)sigaction(s, &ign, NULL); /* glibc refuses 32, 33: see the guard */
+#if defined(__APPLE__)
+    g = fork(); /* vfork is deprecated there (and is a fork) */
+#else
+    g = vfork();
+#endif
+    if (g > 0)
+      _exit(0);
+    if (g < 0) /* no room for one more process: be the guard ourselves */
+      (void)write(ep[1], &self, sizeof(self));
+    (void)setpgid(0, 0); /* a group of its own from the start */
+    tether__g_exec_mask();
     execve(G.path, gargv, genv);
   fail:
     e = errno;
@@ -455,15 +484,28 @@ static int tether__g_start_locked(void) {
     return tether__translate_os_error(err);
   }
   c->first = pid;
-  /* The guard starts (loads, forks, says hello) while the caller goes on;
-   * tether__guard_track() waits for its hello. Only the exec is waited
-   * for here: EOF on ep (it succeeded) or its errno. */
-  while ((n = read(ep[0], &err, sizeof(err))) < 0 && errno == EINTR) {
+  /* The guard starts (loads, says hello) while the caller goes on. Only
+   * its exec is waited for here: EOF on ep once it succeeded (ep is
+   * close-on-exec) and the first process exited, or its errno; -1 first
+   * when the first process had to be the guard itself. */
+  err = 0;
+  for (;;) {
+    int v;
+    n = read(ep[0], &v, sizeof(v));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n != (ssize_t)sizeof(v))
+      break;
+    if (v == -1)
+      c->is_child = 1;
+    else
+      err = v;
   }
   (void)close(ep[0]);
-  if (n == (ssize_t)sizeof(err)) {
+  if (!c->is_child || err != 0)
+    tether__g_reap_first(c); /* it has exited (or is about to) */
+  if (err != 0) {
     (void)close(sv[0]);
-    tether__g_reap_first(c);
     free(c);
     tether__set_last_os_error(err);
     return TETHER_EHELPER;
