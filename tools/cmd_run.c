@@ -442,35 +442,37 @@ static void foreground_restore(void) {
  * dies with the group (every kill of the tree) and with tether (Linux:
  * PR_SET_PDEATHSIG; elsewhere it checks its parent every second).
  */
-static volatile pid_t g_sentinel_parent; /* in the sentinel: tether's pid */
-
-static void sentinel_relay(int sig, siginfo_t *si, void *u) {
-  int saved = errno;
-  (void)u;
+/* Did the kernel send it (the terminal), not a kill()? */
+static int sentinel_from_terminal(const siginfo_t *si) {
 #if defined(SI_KERNEL)
-  if (si != NULL && si->si_code == SI_KERNEL)
+  return si->si_code == SI_KERNEL;
 #else
-  if (si != NULL && si->si_pid == 0 && si->si_code != SI_USER)
+  return si->si_pid == 0 && si->si_code != SI_USER;
 #endif
-    (void)kill(g_sentinel_parent, sig);
-  errno = saved;
 }
 
-/* Only async-signal-safe calls: tether has threads. */
+/* Only async-signal-safe calls: tether has threads. No handler: SIGINT
+ * and SIGQUIT stay blocked and are taken with sigtimedwait(), so that no
+ * runtime's signal machinery (a sanitizer's deferred handlers in a forked
+ * child) stands between the terminal and the relay. */
 static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
   struct sigaction sa;
-  sigset_t none;
+  sigset_t relay;
   int sig, fd;
-  g_sentinel_parent = getppid();
+  pid_t parent = getppid();
   memset(&sa, 0, sizeof sa);
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = SIG_IGN;
   for (sig = 1; sig < 65; sig++)
     if (sig != SIGINT && sig != SIGQUIT)
       (void)sigaction(sig, &sa, NULL); /* KILL, STOP: refused */
-  sa.sa_sigaction = sentinel_relay;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigfillset(&sa.sa_mask);
+  /* Blocked, at their default: kept pending for sigtimedwait() (an
+   * ignored signal would be discarded). */
+  sigemptyset(&relay);
+  sigaddset(&relay, SIGINT);
+  sigaddset(&relay, SIGQUIT);
+  (void)sigprocmask(SIG_SETMASK, &relay, NULL);
+  sa.sa_handler = SIG_DFL;
   (void)sigaction(SIGINT, &sa, NULL);
   (void)sigaction(SIGQUIT, &sa, NULL);
   (void)setpgid(0, pgid);
@@ -486,10 +488,14 @@ static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
    * held here would keep its reader waiting). */
   for (fd = 3; fd < maxfd; fd++)
     (void)close(fd);
-  sigemptyset(&none);
-  (void)sigprocmask(SIG_SETMASK, &none, NULL);
-  while (getppid() == g_sentinel_parent)
-    (void)sleep(1);
+  while (getppid() == parent) {
+    siginfo_t si;
+    struct timespec one = {1, 0};
+    memset(&si, 0, sizeof si);
+    sig = sigtimedwait(&relay, &si, &one);
+    if (sig > 0 && sentinel_from_terminal(&si))
+      (void)kill(parent, sig);
+  }
   _exit(0);
 }
 
