@@ -33,6 +33,10 @@
 #include <sys/user.h>   /* struct kinfo_proc, SZOMB */
 #endif
 
+#if defined(TETHER_LINUX)
+#include <sys/syscall.h>
+#endif
+
 #include "backend.h"
 #include "keeper.h"
 #include "spawn.h"
@@ -277,6 +281,13 @@ static void tether__reader_main(void *arg) {
       /* Enter it in the table now: its exit may be the very next message. */
       if (m.pid > 0 && K.pending != NULL) {
         K.pending->owner->pid = m.pid;
+#if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
+        /* The keeper holds it unreaped: the number is still its. Kept so
+         * that its group can be named if the keeper dies. */
+        K.pending->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)m.pid, 0);
+        if (K.pending->pidfd >= 0)
+          (void)tether__cloexec(K.pending->pidfd);
+#endif
         K.pending->gen = K.gen;
         K.pending->next = K.children;
         K.children = K.pending;
@@ -308,8 +319,12 @@ static void tether__reader_main(void *arg) {
     }
   }
   /* The keeper died (it only exits on its own when this process ends).
-   * Its children died with it on Linux (parent-death signal); report them
-   * as killed and let go of them. */
+   * Its children die with it on Linux (parent-death signal), but not their
+   * children: each group is killed here, through the leader's pidfd
+   * (Linux 6.9+: that very group, whoever reaped the leader; before, by
+   * group id while the leader still exists). Then they are reported as
+   * killed and let go of. (setsid() escapees the keeper held as a
+   * subreaper are not reachable any more: docs/children.md.) */
   for (;;) {
     struct tether__os_child *o;
     tether__mutex_lock(K.lock);
@@ -326,6 +341,12 @@ static void tether__reader_main(void *arg) {
     tether__mutex_unlock(K.lock);
     if (o == NULL)
       break;
+#if defined(TETHER_LINUX) && defined(SYS_pidfd_send_signal)
+    if (o->pidfd >= 0 &&
+        syscall(SYS_pidfd_send_signal, o->pidfd, SIGKILL, NULL, 4u /* PIDFD_SIGNAL_PROCESS_GROUP */) != 0 &&
+        errno == EINVAL && syscall(SYS_pidfd_send_signal, o->pidfd, 0, NULL, 0) == 0)
+      (void)kill(-(pid_t)o->owner->pid, SIGKILL);
+#endif
     tether__child_exited(o->owner, (uint32_t)SIGKILL); /* "killed by 9" */
   }
 }
@@ -1097,6 +1118,7 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
     r = TETHER_ENOMEM;
     goto finish;
   }
+  o->pidfd = -1;
   o->owner = c;
   (void)pthread_mutex_lock(&tether__k_start);
   r = tether__keeper_start();
@@ -1284,5 +1306,7 @@ void tether__os_child_release(tether_child *c) {
   }
   tether__unlink_locked(o);
   tether__mutex_unlock(K.lock);
+  if (o->pidfd >= 0)
+    (void)close(o->pidfd);
   free(o);
 }

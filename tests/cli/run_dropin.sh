@@ -447,5 +447,73 @@ else
   if have dumb-init; then pid1_case pid1_dumb_init dumb-init --; else skipped "PID 1 dumb-init: not installed"; fi
 fi
 
+# ------------------------------------------------------------ item 13: systemd's stop, a helper's death
+# systemd stops a service by sending SIGTERM to every process of it at
+# once (its cgroup; here: its session). The program's TERM trap must run
+# and the wrapper must end, with the program's own status (3), as tini.
+# stop_all NAME WRAPPER...
+stop_all() {
+  local name=$1 p sid i rc
+  shift
+  setsid "$@" sh -c 'trap "echo trapped; exit 3" TERM; echo up; while :; do sleep 0.1; done' \
+    >"$tmp/$name.out" 2>&1 &
+  p=$!
+  kids+=("$p")
+  if ! wait_for grep -q up "$tmp/$name.out"; then
+    bad "systemd stop, $name: the program did not start: $(cat "$tmp/$name.out")"
+    return
+  fi
+  sid=$(ps -o sid= -p "$p" | tr -d ' ')
+  pkill -TERM -s "$sid"
+  i=0
+  while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  if kill -0 "$p" 2>/dev/null; then
+    bad "systemd stop, $name: still running 10 s after SIGTERM to every process"
+    kill -9 "$p"
+    return
+  fi
+  wait "$p"
+  rc=$?
+  [ $rc -eq 3 ] && grep -q trapped "$tmp/$name.out" &&
+    ok "systemd stop (SIGTERM to every process), $name: the trap ran, exit 3" ||
+    bad "systemd stop, $name: rc $rc, output: $(tr '\n' '|' <"$tmp/$name.out")"
+}
+if have setsid && have pkill; then
+  stop_all tether "$T" run --
+  if have tini; then stop_all tini tini -s --; else skipped "systemd stop, tini: not installed"; fi
+else
+  skipped "systemd stop: no setsid or pkill"
+fi
+
+# tether's keeper (Linux, `tether run`'s helper) SIGKILLed: tether ends
+# within a second and nothing of the program's tree is left.
+"$T" run -- sh -c 'echo up; exec sleep 30 & wait' >"$tmp/keeperkill.out" 2>&1 &
+p=$!
+kids+=("$p")
+if ! wait_for grep -q up "$tmp/keeperkill.out"; then
+  bad "keeper killed: the program did not start"
+else
+  k=$(pgrep -P "$p" -x tether-keeper)
+  if [ -z "$k" ]; then
+    skipped "keeper killed: no tether-keeper here (not Linux, or the portable backend)"
+  else
+    kill -9 "$k"
+    i=0
+    while kill -0 "$p" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done
+    sleep 0.2
+    left=$(pgrep -x sleep -s "$(ps -o sid= -p $$ | tr -d ' ')" | while read -r q; do
+      [ "$(tr '\0' ' ' </proc/"$q"/cmdline 2>/dev/null)" = "sleep 30 " ] && echo "$q"; done)
+    if kill -0 "$p" 2>/dev/null; then
+      bad "keeper killed: tether still running 1 s later"
+      kill -9 "$p"
+    elif [ -n "$left" ]; then
+      bad "keeper killed: the program's child survived: $left"
+      kill -9 $left
+    else
+      ok "keeper killed: tether ended within 1 s, nothing of the program left"
+    fi
+  fi
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
