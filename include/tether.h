@@ -316,7 +316,10 @@ typedef struct tether_event {
   /** How many deliveries were coalesced into this event (>= 1). */
   uint64_t count;
   /** Process id of the sender of the most recent delivery, or -1 when the OS
-   *  does not say (terminal-generated signals, all Windows events). */
+   *  does not say (terminal-generated signals, all Windows events).
+   *  macOS: kill() leaves si_code 0 there; a non-zero si_pid is taken as the
+   *  sender (xnu keeps one per process: two senders close together may
+   *  show as one). */
   int64_t pid;
   /** Real user id of that sender, or -1 when unknown. */
   int64_t uid;
