@@ -421,10 +421,15 @@ static void tether__d_reap(const struct tether__os_child *o, int block) {
 
 /* ---- exits ---- */
 
+/* Test seam (tests/test_spawn.c): waitid(WEXITED) here also returns
+ * stopped children, as xnu's does (Go #19314), on any system. */
+int tether__direct_waitid_stops = 0;
+
 /* Block until o's leader has exited; its status, without reaping it, or
  * TETHER__RAW_UNKNOWN when someone else reaped it. */
 static uint32_t tether__d_wait_exit(const struct tether__os_child *o) {
   siginfo_t si;
+  struct timespec nap = {0, 500000};
   pid_t pid = o->pid;
   idtype_t type = P_PID;
   id_t id = (id_t)pid;
@@ -451,11 +456,16 @@ static uint32_t tether__d_wait_exit(const struct tether__os_child *o) {
 #endif
   for (;;) {
     memset(&si, 0, sizeof(si));
-    if (waitid(type, id, &si, WEXITED | WNOWAIT) == 0) {
+    if (waitid(type, id, &si,
+               WEXITED | WNOWAIT | (tether__direct_waitid_stops ? WSTOPPED : 0)) == 0) {
       if (si.si_pid == pid &&
           (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
            si.si_code == CLD_DUMPED))
         return tether__wait_status(&si);
+      /* A stop, which stays reported (xnu, when kqueue failed above):
+       * asking again at once would spin; ask again in 1 ms, up to 50. */
+      nap.tv_nsec = nap.tv_nsec < 25000000 ? 2 * nap.tv_nsec : 50000000;
+      (void)nanosleep(&nap, NULL);
       continue;
     }
     if (errno == EINTR)

@@ -66,5 +66,8 @@ void tether__direct_after_fork(void);
 /* Test seam: nonzero = act as on Linux < 6.9 (no process-group pidfd
  * signals). */
 extern int tether__direct_no_group_pidfd;
+/* Test seam: nonzero = waitid(WEXITED) also returns stopped children, as
+ * xnu's does. */
+extern int tether__direct_waitid_stops;
 
 #endif
