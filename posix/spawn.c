@@ -997,8 +997,9 @@ static int tether__spawn_detached(tether_child *c, const char *path,
     r = posix_spawnattr_setsigdefault(&attr, &all);
   for (i = 0; i < 3 && r == 0; i++) {
     if (child[i] < 0)
-      r = posix_spawn_file_actions_addclose(&fa, i);
-    else if (child[i] != i)
+      continue; /* closed here, so closed in the child: no close action
+                 * (xnu fails posix_spawn with EBADF on one, glibc ignores) */
+    if (child[i] != i)
       r = posix_spawn_file_actions_adddup2(&fa, child[i], i);
     /* else: the parent's own stdio, inherited as it is */
   }
