@@ -191,7 +191,10 @@ __attribute__((noinline))
 static pid_t tether__d_start(const tether__d_child *d) {
   pid_t pid;
 #if defined(__APPLE__)
+  tether__cloexec_fork_lock(1); /* no pipe of tether's half made */
   pid = fork(); /* macOS 12+ deprecates vfork, which is a fork there */
+  if (pid != 0)
+    tether__cloexec_fork_lock(0);
 #else
   pid = vfork();
 #endif
@@ -232,12 +235,11 @@ static int tether__d_dup_above(int fd, int min) {
 static int tether__d_error_pipe(int ep[2], const int *xtgt, int nextra, int top) {
   int i;
   ep[0] = ep[1] = -1;
-  if (pipe(ep) < 0) {
+  if (tether__pipe_cloexec(ep) < 0) {
     ep[0] = ep[1] = -1;
     return tether__translate_os_error(errno);
   }
   for (i = 0; i < 2; i++) {
-    (void)tether__cloexec(ep[i]);
     if (tether__d_is_target(ep[i], xtgt, nextra, 3)) {
       int m = tether__d_dup_above(ep[i], top + 1);
       if (m < 0)
