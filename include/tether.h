@@ -634,7 +634,8 @@ TETHER_API void tether_channel_free(tether_channel *ch);
 
 /** What a child's stdin, stdout or stderr is connected to. */
 enum tether_stdio_mode {
-  /** The parent's own descriptor/handle (the default). */
+  /** The parent's own descriptor/handle (the default). POSIX: one that is
+   *  closed in the parent is closed in the child (also detached on macOS). */
   TETHER_STDIO_INHERIT = 0,
   /** The null device (/dev/null, NUL). */
   TETHER_STDIO_NULL = 1,
