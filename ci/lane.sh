@@ -185,7 +185,19 @@ lane_install() {
       { cat "$logdir/install-$kind.log"; rc=1; continue; }
     echo "installed $kind:"; (cd "$prefix" && find . -type f -o -type l | sort | sed 's/^/  /')
 
-    if [[ $kind == release-shared ]]; then
+    # The installed CLI on its own: no library path (its install rpath
+    # finds libtether in the shared build), and the installed libexec/
+    # tether-guard (the build tree's is removed, so the lookup's last
+    # fallback cannot answer; on Linux `tether run` uses the keeper).
+    rm -f "$build/tether-guard"
+    check "$kind: tether-guard installed in libexec" test -x "$prefix/libexec/tether-guard" || rc=1
+    check "$kind: the installed CLI runs a child without a library path" \
+      env -u LD_LIBRARY_PATH -u DYLD_LIBRARY_PATH "$prefix/bin/tether" run -- true || rc=1
+
+    if [[ $kind == release-shared && $(uname -s) != Linux ]]; then
+      echo "skip the export check: it reads an ELF libtether.so with nm -D"
+      count 0 0 1
+    elif [[ $kind == release-shared ]]; then
       check "$kind: libtether.so exports exactly the TETHER_API functions of tether.h" bash -c '
         lib=$(find "$1" -name "libtether.so*" -type f | head -n1)
         want=$(grep -ozP "TETHER_API[^;]*?\btether_\w+\s*\(" "$2" | tr "\0" "\n" |
@@ -220,7 +232,8 @@ lane_install() {
       _ "$pcdir" "$root/tests/consumer/main.c" "$tmp/consumer-pc-$kind" || rc=1
     if [[ -x "$tmp/consumer-pc-$kind" ]]; then
       check "$kind: pkg-config consumer runs" \
-        env LD_LIBRARY_PATH="$(dirname "$pcdir")" "$tmp/consumer-pc-$kind" || rc=1
+        env LD_LIBRARY_PATH="$(dirname "$pcdir")" DYLD_LIBRARY_PATH="$(dirname "$pcdir")" \
+        "$tmp/consumer-pc-$kind" || rc=1
     else
       count 0 1 0; rc=1
     fi

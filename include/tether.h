@@ -324,7 +324,10 @@ typedef struct tether_event {
   /** How many deliveries were coalesced into this event (>= 1). */
   uint64_t count;
   /** Process id of the sender of the most recent delivery, or -1 when the OS
-   *  does not say (terminal-generated signals, all Windows events). */
+   *  does not say (terminal-generated signals, all Windows events).
+   *  macOS: kill() leaves si_code 0 there; a non-zero si_pid is taken as the
+   *  sender (xnu keeps one per process: two senders close together may
+   *  show as one). */
   int64_t pid;
   /** Real user id of that sender, or -1 when unknown. */
   int64_t uid;
@@ -645,7 +648,8 @@ TETHER_API void tether_channel_free(tether_channel *ch);
 
 /** What a child's stdin, stdout or stderr is connected to. */
 enum tether_stdio_mode {
-  /** The parent's own descriptor/handle (the default). */
+  /** The parent's own descriptor/handle (the default). POSIX: one that is
+   *  closed in the parent is closed in the child (also detached on macOS). */
   TETHER_STDIO_INHERIT = 0,
   /** The null device (/dev/null, NUL). */
   TETHER_STDIO_NULL = 1,

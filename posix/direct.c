@@ -191,7 +191,10 @@ __attribute__((noinline))
 static pid_t tether__d_start(const tether__d_child *d) {
   pid_t pid;
 #if defined(__APPLE__)
+  tether__cloexec_fork_lock(1); /* no pipe of tether's half made */
   pid = fork(); /* macOS 12+ deprecates vfork, which is a fork there */
+  if (pid != 0)
+    tether__cloexec_fork_lock(0);
 #else
   pid = vfork();
 #endif
@@ -232,12 +235,11 @@ static int tether__d_dup_above(int fd, int min) {
 static int tether__d_error_pipe(int ep[2], const int *xtgt, int nextra, int top) {
   int i;
   ep[0] = ep[1] = -1;
-  if (pipe(ep) < 0) {
+  if (tether__pipe_cloexec(ep) < 0) {
     ep[0] = ep[1] = -1;
     return tether__translate_os_error(errno);
   }
   for (i = 0; i < 2; i++) {
-    (void)tether__cloexec(ep[i]);
     if (tether__d_is_target(ep[i], xtgt, nextra, 3)) {
       int m = tether__d_dup_above(ep[i], top + 1);
       if (m < 0)
@@ -421,10 +423,15 @@ static void tether__d_reap(const struct tether__os_child *o, int block) {
 
 /* ---- exits ---- */
 
+/* Test seam (tests/test_spawn.c): waitid(WEXITED) here also returns
+ * stopped children, as xnu's does (Go #19314), on any system. */
+int tether__direct_waitid_stops = 0;
+
 /* Block until o's leader has exited; its status, without reaping it, or
  * TETHER__RAW_UNKNOWN when someone else reaped it. */
 static uint32_t tether__d_wait_exit(const struct tether__os_child *o) {
   siginfo_t si;
+  struct timespec nap = {0, 500000};
   pid_t pid = o->pid;
   idtype_t type = P_PID;
   id_t id = (id_t)pid;
@@ -451,11 +458,16 @@ static uint32_t tether__d_wait_exit(const struct tether__os_child *o) {
 #endif
   for (;;) {
     memset(&si, 0, sizeof(si));
-    if (waitid(type, id, &si, WEXITED | WNOWAIT) == 0) {
+    if (waitid(type, id, &si,
+               WEXITED | WNOWAIT | (tether__direct_waitid_stops ? WSTOPPED : 0)) == 0) {
       if (si.si_pid == pid &&
           (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
            si.si_code == CLD_DUMPED))
         return tether__wait_status(&si);
+      /* A stop, which stays reported (xnu, when kqueue failed above):
+       * asking again at once would spin; ask again in 1 ms, up to 50. */
+      nap.tv_nsec = nap.tv_nsec < 25000000 ? 2 * nap.tv_nsec : 50000000;
+      (void)nanosleep(&nap, NULL);
       continue;
     }
     if (errno == EINTR)

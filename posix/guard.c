@@ -31,7 +31,7 @@
 
 #include "backend.h"
 #include "guard.h"
-#include "spawn.h" /* tether__cloexec */
+#include "spawn.h" /* tether__pipe_cloexec, tether__socketpair_cloexec */
 
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
 #define TETHER__G_PIDFD 1
@@ -393,23 +393,19 @@ static int tether__g_start_locked(void) {
   c = (tether__gconn *)calloc(1, sizeof(*c));
   if (c == NULL)
     return TETHER_ENOMEM;
-  if (socketpair(AF_UNIX, TETHER__G_SOCK_TYPE, 0, sv) < 0) {
+  if (tether__socketpair_cloexec(TETHER__G_SOCK_TYPE, sv) < 0) {
     r = tether__translate_os_error(errno);
     free(c);
     return r;
   }
-  (void)tether__cloexec(sv[0]);
-  (void)tether__cloexec(sv[1]);
   /* The exec's error, if any, comes back through ep (closed on exec). */
-  if (pipe(ep) < 0) {
+  if (tether__pipe_cloexec(ep) < 0) {
     r = tether__translate_os_error(errno);
     (void)close(sv[0]);
     (void)close(sv[1]);
     free(c);
     return r;
   }
-  (void)tether__cloexec(ep[0]);
-  (void)tether__cloexec(ep[1]);
 #if defined(SO_PASSCRED)
   {
     /* Set on the guard's end now: registrations sent before the guard has

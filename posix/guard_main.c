@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#if defined(__APPLE__)
+#include <sys/sysctl.h> /* sysctlbyname: kern.maxfilesperproc */
+#if !defined(OPEN_MAX)
+#error "OPEN_MAX (<limits.h> with _DARWIN_C_SOURCE) is needed to clamp RLIMIT_NOFILE"
+#endif
+#endif
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -348,8 +355,30 @@ int main(int argc, char **argv) {
   }
   /* One pidfd per registered child: as many as the hard limit allows. */
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+    rlim_t was = rl.rlim_cur;
     rl.rlim_cur = rl.rlim_max;
-    (void)setrlimit(RLIMIT_NOFILE, &rl);
+#if defined(__APPLE__)
+    {
+      /* macOS refuses a soft limit above kern.maxfilesperproc, and older
+       * ones above OPEN_MAX, RLIM_INFINITY included (EINVAL): as Go's
+       * syscall package, clamp to kern.maxfilesperproc, then to OPEN_MAX
+       * if that is refused. */
+      int per = 0;
+      size_t len = sizeof(per);
+      if (sysctlbyname("kern.maxfilesperproc", &per, &len, NULL, 0) == 0 && per > 0 &&
+          rl.rlim_cur > (rlim_t)per)
+        rl.rlim_cur = (rlim_t)per;
+      if (rl.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &rl) != 0 && errno == EINVAL &&
+          rl.rlim_cur > (rlim_t)OPEN_MAX) {
+        rl.rlim_cur = (rlim_t)OPEN_MAX;
+        if (rl.rlim_cur > was)
+          (void)setrlimit(RLIMIT_NOFILE, &rl);
+      }
+    }
+#else
+    if (rl.rlim_cur > was)
+      (void)setrlimit(RLIMIT_NOFILE, &rl);
+#endif
   }
   /* Nothing of the program's: stdio on /dev/null, no other descriptor, no
    * directory kept busy. */

@@ -249,20 +249,69 @@ int tether__os_src_check(int src, unsigned flags) {
   return 0;
 }
 
+/* xnu's si_code values (<sys/signal.h>), for the Darwin rule below. */
+#define TETHER__XNU_SI_USER 0x10001
+#define TETHER__XNU_SI_QUEUE 0x10002
+#if defined(__APPLE__)
+#define TETHER__ON_XNU 1
+#else
+#define TETHER__ON_XNU 0
+#endif
+
+/* Private test seam (reached through tether_internal, never exported):
+ * nonzero makes the handler rewrite every siginfo as xnu delivers it
+ * before reading it, and judge it by the Darwin rule, so that rule runs on
+ * Linux: a kill()/sigqueue()/tgkill() keeps si_pid/si_uid but gets si_code
+ * 0; a signal the kernel raised gets si_code 0 and no sender. */
+int tether__siginfo_as_xnu = 0;
+
+/* Who sent a signal: si_pid/si_uid are meaningful only for signals sent by
+ * a process. POSIX marks those SI_USER (kill), SI_QUEUE (sigqueue), and
+ * Linux SI_TKILL (tgkill). xnu never sets SI_USER for kill(): it leaves
+ * si_code 0 with a valid si_pid/si_uid (kernel-raised signals also get 0,
+ * with si_pid 0), so on Darwin "si_code 0 and si_pid > 0" is a process's
+ * kill (docs/decisions.md, macOS). */
+static void tether__sender(const siginfo_t *info, int64_t *pid, int64_t *uid) {
+  int code, xnu = TETHER__ON_XNU, from_process;
+  pid_t spid;
+  uid_t suid;
+  if (info == NULL)
+    return;
+  code = info->si_code;
+  spid = info->si_pid;
+  suid = info->si_uid;
+  if (tether__siginfo_as_xnu) {
+    xnu = 1;
+    if (code != SI_USER && code != SI_QUEUE
+#if defined(SI_TKILL)
+        && code != SI_TKILL
+#endif
+    ) {
+      spid = 0;
+      suid = 0;
+    }
+    code = 0;
+  }
+  if (xnu)
+    from_process = (code == 0 && spid > 0) || code == TETHER__XNU_SI_USER ||
+                   code == TETHER__XNU_SI_QUEUE;
+  else
+    from_process = code == SI_USER || code == SI_QUEUE
+#if defined(SI_TKILL)
+                   || code == SI_TKILL
+#endif
+        ;
+  if (from_process) {
+    *pid = (int64_t)spid;
+    *uid = (int64_t)suid;
+  }
+}
+
 static void tether__handler(int signo, siginfo_t *info, void *uctx) {
   int saved = errno;
   int64_t pid = TETHER__UNKNOWN_ID, uid = TETHER__UNKNOWN_ID;
   const struct sigaction *prev;
-  /* si_pid/si_uid are meaningful only for signals sent by a process. */
-  if (info != NULL &&
-      (info->si_code == SI_USER || info->si_code == SI_QUEUE
-#if defined(SI_TKILL)
-       || info->si_code == SI_TKILL
-#endif
-       )) {
-    pid = (int64_t)info->si_pid;
-    uid = (int64_t)info->si_uid;
-  }
+  tether__sender(info, &pid, &uid);
   if (tether__is_signal(signo)) {
     tether__deliver(signo, pid, uid);
     prev = &tether__prev[signo];

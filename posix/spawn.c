@@ -83,21 +83,74 @@ int tether__cloexec(int fd) {
   return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0;
 }
 
-/* A pipe whose two ends are close-on-exec. */
-static int tether__pipe_cloexec(int p[2]) {
-#if defined(TETHER_LINUX)
-  return pipe2(p, O_CLOEXEC);
+/* Where pipe2/SOCK_CLOEXEC exist, descriptors are made close-on-exec
+ * atomically. Elsewhere (macOS) in a second call, under a read lock that
+ * tether's own posix_spawn (the detached path: its child inherits every
+ * descriptor that is not close-on-exec) takes for writing, as libuv's
+ * cloexec_lock and Go's ForkLock do. A fork+exec made by the program's
+ * own code in that window can still inherit one (docs/decisions.md). */
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__DragonFly__) || \
+    defined(__NetBSD__) || defined(__OpenBSD__)
+#define TETHER__ATOMIC_CLOEXEC 1
 #else
-  if (pipe(p) < 0)
-    return -1;
-  if (tether__cloexec(p[0]) < 0 || tether__cloexec(p[1]) < 0) {
+static pthread_rwlock_t tether__cloexec_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static int tether__cloexec_pair(int p[2], int r) {
+  if (r < 0) {
+    p[0] = p[1] = -1;
+    return r;
+  }
+  if ((tether__cloexec(p[0]) < 0 || tether__cloexec(p[1]) < 0)) {
     int e = errno;
     close(p[0]);
     close(p[1]);
+    p[0] = p[1] = -1;
     errno = e;
-    return -1;
+    r = -1;
   }
-  return 0;
+  return r;
+}
+#endif
+
+/* On failure both ends are -1. */
+int tether__pipe_cloexec(int p[2]) {
+#if defined(TETHER__ATOMIC_CLOEXEC)
+  int r = pipe2(p, O_CLOEXEC);
+  if (r < 0)
+    p[0] = p[1] = -1;
+  return r;
+#else
+  int r;
+  (void)pthread_rwlock_rdlock(&tether__cloexec_lock);
+  r = tether__cloexec_pair(p, pipe(p));
+  (void)pthread_rwlock_unlock(&tether__cloexec_lock);
+  return r;
+#endif
+}
+
+int tether__socketpair_cloexec(int type, int sv[2]) {
+#if defined(TETHER__ATOMIC_CLOEXEC)
+  int r = socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv);
+  if (r < 0)
+    sv[0] = sv[1] = -1;
+  return r;
+#else
+  int r;
+  (void)pthread_rwlock_rdlock(&tether__cloexec_lock);
+  r = tether__cloexec_pair(sv, socketpair(AF_UNIX, type, 0, sv));
+  (void)pthread_rwlock_unlock(&tether__cloexec_lock);
+  return r;
+#endif
+}
+
+void tether__cloexec_fork_lock(int hold) {
+#if defined(TETHER__ATOMIC_CLOEXEC)
+  (void)hold;
+#else
+  if (hold)
+    (void)pthread_rwlock_wrlock(&tether__cloexec_lock);
+  else
+    (void)pthread_rwlock_unlock(&tether__cloexec_lock);
 #endif
 }
 
@@ -435,8 +488,8 @@ static int tether__keeper_start(void) {
              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shm == MAP_FAILED)
     return tether__translate_os_error(errno);
-  if (socketpair(AF_UNIX, TETHER__K_SOCK_TYPE, 0, sv) < 0 || tether__cloexec(sv[0]) < 0 ||
-      tether__cloexec(sv[1]) < 0 || tether__pipe_cloexec(life) < 0) {
+  if (tether__socketpair_cloexec(TETHER__K_SOCK_TYPE, sv) < 0 ||
+      tether__pipe_cloexec(life) < 0) {
     err = errno;
     goto fail;
   }
@@ -1018,8 +1071,9 @@ static int tether__spawn_detached(tether_child *c, const char *path,
     r = posix_spawnattr_setsigdefault(&attr, &all);
   for (i = 0; i < 3 && r == 0; i++) {
     if (child[i] < 0)
-      r = posix_spawn_file_actions_addclose(&fa, i);
-    else if (child[i] != i)
+      continue; /* closed here, so closed in the child: no close action
+                 * (xnu fails posix_spawn with EBADF on one, glibc ignores) */
+    if (child[i] != i)
       r = posix_spawn_file_actions_adddup2(&fa, child[i], i);
     /* else: the parent's own stdio, inherited as it is */
   }
@@ -1027,9 +1081,12 @@ static int tether__spawn_detached(tether_child *c, const char *path,
     r = posix_spawn_file_actions_adddup2(&fa, copy[x], opts->extra[x].target);
   if (r == 0 && opts->cwd != NULL)
     r = posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
-  if (r == 0)
+  if (r == 0) {
+    tether__cloexec_fork_lock(1);
     r = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv,
                     (char *const *)envp);
+    tether__cloexec_fork_lock(0);
+  }
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   TETHER__FREE_COPIES();

@@ -33,6 +33,14 @@ struct tether__os_child {
 
 /* Make fd close-on-exec: 0, or -1 with errno (posix/spawn.c). */
 int tether__cloexec(int fd);
+/* A pipe / an AF_UNIX socket pair, both ends close-on-exec (atomically
+ * where the system can: not on macOS): 0, or -1 with errno. */
+int tether__pipe_cloexec(int p[2]);
+int tether__socketpair_cloexec(int type, int sv[2]);
+/* Hold (1) / release (0) around tether's own fork or posix_spawn: keeps
+ * the two calls above out of it where they are not atomic (a no-op where
+ * they are). */
+void tether__cloexec_fork_lock(int hold);
 
 /* Is any process of group pgid alive (not a zombie)? (posix/spawn.c) */
 int tether__group_alive(pid_t pgid);
@@ -66,5 +74,8 @@ void tether__direct_after_fork(void);
 /* Test seam: nonzero = act as on Linux < 6.9 (no process-group pidfd
  * signals). */
 extern int tether__direct_no_group_pidfd;
+/* Test seam: nonzero = waitid(WEXITED) also returns stopped children, as
+ * xnu's does. */
+extern int tether__direct_waitid_stops;
 
 #endif

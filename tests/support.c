@@ -2,6 +2,9 @@
 #ifndef _WIN32
 #define _POSIX_C_SOURCE 200809L
 #endif
+#if defined(__APPLE__)
+#define _DARWIN_C_SOURCE /* sysctl, KERN_PROCARGS2, struct kinfo_proc */
+#endif
 #include "support.h"
 
 #include <stdlib.h>
@@ -13,8 +16,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <dirent.h>
+#elif defined(__APPLE__)
+#include <sys/proc.h>   /* SZOMB */
+#include <sys/sysctl.h> /* sysctl, KERN_PROC_ALL, KERN_PROCARGS2 */
+#endif
 #endif
 
 static const char *tt_self_path;
@@ -126,6 +137,116 @@ long tt_open_fd_count(void) {
 }
 
 #ifndef _WIN32
+static int tt_has(const char *buf, size_t len, const char *m, size_t mlen) {
+  size_t i;
+  for (i = 0; i + mlen <= len; i++)
+    if (memcmp(buf + i, m, mlen) == 0)
+      return 1;
+  return 0;
+}
+
+#if defined(__linux__)
+/* The bytes of /proc/<pid>/cmdline into buf: the length, or -1. */
+static long tt_args(const char *pid, char *buf, size_t cap) {
+  char path[300];
+  ssize_t n;
+  int fd;
+  snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  n = read(fd, buf, cap);
+  (void)close(fd);
+  return (long)n;
+}
+
+int tt_count_marked(const char *marker, int kill_them) {
+  static char buf[1 << 16];
+  DIR *d;
+  struct dirent *de;
+  int n = 0;
+  size_t mlen = strlen(marker);
+  if (tt_args("self", buf, sizeof(buf)) <= 0)
+    return -1; /* no /proc here */
+  d = opendir("/proc");
+  if (d == NULL)
+    return -1;
+  while ((de = readdir(d)) != NULL) {
+    long len;
+    if (de->d_name[0] < '0' || de->d_name[0] > '9')
+      continue;
+    len = tt_args(de->d_name, buf, sizeof(buf)); /* a zombie's is empty */
+    if (len > 0 && tt_has(buf, (size_t)len, marker, mlen)) {
+      n++;
+      if (kill_them)
+        (void)kill((pid_t)atol(de->d_name), SIGKILL);
+    }
+  }
+  (void)closedir(d);
+  return n;
+}
+#elif defined(__APPLE__)
+/* KERN_PROCARGS2 of pid (argc, the executable's path, argv, environ) into
+ * buf: the length, or -1 (a zombie, another user's process, gone). */
+static long tt_args(pid_t pid, char *buf, size_t cap) {
+  int mib[3] = {CTL_KERN, KERN_PROCARGS2, 0};
+  size_t len = cap;
+  mib[2] = (int)pid;
+  if (sysctl(mib, 3, buf, &len, NULL, 0) != 0)
+    return -1;
+  return (long)len;
+}
+
+int tt_count_marked(const char *marker, int kill_them) {
+  static char buf[1 << 20]; /* >= kern.argmax (1 MiB by default) */
+  int mib[3] = {CTL_KERN, KERN_PROC, KERN_PROC_ALL};
+  struct kinfo_proc *kp = NULL;
+  size_t len = 0, i, mlen = strlen(marker);
+  int n = 0, tries;
+  if (tt_args(getpid(), buf, sizeof(buf)) <= 0)
+    return -1;
+  for (tries = 0; tries < 8; tries++) { /* the table may grow meanwhile */
+    if (sysctl(mib, 3, NULL, &len, NULL, 0) != 0)
+      return -1;
+    len += len / 4 + 64 * sizeof(*kp);
+    free(kp);
+    kp = (struct kinfo_proc *)malloc(len);
+    if (kp == NULL)
+      return -1;
+    if (sysctl(mib, 3, kp, &len, NULL, 0) == 0)
+      break;
+    if (errno != ENOMEM) {
+      free(kp);
+      return -1;
+    }
+  }
+  if (tries == 8) {
+    free(kp);
+    return -1;
+  }
+  for (i = 0; i < len / sizeof(*kp); i++) {
+    pid_t pid = kp[i].kp_proc.p_pid;
+    long alen;
+    if (pid <= 0 || kp[i].kp_proc.p_stat == SZOMB)
+      continue;
+    alen = tt_args(pid, buf, sizeof(buf));
+    if (alen > 0 && tt_has(buf, (size_t)alen, marker, mlen)) {
+      n++;
+      if (kill_them)
+        (void)kill(pid, SIGKILL);
+    }
+  }
+  free(kp);
+  return n;
+}
+#else
+int tt_count_marked(const char *marker, int kill_them) {
+  (void)marker;
+  (void)kill_them;
+  return -1; /* no way to list processes written for this system */
+}
+#endif
+
 size_t tt_read_all(int fd, char *buf, size_t cap) {
   size_t len = 0;
   ssize_t n;

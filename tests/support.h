@@ -54,6 +54,16 @@ void tt_sleep_ms(int ms);
 long tt_open_fd_count(void);
 
 #ifndef _WIN32
+/* Processes (not zombies) whose arguments contain marker; with kill_them,
+ * each is sent SIGKILL. Linux: /proc/<pid>/cmdline; macOS:
+ * sysctl(KERN_PROC_ALL) + sysctl(KERN_PROCARGS2). -1 when processes cannot
+ * be observed here (another system, or not even this process's own
+ * arguments can be read): a test must then fail, never count 0. Not
+ * thread-safe. */
+int tt_count_marked(const char *marker, int kill_them);
+#endif
+
+#ifndef _WIN32
 /* Read a descriptor to its end into buf (NUL-terminated); returns the
  * length. */
 size_t tt_read_all(int fd, char *buf, size_t cap);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +130,57 @@ static void test_every_kind_from_another_process(void **state) {
   check_kind_from_other_process(TETHER_EVENT_RESIZE, SIGWINCH, "SIGWINCH");
   check_kind_from_other_process(TETHER_EVENT_SIGNAL, SIGALRM, "SIGALRM");
   check_kind_from_other_process(TETHER_EVENT_SIGNAL, SIGURG, "SIGURG");
+}
+
+/* ---- the sender on Darwin (issue 16, item 6), through a seam ---- */
+
+/* Private seam in posix/source.c (tether_internal): the handler rewrites
+ * each siginfo as xnu delivers it (kill(): si_code 0, si_pid/si_uid kept;
+ * kernel-raised: si_code 0, si_pid 0) and judges it by the Darwin rule. */
+extern int tether__siginfo_as_xnu;
+
+static int xnu_off(void **state) {
+  (void)state;
+  tether__siginfo_as_xnu = 0;
+  return 0;
+}
+
+static void test_sender_known_on_darwin(void **state) {
+  tether_channel *ch;
+  tether_event ev;
+  struct itimerval it;
+  pid_t pid;
+  (void)state;
+  tether__siginfo_as_xnu = 1;
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  /* Another process's kill(): xnu leaves si_code 0, not SI_USER (0x10001);
+   * the sender is still known. */
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_TERMINATE, 0));
+  pid = send_from_child(SIGTERM, 1);
+  expect_event(ch, &ev);
+  reap_ok(pid);
+  assert_int_equal(ev.kind, TETHER_EVENT_TERMINATE);
+  assert_int_equal(ev.pid, (int64_t)pid);
+  assert_int_equal(ev.uid, (int64_t)getuid());
+  /* The program's own kill(). */
+  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_USER1, 0));
+  assert_int_equal(kill(getpid(), SIGUSR1), 0);
+  expect_event(ch, &ev);
+  assert_int_equal(ev.kind, TETHER_EVENT_USER1);
+  assert_int_equal(ev.pid, (int64_t)getpid());
+  assert_int_equal(ev.uid, (int64_t)getuid());
+  /* A signal the kernel raised (a timer): si_code 0 too, but si_pid 0 —
+   * no sender is made up. */
+  assert_tether_ok(tether_channel_watch_signal(ch, SIGALRM, 0));
+  memset(&it, 0, sizeof(it));
+  it.it_value.tv_usec = 10000;
+  assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+  expect_event(ch, &ev); /* watchdog: 5 s */
+  assert_int_equal(ev.code, SIGALRM);
+  assert_int_equal(ev.pid, -1);
+  assert_int_equal(ev.uid, -1);
+  tether__siginfo_as_xnu = 0;
+  tether_channel_free(ch);
 }
 
 static void test_signal_by_number_keeps_its_kind(void **state) {
@@ -699,6 +751,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_kind_from_another_process),
       cmocka_unit_test(test_signal_by_number_keeps_its_kind),
+      cmocka_unit_test_teardown(test_sender_known_on_darwin, xnu_off),
       cmocka_unit_test(test_refused_signals),
       cmocka_unit_test(test_signal_names),
       cmocka_unit_test(test_chains_to_previous_handlers),

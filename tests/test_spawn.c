@@ -971,6 +971,86 @@ static void test_kill_reports_killed(void **state) {
   tether_child_free(c);
 }
 
+/* ---- a stopped child is not an exited one (issue 16, item 8) ---- */
+
+/* posix/direct.c's seam: its waitid(WEXITED) also returns stopped
+ * children, as xnu's does (Go #19314); on macOS the waiter asks kqueue
+ * (NOTE_EXIT) first and only falls back to this when kqueue fails. */
+extern int tether__direct_waitid_stops;
+
+static int waitid_stops_off(void **state) {
+  (void)state;
+  tether__direct_waitid_stops = 0;
+  return 0;
+}
+
+static long cpu_ms(void) {
+  struct rusage ru;
+  assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L;
+}
+
+/* Wait (watchdog: 5 s) until this process's child p is stopped; asked with
+ * waitid(WSTOPPED | WNOWAIT), no /proc. */
+static void wait_stopped(pid_t p) {
+  siginfo_t si;
+  int i;
+  for (i = 0; i < 1000; i++) {
+    memset(&si, 0, sizeof(si));
+    assert_int_equal(waitid(P_PID, (id_t)p, &si, WSTOPPED | WNOHANG | WNOWAIT), 0);
+    if (si.si_pid == p && si.si_code == CLD_STOPPED)
+      return;
+    tt_sleep_ms(5);
+  }
+  fail_msg("child %ld not stopped after 5 s", (long)p);
+}
+
+static void test_stopped_child_not_exited(void **state) {
+  static const int stops[] = {SIGSTOP, SIGTSTP, SIGTTIN};
+  tether_child *c, *sib;
+  tether_exit e;
+  char line[64];
+  pid_t p;
+  long cpu;
+  size_t i;
+  (void)state;
+  tether__direct_waitid_stops = 1;
+  c = spawn_self("sleep", NULL, 1);
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  p = (pid_t)tether_child_pid(c);
+  for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+    /* A tethered child leads its own (background) group, whose parent is
+     * here, in this session: SIGTSTP/SIGTTIN stop it too. */
+    assert_int_equal(kill(p, stops[i]), 0);
+    wait_stopped(p);
+    /* A sibling's exit (which made the keeper look at every child). */
+    sib = spawn_self("exit", "3", 0);
+    assert_int_equal(tether_child_wait(sib, 10000, &e), 1);
+    assert_int_equal(e.code, 3);
+    tether_child_free(sib);
+    /* Not exited, and its waiter does not spin on the stop report. */
+    cpu = cpu_ms();
+    assert_int_equal(tether_child_wait(c, 300, &e), 0);
+    cpu = cpu_ms() - cpu;
+    if (cpu > 100)
+      fail_msg("%s: %ld ms of CPU in 300 ms of waiting (a spinning waiter)",
+               tether_signal_name(stops[i]), cpu);
+    assert_int_equal(kill(p, SIGCONT), 0);
+    assert_int_equal(tether_child_wait(c, 20, &e), 0);
+  }
+  /* Stopped again, then terminated: the exit is reported as it is. */
+  assert_int_equal(kill(p, SIGSTOP), 0);
+  wait_stopped(p);
+  assert_int_equal(kill(p, SIGTERM), 0);
+  assert_int_equal(kill(p, SIGCONT), 0);
+  assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.signo, SIGTERM);
+  tether__direct_waitid_stops = 0;
+  tether_child_free(c);
+}
+
 /* The child exits, its grandchild lives on: the tree is not gone until the
  * grandchild is. */
 static void test_wait_tree(void **state) {
@@ -1530,6 +1610,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_stop_sequence),
       cmocka_unit_test(test_stop_resumes_stopped_tree),
       cmocka_unit_test(test_kill_reports_killed),
+      cmocka_unit_test_teardown(test_stopped_child_not_exited, waitid_stops_off),
       cmocka_unit_test(test_wait_tree),
       cmocka_unit_test(test_child_event_on_channel),
       cmocka_unit_test(test_detached_survives),

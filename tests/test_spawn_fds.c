@@ -769,10 +769,89 @@ static void test_differential_posix_spawn(void **state) {
   close(g);
 }
 
+/* ---- a detached child of a program whose stdio is closed ---- */
+
+/* Print "std N open|closed" for descriptors 0..2. */
+static int child_std(int argc, char **argv) {
+  int fd;
+  char b[32];
+  (void)argc;
+  (void)argv;
+  for (fd = 0; fd < 3; fd++) {
+    int n = snprintf(b, sizeof(b), "std %d %s\n", fd,
+                     fcntl(fd, F_GETFD) < 0 ? "closed" : "open");
+    if (fcntl(1, F_GETFD) >= 0 && write(1, b, (size_t)n) != n)
+      return 2;
+  }
+  return 0;
+}
+
+/* Close the descriptors named by the arguments (0 and/or 2), then spawn
+ * `std` detached with every stdio stream inherited; exit with its code. */
+static int child_closed_std(int argc, char **argv) {
+  const char *v[4];
+  tether_spawn_options o;
+  tether_child *c = NULL;
+  tether_exit e;
+  int i, r;
+  for (i = 0; i < argc; i++)
+    (void)close(atoi(argv[i]));
+  v[0] = tt_self();
+  v[1] = "--child";
+  v[2] = "std";
+  v[3] = NULL;
+  memset(&o, 0, sizeof(o));
+  o.flags = TETHER_SPAWN_DETACHED;
+  r = tether_spawn(&c, v, &o);
+  if (r != 0) {
+    printf("spawn failed: %s\n", tether_strerror(r));
+    fflush(stdout);
+    return 1;
+  }
+  r = tether_child_wait(c, 10000, &e); /* watchdog */
+  tether_child_free(c);
+  return r == 1 && e.kind == TETHER_EXIT_CODE ? e.code : 3;
+}
+
+/* xnu's posix_spawn fails a close action on a closed descriptor with EBADF
+ * (glibc ignores it): a detached spawn from a program whose stdin or
+ * stderr is closed must still start the child, with them closed. */
+static void test_detached_with_closed_stdio(void **state) {
+  static const char *const cases[][3] = {{"0", NULL, NULL}, {"0", "2", NULL}};
+  size_t k;
+  (void)state;
+  for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    const char *v[6];
+    tether_spawn_options o;
+    tether_child *c = NULL;
+    tether_exit e;
+    char out[512];
+    v[0] = tt_self();
+    v[1] = "--child";
+    v[2] = "closed-std";
+    v[3] = cases[k][0];
+    v[4] = cases[k][1];
+    v[5] = NULL;
+    memset(&o, 0, sizeof(o));
+    o.stdio[1].mode = TETHER_STDIO_PIPE;
+    assert_tether_ok(tether_spawn(&c, v, &o));
+    tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
+    assert_int_equal(tether_child_wait(c, 20000, &e), 1);
+    tether_child_free(c);
+    if (e.kind != TETHER_EXIT_CODE || e.code != 0)
+      fail_msg("case %zu: exit %d/%d, output: %s", k, e.kind, e.code, out);
+    assert_non_null(strstr(out, "std 0 closed\n"));
+    assert_non_null(strstr(out, "std 1 open\n"));
+    assert_non_null(strstr(out, cases[k][1] != NULL ? "std 2 closed\n" : "std 2 open\n"));
+  }
+}
+
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
       {"fds", child_fds},
       {"swap34", child_swap34},
+      {"std", child_std},
+      {"closed-std", child_closed_std},
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
@@ -783,6 +862,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_source_is_stdout),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_differential_posix_spawn),
+      cmocka_unit_test(test_detached_with_closed_stdio),
   };
   return tt_main(argc, argv, scenarios, "spawn_fds", tests, TT_COUNT(tests));
 }
