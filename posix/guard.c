@@ -436,6 +436,18 @@ static int tether__g_start_locked(void) {
     struct sigaction ign;
     pid_t g;
     int s, e, self = -1;
+#if defined(__APPLE__)
+    g = fork(); /* vfork is deprecated there (and is a fork) */
+#else
+    g = vfork();
+#endif
+    if (g > 0)
+      _exit(0);
+    if (g < 0) /* no room for one more process: be the guard ourselves */
+      (void)write(ep[1], &self, sizeof(self));
+    /* The guard's socket at 3 only now, after the last fork: where vfork
+     * is a fork (sanitizers, valgrind) the fork handlers run in each child
+     * and close what tether had at the numbers they remember. */
     if (sv[1] == TETHER__G_FD) {
       if (fcntl(TETHER__G_FD, F_SETFD, 0) < 0)
         goto fail;
@@ -452,15 +464,6 @@ static int tether__g_start_locked(void) {
     for (s = 1; s < 65; s++)
       if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
         (void)sigaction(s, &ign, NULL); /* glibc refuses 32, 33: see the guard */
-#if defined(__APPLE__)
-    g = fork(); /* vfork is deprecated there (and is a fork) */
-#else
-    g = vfork();
-#endif
-    if (g > 0)
-      _exit(0);
-    if (g < 0) /* no room for one more process: be the guard ourselves */
-      (void)write(ep[1], &self, sizeof(self));
     (void)setpgid(0, 0); /* a group of its own from the start */
     tether__g_exec_mask();
     execve(G.path, gargv, genv);

@@ -441,6 +441,7 @@ static int ch_brokenguard(int argc, char **argv) {
     tether_exit e;
     int r;
     memset(&o, 0, sizeof(o));
+    fflush(stdout); /* nothing buffered when vfork is a fork (sanitizers) */
     r = tether_spawn(&c, v, &o);
     if (r == TETHER_EHELPER) {
       printf("ehelper\n");
