@@ -59,12 +59,13 @@
 typedef struct tether__gconn {
   int sock;
   pid_t pid;     /* the guard's, once it said hello (tether__g_lock) */
-  pid_t first;   /* the process we started (it starts the guard and exits) */
+  pid_t first;   /* the process we started (it forks the guard and exits) */
+  int first_reaped;
   unsigned gen;
   int users;     /* spawns using sock right now */
   int dead;
   int hello;     /* tether__g_lock: it said hello (it runs and reads) */
-  int is_child;  /* first could not start it: first is the guard (reap it) */
+  int is_child;  /* first could not fork: first is the guard (reap it) */
 } tether__gconn;
 
 typedef struct tether__gtrack {
@@ -286,21 +287,27 @@ static void tether__g_died_locked(tether__gconn *c) {
     (void)kill(-G.tab[i].pid, SIGKILL);
 }
 
-/* Reap the process we started for c: it started the guard and has exited
- * (or it was the guard and has ended). Never blocking on a number that
- * the program's own waitpid(-1) may have reaped and the system given to
- * another child: at most 100 ms of looking. */
-static void tether__g_reap_first(tether__gconn *c) {
+/* Reap the process we started for c: the guard forks at once and that
+ * first process exits. Never blocking on a number that the program's own
+ * waitpid(-1) may have reaped and the system given to another child: at
+ * most 2 s of looking. 1 when it is gone (reaped here or by someone
+ * else), 0 when it still runs (it could not fork: it is the guard). */
+static int tether__g_reap_first(tether__gconn *c) {
   int i;
-  for (i = 0; i < 200; i++) {
-    struct timespec ts = {0, 500000};
+  if (c->first_reaped)
+    return 1;
+  for (i = 0; i < 20000; i++) {
+    struct timespec ts = {0, 100000};
     pid_t r = waitpid(c->first, NULL, WNOHANG);
-    if (r == c->first || (r < 0 && errno == ECHILD))
-      return;
+    if (r == c->first || (r < 0 && errno == ECHILD)) {
+      c->first_reaped = 1;
+      return 1;
+    }
     if (r < 0 && errno == EINTR)
       continue;
     (void)nanosleep(&ts, NULL);
   }
+  return 0;
 }
 
 /* The reader: first the guard's hello (its pid: it runs and reads), then
@@ -331,6 +338,7 @@ static void tether__g_reader(void *arg) {
     hello = 1;
     (void)pthread_mutex_lock(&tether__g_lock);
     c->pid = (pid_t)m.pid;
+    c->is_child = c->pid == c->first;
     c->hello = 1;
     (void)pthread_cond_broadcast(&tether__g_cond);
     (void)pthread_mutex_unlock(&tether__g_lock);
@@ -428,26 +436,12 @@ static int tether__g_start_locked(void) {
   pid = vfork();
 #endif
   if (pid == 0) {
-    /* System calls only: this may share the program's memory. This
-     * process only starts the guard (a second vfork) and exits, so that
-     * the guard is never a child of the program: a waitpid(-1) of the
-     * program never sees it, and this process is reaped before
-     * tether_spawn() returns. */
+    /* System calls only: this may share the program's memory. (A nested
+     * vfork here, so that the guard would never be our child, breaks the
+     * sanitizers' vfork: the guard forks itself instead, and its first
+     * process is reaped before tether_spawn() returns.) */
     struct sigaction ign;
-    pid_t g;
-    int s, e, self = -1;
-#if defined(__APPLE__)
-    g = fork(); /* vfork is deprecated there (and is a fork) */
-#else
-    g = vfork();
-#endif
-    if (g > 0)
-      _exit(0);
-    if (g < 0) /* no room for one more process: be the guard ourselves */
-      (void)write(ep[1], &self, sizeof(self));
-    /* The guard's socket at 3 only now, after the last fork: where vfork
-     * is a fork (sanitizers, valgrind) the fork handlers run in each child
-     * and close what tether had at the numbers they remember. */
+    int s, e;
     if (sv[1] == TETHER__G_FD) {
       if (fcntl(TETHER__G_FD, F_SETFD, 0) < 0)
         goto fail;
@@ -483,10 +477,11 @@ static int tether__g_start_locked(void) {
     return tether__translate_os_error(err);
   }
   c->first = pid;
-  /* The guard starts (loads, says hello) while the caller goes on. Only
-   * its exec is waited for here: EOF on ep once it succeeded (ep is
-   * close-on-exec) and the first process exited, or its errno; -1 first
-   * when the first process had to be the guard itself. */
+  /* Only its exec is waited for here (EOF on ep, close-on-exec; or the
+   * exec's errno), then its first process, which forks the guard and
+   * exits at once: the guard loads and says hello while the caller goes
+   * on. A first process still running 2 s later could not fork: it is
+   * the guard (our child, reaped when it ends). */
   err = 0;
   for (;;) {
     int v;
@@ -495,14 +490,11 @@ static int tether__g_start_locked(void) {
       continue;
     if (n != (ssize_t)sizeof(v))
       break;
-    if (v == -1)
-      c->is_child = 1;
-    else
-      err = v;
+    err = v;
   }
   (void)close(ep[0]);
-  if (!c->is_child || err != 0)
-    tether__g_reap_first(c); /* it has exited (or is about to) */
+  if (!tether__g_reap_first(c))
+    c->is_child = 1;
   if (err != 0) {
     (void)close(sv[0]);
     free(c);

@@ -314,6 +314,7 @@ int main(int argc, char **argv) {
   struct sigaction sa;
   sigset_t none;
   tether__gmsg m;
+  pid_t pid;
   int s, null_fd;
   (void)argc;
   (void)argv;
@@ -322,9 +323,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tether-guard: started by the tether library only\n");
     return 2;
   }
-  /* Not the program's child: the library starts us from a process of its
-   * own that exits at once (a waitpid(-1) loop of the program never sees
-   * us), with every catchable signal already ignored. */
+  /* Not the program's child: a waitpid(-1) loop of the program never sees
+   * us. The library reaps our first process before its spawn returns.
+   * Every catchable signal is already ignored (set before our exec). */
+  pid = fork();
+  if (pid > 0)
+    _exit(0);
+  /* pid < 0 (a process limit): stay the program's child rather than fail;
+   * the library sees it in the hello (our pid is the one it started). */
   (void)setpgid(0, 0); /* a kill aimed at the program's group misses us */
 
   memset(&sa, 0, sizeof(sa));

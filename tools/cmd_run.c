@@ -451,10 +451,24 @@ static int sentinel_from_terminal(const siginfo_t *si) {
 #endif
 }
 
-/* Only async-signal-safe calls: tether has threads. No handler: SIGINT
- * and SIGQUIT stay blocked and are taken with sigtimedwait(), so that no
- * runtime's signal machinery (a sanitizer's deferred handlers in a forked
- * child) stands between the terminal and the relay. */
+#if defined(__APPLE__)
+/* macOS has no sigtimedwait(): a handler relays, in the sentinel. */
+static volatile pid_t g_sentinel_parent;
+
+static void sentinel_relay(int sig, siginfo_t *si, void *u) {
+  int saved = errno;
+  (void)u;
+  if (si != NULL && sentinel_from_terminal(si))
+    (void)kill(g_sentinel_parent, sig);
+  errno = saved;
+}
+#endif
+
+/* Only async-signal-safe calls: tether has threads. No handler (but on
+ * macOS): SIGINT and SIGQUIT stay blocked and are taken with
+ * sigtimedwait(), so that no runtime's signal machinery (a sanitizer's
+ * deferred handlers in a forked child) stands between the terminal and
+ * the relay. */
 static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
   struct sigaction sa;
   sigset_t relay;
@@ -466,15 +480,24 @@ static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
   for (sig = 1; sig < 65; sig++)
     if (sig != SIGINT && sig != SIGQUIT)
       (void)sigaction(sig, &sa, NULL); /* KILL, STOP: refused */
-  /* Blocked, at their default: kept pending for sigtimedwait() (an
-   * ignored signal would be discarded). */
   sigemptyset(&relay);
   sigaddset(&relay, SIGINT);
   sigaddset(&relay, SIGQUIT);
+#if defined(__APPLE__)
+  g_sentinel_parent = parent;
+  sa.sa_sigaction = sentinel_relay;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  (void)sigaction(SIGINT, &sa, NULL);
+  (void)sigaction(SIGQUIT, &sa, NULL);
+#else
+  /* Blocked, at their default: kept pending for sigtimedwait() (an
+   * ignored signal would be discarded). */
   (void)sigprocmask(SIG_SETMASK, &relay, NULL);
   sa.sa_handler = SIG_DFL;
   (void)sigaction(SIGINT, &sa, NULL);
   (void)sigaction(SIGQUIT, &sa, NULL);
+#endif
   (void)setpgid(0, pgid);
 #if defined(__linux__)
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -488,6 +511,12 @@ static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
    * held here would keep its reader waiting). */
   for (fd = 3; fd < maxfd; fd++)
     (void)close(fd);
+#if defined(__APPLE__)
+  sigemptyset(&relay);
+  (void)sigprocmask(SIG_SETMASK, &relay, NULL);
+  while (getppid() == parent)
+    (void)sleep(1);
+#else
   while (getppid() == parent) {
     siginfo_t si;
     struct timespec one = {1, 0};
@@ -496,6 +525,7 @@ static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
     if (sig > 0 && sentinel_from_terminal(&si))
       (void)kill(parent, sig);
   }
+#endif
   _exit(0);
 }
 
