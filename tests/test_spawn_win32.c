@@ -15,6 +15,7 @@
 #endif
 #include <windows.h>
 #include <shellapi.h>
+#include <tlhelp32.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,92 @@ static int child_sleep(int argc, char **argv) {
   (void)argc;
   (void)argv;
   Sleep(60000);
+  return 0;
+}
+
+/* A console program that cleans up on CTRL_CLOSE_EVENT and then ends with
+ * its own code: 300 ms of "cleanup", then ExitProcess(argv[0]). Says
+ * "ready <own pid> <parent pid>" first. The win32 calls themselves. */
+static UINT close_code = 7;
+
+static BOOL WINAPI close_handler(DWORD type) {
+  if (type != CTRL_CLOSE_EVENT)
+    return FALSE;
+  Sleep(300);
+  ExitProcess(close_code);
+  return TRUE; /* not reached */
+}
+
+static DWORD parent_pid_of(DWORD pid) {
+  PROCESSENTRY32W pe;
+  DWORD parent = 0;
+  HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snap == INVALID_HANDLE_VALUE)
+    return 0;
+  pe.dwSize = sizeof(pe);
+  if (Process32FirstW(snap, &pe)) {
+    do {
+      if (pe.th32ProcessID == pid) {
+        parent = pe.th32ParentProcessID;
+        break;
+      }
+    } while (Process32NextW(snap, &pe));
+  }
+  CloseHandle(snap);
+  return parent;
+}
+
+static int child_console_close(int argc, char **argv) {
+  char line[64];
+  if (argc > 0)
+    close_code = (UINT)strtoul(argv[0], NULL, 10);
+  if (!SetConsoleCtrlHandler(close_handler, TRUE))
+    return 2;
+  snprintf(line, sizeof(line), "ready %lu %lu\n", (unsigned long)GetCurrentProcessId(),
+           (unsigned long)parent_pid_of(GetCurrentProcessId()));
+  write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
+  Sleep(30000);
+  return 3;
+}
+
+/* Deliver a console control event to one process the way Windows does: a
+ * thread started in it at kernelbase's CtrlRoutine (what conhost asks
+ * csrss to do; Git for Windows' exit-process.h does the same). argv: PID
+ * EVENT [end]. With "end", also what Windows does after a CTRL_CLOSE,
+ * LOGOFF or SHUTDOWN handler returns and Wine does not: end the process
+ * (TerminateProcess with STATUS_CONTROL_C_EXIT) once that thread has
+ * returned, if it is still running. 0 when the thread was started, 77 when
+ * there is no CtrlRoutine. */
+static int child_ctrl_inject(int argc, char **argv) {
+  HMODULE mod;
+  FARPROC routine = NULL;
+  HANDLE proc, th;
+  if (argc < 2)
+    return 2;
+  if ((mod = GetModuleHandleW(L"kernelbase.dll")) != NULL)
+    routine = GetProcAddress(mod, "CtrlRoutine");
+  if (routine == NULL && (mod = GetModuleHandleW(L"kernel32.dll")) != NULL)
+    routine = GetProcAddress(mod, "CtrlRoutine");
+  if (routine == NULL)
+    return 77;
+  proc = OpenProcess(PROCESS_CREATE_THREAD | PROCESS_QUERY_INFORMATION |
+                         PROCESS_VM_OPERATION | PROCESS_VM_WRITE | PROCESS_VM_READ |
+                         PROCESS_TERMINATE | SYNCHRONIZE,
+                     FALSE, (DWORD)strtoul(argv[0], NULL, 10));
+  if (proc == NULL)
+    return 3;
+  th = CreateRemoteThread(proc, NULL, 0, (LPTHREAD_START_ROUTINE)(void (*)(void))routine,
+                          (LPVOID)(ULONG_PTR)strtoul(argv[1], NULL, 10), 0, NULL);
+  if (th == NULL) {
+    CloseHandle(proc);
+    return 4;
+  }
+  if (argc > 2 && strcmp(argv[2], "end") == 0 &&
+      WaitForSingleObject(th, 20000) == WAIT_OBJECT_0 &&
+      WaitForSingleObject(proc, 0) == WAIT_TIMEOUT)
+    (void)TerminateProcess(proc, 0xC000013AU); /* STATUS_CONTROL_C_EXIT */
+  CloseHandle(th);
+  CloseHandle(proc);
   return 0;
 }
 
@@ -1863,6 +1950,8 @@ int main(int argc, char **argv) {
       {"crash", child_crash},
       {"sleep", child_sleep},
       {"breakaway", child_breakaway},
+      {"console_close", child_console_close},
+      {"ctrl_inject", child_ctrl_inject},
       {"argv", child_argv},
       {"env", child_env},
       {"env_names", child_env_names},

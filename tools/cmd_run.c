@@ -44,6 +44,11 @@
 #include <sys/sysctl.h>
 #include <sys/types.h>
 #endif
+#else
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
 #endif
 
 static void run_usage(FILE *f) {
@@ -1055,6 +1060,7 @@ typedef struct run_state {
   uint64_t hups; /* SIGHUP events received */
   uint64_t tty_interrupts; /* the terminal's Ctrl+C, told by the sentinel */
   uint64_t grace_at, kill_at, timeout_at; /* 0: not armed */
+  int ack_pending; /* Windows: a close, logoff or shutdown holds its handler */
 } run_state;
 
 /* Record why the run ends: an interrupt overrides anything (the user wants
@@ -1189,7 +1195,10 @@ static int hangup_delivered(const run_state *s, const tether_event *ev) {
 /* One event from the channel (not CHILD). */
 static void handle_event(run_state *s, const tether_event *ev) {
   int k = ev->kind;
-#ifndef _WIN32
+#ifdef _WIN32
+  if (ev->time_left_ms >= 0)
+    s->ack_pending = 1;
+#else
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGTSTP) {
     /* Ctrl+Z while tether is the terminal's foreground job (or a SIGTSTP
      * from outside): stop the program's group, then tether, so that the
@@ -1625,6 +1634,26 @@ int cli_run(int argc, char **argv) {
   tether_child_free(s.child);
 #ifndef _WIN32
   foreground_restore();
+#endif
+#ifdef _WIN32
+  /* A console close, logoff or shutdown is pending: tether's handler holds
+   * it until the channel acknowledges it (freeing does), and Windows ends
+   * the process with STATUS_CONTROL_C_EXIT as soon as that handler returns.
+   * exit() would race that: ExitProcess ends the other threads, the
+   * handler's among them, before the process itself ends (DLL detach in
+   * between). TerminateProcess ends every thread and sets the status in one
+   * step, so the status is the program's (issue 14, item 13). */
+  if (s.ack_pending &&
+      (st.kind == TETHER_EXIT_CODE || st.kind == TETHER_EXIT_INTERRUPTED ||
+       st.kind == TETHER_EXIT_CRASHED || st.kind == TETHER_EXIT_KILLED)) {
+    UINT code = s.timed_out && o.timeout_status >= 0 && s.cause == CAUSE_TIMEOUT
+                    ? (UINT)o.timeout_status
+                    : (UINT)st.raw;
+    vlog("a close, logoff or shutdown is pending: ending at once with 0x%lx",
+         (unsigned long)code);
+    fflush(NULL);
+    (void)TerminateProcess(GetCurrentProcess(), code);
+  }
 #endif
   /* Acknowledges pending Windows close/logoff/shutdown events and restores
    * every signal action. */

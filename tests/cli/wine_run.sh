@@ -183,5 +183,41 @@ TETHER_WINE_DLLOVERRIDES="user32=" run nowinq run -- "$W_EXE" --version
   ok "no hidden window, no -v: the program runs, nothing on stderr" ||
   bad "no hidden window, quiet -> $RC: $(cat "$tmp/nowinq.err")"
 
+# ---------------------------------------------------------------- console close (issue 14, item 13)
+# CTRL_CLOSE_EVENT delivered as Windows delivers it (a thread started at
+# kernelbase!CtrlRoutine in each process of the console: test_spawn_win32
+# --child ctrl_inject), to tether.exe and to its program, which cleans up for
+# 300 ms and exits with 7: tether.exe ends with 7. (Wine does not end a
+# process whose close handler returned, as Windows does, so the race with
+# that end is shown only by tests/windows/console_close.ps1.)
+( bash "$RUN" "$EXE" run -v -- "$W_HELPER" --child console_close 7 >"$tmp/close.out" 2>"$tmp/close.err"
+  echo $? >"$tmp/close.rc" ) &
+CLOSER=$!
+t0=$(now_ms)
+while ! grep -q '^ready ' "$tmp/close.out" 2>/dev/null && [ $(($(now_ms) - t0)) -lt 20000 ]; do sleep 0.05; done
+if read -r _ cpid tpid <"$tmp/close.out" 2>/dev/null && [ -n "${tpid:-}" ] && [ "$tpid" != 0 ]; then
+  bash "$RUN" "$HELPER" --child ctrl_inject "$tpid" 2
+  r1=$?
+  bash "$RUN" "$HELPER" --child ctrl_inject "$cpid" 2
+  r2=$?
+  t0=$(now_ms)
+  while [ ! -s "$tmp/close.rc" ] && [ $(($(now_ms) - t0)) -lt 20000 ]; do sleep 0.05; done
+  if [ $r1 -eq 77 ] || [ $r2 -eq 77 ]; then
+    printf 'skip - console close: no CtrlRoutine in kernelbase/kernel32\n'
+  elif [ ! -s "$tmp/close.rc" ]; then
+    bad "console close: tether.exe still running 20 s after CTRL_CLOSE_EVENT (inject $r1 $r2)"
+  else
+    rc=$(cat "$tmp/close.rc")
+    [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$rc" -eq 7 ] &&
+      grep -q 'hangup (CTRL_CLOSE_EVENT)' "$tmp/close.err" &&
+      ok "console close: the program cleaned up and exited 7; tether.exe ended with 7 in $(($(now_ms) - t0)) ms" ||
+      bad "console close -> $rc (inject $r1 $r2): $(cat "$tmp/close.err")"
+  fi
+else
+  bad "console close: the program did not start: $(cat "$tmp/close.out" "$tmp/close.err")"
+fi
+kill "$CLOSER" 2>/dev/null
+wait "$CLOSER" 2>/dev/null
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
