@@ -488,6 +488,18 @@ static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
   sigemptyset(&relay);
   sigaddset(&relay, SIGINT);
   sigaddset(&relay, SIGQUIT);
+  /* Every signal is blocked here (sentinel_start forked with all of them
+   * blocked). Until setpgid() this process is in tether's group, the
+   * terminal's foreground one: a Ctrl+C typed now reaches tether itself
+   * (which forwards it) and would also wait here, pending, to be relayed
+   * as a second one (the tree killed for one Ctrl+C: seen under load in
+   * test_pty_ctrl_c_once). Ignoring a pending signal discards it; after
+   * setpgid() and until tether hands the terminal over (after "ready"),
+   * no terminal signal can reach the program's group. */
+  (void)setpgid(0, pgid);
+  sa.sa_handler = SIG_IGN;
+  (void)sigaction(SIGINT, &sa, NULL);
+  (void)sigaction(SIGQUIT, &sa, NULL);
 #if defined(__APPLE__)
   g_sentinel_parent = parent;
   sa.sa_sigaction = sentinel_relay;
@@ -503,7 +515,6 @@ static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
   (void)sigaction(SIGINT, &sa, NULL);
   (void)sigaction(SIGQUIT, &sa, NULL);
 #endif
-  (void)setpgid(0, pgid);
 #if defined(__linux__)
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 #endif
