@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
@@ -71,6 +72,7 @@
 typedef struct g_entry {
   pid_t pid;
   int pidfd; /* -1: none (portable) */
+  int live;  /* g_kill_all: the group still had members at the last round */
 } g_entry;
 
 static g_entry *g_tab;
@@ -214,31 +216,61 @@ static void g_register(const tether__gmsg *m, int pidfd, pid_t sender) {
   }
   g_tab[g_n].pid = (pid_t)m->pid;
   g_tab[g_n].pidfd = pidfd;
+  g_tab[g_n].live = 0;
   g_n++;
 }
 
-/* The program is gone: every registered group dies. */
-static void g_kill_all(void) {
-  size_t i;
-  for (i = 0; i < g_n; i++) {
-    pid_t pid = g_tab[i].pid;
+/* SIGKILL to entry i's group: 1 when the group still had members (zombies
+ * count: their parent, init or a subreaper, has not reaped them yet), 0 when
+ * it is gone or can no longer be named safely. */
+static int g_kill_group(size_t i) {
+  pid_t pid = g_tab[i].pid;
 #if defined(G_PIDFD)
-    int fd = g_tab[i].pidfd;
-    if (fd >= 0) {
-      /* Linux 6.9+: the group of that very process, whatever happened to
-       * its pid number. */
-      if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL,
-                  PIDFD_SIGNAL_PROCESS_GROUP) == 0 ||
-          errno == ESRCH)
-        continue;
-      /* Older kernels: the group id is still that group's while its
-       * leader exists (alive, or a zombie not yet reaped). */
-      if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) == 0)
-        (void)kill(-pid, SIGKILL);
-      continue;
-    }
+  int fd = g_tab[i].pidfd;
+  if (fd >= 0) {
+    /* Linux 6.9+: the group of that very process, whatever happened to
+     * its pid number. */
+    if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL,
+                PIDFD_SIGNAL_PROCESS_GROUP) == 0)
+      return 1;
+    if (errno == ESRCH)
+      return 0;
+    /* Older kernels: the group id is still that group's while its
+     * leader exists (alive, or a zombie not yet reaped). */
+    if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) == 0)
+      return kill(-pid, SIGKILL) == 0;
+    return 0;
+  }
 #endif
-    (void)kill(-pid, SIGKILL);
+  return kill(-pid, SIGKILL) == 0;
+}
+
+/* The program is gone: every registered group dies. One SIGKILL per group
+ * is not always enough: on xnu a fork in progress is not stopped by a
+ * pending SIGKILL, so a grandchild being forked at that moment survives
+ * (Linux's fork is stopped), and on any system a process of the session
+ * may join the group with setpgid() while it is being killed. So the
+ * groups are killed again, after 1, 2, 4... ms (at most 20 ms apart),
+ * while they have members, for up to 2 s. A group id that answered is
+ * still that group's (an id cannot be reused while a process, zombie or
+ * not, has it); once a group is gone it is not named again. */
+static void g_kill_all(void) {
+  struct timespec nap;
+  long waited_ms = 0, step_ms = 1;
+  size_t i;
+  int any = 0;
+  for (i = 0; i < g_n; i++)
+    any |= g_tab[i].live = g_kill_group(i);
+  while (any && waited_ms < 2000) {
+    nap.tv_sec = 0;
+    nap.tv_nsec = step_ms * 1000000L;
+    (void)nanosleep(&nap, NULL);
+    waited_ms += step_ms;
+    step_ms = step_ms * 2 > 20 ? 20 : step_ms * 2;
+    any = 0;
+    for (i = 0; i < g_n; i++)
+      if (g_tab[i].live)
+        any |= g_tab[i].live = g_kill_group(i);
   }
 }
 

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #endif
 #if defined(__GLIBC__)
@@ -1294,6 +1295,49 @@ static int sc_stopped_guard(int argc, char **argv) {
   return 0;
 }
 
+/* joiner: a tethered child C (sleep), then a plain fork J of this process
+ * (same session, not in C's group): J waits until C is a zombie (the
+ * guard has killed C's group after this process died; the test, C's
+ * subreaper then, does not reap it, so the group still exists) and joins
+ * C's group with setpgid(), as a process being forked during the guard's
+ * kill does on xnu. J says "joining", then "joined" (unless the guard is
+ * quicker) or "nojoin ERRNO", and sleeps (30 s at most).
+ * This process says "ready C J" and waits to be killed. */
+static int sc_joiner(int argc, char **argv) {
+  tether_child *c;
+  pid_t cp, j;
+  char go;
+  (void)argc;
+  (void)argv;
+  (void)alarm(120);
+  SC_CHECK(spawn_self(&c, "sleep", NULL, NULL, 0) == 0, "spawn");
+  cp = (pid_t)tether_child_pid(c);
+  j = fork();
+  SC_CHECK(j >= 0, "fork");
+  if (j == 0) {
+    char st = 'R';
+    long pp, pg;
+    uint64_t t0 = tether_now_ns();
+    (void)alarm(30); /* never left behind */
+    while (ms_since(t0) < 20000 && proc_stat(cp, &st, &pp, &pg) == 0 && st != 'Z')
+      usleep(100);
+    printf("joining\n");
+    fflush(stdout);
+    if (setpgid(0, cp) == 0)
+      printf("joined\n"); /* the guard may kill it before this */
+    else
+      printf("nojoin %d (state %c)\n", errno, st);
+    fflush(stdout);
+    for (;;)
+      pause();
+  }
+  say("ready %ld %ld", (long)cp, (long)j);
+  (void)alarm(0);
+  if (read(0, &go, 1) != 1) /* killed before this */
+    return 12;
+  return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Scenario processes: the test side                                        */
 /* ---------------------------------------------------------------------- */
@@ -1480,6 +1524,55 @@ static void test_guard_dies_before_hello(void **state) {
   assert_int_equal(e.kind, TETHER_EXIT_CODE);
   assert_int_equal(e.code, 0);
   assert_true(cpu < 2000); /* no start loop */
+}
+
+/* A process that joins a tethered group while the guard kills it (on xnu:
+ * a grandchild being forked at that moment, whose fork a pending SIGKILL
+ * does not stop; anywhere: setpgid() into the group) is killed too: the
+ * guard kills each group again while it has members. This process is the
+ * subreaper of the program's children and keeps the killed child a zombie,
+ * so the group exists when the joiner joins. */
+static void test_guard_kills_late_joiner(void **state) {
+  scen s;
+  char line[128];
+  long cp = -1, jp = -1, ms;
+  int st;
+  (void)state;
+  if (skip_if_not_linux_proc())
+    tt_skip("no /proc");
+  assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  wd_arm("late joiner", 60);
+  scen_start(&s, "joiner", NULL, NULL);
+  (void)read_line_within(s.out, line, sizeof(line), 60000);
+  if (sscanf(line, "ready %ld %ld", &cp, &jp) != 2) {
+    (void)kill(s.pid, SIGKILL);
+    (void)reap(s.pid);
+    (void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+    fail_msg("the joiner scenario says '%s'", line);
+  }
+  assert_int_equal(kill(s.pid, SIGKILL), 0);
+  st = reap(s.pid);
+  assert_true(WIFSIGNALED(st));
+  /* C and J are this process's now; C becomes a zombie, J joins. J can
+   * die only of the guard's SIGKILL (its own alarm is 30 s away). */
+  (void)read_line_within(s.out, line, sizeof(line), 20000);
+  ms = strcmp(line, "joining") == 0 ? gone_within((pid_t)jp, 3000) : -2;
+  if (ms == -1) /* alive: did the join fail? */
+    (void)read_line_within(s.out, line, sizeof(line), 1000);
+  else if (ms >= 0)
+    snprintf(line, sizeof(line), "joined");
+  print_message("  child %ld killed by the guard; J %ld: '%s'; J gone %ld ms after it "
+                "began to join (-1: alive after 3 s)\n", cp, jp, line, ms);
+  (void)kill((pid_t)jp, SIGKILL);
+  (void)kill((pid_t)cp, SIGKILL);
+  (void)reap((pid_t)cp);
+  (void)reap((pid_t)jp);
+  (void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+  close(s.out);
+  close(s.in);
+  wd_disarm();
+  assert_string_equal(line, "joined");
+  assert_true(ms >= 0 && ms <= 2000);
 }
 
 static void test_guard_identity(void **state) {
@@ -2255,6 +2348,7 @@ int main(int argc, char **argv) {
       {"sigchld_ign", sc_sigchld_ign},
       {"reserved_sigs", sc_reserved_sigs},
       {"stopped_guard", sc_stopped_guard},
+      {"joiner", sc_joiner},
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
@@ -2274,6 +2368,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_status_killed_from_outside, wd_teardown),
       cmocka_unit_test_teardown(test_stop_without_polling, wd_teardown),
       cmocka_unit_test_teardown(test_guard_dies_before_hello, wd_teardown),
+      cmocka_unit_test_teardown(test_guard_kills_late_joiner, wd_teardown),
       cmocka_unit_test_teardown(test_token_stop_many, wd_teardown),
       cmocka_unit_test_teardown(test_free_many, wd_teardown),
   };
