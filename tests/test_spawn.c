@@ -1297,6 +1297,8 @@ static pid_t start_stranger(void) {
  * guard's): with a pidfd of it, and without. Print the child's pid, then
  * end without freeing anything: the guard must kill the child's group and
  * nothing else. */
+int64_t tether__guard_pid(void); /* private seam (posix/guard.h) */
+
 static int child_forge(int argc, char **argv) {
   const char *v[4];
   tether_spawn_options so;
@@ -1360,7 +1362,7 @@ static int child_forge(int argc, char **argv) {
       close(pfd);
     }
   }
-  printf("%ld %d\n", (long)tether_child_pid(c), sent);
+  printf("%ld %d %lld\n", (long)tether_child_pid(c), sent, (long long)tether__guard_pid());
   fflush(stdout);
   tt_sleep_ms(200); /* the guard reads the forgeries before our end */
   _exit(0);
@@ -1375,7 +1377,8 @@ static void test_guard_kills_only_its_own(void **state) {
     char arg[32], line[64];
     const char *v[5];
     int p[2], st, sent = 0;
-    long child = -1, ms;
+    long child = -1, ms, gms;
+    long long guard = -1;
     assert_true(stranger > 0);
     snprintf(arg, sizeof(arg), "%ld", (long)stranger);
     assert_int_equal(pipe(p), 0);
@@ -1397,14 +1400,22 @@ static void test_guard_kills_only_its_own(void **state) {
     tt_read_line(p[0], line, sizeof(line));
     close(p[0]);
     assert_int_equal(waitpid(m, &st, 0), m);
-    if (sscanf(line, "%ld %d", &child, &sent) != 2) {
+    if (sscanf(line, "%ld %d %lld", &child, &sent, &guard) != 3 || guard <= 0) {
       (void)kill(stranger, SIGKILL);
       fail_msg("the forging scenario said '%s' (status 0x%x)", line, (unsigned)st);
     }
     ms = gone_within((pid_t)child, 3000);
-    tt_sleep_ms(300);
-    print_message("forged registrations sent: %d; tethered child gone in %ld ms; "
-                  "stranger %s\n", sent, ms, alive(stranger) ? "alive" : "KILLED");
+    /* The guard has done all it will ever do when it has exited (it exits
+     * after its last kill): then, and not after a guessed delay, the
+     * stranger must be alive. */
+    gms = gone_within((pid_t)guard, 10000);
+    print_message("forged registrations sent: %d; tethered child gone in %ld ms; guard "
+                  "%lld exited %ld ms later; stranger %s\n", sent, ms, guard, gms,
+                  alive(stranger) ? "alive" : "KILLED");
+    if (gms < 0) {
+      (void)kill(stranger, SIGKILL);
+      fail_msg("the guard %lld is still there 10 s after its program ended", guard);
+    }
     if (!alive(stranger))
       fail_msg("the guard killed a process that was not tethered (%ld)", (long)stranger);
     (void)kill(stranger, SIGKILL);
