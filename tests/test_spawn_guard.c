@@ -2251,7 +2251,7 @@ static void test_free_many(void **state) {
   struct rlimit nofile, saved;
   tether_child **cs;
   int want = 1500, n = 0, i, r = 0, open_now;
-  double spawn_ms, free_ms, c0, cpu, *each, *sp, rt;
+  double spawn_ms, free_ms, c0, cpu, *each, *sp, rt, first100 = 0, last100 = 0;
   /* 5 s; a sanitizer's runtime slows each step of a free (thread join,
    * process exit of an instrumented program) by a few times. */
   double bound = instrumented() != NULL ? 15000 : 5000;
@@ -2339,7 +2339,7 @@ static void test_free_many(void **state) {
   assert_non_null(each);
   if (bound < 5 * rt * n)
     bound = 5 * rt * n; /* a loaded machine: in proportion to its pace */
-  wd_arm("free many", 120 + (int)(bound / 1000));
+  wd_arm("free many", 120 + (int)(4 * bound / 1000));
   c0 = cpu_ms();
   t0 = tether_now_ns();
   for (i = 0; i < n; i++) {
@@ -2350,18 +2350,34 @@ static void test_free_many(void **state) {
   free_ms = ms_since(t0);
   cpu = cpu_ms() - c0;
   wd_disarm();
+  /* The shape, which load changes less than the total: a free costs about
+   * the same with 1500 children held as with 100 (a table scan per free
+   * would make it grow with each child still held; the check catches a
+   * growth above 3x + 2 ms, not a mild one). The medians of the first and
+   * the last 100 frees, in the order they ran. */
+  if (n >= 200) {
+    qsort(each, 100, sizeof(*each), cmp_double);
+    qsort(each + n - 100, 100, sizeof(*each), cmp_double);
+    first100 = each[50];
+    last100 = each[n - 50];
+  }
   qsort(each, (size_t)n, sizeof(*each), cmp_double);
   print_message("  freed %d live children in %.1f ms, %.1f ms CPU (issue target < 200 ms: %s; "
-                "bound %.0f ms); one free: median %.3f ms, 90%% %.3f ms, max %.3f ms; "
+                "hang bound %.0f ms); one free: median %.3f ms, 90%% %.3f ms, max %.3f ms; "
+                "median of the first 100 frees %.3f ms, of the last 100 %.3f ms; "
                 "the machine's kill + reap of a spawned sleep: %.3f ms\n",
                 n, free_ms, cpu, free_ms < 200 ? "met" : "NOT met", bound,
                 n > 0 ? each[n / 2] : 0.0, n > 0 ? each[n * 9 / 10] : 0.0,
-                n > 0 ? each[n - 1] : 0.0, rt);
+                n > 0 ? each[n - 1] : 0.0, first100, last100, rt);
   free(each);
   free(cs);
   (void)setrlimit(RLIMIT_NOFILE, &saved);
   assert_true(n >= want / 2);
-  assert_true(free_ms < bound);
+  /* Speed is measured above, not asserted: the total only has to stay
+   * far from a hang (the whole run is also under the watchdog), and the
+   * per-free cost must not grow with the number of children held. */
+  assert_true(free_ms < 4 * bound);
+  assert_true(last100 < 3 * first100 + 2.0);
 }
 
 int main(int argc, char **argv) {
