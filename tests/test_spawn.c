@@ -1292,13 +1292,13 @@ static pid_t start_stranger(void) {
 }
 
 
+int64_t tether__guard_pid(void); /* private seam (posix/guard.h) */
+
 /* argv: STRANGER. Spawn a tethered child (starting the guard), then forge
  * registrations of the stranger on every SEQPACKET socket we hold (the
  * guard's): with a pidfd of it, and without. Print the child's pid, then
  * end without freeing anything: the guard must kill the child's group and
  * nothing else. */
-int64_t tether__guard_pid(void); /* private seam (posix/guard.h) */
-
 static int child_forge(int argc, char **argv) {
   const char *v[4];
   tether_spawn_options so;
@@ -1523,12 +1523,6 @@ static pid_t process_with_pid(pid_t target, int own) {
   return -1;
 }
 
-/* tether saw the child exit, then the program's own waitpid() reaped it
- * and its number went to another process leading a group of the same id:
- * tether_child_signal(), tether_child_wait_tree() and tether_child_free()
- * must leave that process alone (no kill by number, no waitpid by number),
- * whether it is a stranger or another child of the program, on kernels
- * whose pidfds signal groups and (the seam) on older ones. */
 /* 1 when this process can open pidfds (not before Linux 5.3, nor under
  * valgrind 3.19, which does not know the system call: ENOSYS). */
 static int have_pidfds(void) {
@@ -1539,6 +1533,12 @@ static int have_pidfds(void) {
   return 1;
 }
 
+/* tether saw the child exit, then the program's own waitpid() reaped it
+ * and its number went to another process leading a group of the same id:
+ * tether_child_signal(), tether_child_wait_tree() and tether_child_free()
+ * must leave that process alone (no kill by number, no waitpid by number),
+ * whether it is a stranger or another child of the program, on kernels
+ * whose pidfds signal groups and (the seam) on older ones. */
 static void reaped_then_recycled(int own, int old_kernel) {
   tether_child *c;
   tether_exit e;

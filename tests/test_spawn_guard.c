@@ -2090,9 +2090,6 @@ static void test_stop_without_polling(void **state) {
     assert_true(used < bound);
 }
 
-/* 7. A token owning 300 children that ignore INTERRUPT: a 500 ms
- * INTERRUPT + 500 ms TERMINATE sequence reaches every child at once, so the
- * whole stop takes about one INTERRUPT step, not one per batch of trees. */
 /* n stubborn children (INTERRUPT ignored, TERMINATE obeyed), ready;
  * returns how many were started. */
 static int spawn_stubborn(tether_child **cs, int want) {
@@ -2126,6 +2123,9 @@ static int exits_seen(tether_child **cs, int n, uint64_t t0, double *seen) {
   return left;
 }
 
+/* 7. A token owning 300 children that ignore INTERRUPT: a 500 ms
+ * INTERRUPT + 500 ms TERMINATE sequence reaches every child at once, so the
+ * whole stop takes about one INTERRUPT step, not one per batch of trees. */
 static void test_token_stop_many(void **state) {
   tether_stop_step steps[] = {{TETHER_EVENT_INTERRUPT, 500}, {TETHER_EVENT_TERMINATE, 500}};
   struct rlimit nofile, saved;

@@ -232,11 +232,7 @@ static int child_console_close(int argc, char **argv) {
 /* Deliver a console control event to one process the way Windows does: a
  * thread started in it at kernelbase's CtrlRoutine (what conhost asks
  * csrss to do; Git for Windows' exit-process.h does the same). argv: PID
- * EVENT [end]. With "end", also what Windows does after a CTRL_CLOSE,
- * LOGOFF or SHUTDOWN handler returns and Wine does not: end the process
- * (TerminateProcess with STATUS_CONTROL_C_EXIT) once that thread has
- * returned, if it is still running. 0 when the thread was started, 77 when
- * there is no CtrlRoutine. */
+ * EVENT. 0 when the thread was started, 77 when there is no CtrlRoutine. */
 static int child_ctrl_inject(int argc, char **argv) {
   HMODULE mod;
   FARPROC routine = NULL;
@@ -250,23 +246,16 @@ static int child_ctrl_inject(int argc, char **argv) {
   if (routine == NULL)
     return 77;
   proc = OpenProcess(PROCESS_CREATE_THREAD | PROCESS_QUERY_INFORMATION |
-                         PROCESS_VM_OPERATION | PROCESS_VM_WRITE | PROCESS_VM_READ |
-                         PROCESS_TERMINATE | SYNCHRONIZE,
+                         PROCESS_VM_OPERATION | PROCESS_VM_WRITE | PROCESS_VM_READ,
                      FALSE, (DWORD)strtoul(argv[0], NULL, 10));
   if (proc == NULL)
     return 3;
   th = CreateRemoteThread(proc, NULL, 0, (LPTHREAD_START_ROUTINE)(void (*)(void))routine,
                           (LPVOID)(ULONG_PTR)strtoul(argv[1], NULL, 10), 0, NULL);
-  if (th == NULL) {
-    CloseHandle(proc);
-    return 4;
-  }
-  if (argc > 2 && strcmp(argv[2], "end") == 0 &&
-      WaitForSingleObject(th, 20000) == WAIT_OBJECT_0 &&
-      WaitForSingleObject(proc, 0) == WAIT_TIMEOUT)
-    (void)TerminateProcess(proc, 0xC000013AU); /* STATUS_CONTROL_C_EXIT */
-  CloseHandle(th);
   CloseHandle(proc);
+  if (th == NULL)
+    return 4;
+  CloseHandle(th);
   return 0;
 }
 

@@ -1427,7 +1427,7 @@ int cli_run(int argc, char **argv) {
   tether_event ev;
   char desc[96], b1[32], b2[32], b3[32];
   size_t i;
-  int r, done = 0;
+  int r, done = 0, timeout_exit;
   long os_err;
   const char *sh = NULL;
 #ifndef _WIN32
@@ -1643,10 +1643,10 @@ int cli_run(int argc, char **argv) {
   if (tether_child_wait_tree(s.child, 0) == 0)
     vlog("killing what is left of the tree");
   tether_child_free(s.child);
+  timeout_exit = s.timed_out && o.timeout_status >= 0 && s.cause == CAUSE_TIMEOUT;
 #ifndef _WIN32
   foreground_restore();
-#endif
-#ifdef _WIN32
+#else
   /* A console close, logoff or shutdown is pending: tether's handler holds
    * it until the channel acknowledges it (freeing does), and Windows ends
    * the process with STATUS_CONTROL_C_EXIT as soon as that handler returns.
@@ -1657,9 +1657,7 @@ int cli_run(int argc, char **argv) {
   if (s.ack_pending &&
       (st.kind == TETHER_EXIT_CODE || st.kind == TETHER_EXIT_INTERRUPTED ||
        st.kind == TETHER_EXIT_CRASHED || st.kind == TETHER_EXIT_KILLED)) {
-    UINT code = s.timed_out && o.timeout_status >= 0 && s.cause == CAUSE_TIMEOUT
-                    ? (UINT)o.timeout_status
-                    : (UINT)st.raw;
+    UINT code = timeout_exit ? (UINT)o.timeout_status : (UINT)st.raw;
     vlog("a close, logoff or shutdown is pending: ending at once with 0x%lx",
          (unsigned long)code);
     fflush(NULL);
@@ -1669,7 +1667,7 @@ int cli_run(int argc, char **argv) {
   /* Acknowledges pending Windows close/logoff/shutdown events and restores
    * every signal action. */
   tether_channel_free(ch);
-  if (s.timed_out && o.timeout_status >= 0 && s.cause == CAUSE_TIMEOUT) {
+  if (timeout_exit) {
     vlog("the timeout ran out: exiting with %d (--timeout-status)", o.timeout_status);
     fflush(NULL);
     exit(o.timeout_status);
