@@ -40,6 +40,18 @@ typedef struct tt_scenario {
 int tt_main(int argc, char **argv, const tt_scenario *scenarios,
             const char *group, const struct CMUnitTest *tests, size_t ntests);
 
+#ifndef _WIN32
+/* The calling thread's signal mask against the one tt_main() started with.
+ * 0: the same. 1: ThreadSanitizer's runtime had left every signal blocked
+ * (gcc 12's libtsan, google/sanitizers#1855; tests/tsan_nested_signals.c
+ * shows it without tether); the start mask is restored and a note printed.
+ * -1: changed in any other way (the start mask is restored and the change
+ * printed, naming where). tt_main() runs this after every test that has no
+ * teardown of its own, and fails that test on -1: tether must never leave
+ * the caller's mask changed. */
+int tt_signal_mask_check(const char *where);
+#endif
+
 /* Path of the running test executable (for self-spawning). */
 const char *tt_self(void);
 

@@ -514,6 +514,13 @@ static void test_signal_storm(void **state) {
       }
     }
   }
+  /* Two kinds at once is what makes gcc 12's ThreadSanitizer leave every
+   * signal blocked in this thread (about 1 storm in 20; see
+   * tests/tsan_nested_signals.c): the self-kill below would then never be
+   * delivered. Undo that here, and only that: any other change of the mask
+   * fails the test. Unblocking delivers what the kernel held back, which
+   * the drain below counts. */
+  assert_true(tt_signal_mask_check("after the storm") >= 0);
   /* Drain what arrived after the last sender exited. */
   while ((r = tether_channel_poll(ch, &ev)) == 1) {
     events++;

@@ -12,9 +12,9 @@
  *     on this machine: 6/20, 13/30, 10/30, 6/60 lost; natively 0/400,
  *     ASan 0/100);
  *   - after one nanosleep(1 ns) at start, none of TRIES is lost (0/200).
- * tests/support.c's tt_main() therefore does that one nanosleep first in
- * TSan builds. When a future TSan fixes the drop, the first check fails:
- * then remove the warm-up and this test.
+ * A TSan build of the library therefore does that one nanosleep when it is
+ * loaded (posix/source.c, TETHER__TSAN_WARMUP). When a future TSan fixes
+ * the drop, the first check fails: then remove the warm-up and this test.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -138,12 +138,13 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (warm != 0) {
-    printf("FAIL: the warm-up in tests/support.c does not protect the tests\n");
+    printf("FAIL: one nanosleep at start (the library's warm-up in "
+           "posix/source.c) does not protect a program\n");
     return 1;
   }
   if (cold == 0) { /* none in COLD_MAX tries */
     printf("FAIL: TSan no longer drops early signals: remove the warm-up in "
-           "tests/support.c and this test\n");
+           "posix/source.c (TETHER__TSAN_WARMUP) and this test\n");
     return 1;
   }
   return 0;
