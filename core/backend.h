@@ -22,6 +22,16 @@
 
 #include "tether.h"
 
+/* Built with ThreadSanitizer (gcc's __SANITIZE_THREAD__, clang's feature):
+ * the few places that work around its runtime test this. */
+#if defined(__SANITIZE_THREAD__)
+#define TETHER__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TETHER__TSAN 1
+#endif
+#endif
+
 /* ---- errors (core/error.c owns the thread-local; backends translate) ---- */
 
 /* Map a raw OS error (errno / GetLastError()) to a TETHER_E* code and record

@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #endif
 
+#include "backend.h"
 #include "keeper.h"
 
 #if defined(NSIG)
@@ -86,14 +87,9 @@ static void k_send(uint32_t type, uint32_t id, pid_t pid, int err,
  * had threads at that moment, TSan's runtime in the keeper does not run the
  * SIGCHLD handler while poll() blocks (seen as exits reported only much
  * later), so a TSan build also looks at its children every 100 ms. */
-#if defined(__SANITIZE_THREAD__)
+#if defined(TETHER__TSAN)
 #define TETHER__K_POLL_MS 100
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TETHER__K_POLL_MS 100
-#endif
-#endif
-#ifndef TETHER__K_POLL_MS
+#else
 #define TETHER__K_POLL_MS (-1)
 #endif
 

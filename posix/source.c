@@ -30,15 +30,6 @@
 /* Signal numbers tether handles: 1 .. TETHER__MAXSIG (< TETHER__SRC_CHILD). */
 #define TETHER__MAXSIG (TETHER__NSIG - 1 < 64 ? TETHER__NSIG - 1 : 64)
 
-/* Built with ThreadSanitizer (gcc's __SANITIZE_THREAD__, clang's feature). */
-#if defined(__SANITIZE_THREAD__)
-#define TETHER__TSAN_WARMUP 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TETHER__TSAN_WARMUP 1
-#endif
-#endif
-
 #ifndef SA_ONSTACK
 #error "SA_ONSTACK is required (a Go/cgo host needs it on every handler)"
 #endif
@@ -65,7 +56,7 @@ __attribute__((constructor)) static void tether__snapshot_all(void) {
   int s;
   for (s = 1; s <= TETHER__MAXSIG; s++)
     tether__snapshot(s);
-#if defined(TETHER__TSAN_WARMUP)
+#if defined(TETHER__TSAN)
   /* ThreadSanitizer's runtime (gcc 12's libtsan) drops an asynchronous
    * signal that reaches a process before its first nanosleep() has
    * returned (tests/tsan_signal_window.c shows it without tether); a TSan

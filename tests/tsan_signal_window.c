@@ -13,7 +13,7 @@
  *     ASan 0/100);
  *   - after one nanosleep(1 ns) at start, none of TRIES is lost (0/200).
  * A TSan build of the library therefore does that one nanosleep when it is
- * loaded (posix/source.c, TETHER__TSAN_WARMUP). When a future TSan fixes
+ * loaded (posix/source.c, its load-time constructor). When a future TSan fixes
  * the drop, the first check fails: then remove the warm-up and this test.
  */
 #define _GNU_SOURCE
@@ -144,7 +144,7 @@ int main(int argc, char **argv) {
   }
   if (cold == 0) { /* none in COLD_MAX tries */
     printf("FAIL: TSan no longer drops early signals: remove the warm-up in "
-           "posix/source.c (TETHER__TSAN_WARMUP) and this test\n");
+           "posix/source.c (tether__snapshot_all) and this test\n");
     return 1;
   }
   return 0;
