@@ -50,13 +50,6 @@ void tt_assert_err(int rc, int expected, const char *expr, const char *file,
 
 const char *tt_self(void) { return tt_self_path; }
 
-#if defined(__SANITIZE_THREAD__)
-#define TT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TT_TSAN 1
-#endif
-#endif
 
 #ifndef _WIN32
 static sigset_t tt_start_mask;

@@ -11,6 +11,15 @@
 
 #include "tether.h"
 
+/* Built with ThreadSanitizer (gcc's __SANITIZE_THREAD__, clang's feature). */
+#if defined(__SANITIZE_THREAD__)
+#define TT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TT_TSAN 1
+#endif
+#endif
+
 /* Fail with the tether error name and sentence when rc < 0. */
 #define assert_tether_ok(rc) tt_assert_ok((rc), #rc, __FILE__, __LINE__)
 /* Fail unless rc is exactly the expected TETHER_E* code. */

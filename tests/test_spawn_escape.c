@@ -44,13 +44,6 @@
  * 2-vCPU VM; 1000: 4 minutes once it was loaded). The floods test the
  * keeper's process handling, not threads: they are left to the other
  * configurations (native, ASan/UBSan, valgrind). */
-#if defined(__SANITIZE_THREAD__)
-#define TT_ESCAPE_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TT_ESCAPE_TSAN 1
-#endif
-#endif
 #define TT_TSAN_SKIP "ThreadSanitizer: a flood of thousands of forks of an instrumented " \
                      "process takes minutes; run in the native, sanitize and valgrind builds"
 
@@ -1032,7 +1025,7 @@ static void test_keeper_sigkilled(void **state) {
  * them): 1000 setsid() orphans, a children list of several reads. */
 static void test_escapees_die_on_free(void **state) {
   (void)state;
-#if defined(TETHER_TEST_LINUX) && defined(TT_ESCAPE_TSAN)
+#if defined(TETHER_TEST_LINUX) && defined(TT_TSAN)
   tt_skip(TT_TSAN_SKIP);
 #elif defined(TETHER_TEST_LINUX)
   {
@@ -1088,7 +1081,7 @@ static void test_escapees_die_on_free(void **state) {
  * reach the keeper only as it kills the child's group, and must die too. */
 static void test_orphan_flood_spares_strangers(void **state) {
   (void)state;
-#if defined(TETHER_TEST_LINUX) && defined(TT_ESCAPE_TSAN)
+#if defined(TETHER_TEST_LINUX) && defined(TT_TSAN)
   tt_skip(TT_TSAN_SKIP);
 #elif defined(TETHER_TEST_LINUX)
   int round;

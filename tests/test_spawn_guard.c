@@ -65,15 +65,9 @@ int64_t tether__guard_pid(void);
 #if defined(__SANITIZE_ADDRESS__)
 #define TG_ASAN 1
 #endif
-#if defined(__SANITIZE_THREAD__)
-#define TG_TSAN 1
-#endif
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define TG_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer)
-#define TG_TSAN 1
 #endif
 #endif
 
@@ -99,7 +93,7 @@ static const char *instrumented(void) {
   const char *what = under_valgrind() ? "valgrind" : NULL;
 #if defined(TG_ASAN)
   what = "AddressSanitizer";
-#elif defined(TG_TSAN)
+#elif defined(TT_TSAN)
   what = "ThreadSanitizer";
 #endif
   return what;
@@ -2292,7 +2286,7 @@ static void test_free_many(void **state) {
     want = 300;
     snprintf(why, sizeof(why), " (valgrind runs at most 500 threads)");
   }
-#if defined(TG_TSAN)
+#if defined(TT_TSAN)
   if (want > 300) {
     /* Measured: 250 spawns 14 s, 500 in 38 s, 750 in 104 s. */
     want = 300;

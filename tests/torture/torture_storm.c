@@ -42,14 +42,9 @@
 /* ThreadSanitizer runs signal handlers deferred, from one pending slot per
  * signal number: it coalesces queued (real-time) signals like the kernel
  * coalesces standard ones, so their counts cannot be exact there. */
-#if defined(__SANITIZE_THREAD__)
+#if defined(TT_TSAN)
 #define QUEUED_EXACT 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define QUEUED_EXACT 0
-#endif
-#endif
-#ifndef QUEUED_EXACT
+#else
 #define QUEUED_EXACT 1
 #endif
 
