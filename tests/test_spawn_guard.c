@@ -498,16 +498,38 @@ static int ch_tree(int argc, char **argv) {
 static volatile sig_atomic_t got_sig;
 static void note_sig(int s) { got_sig = s; }
 
-/* Ignores SIGINT, exits 0 on SIGTERM. */
+/* "I <ns>" or "T <ns>" (CLOCK_MONOTONIC) on stdout, from a handler: when
+ * this process got SIGINT or SIGTERM. Async-signal-safe. */
+static void stamp_sig(int s) {
+  char b[32];
+  struct timespec ts;
+  unsigned long long ns;
+  int i = (int)sizeof(b) - 1, e = errno;
+  (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+  ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+  b[i--] = '\n';
+  do {
+    b[i--] = (char)('0' + (int)(ns % 10));
+    ns /= 10;
+  } while (ns != 0);
+  b[i--] = ' ';
+  b[i] = s == SIGINT ? 'I' : 'T';
+  (void)!write(1, b + i, sizeof(b) - (size_t)i);
+  if (s == SIGTERM)
+    got_sig = s;
+  errno = e;
+}
+
+/* Ignores SIGINT, exits 0 on SIGTERM. With "stamp", SIGINT is not ignored
+ * but handled, and both are stamped on stdout (stamp_sig). */
 static int ch_stubborn(int argc, char **argv) {
   struct sigaction sa;
-  (void)argc;
-  (void)argv;
+  int stamp = argc > 0 && strcmp(argv[0], "stamp") == 0;
   memset(&sa, 0, sizeof(sa));
   sigemptyset(&sa.sa_mask);
-  sa.sa_handler = note_sig;
+  sa.sa_handler = stamp ? stamp_sig : note_sig;
   (void)sigaction(SIGTERM, &sa, NULL);
-  sa.sa_handler = SIG_IGN;
+  sa.sa_handler = stamp ? stamp_sig : SIG_IGN;
   (void)sigaction(SIGINT, &sa, NULL);
   printf("ready\n");
   fflush(stdout);
@@ -2084,13 +2106,13 @@ static void test_stop_without_polling(void **state) {
     assert_true(used < bound);
 }
 
-/* n stubborn children (INTERRUPT ignored, TERMINATE obeyed), ready;
- * returns how many were started. */
-static int spawn_stubborn(tether_child **cs, int want) {
+/* n stubborn children (INTERRUPT ignored, TERMINATE obeyed; with stamp,
+ * each stamps both on its stdout), ready; returns how many were started. */
+static int spawn_stubborn(tether_child **cs, int want, int stamp) {
   char line[64];
   int n, i;
   for (n = 0; n < want; n++) {
-    if (spawn_self(&cs[n], "stubborn", NULL, NULL, 1) != 0)
+    if (spawn_self(&cs[n], "stubborn", stamp ? "stamp" : NULL, NULL, 1) != 0)
       break;
   }
   for (i = 0; i < n; i++) {
@@ -2117,17 +2139,52 @@ static int exits_seen(tether_child **cs, int n, uint64_t t0, double *seen) {
   return left;
 }
 
+/* When each child got INTERRUPT and TERMINATE (stamp_sig's records on its
+ * stdout, read to the end: the children have exited), as ns on
+ * CLOCK_MONOTONIC: the latest INTERRUPT and the earliest TERMINATE, and how
+ * many children did not stamp exactly one of each. */
+static int stamps(tether_child **cs, int n, uint64_t *max_int, uint64_t *min_term) {
+  char buf[256], *p;
+  int i, bad = 0;
+  *max_int = 0;
+  *min_term = UINT64_MAX;
+  for (i = 0; i < n; i++) {
+    int ni = 0, nt = 0;
+    tt_read_all(tether_child_stdio(cs[i], 1), buf, sizeof(buf));
+    for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p != NULL ? p + 1 : NULL) {
+      uint64_t ns = strtoull(p + 1, NULL, 10);
+      if (p[0] == 'I') {
+        ni++;
+        if (ns > *max_int)
+          *max_int = ns;
+      } else if (p[0] == 'T') {
+        nt++;
+        if (ns < *min_term)
+          *min_term = ns;
+      }
+    }
+    bad += ni != 1 || nt != 1;
+  }
+  return bad;
+}
+
 /* 7. A token owning 300 children that ignore INTERRUPT: a 500 ms
  * INTERRUPT + 500 ms TERMINATE sequence reaches every child at once, so the
- * whole stop takes about one INTERRUPT step, not one per batch of trees. */
+ * whole stop takes about one INTERRUPT step, not one per batch of trees.
+ * What is asserted is that shape, which load does not change: every child
+ * got INTERRUPT before any child got TERMINATE (a stop that took 64 trees
+ * at a time sent the second batch its INTERRUPT after the first batch's
+ * TERMINATE). How long the exits spread is printed beside the peer's, not
+ * asserted: it measures this machine's pace (under --stress, a spread of
+ * 1153 ms against a bound of 824 failed a stop that had the right shape). */
 static void test_token_stop_many(void **state) {
   tether_stop_step steps[] = {{TETHER_EVENT_INTERRUPT, 500}, {TETHER_EVENT_TERMINATE, 500}};
   struct rlimit nofile, saved;
   tether_child **cs;
   tether_token *t;
-  int want = 300, n = 0, i, r, killed = 0, exited = 0, left, pn;
-  double wall, c0, cpu, bound, *seen, peer;
-  uint64_t t0;
+  int want = 300, n = 0, i, r, killed = 0, exited = 0, left, pn, unstamped;
+  double wall, c0, cpu, *seen, peer;
+  uint64_t t0, max_int, min_term;
   const char *inst = instrumented();
   char why[128] = "";
   (void)state;
@@ -2151,9 +2208,9 @@ static void test_token_stop_many(void **state) {
   /* The peer, in the same run: the same children, TERMINATE sent to every
    * one in one loop by this thread (what a stop that takes all trees at
    * once does); the spread of their exits is this machine's pace right
-   * now (on a busy machine, seconds). */
+   * now (on a busy machine, seconds). Printed for comparison. */
   wd_arm("token: the peer", 300);
-  pn = spawn_stubborn(cs, want);
+  pn = spawn_stubborn(cs, want, 0);
   assert_true(pn >= want / 2);
   t0 = tether_now_ns();
   for (i = 0; i < pn; i++)
@@ -2164,7 +2221,7 @@ static void test_token_stop_many(void **state) {
     tether_child_free(cs[i]);
   wd_disarm();
   wd_arm("token: spawn the children", 300);
-  n = spawn_stubborn(cs, want);
+  n = spawn_stubborn(cs, want, 1);
   assert_true(n >= want / 2);
   for (i = 0; i < n; i++)
     assert_tether_ok(tether_token_adopt(t, cs[i], steps, 2));
@@ -2180,6 +2237,9 @@ static void test_token_stop_many(void **state) {
   wd_disarm();
   assert_int_equal(r, 1);
   assert_int_equal(left, 0);
+  wd_arm("token: read the stamps", 60);
+  unstamped = stamps(cs, n, &max_int, &min_term);
+  wd_disarm();
   for (i = 0; i < n; i++) {
     tether_exit e;
     assert_int_equal(tether_child_wait(cs[i], 0, &e), 1);
@@ -2192,27 +2252,24 @@ static void test_token_stop_many(void **state) {
   tether_token_free(t);
   free(cs);
   (void)setrlimit(RLIMIT_NOFILE, &saved);
-  print_message("  token with %d owned children%s, INTERRUPT ignored (500 ms), TERMINATE obeyed "
-                "(500 ms): stopped in %.0f ms wall, %.1f ms CPU of this process (issue target "
-                "< 1200 ms with 300: %s); exits seen from %.0f to %.0f ms; %d exited on "
-                "TERMINATE, %d not; the peer (TERMINATE to %d such children in one loop): "
-                "exits spread over %.0f ms\n",
-                n, why, wall, cpu, n >= 300 && wall < 1200 ? "met" : "NOT met", seen[0],
-                seen[n - 1], exited, killed, pn, peer);
-  /* Every child got TERMINATE in its step (none left for the kill), after
-   * the whole INTERRUPT step. */
+  print_message("  token with %d owned children%s, INTERRUPT handled and not obeyed (500 ms), "
+                "TERMINATE obeyed (500 ms): stopped in %.0f ms wall, %.1f ms CPU of this "
+                "process (issue target < 1200 ms with 300: %s); INTERRUPTs received until "
+                "%.0f ms, TERMINATEs from %.0f ms (a margin of %.0f ms); exits seen from %.0f "
+                "to %.0f ms; %d exited on TERMINATE, %d not; the peer (TERMINATE to %d such "
+                "children in one loop): exits spread over %.0f ms\n",
+                n, why, wall, cpu, n >= 300 && wall < 1200 ? "met" : "NOT met",
+                max_int > t0 ? (double)(max_int - t0) / 1e6 : 0.0,
+                min_term != UINT64_MAX && min_term > t0 ? (double)(min_term - t0) / 1e6 : 0.0,
+                ((double)min_term - (double)max_int) / 1e6, seen[0], seen[n - 1], exited, killed,
+                pn, peer);
+  /* Each child got one INTERRUPT and one TERMINATE, TERMINATE in its step
+   * (none left for the kill), and no child got TERMINATE before every
+   * child had got INTERRUPT. */
+  assert_int_equal(unstamped, 0);
   assert_int_equal(exited, n);
+  assert_true(max_int < min_term);
   assert_true(seen[0] >= 480);
-  /* All at once: the exits spread over the time the machine takes to end
-   * n processes (the peer's spread, measured above), not over one 500 ms
-   * step per batch of trees: a stop that took 64 trees at a time spread
-   * them over 2.2 s where the peer's spread was ~0.2 s. The token's own
-   * spread is several times the peer's (one stop thread signals tree
-   * after tree while this thread polls 300 children every millisecond:
-   * 249 ms against 39 quiet, 578 against 63 under --stress), so: four
-   * times the peer plus 800 ms, still well under the 2.2 s of batches. */
-  bound = 4 * peer + (inst != NULL ? 1600 : 800);
-  assert_true(seen[n - 1] - seen[0] < bound);
   assert_true(wall < 30000);
   free(seen);
 }
