@@ -1,6 +1,7 @@
 /* Shared test support. */
 #ifndef _WIN32
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* setgroups (glibc) */
 #endif
 #if defined(__APPLE__)
 #define _DARWIN_C_SOURCE /* sysctl, KERN_PROCARGS2, struct kinfo_proc */
@@ -17,7 +18,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -110,6 +115,63 @@ int tt_signal_mask_check(const char *where) {
 static int tt_mask_teardown(void **state) {
   (void)state;
   return tt_signal_mask_check("after the test") < 0 ? -1 : 0;
+}
+#endif
+
+#ifndef _WIN32
+const char *tt_cannot_run_as(uid_t uid, gid_t gid) {
+  static char why[4096 + 512];
+  char path[4096];
+  pid_t p;
+  int st = 0;
+  if (geteuid() != 0)
+    return NULL;
+  /* As tether_spawn() runs it: a relative name from this process's
+   * current directory, through every directory above it. */
+  path[0] = '\0';
+  if (tt_self_path[0] != '/' && getcwd(path, sizeof(path) - 1) != NULL)
+    strcat(path, "/");
+  if (strlen(path) + strlen(tt_self_path) >= sizeof(path))
+    path[0] = '\0';
+  strcat(path, tt_self_path);
+  p = fork();
+  if (p < 0) {
+    snprintf(why, sizeof(why), "cannot fork to ask whether uid %ld can run %s: %s",
+             (long)uid, path, strerror(errno));
+    return why;
+  }
+  if (p == 0) {
+    if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+      _exit(200);
+    _exit(access(path, X_OK) == 0 ? 0 : errno > 0 && errno < 200 ? errno : 199);
+  }
+  while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    return NULL;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 200)
+    snprintf(why, sizeof(why), "root cannot become uid %ld gid %ld here", (long)uid,
+             (long)gid);
+  else if (WIFEXITED(st) && WEXITSTATUS(st) < 199)
+    snprintf(why, sizeof(why),
+             "uid %ld cannot run this test executable (%s: %s): a directory on its "
+             "path is closed to other users (a checkout under a 0700 directory, "
+             "as mktemp -d makes?)",
+             (long)uid, path, strerror(WEXITSTATUS(st)));
+  else
+    snprintf(why, sizeof(why), "cannot ask whether uid %ld can run %s (status 0x%x)",
+             (long)uid, path, (unsigned)st);
+  return why;
+}
+
+const char *tt_nobody_cannot_run(void) {
+  struct passwd *pw;
+  if (geteuid() != 0)
+    return NULL;
+  pw = getpwnam("nobody");
+  if (pw == NULL)
+    return "running as root and there is no user \"nobody\" to drop to";
+  return tt_cannot_run_as(pw->pw_uid, pw->pw_gid);
 }
 #endif
 

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#ifndef _WIN32
+#include <sys/types.h> /* uid_t, gid_t */
+#endif
 #include <cmocka.h>
 
 #include "tether.h"
@@ -63,6 +66,20 @@ int tt_signal_mask_check(const char *where);
 
 /* Path of the running test executable (for self-spawning). */
 const char *tt_self(void);
+
+#ifndef _WIN32
+/* Why a process with user uid, group gid (and no other group) could not
+ * run this test executable, or NULL when it can: a test that drops root's
+ * privileges and then spawns this executable skips with this reason. The
+ * usual cause is a directory on the path closed to other users (a checkout
+ * under a 0700 directory, as `mktemp -d` makes). Asked of the kernel by a
+ * forked process that becomes that user. NULL when not root (no drop).
+ * The reason is in a static buffer. */
+const char *tt_cannot_run_as(uid_t uid, gid_t gid);
+/* The same for the user "nobody", which tests drop to from root; also a
+ * reason when there is no such user. NULL when not root. */
+const char *tt_nobody_cannot_run(void);
+#endif
 
 /* 1 when running under Wine (ntdll exports wine_get_version), else 0. */
 int tt_is_wine(void);

@@ -1905,8 +1905,8 @@ static void test_guard_follows_privilege_drop(void **state) {
     tt_skip("no /proc");
   if (geteuid() != 0)
     tt_skip("needs root (the test drops from root to nobody)");
-  if (getpwnam("nobody") == NULL)
-    tt_skip("no user 'nobody'");
+  if (tt_nobody_cannot_run() != NULL)
+    tt_skip(tt_nobody_cannot_run());
   scen_expect_ok("privdrop", NULL, NULL, out, sizeof(out), 90);
 }
 
@@ -1922,8 +1922,8 @@ static void test_privilege_drop_older_children(void **state) {
     tt_skip("no /proc");
   if (geteuid() != 0)
     tt_skip("needs root (the test drops from root to nobody)");
-  if (getpwnam("nobody") == NULL)
-    tt_skip("no user 'nobody'");
+  if (tt_nobody_cannot_run() != NULL)
+    tt_skip(tt_nobody_cannot_run());
   snprintf(marker, sizeof(marker), "tt-guard-priv-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker); /* its children's */

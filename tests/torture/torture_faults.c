@@ -823,10 +823,18 @@ static void test_nofile_later_spawns(void **state) {
   expect_scenario("nofile_spawn", "later", "pipe", NULL);
 }
 
-static int nproc_possible(void) {
+static int nproc_possible(int spawns) {
+  const char *why;
   if (geteuid() != 0) {
     print_message("[   SKIP   ] RLIMIT_NPROC cases need root (to switch to a user "
                   "id of their own: the limit counts every process of a user)\n");
+    return 0;
+  }
+  /* The spawn scenarios become a user of their own (become_fresh_user)
+   * and spawn this executable again. */
+  why = spawns ? tt_cannot_run_as((uid_t)61000, (gid_t)61000) : NULL;
+  if (why != NULL) {
+    print_message("[   SKIP   ] %s\n", why);
     return 0;
   }
   return 1;
@@ -834,7 +842,7 @@ static int nproc_possible(void) {
 
 static void test_nproc_channel(void **state) {
   (void)state;
-  if (!nproc_possible()) {
+  if (!nproc_possible(0)) {
     skip();
     return;
   }
@@ -843,7 +851,7 @@ static void test_nproc_channel(void **state) {
 
 static void test_nproc_first_spawn(void **state) {
   (void)state;
-  if (!nproc_possible()) {
+  if (!nproc_possible(1)) {
     skip();
     return;
   }
@@ -853,7 +861,7 @@ static void test_nproc_first_spawn(void **state) {
 
 static void test_nproc_later_spawns(void **state) {
   (void)state;
-  if (!nproc_possible()) {
+  if (!nproc_possible(1)) {
     skip();
     return;
   }
