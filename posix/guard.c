@@ -61,6 +61,7 @@ typedef struct tether__gconn {
   pid_t pid;     /* the guard's, once it said hello (tether__g_lock) */
   pid_t first;   /* the process we started (it forks the guard and exits) */
   int first_reaped;
+  int first_pending; /* started for a spawn: reaped when it releases c */
   unsigned gen;
   int users;     /* spawns using sock right now */
   int dead;
@@ -254,7 +255,7 @@ static void tether__g_conn_unref_locked(tether__gconn *c) {
   }
 }
 
-static int tether__g_start_locked(void);
+static int tether__g_start_locked(int for_spawn);
 
 /* Lock held: the guard of c died. Register every tracked child with a new
  * one; kill those that cannot be (the program holds them unreaped, so
@@ -273,7 +274,7 @@ static void tether__g_died_locked(tether__gconn *c) {
     return;
   /* A guard that ended before its hello cannot start here (a broken
    * install): starting another would fail alike, for ever. */
-  if (c->hello && tether__g_start_locked() == 0) {
+  if (c->hello && tether__g_start_locked(0) == 0) {
     for (i = 0; i < G.n; i++) {
       tether__gmsg m;
       tether__g_fill(&m, TETHER__G_REGISTER, G.tab[i].pid);
@@ -383,8 +384,23 @@ static void tether__g_exec_mask(void) {
 #endif
 }
 
-/* Lock held: start a guard and make it G.cur. */
-static int tether__g_start_locked(void) {
+/* Lock held: c's first process, left running by a spawn's start of the
+ * guard, is reaped now (unless it is the guard itself). */
+static void tether__g_settle_first_locked(tether__gconn *c) {
+  if (!c->first_pending)
+    return;
+  c->first_pending = 0;
+  if (!c->is_child && !tether__g_reap_first(c))
+    c->is_child = 1;
+}
+
+/* Lock held: start a guard and make it G.cur. for_spawn: the caller is a
+ * spawn that releases the guard (tether__guard_release) once its child is
+ * made; the guard's first process, which forks the guard and exits, is
+ * reaped then, so that its fork and exit overlap the child's vfork and
+ * exec instead of adding to the first spawn (1-2 ms of a 3.6 ms first
+ * spawn on this machine, docs/performance.md). Otherwise at once. */
+static int tether__g_start_locked(int for_spawn) {
   int sv[2], ep[2], r, err = 0;
   pid_t pid;
   sigset_t all, old;
@@ -493,8 +509,12 @@ static int tether__g_start_locked(void) {
     err = v;
   }
   (void)close(ep[0]);
-  if (!tether__g_reap_first(c))
-    c->is_child = 1;
+  if (err != 0 || !for_spawn) {
+    if (!tether__g_reap_first(c))
+      c->is_child = 1;
+  } else {
+    c->first_pending = 1;
+  }
   if (err != 0) {
     (void)close(sv[0]);
     free(c);
@@ -507,6 +527,7 @@ static int tether__g_start_locked(void) {
   r = tether__thread_start(&reader, tether__g_reader, c);
   if (r < 0) {
     (void)close(sv[0]); /* EOF: it ends */
+    c->first_pending = 0;
     tether__g_reap_first(c);
     free(c);
     return r;
@@ -520,7 +541,7 @@ int tether__guard_acquire(void **conn, int *sock) {
   int r = 0;
   (void)pthread_mutex_lock(&tether__g_lock);
   if (G.cur == NULL)
-    r = tether__g_start_locked();
+    r = tether__g_start_locked(1);
   if (r == 0) {
     G.cur->users++;
     *sock = G.cur->sock;
@@ -549,6 +570,7 @@ void tether__guard_dead(void *conn) {
 
 void tether__guard_release(void *conn) {
   (void)pthread_mutex_lock(&tether__g_lock);
+  tether__g_settle_first_locked((tether__gconn *)conn);
   tether__g_conn_unref_locked((tether__gconn *)conn);
   (void)pthread_mutex_unlock(&tether__g_lock);
 }
@@ -591,7 +613,7 @@ int tether__guard_track(pid_t pid, int pidfd, void *conn) {
    * (if any) was started without it. */
   if (G.cur != (tether__gconn *)conn) {
     if (G.cur == NULL)
-      r = tether__g_start_locked();
+      r = tether__g_start_locked(0);
     if (r == 0) {
       tether__gmsg m;
       tether__g_fill(&m, TETHER__G_REGISTER, pid);
