@@ -35,6 +35,9 @@
 
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
 #define TETHER__G_PIDFD 1
+#if !defined(P_PIDFD)
+#define P_PIDFD 3 /* Linux 5.4 */
+#endif
 #endif
 
 #if defined(MSG_NOSIGNAL)
@@ -62,6 +65,7 @@ typedef struct tether__gconn {
   pid_t first;   /* the process we started (it forks the guard and exits) */
   int first_reaped;
   int first_pending; /* started for a spawn: reaped when it releases c */
+  int first_fd;      /* a pidfd of first while unreaped, or -1 */
   unsigned gen;
   int users;     /* spawns using sock right now */
   int dead;
@@ -248,10 +252,16 @@ int tether__guard_register_self(int sock) {
 
 /* ---- the guard's life ---- */
 
+static void tether__g_conn_free(tether__gconn *c) {
+  if (c->first_fd >= 0)
+    (void)close(c->first_fd);
+  free(c);
+}
+
 static void tether__g_conn_unref_locked(tether__gconn *c) {
   if (--c->users == 0 && c->dead) {
     (void)close(c->sock);
-    free(c);
+    tether__g_conn_free(c);
   }
 }
 
@@ -294,21 +304,50 @@ static void tether__g_died_locked(tether__gconn *c) {
  * most 2 s of looking. 1 when it is gone (reaped here or by someone
  * else), 0 when it still runs (it could not fork: it is the guard). */
 static int tether__g_reap_first(tether__gconn *c) {
-  int i;
+  int i, gone = 0;
   if (c->first_reaped)
     return 1;
-  for (i = 0; i < 20000; i++) {
+  for (i = 0; i < 20000 && !gone; i++) {
     struct timespec ts = {0, 100000};
-    pid_t r = waitpid(c->first, NULL, WNOHANG);
-    if (r == c->first || (r < 0 && errno == ECHILD)) {
-      c->first_reaped = 1;
-      return 1;
+    pid_t r = 0;
+#if defined(TETHER__G_PIDFD)
+    /* Through its pidfd: never a process that took its number after the
+     * program's own waitpid(-1) reaped it (ECHILD: gone). */
+    if (c->first_fd >= 0) {
+      siginfo_t si;
+      memset(&si, 0, sizeof(si));
+      if (waitid((idtype_t)P_PIDFD, (id_t)c->first_fd, &si, WEXITED | WNOHANG) == 0) {
+        gone = si.si_pid != 0;
+        r = 0;
+      } else if (errno == EINVAL) { /* no P_PIDFD (Linux < 5.4) */
+        (void)close(c->first_fd);
+        c->first_fd = -1;
+        continue;
+      } else {
+        r = -1;
+      }
+    } else
+#endif
+    {
+      r = waitpid(c->first, NULL, WNOHANG);
+      gone = r == c->first;
+    }
+    if (gone || (r < 0 && errno == ECHILD)) {
+      gone = 1;
+      break;
     }
     if (r < 0 && errno == EINTR)
       continue;
     (void)nanosleep(&ts, NULL);
   }
-  return 0;
+  if (!gone)
+    return 0;
+  c->first_reaped = 1;
+  if (c->first_fd >= 0) {
+    (void)close(c->first_fd);
+    c->first_fd = -1;
+  }
+  return 1;
 }
 
 /* The reader: first the guard's hello (its pid: it runs and reads), then
@@ -417,6 +456,7 @@ static int tether__g_start_locked(int for_spawn) {
   c = (tether__gconn *)calloc(1, sizeof(*c));
   if (c == NULL)
     return TETHER_ENOMEM;
+  c->first_fd = -1;
   if (tether__socketpair_cloexec(TETHER__G_SOCK_TYPE, sv) < 0) {
     r = tether__translate_os_error(errno);
     free(c);
@@ -493,11 +533,18 @@ static int tether__g_start_locked(int for_spawn) {
     return tether__translate_os_error(err);
   }
   c->first = pid;
+#if defined(TETHER__G_PIDFD)
+  /* Ours and unreaped: the number is still its. */
+  c->first_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (c->first_fd >= 0)
+    (void)tether__cloexec(c->first_fd);
+#endif
   /* Only its exec is waited for here (EOF on ep, close-on-exec; or the
    * exec's errno), then its first process, which forks the guard and
-   * exits at once: the guard loads and says hello while the caller goes
-   * on. A first process still running 2 s later could not fork: it is
-   * the guard (our child, reaped when it ends). */
+   * exits at once (for a spawn: when the spawn releases the guard, after
+   * its child is made): the guard loads and says hello while the caller
+   * goes on. A first process still running 2 s later could not fork: it
+   * is the guard (our child, reaped when it ends). */
   err = 0;
   for (;;) {
     int v;
@@ -517,7 +564,7 @@ static int tether__g_start_locked(int for_spawn) {
   }
   if (err != 0) {
     (void)close(sv[0]);
-    free(c);
+    tether__g_conn_free(c);
     tether__set_last_os_error(err);
     return TETHER_EHELPER;
   }
@@ -529,7 +576,7 @@ static int tether__g_start_locked(int for_spawn) {
     (void)close(sv[0]); /* EOF: it ends */
     c->first_pending = 0;
     tether__g_reap_first(c);
-    free(c);
+    tether__g_conn_free(c);
     return r;
   }
   tether__thread_detach(reader);
