@@ -290,6 +290,17 @@ static void test_storm(void **state) {
       pf[i + 1].events = POLLIN;
     }
     n = poll(pf, SENDERS + 1, 100);
+    /* This thread runs the handlers: its mask stays the one it started
+     * with (tether changes no mask). Under gcc 12's ThreadSanitizer two
+     * kinds of signal close together can leave it with every signal
+     * blocked (google/sanitizers#1855, tests/tsan_nested_signals.c), and
+     * the kernel then holds every later signal: restored here with a note,
+     * the held signals are delivered and nothing is lost. Any other change
+     * fails. */
+    if (tt_signal_mask_check("during the storm") < 0) {
+      failed = 1;
+      break;
+    }
     if (n < 0 && errno == EINTR)
       continue;
     assert_true(n >= 0);
