@@ -16,7 +16,9 @@
 # toolchain file looks for it).
 #
 # Environment: TETHER_CMOCKA_SRC (an unpacked cmocka source tree to use
-# instead of `apt-get source cmocka`), JOBS (2).
+# instead of `apt-get source cmocka`), JOBS (2). The source comes from
+# ci/cmocka-source.sh, which adds a deb-src entry when none is configured
+# (a fresh Debian 12; root only): this lane runs before the mingw lane.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,26 +57,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tether-cmocka-macos.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # ---------------------------------------------------------------- source
-if [[ -n "${TETHER_CMOCKA_SRC:-}" ]]; then
-  src=$TETHER_CMOCKA_SRC
-else
-  command -v dpkg-source >/dev/null ||
-    { log "error: dpkg-source missing (apt-get install dpkg-dev)"; exit 1; }
-  fetch() { (cd "$work" && apt-get source -qq cmocka 2>&1) | grep -v '^W: Download is performed unsandboxed' || true; }
-  fetch
-  src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
-  if [[ -z "$src" ]]; then
-    # No deb-src entry yet or stale lists: ci/build-cmocka-mingw.sh knows
-    # how to add one; here refresh once and retry.
-    grep -Eqs '^[[:space:]]*(Types:.*deb-src|deb-src[[:space:]])' \
-      /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources ||
-      { log "error: no deb-src entry configured (ci/build-cmocka-mingw.sh adds one)"; exit 1; }
-    apt-get update -qq
-    fetch
-    src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
-  fi
-  [[ -n "$src" ]] || { log "error: apt-get source cmocka produced no tree"; exit 1; }
-fi
+src=$("$here/cmocka-source.sh" "$work")
 version=$(sed -nE 's/^project\(cmocka VERSION ([0-9.]+).*/\1/p' "$src/CMakeLists.txt" | head -n1)
 log "source: $src (cmocka ${version:-?})"
 

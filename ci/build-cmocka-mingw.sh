@@ -12,8 +12,9 @@
 # rule). Idempotent: does nothing when the prefix is complete.
 #
 # Environment: HOST_ARCH (x86_64), TETHER_CMOCKA_SRC (an unpacked cmocka
-# source tree to use instead of `apt-get source cmocka`), JOBS (2).
-# Needs root only to add a deb-src entry when none is configured.
+# source tree to use instead of `apt-get source cmocka`), JOBS (2). The
+# source comes from ci/cmocka-source.sh (root only to add a deb-src entry
+# when none is configured).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,48 +47,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tether-cmocka.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # ---------------------------------------------------------------- source
-have_deb_src() {
-  grep -Eqs '^[[:space:]]*(Types:.*deb-src|deb-src[[:space:]])' \
-    /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
-}
-
-add_deb_src() {
-  # Mirror the existing binary entries as deb-src in a file of our own
-  # (never edit the distribution's files).
-  local out=/etc/apt/sources.list.d/tether-deb-src.sources
-  [[ $(id -u) -eq 0 ]] || { log "error: no deb-src entry configured and not root"; exit 1; }
-  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-    sed -E 's/^Types:[[:space:]]*deb[[:space:]]*$/Types: deb-src/' \
-      /etc/apt/sources.list.d/debian.sources >"$out"
-  elif grep -Eqs '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list; then
-    out=/etc/apt/sources.list.d/tether-deb-src.list
-    sed -nE 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' /etc/apt/sources.list >"$out"
-  else
-    log "error: cannot find Debian apt sources to mirror as deb-src"; exit 1
-  fi
-  log "added $out"
-}
-
-if [[ -n "${TETHER_CMOCKA_SRC:-}" ]]; then
-  src=$TETHER_CMOCKA_SRC
-else
-  command -v dpkg-source >/dev/null ||
-    { log "error: dpkg-source missing (apt-get install dpkg-dev)"; exit 1; }
-  if ! have_deb_src; then
-    add_deb_src
-    apt-get update -qq
-  fi
-  # Failure shows as a missing tree below.
-  (cd "$work" && apt-get source -qq cmocka 2>&1) | grep -v '^W: Download is performed unsandboxed' || true
-  src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
-  if [[ -z "$src" ]]; then
-    # Maybe the package lists are stale: refresh once and retry.
-    apt-get update -qq
-    (cd "$work" && apt-get source -qq cmocka)
-    src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
-  fi
-  [[ -n "$src" ]] || { log "error: apt-get source cmocka produced no tree"; exit 1; }
-fi
+src=$("$here/cmocka-source.sh" "$work")
 version=$(sed -nE 's/^project\(cmocka VERSION ([0-9.]+).*/\1/p' "$src/CMakeLists.txt" | head -n1)
 log "source: $src (cmocka ${version:-?})"
 
