@@ -304,14 +304,18 @@ static int tether__d_cmp_pid(const void *a, const void *b) {
 
 #if defined(TETHER__LIVE_GROUPS)
 /* One scan answers for every child: the token's stop thread asks about
- * hundreds of trees per round. */
+ * hundreds of trees per round. The scan looks only at the groups of the
+ * children tracked when it began (want): a group asked about later is
+ * looked up on its own. */
 static struct {
   pthread_mutex_t lock;
-  pid_t *ids;
+  pid_t *ids; /* the live groups among want */
   size_t n;
+  pid_t *want;
+  size_t nwant;
   uint64_t at;   /* when the scan began; 0: none */
   uint64_t cost; /* how long it took */
-} G = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0};
+} G = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL, 0, 0, 0};
 
 static int tether__d_group_alive_recent(pid_t pgid, uint64_t max_age_ns) {
   uint64_t now = tether__now_ns();
@@ -323,19 +327,26 @@ static int tether__d_group_alive_recent(pid_t pgid, uint64_t max_age_ns) {
   if (max_age_ns < 4 * G.cost)
     max_age_ns = 4 * G.cost;
   if (G.at == 0 || now - G.at > max_age_ns) {
-    pid_t *ids;
-    size_t n;
+    pid_t *ids, *want;
+    size_t n, nwant;
     free(G.ids);
-    G.ids = NULL;
+    free(G.want);
+    G.ids = G.want = NULL;
     G.at = 0;
-    if (tether__live_groups(&ids, &n) == 0) {
-      G.ids = ids;
-      G.n = n;
-      G.at = now;
-      G.cost = tether__now_ns() - now;
+    if (tether__guard_tracked(&want, &nwant) == 0) {
+      if (tether__live_groups(want, nwant, &ids, &n) == 0) {
+        G.ids = ids;
+        G.n = n;
+        G.want = want;
+        G.nwant = nwant;
+        G.at = now;
+        G.cost = tether__now_ns() - now;
+      } else {
+        free(want);
+      }
     }
   }
-  if (G.at != 0)
+  if (G.at != 0 && bsearch(&pgid, G.want, G.nwant, sizeof(pid_t), tether__d_cmp_pid) != NULL)
     alive = bsearch(&pgid, G.ids, G.n, sizeof(pid_t), tether__d_cmp_pid) != NULL;
   (void)pthread_mutex_unlock(&G.lock);
   return alive >= 0 ? alive : tether__group_alive(pgid);

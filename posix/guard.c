@@ -675,6 +675,29 @@ int tether__guard_track(pid_t pid, int pidfd, void *conn) {
   return r;
 }
 
+static int tether__g_cmp_pid(const void *a, const void *b) {
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int tether__guard_tracked(pid_t **ids, size_t *n) {
+  size_t i;
+  pid_t *t;
+  (void)pthread_mutex_lock(&tether__g_lock);
+  t = (pid_t *)malloc((G.n > 0 ? G.n : 1) * sizeof(*t));
+  if (t != NULL) {
+    for (i = 0; i < G.n; i++)
+      t[i] = G.tab[i].pid;
+    *n = G.n;
+  }
+  (void)pthread_mutex_unlock(&tether__g_lock);
+  if (t == NULL)
+    return -1;
+  qsort(t, *n, sizeof(*t), tether__g_cmp_pid);
+  *ids = t;
+  return 0;
+}
+
 void tether__guard_untrack(pid_t pid) {
   size_t i;
   (void)pthread_mutex_lock(&tether__g_lock);

@@ -76,6 +76,10 @@ int tether__guard_track(pid_t pid, int pidfd, void *conn);
 /* The child is reaped (or was never started): forget it, tell the guard. */
 void tether__guard_untrack(pid_t pid);
 
+/* The pids of the tracked children (each leads its group), sorted, in a
+ * malloc'ed array: 0, or -1 (no memory). */
+int tether__guard_tracked(pid_t **ids, size_t *n);
+
 /* The guard's pid, or -1 (tests). */
 int64_t tether__guard_pid(void);
 

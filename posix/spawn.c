@@ -197,9 +197,24 @@ int tether__group_alive(pid_t pgid) {
  * the one OS-specific query; /proc is how Linux publishes it). A process
  * is alive unless it is a zombie (Z) or dead (X). */
 
-/* Each process of /proc: its group and whether it is alive. Returns 0 when
+static int tether__cmp_pid(const void *a, const void *b) {
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int tether__wanted(long pgrp, const pid_t *want, size_t nwant) {
+  pid_t g = (pid_t)pgrp;
+  return want == NULL || bsearch(&g, want, nwant, sizeof(*want), tether__cmp_pid) != NULL;
+}
+
+/* Each process of /proc (of the groups in want, sorted, when want is not
+ * NULL): its group and whether it is alive. A process of another group
+ * costs one getpgid() instead of a read of its stat file (a busy machine's
+ * table of 4000 processes: ~1 ms instead of ~45 ms); its stat file decides
+ * (a number recycled in between is read as what it is now). Returns 0 when
  * fn said stop, 1 at the end, -1 without /proc. */
-static int tether__each_process(int (*fn)(long pgrp, int alive, void *arg), void *arg) {
+static int tether__each_process(const pid_t *want, size_t nwant,
+                                int (*fn)(long pgrp, int alive, void *arg), void *arg) {
   DIR *d = opendir("/proc");
   struct dirent *de;
   int r = 1;
@@ -213,6 +228,11 @@ static int tether__each_process(int (*fn)(long pgrp, int alive, void *arg), void
     long ppid, pgrp;
     if (de->d_name[0] < '0' || de->d_name[0] > '9')
       continue;
+    if (want != NULL) {
+      pid_t g = getpgid((pid_t)atol(de->d_name));
+      if (g < 0 || !tether__wanted((long)g, want, nwant))
+        continue; /* gone, or another group */
+    }
     snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -227,6 +247,8 @@ static int tether__each_process(int (*fn)(long pgrp, int alive, void *arg), void
     p = strrchr(buf, ')');
     if (p == NULL || sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
       continue;
+    if (!tether__wanted(pgrp, want, nwant))
+      continue;
     if (!fn(pgrp, state != 'Z' && state != 'X', arg))
       r = 0;
   }
@@ -240,7 +262,7 @@ static int tether__is_alive_in(long pgrp, int alive, void *arg) {
 
 int tether__group_alive(pid_t pgid) {
   long want = (long)pgid;
-  int r = tether__each_process(tether__is_alive_in, &want);
+  int r = tether__each_process(&pgid, 1, tether__is_alive_in, &want);
   if (r < 0)
     return kill(-pgid, 0) == 0; /* no /proc: the best remaining answer */
   return r == 0;
@@ -270,15 +292,10 @@ static int tether__collect_group(long pgrp, int alive, void *arg) {
   return 1;
 }
 
-static int tether__cmp_pid(const void *a, const void *b) {
-  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-int tether__live_groups(pid_t **ids, size_t *n) {
+int tether__live_groups(const pid_t *want, size_t nwant, pid_t **ids, size_t *n) {
   tether__group_list l = {NULL, 0, 0, 0};
   size_t i, k = 0;
-  if (tether__each_process(tether__collect_group, &l) < 0 || l.failed) {
+  if (tether__each_process(want, nwant, tether__collect_group, &l) < 0 || l.failed) {
     free(l.ids);
     return -1;
   }

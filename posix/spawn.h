@@ -46,10 +46,11 @@ void tether__cloexec_fork_lock(int hold);
 int tether__group_alive(pid_t pgid);
 
 #if !(defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__))
-/* /proc: every group that has a live process, from one scan of the process
- * table: 0 and a malloc'ed sorted array, or -1 (no /proc, no memory). */
+/* /proc: every group that has a live process (of the groups in want,
+ * sorted, unless want is NULL), from one scan of the process table: 0 and
+ * a malloc'ed sorted array, or -1 (no /proc, no memory). */
 #define TETHER__LIVE_GROUPS 1
-int tether__live_groups(pid_t **ids, size_t *n);
+int tether__live_groups(const pid_t *want, size_t nwant, pid_t **ids, size_t *n);
 #endif
 
 /* The child is in the middle of this process's spawn: what it runs and
