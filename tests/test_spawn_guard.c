@@ -2301,14 +2301,18 @@ static double kill_reap_ms(void) {
 }
 
 /* 7. Freeing many live children at once. */
-/* How many live children the free-many tests can hold here (1500 unless
- * a limit or an instrumented build says fewer; why says which), with
- * RLIMIT_NOFILE raised to its hard limit (saved: to restore). */
-static int many_children_want(struct rlimit *saved, char *why, size_t whylen) {
+/* Room for the live children of a free-many test: *want of them (1500
+ * unless a limit or an instrumented build says fewer; why says which),
+ * with RLIMIT_NOFILE raised to its hard limit (saved: to restore). */
+static tether_child **many_children(struct rlimit *saved, int *wantp, char *why,
+                                    size_t whylen) {
   struct rlimit nofile;
   int want = 1500, open_now;
+  tether_child **cs;
   const char *inst = instrumented();
   why[0] = '\0';
+  if (skip_if_not_linux_proc())
+    tt_skip("no /proc");
   /* Each child: a pidfd here and one in the guard (which raises its own
    * limit), a waiter thread here. */
   (void)getrlimit(RLIMIT_NOFILE, saved);
@@ -2345,7 +2349,14 @@ static int many_children_want(struct rlimit *saved, char *why, size_t whylen) {
                           "with every live thread's shadow state)");
   }
 #endif
-  return want;
+  if (want < 10) {
+    (void)setrlimit(RLIMIT_NOFILE, saved);
+    tt_skip("the limits leave room for fewer than 10 children");
+  }
+  cs = (tether_child **)calloc((size_t)want, sizeof(*cs));
+  assert_non_null(cs);
+  *wantp = want;
+  return cs;
 }
 
 static void test_free_many(void **state) {
@@ -2359,15 +2370,7 @@ static void test_free_many(void **state) {
   uint64_t t0;
   char why[256];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  want = many_children_want(&saved, why, sizeof(why));
-  if (want < 10) {
-    (void)setrlimit(RLIMIT_NOFILE, &saved);
-    tt_skip("the limits leave room for fewer than 10 children");
-  }
-  cs = (tether_child **)calloc((size_t)want, sizeof(*cs));
-  assert_non_null(cs);
+  cs = many_children(&saved, &want, why, sizeof(why));
   rt = kill_reap_ms(); /* before the spawns, while this process is small */
   sp = (double *)calloc((size_t)want, sizeof(*sp));
   assert_non_null(sp);
@@ -2482,15 +2485,7 @@ static void test_free_many_killed_first(void **state) {
   uint64_t t0;
   char why[256];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  want = many_children_want(&saved, why, sizeof(why));
-  if (want < 10) {
-    (void)setrlimit(RLIMIT_NOFILE, &saved);
-    tt_skip("the limits leave room for fewer than 10 children");
-  }
-  cs = (tether_child **)calloc((size_t)want, sizeof(*cs));
-  assert_non_null(cs);
+  cs = many_children(&saved, &want, why, sizeof(why));
   wd_arm("free many killed first: spawn", 600);
   for (n = 0; n < want; n++)
     if ((r = spawn_argv(&cs[n], "sleep", "1000", NULL, 0)) != 0)
