@@ -299,7 +299,12 @@ int tether__live_groups(const pid_t *want, size_t nwant, pid_t **ids, size_t *n)
     free(l.ids);
     return -1;
   }
-  qsort(l.ids, l.n, sizeof(*l.ids), tether__cmp_pid);
+  /* None of the groups asked about may be alive: still an array (the
+   * callers bsearch it; C leaves NULL with 0 elements undefined). */
+  if (l.ids == NULL && (l.ids = (pid_t *)malloc(sizeof(*l.ids))) == NULL)
+    return -1;
+  if (l.n > 1)
+    qsort(l.ids, l.n, sizeof(*l.ids), tether__cmp_pid);
   for (i = 0; i < l.n; i++)
     if (k == 0 || l.ids[k - 1] != l.ids[i])
       l.ids[k++] = l.ids[i];
