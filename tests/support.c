@@ -112,6 +112,43 @@ int tt_signal_mask_check(const char *where) {
   return -1;
 }
 
+/* A test program starts as ctest starts it (CMake spawns through libuv,
+ * which resets the child's signals): every signal at its default and none
+ * blocked. Run another way (the valgrind lane runs the programs from bash),
+ * it may inherit SIG_IGN for SIGINT and SIGQUIT (a non-interactive shell's
+ * background job, nohup) or a blocked signal, and then the tests of
+ * Ctrl+C, of "dies like SIGINT" and of what a child inherits would test the
+ * caller's environment instead of tether: set back here, with a note. */
+static void tt_default_signals(void) {
+  sigset_t none, cur;
+  char changed[256] = "";
+  size_t len = 0;
+  int s;
+  for (s = 1; s <= TT_MAXSIG; s++) {
+    struct sigaction sa;
+    if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) != 0)
+      continue;
+    if (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) {
+      sa.sa_handler = SIG_DFL;
+      if (sigaction(s, &sa, NULL) == 0 && len + 8 < sizeof(changed))
+        len += (size_t)snprintf(changed + len, sizeof(changed) - len, " %d", s);
+    }
+  }
+  if (changed[0] != '\0')
+    print_message("[   NOTE   ] signals ignored at start set back to their default:%s\n",
+                  changed);
+  sigemptyset(&none);
+  if (pthread_sigmask(SIG_SETMASK, NULL, &cur) == 0) {
+    for (s = 1; s <= TT_MAXSIG; s++)
+      if (tt_blockable(s) && sigismember(&cur, s) == 1)
+        break;
+    if (s <= TT_MAXSIG) {
+      (void)pthread_sigmask(SIG_SETMASK, &none, NULL);
+      print_message("[   NOTE   ] signals blocked at start unblocked\n");
+    }
+  }
+}
+
 static int tt_mask_teardown(void **state) {
   (void)state;
   return tt_signal_mask_check("after the test") < 0 ? -1 : 0;
@@ -200,6 +237,7 @@ int tt_main(int argc, char **argv, const tt_scenario *scenarios,
   if (getenv("TT_FILTER") != NULL)
     cmocka_set_test_filter(getenv("TT_FILTER"));
 #ifndef _WIN32
+  tt_default_signals();
   {
     /* Every test without a teardown of its own gets the signal-mask check
      * (tt_signal_mask_check) as its teardown. */
