@@ -350,6 +350,18 @@ static int tether__g_reap_first(tether__gconn *c) {
   return 1;
 }
 
+/* Lock held: c's first process could not fork: it is the guard itself,
+ * this process's child until it dies, reaped then by its number (which
+ * stays its while it is unreaped). Its pidfd is not kept: a descriptor
+ * held for the program's life. */
+static void tether__g_first_is_guard_locked(tether__gconn *c) {
+  c->is_child = 1;
+  if (c->first_fd >= 0) {
+    (void)close(c->first_fd);
+    c->first_fd = -1;
+  }
+}
+
 /* The reader: first the guard's hello (its pid: it runs and reads), then
  * nothing; its end of the socket closing is how this process learns that
  * it died. */
@@ -378,7 +390,8 @@ static void tether__g_reader(void *arg) {
     hello = 1;
     (void)pthread_mutex_lock(&tether__g_lock);
     c->pid = (pid_t)m.pid;
-    c->is_child = c->pid == c->first;
+    if (c->pid == c->first)
+      tether__g_first_is_guard_locked(c);
     c->hello = 1;
     (void)pthread_cond_broadcast(&tether__g_cond);
     (void)pthread_mutex_unlock(&tether__g_lock);
@@ -430,7 +443,7 @@ static void tether__g_settle_first_locked(tether__gconn *c) {
     return;
   c->first_pending = 0;
   if (!c->is_child && !tether__g_reap_first(c))
-    c->is_child = 1;
+    tether__g_first_is_guard_locked(c);
 }
 
 /* Lock held: start a guard and make it G.cur. for_spawn: the caller is a
@@ -558,7 +571,7 @@ static int tether__g_start_locked(int for_spawn) {
   (void)close(ep[0]);
   if (err != 0 || !for_spawn) {
     if (!tether__g_reap_first(c))
-      c->is_child = 1;
+      tether__g_first_is_guard_locked(c);
   } else {
     c->first_pending = 1;
   }

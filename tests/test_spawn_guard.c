@@ -1614,7 +1614,13 @@ static void test_guard_identity(void **state) {
                 pp, (long)getpid(), pg, st);
   assert_true(pp != (long)getpid());
   assert_int_equal(pg, (long)g);
-  pidfds = guard_fds(g, odd, sizeof(odd));
+  /* The guard takes the child's registration in its own time (it reads
+   * the pidfd's fdinfo, then keeps the pidfd; the spawn does not wait for
+   * it): look until it holds its own pidfd and the child's, at most 5 s. */
+  for (i = 0; i < 2500 && ((pidfds = guard_fds(g, odd, sizeof(odd))) != GUARD_OWN_PIDFDS + 1 ||
+                           odd[0] != '\0');
+       i++)
+    tt_sleep_ms(2);
   print_message("  guard descriptors with 1 child: 0-2 /dev/null, 3 socket, %d pidfd(s)%s%s\n",
                 pidfds, odd[0] ? "; unexpected: " : "", odd);
   assert_string_equal(odd, "");
