@@ -296,13 +296,6 @@ static int tether__d_have_close_range(void) {
 /* ---- the leader, by pidfd where there is one ---- */
 
 #if defined(TETHER__LIVE_GROUPS)
-static int tether__d_cmp_pid(const void *a, const void *b) {
-  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-  return x < y ? -1 : x > y;
-}
-#endif
-
-#if defined(TETHER__LIVE_GROUPS)
 /* One scan answers for every child: the token's stop thread asks about
  * hundreds of trees per round. The scan looks only at the groups of the
  * children tracked when it began (want): a group asked about later is
@@ -346,8 +339,8 @@ static int tether__d_group_alive_recent(pid_t pgid, uint64_t max_age_ns) {
       }
     }
   }
-  if (G.at != 0 && bsearch(&pgid, G.want, G.nwant, sizeof(pid_t), tether__d_cmp_pid) != NULL)
-    alive = bsearch(&pgid, G.ids, G.n, sizeof(pid_t), tether__d_cmp_pid) != NULL;
+  if (G.at != 0 && bsearch(&pgid, G.want, G.nwant, sizeof(pid_t), tether__cmp_pid) != NULL)
+    alive = bsearch(&pgid, G.ids, G.n, sizeof(pid_t), tether__cmp_pid) != NULL;
   (void)pthread_mutex_unlock(&G.lock);
   return alive >= 0 ? alive : tether__group_alive(pgid);
 }

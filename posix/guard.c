@@ -252,9 +252,16 @@ int tether__guard_register_self(int sock) {
 
 /* ---- the guard's life ---- */
 
-static void tether__g_conn_free(tether__gconn *c) {
-  if (c->first_fd >= 0)
+/* c's pidfd of its first process is no longer needed. */
+static void tether__g_first_fd_drop(tether__gconn *c) {
+  if (c->first_fd >= 0) {
     (void)close(c->first_fd);
+    c->first_fd = -1;
+  }
+}
+
+static void tether__g_conn_free(tether__gconn *c) {
+  tether__g_first_fd_drop(c);
   free(c);
 }
 
@@ -307,7 +314,7 @@ static int tether__g_reap_first(tether__gconn *c) {
   int i, gone = 0;
   if (c->first_reaped)
     return 1;
-  for (i = 0; i < 20000 && !gone; i++) {
+  for (i = 0; i < 20000; i++) {
     struct timespec ts = {0, 100000};
     pid_t r = 0;
 #if defined(TETHER__G_PIDFD)
@@ -320,8 +327,7 @@ static int tether__g_reap_first(tether__gconn *c) {
         gone = si.si_pid != 0;
         r = 0;
       } else if (errno == EINVAL) { /* no P_PIDFD (Linux < 5.4) */
-        (void)close(c->first_fd);
-        c->first_fd = -1;
+        tether__g_first_fd_drop(c);
         continue;
       } else {
         r = -1;
@@ -343,10 +349,7 @@ static int tether__g_reap_first(tether__gconn *c) {
   if (!gone)
     return 0;
   c->first_reaped = 1;
-  if (c->first_fd >= 0) {
-    (void)close(c->first_fd);
-    c->first_fd = -1;
-  }
+  tether__g_first_fd_drop(c);
   return 1;
 }
 
@@ -356,10 +359,7 @@ static int tether__g_reap_first(tether__gconn *c) {
  * held for the program's life. */
 static void tether__g_first_is_guard_locked(tether__gconn *c) {
   c->is_child = 1;
-  if (c->first_fd >= 0) {
-    (void)close(c->first_fd);
-    c->first_fd = -1;
-  }
+  tether__g_first_fd_drop(c);
 }
 
 /* The reader: first the guard's hello (its pid: it runs and reads), then
@@ -688,11 +688,6 @@ int tether__guard_track(pid_t pid, int pidfd, void *conn) {
   return r;
 }
 
-static int tether__g_cmp_pid(const void *a, const void *b) {
-  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 int tether__guard_tracked(pid_t **ids, size_t *n) {
   size_t i;
   pid_t *t;
@@ -706,7 +701,7 @@ int tether__guard_tracked(pid_t **ids, size_t *n) {
   (void)pthread_mutex_unlock(&tether__g_lock);
   if (t == NULL)
     return -1;
-  qsort(t, *n, sizeof(*t), tether__g_cmp_pid);
+  qsort(t, *n, sizeof(*t), tether__cmp_pid);
   *ids = t;
   return 0;
 }

@@ -163,6 +163,11 @@ void tether__os_close_handle(tether_os_handle h) {
 /* The process table: is any process of a group still alive?              */
 /* ------------------------------------------------------------------------ */
 
+int tether__cmp_pid(const void *a, const void *b) {
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return x < y ? -1 : x > y;
+}
+
 #if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
 /* macOS and the BSDs: sysctl KERN_PROC_PGRP lists a group's processes. */
 int tether__group_alive(pid_t pgid) {
@@ -196,11 +201,6 @@ int tether__group_alive(pid_t pgid) {
 /* Linux (both the native and the portable backend: the process table is
  * the one OS-specific query; /proc is how Linux publishes it). A process
  * is alive unless it is a zombie (Z) or dead (X). */
-
-static int tether__cmp_pid(const void *a, const void *b) {
-  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-  return x < y ? -1 : x > y;
-}
 
 static int tether__wanted(long pgrp, const pid_t *want, size_t nwant) {
   pid_t g = (pid_t)pgrp;

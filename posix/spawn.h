@@ -42,6 +42,9 @@ int tether__socketpair_cloexec(int type, int sv[2]);
  * they are). */
 void tether__cloexec_fork_lock(int hold);
 
+/* qsort/bsearch order of pid_t values. */
+int tether__cmp_pid(const void *a, const void *b);
+
 /* Is any process of group pgid alive (not a zombie)? (posix/spawn.c) */
 int tether__group_alive(pid_t pgid);
 
