@@ -2280,20 +2280,25 @@ static void test_token_stop_many(void **state) {
   free(seen);
 }
 
+/* Up to n `sleep 1000`s started with posix_spawnp (the peer of a tethered
+ * child), exec'd and asleep when this returns; how many were started. */
+static int spawn_sleeps(pid_t *p, int n) {
+  char *argv_sleep[] = {(char *)"sleep", (char *)"1000", NULL};
+  int k;
+  for (k = 0; k < n; k++)
+    if (posix_spawnp(&p[k], "sleep", NULL, NULL, argv_sleep, environ) != 0)
+      break;
+  tt_sleep_ms(k > 100 ? 300 : 200); /* exec'd and asleep */
+  return k;
+}
+
 /* The machine's pace: kill + reap of a `sleep` started with posix_spawnp
  * (the median of 21), in ms. A free does about this much plus its
  * thread's wake-up; on a loaded machine both grow alike. */
 static double kill_reap_ms(void) {
-  char *argv_sleep[] = {(char *)"sleep", (char *)"1000", NULL};
   pid_t p[21];
   double t[21];
-  int i, n = 0;
-  for (i = 0; i < 21; i++) {
-    if (posix_spawnp(&p[n], "sleep", NULL, NULL, argv_sleep, environ) != 0)
-      break;
-    n++;
-  }
-  tt_sleep_ms(200); /* exec'd and asleep */
+  int i, n = spawn_sleeps(p, 21);
   for (i = 0; i < n; i++) {
     uint64_t t0 = tether_now_ns();
     (void)kill(p[i], SIGKILL);
@@ -2458,16 +2463,12 @@ static void test_free_many(void **state) {
  * posix_spawnp, every one killed, then every one reaped; ms in all (-1:
  * fewer than n could be started). */
 static double kill_all_reap_all_ms(int n) {
-  char *argv_sleep[] = {(char *)"sleep", (char *)"1000", NULL};
   pid_t *p = (pid_t *)calloc((size_t)n, sizeof(*p));
-  int i, k = 0;
+  int i, k;
   uint64_t t0;
   double ms;
   assert_non_null(p);
-  for (k = 0; k < n; k++)
-    if (posix_spawnp(&p[k], "sleep", NULL, NULL, argv_sleep, environ) != 0)
-      break;
-  tt_sleep_ms(300); /* exec'd and asleep */
+  k = spawn_sleeps(p, n);
   t0 = tether_now_ns();
   for (i = 0; i < k; i++)
     (void)kill(p[i], SIGKILL);
