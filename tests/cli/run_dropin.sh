@@ -418,9 +418,19 @@ pid1_case() {
   fi
   up=$(pgrep -P "$u")        # unshare
   wp=$(pgrep -P "$up" | head -n 1) # the wrapper, PID 1 inside
-  nsenter -t "$wp" -p -- sh -c 'sleep 1.25 & sleep 1.25 & sleep 1.25 & exit 0'
-  reparented=$(pgrep -P "$wp" -fx 'sleep 1.25' | wc -l)
-  # all three sleeps exit after 1 s: wait until no child of the wrapper is
+  nsenter -t "$wp" -p -- sh -c 'sleep 3 & sleep 3 & sleep 3 & exit 0'
+  # The shell exits right after its third fork: a child may not have
+  # exec'd sleep yet (it still shows as sh) when nsenter returns, so count
+  # the wrapper's `sleep 3` children until all three are there (every
+  # 50 ms, at most 2 s, well before they exit) and keep the most seen.
+  reparented=0
+  for i in $(seq 40); do
+    n=$(pgrep -P "$wp" -fx 'sleep 3' | wc -l)
+    [ "$n" -gt "$reparented" ] && reparented=$n
+    [ "$reparented" -ge 3 ] && break
+    sleep 0.05
+  done
+  # all three sleeps exit after 3 s: wait until no child of the wrapper is
   # a zombie or a sleep (deadline 10 s)
   no_leftover() {
     for p in $(pgrep -P "$wp"); do
