@@ -1492,7 +1492,7 @@ static int tree_start(int v, long n, tether_child **c, pid_t *leader) {
       *leader = -1;
   } else {
     tether_spawn_options so;
-    memset(&so, 0, sizeof(so));
+    tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
     so.flags = TETHER_SPAWN_NO_SEARCH;
     so.stdio[1].mode = TETHER_STDIO_HANDLE;
     so.stdio[1].handle = p[1];
@@ -1673,7 +1673,7 @@ static int hidden_middle(void) {
   argv[0] = g_self;
   argv[1] = "--forker";
   argv[2] = NULL;
-  memset(&so, 0, sizeof(so));
+  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.flags = TETHER_SPAWN_NO_SEARCH;
   if (tether_spawn(&c, argv, &so) < 0) {
     int32_t bad[3] = {-1, -1, -1};
@@ -1778,7 +1778,7 @@ static int hidden_children_mem(long n) {
   if (n < 2 || n > 1000)
     return 100;
   memset(&r, 0, sizeof(r));
-  memset(&so, 0, sizeof(so));
+  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.flags = TETHER_SPAWN_NO_SEARCH;
   for (i = 0; i < 3; i++)
     so.stdio[i].mode = TETHER_STDIO_NULL;
@@ -1853,7 +1853,7 @@ static int hidden_keeper_cow(long mib) {
   scribble(ballast, len, 3);
   r.write_before_ms = (double)(now_ns() - t0) / 1e6;
   r.self_before = proc_mem(getpid());
-  memset(&so, 0, sizeof(so));
+  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.flags = TETHER_SPAWN_NO_SEARCH;
   for (i = 0; i < 3; i++)
     so.stdio[i].mode = TETHER_STDIO_NULL;

@@ -245,8 +245,19 @@ lane_install() {
 lane_headers() {
   local tmp rc=0 std
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/tether-headers.XXXXXX")
-  # Included twice (include guard), one call so the declarations are used.
-  printf '#include "tether.h"\n#include "tether.h"\nint main(void) { return tether_version() == 0u; }\n' >"$tmp/h.c"
+  # Included twice (include guard), one call so the declarations are used,
+  # and the options' _INIT macros (designated initializers in C, a template
+  # in C++) under every standard's warnings.
+  cat >"$tmp/h.c" <<'EOF'
+#include "tether.h"
+#include "tether.h"
+int main(void) {
+  tether_channel_options co = TETHER_CHANNEL_OPTIONS_INIT;
+  tether_spawn_options so = TETHER_SPAWN_OPTIONS_INIT;
+  tether_shutdown_options ho = TETHER_SHUTDOWN_OPTIONS_INIT;
+  return tether_version() == 0u || co.version + so.version + ho.version != 3u;
+}
+EOF
   cp "$tmp/h.c" "$tmp/h.cpp"
   local -a cw=(-Wall -Wextra -pedantic -Werror -Wundef -Wshadow -I"$root/include")
   for std in c99 c11; do

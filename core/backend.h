@@ -32,6 +32,23 @@
 #endif
 #endif
 
+/* ---- counting constants and options versions (kept out of tether.h) ---- */
+
+/* One past the last kind: kinds are numbered densely from 1 (docs/abi.md:
+ * adding a kind moves this to the new last one). */
+#define TETHER__KIND_COUNT (TETHER_EVENT_SIGNAL + 1)
+
+/* How many error codes TETHER_ERRNO_MAP has; they are -1 .. -COUNT (core/
+ * error.c checks at compile time that they are dense). */
+#define TETHER__ERR_PLUS_ONE(name, value, msg) +1
+enum { TETHER__ERR_COUNT = 0 TETHER_ERRNO_MAP(TETHER__ERR_PLUS_ONE) };
+#undef TETHER__ERR_PLUS_ONE
+
+/* True when an options struct passed by the caller has a version this
+ * library knows (1 .. current); the public function returns TETHER_EINVAL when not. */
+#define TETHER__OPTIONS_VERSION_OK(opts, current) \
+  ((opts)->version >= 1u && (opts)->version <= (unsigned)(current))
+
 /* ---- errors (core/error.c owns the thread-local; backends translate) ---- */
 
 /* Map a raw OS error (errno / GetLastError()) to a TETHER_E* code and record

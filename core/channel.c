@@ -301,7 +301,7 @@ finish:
 }
 
 static int tether__kind_srcs(int kind, int *srcs, int max) {
-  if (kind <= TETHER_EVENT_NONE || kind >= TETHER_EVENT_KIND_COUNT ||
+  if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT ||
       kind == TETHER_EVENT_SIGNAL)
     return TETHER_EINVAL;
   if (kind == TETHER_EVENT_CHILD) {
@@ -593,12 +593,24 @@ static void tether__callback_main(void *arg) {
     tether__channel_release(ch);
 }
 
+int tether_channel_options_init(tether_channel_options *opts, unsigned version) {
+  static const tether_channel_options defaults = TETHER_CHANNEL_OPTIONS_INIT;
+  if (opts == NULL || version < 1 || version > TETHER_CHANNEL_OPTIONS_VERSION)
+    return TETHER_EINVAL;
+  *opts = defaults;
+  opts->version = version;
+  return 0;
+}
+
 int tether_channel_new(tether_channel **out, const tether_channel_options *opts) {
   tether_channel *ch;
   int r, i;
-  if (out == NULL)
+  if (out != NULL)
+    *out = NULL;
+  if (out == NULL ||
+      (opts != NULL &&
+       !TETHER__OPTIONS_VERSION_OK(opts, TETHER_CHANNEL_OPTIONS_VERSION)))
     return TETHER_EINVAL;
-  *out = NULL;
   ch = (tether_channel *)calloc(1, sizeof(*ch));
   if (ch == NULL)
     return TETHER_ENOMEM;

@@ -74,9 +74,18 @@ static void tether__child_destroy(tether_child *c) {
   free(c);
 }
 
+int tether_spawn_options_init(tether_spawn_options *opts, unsigned version) {
+  static const tether_spawn_options defaults = TETHER_SPAWN_OPTIONS_INIT;
+  if (opts == NULL || version < 1 || version > TETHER_SPAWN_OPTIONS_VERSION)
+    return TETHER_EINVAL;
+  *opts = defaults;
+  opts->version = version;
+  return 0;
+}
+
 int tether_spawn(tether_child **out, const char *const *argv,
                  const tether_spawn_options *opts) {
-  static const tether_spawn_options none;
+  static const tether_spawn_options none = TETHER_SPAWN_OPTIONS_INIT;
   tether_child *c;
   int r, i, post;
   if (out != NULL)
@@ -85,6 +94,10 @@ int tether_spawn(tether_child **out, const char *const *argv,
     return TETHER_EINVAL;
   if (opts == NULL)
     opts = &none;
+  /* Version 1 is the only one so far: a later version would be read here
+   * field by field up to what opts->version has (docs/abi.md). */
+  if (!TETHER__OPTIONS_VERSION_OK(opts, TETHER_SPAWN_OPTIONS_VERSION))
+    return TETHER_EINVAL;
   if ((opts->flags & ~(unsigned)(TETHER_SPAWN_DETACHED | TETHER_SPAWN_CLEAR_ENV |
                                  TETHER_SPAWN_NO_SEARCH |
                                  TETHER_SPAWN_CONSOLE_GROUP |

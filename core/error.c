@@ -15,6 +15,17 @@
 
 static TETHER__THREAD_LOCAL long tether__last_os_error;
 
+/* The codes are -1 .. -TETHER__ERR_COUNT, each once: distinct (the switch
+ * below would not compile with two equal case labels), all negative, and
+ * their sum is that of 1..COUNT only when none is skipped. */
+#define TETHER__ERR_VALUE(name, value, msg) +(value)
+typedef char tether__errors_are_dense
+    [(0 TETHER_ERRNO_MAP(TETHER__ERR_VALUE)) ==
+             -(TETHER__ERR_COUNT * (TETHER__ERR_COUNT + 1) / 2)
+         ? 1
+         : -1];
+#undef TETHER__ERR_VALUE
+
 unsigned tether_version(void) { return TETHER_VERSION_HEX; }
 
 const char *tether_version_string(void) {

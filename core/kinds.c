@@ -3,12 +3,12 @@
 
 #include "backend.h"
 
-static const char *const tether__kind_names[TETHER_EVENT_KIND_COUNT] = {
+static const char *const tether__kind_names[TETHER__KIND_COUNT] = {
     NULL,     "interrupt", "quit",  "terminate", "hangup", "logoff",
     "shutdown", "user1",   "user2", "resize",    "child",  "signal"};
 
 const char *tether_kind_name(int kind) {
-  if (kind <= TETHER_EVENT_NONE || kind >= TETHER_EVENT_KIND_COUNT)
+  if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT)
     return NULL;
   return tether__kind_names[kind];
 }
@@ -21,7 +21,7 @@ int tether_kind_from_name(const char *name) {
   int k;
   if (name == NULL)
     return TETHER_EINVAL;
-  for (k = TETHER_EVENT_NONE + 1; k < TETHER_EVENT_KIND_COUNT; k++) {
+  for (k = TETHER_EVENT_NONE + 1; k < TETHER__KIND_COUNT; k++) {
     const char *a = tether__kind_names[k];
     const char *b = name;
     while (*a != '\0' && tether__ascii_lower((unsigned char)*b) == *a) {
@@ -36,7 +36,7 @@ int tether_kind_from_name(const char *name) {
 
 int tether_kind_supported(int kind) {
   int srcs[4];
-  if (kind <= TETHER_EVENT_NONE || kind >= TETHER_EVENT_KIND_COUNT)
+  if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT)
     return TETHER_EINVAL;
   if (kind == TETHER_EVENT_CHILD)
     return 1;

@@ -118,8 +118,18 @@ static void tether__sd_destroy(tether_shutdown *s) {
   free(s);
 }
 
+int tether_shutdown_options_init(tether_shutdown_options *opts,
+                                 unsigned version) {
+  static const tether_shutdown_options defaults = TETHER_SHUTDOWN_OPTIONS_INIT;
+  if (opts == NULL || version < 1 || version > TETHER_SHUTDOWN_OPTIONS_VERSION)
+    return TETHER_EINVAL;
+  *opts = defaults;
+  opts->version = version;
+  return 0;
+}
+
 int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *opts) {
-  static const tether_shutdown_options none;
+  static const tether_shutdown_options none = TETHER_SHUTDOWN_OPTIONS_INIT;
   tether_shutdown *s;
   unsigned kinds;
   int r, k, explicit_kinds;
@@ -127,7 +137,11 @@ int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *op
     *out = NULL;
   if (opts == NULL)
     opts = &none;
-  if (out == NULL || (opts->kinds & ~(unsigned)TETHER__SD_ALLOWED) != 0 ||
+  /* Version 1 is the only one so far: s->o = *opts below copies all of
+   * it; a later version copies only what opts->version has. */
+  if (out == NULL ||
+      !TETHER__OPTIONS_VERSION_OK(opts, TETHER_SHUTDOWN_OPTIONS_VERSION) ||
+      (opts->kinds & ~(unsigned)TETHER__SD_ALLOWED) != 0 ||
       opts->force_count < 0 || opts->grace_ms < 0 ||
       (opts->flags & ~(unsigned)TETHER_SHUTDOWN_SWALLOW) != 0 ||
       ((opts->flags & TETHER_SHUTDOWN_SWALLOW) && opts->force_count != 0))
@@ -151,7 +165,7 @@ int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *op
   if ((r = tether__mutex_new(&s->lock)) < 0 || (r = tether_token_new(&s->token, NULL)) < 0 ||
       (r = tether_channel_new(&s->ch, NULL)) < 0)
     goto fail;
-  for (k = 1; k < TETHER_EVENT_KIND_COUNT; k++) {
+  for (k = 1; k < TETHER__KIND_COUNT; k++) {
     if (!(kinds & TETHER_KIND_BIT(k)))
       continue;
     r = tether_channel_watch(s->ch, k, 0);

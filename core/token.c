@@ -393,12 +393,16 @@ int tether_token_cancel(tether_token *t, int code, const char *reason) {
 int tether_token_cancel_event(tether_token *t, const tether_event *ev) {
   tether_cause c;
   if (t == NULL || ev == NULL || ev->kind <= TETHER_EVENT_NONE ||
-      ev->kind >= TETHER_EVENT_KIND_COUNT)
+      ev->kind >= TETHER__KIND_COUNT)
     return TETHER_EINVAL;
   memset(&c, 0, sizeof(c));
   c.source = TETHER_CAUSE_EVENT;
   c.event = *ev;
   c.event.child = NULL; /* may be freed long before the token */
+  /* tether zeroes the room it keeps for later fields (docs/abi.md), also
+   * when the caller's event had something there. */
+  memset(c.event.reserved, 0, sizeof(c.event.reserved));
+  memset(c.event.exit.reserved, 0, sizeof(c.event.exit.reserved));
   return tether__tok_cancel(t, &c, NULL);
 }
 

@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
                     "       graceful_worker --self-test\n");
     return 2;
   }
-  memset(&o, 0, sizeof(o));
+  tether_shutdown_options_init(&o, TETHER_SHUTDOWN_OPTIONS_VERSION);
   o.notify = on_shutdown;
   r = tether_main(&o, run, &j);
   fprintf(stderr, "graceful_worker: cannot install the shutdown policy: %s\n",

@@ -14,7 +14,7 @@
 int st_start(st_run *r, const char *const *argv) {
   tether_spawn_options o;
   memset(r, 0, sizeof(*r));
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.flags = TETHER_SPAWN_NO_SEARCH;
   return tether_spawn(&r->child, argv, &o);

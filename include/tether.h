@@ -15,8 +15,22 @@
  *     TETHER_EINVAL and changes nothing.
  *   - Objects are opaque, created by tether_X_new() and released by
  *     tether_X_free(); tether_X_free(NULL) does nothing.
- *   - Options structs are optional (NULL) and a zeroed struct means
- *     "defaults".
+ *   - Options structs are optional (NULL means defaults). One that is
+ *     passed starts with a `version` field: initialize it with its _INIT
+ *     macro (`tether_spawn_options o = TETHER_SPAWN_OPTIONS_INIT;`) or its
+ *     tether_X_options_init() function, then set the fields wanted; the
+ *     other fields are the defaults. A struct with version 0 (such as a
+ *     memset or `{0}`) or a version this library does not know gives
+ *     TETHER_EINVAL.
+ *   - ABI (docs/abi.md): options structs grow only at their end, with a
+ *     new version; the structs tether writes into (tether_event,
+ *     tether_exit, tether_cause) keep their size and grow into their
+ *     `reserved` space, which tether zeroes and the caller never uses;
+ *     arrays of structs (tether_stop_step, tether_extra_fd) and embedded
+ *     ones (tether_stdio) never change. Enum values and error codes are
+ *     stable; new ones are appended. Nothing here counts them: kinds and
+ *     errors are numbered densely (tether_kind_name() and
+ *     tether_err_name() say when a value is past the last).
  *
  * Threads, callbacks, signals, fork (the whole contract, with the tests that
  * hold the library to it: docs/concurrency.md):
@@ -83,6 +97,24 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/*
+ * The options structs' _INIT macros: a designated initializer in C (no
+ * -Wmissing-field-initializers warning), a value-initialized copy in C++
+ * (before C++20 there are no designated initializers).
+ */
+#ifdef __cplusplus
+}
+template <typename T> inline T tether__options_init_cxx(unsigned version) {
+  T opts = T();
+  opts.version = version;
+  return opts;
+}
+extern "C" {
+#define TETHER__OPTIONS_INIT(type_, v_) (tether__options_init_cxx<type_>(v_))
+#else
+#define TETHER__OPTIONS_INIT(type_, v_) {.version = (v_)}
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -162,11 +194,10 @@ TETHER_API const char *tether_version_string(void);
 
 /** Error codes: every failure is one of these negative values. */
 typedef enum tether_error {
-  TETHER_OK = 0,
 #define TETHER__ERR_ENUM(name, value, msg) TETHER_##name = (value),
   TETHER_ERRNO_MAP(TETHER__ERR_ENUM)
 #undef TETHER__ERR_ENUM
-  TETHER__ERR_LAST = -29
+  TETHER_OK = 0 /* last: C++98 allows no comma after the last value */
 } tether_error;
 
 /**
@@ -247,6 +278,9 @@ typedef struct tether_exit {
   uint32_t raw;
   /** What a shell reports: `code`, or 128 + `signo` (POSIX). */
   int shell_code;
+  /** Room for later fields (the struct keeps its size): zeroed by tether;
+   *  do not use. */
+  uint64_t reserved[4];
 } tether_exit;
 
 /**
@@ -302,8 +336,7 @@ typedef enum tether_kind {
   TETHER_EVENT_USER2 = 8,
   TETHER_EVENT_RESIZE = 9,
   TETHER_EVENT_CHILD = 10,
-  TETHER_EVENT_SIGNAL = 11,
-  TETHER_EVENT_KIND_COUNT = 12
+  TETHER_EVENT_SIGNAL = 11
 } tether_kind;
 
 /**
@@ -344,6 +377,9 @@ typedef struct tether_event {
   struct tether_child *child;
   /** CHILD events: how the child ended. Zeroed for every other event. */
   tether_exit exit;
+  /** Room for later fields (the struct keeps its size): zeroed by tether;
+   *  do not use. */
+  uint64_t reserved[6];
 } tether_event;
 
 /**
@@ -433,14 +469,39 @@ typedef struct tether_channel tether_channel;
 typedef void (*tether_event_cb)(tether_channel *ch, const tether_event *ev,
                                 void *userdata);
 
-/** Options for tether_channel_new(). A zeroed struct means defaults. */
+/** The version of tether_channel_options this header describes. */
+#define TETHER_CHANNEL_OPTIONS_VERSION 1
+
+/** Options for tether_channel_new(). Initialize with
+ *  TETHER_CHANNEL_OPTIONS_INIT or tether_channel_options_init(). */
 typedef struct tether_channel_options {
+  /** TETHER_CHANNEL_OPTIONS_VERSION (set by the initializers). */
+  unsigned version;
   /** When set, tether starts a thread that delivers every event to this
    *  function; tether_channel_wait()/poll() then return TETHER_EBUSY. */
   tether_event_cb callback;
   /** Passed to callback unchanged. */
   void *userdata;
 } tether_channel_options;
+
+/** Defaults: `tether_channel_options o = TETHER_CHANNEL_OPTIONS_INIT;` */
+#define TETHER_CHANNEL_OPTIONS_INIT \
+  TETHER__OPTIONS_INIT(tether_channel_options, TETHER_CHANNEL_OPTIONS_VERSION)
+
+/**
+ * Set opts to the defaults of the given version (for callers that cannot
+ * use TETHER_CHANNEL_OPTIONS_INIT, e.g. bindings or a struct in a heap
+ * object).
+ *
+ * @param opts     the struct to fill.
+ * @param version  TETHER_CHANNEL_OPTIONS_VERSION.
+ * @return 0, or TETHER_EINVAL: opts is NULL, or version is 0 or newer than
+ *         this library knows (opts is then left unchanged).
+ *
+ * Platform notes: POSIX / Windows: identical.
+ */
+TETHER_API int tether_channel_options_init(tether_channel_options *opts,
+                                           unsigned version);
 
 /** Flags for tether_channel_watch() and tether_channel_watch_signal(). */
 enum tether_watch_flags {
@@ -456,7 +517,8 @@ enum tether_watch_flags {
  * @param out   receives the channel. On failure *out is set to NULL.
  * @param opts  NULL, or options (only read during the call).
  * @return 0, or an error. Actionable errors:
- *         - TETHER_EINVAL: out is NULL.
+ *         - TETHER_EINVAL: out is NULL, or opts->version is 0 or newer
+ *           than this library.
  *         - TETHER_ELIMIT: too many channels are open in this process (the
  *           limit is 128); close some.
  *         - TETHER_EMFILE / TETHER_ENFILE: no descriptors/handles left.
@@ -747,8 +809,14 @@ typedef struct tether_extra_fd {
 /** The most entries tether_spawn_options.nextra may hold. */
 #define TETHER_SPAWN_MAX_EXTRA 4096
 
-/** Options for tether_spawn(). A zeroed struct means defaults. */
+/** The version of tether_spawn_options this header describes. */
+#define TETHER_SPAWN_OPTIONS_VERSION 1
+
+/** Options for tether_spawn(). Initialize with TETHER_SPAWN_OPTIONS_INIT or
+ *  tether_spawn_options_init(). */
 typedef struct tether_spawn_options {
+  /** TETHER_SPAWN_OPTIONS_VERSION (set by the initializers). */
+  unsigned version;
   /** NULL-terminated "NAME=value" entries added to (or replacing in) the
    *  environment; NULL for none. */
   const char *const *env_set;
@@ -771,6 +839,23 @@ typedef struct tether_spawn_options {
   size_t nextra;
 } tether_spawn_options;
 
+/** Defaults: `tether_spawn_options o = TETHER_SPAWN_OPTIONS_INIT;` (every
+ *  stream inherited, no flags). */
+#define TETHER_SPAWN_OPTIONS_INIT \
+  TETHER__OPTIONS_INIT(tether_spawn_options, TETHER_SPAWN_OPTIONS_VERSION)
+
+/**
+ * Set opts to the defaults of the given version (see
+ * tether_channel_options_init()).
+ *
+ * @return 0, or TETHER_EINVAL: opts is NULL, or version is 0 or newer than
+ *         this library knows (opts is then left unchanged).
+ *
+ * Platform notes: POSIX / Windows: identical.
+ */
+TETHER_API int tether_spawn_options_init(tether_spawn_options *opts,
+                                         unsigned version);
+
 
 /**
  * Start a tethered child: argv[0] is run with the arguments argv[1..],
@@ -785,8 +870,8 @@ typedef struct tether_spawn_options {
  * @param opts  NULL or options (only read during the call).
  * @return 0, or an error; on failure nothing is left running and nothing
  *         leaks. Actionable errors:
- *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options (unknown
- *           flags, TETHER_SPAWN_DETACHED with TETHER_SPAWN_CONSOLE_GROUP), a
+ *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options (a
+ *           version that is 0 or newer than this library, unknown flags, TETHER_SPAWN_DETACHED with TETHER_SPAWN_CONSOLE_GROUP), a
  *           channel that is NULL-but-required or not watching CHILD; extra
  *           descriptors: nextra > 0 with extra NULL, nextra above
  *           TETHER_SPAWN_MAX_EXTRA, a target below 3 or given twice, and
@@ -1211,6 +1296,9 @@ typedef struct tether_cause {
   /** PROGRAM: the program's reason (a copy owned by the token, valid until
    *  the token is freed), or NULL. NULL for EVENT. */
   const char *reason;
+  /** Room for later fields (the struct keeps its size): zeroed by tether;
+   *  do not use. */
+  uint64_t reserved[4];
 } tether_cause;
 
 /**
@@ -1384,8 +1472,14 @@ enum tether_shutdown_flags {
   TETHER_SHUTDOWN_SWALLOW = 1u << 0
 };
 
-/** Options for tether_shutdown_new() and tether_main(). Zeroed: defaults. */
+/** The version of tether_shutdown_options this header describes. */
+#define TETHER_SHUTDOWN_OPTIONS_VERSION 1
+
+/** Options for tether_shutdown_new() and tether_main(). Initialize with
+ *  TETHER_SHUTDOWN_OPTIONS_INIT or tether_shutdown_options_init(). */
 typedef struct tether_shutdown_options {
+  /** TETHER_SHUTDOWN_OPTIONS_VERSION (set by the initializers). */
+  unsigned version;
   /** TETHER_KIND_BIT() of each kind that starts the shutdown. 0: interrupt,
    *  terminate and hangup, plus logoff and shutdown where the OS has them.
    *  Allowed: INTERRUPT, QUIT, TERMINATE, HANGUP, LOGOFF, SHUTDOWN, USER1,
@@ -1405,6 +1499,22 @@ typedef struct tether_shutdown_options {
   void *userdata;
 } tether_shutdown_options;
 
+/** Defaults: `tether_shutdown_options o = TETHER_SHUTDOWN_OPTIONS_INIT;` */
+#define TETHER_SHUTDOWN_OPTIONS_INIT \
+  TETHER__OPTIONS_INIT(tether_shutdown_options, TETHER_SHUTDOWN_OPTIONS_VERSION)
+
+/**
+ * Set opts to the defaults of the given version (see
+ * tether_channel_options_init()).
+ *
+ * @return 0, or TETHER_EINVAL: opts is NULL, or version is 0 or newer than
+ *         this library knows (opts is then left unchanged).
+ *
+ * Platform notes: POSIX / Windows: identical.
+ */
+TETHER_API int tether_shutdown_options_init(tether_shutdown_options *opts,
+                                            unsigned version);
+
 /**
  * Install the shutdown policy: tether watches the chosen kinds on a thread
  * of its own; the first event cancels the policy's token with that event
@@ -1416,7 +1526,8 @@ typedef struct tether_shutdown_options {
  * @param out   receives the policy; NULL on failure.
  * @param opts  NULL or options (read during the call only).
  * @return 0, or an error. Actionable errors:
- *         - TETHER_EINVAL: out NULL, kinds outside the allowed set,
+ *         - TETHER_EINVAL: out NULL, opts->version 0 or newer than this
+ *           library, kinds outside the allowed set,
  *           force_count < 0, grace_ms < 0, unknown flags, SWALLOW with a
  *           force_count.
  *         - TETHER_ENOTSUP: a kind in kinds that this OS cannot deliver.

@@ -55,7 +55,7 @@ static void test_bad_input(void **state) {
   assert_tether_err(tether_channel_ack(ch, NULL), TETHER_EINVAL);
   assert_tether_err(tether_channel_watch(ch, 0, 0), TETHER_EINVAL);
   assert_tether_err(tether_channel_watch(ch, -3, 0), TETHER_EINVAL);
-  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_KIND_COUNT, 0),
+  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_SIGNAL + 1, 0),
                     TETHER_EINVAL);
   assert_tether_err(tether_channel_watch(ch, 1000, 0), TETHER_EINVAL);
   /* SIGNAL is only watched by number. */
@@ -100,7 +100,12 @@ static void test_coalescing_and_payload(void **state) {
 
   before = tether_now_ns();
   deliver_child(5);
+  memset(&ev, 0xA5, sizeof(ev)); /* the room for later fields is zeroed */
   assert_int_equal(tether_channel_wait(ch, &ev, 1000), 1);
+  assert_true(ev.reserved[0] == 0 &&
+              ev.reserved[TT_COUNT(ev.reserved) - 1] == 0);
+  assert_true(ev.exit.reserved[0] == 0 &&
+              ev.exit.reserved[TT_COUNT(ev.exit.reserved) - 1] == 0);
   assert_int_equal(ev.kind, TETHER_EVENT_CHILD);
   assert_string_equal(ev.native, "child");
   assert_int_equal(ev.count, 5);
@@ -342,7 +347,7 @@ static void test_callback_mode(void **state) {
   cb_state s;
   (void)state;
   init_cb_state(&s);
-  memset(&opts, 0, sizeof(opts));
+  tether_channel_options_init(&opts, TETHER_CHANNEL_OPTIONS_VERSION);
   opts.callback = on_event;
   opts.userdata = &s;
   assert_tether_ok(tether_channel_new(&ch, &opts));
@@ -365,7 +370,7 @@ static void test_close_and_free_from_callback(void **state) {
   /* close() inside the callback, free() afterwards from here. */
   init_cb_state(&s);
   s.close_in_callback = 1;
-  memset(&opts, 0, sizeof(opts));
+  tether_channel_options_init(&opts, TETHER_CHANNEL_OPTIONS_VERSION);
   opts.callback = on_event;
   opts.userdata = &s;
   assert_tether_ok(tether_channel_new(&ch, &opts));

@@ -169,11 +169,11 @@ static void test_free_in_child_callback(void **state) {
   tether_channel *ch;
   int i;
   (void)state;
-  memset(&co, 0, sizeof(co));
+  tether_channel_options_init(&co, TETHER_CHANNEL_OPTIONS_VERSION);
   co.callback = sup_cb;
   assert_tether_ok(tether_channel_new(&ch, &co));
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  memset(&so, 0, sizeof(so));
+  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.channel = ch;
   so.stdio[1].mode = TETHER_STDIO_PIPE;
   wd_arm_for("spawn children freed by their exit callback", 240);
@@ -218,7 +218,7 @@ static void free_while_waiting(unsigned flags, int timeout_ms, int expect_r,
   tether_spawn_options so;
   waiter w;
   int64_t pid;
-  memset(&so, 0, sizeof(so));
+  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.flags = flags;
   memset(&w, 0, sizeof(w));
   w.c = spawn_self("sleep", &so);
@@ -339,7 +339,7 @@ static void test_token_free_while_waiting_stopped(void **state) {
   {
     tether_spawn_options so;
     char buf[8];
-    memset(&so, 0, sizeof(so));
+    tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
     so.stdio[1].mode = TETHER_STDIO_PIPE;
     c = spawn_self("stubborn", &so);
     /* Its signals are ignored once it says so. */
@@ -447,7 +447,7 @@ static void test_fork_close_inherited_channels(void **state) {
   tether_channel *ch[2];
   ch_waiter w;
   (void)state;
-  memset(&co, 0, sizeof(co));
+  tether_channel_options_init(&co, TETHER_CHANNEL_OPTIONS_VERSION);
   co.callback = noop_cb;
   assert_tether_ok(tether_channel_new(&ch[0], &co));
   assert_tether_ok(tether_channel_watch(ch[0], TETHER_EVENT_USER1, 0));
@@ -493,7 +493,7 @@ static void test_fork_inherited_child_and_token(void **state) {
   in.c = spawn_self("sleep", NULL);
   {
     tether_spawn_options quiet;
-    memset(&quiet, 0, sizeof(quiet));
+    tether_spawn_options_init(&quiet, TETHER_SPAWN_OPTIONS_VERSION);
     quiet.stdio[1].mode = TETHER_STDIO_NULL;
     spare = spawn_self("stubborn", &quiet);
   }

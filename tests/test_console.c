@@ -916,7 +916,7 @@ static void test_callback_thread(void **state) {
   memset(&s, 0, sizeof(s));
   s.got = CreateEventW(NULL, FALSE, FALSE, NULL);
   assert_non_null(s.got);
-  memset(&opts, 0, sizeof(opts));
+  tether_channel_options_init(&opts, TETHER_CHANNEL_OPTIONS_VERSION);
   opts.callback = on_event;
   opts.userdata = &s;
   ch = open_channel(&opts);

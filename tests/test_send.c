@@ -161,7 +161,7 @@ static void test_console_group_flag(void **state) {
   tether_child *c = (tether_child *)&o; /* must be reset to NULL */
   long fds = tt_open_fd_count();
   (void)state;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_CONSOLE_GROUP;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_ENOTSUP);
   assert_null(c);
@@ -267,7 +267,7 @@ static void test_send_esrch(void **state) {
 static void test_send_bad_input(void **state) {
   static const int bad_kinds[] = {TETHER_EVENT_LOGOFF, TETHER_EVENT_SHUTDOWN,
                                   TETHER_EVENT_RESIZE, TETHER_EVENT_CHILD,
-                                  TETHER_EVENT_SIGNAL, TETHER_EVENT_KIND_COUNT,
+                                  TETHER_EVENT_SIGNAL, TETHER_EVENT_SIGNAL + 1,
                                   -1,                  99};
   static const int64_t bad_pids[] = {0, -1, -5, INT64_C(0x80000000),
                                      INT64_C(0x100000001), INT64_MAX, INT64_MIN};

@@ -259,7 +259,7 @@ static int child_console_group(int argc, char **argv) {
   if (tether_channel_new(&ch, NULL) < 0 ||
       tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0) < 0)
     return 2;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.flags = TETHER_SPAWN_CONSOLE_GROUP;
   if (tether_spawn(&with, args, &o) < 0)
@@ -298,7 +298,7 @@ static void test_console_group_bad_input(void **state) {
   tether_spawn_options o;
   tether_child *c = (tether_child *)&o;
   (void)state;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_CONSOLE_GROUP | TETHER_SPAWN_DETACHED;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
   assert_null(c);

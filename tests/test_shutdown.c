@@ -234,7 +234,7 @@ static int sc_policy(int argc, char **argv) {
   const char *mode = argv[0];
   int r, i;
   (void)argc;
-  memset(&o, 0, sizeof(o));
+  tether_shutdown_options_init(&o, TETHER_SHUTDOWN_OPTIONS_VERSION);
   o.notify = sc_notify;
   if (strcmp(mode, "grace") == 0)
     o.grace_ms = 300;
@@ -325,7 +325,7 @@ static int sc_ignored(int argc, char **argv) {
   int r;
   (void)argc;
   (void)argv;
-  memset(&o, 0, sizeof(o));
+  tether_shutdown_options_init(&o, TETHER_SHUTDOWN_OPTIONS_VERSION);
   o.kinds = TETHER_KIND_BIT(TETHER_EVENT_INTERRUPT);
   r = tether_shutdown_new(&s, &o);
   say("explicit %s\n", tether_err_name(r));
@@ -796,7 +796,7 @@ static void test_policy_bad_input(void **state) {
   tether_shutdown *s, *s2;
   (void)state;
   assert_tether_err(tether_shutdown_new(NULL, NULL), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_shutdown_options_init(&o, TETHER_SHUTDOWN_OPTIONS_VERSION);
   o.kinds = TETHER_KIND_BIT(TETHER_EVENT_CHILD);
   assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
   assert_null(s);
@@ -816,7 +816,7 @@ static void test_policy_bad_input(void **state) {
   o.flags = TETHER_SHUTDOWN_SWALLOW;
   o.force_count = 3;
   assert_tether_err(tether_shutdown_new(&s, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_shutdown_options_init(&o, TETHER_SHUTDOWN_OPTIONS_VERSION);
 #ifdef _WIN32
   o.kinds = TETHER_KIND_BIT(TETHER_EVENT_USER1);
 #else

@@ -225,7 +225,7 @@ static int child_middle(int argc, char **argv) {
   char line[128];
   FILE *f;
   int r;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (strcmp(scen, "escape") == 0)
     o.flags |= TETHER_SPAWN_CATCH_ESCAPEES;
@@ -333,7 +333,7 @@ static int child_identity(int argc, char **argv) {
   v[1] = "--child";
   v[2] = "ids";
   v[3] = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, v, &o) != 0) /* the keeper starts here */
     return 60;
@@ -425,7 +425,7 @@ static tether_child *spawn_self(const char *scen, const char *a1, int pipe_out) 
   const char *v[7];
   tether_spawn_options o;
   tether_child *c = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (pipe_out)
     o.stdio[1].mode = TETHER_STDIO_PIPE;
   self_argv(v, scen, a1, NULL, NULL);
@@ -473,7 +473,7 @@ static void test_argv_and_stdio_pipes(void **state) {
   tether_exit e;
   (void)state;
   v[0] = tt_self();
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.stdio[2].mode = TETHER_STDIO_NULL;
   assert_tether_ok(tether_spawn(&c, v, &o));
@@ -491,7 +491,7 @@ static void test_argv_and_stdio_pipes(void **state) {
   {
     const char *cv[7];
     self_argv(cv, "cat", NULL, NULL, NULL);
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[0].mode = TETHER_STDIO_PIPE;
     o.stdio[1].mode = TETHER_STDIO_PIPE;
     assert_tether_ok(tether_spawn(&c, cv, &o));
@@ -511,7 +511,7 @@ static void test_argv_and_stdio_pipes(void **state) {
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     self_argv(cv, "args", "to-file", NULL, NULL);
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[1].mode = TETHER_STDIO_HANDLE;
     o.stdio[1].handle = fd;
     assert_tether_ok(tether_spawn(&c, cv, &o));
@@ -538,7 +538,7 @@ static void test_environment_and_cwd(void **state) {
   assert_int_equal(setenv("TETHER_GONE", "x", 1), 0);
   assert_int_equal(setenv("TETHER_KEPT", "k", 1), 0);
   self_argv(v, "env", "TETHER_A", "TETHER_B", "TETHER_GONE");
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.env_set = set;
   o.env_unset = unset;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -556,7 +556,7 @@ static void test_environment_and_cwd(void **state) {
   tether_child_free(c);
 
   self_argv(v, "cwd", NULL, NULL, NULL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = "/";
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   assert_tether_ok(tether_spawn(&c, v, &o));
@@ -597,7 +597,7 @@ static void test_spawn_errors_are_synchronous(void **state) {
   unlink(path);
   /* Bad working directory. */
   self_argv(v, "exit", "0", NULL, NULL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = "/nonexistent-dir";
   assert_tether_err(tether_spawn(&c, v, &o), TETHER_ENOENT);
   o.cwd = "/etc/passwd";
@@ -621,16 +621,16 @@ static void test_bad_input(void **state) {
   assert_tether_err(tether_spawn(&c, NULL, NULL), TETHER_EINVAL);
   assert_tether_err(tether_spawn(&c, empty, NULL), TETHER_EINVAL);
   assert_tether_err(tether_spawn(&c, blank, NULL), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = 0x100;
   assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = 9;
   assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
   o.stdio[1].mode = TETHER_STDIO_HANDLE;
   o.stdio[1].handle = 987;
   assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.env_set = bad_env;
   assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
   o.env_set = bad_env2;
@@ -638,12 +638,12 @@ static void test_bad_input(void **state) {
   o.env_set = NULL;
   o.env_unset = bad_unset;
   assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = "";
   assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
   /* A channel that does not watch CHILD, or a closed one. */
   assert_tether_ok(tether_channel_new(&ch, NULL));
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.channel = ch;
   assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
   assert_tether_ok(tether_channel_close(ch));
@@ -813,7 +813,7 @@ static void check_inherit(unsigned flags, const char *want) {
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
   assert_int_equal(sigaction(SIGUSR2, &ign, &oldign), 0);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.flags = flags;
   self_argv(v, "inherit", NULL, NULL, NULL);
@@ -851,7 +851,7 @@ static void check_where(unsigned flags) {
   const char *v[7];
   char out[512];
   long sid = -1, pg = -1, pp = -1, ppg = -1, psid = -1;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.flags = flags;
   self_argv(v, "where", NULL, NULL, NULL);
@@ -910,7 +910,7 @@ static void check_stop(const char *ign1, const char *ign2, int expect_step,
    * (long: it ends early anyway). */
   steps[0].timeout_ms = ign1 != NULL ? 500 : 15000;
   steps[1].timeout_ms = ign2 != NULL ? 500 : 15000;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   self_argv(v, "stoppable", ign1, ign2, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
@@ -1077,7 +1077,7 @@ static void test_child_event_on_channel(void **state) {
   (void)state;
   assert_tether_ok(tether_channel_new(&ch, NULL));
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.channel = ch;
   self_argv(v1, "exit", "3", NULL, NULL);
   self_argv(v2, "exit", "4", NULL, NULL);
@@ -1124,7 +1124,7 @@ static void test_detached_survives(void **state) {
   char line[64];
   long pid;
   (void)state;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_DETACHED;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   self_argv(v, "sleep", NULL, NULL, NULL);
@@ -1150,7 +1150,7 @@ static void test_descriptor_exhaustion(void **state) {
   const char *v[7];
   (void)state;
   self_argv(v, "exit", "0", NULL, NULL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   /* Make sure the keeper runs (its descriptors are not in our count). */
   assert_tether_ok(tether_spawn(&c, v, NULL));
@@ -1316,7 +1316,7 @@ static int child_forge(int argc, char **argv) {
   v[1] = "--child";
   v[2] = "sleep";
   v[3] = NULL;
-  memset(&so, 0, sizeof(so));
+  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.stdio[1].mode = TETHER_STDIO_NULL; /* its "ready" is not our line */
   if ((fd = tether_spawn(&c, v, &so)) != 0) {
     printf("spawn: %s (OS error %ld)\n", tether_err_name(fd), tether_last_os_error());

@@ -243,7 +243,7 @@ static int run_tether(ctx *x, const char *const *argv, unsigned flags, char *out
   tether_exit e;
   int r;
   out[0] = '\0';
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = flags;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   r = tether_spawn(&c, argv, &o);

@@ -382,7 +382,7 @@ static tether_child *spawn_catch2(const char *scen, const char *arg, const char 
   const char *v[6];
   tether_spawn_options o;
   tether_child *c = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_CATCH_ESCAPEES;
   if (pipe_out)
     o.stdio[1].mode = TETHER_STDIO_PIPE;

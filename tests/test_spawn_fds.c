@@ -266,7 +266,7 @@ static void test_exact_set_and_io(void **state) {
   ops[1] = w2;
   ops[2] = r3;
   ops[3] = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.extra = x;
   o.nextra = 3;
   out = run_fds(&o, ops);
@@ -311,7 +311,7 @@ static void check_request(const tether_extra_fd *x, int n, const int *readers,
     ops[k] = ops_buf[k];
   }
   ops[n] = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (detached)
     o.flags = TETHER_SPAWN_DETACHED;
   o.extra = x;
@@ -412,7 +412,7 @@ static int child_swap34(int argc, char **argv) {
   x[0].target = 4;
   x[1].handle = 4;
   x[1].target = 3;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (argc > 0 && strcmp(argv[0], "detached") == 0)
     o.flags = TETHER_SPAWN_DETACHED;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -463,7 +463,7 @@ static void test_swap_3_4(void **state) {
     char out[8192];
     v[0] = tt_self();
     v[3] = detached ? "detached" : "tethered";
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[1].mode = TETHER_STDIO_PIPE;
     assert_tether_ok(tether_spawn(&c, v, &o));
     tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
@@ -511,7 +511,7 @@ static void test_three_hundred(void **state) {
     ops[k] = ops_buf[k];
   }
   ops[N] = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.extra = x;
   o.nextra = N;
   out = run_fds(&o, ops);
@@ -549,7 +549,7 @@ static void test_source_is_stdout(void **state) {
   x[0].handle = p[1];
   x[0].target = 9;
   src[0] = ident_of(p[1]);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_HANDLE;
   o.stdio[1].handle = p[1];
   o.extra = x;
@@ -611,7 +611,7 @@ static void test_bad_input(void **state) {
     tether_extra_fd *many;
     tether_child *c = (tether_child *)&o;
     int k;
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     if (detached)
       o.flags = TETHER_SPAWN_DETACHED;
     /* nextra without a list */
@@ -707,7 +707,7 @@ static void test_differential_posix_spawn(void **state) {
   x[4].target = g; /* at its own number: it loses FD_CLOEXEC in both */
   for (k = 0; k < 5; k++)
     src[k] = ident_of(x[k].handle);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.extra = x;
   o.nextra = 5;
   mine = run_fds(&o, NULL);
@@ -800,7 +800,7 @@ static int child_closed_std(int argc, char **argv) {
   v[1] = "--child";
   v[2] = "std";
   v[3] = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_DETACHED;
   r = tether_spawn(&c, v, &o);
   if (r != 0) {
@@ -832,7 +832,7 @@ static void test_detached_with_closed_stdio(void **state) {
     v[3] = cases[k][0];
     v[4] = cases[k][1];
     v[5] = NULL;
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[1].mode = TETHER_STDIO_PIPE;
     assert_tether_ok(tether_spawn(&c, v, &o));
     tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));

@@ -435,7 +435,7 @@ static int ch_brokenguard(int argc, char **argv) {
     tether_child *c = NULL;
     tether_exit e;
     int r;
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     fflush(stdout); /* nothing buffered when vfork is a fork (sanitizers) */
     r = tether_spawn(&c, v, &o);
     if (r == TETHER_EHELPER) {
@@ -578,7 +578,7 @@ static void say(const char *fmt, ...) {
 
 /* Every stdio stream of the child on /dev/null. */
 static void opts_null(tether_spawn_options *o) {
-  memset(o, 0, sizeof(*o));
+  tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
   o->stdio[0].mode = TETHER_STDIO_NULL;
   o->stdio[1].mode = TETHER_STDIO_NULL;
   o->stdio[2].mode = TETHER_STDIO_NULL;
@@ -1681,7 +1681,7 @@ static void test_guard_ignores_signals(void **state) {
   if (skip_if_not_linux_proc())
     tt_skip("no /proc");
   wd_arm("guard ignores signals", 60);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   v[0] = tt_self();

@@ -423,7 +423,7 @@ static int child_middle(int argc, char **argv) {
   char line[64];
   (void)argc;
   (void)argv;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, args, &o) < 0)
     return 2;
@@ -470,7 +470,7 @@ static int child_wine_middle(int argc, char **argv) {
   if (argc < 2 || (strcmp(argv[0], "exit") == 0 && argc < 3))
     return 2;
   args[3] = argv[1];
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (strcmp(argv[0], "detached") == 0)
     o.flags = TETHER_SPAWN_DETACHED;
@@ -611,7 +611,7 @@ static int child_ignored_middle(int argc, char **argv) {
   uint64_t t0;
   int r, w;
   args[3] = plain ? "plain" : unwatch ? "optin_unwatch" : "optin";
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, args, &o) < 0)
     return 2;
@@ -657,7 +657,7 @@ static int child_interrupt_middle(int argc, char **argv) {
   tether_exit st;
   char line[128];
   int r, w;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, args, &o) < 0)
     return 2;
@@ -797,33 +797,33 @@ static void test_bad_input(void **state) {
   /* argv[0] cannot carry a double quote on a Windows command line. */
   assert_tether_err(tether_spawn(&c, quoted, NULL), TETHER_EINVAL);
 
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = 1u << 7;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = 4;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[2].mode = -1;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_HANDLE; /* handle NULL */
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.env_set = bad_env;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
   o.env_set = bad_env2;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.env_unset = bad_unset;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = "";
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
 
   /* A channel that does not watch CHILD. */
   assert_tether_ok(tether_channel_new(&ch, NULL));
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.channel = ch;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
   assert_null(c);
@@ -856,7 +856,7 @@ static void test_extra_fds_not_supported(void **state) {
   (void)state;
   assert_true(CreatePipe(&r, &w, NULL, 0));
   before = tt_open_fd_count();
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   x[0].handle = w;
   x[0].target = 3;
   x[1].handle = r;
@@ -943,7 +943,7 @@ static void test_argv_round_trip(void **state) {
     at += (size_t)snprintf(expect + at, sizeof(expect) - at, "]\n");
   }
   argv[3 + TT_COUNT(args)] = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   run_capture(argv, &o, out, sizeof(out), &st);
   assert_int_equal(st.kind, TETHER_EXIT_CODE);
   assert_int_equal(st.code, 0);
@@ -969,7 +969,7 @@ static void test_env_set_unset_clear(void **state) {
   SetEnvironmentVariableA("TT_D", "4");
   SetEnvironmentVariableA("TT_E", "old");
   SetEnvironmentVariableA("TT_KEEP", "kept");
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.env_set = set;
   o.env_unset = unset;
   run_capture(argv, &o, out, sizeof(out), &st);
@@ -983,7 +983,7 @@ static void test_env_set_unset_clear(void **state) {
    * "NAME=value": "TT_S" sorts before "TT_S!"). Only the names set here are
    * checked: Wine 8 adds its own variables (WINEDATADIR, winsysdir...)
    * unsorted when a process starts. */
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.env_set = sorted_set;
   run_capture(self_argv(&a, "env_names", NULL, NULL, NULL), &o, out, sizeof(out), &st);
   assert_int_equal(st.code, 0);
@@ -1000,7 +1000,7 @@ static void test_env_set_unset_clear(void **state) {
 
   /* TETHER_SPAWN_CLEAR_ENV: env_set is the whole environment (plus, under
    * Wine, the variables Wine adds to every process). */
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_CLEAR_ENV;
   o.env_set = only;
   run_capture(self_argv(&a, "env_names", NULL, NULL, NULL), &o, out, sizeof(out), &st);
@@ -1033,7 +1033,7 @@ static void test_cwd(void **state) {
   size_t len;
   (void)state;
   make_temp_dir(dir, sizeof(dir), "cwd");
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = dir;
   run_capture(self_argv(&a, "cwd", NULL, NULL, NULL), &o, out, sizeof(out), &st);
   assert_int_equal(st.code, 0);
@@ -1075,7 +1075,7 @@ static void test_stdio_pipes(void **state) {
   char out[256], err[256];
   DWORD put = 0;
   (void)state;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.stdio[2].mode = TETHER_STDIO_PIPE;
@@ -1099,7 +1099,7 @@ static void test_stdio_pipes(void **state) {
   tether_child_free(c);
 
   /* Streams that are not pipes have no parent end. */
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_NULL;
   c = spawn_ok(self_argv(&a, "exit", "0", NULL, NULL), &o);
   assert_null(tether_child_stdio(c, 0));
@@ -1120,7 +1120,7 @@ static void test_stdio_null_and_handle(void **state) {
   HANDLE f;
   DWORD got = 0;
   (void)state;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_NULL;
   o.stdio[1].mode = TETHER_STDIO_NULL;
   o.stdio[2].mode = TETHER_STDIO_NULL;
@@ -1136,7 +1136,7 @@ static void test_stdio_null_and_handle(void **state) {
   f = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
                   NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
   assert_true(f != INVALID_HANDLE_VALUE);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_HANDLE;
   o.stdio[1].handle = f;
   o.env_set = set;
@@ -1156,7 +1156,7 @@ static void test_stdio_null_and_handle(void **state) {
   free(w);
 
   /* An invalid HANDLE is refused. */
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[2].mode = TETHER_STDIO_HANDLE;
   o.stdio[2].handle = (void *)(uintptr_t)0x7FF0;
   c = NULL;
@@ -1177,7 +1177,7 @@ static void test_program_resolution(void **state) {
   /* Missing: reported by tether_spawn itself. */
   assert_tether_err(tether_spawn(&c, missing, NULL), TETHER_ENOENT);
   assert_null(c);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_NO_SEARCH;
   assert_tether_err(tether_spawn(&c, missing, &o), TETHER_ENOENT);
 
@@ -1203,7 +1203,7 @@ static void test_program_resolution(void **state) {
   /* The system directory: cmd.exe. */
   {
     const char *cmd[] = {"cmd", "/c", "exit 3", NULL};
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[0].mode = TETHER_STDIO_NULL;
     o.stdio[1].mode = TETHER_STDIO_NULL;
     c = spawn_ok(cmd, &o);
@@ -1219,7 +1219,7 @@ static void test_program_resolution(void **state) {
   assert_true(CreateDirectoryW(w, NULL));
   argv[0] = path;
   assert_tether_err(tether_spawn(&c, argv, NULL), TETHER_EACCES);
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_NO_SEARCH;
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EACCES);
   RemoveDirectoryW(w);
@@ -1285,7 +1285,7 @@ static void test_no_current_directory_search(void **state) {
   assert_true(GetCurrentDirectoryW(MAX_PATH * 2, old_cwd) > 0);
   assert_true(SetCurrentDirectoryW(wdir));
   /* Both spawns first, then the clean-up, then the checks. */
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.stdio[2].mode = TETHER_STDIO_NULL;
   memset(&st_bare, 0, sizeof(st_bare));
@@ -1327,7 +1327,7 @@ static tether_child *spawn_tree(const char *mode, HANDLE *child, HANDLE *gc) {
   tether_child *c;
   char line[64];
   unsigned long cpid = 0, gpid = 0;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(self_argv(&a, "tree", mode, NULL, NULL), &o);
   assert_true(read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000));
@@ -1405,7 +1405,7 @@ static void test_allow_breakaway(void **state) {
   int allow;
   (void)state;
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.flags = bad[i];
     c = NULL;
     assert_tether_err(tether_spawn(&c, self_argv(&a, "sleep", NULL, NULL, NULL), &o),
@@ -1415,7 +1415,7 @@ static void test_allow_breakaway(void **state) {
   for (allow = 0; allow <= 1; allow++) {
     HANDLE job, gc;
     BOOL in = TRUE;
-    memset(&o, 0, sizeof(o));
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.flags = allow ? TETHER_SPAWN_ALLOW_BREAKAWAY : 0;
     o.stdio[1].mode = TETHER_STDIO_PIPE;
     c = spawn_ok(self_argv(&a, "breakaway", NULL, NULL, NULL), &o);
@@ -1551,7 +1551,7 @@ static void test_signal_terminate(void **state) {
   tether_exit st;
   char line[64];
   (void)state;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(self_argv(&a, "terminate", NULL, NULL, NULL), &o);
   assert_true(read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000));
@@ -1729,7 +1729,7 @@ static void test_stop_sequence(void **state) {
   uint64_t t0;
   int r;
   (void)state;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(self_argv(&a, "terminate", NULL, NULL, NULL), &o);
   assert_true(read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000));
@@ -1796,7 +1796,7 @@ static void test_child_inherits_nothing(void **state) {
   assert_non_null(ev);
   assert_tether_ok(tether_channel_new(&ch, NULL));
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
   o.channel = ch;
   c = spawn_ok(self_argv(&a, "handles", NULL, NULL, NULL), &o);
@@ -1830,7 +1830,7 @@ static void test_child_event(void **state) {
   (void)state;
   assert_tether_ok(tether_channel_new(&ch, NULL));
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.channel = ch;
   c = spawn_ok(self_argv(&a, "exit", "7", NULL, NULL), &o);
   c2 = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), &o);
@@ -1860,7 +1860,7 @@ static void test_detached_survives(void **state) {
   tether_child *c;
   HANDLE h;
   (void)state;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_DETACHED;
   c = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), &o);
   assert_null(tether__win32_child_job(c));
@@ -1903,7 +1903,7 @@ static void test_no_handle_leak(void **state) {
   make_temp_dir(dir, sizeof(dir), "leak");
   snprintf(path, sizeof(path), "%s\\text.exe", dir);
   write_file_utf8(path, "not a program\r\n");
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.stdio[2].mode = TETHER_STDIO_NULL;

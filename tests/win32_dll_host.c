@@ -171,7 +171,7 @@ static int case_interrupt(HMODULE dll, char how) {
     return 2;
   }
   GetModuleFileNameA(NULL, self, sizeof(self));
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if ((r = spawn(&c, args, &o)) < 0) {
     out_line("spawn %d", r);

@@ -172,7 +172,8 @@ int cli_events(int argc, char **argv) {
     }
   } else {
     int k;
-    for (k = 1; k < TETHER_EVENT_KIND_COUNT; k++) {
+    /* Kinds are numbered densely from 1; no name past the last. */
+    for (k = 1; tether_kind_name(k) != NULL; k++) {
       if (k == TETHER_EVENT_CHILD || k == TETHER_EVENT_SIGNAL ||
           tether_kind_supported(k) != 1)
         continue;

@@ -1511,7 +1511,7 @@ int cli_run(int argc, char **argv) {
   }
 #endif
 
-  memset(&so, 0, sizeof so);
+  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.channel = ch;
 #ifdef _WIN32
   so.flags = TETHER_SPAWN_CONSOLE_GROUP;

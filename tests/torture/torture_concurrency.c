@@ -63,7 +63,7 @@ static tether_child *spawn_short(unsigned *seed, int bind) {
   tether_spawn_options o;
   tether_child *c = NULL;
   int r;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (bind)
     o.channel = cb_channel;
   r = tether_spawn(&c, rand_r(seed) % 2 ? quick : brief, &o);
@@ -338,7 +338,7 @@ static void test_concurrency_torture(void **state) {
                 "repeats it), fork %s\n", ops_total, THREADS, seed,
                 FORK_OK ? "on" : "off (sanitizer)");
   fds_before = tt_open_fd_count();
-  memset(&co, 0, sizeof(co));
+  tether_channel_options_init(&co, TETHER_CHANNEL_OPTIONS_VERSION);
   co.callback = cb_free;
   assert_tether_ok(tether_channel_new(&cb_channel, &co));
   assert_tether_ok(tether_channel_watch(cb_channel, TETHER_EVENT_CHILD, 0));

@@ -276,7 +276,7 @@ static int channel_works(tether_channel *ch, int callback) {
 
 static int open_channel(tether_channel **ch, int callback) {
   tether_channel_options o;
-  memset(&o, 0, sizeof(o));
+  tether_channel_options_init(&o, TETHER_CHANNEL_OPTIONS_VERSION);
   o.callback = on_event;
   return tether_channel_new(ch, callback ? &o : NULL);
 }
@@ -357,7 +357,7 @@ static int child_nofile_channel(int argc, char **argv) {
 /* argv: inherit|null|pipe: the options. */
 static void spawn_options(tether_spawn_options *o, const char *stdio) {
   int i;
-  memset(o, 0, sizeof(*o));
+  tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
   for (i = 0; i < 3; i++)
     o->stdio[i].mode = strcmp(stdio, "pipe") == 0   ? TETHER_STDIO_PIPE
                        : strcmp(stdio, "null") == 0 ? TETHER_STDIO_NULL

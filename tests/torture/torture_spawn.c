@@ -58,7 +58,7 @@ static int child_middle(int argc, char **argv) {
   v[3] = argv[0];
   v[4] = argv[1];
   v[5] = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (strcmp(argv[1], "1") == 0)
     o.flags = TETHER_SPAWN_CATCH_ESCAPEES; /* the keeper catches setsid() */
   for (i = 0; i < 8; i++) {

@@ -120,7 +120,7 @@ static int child_middle(int argc, char **argv) {
   v[2] = "tree";
   v[3] = argv[0];
   v[4] = NULL;
-  memset(&o, 0, sizeof(o));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   for (i = 0; i < 3; i++) /* the trees must not hold our progress pipe */
     o.stdio[i].mode = TETHER_STDIO_NULL;
   for (i = 0; i < TREES; i++) {
