@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether_bench: how fast is a tether channel, what does it cost idle, and
  * what do tethered children cost?

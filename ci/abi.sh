@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The ABI check (docs/abi.md): build the shared library with debug info,
 # describe its public ABI with abidw (types from include/ only) and compare
 # it with the stored one, abi/libtether.abi, with abidiff.

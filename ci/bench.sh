@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Build tether_bench in Release and run it; prints the markdown report.
 #
 #   ci/bench.sh [BUILD_DIR] [--quick] [other tether_bench options...]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Build cmocka for macOS targets with zig (cmake/toolchain-zig-macos.cmake)
 # from Debian's source package, as ci/build-cmocka-mingw.sh does for MinGW,
 # and install it, as a static library, into one cache prefix per target:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Build cmocka for the MinGW-w64 target from Debian's source package and
 # install it, as a static library, into a cache prefix:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Debian's cmocka source, for the cross builds of cmocka
 # (ci/build-cmocka-mingw.sh, ci/build-cmocka-macos.sh):
 #

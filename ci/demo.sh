@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tether in under a minute: `tether run` with a process tree, a graceful
 # interrupt, a second interrupt that kills, and kill -9 of tether that
 # leaves no survivor.

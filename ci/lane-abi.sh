@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: MIT
 # abi lane (sourced by ci/lane.sh): the public ABI of libtether.so against
 # the stored one, abi/libtether.abi (docs/abi.md), and proof that the check
 # fails when a field is added to tether_event.

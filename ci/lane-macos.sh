@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2154,SC2016  # root, here come from ci/lane.sh; bash -c scripts take "$1"...
 # macOS lane (sourced by ci/lane.sh): cross-compiles tether for macOS with
 # zig 0.11.0 (clang 16 + Apple's macOS 11-13 SDK libc headers and libSystem

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: MIT
 # Lane mingw32 (sourced by ci/lane.sh): the 32-bit and MSVC compile checks
 # of the Windows backend (issue 14).
 #

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: MIT
 # torture lane (sourced by ci/lane.sh): the ctest label "torture"
 # (tests/torture/: orphans, signal storm, fault injection) with CI counts, on
 # the native (dev preset: eventfd doorbell, Linux keeper extras) and portable

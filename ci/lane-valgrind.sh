@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: MIT
 # valgrind lane (sourced by ci/lane.sh): the cmocka executables of the dev
 # build under memcheck. Any error or definite/possible leak fails the test.
 lane_valgrind() {

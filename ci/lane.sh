@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016  # single-quoted bash -c scripts take their values as "$1"...
+# SPDX-License-Identifier: MIT
 # Run one CI lane and print a summary line with the cmocka totals.
 #
 #   ci/lane.sh <lane>
@@ -278,6 +279,7 @@ EOF
   else
     printf 'FAIL %s not found\n' "$mgcc"; count 0 1 0; rc=1
   fi
+  check "every source and script file has its SPDX licence line" bash "$root/ci/check-spdx.sh" || rc=1
   # The public header itself includes nothing but <stddef.h> and <stdint.h>
   # (depth 2 of gcc -H: what tether.h includes directly).
   check "tether.h includes only <stddef.h> and <stdint.h>" bash -c '

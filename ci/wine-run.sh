@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Run a Windows executable under Wine, headless, for ctest
 # (CMAKE_CROSSCOMPILING_EMULATOR in cmake/toolchain-mingw-w64.cmake).
 #

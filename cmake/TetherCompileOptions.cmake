@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Warning and sanitizer settings, applied per target (never globally), so
 # that tether can be consumed with add_subdirectory() without imposing flags.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Cross-compile tether for Windows with MinGW-w64 (Debian: mingw-w64) and run
 # the test executables under Wine.
 #

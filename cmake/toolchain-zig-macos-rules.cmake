@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Loaded by cmake/toolchain-zig-macos.cmake as CMAKE_USER_MAKE_RULES_OVERRIDE_C,
 # after CMake's Darwin platform files. Those take the macOS version from
 # `sw_vers`, which a Linux host lacks, then treat the target as older than

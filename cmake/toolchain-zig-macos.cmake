@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Cross-compile tether for macOS on Linux with zig's bundled clang (zig 0.11.0:
 # clang 16 + the libc headers and libSystem stubs of Apple's macOS 11-13 SDK).
 # Build-only: nothing built here can run on the build machine (no emulator).

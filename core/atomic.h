@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE: the few lock-free atomic operations tether needs, for GCC/Clang
  * (including MinGW) and MSVC. Selected by compiler, not by OS. Every

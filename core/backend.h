@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE contract between the portable core (core/) and the OS backends
  * (posix/, win32/). Never installed. Every backend implements every function

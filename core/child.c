@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tethered children, portable part: argument checks, the exit record and
  * waiting, the graceful stop sequence, reporting to a channel. The OS work

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* PRIVATE: timeouts as deadlines, shared by every wait in the core. */
 #ifndef TETHER_CORE_DEADLINE_H
 #define TETHER_CORE_DEADLINE_H

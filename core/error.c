@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Error table, version, and the thread-local last OS error. */
 #include "backend.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kind names and the OS-independent parts of kind/signal queries. */
 #include <stddef.h>
 

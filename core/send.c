@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether_send(): events to any process (or process group), portable part.
  * The delivery is the backend's (posix/send.c: kill/killpg; win32/send.c:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The shutdown policy: first event = graceful (cancel the token), the
  * force_count-th = exit now, optional grace timer, optional swallowing; and

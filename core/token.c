@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Cancellation tokens: a flag set once, with its cause; a tree of tokens
  * (children are cancelled with their parent); tethered children owned by a

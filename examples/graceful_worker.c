@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * graceful_worker: transform input files into output files, and end well.
  *

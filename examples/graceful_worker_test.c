@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * graceful_worker --self-test: run the worker as a child on real files and
  * interrupt it the way a terminal would (POSIX: SIGINT to its process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libuv_loop: a tether channel inside a libuv loop through uv_poll_t.
  * libuv's own uv_signal_t cannot see Windows LOGOFF/SHUTDOWN, never restores

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * poll_loop: plug a tether channel into an event loop that also waits for
  * other things. POSIX: poll() on the channel's descriptor and a pipe.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Self-test support shared by the examples (see selftest.h). */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Self-test support shared by the examples: run a program as a tethered
  * child with its stdout on a pipe, wait for lines, describe how it ended.
  * Only the public API (tether.h) and the C library. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * supervisor: run three tethered workers; on terminate (or Ctrl+C), stop
  * them with the graceful sequence within a deadline and report how each

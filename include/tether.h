@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether: one portable channel for every termination and control event,
  * and children that die with their parent.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The channel doorbell: an eventfd on Linux, a pipe elsewhere (macOS has no
  * eventfd and no pipe2). Both ends are close-on-exec and non-blocking. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tethered children started by the calling thread (docs/children.md,
  * "POSIX: the child is the caller's"): vfork() + execve() like glibc's

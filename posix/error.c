@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one place where errno values become TETHER_E* codes. */
 #include <errno.h>
 

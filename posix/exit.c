@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Exit statuses: decode a wait status; end this process like a signal. No feature-test macro here: with
  * strict POSIX, glibc and macOS hide WCOREDUMP (an XSI/BSD extension). */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The library's side of tether-guard (posix/guard_main.c, protocol in
  * posix/guard.h): find and start the guard, register children with it,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE: the protocol between the library (posix/guard.c, posix/direct.c)
  * and tether-guard (posix/guard_main.c), the small program that kills the

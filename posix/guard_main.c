@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether-guard: kills a program's tethered process groups when the program
  * ends, however it ends (docs/children.md, "POSIX: the guard").

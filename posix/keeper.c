@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The keeper: a process forked from the program at its first tethered
  * spawn. It starts the children, keeps their process-group leaders unreaped

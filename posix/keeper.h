@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE: the protocol between the library (posix/spawn.c) and its keeper
  * process (posix/keeper.c). docs/children.md explains the design.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether_send() on POSIX: kill() to a process, killpg() to a process group.
  * Errors (ESRCH, EPERM) go through tether__translate_os_error (error.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tethered children on POSIX: the library side of the keeper design
  * (docs/children.md). Tethered children are started by the keeper process

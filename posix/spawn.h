@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE to the POSIX backend's spawning files: posix/spawn.c (program
  * lookup, environment, stdio, detached children, the keeper path of

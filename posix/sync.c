@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Mutexes, condition variables, threads and the clock (pthreads). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>

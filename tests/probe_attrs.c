@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether_probe_attrs: prints the process attributes a spawned child takes
  * from its parent, one "name=value" line each, sorted by name, for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared test support: cmocka includes, tether asserts, child scenarios. */
 #ifndef TETHER_TESTS_SUPPORT_H
 #define TETHER_TESTS_SUPPORT_H

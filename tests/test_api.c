@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Public-API tests: linked against the real `tether` target (the shared
  * library in the release-shared lane), so every function used here must be

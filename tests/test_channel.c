@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Channel core tests, on every lane. Events are injected through the core's
  * delivery seam (tether__deliver), the same function the POSIX signal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * `tether run` from a C parent (POSIX lanes): how it ends seen through
  * waitpid (WIFSIGNALED, not only a shell's $?), and a real pseudo-terminal:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows command-line builder (win32/cmdline.c), checked against the real
  * parsers:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The concurrency contract (include/tether.h "Threads, callbacks, fork"):
  * free/close while other threads wait, children handed out by CHILD events,

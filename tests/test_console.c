@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows backend tests: console control events, the hidden window, the
  * doorbell, and the backend's error/sync pieces.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether_exit_decode() on real exit statuses of real child processes, on
  * every lane (POSIX: fork + waitpid; Windows: CreateProcess +

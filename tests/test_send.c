@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Sending events to processes tether did not start (tether_send) and the
  * TETHER_SPAWN_CONSOLE_GROUP spawn flag, on POSIX (native and portable

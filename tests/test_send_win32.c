@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows: TETHER_SPAWN_CONSOLE_GROUP and tether_send() (win32/send.c and
  * the console helper in win32/spawn.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shutdown: exit helpers, cancellation tokens, the shutdown policy and
  * tether_main, seen from a parent process (every lane; Windows under Wine

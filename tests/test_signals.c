@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * POSIX signal sources, on the native Linux and the portable lanes: real
  * signals sent by other processes, chaining, exact restore, inherited

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tethered children on POSIX (native and portable lanes): spawning, stdio,
  * environment, errors, the tether guarantee (close, parent exit, crash,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Attribute matrix (issue 11, "Tests that must exist", outcome 1): a
  * tethered child is a posix_spawn() child of the calling thread at the

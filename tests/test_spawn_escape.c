@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The keeper as the TETHER_SPAWN_CATCH_ESCAPEES path (Linux; GitHub issue
  * 11, outcomes 5 and 6): it is never the weak link.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Extra descriptors for children (tether_spawn_options.extra, POSIX): the
  * child gets exactly the chosen descriptors at the chosen numbers, not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether-guard seen from outside (POSIX, default spawn flags; the design of
  * posix/direct.c, posix/guard.c and posix/guard_main.c): who the guard is,

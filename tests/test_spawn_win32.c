@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tethered children on Windows (win32/spawn.c): spawning, program search,
  * argv, environment, working directory, stdio, the Job Object guarantee

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A property of ThreadSanitizer's runtime (gcc 12's libtsan), not of tether:
  * two different asynchronous signals arriving close together can leave the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A property of ThreadSanitizer's runtime (gcc 12's libtsan), not of tether:
  * an asynchronous signal that reaches a process before that process's first

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Windows-backend tests (included by tests/CMakeLists.txt when
 # TETHER_BACKEND_EFFECTIVE is win32). test_console drives the console
 # control handler and tether's hidden window through private seams

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows: tether as a DLL loaded at run time (LoadLibraryW), as python.exe
  * + ctypes, .NET P/Invoke or a plugin host load it (issue 14, items 3 and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared declarations of the tether command-line tool. */
 #ifndef TETHER_TOOLS_CLI_H
 #define TETHER_TOOLS_CLI_H

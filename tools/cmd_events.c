@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether events [--json] [--count N] [KIND...]
  *

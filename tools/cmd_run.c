@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether run [OPTIONS] -- PROGRAM [ARGS...]
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tether send [-g|--group] KIND TARGET
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Durations on the command line: "500ms", "10s", "2m", "1.5h", "3" (s). */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tether: command-line front end. Subcommands live in cmd_*.c. */
 #include <stdio.h>
 #include <string.h>

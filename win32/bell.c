@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows backend: the channel doorbell is an unnamed, non-inheritable,
  * MANUAL-reset event object.

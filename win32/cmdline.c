@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows backend: the command line of a spawned child (see cmdline.h).
  *

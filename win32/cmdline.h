@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE (never installed): the Windows command line of a spawned child
  * (issue 4 item 7), and UTF-8 to UTF-16 conversion.

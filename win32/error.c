@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows backend: the one place where a GetLastError() value (or a Winsock
  * error, which shares the same number space) becomes a TETHER_E* code.

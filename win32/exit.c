@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Exit statuses: classify a Windows process exit code. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE (never installed): what win32/spawn.c (tether_child_signal)
  * shares with win32/send.c (tether_send), and the protocol between the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE (never installed): keeping tether's module mapped (win32/sync.c).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows backend: tethered children, one Job Object per child
  * (docs/children.md, "Windows"). The portable part is core/child.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Windows backend: mutexes, condition variables, the global lock, threads
  * and the monotonic clock.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PRIVATE test seams of the Windows backend (win32/source.c, win32/spawn.c).
  * Never installed; used by tests/test_console.c, because Wine cannot

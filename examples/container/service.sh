@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A small service for examples/container/Dockerfile: it leaves an orphan
 # behind (a background job of a subshell that exits), stops cleanly on
 # SIGTERM, and says so. SERVICE_READY, if set, is a file it creates once

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # examples/container/Dockerfile, run as a container runtime would run it:
 # its ENTRYPOINT + CMD as PID 1 of a new pid namespace with its own /proc
 # (`unshare -fp --mount-proc`; Linux, root or user namespaces). Checked as

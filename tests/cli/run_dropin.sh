@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # `tether run` as a drop-in for coreutils timeout, tini and dumb-init
 # (issue 13), POSIX lanes. Usage: run_dropin.sh TETHER
 # Prints "N passed, N failed, N skipped" at the end; exits 1 on any failure.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Shell-level tests of `tether send` (POSIX lanes). Usage: send.sh TETHER
 # Prints "N passed, N failed" at the end; exits 1 on any failure.
 set -u

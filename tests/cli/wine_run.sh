@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # MinGW lane: `tether.exe run` under Wine. Exit codes (the child's, 125,
 # 126, 127), --timeout and --grace with a console child (WM_CLOSE cannot
 # reach it, so the stop sequence kills: 137), a Unix SIGINT to tether.exe

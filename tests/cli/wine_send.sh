@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # MinGW lane: `tether.exe send` under Wine to a `tether.exe events` that
 # runs on a pseudo-terminal console (ci/wine-run.sh gives each Wine program
 # one). Windows process ids come from the events command's ready line.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # MinGW lane: a Unix SIGINT sent to the Wine process that runs tether.exe.
 # Wine turns it into CTRL_C_EVENT on a new thread (platform-semantics.md,
 # Part C), so this drives tether's real console handler from outside.

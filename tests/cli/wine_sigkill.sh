@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # MinGW lane: a tethered tree dies with its Windows parent when the parent's
 # Unix process gets SIGKILL (wineserver sees the client hang up and closes
 # its handles, so the KILL_ON_JOB_CLOSE job kills its members: Part C of

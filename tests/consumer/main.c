@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Consumer of an installed tether: built once through find_package(tether)
  * and once through pkg-config (ci/lane.sh install). Exits 0 only when the
  * library, the header and the package agree. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Torture: several threads doing random legal sequences over channels,
  * children and tokens at once (docs/concurrency.md is the contract):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Torture: fault injection with resource limits. RLIMIT_NOFILE and
  * RLIMIT_NPROC are squeezed, one value after the other, around

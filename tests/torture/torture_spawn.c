@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Torture: a parent killed with SIGKILL at a random moment -- while its
  * keeper starts, inside tether_spawn(), between spawns, or after -- leaves

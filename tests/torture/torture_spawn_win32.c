@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Torture (Windows): a parent killed with TerminateProcess at a random
  * moment -- before its first tether_spawn() completed, inside or between

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Torture: a signal storm at one channel. Four sender processes each send
  * their own signal -- SIGUSR1 and SIGUSR2 (the kernel coalesces them while

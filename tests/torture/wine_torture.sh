@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # MinGW lane: torture_spawn_win32 under Wine, then a Linux-side survivor
 # scan. Every process of the run carries a marker (TETHER_TORTURE_TAG, part
 # of each child's command line, which Wine shows in /proc/PID/cmdline).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for tests/windows/*.ps1 (dot-sourced).
 $ErrorActionPreference = 'Stop'
 

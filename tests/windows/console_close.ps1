@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The console window of `tether run` closed (issue 14, item 13). Windows
 # sends CTRL_CLOSE_EVENT to every process of that console: tether and its
 # program. The program (test_spawn_win32 --child console_close 7) cleans up

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Parent death by `taskkill /F` (TerminateProcess): `tether run` of a tree
 # (test_spawn_win32 --child middle: a child that starts a grandchild) is
 # killed; the Job Object closes with the process and every process of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Real-Windows acceptance suite (issue 14): what Wine cannot show.
 # Runs every tests/windows/*.ps1 except this one against a build's bin
 # folder (tether.exe, tether-ctrl.exe, test_spawn_win32.exe), prints one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # `taskkill /PID n` without /F (WM_CLOSE to the process's top-level windows):
 #  1. the peer: a console program without windows cannot be closed that
 #     way (taskkill fails and the program lives);

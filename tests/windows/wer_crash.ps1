@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A crashing program under `tether run` with Windows Error Reporting's UI
 # on: the job's JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION ends it at once
 # instead of waiting in a WER dialog, and tether run ends within 15 s with
