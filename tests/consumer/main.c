@@ -60,6 +60,29 @@ int main(int argc, char **argv) {
     tether_channel_free(ch);
   }
 
+#ifndef _WIN32
+  /* A tethered child from the installed library: it must find the
+   * installed tether-guard (the install lane removed the build tree's). */
+  {
+    const char *args[] = {"sh", "-c", "exit 3", NULL};
+    tether_spawn_options so = TETHER_SPAWN_OPTIONS_INIT;
+    tether_child *c = NULL;
+    tether_exit st;
+    so.stdio[0].mode = TETHER_STDIO_NULL;
+    rc = tether_spawn(&c, args, &so);
+    check(rc == 0, "tether_spawn (finds the installed tether-guard)");
+    if (rc != 0)
+      printf("  %s: %s (os error %ld)\n", tether_err_name(rc), tether_strerror(rc),
+             tether_last_os_error());
+    if (c != NULL) {
+      check(tether_child_wait(c, 10000, &st) == 1 && st.kind == TETHER_EXIT_CODE &&
+                st.code == 3,
+            "the tethered child's exit status is 3");
+      tether_child_free(c);
+    }
+  }
+#endif
+
   printf("consumer: %s\n", failures ? "FAILED" : "OK");
   return failures ? 1 : 0;
 }
