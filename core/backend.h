@@ -274,11 +274,6 @@ int tether__channel_bind_child(tether_channel *ch, tether_child *c);
 void tether__channel_unbind_child(tether_child *c);
 void tether__channel_post_child(tether_child *c);
 
-/* Core (core/child.c): check a caller's stop sequence (kinds; steps NULL
- * with nsteps 0 gives the default: interrupt, 5 s; terminate, 2 s).
- * Returns 0 with *steps / *nsteps set, or TETHER_EINVAL. */
-int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps);
-
 /* Core (core/token.c): remove a child from the token that owns it, waiting
  * while the token's stop thread works on it. No lock held. */
 void tether__token_disown(tether_child *c);

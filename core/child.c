@@ -9,11 +9,8 @@
 
 #include "backend.h"
 #include "deadline.h"
+#include "stop.h"
 
-static const tether_stop_step tether__default_stop[] = {
-    {TETHER_EVENT_INTERRUPT, 5000},
-    {TETHER_EVENT_TERMINATE, 2000},
-};
 
 static int tether__valid_stdio(const tether_stdio *s) {
   return s->mode >= TETHER_STDIO_INHERIT && s->mode <= TETHER_STDIO_HANDLE;
@@ -281,7 +278,7 @@ int tether_child_signal(tether_child *c, int kind) {
   return r;
 }
 
-static int tether__child_kill(tether_child *c) {
+int tether__child_kill(tether_child *c) {
   tether__mutex_lock(c->lock);
   if (!c->exited)
     c->kill_sent = 1;
@@ -310,7 +307,7 @@ void tether__child_exit_status(const tether_child *c, tether_exit *st) {
 
 /* Wait for the exit record; the caller is a user of c. A detached child
  * does not end when it is freed: its waiters get TETHER_ECLOSED then. */
-static int tether__child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
+int tether__child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
   uint64_t deadline = tether__deadline(timeout_ms);
   int r = 1;
   tether__mutex_lock(c->lock);
@@ -357,60 +354,34 @@ int tether_child_wait_tree(tether_child *c, int timeout_ms) {
   return r;
 }
 
-int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps) {
-  size_t i;
-  if (*steps == NULL && *nsteps != 0)
-    return TETHER_EINVAL;
-  if (*steps == NULL) {
-    *steps = tether__default_stop;
-    *nsteps = sizeof(tether__default_stop) / sizeof(tether__default_stop[0]);
-  }
-  for (i = 0; i < *nsteps; i++) {
-    int k = (*steps)[i].kind;
-    if (k != TETHER_EVENT_NONE && k != TETHER_EVENT_INTERRUPT &&
-        k != TETHER_EVENT_QUIT && k != TETHER_EVENT_TERMINATE &&
-        k != TETHER_EVENT_HANGUP && k != TETHER_EVENT_USER1 &&
-        k != TETHER_EVENT_USER2)
-      return TETHER_EINVAL;
-  }
-  return 0;
-}
-
+/* tether_child_stop(): the engine (core/stop.c) driven to its end from
+ * this thread, which sleeps in the backend's tree wait between looks. */
 static int tether__child_stop(tether_child *c, const tether_stop_step *steps,
                               size_t nsteps, tether_exit *st) {
-  size_t i;
-  int r;
-  for (i = 0; i < nsteps; i++) {
-    if (steps[i].kind == TETHER_EVENT_NONE) {
-      r = tether__child_kill(c);
+  tether__stop s;
+  tether__stop_begin(&s, c, steps, nsteps);
+  for (;;) {
+    uint64_t now = tether__now_ns();
+    (void)tether__stop_work(&s, now);
+    if (s.done)
+      break;
+    if (s.killed) {
+      (void)tether__os_child_wait_tree(c, -1);
     } else {
-      /* A tree stopped by job control would act on the signal only when
-       * continued: continue it first (systemd sends SIGCONT after the
-       * signal; before it, the exit of a process that obeys at once is not
-       * disturbed -- LeakSanitizer's exit-time stop of the threads was). */
-      (void)tether__os_child_continue(c);
-      r = tether__os_child_signal(c, steps[i].kind);
+      uint64_t left = s.deadline > now ? (s.deadline - now + 999999u) / 1000000u : 0;
+      (void)tether__os_child_wait_tree(c, left > 1000000u ? 1000000 : (int)left);
     }
-    if (r == TETHER_ENOTSUP)
-      continue; /* this event cannot reach the tree here: next step now */
-    if (r == TETHER_ESRCH || tether__os_child_wait_tree(c, steps[i].timeout_ms) == 1)
-      goto done;
-    if (r < 0 && r != TETHER_ESRCH && r != TETHER_ENOTSUP)
-      return r;
   }
-  r = tether__child_kill(c);
-  if (r < 0 && r != TETHER_ESRCH)
-    return r;
-  (void)tether__os_child_wait_tree(c, -1);
-done:
+  if (s.gave_up)
+    return s.error;
   (void)tether__child_wait(c, -1, st);
-  return (int)i;
+  return (int)s.step;
 }
 
 int tether_child_stop(tether_child *c, const tether_stop_step *steps,
                       size_t nsteps, tether_exit *st) {
   int r;
-  if (c == NULL || nsteps > 64 || tether__stop_steps(&steps, &nsteps) < 0)
+  if (c == NULL || tether__stop_steps(&steps, &nsteps) < 0)
     return TETHER_EINVAL;
   if (c->flags & TETHER_SPAWN_DETACHED)
     return TETHER_ENOTSUP;

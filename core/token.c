@@ -18,11 +18,11 @@
 #include "atomic.h"
 #include "backend.h"
 #include "deadline.h"
+#include "stop.h"
 
 #define TETHER__TOK_CANCELLED 1
 #define TETHER__TOK_CLOSED 2
 
-#define TETHER__MAX_OWNED_STEPS 16
 /* A tree whose leader has exited but whose other processes live on sends no
  * notification (they are not this process's children): the stop thread
  * looks at such trees again after 1 ms, then less and less often, at most
@@ -34,14 +34,10 @@
 typedef struct tether__owned {
   tether_child *child;
   tether_token *token;
-  tether_stop_step steps[TETHER__MAX_OWNED_STEPS];
-  size_t nsteps;
-  size_t step;      /* next (or current) step */
-  uint64_t deadline; /* of the current step, once sent */
-  int sent;         /* the current step was sent */
-  int killed;       /* the final kill was sent */
-  int done;         /* the tree is gone */
-  int busy;         /* the stop thread works on it without the lock */
+  tether__stop stop; /* the sequence and the engine's state (core/stop.c):
+                        nothing is sent before the token is cancelled;
+                        stop.done: the tree is gone */
+  int busy;          /* the stop thread works on it without the lock */
   struct tether__owned *next;
 } tether__owned;
 
@@ -115,52 +111,18 @@ static char *tether__strdup(const char *s) {
 
 /* ---- the stop thread ---------------------------------------------------- */
 
-/* One look at one owned tree, without the lock (the entry is busy).
- * Returns 1 when its leader has exited but the rest of the tree lives on
- * (only looking again tells when it is gone). */
-static int tether__stop_work(tether__owned *e) {
-  uint64_t now = tether__now_ns();
-  int r, leader_gone;
-  while (!e->sent) {
-    if (e->step < e->nsteps) {
-      const tether_stop_step *s = &e->steps[e->step];
-      if (s->kind != TETHER_EVENT_NONE) /* stopped trees too (core/child.c) */
-        (void)tether__os_child_continue(e->child);
-      r = s->kind == TETHER_EVENT_NONE ? tether_child_kill(e->child)
-                                       : tether__os_child_signal(e->child, s->kind);
-      if (r == TETHER_ENOTSUP) {
-        e->step++; /* cannot reach this tree: the next step now */
-        continue;
-      }
-      e->sent = 1;
-      e->deadline = now + (uint64_t)(s->timeout_ms > 0 ? s->timeout_ms : 0) * 1000000u;
-      if (r == TETHER_ESRCH)
-        e->killed = 1; /* nothing left to signal: only wait for the exit */
-    } else {
-      (void)tether_child_kill(e->child);
-      e->sent = e->killed = 1;
-    }
-  }
-  /* Done when the whole tree is gone and the child's own exit has been
-   * recorded (the backend reports it asynchronously, so the tree may look
-   * empty a moment earlier): after tether_token_wait_stopped(),
-   * tether_child_wait(c, 0, &st) gives the status. */
-  leader_gone = tether_child_wait(e->child, 0, NULL) == 1;
-  if (!e->done && leader_gone && tether__os_child_wait_tree(e->child, 0) == 1)
-    e->done = 1;
-  if (!e->done && !e->killed && now >= e->deadline) {
-    e->step++;
-    e->sent = 0;
-    return tether__stop_work(e); /* the next step at once */
-  }
-  return !e->done && leader_gone;
+/* One look at one owned tree, without the lock (the entry is busy): the
+ * engine (core/stop.c). Returns 1 when its leader has exited but the rest
+ * of the tree lives on (only looking again tells when it is gone). */
+static int tether__stop_work_owned(tether__owned *e) {
+  return tether__stop_work(&e->stop, tether__now_ns());
 }
 
 /* Does t own a tree that is not gone yet? Lock held. */
 static int tether__subtree_has_work_here(const tether_token *t) {
   const tether__owned *e;
   for (e = t->owned; e != NULL; e = e->next)
-    if (!e->done)
+    if (!e->stop.done)
       return 1;
   return 0;
 }
@@ -182,7 +144,7 @@ static void tether__stop_thread(void *arg) {
       break;
     n = 0;
     for (e = t->owned; e != NULL; e = e->next)
-      n += !e->done;
+      n += !e->stop.done;
     if (n == 0)
       break;
     if (n > cap) {
@@ -197,16 +159,16 @@ static void tether__stop_thread(void *arg) {
       size_t room = cap > 0 ? cap : 1; /* no memory: a tree at a time */
       n = 0;
       for (e = t->owned; e != NULL && n < room; e = e->next)
-        if (!e->done) {
+        if (!e->stop.done) {
           e->busy = 1; /* tether_child_free() waits; nobody unlinks it */
           into[n++] = e;
         }
       t->kick = 0;
       tether__tok_lock_drop();
       for (i = 0; i < n; i++) {
-        lingering |= tether__stop_work(into[i]);
-        if (!into[i]->done && !into[i]->killed && into[i]->deadline < wake)
-          wake = into[i]->deadline;
+        lingering |= tether__stop_work_owned(into[i]);
+        if (!into[i]->stop.done && !into[i]->stop.killed && into[i]->stop.deadline < wake)
+          wake = into[i]->stop.deadline;
       }
       tether__tok_lock_take();
       for (i = 0; i < n; i++)
@@ -265,7 +227,7 @@ static int tether__stop_start(tether_token *t) {
   if (t->stopper || t->quit)
     return 0;
   for (e = t->owned; e != NULL; e = e->next)
-    if (!e->done)
+    if (!e->stop.done)
       work = 1;
   if (!work)
     return 0;
@@ -472,19 +434,14 @@ tether_os_handle tether_token_handle(tether_token *t) {
 int tether_token_adopt(tether_token *t, tether_child *c,
                        const tether_stop_step *steps, size_t nsteps) {
   tether__owned *e;
-  size_t i;
   int r = 0;
-  if (t == NULL || c == NULL || nsteps > TETHER__MAX_OWNED_STEPS ||
-      (c->flags & TETHER_SPAWN_DETACHED) || tether__stop_steps(&steps, &nsteps) < 0)
+  if (t == NULL || c == NULL || (c->flags & TETHER_SPAWN_DETACHED) ||
+      tether__stop_steps(&steps, &nsteps) < 0)
     return TETHER_EINVAL;
-  for (i = 0; i < nsteps; i++)
-    if (steps[i].timeout_ms < 0)
-      return TETHER_EINVAL;
   e = (tether__owned *)calloc(1, sizeof(*e));
   if (e == NULL)
     return TETHER_ENOMEM;
-  memcpy(e->steps, steps, nsteps * sizeof(*steps));
-  e->nsteps = nsteps;
+  tether__stop_begin(&e->stop, c, steps, nsteps);
   e->child = c;
   e->token = t;
   tether__tok_lock_take();
@@ -521,7 +478,7 @@ static int tether__subtree_has_work(tether_token *t) {
   if (t->stopper)
     return 1;
   for (e = t->owned; e != NULL; e = e->next)
-    if (!e->done)
+    if (!e->stop.done)
       return 1;
   for (k = t->first; k != NULL; k = k->next)
     if ((tether__tok_state(k) & TETHER__TOK_CANCELLED) && tether__subtree_has_work(k))

@@ -1088,12 +1088,16 @@ TETHER_API int tether_child_wait(tether_child *c, int timeout_ms,
  */
 TETHER_API int tether_child_wait_tree(tether_child *c, int timeout_ms);
 
+/** The most steps a stop sequence may have (tether_child_stop(),
+ *  tether_token_adopt()). */
+#define TETHER_STOP_MAX_STEPS 16
+
 /** One step of a graceful stop sequence. */
 typedef struct tether_stop_step {
-  /** TETHER_EVENT_INTERRUPT, TERMINATE, QUIT or HANGUP to send, or
-   *  TETHER_EVENT_NONE to kill. */
+  /** TETHER_EVENT_INTERRUPT, QUIT, TERMINATE, HANGUP, USER1 or USER2 to
+   *  send, or TETHER_EVENT_NONE to kill. */
   int kind;
-  /** How long to wait for the tree to be gone after this step. */
+  /** How long to wait for the tree to be gone after this step (>= 0). */
   int timeout_ms;
 } tether_stop_step;
 
@@ -1101,17 +1105,28 @@ typedef struct tether_stop_step {
  * Stop the child's tree gracefully: run the steps in order, each sending
  * its event and waiting up to its timeout for the whole tree to be gone;
  * if it is still there after the last step, kill it. A step whose event
- * cannot reach the child (tether_child_signal() would say TETHER_ENOTSUP)
- * is passed over at once, without waiting. POSIX: each graceful step also
- * sends SIGCONT to the group just before its signal, so a tree stopped by
- * job control (Ctrl+Z) acts on it at once (as systemd does).
+ * cannot be sent (tether_child_signal() would say TETHER_ENOTSUP, or fail
+ * otherwise) is passed over at once, without waiting. POSIX: each graceful
+ * step also sends SIGCONT to the group just before its signal, so a tree
+ * stopped by job control (Ctrl+Z) acts on it at once (as systemd does).
+ * The same engine stops the trees a cancelled token owns
+ * (tether_token_adopt()): same steps, limit and errors.
  *
  * @param steps  the steps, or NULL for the default: interrupt, 5 s;
  *               terminate, 2 s; then kill.
- * @param nsteps number of steps (0 with steps NULL).
+ * @param nsteps number of steps (0 with steps NULL; at most
+ *               TETHER_STOP_MAX_STEPS).
  * @param st     NULL or receives the child's exit status.
  * @return the index of the step after which the tree was gone (nsteps for
- *         the final kill), or TETHER_EINVAL.
+ *         the final kill), or an error:
+ *         - TETHER_EINVAL: c NULL, steps NULL with nsteps > 0, more than
+ *           TETHER_STOP_MAX_STEPS steps, a kind a step cannot send, a
+ *           negative timeout.
+ *         - TETHER_ENOTSUP: a detached child (it has no tree to stop).
+ *         - TETHER_ECLOSED: the child is being freed by another thread, or
+ *           was made before a fork() without exec.
+ *         - the error of the final kill, when even that failed (the tree
+ *           may still be there; TETHER_EPERM, for instance).
  */
 TETHER_API int tether_child_stop(tether_child *c, const tether_stop_step *steps,
                                  size_t nsteps, tether_exit *st);
@@ -1397,7 +1412,10 @@ TETHER_API tether_os_handle tether_token_handle(tether_token *t);
  *
  * @param steps   the stop sequence (copied), or NULL for the default of
  *                tether_child_stop(): interrupt, 5 s; terminate, 2 s; kill.
- * @param nsteps  number of steps (0 with steps NULL; at most 16).
+ * @param nsteps  number of steps (0 with steps NULL; at most
+ *                TETHER_STOP_MAX_STEPS). The sequence is checked as by
+ *                tether_child_stop() and run by the same engine (a tree
+ *                whose final kill fails is given up: its stop is over).
  * @return 0, TETHER_EINVAL (NULL, bad steps, a detached child, a child
  *         already owned by a token), TETHER_ECLOSED, TETHER_ENOMEM,
  *         TETHER_EAGAIN (the stop thread could not be started).

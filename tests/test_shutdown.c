@@ -741,8 +741,23 @@ static void test_token_owns_children(void **state) {
     tether_stop_step bad = {TETHER_EVENT_CHILD, 10};
     run d;
     run_start(&d, "sleeper", "plain", NULL);
+    tether_stop_step negative = {TETHER_EVENT_TERMINATE, -1};
+    tether_stop_step many[TETHER_STOP_MAX_STEPS + 1];
+    size_t i;
+    for (i = 0; i < TT_COUNT(many); i++) {
+      many[i].kind = TETHER_EVENT_TERMINATE;
+      many[i].timeout_ms = 1000;
+    }
     assert_tether_err(tether_token_adopt(t, d.child, &bad, 1), TETHER_EINVAL);
     assert_tether_err(tether_token_adopt(t, d.child, NULL, 3), TETHER_EINVAL);
+    /* The limit and the checks of tether_child_stop() (one engine,
+     * core/stop.c; test_spawn: test_bad_input). */
+    assert_tether_err(tether_token_adopt(t, d.child, &negative, 1), TETHER_EINVAL);
+    assert_tether_err(tether_token_adopt(t, d.child, many, TT_COUNT(many)),
+                      TETHER_EINVAL);
+    assert_tether_ok(tether_token_adopt(t, d.child, many, TETHER_STOP_MAX_STEPS));
+    tether_child_free(d.child); /* leaves the token */
+    run_start(&d, "sleeper", "plain", NULL);
     /* Freed while owned: it leaves the token first. */
     assert_tether_ok(tether_token_adopt(t, d.child, NULL, 0));
     tether_child_free(d.child);

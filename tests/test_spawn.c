@@ -665,8 +665,25 @@ static void test_bad_input(void **state) {
   assert_tether_err(tether_child_signal(c, 77), TETHER_EINVAL);
   {
     tether_stop_step bad = {TETHER_EVENT_CHILD, 10};
+    tether_stop_step negative = {TETHER_EVENT_TERMINATE, -1};
+    tether_stop_step many[TETHER_STOP_MAX_STEPS + 1];
+    size_t i;
+    for (i = 0; i < TT_COUNT(many); i++) {
+      many[i].kind = TETHER_EVENT_TERMINATE;
+      many[i].timeout_ms = 1000;
+    }
     assert_tether_err(tether_child_stop(c, &bad, 1, NULL), TETHER_EINVAL);
     assert_tether_err(tether_child_stop(c, NULL, 2, NULL), TETHER_EINVAL);
+    /* One limit and one check for tether_child_stop() and tokens
+     * (test_shutdown: test_token_adopt_rules): 16 steps, timeouts >= 0. */
+    assert_int_equal(TETHER_STOP_MAX_STEPS, 16);
+    assert_tether_err(tether_child_stop(c, &negative, 1, NULL), TETHER_EINVAL);
+    assert_tether_err(tether_child_stop(c, many, TT_COUNT(many), NULL), TETHER_EINVAL);
+    /* The child is untouched by all of that: 16 steps are taken, and the
+     * first (TERMINATE, which the child obeys) ends it. */
+    assert_int_equal(tether_child_wait(c, 0, NULL), 0);
+    assert_int_equal(tether_child_stop(c, many, TETHER_STOP_MAX_STEPS, NULL), 0);
+    assert_int_equal(tether_child_wait(c, 0, NULL), 1);
   }
   tether_child_free(c);
 }
