@@ -35,9 +35,39 @@
 
 /* ---- counting constants and options versions (kept out of tether.h) ---- */
 
-/* One past the last kind: kinds are numbered densely from 1 (docs/abi.md:
- * adding a kind moves this to the new last one). */
-#define TETHER__KIND_COUNT (TETHER_EVENT_SIGNAL + 1)
+/* One past the last kind: kinds are numbered densely from 1, and the kind
+ * table (core/kinds.c) has one row per kind, so its size is the count. */
+#define TETHER__KIND_COUNT tether__kind_count
+
+/* ---- the kind table (core/kinds.c): one row per kind ---- */
+
+/* What a kind may be used for. */
+enum {
+  /* tether_send(), tether_child_signal() and stop steps send it. */
+  TETHER__K_SEND = 1u << 0,
+  /* tether_shutdown_options.kinds may name it ... */
+  TETHER__K_POLICY = 1u << 1,
+  /* ... and kinds 0 means it (where the OS has it). */
+  TETHER__K_POLICY_DEFAULT = 1u << 2,
+  /* tether_exit_like_kind() ends the process like it (where the OS has
+   * it: the backend says TETHER_ENOTSUP otherwise). */
+  TETHER__K_EXIT_LIKE = 1u << 3,
+  /* tether_channel_watch() takes it (SIGNAL is watched by number). */
+  TETHER__K_WATCH = 1u << 4
+};
+
+typedef struct tether__kind_row {
+  const char *name; /* tether_kind_name() */
+  unsigned flags;   /* TETHER__K_* */
+} tether__kind_row;
+
+/* Indexed by kind; row 0 (TETHER_EVENT_NONE) is empty. */
+extern const tether__kind_row tether__kinds[];
+extern const int tether__kind_count; /* rows in tether__kinds */
+
+/* 1 when kind is a kind (1 .. TETHER__KIND_COUNT - 1) whose row has every
+ * bit of flags, else 0. */
+int tether__kind_has(int kind, unsigned flags);
 
 /* How many error codes TETHER_ERRNO_MAP has; they are -1 .. -COUNT (core/
  * error.c checks at compile time that they are dense). */

@@ -302,9 +302,8 @@ finish:
 }
 
 static int tether__kind_srcs(int kind, int *srcs, int max) {
-  if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT ||
-      kind == TETHER_EVENT_SIGNAL)
-    return TETHER_EINVAL;
+  if (!tether__kind_has(kind, TETHER__K_WATCH))
+    return TETHER_EINVAL; /* SIGNAL is watched by number */
   if (kind == TETHER_EVENT_CHILD) {
     srcs[0] = TETHER__SRC_CHILD;
     return 1;

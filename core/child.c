@@ -254,17 +254,9 @@ int tether_child_close_stdio(tether_child *c, int index) {
 }
 
 static int tether__child_signal(tether_child *c, int kind) {
-  switch (kind) {
-  case TETHER_EVENT_INTERRUPT:
-  case TETHER_EVENT_QUIT:
-  case TETHER_EVENT_TERMINATE:
-  case TETHER_EVENT_HANGUP:
-  case TETHER_EVENT_USER1:
-  case TETHER_EVENT_USER2:
-    return tether__os_child_signal(c, kind);
-  default:
+  if (!tether__kind_has(kind, TETHER__K_SEND))
     return TETHER_EINVAL;
-  }
+  return tether__os_child_signal(c, kind);
 }
 
 int tether_child_signal(tether_child *c, int kind) {

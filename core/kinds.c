@@ -4,14 +4,46 @@
 
 #include "backend.h"
 
-static const char *const tether__kind_names[TETHER__KIND_COUNT] = {
-    NULL,     "interrupt", "quit",  "terminate", "hangup", "logoff",
-    "shutdown", "user1",   "user2", "resize",    "child",  "signal"};
+/* The one kind table (docs/abi.md: a new kind is a row here and a row in
+ * each backend's table of native sources). */
+#define S TETHER__K_SEND
+#define P TETHER__K_POLICY
+#define D TETHER__K_POLICY_DEFAULT
+#define X TETHER__K_EXIT_LIKE
+#define W TETHER__K_WATCH
+const tether__kind_row tether__kinds[] = {
+    /* TETHER_EVENT_NONE */ {NULL, 0},
+    /* INTERRUPT */ {"interrupt", S | P | D | X | W},
+    /* QUIT      */ {"quit", S | P | X | W},
+    /* TERMINATE */ {"terminate", S | P | D | X | W},
+    /* HANGUP    */ {"hangup", S | P | D | X | W},
+    /* LOGOFF    */ {"logoff", P | D | X | W},
+    /* SHUTDOWN  */ {"shutdown", P | D | X | W},
+    /* USER1     */ {"user1", S | P | X | W},
+    /* USER2     */ {"user2", S | P | X | W},
+    /* RESIZE    */ {"resize", X | W},
+    /* CHILD     */ {"child", W},
+    /* SIGNAL    */ {"signal", 0},
+};
+const int tether__kind_count = (int)(sizeof(tether__kinds) / sizeof(tether__kinds[0]));
+/* Every value of enum tether_kind has its row. */
+typedef char tether__kind_table_complete
+    [sizeof(tether__kinds) / sizeof(tether__kinds[0]) > TETHER_EVENT_SIGNAL ? 1 : -1];
+#undef S
+#undef P
+#undef D
+#undef X
+#undef W
+
+int tether__kind_has(int kind, unsigned flags) {
+  return kind > TETHER_EVENT_NONE && kind < TETHER__KIND_COUNT &&
+         (tether__kinds[kind].flags & flags) == flags;
+}
 
 const char *tether_kind_name(int kind) {
   if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT)
     return NULL;
-  return tether__kind_names[kind];
+  return tether__kinds[kind].name;
 }
 
 static int tether__ascii_lower(int c) {
@@ -23,7 +55,7 @@ int tether_kind_from_name(const char *name) {
   if (name == NULL)
     return TETHER_EINVAL;
   for (k = TETHER_EVENT_NONE + 1; k < TETHER__KIND_COUNT; k++) {
-    const char *a = tether__kind_names[k];
+    const char *a = tether__kinds[k].name;
     const char *b = name;
     while (*a != '\0' && tether__ascii_lower((unsigned char)*b) == *a) {
       a++;

@@ -17,16 +17,7 @@ int tether_send(int64_t pid, int kind, unsigned flags) {
     return TETHER_EINVAL;
   if ((flags & ~(unsigned)TETHER_SEND_GROUP) != 0)
     return TETHER_EINVAL;
-  switch (kind) {
-  case TETHER_EVENT_NONE: /* kill */
-  case TETHER_EVENT_INTERRUPT:
-  case TETHER_EVENT_QUIT:
-  case TETHER_EVENT_TERMINATE:
-  case TETHER_EVENT_HANGUP:
-  case TETHER_EVENT_USER1:
-  case TETHER_EVENT_USER2:
-    return tether__os_send(pid, kind, flags);
-  default:
+  if (kind != TETHER_EVENT_NONE /* kill */ && !tether__kind_has(kind, TETHER__K_SEND))
     return TETHER_EINVAL;
-  }
+  return tether__os_send(pid, kind, flags);
 }

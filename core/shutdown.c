@@ -39,16 +39,15 @@ struct tether_shutdown {
 /* At most one policy per process (global lock). */
 static tether_shutdown *tether__sd_current;
 
-#define TETHER__SD_ALLOWED                                                    \
-  (TETHER_KIND_BIT(TETHER_EVENT_INTERRUPT) | TETHER_KIND_BIT(TETHER_EVENT_QUIT) | \
-   TETHER_KIND_BIT(TETHER_EVENT_TERMINATE) | TETHER_KIND_BIT(TETHER_EVENT_HANGUP) | \
-   TETHER_KIND_BIT(TETHER_EVENT_LOGOFF) | TETHER_KIND_BIT(TETHER_EVENT_SHUTDOWN) | \
-   TETHER_KIND_BIT(TETHER_EVENT_USER1) | TETHER_KIND_BIT(TETHER_EVENT_USER2))
-
-#define TETHER__SD_DEFAULT                                                    \
-  (TETHER_KIND_BIT(TETHER_EVENT_INTERRUPT) | TETHER_KIND_BIT(TETHER_EVENT_TERMINATE) | \
-   TETHER_KIND_BIT(TETHER_EVENT_HANGUP) | TETHER_KIND_BIT(TETHER_EVENT_LOGOFF) |  \
-   TETHER_KIND_BIT(TETHER_EVENT_SHUTDOWN))
+/* TETHER_KIND_BIT() of every kind whose row (core/kinds.c) has flag. */
+static unsigned tether__sd_kinds(unsigned flag) {
+  unsigned bits = 0;
+  int k;
+  for (k = 1; k < TETHER__KIND_COUNT; k++)
+    if (tether__kind_has(k, flag))
+      bits |= TETHER_KIND_BIT(k);
+  return bits;
+}
 
 /* Does the OS wait for this event to be acknowledged? */
 static int tether__needs_ack(const tether_event *ev) { return ev->time_left_ms >= 0; }
@@ -142,13 +141,13 @@ int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *op
    * it; a later version copies only what opts->version has. */
   if (out == NULL ||
       !TETHER__OPTIONS_VERSION_OK(opts, TETHER_SHUTDOWN_OPTIONS_VERSION) ||
-      (opts->kinds & ~(unsigned)TETHER__SD_ALLOWED) != 0 ||
+      (opts->kinds & ~tether__sd_kinds(TETHER__K_POLICY)) != 0 ||
       opts->force_count < 0 || opts->grace_ms < 0 ||
       (opts->flags & ~(unsigned)TETHER_SHUTDOWN_SWALLOW) != 0 ||
       ((opts->flags & TETHER_SHUTDOWN_SWALLOW) && opts->force_count != 0))
     return TETHER_EINVAL;
   explicit_kinds = opts->kinds != 0;
-  kinds = explicit_kinds ? opts->kinds : (unsigned)TETHER__SD_DEFAULT;
+  kinds = explicit_kinds ? opts->kinds : tether__sd_kinds(TETHER__K_POLICY_DEFAULT);
 
   s = (tether_shutdown *)calloc(1, sizeof(*s));
   if (s == NULL)

@@ -21,10 +21,7 @@ int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps) {
     int k = (*steps)[i].kind;
     if ((*steps)[i].timeout_ms < 0)
       return TETHER_EINVAL;
-    if (k != TETHER_EVENT_NONE && k != TETHER_EVENT_INTERRUPT &&
-        k != TETHER_EVENT_QUIT && k != TETHER_EVENT_TERMINATE &&
-        k != TETHER_EVENT_HANGUP && k != TETHER_EVENT_USER1 &&
-        k != TETHER_EVENT_USER2)
+    if (k != TETHER_EVENT_NONE /* kill */ && !tether__kind_has(k, TETHER__K_SEND))
       return TETHER_EINVAL;
   }
   return 0;

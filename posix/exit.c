@@ -95,26 +95,14 @@ static void tether__die_by(int signo) {
 }
 
 static int tether__kind_signal(int kind, int *signo) {
-  int src;
-  switch (kind) {
-  case TETHER_EVENT_INTERRUPT:
-  case TETHER_EVENT_QUIT:
-  case TETHER_EVENT_TERMINATE:
-  case TETHER_EVENT_HANGUP:
-  case TETHER_EVENT_USER1:
-  case TETHER_EVENT_USER2:
-  case TETHER_EVENT_RESIZE:
-  case TETHER_EVENT_LOGOFF:
-  case TETHER_EVENT_SHUTDOWN: {
-    int r = tether__os_kind_sources(kind, &src, 1);
-    if (r < 0)
-      return r; /* LOGOFF, SHUTDOWN: TETHER_ENOTSUP */
-    *signo = src; /* POSIX sources are signal numbers */
-    return 0;
-  }
-  default:
-    return TETHER_EINVAL;
-  }
+  int src, r;
+  if (!tether__kind_has(kind, TETHER__K_EXIT_LIKE))
+    return TETHER_EINVAL; /* CHILD, SIGNAL, not a kind */
+  r = tether__os_kind_sources(kind, &src, 1);
+  if (r < 0)
+    return r; /* LOGOFF, SHUTDOWN: TETHER_ENOTSUP */
+  *signo = src; /* POSIX sources are signal numbers */
+  return 0;
 }
 
 static int tether__valid_exit_signal(int signo) {

@@ -77,27 +77,28 @@ static int tether__is_signal(int signo) {
   return signo >= 1 && signo <= TETHER__MAXSIG;
 }
 
-static int tether__kind_of(int signo) {
-  switch (signo) {
-  case SIGINT:
-    return TETHER_EVENT_INTERRUPT;
-  case SIGQUIT:
-    return TETHER_EVENT_QUIT;
-  case SIGTERM:
-    return TETHER_EVENT_TERMINATE;
-  case SIGHUP:
-    return TETHER_EVENT_HANGUP;
-  case SIGUSR1:
-    return TETHER_EVENT_USER1;
-  case SIGUSR2:
-    return TETHER_EVENT_USER2;
+/* The one {kind, signal} list of this backend; a signal that is not here
+ * is reported as TETHER_EVENT_SIGNAL, a kind that is not here has no
+ * source (LOGOFF, SHUTDOWN: Windows only). */
+static const struct {
+  int kind;
+  int signo;
+} tether__posix_kinds[] = {
+    {TETHER_EVENT_INTERRUPT, SIGINT}, {TETHER_EVENT_QUIT, SIGQUIT},
+    {TETHER_EVENT_TERMINATE, SIGTERM}, {TETHER_EVENT_HANGUP, SIGHUP},
+    {TETHER_EVENT_USER1, SIGUSR1},     {TETHER_EVENT_USER2, SIGUSR2},
 #ifdef SIGWINCH
-  case SIGWINCH:
-    return TETHER_EVENT_RESIZE;
+    {TETHER_EVENT_RESIZE, SIGWINCH},
 #endif
-  default:
-    return TETHER_EVENT_SIGNAL;
-  }
+};
+#define TETHER__POSIX_NKINDS (sizeof(tether__posix_kinds) / sizeof(tether__posix_kinds[0]))
+
+static int tether__kind_of(int signo) {
+  size_t i;
+  for (i = 0; i < TETHER__POSIX_NKINDS; i++)
+    if (tether__posix_kinds[i].signo == signo)
+      return tether__posix_kinds[i].kind;
+  return TETHER_EVENT_SIGNAL;
 }
 
 /* Names made at run time: SIGRTMIN+n, and "SIG32" for a number the OS has
@@ -188,38 +189,15 @@ int tether__os_src_info(int src, tether__src_info *out) {
 }
 
 int tether__os_kind_sources(int kind, int *srcs, int max) {
-  int s;
+  size_t i;
   if (max < 1)
     return TETHER_EINVAL;
-  switch (kind) {
-  case TETHER_EVENT_INTERRUPT:
-    s = SIGINT;
-    break;
-  case TETHER_EVENT_QUIT:
-    s = SIGQUIT;
-    break;
-  case TETHER_EVENT_TERMINATE:
-    s = SIGTERM;
-    break;
-  case TETHER_EVENT_HANGUP:
-    s = SIGHUP;
-    break;
-  case TETHER_EVENT_USER1:
-    s = SIGUSR1;
-    break;
-  case TETHER_EVENT_USER2:
-    s = SIGUSR2;
-    break;
-#ifdef SIGWINCH
-  case TETHER_EVENT_RESIZE:
-    s = SIGWINCH;
-    break;
-#endif
-  default:
-    return TETHER_ENOTSUP; /* LOGOFF, SHUTDOWN: Windows only */
-  }
-  srcs[0] = s;
-  return 1;
+  for (i = 0; i < TETHER__POSIX_NKINDS; i++)
+    if (tether__posix_kinds[i].kind == kind) {
+      srcs[0] = tether__posix_kinds[i].signo;
+      return 1;
+    }
+  return TETHER_ENOTSUP; /* LOGOFF, SHUTDOWN: Windows only */
 }
 
 int tether__os_signal_source(int signo, int *src) {

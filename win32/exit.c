@@ -39,6 +39,9 @@ int tether__os_is_kill_status(uint32_t raw) { return raw == 137u; }
 #define TETHER__TERMINATE_EXIT 143u
 
 static int tether__kind_exit_code(int kind, UINT *code) {
+  if (!tether__kind_has(kind, TETHER__K_EXIT_LIKE))
+    return TETHER_EINVAL; /* CHILD, SIGNAL, not a kind */
+  /* The native exit of each kind that has one here. */
   switch (kind) {
   case TETHER_EVENT_INTERRUPT:
   case TETHER_EVENT_QUIT:
@@ -50,12 +53,8 @@ static int tether__kind_exit_code(int kind, UINT *code) {
   case TETHER_EVENT_TERMINATE:
     *code = TETHER__TERMINATE_EXIT;
     return 0;
-  case TETHER_EVENT_USER1:
-  case TETHER_EVENT_USER2:
-  case TETHER_EVENT_RESIZE:
+  default: /* USER1, USER2, RESIZE: no such event on Windows */
     return TETHER_ENOTSUP;
-  default:
-    return TETHER_EINVAL;
   }
 }
 

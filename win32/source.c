@@ -85,43 +85,16 @@ int tether__os_src_info(int src, tether__src_info *out) {
   return 0;
 }
 
+/* A kind's sources are the rows of the table above that name it (the
+ * table is the one {kind, native} list of this backend). */
 int tether__os_kind_sources(int kind, int *srcs, int max) {
-  int list[2], n = 0, i;
-  switch (kind) {
-  case TETHER_EVENT_INTERRUPT:
-    list[n++] = CTRL_C_EVENT;
-    break;
-  case TETHER_EVENT_QUIT:
-    list[n++] = CTRL_BREAK_EVENT;
-    break;
-  case TETHER_EVENT_HANGUP:
-    list[n++] = CTRL_CLOSE_EVENT;
-    break;
-  case TETHER_EVENT_TERMINATE:
-    list[n++] = TETHER__SRC_WM_CLOSE;
-    list[n++] = TETHER__SRC_WM_CLOSEAPP;
-    break;
-  case TETHER_EVENT_LOGOFF:
-    list[n++] = CTRL_LOGOFF_EVENT;
-    list[n++] = TETHER__SRC_WM_LOGOFF;
-    break;
-  case TETHER_EVENT_SHUTDOWN:
-    list[n++] = CTRL_SHUTDOWN_EVENT;
-    list[n++] = TETHER__SRC_WM_SHUTDOWN;
-    break;
-  case TETHER_EVENT_USER1:
-  case TETHER_EVENT_USER2:
-  case TETHER_EVENT_RESIZE:
-  case TETHER_EVENT_SIGNAL:
-    return TETHER_ENOTSUP;
-  default:
+  int n = 0, src;
+  if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT)
     return TETHER_EINVAL;
-  }
-  if (n > max)
-    n = max;
-  for (i = 0; i < n; i++)
-    srcs[i] = list[i];
-  return n;
+  for (src = 0; src < TETHER__WIN_NSRC && n < max; src++)
+    if (tether__win_src[src].kind == kind)
+      srcs[n++] = src;
+  return n > 0 ? n : TETHER_ENOTSUP; /* USER1, USER2, RESIZE, SIGNAL */
 }
 
 /* Windows has no signals by number. */
