@@ -162,7 +162,9 @@ static int case_interrupt(HMODULE dll, char how) {
   send_fn send = GET(dll, send_fn, "tether_send");
   char self[MAX_PATH], line[64];
   const char *args[] = {self, "child", NULL};
-  tether_spawn_options o;
+  /* The macro, not tether_spawn_options_init(): this host calls tether.dll
+   * only through GetProcAddress. */
+  tether_spawn_options o = TETHER_SPAWN_OPTIONS_INIT;
   tether_child *c = NULL;
   tether_exit st;
   long err;
@@ -172,7 +174,6 @@ static int case_interrupt(HMODULE dll, char how) {
     return 2;
   }
   GetModuleFileNameA(NULL, self, sizeof(self));
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if ((r = spawn(&c, args, &o)) < 0) {
     out_line("spawn %d", r);
