@@ -53,7 +53,9 @@ enum {
    * it: the backend says TETHER_ENOTSUP otherwise). */
   TETHER__K_EXIT_LIKE = 1u << 3,
   /* tether_channel_watch() takes it (SIGNAL is watched by number). */
-  TETHER__K_WATCH = 1u << 4
+  TETHER__K_WATCH = 1u << 4,
+  /* tether_child_signal() sends it (the SEND kinds and RESIZE). */
+  TETHER__K_CHILD_SIGNAL = 1u << 5
 };
 
 typedef struct tether__kind_row {
@@ -244,9 +246,16 @@ struct tether_child {
 int tether__os_spawn(tether_child *c, const char *const *argv,
                      const tether_spawn_options *opts);
 
-/* Send kind (INTERRUPT, QUIT, TERMINATE, HANGUP, USER1, USER2; validated)
+/* Send kind (INTERRUPT, QUIT, TERMINATE, HANGUP, USER1, USER2, RESIZE;
+ * validated)
  * to the whole tree. TETHER_ESRCH when the tree is gone. */
 int tether__os_child_signal(tether_child *c, int kind);
+
+/* Send a native signal (any number tether_signal_name() knows, SIGSTOP and
+ * SIGCONT included) to the whole tree: POSIX; Windows: TETHER_ENOTSUP.
+ * TETHER_EINVAL for a number that is not a signal, TETHER_ESRCH when the
+ * tree is gone. */
+int tether__os_child_signal_native(tether_child *c, int signo);
 
 /* Resume a stopped tree (POSIX: SIGCONT to the group), so that a graceful
  * step reaches a tree stopped by job control; Windows has no such state: 0.

@@ -254,7 +254,7 @@ int tether_child_close_stdio(tether_child *c, int index) {
 }
 
 static int tether__child_signal(tether_child *c, int kind) {
-  if (!tether__kind_has(kind, TETHER__K_SEND))
+  if (!tether__kind_has(kind, TETHER__K_CHILD_SIGNAL))
     return TETHER_EINVAL;
   return tether__os_child_signal(c, kind);
 }
@@ -266,6 +266,17 @@ int tether_child_signal(tether_child *c, int kind) {
   if ((r = tether__child_enter(c)) < 0)
     return r;
   r = tether__child_signal(c, kind);
+  tether__child_leave(c);
+  return r;
+}
+
+int tether_child_signal_native(tether_child *c, int signo) {
+  int r;
+  if (c == NULL || signo <= 0)
+    return TETHER_EINVAL;
+  if ((r = tether__child_enter(c)) < 0)
+    return r;
+  r = tether__os_child_signal_native(c, signo);
   tether__child_leave(c);
   return r;
 }

@@ -11,17 +11,18 @@
 #define D TETHER__K_POLICY_DEFAULT
 #define X TETHER__K_EXIT_LIKE
 #define W TETHER__K_WATCH
+#define C TETHER__K_CHILD_SIGNAL
 const tether__kind_row tether__kinds[] = {
     /* TETHER_EVENT_NONE */ {NULL, 0},
-    /* INTERRUPT */ {"interrupt", S | P | D | X | W},
-    /* QUIT      */ {"quit", S | P | X | W},
-    /* TERMINATE */ {"terminate", S | P | D | X | W},
-    /* HANGUP    */ {"hangup", S | P | D | X | W},
+    /* INTERRUPT */ {"interrupt", C | S | P | D | X | W},
+    /* QUIT      */ {"quit", C | S | P | X | W},
+    /* TERMINATE */ {"terminate", C | S | P | D | X | W},
+    /* HANGUP    */ {"hangup", C | S | P | D | X | W},
     /* LOGOFF    */ {"logoff", P | D | X | W},
     /* SHUTDOWN  */ {"shutdown", P | D | X | W},
-    /* USER1     */ {"user1", S | P | X | W},
-    /* USER2     */ {"user2", S | P | X | W},
-    /* RESIZE    */ {"resize", X | W},
+    /* USER1     */ {"user1", C | S | P | X | W},
+    /* USER2     */ {"user2", C | S | P | X | W},
+    /* RESIZE    */ {"resize", C | X | W},
     /* CHILD     */ {"child", W},
     /* SIGNAL    */ {"signal", 0},
 };
@@ -34,6 +35,7 @@ typedef char tether__kind_table_complete
 #undef D
 #undef X
 #undef W
+#undef C
 
 int tether__kind_has(int kind, unsigned flags) {
   return kind > TETHER_EVENT_NONE && kind < TETHER__KIND_COUNT &&

@@ -997,10 +997,11 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  * Send an event to the child's whole tree.
  *
  * @param kind  TETHER_EVENT_INTERRUPT, QUIT, TERMINATE or HANGUP; on POSIX
- *              also USER1 and USER2.
+ *              also USER1, USER2 and RESIZE (SIGWINCH, as a terminal sends
+ *              when it is resized).
  * @return 0, or TETHER_EINVAL (NULL, other kinds), TETHER_ESRCH (the child
  *         has exited and was reaped; Windows: no process of the tree is
- *         left), TETHER_ENOTSUP (Windows: USER1/2, or the event cannot reach
+ *         left), TETHER_ENOTSUP (Windows: USER1/2, RESIZE, or the event cannot reach
  *         this child, see below; tether_last_os_error() may say why),
  *         TETHER_EHELPER (Windows: INTERRUPT or QUIT needed the console
  *         helper tether-ctrl.exe, which is missing or could not start),
@@ -1045,6 +1046,24 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  *   Ctrl+C or Ctrl+Break reaches it directly).
  */
 TETHER_API int tether_child_signal(tether_child *c, int kind);
+
+/**
+ * Send a native signal to the child's whole tree (POSIX): any signal
+ * number, SIGSTOP and SIGCONT included, for what the portable kinds do not
+ * name (job control, SIGALRM, real-time signals), as `tether run` forwards
+ * them.
+ *
+ * @param signo  a signal number of this system (tether_signal_name() knows
+ *               it).
+ * @return 0, or TETHER_EINVAL (NULL, not a signal), TETHER_ESRCH (the tree
+ *         is gone), TETHER_ECLOSED (being freed, or made before a fork()),
+ *         TETHER_ENOTSUP (Windows).
+ *
+ * Platform notes: POSIX: killpg() of the child's group, as
+ * tether_child_signal() (a detached child: its session's group). Windows:
+ * TETHER_ENOTSUP.
+ */
+TETHER_API int tether_child_signal_native(tether_child *c, int signo);
 
 /**
  * Kill the child's whole tree at once (SIGKILL to the group /

@@ -1305,6 +1305,12 @@ int tether__os_child_signal(tether_child *c, int kind) {
   return tether__signal_tree(c, signo);
 }
 
+int tether__os_child_signal_native(tether_child *c, int signo) {
+  if (tether__os_signal_name(signo) == NULL)
+    return TETHER_EINVAL;
+  return tether__signal_tree(c, signo);
+}
+
 int tether__os_child_kill(tether_child *c) { return tether__signal_tree(c, SIGKILL); }
 
 int tether__os_child_continue(tether_child *c) { return tether__signal_tree(c, SIGCONT); }

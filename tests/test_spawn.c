@@ -661,8 +661,13 @@ static void test_bad_input(void **state) {
   tether_child_free(NULL);
   /* Bad kinds and steps. */
   c = spawn_self("sleep", NULL, 1);
-  assert_tether_err(tether_child_signal(c, TETHER_EVENT_RESIZE), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal(c, TETHER_EVENT_CHILD), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal(c, TETHER_EVENT_LOGOFF), TETHER_EINVAL);
   assert_tether_err(tether_child_signal(c, 77), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal_native(NULL, SIGCONT), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal_native(c, 0), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal_native(c, -1), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal_native(c, 100000), TETHER_EINVAL);
   {
     tether_stop_step bad = {TETHER_EVENT_CHILD, 10};
     tether_stop_step negative = {TETHER_EVENT_TERMINATE, -1};
@@ -970,6 +975,67 @@ static void test_stop_resumes_stopped_tree(void **state) {
   assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
   assert_int_equal(e.signo, SIGTERM);
   assert_true((tether_now_ns() - t0) / 1000000u < 10000u); /* not the 20 s */
+  tether_child_free(c);
+}
+
+/* tether_child_signal_native() against killpg() of a posix_spawn'ed peer
+ * in a group of its own, side by side: SIGSTOP stops both, SIGCONT
+ * continues both; RESIZE (SIGWINCH, ignored by default) leaves both
+ * running; a signal that kills ends the child with it; a tree that is gone
+ * gives TETHER_ESRCH. */
+static void wait_state(pid_t a, pid_t b, int stopped) {
+  int i;
+  for (i = 0; i < 2000; i++) {
+    if ((proc_state(a) == 'T') == stopped && (proc_state(b) == 'T') == stopped)
+      return;
+    tt_sleep_ms(5);
+  }
+  fail_msg("states after 10 s: child '%c', peer '%c', want %s", proc_state(a),
+           proc_state(b), stopped ? "stopped" : "running");
+}
+
+static void test_signal_native(void **state) {
+  tether_child *c = spawn_self("sleep", NULL, 1);
+  char *const peer_argv[] = {(char *)"sleep", (char *)"30", NULL};
+  posix_spawnattr_t attr;
+  pid_t peer, cp = (pid_t)tether_child_pid(c);
+  tether_exit e;
+  char line[64];
+  int st;
+  (void)state;
+  tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
+  assert_int_equal(posix_spawnattr_init(&attr), 0);
+  assert_int_equal(posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP), 0);
+  assert_int_equal(posix_spawnattr_setpgroup(&attr, 0), 0);
+  assert_int_equal(posix_spawnp(&peer, "sleep", NULL, &attr, peer_argv, environ), 0);
+  posix_spawnattr_destroy(&attr);
+  if (proc_state(cp) == 0 || proc_state(cp) == '?') {
+    (void)kill(-peer, SIGKILL);
+    (void)waitpid(peer, NULL, 0);
+    tether_child_free(c);
+    tt_skip("no /proc/<pid>/stat to read a process state here");
+  }
+  assert_tether_ok(tether_child_signal_native(c, SIGSTOP));
+  assert_int_equal(killpg(peer, SIGSTOP), 0);
+  wait_state(cp, peer, 1);
+  assert_tether_ok(tether_child_signal_native(c, SIGCONT));
+  assert_int_equal(killpg(peer, SIGCONT), 0);
+  wait_state(cp, peer, 0);
+  assert_tether_ok(tether_child_signal(c, TETHER_EVENT_RESIZE));
+  assert_int_equal(killpg(peer, SIGWINCH), 0);
+  tt_sleep_ms(50);
+  assert_int_equal(tether_child_wait(c, 0, NULL), 0);
+  assert_int_equal(waitpid(peer, &st, WNOHANG), 0);
+  assert_tether_ok(tether_child_signal_native(c, SIGUSR2));
+  assert_int_equal(killpg(peer, SIGUSR2), 0);
+  assert_int_equal(tether_child_wait(c, 10000, &e), 1);
+  assert_int_equal(waitpid(peer, &st, 0), peer);
+  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.signo, SIGUSR2);
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR2);
+  assert_int_equal(tether_child_wait_tree(c, 5000), 1);
+  assert_tether_err(tether_child_signal_native(c, SIGCONT), TETHER_ESRCH);
+  assert_tether_err(tether_child_signal(c, TETHER_EVENT_RESIZE), TETHER_ESRCH);
   tether_child_free(c);
 }
 
@@ -1664,6 +1730,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_child_in_program_session),
       cmocka_unit_test(test_stop_sequence),
       cmocka_unit_test(test_stop_resumes_stopped_tree),
+      cmocka_unit_test(test_signal_native),
       cmocka_unit_test(test_kill_reports_killed),
       cmocka_unit_test_teardown(test_stopped_child_not_exited, waitid_stops_off),
       cmocka_unit_test(test_wait_tree),

@@ -1574,6 +1574,9 @@ static void test_signal_terminate(void **state) {
   c = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), NULL);
   assert_tether_err(tether_child_signal(c, TETHER_EVENT_TERMINATE), TETHER_ENOTSUP);
   assert_tether_err(tether_child_signal(c, TETHER_EVENT_USER1), TETHER_ENOTSUP);
+  /* No SIGWINCH and no native signals on Windows. */
+  assert_tether_err(tether_child_signal(c, TETHER_EVENT_RESIZE), TETHER_ENOTSUP);
+  assert_tether_err(tether_child_signal_native(c, 2), TETHER_ENOTSUP);
   assert_tether_err(tether_child_signal(c, TETHER_EVENT_USER2), TETHER_ENOTSUP);
   assert_tether_err(tether_child_signal(c, TETHER_EVENT_LOGOFF), TETHER_EINVAL);
   assert_int_equal(tether_child_wait(c, 0, NULL), 0);

@@ -379,7 +379,8 @@ static int g_auto; /* the terminal is handed over by default (sentinel) */
 static pid_t g_sentinel = -1;
 static int sentinel_start(pid_t pgid);
 
-static void terminal_give(long pid) {
+static void terminal_give(tether_child *c) {
+  long pid = (long)tether_child_pid(c);
   if (g_tty < 0 || g_handed)
     return;
   if (tcgetpgrp(g_tty) != getpgrp()) {
@@ -398,7 +399,7 @@ static void terminal_give(long pid) {
     return;
   }
   g_handed = 1;
-  (void)kill(-(pid_t)pid, SIGCONT);
+  (void)tether_child_signal_native(c, SIGCONT);
   vlog("terminal: the terminal's foreground group is now the program's (%ld)", pid);
 }
 
@@ -601,23 +602,23 @@ static void sentinel_stop(void) {
 
 /* The program may go on: give it the terminal back (--foreground, when
  * tether's group has it now: fg) and continue its group. */
-static void resume_program(long pid) {
+static void resume_program(tether_child *c) {
   g_self_stopped = 0;
   if (g_tty >= 0)
-    terminal_give(pid); /* SIGCONTs the group when it hands over */
+    terminal_give(c); /* SIGCONTs the group when it hands over */
   if (!g_handed)
-    (void)kill(-(pid_t)pid, SIGCONT);
+    (void)tether_child_signal_native(c, SIGCONT);
 }
 
 /* Stop tether itself (SIGSTOP cannot be caught; tether's SIGTSTP is). The
  * SIGCONT that continues it arrives as a channel event, which calls
  * resume_program(); until then the program's state is not polled. When
  * SIGCONT is not watched (ignored when tether started), resume here. */
-static void stop_self(long pid) {
+static void stop_self(tether_child *c) {
   g_self_stopped = g_cont_watched;
   (void)kill(getpid(), SIGSTOP);
   if (!g_cont_watched)
-    resume_program(pid);
+    resume_program(c);
 }
 #endif
 
@@ -1218,13 +1219,13 @@ static void handle_event(run_state *s, const tether_event *ev) {
      * the program stops even if it catches or ignores SIGTSTP. */
     vlog("SIGTSTP: stopping the program's group (SIGSTOP), then tether");
     terminal_take_back();
-    (void)kill(-(pid_t)s->pid, SIGSTOP);
-    stop_self(s->pid);
+    (void)tether_child_signal_native(s->child, SIGSTOP);
+    stop_self(s->child);
     return;
   }
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCONT) {
     vlog("SIGCONT: continuing the program's group");
-    resume_program(s->pid);
+    resume_program(s->child);
     return;
   }
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCHLD) {
@@ -1234,17 +1235,17 @@ static void handle_event(run_state *s, const tether_event *ev) {
   if (k == TETHER_EVENT_SIGNAL) {
     /* Any other catchable signal (SIGALRM, SIGPWR, SIGXCPU, SIGRTMIN+n...):
      * forwarded to the program's group, as tini does. */
-    int r = kill(-(pid_t)s->pid, ev->code);
+    int r = tether_child_signal_native(s->child, ev->code);
     const char *name = tether_signal_name(ev->code);
     vlog("%s (%d%s, sender pid %lld): %s", name != NULL ? name : "signal", ev->code,
          ev->count > 1 ? ", coalesced" : "", (long long)ev->pid,
-         r == 0 ? "forwarded to the program's tree" : strerror(errno));
+         r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
     return;
   }
   if (k == TETHER_EVENT_RESIZE) {
-    int r = kill(-(pid_t)s->pid, SIGWINCH);
+    int r = tether_child_signal(s->child, TETHER_EVENT_RESIZE);
     vlog("resize (SIGWINCH): %s", r == 0 ? "forwarded to the program's tree"
-                                         : strerror(errno));
+                                         : tether_strerror(r));
     return;
   }
 #endif
@@ -1576,7 +1577,7 @@ int cli_run(int argc, char **argv) {
 
 #ifndef _WIN32
   if (g_tty >= 0)
-    terminal_give(s.pid);
+    terminal_give(s.child);
 #endif
   while (!done) {
     int wait_ms = next_wait_ms(&s);
@@ -1608,7 +1609,7 @@ int cli_run(int argc, char **argv) {
        * read the terminal while tether was in the background (SIGTTIN). */
       vlog("the program stopped: taking the terminal back, stopping tether");
       terminal_take_back();
-      stop_self(s.pid);
+      stop_self(s.child);
     }
 #endif
   }

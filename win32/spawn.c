@@ -1548,10 +1548,17 @@ static int tether__send_break(const tether__os_child *os) {
   return r == TETHER_EINVAL ? TETHER_ENOTSUP : r;
 }
 
+int tether__os_child_signal_native(tether_child *c, int signo) {
+  (void)c;
+  (void)signo;
+  return TETHER_ENOTSUP; /* Windows has no signals to send */
+}
+
 int tether__os_child_signal(tether_child *c, int kind) {
   tether__os_child *os = c->os;
   int r;
-  if (kind == TETHER_EVENT_USER1 || kind == TETHER_EVENT_USER2)
+  if (kind == TETHER_EVENT_USER1 || kind == TETHER_EVENT_USER2 ||
+      kind == TETHER_EVENT_RESIZE)
     return TETHER_ENOTSUP;
   r = tether__tree_alive(os);
   if (r < 0)
