@@ -199,18 +199,9 @@ lane_install() {
       echo "skip the export check: it reads an ELF libtether.so with nm -D"
       count 0 0 1
     elif [[ $kind == release-shared ]]; then
-      check "$kind: libtether.so exports exactly the TETHER_API functions of tether.h" bash -c '
-        lib=$(find "$1" -name "libtether.so*" -type f | head -n1)
-        want=$(grep -ozP "TETHER_API[^;]*?\btether_\w+\s*\(" "$2" | tr "\0" "\n" |
-               grep -oP "\btether_(?!_)\w+(?=\s*\()" | sort -u)
-        have=$(nm -D --defined-only "$lib" | awk "\$2 ~ /^[TDBRVWi]\$/ {print \$3}" | sort -u)
-        [[ -n "$want" ]] || { echo "no TETHER_API functions found in $2"; exit 1; }
-        if [[ "$want" != "$have" ]]; then
-          echo "missing exports:"; comm -23 <(echo "$want") <(echo "$have")
-          echo "unexpected exports:"; comm -13 <(echo "$want") <(echo "$have")
-          exit 1
-        fi
-        echo "$(wc -l <<<"$have") symbols"' _ "$prefix" "$root/include/tether.h" || rc=1
+      check "$kind: libtether.so exports exactly the TETHER_API functions of tether.h" \
+        bash "$root/ci/check-exports.sh" \
+        "$(find "$prefix" -name "libtether.so*" -type f | head -n1)" "$root/include/tether.h" || rc=1
     fi
 
     # 1. CMake package.

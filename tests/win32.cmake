@@ -9,9 +9,22 @@ target_include_directories(test_console PRIVATE ${PROJECT_SOURCE_DIR}/win32)
 # the library loads user32 only at run time.
 target_link_libraries(test_console PRIVATE user32 advapi32)
 
+# The tests that drive Wine from the Linux side (a Unix signal to a Wine
+# process, the Unix view of its processes): on when the tests run under
+# ci/wine-run.sh (the MinGW toolchain file's emulator), else off.
+set(tether_wine_default OFF)
+if(CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
+  set(tether_wine_default ON)
+endif()
+option(TETHER_TEST_WINE "Register the tests that drive Wine from the host" ${tether_wine_default})
+if(TETHER_TEST_WINE AND NOT CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
+  message(FATAL_ERROR "TETHER_TEST_WINE needs ci/wine-run.sh as CMAKE_CROSSCOMPILING_EMULATOR "
+                      "(cmake/toolchain-mingw-w64.cmake sets it)")
+endif()
+
 # A Unix SIGINT to the Wine process running tether.exe (only when the tests
 # run under Wine through ci/wine-run.sh on a Linux host).
-if(TETHER_BUILD_TOOLS AND CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
+if(TETHER_BUILD_TOOLS AND TETHER_TEST_WINE)
   list(GET CMAKE_CROSSCOMPILING_EMULATOR -1 tether_wine_run)
   add_test(NAME wine_unix_sigint
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_sigint.sh
@@ -52,7 +65,7 @@ target_link_libraries(test_send_win32 PRIVATE advapi32)
 # `tether.exe send` to a `tether.exe events` on a pseudo-terminal console
 # (interrupt through the console helper, WM_CLOSE, kill, errors), under Wine
 # through ci/wine-run.sh on a Linux host.
-if(TETHER_BUILD_TOOLS AND CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
+if(TETHER_BUILD_TOOLS AND TETHER_TEST_WINE)
   list(GET CMAKE_CROSSCOMPILING_EMULATOR -1 tether_wine_run)
   add_test(NAME wine_cli_send
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_send.sh
@@ -64,7 +77,7 @@ endif()
 # TerminateProcess at a random moment leaves no survivor (Windows side: named
 # mutexes and a process snapshot; under Wine also a Linux-side scan of
 # /proc/*/cmdline for the run's marker, tests/torture/wine_torture.sh).
-if(CMAKE_HOST_UNIX AND CMAKE_CROSSCOMPILING_EMULATOR MATCHES "wine-run\\.sh")
+if(TETHER_TEST_WINE)
   add_executable(torture_spawn_win32 torture/torture_spawn_win32.c)
   target_link_libraries(torture_spawn_win32 PRIVATE tether_testsupport)
   tether_target_warnings(torture_spawn_win32)
