@@ -299,7 +299,7 @@ typedef struct tether_exit {
  * INTERRUPTED; any other value with both top bits set (NTSTATUS error
  * severity, e.g. 0xC0000005 access violation, 0xC00000FD stack overflow,
  * 0xC0000409 fail-fast/abort) gives CRASHED; everything else is CODE.
- * Under Wine 8 a process ended by Ctrl+C exits with 0, not 0xC000013A.
+ * (Wine differs: docs/platforms.md.)
  */
 TETHER_API int tether_exit_decode(uint32_t raw, tether_exit *out);
 
@@ -1032,7 +1032,7 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  *     shares this process's console, else through the helper). Ctrl+Break
  *     cannot be ignored, only handled; the default handler ends the process
  *     with STATUS_CONTROL_C_EXIT. TETHER_ENOTSUP when it cannot be sent (a
- *     detached child; Wine 8, which does not implement CTRL_BREAK_EVENT).
+ *     detached child; Wine: docs/platforms.md).
  *   - TERMINATE = WM_CLOSE posted to every top-level window of every
  *     process of the job, as `taskkill` without /F does. TETHER_ENOTSUP when
  *     none has a window (console programs have none; a program that watches
@@ -1217,16 +1217,13 @@ enum tether_send_flags {
  *     typed there, including this process when it shares that console
  *     (ignore or handle it first), and only those that did not disable
  *     Ctrl+C (CREATE_NEW_PROCESS_GROUP starts a process with Ctrl+C
- *     ignored). A target without a console: TETHER_ENOTSUP. Wine 8
- *     generates a console's Ctrl+C only for the caller's own process group,
- *     so there the helper also generates it for the group whose id is pid:
- *     it reaches the target when the target leads a process group
- *     (CREATE_NEW_PROCESS_GROUP) and re-enabled Ctrl+C.
+ *     ignored). A target without a console: TETHER_ENOTSUP. (Wine differs:
+ *     docs/platforms.md.)
  *   - QUIT: CTRL_BREAK_EVENT to the target's console process group (with
  *     TETHER_SEND_GROUP: pid must be a living process, the group's first)
  *     or to its whole console (this process too, when it shares it),
  *     through the same helper. Ctrl+Break cannot be ignored, only handled.
- *     Wine 8 does not generate it (TETHER_ENOTSUP).
+ *     (Wine: TETHER_ENOTSUP, docs/platforms.md.)
  *   - TERMINATE, HANGUP: WM_CLOSE posted to the target's top-level windows,
  *     as `taskkill` without /F does; TETHER_ENOTSUP when it has none (a
  *     console program has none unless it watches TERMINATE with tether).
@@ -1278,9 +1275,7 @@ TETHER_API int tether_exit_like_signal(int signo);
  * TETHER_ENOTSUP). Windows: INTERRUPT, QUIT, HANGUP, LOGOFF and SHUTDOWN
  * exit with STATUS_CONTROL_C_EXIT (0xC000013A, what the default console
  * handler does); TERMINATE exits with 143 (128 + SIGTERM, as tether's kill
- * uses 137); USER1, USER2, RESIZE: TETHER_ENOTSUP. Wine 8 reports
- * 0xC000013A faithfully for this call (only its own default Ctrl+C handler
- * exits with 0).
+ * uses 137); USER1, USER2, RESIZE: TETHER_ENOTSUP.
  */
 TETHER_API int tether_exit_like_kind(int kind);
 
