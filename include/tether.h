@@ -326,6 +326,8 @@ TETHER_API int tether_exit_decode(uint32_t raw, tether_exit *out);
  * | SIGNAL    | any other catchable signal, by number (POSIX only)         |
  */
 typedef enum tether_kind {
+  /** Not an event; as the kind of a stop step or of tether_send(): the kill
+   *  (spelled TETHER_KILL there). */
   TETHER_EVENT_NONE = 0,
   TETHER_EVENT_INTERRUPT = 1,
   TETHER_EVENT_QUIT = 2,
@@ -339,6 +341,11 @@ typedef enum tether_kind {
   TETHER_EVENT_CHILD = 10,
   TETHER_EVENT_SIGNAL = 11
 } tether_kind;
+
+/** The kill, as the kind of a stop step (tether_stop_step) or of
+ *  tether_send(): the same value as TETHER_EVENT_NONE, named for what it
+ *  does there. */
+#define TETHER_KILL TETHER_EVENT_NONE
 
 /**
  * One delivered event.
@@ -1114,7 +1121,7 @@ TETHER_API int tether_child_wait_tree(tether_child *c, int timeout_ms);
 /** One step of a graceful stop sequence. */
 typedef struct tether_stop_step {
   /** TETHER_EVENT_INTERRUPT, QUIT, TERMINATE, HANGUP, USER1 or USER2 to
-   *  send, or TETHER_EVENT_NONE to kill. */
+   *  send, or TETHER_KILL to kill. */
   int kind;
   /** How long to wait for the tree to be gone after this step (>= 0). */
   int timeout_ms;
@@ -1189,7 +1196,7 @@ enum tether_send_flags {
  * @param pid    the target process (or group with TETHER_SEND_GROUP); > 0
  *               and at most 0x7FFFFFFF (never truncated).
  * @param kind   TETHER_EVENT_INTERRUPT, QUIT, TERMINATE, HANGUP, USER1,
- *               USER2, or TETHER_EVENT_NONE to kill (as in tether_stop_step).
+ *               USER2, or TETHER_KILL to kill (as in tether_stop_step).
  * @param flags  0 or TETHER_SEND_GROUP.
  * @return 0, or an error. Actionable errors:
  *         - TETHER_EINVAL: pid out of range, unknown kind or flags. Nothing

@@ -63,6 +63,15 @@ static void test_kind_names(void **state) {
   assert_tether_err(tether_kind_from_name(NULL), TETHER_EINVAL);
 }
 
+static void test_kill_constant(void **state) {
+  (void)state;
+  /* TETHER_KILL names the kill where a kind is expected (stop steps,
+   * tether_send): the value stop steps and senders always took. */
+  assert_int_equal(TETHER_KILL, TETHER_EVENT_NONE);
+  assert_int_equal(TETHER_KILL, 0);
+  assert_null(tether_kind_name(TETHER_KILL));
+}
+
 static void test_kind_supported(void **state) {
   (void)state;
   assert_tether_err(tether_kind_supported(0), TETHER_EINVAL);
@@ -268,6 +277,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_strerror_every_code),
       cmocka_unit_test(test_kind_names),
       cmocka_unit_test(test_kind_supported),
+      cmocka_unit_test(test_kill_constant),
       cmocka_unit_test(test_options_versions),
       cmocka_unit_test(test_reserved_fields_zeroed),
       cmocka_unit_test(test_now_is_monotonic),

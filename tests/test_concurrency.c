@@ -232,7 +232,7 @@ static void free_while_waiting(unsigned flags, int timeout_ms, int expect_r,
   tether__thread_join(w.t);
   wd_disarm();
   if (flags & TETHER_SPAWN_DETACHED) /* it outlives its object */
-    assert_tether_ok(tether_send(pid, TETHER_EVENT_NONE, 0));
+    assert_tether_ok(tether_send(pid, TETHER_KILL, 0));
   assert_int_equal(w.r, expect_r);
   if (expect_r == 1)
     assert_int_equal(w.st.kind, expect_kind);

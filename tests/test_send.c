@@ -212,7 +212,7 @@ static void test_send_kill(void **state) {
   int st = 0;
   (void)state;
   target_start(&t, -1);
-  assert_tether_ok(tether_send(t.pid, TETHER_EVENT_NONE, 0));
+  assert_tether_ok(tether_send(t.pid, TETHER_KILL, 0));
   assert_int_equal(target_finish(&t, &st), 0);
   assert_true(WIFSIGNALED(st));
   assert_int_equal(WTERMSIG(st), SIGKILL);

@@ -48,7 +48,7 @@ static int same_nocase(const char *a, const char *b) {
   return *a == '\0' && *b == '\0';
 }
 
-/* KIND -> a tether kind (TETHER_EVENT_NONE for kill), or -1. */
+/* KIND -> a tether kind (TETHER_KILL for kill), or -1. */
 static int parse_kind(const char *s) {
   static const struct {
     const char *name, *sig;
@@ -58,7 +58,7 @@ static int parse_kind(const char *s) {
       {"quit", "QUIT", TETHER_EVENT_QUIT},
       {"terminate", "TERM", TETHER_EVENT_TERMINATE},
       {"hangup", "HUP", TETHER_EVENT_HANGUP},
-      {"kill", "KILL", TETHER_EVENT_NONE},
+      {"kill", "KILL", TETHER_KILL},
       {"user1", "USR1", TETHER_EVENT_USER1},
       {"user2", "USR2", TETHER_EVENT_USER2},
   };
@@ -90,7 +90,7 @@ static long long parse_pid(const char *s) {
 }
 
 static const char *kind_word(int kind) {
-  return kind == TETHER_EVENT_NONE ? "kill" : tether_kind_name(kind);
+  return kind == TETHER_KILL ? "kill" : tether_kind_name(kind);
 }
 
 int cli_send(int argc, char **argv) {
