@@ -280,6 +280,14 @@ int tt_main(int argc, char **argv, const tt_scenario *scenarios,
 #endif
 }
 
+void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    steps[i].kind = kind;
+    steps[i].timeout_ms = timeout_ms;
+  }
+}
+
 int tt_is_wine(void) {
 #ifdef _WIN32
   HMODULE ntdll = GetModuleHandleA("ntdll.dll");

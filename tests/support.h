@@ -88,6 +88,9 @@ int tt_is_wine(void);
 /* Sleep for ms milliseconds. */
 void tt_sleep_ms(int ms);
 
+/* n stop steps, each sending kind and waiting timeout_ms. */
+void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms);
+
 /* Number of open file descriptors (POSIX) / handles (Windows) of this
  * process, or -1 if it cannot be counted. */
 long tt_open_fd_count(void);

@@ -743,11 +743,7 @@ static void test_token_owns_children(void **state) {
     run_start(&d, "sleeper", "plain", NULL);
     tether_stop_step negative = {TETHER_EVENT_TERMINATE, -1};
     tether_stop_step many[TETHER_STOP_MAX_STEPS + 1];
-    size_t i;
-    for (i = 0; i < TT_COUNT(many); i++) {
-      many[i].kind = TETHER_EVENT_TERMINATE;
-      many[i].timeout_ms = 1000;
-    }
+    tt_fill_steps(many, TT_COUNT(many), TETHER_EVENT_TERMINATE, 1000);
     assert_tether_err(tether_token_adopt(t, d.child, &bad, 1), TETHER_EINVAL);
     assert_tether_err(tether_token_adopt(t, d.child, NULL, 3), TETHER_EINVAL);
     /* The limit and the checks of tether_child_stop() (one engine,

@@ -672,11 +672,7 @@ static void test_bad_input(void **state) {
     tether_stop_step bad = {TETHER_EVENT_CHILD, 10};
     tether_stop_step negative = {TETHER_EVENT_TERMINATE, -1};
     tether_stop_step many[TETHER_STOP_MAX_STEPS + 1];
-    size_t i;
-    for (i = 0; i < TT_COUNT(many); i++) {
-      many[i].kind = TETHER_EVENT_TERMINATE;
-      many[i].timeout_ms = 1000;
-    }
+    tt_fill_steps(many, TT_COUNT(many), TETHER_EVENT_TERMINATE, 1000);
     assert_tether_err(tether_child_stop(c, &bad, 1, NULL), TETHER_EINVAL);
     assert_tether_err(tether_child_stop(c, NULL, 2, NULL), TETHER_EINVAL);
     /* One limit and one check for tether_child_stop() and tokens
