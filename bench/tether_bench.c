@@ -204,14 +204,7 @@ static stats compute_stats(const double *v, int n) {
 /* Receiving mechanisms (each runs in a fresh child process)                */
 /* ------------------------------------------------------------------------ */
 
-enum {
-  V_TETHER_WAIT,
-  V_TETHER_POLL,
-  V_SIGWAIT,
-  V_SELFPIPE,
-  V_LIBUV,
-  V_COUNT
-};
+enum { V_TETHER_WAIT, V_TETHER_POLL, V_SIGWAIT, V_SELFPIPE, V_LIBUV, V_COUNT };
 
 /* Placements of the processes of a sample (round trip, spawn). */
 enum { P_FREE, P_SAME_CPU, P_COUNT };
@@ -382,22 +375,20 @@ typedef struct mech {
 } mech;
 
 static const mech g_mech[V_COUNT] = {
-    {"tether_wait", "tether wait", "tether_channel_wait(ch, &ev, -1)",
-     tether_setup, tether_wait1, 1},
+    {"tether_wait", "tether wait", "tether_channel_wait(ch, &ev, -1)", tether_setup, tether_wait1,
+     1},
     {"tether_poll", "tether poll()",
-     "poll() on tether_channel_handle(), then tether_channel_poll() until 0",
-     tether_setup, tether_poll1, 1},
-    {"sigwaitinfo", "sigwaitinfo", "signal blocked, sigwaitinfo()",
-     sigwait_setup, sigwait_wait1, 1},
+     "poll() on tether_channel_handle(), then tether_channel_poll() until 0", tether_setup,
+     tether_poll1, 1},
+    {"sigwaitinfo", "sigwaitinfo", "signal blocked, sigwaitinfo()", sigwait_setup, sigwait_wait1,
+     1},
     {"selfpipe", "self-pipe",
-     "sigaction handler writes 1 byte to a non-blocking pipe; poll() then read()",
-     selfpipe_setup, selfpipe_wait1, 1},
+     "sigaction handler writes 1 byte to a non-blocking pipe; poll() then read()", selfpipe_setup,
+     selfpipe_wait1, 1},
 #if defined(TETHER_BENCH_HAVE_LIBUV)
-    {"libuv", "libuv", "uv_signal_t in a uv loop; the callback sends the reply",
-     uv_setup, NULL, 1},
+    {"libuv", "libuv", "uv_signal_t in a uv loop; the callback sends the reply", uv_setup, NULL, 1},
 #else
-    {"libuv", "libuv", "uv_signal_t in a uv loop (libuv not found at build time)",
-     NULL, NULL, 0},
+    {"libuv", "libuv", "uv_signal_t in a uv loop (libuv not found at build time)", NULL, NULL, 0},
 #endif
 };
 
@@ -459,11 +450,9 @@ static void report_child(const char *who, const char *what, pid_t pid) {
   if (waitpid(pid, &st, 0) < 0)
     return;
   if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
-    fprintf(stderr, "tether_bench: %s %s: child exited with code %d\n", who,
-            what, WEXITSTATUS(st));
+    fprintf(stderr, "tether_bench: %s %s: child exited with code %d\n", who, what, WEXITSTATUS(st));
   else if (WIFSIGNALED(st))
-    fprintf(stderr, "tether_bench: %s %s: child killed by signal %d\n", who,
-            what, WTERMSIG(st));
+    fprintf(stderr, "tether_bench: %s %s: child killed by signal %d\n", who, what, WTERMSIG(st));
 }
 
 /* Mean microseconds per round trip, or < 0 on failure. */
@@ -486,8 +475,7 @@ static double run_sample(int v, long warm, long rounds, int pin_cpu) {
   char c;
   uint64_t ns = 0;
   int ok;
-  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 ||
-      pipe2(res, O_CLOEXEC) < 0) {
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0) {
     perror("tether_bench: pipe2");
     return -1;
   }
@@ -594,9 +582,9 @@ static int64_t proc_cpu_ns(pid_t pid) {
 }
 
 typedef struct idle_child_report {
-  long vcsw, ivcsw;  /* getrusage delta across the whole wait */
-  int64_t cpu_ns;    /* CPU time across the whole wait */
-  int kind;          /* event that ended the wait */
+  long vcsw, ivcsw; /* getrusage delta across the whole wait */
+  int64_t cpu_ns;   /* CPU time across the whole wait */
+  int kind;         /* event that ended the wait */
   int rc;
 } idle_child_report;
 
@@ -630,8 +618,7 @@ static void idle_child(int ready_fd, int res_fd) {
   (void)getrusage(RUSAGE_SELF, &r1);
   rep.vcsw = r1.ru_nvcsw - r0.ru_nvcsw;
   rep.ivcsw = r1.ru_nivcsw - r0.ru_nivcsw;
-  rep.cpu_ns = (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000000 +
-               (c1.tv_nsec - c0.tv_nsec);
+  rep.cpu_ns = (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000000 + (c1.tv_nsec - c0.tv_nsec);
   rep.kind = rep.rc == 1 ? ev.kind : 0;
   _exit(write_all(res_fd, &rep, sizeof(rep)) < 0 ? 32 : 0);
 }
@@ -708,10 +695,10 @@ fail:
 /* ------------------------------------------------------------------------ */
 
 typedef struct mem_point {
-  long rss_kib;     /* /proc/self/statm resident (file-backed pages too) */
-  long anon_kib;    /* /proc/self/status RssAnon: private memory */
-  long heap_bytes;  /* mallinfo2 in-use bytes, -1 unknown */
-  long fds;         /* open descriptors */
+  long rss_kib;    /* /proc/self/statm resident (file-backed pages too) */
+  long anon_kib;   /* /proc/self/status RssAnon: private memory */
+  long heap_bytes; /* mallinfo2 in-use bytes, -1 unknown */
+  long fds;        /* open descriptors */
 } mem_point;
 
 typedef struct mem_result {
@@ -863,8 +850,7 @@ static int resolve_on_path(const char *name, char *out, size_t cap) {
       memcpy(cand, p, len);
       cand[len] = '/';
       memcpy(cand + len + 1, name, strlen(name) + 1);
-      if (access(cand, X_OK) == 0 && realpath(cand, out) != NULL &&
-          strlen(out) < cap)
+      if (access(cand, X_OK) == 0 && realpath(cand, out) != NULL && strlen(out) < cap)
         return 0;
     }
     if (end == NULL)
@@ -905,8 +891,7 @@ static int reap_strays(int max_ms) {
     if (p < 0)
       return 0; /* ECHILD: none left */
     if (now_ns() >= end) {
-      fprintf(stderr, "tether_bench: a child is still running after %d ms\n",
-              max_ms);
+      fprintf(stderr, "tether_bench: a child is still running after %d ms\n", max_ms);
       return -1;
     }
     sleep_us(200);
@@ -1014,8 +999,8 @@ static int group_live_count(pid_t pgid) {
     long pg;
     if (e->d_name[0] < '0' || e->d_name[0] > '9')
       continue;
-    if (proc_stat((pid_t)atol(e->d_name), &st, NULL, &pg, NULL) == 0 &&
-        pg == (long)pgid && st != 'Z' && st != 'X')
+    if (proc_stat((pid_t)atol(e->d_name), &st, NULL, &pg, NULL) == 0 && pg == (long)pgid &&
+        st != 'Z' && st != 'X')
       n++;
   }
   (void)closedir(d);
@@ -1144,8 +1129,7 @@ static const spawn_mech g_spawn[S_COUNT] = {
  * returned, [1] the exit was seen, [2] the child was released (tether:
  * tether_child_free; others: nothing left to do, 0). */
 enum { PH_START, PH_EXIT, PH_RELEASE, PH_COUNT };
-static const char *const g_phase_name[PH_COUNT] = {"start", "exit_seen",
-                                                   "release"};
+static const char *const g_phase_name[PH_COUNT] = {"start", "exit_seen", "release"};
 static uint64_t g_ph[PH_COUNT];
 
 static int spawn_tether(const char *prog) {
@@ -1306,8 +1290,7 @@ static int spawn_worker(int s, long warm, long count, int res_fd) {
 
 /* Mean microseconds per spawn of one sample (and per phase in ph_us), or
  * < 0 on failure. */
-static double spawn_sample(int s, long warm, long count, int pin_cpu,
-                           double *ph_us) {
+static double spawn_sample(int s, long warm, long count, int pin_cpu, double *ph_us) {
   int res[2], ok, k;
   spawn_report rep;
   pid_t pid;
@@ -1710,8 +1693,7 @@ static int kill_once(kill_run *out) {
     return -1;
   }
   (void)close(p[1]);
-  ok = read_all(p[0], pids, sizeof(pids)) == 0 && pids[0] > 0 && pids[1] > 0 &&
-       pids[2] > 0;
+  ok = read_all(p[0], pids, sizeof(pids)) == 0 && pids[0] > 0 && pids[1] > 0 && pids[2] > 0;
   (void)close(p[0]);
   t0 = now_ns();
   (void)kill(mid, SIGKILL);
@@ -1988,11 +1970,10 @@ static int run_children(const child_opts *co, child_results *cr) {
           double us, ph[PH_COUNT];
           if (!(want & B_SPAWN(v)) || !g_spawn[v].available)
             continue;
-          us = spawn_sample(v, co->spawn_warmup, co->spawns,
-                            p == P_SAME_CPU ? co->first_cpu : -1, ph);
+          us = spawn_sample(v, co->spawn_warmup, co->spawns, p == P_SAME_CPU ? co->first_cpu : -1,
+                            ph);
           if (us < 0) {
-            fprintf(stderr, "tether_bench: %s: sample %d failed\n",
-                    g_spawn[v].name, s + 1);
+            fprintf(stderr, "tether_bench: %s: sample %d failed\n", g_spawn[v].name, s + 1);
             failed = 1;
             continue;
           }
@@ -2014,8 +1995,7 @@ static int run_children(const child_opts *co, child_results *cr) {
   /* Keeper start: first spawns in fresh processes, tether and plain
    * posix_spawn interleaved. */
   if (want & B_FIRST) {
-    fprintf(stderr, "tether_bench: first spawn, %ld fresh processes each\n",
-            co->first_runs);
+    fprintf(stderr, "tether_bench: first spawn, %ld fresh processes each\n", co->first_runs);
     for (i = 0; i < co->first_runs; i++) {
       double a, b;
       if (first_spawn_run("tether", &a, &b) < 0) {
@@ -2046,8 +2026,8 @@ static int run_children(const child_opts *co, child_results *cr) {
   if (want & B_TREE) {
     int res[2];
     pid_t pid;
-    fprintf(stderr, "tether_bench: teardown of a %ld-process tree, %d samples\n",
-            co->tree_n, co->samples);
+    fprintf(stderr, "tether_bench: teardown of a %ld-process tree, %d samples\n", co->tree_n,
+            co->samples);
     cr->tree_pidfd = 0;
 #if defined(SYS_pidfd_open)
     {
@@ -2076,8 +2056,7 @@ static int run_children(const child_opts *co, child_results *cr) {
             break;
           }
           if (out[0] < 0) {
-            fprintf(stderr, "tether_bench: %s: sample %d failed\n",
-                    g_tree[v].name, s + 1);
+            fprintf(stderr, "tether_bench: %s: sample %d failed\n", g_tree[v].name, s + 1);
             failed = 1;
             continue;
           }
@@ -2127,8 +2106,7 @@ static int run_children(const child_opts *co, child_results *cr) {
         }
         series_add(&cr->k_child, kr.child_ms);
         series_add(&cr->k_grandchild, kr.grandchild_ms);
-        series_add(&cr->k_last, kr.child_ms > kr.grandchild_ms ? kr.child_ms
-                                                             : kr.grandchild_ms);
+        series_add(&cr->k_last, kr.child_ms > kr.grandchild_ms ? kr.child_ms : kr.grandchild_ms);
         if (kr.keeper_ms >= 0)
           series_add(&cr->k_keeper, kr.keeper_ms);
       }
@@ -2150,8 +2128,7 @@ static int run_children(const child_opts *co, child_results *cr) {
 
   if (want & B_CMEM) {
     fprintf(stderr, "tether_bench: keeper and per-child memory\n");
-    if (run_hidden("--children-mem", CMEM_CHILDREN, &cr->cmem,
-                   sizeof(cr->cmem)) < 0)
+    if (run_hidden("--children-mem", CMEM_CHILDREN, &cr->cmem, sizeof(cr->cmem)) < 0)
       cr->cmem.ok = 0;
     if (run_hidden("--keeper-cow", co->cow_mib, &cr->cow, sizeof(cr->cow)) < 0)
       cr->cow.ok = 0;
@@ -2205,11 +2182,10 @@ static int hidden_main(int argc, char **argv) {
     return resolve_self() < 0 ? 2 : hidden_middle();
   if (strcmp(argv[1], "--first-spawn") == 0 && argc == 4)
     return hidden_first_spawn(argv[2], argv[3]);
-  if (strcmp(argv[1], "--children-mem") == 0 && argc == 3 &&
-      parse_long(argv[2], 2, &n) == 0)
+  if (strcmp(argv[1], "--children-mem") == 0 && argc == 3 && parse_long(argv[2], 2, &n) == 0)
     return resolve_self() < 0 ? 2 : hidden_children_mem(n);
-  if (strcmp(argv[1], "--keeper-cow") == 0 && argc == 3 &&
-      parse_long(argv[2], 1, &n) == 0 && n <= 4096)
+  if (strcmp(argv[1], "--keeper-cow") == 0 && argc == 3 && parse_long(argv[2], 1, &n) == 0 &&
+      n <= 4096)
     return resolve_self() < 0 ? 2 : hidden_keeper_cow(n);
   return -1;
 }
@@ -2281,10 +2257,10 @@ static void describe_machine(machine *m) {
         }
   }
   if (uname(&u) == 0)
-    (void)snprintf(m->kernel, sizeof(m->kernel), "%s %s %s %s", u.sysname,
-                   u.release, u.version, u.machine);
-  if (read_text("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-                m->clocksource, sizeof(m->clocksource)) < 0)
+    (void)snprintf(m->kernel, sizeof(m->kernel), "%s %s %s %s", u.sysname, u.release, u.version,
+                   u.machine);
+  if (read_text("/sys/devices/system/clocksource/clocksource0/current_clocksource", m->clocksource,
+                sizeof(m->clocksource)) < 0)
     (void)snprintf(m->clocksource, sizeof(m->clocksource), "unknown");
   if (gmtime_r(&t, &tmv) != NULL)
     (void)strftime(m->date, sizeof(m->date), "%Y-%m-%dT%H:%M:%SZ", &tmv);
@@ -2304,8 +2280,7 @@ static void describe_machine(machine *m) {
 /* Output                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static const char *const g_place_key[P_COUNT] = {"round_trip_us",
-                                                 "round_trip_same_cpu_us"};
+static const char *const g_place_key[P_COUNT] = {"round_trip_us", "round_trip_same_cpu_us"};
 
 typedef struct options {
   int quick, samples, idle_ms, no_idle;
@@ -2361,8 +2336,8 @@ static void json_stats(FILE *f, const series *s) {
     fputs("{\"status\": \"no samples\"}", f);
     return;
   }
-  fprintf(f, "{\"min\": %.4f, \"median\": %.4f, \"max\": %.4f, \"samples\": [",
-          s->st.min, s->st.median, s->st.max);
+  fprintf(f, "{\"min\": %.4f, \"median\": %.4f, \"max\": %.4f, \"samples\": [", s->st.min,
+          s->st.median, s->st.max);
   for (i = 0; i < s->n; i++)
     fprintf(f, "%s%.4f", i ? ", " : "", s->v[i]);
   fputs("]}", f);
@@ -2376,14 +2351,16 @@ static void json_series_ratio(FILE *f, const series *s, const series *base) {
 }
 
 static void json_kmem(FILE *f, const kmem *k) {
-  fprintf(f, "{\"vmrss_kib\": %ld, \"rss_anon_kib\": %ld, \"pss_kib\": %ld, "
-             "\"private_kib\": %ld}",
+  fprintf(f,
+          "{\"vmrss_kib\": %ld, \"rss_anon_kib\": %ld, \"pss_kib\": %ld, "
+          "\"private_kib\": %ld}",
           k->vmrss, k->anon, k->pss, k->priv);
 }
 
 static void json_mem_point(FILE *f, const mem_point *m, long threads) {
-  fprintf(f, "{\"rss_kib\": %ld, \"rss_anon_kib\": %ld, \"heap_bytes\": %ld, "
-             "\"fds\": %ld, \"threads\": %ld}",
+  fprintf(f,
+          "{\"rss_kib\": %ld, \"rss_anon_kib\": %ld, \"heap_bytes\": %ld, "
+          "\"fds\": %ld, \"threads\": %ld}",
           m->rss_kib, m->anon_kib, m->heap_bytes, m->fds, threads);
 }
 
@@ -2395,20 +2372,19 @@ static void json_children(FILE *f, const child_opts *co, const child_results *cr
     for (p = 0; p < P_COUNT; p++) {
       if (!(co->places & (1u << p)))
         continue;
-      fprintf(f, "  \"%s\": {\n    \"placement\": \"%s\",\n    \"program\": ",
-              g_spawn_key[p],
+      fprintf(f, "  \"%s\": {\n    \"placement\": \"%s\",\n    \"program\": ", g_spawn_key[p],
               p == P_FREE ? "unpinned" : "bench, guard and child pinned to one CPU");
       json_str(f, g_true);
-      fprintf(f, ",\n    \"spawns_per_sample\": %ld,\n    "
-                 "\"warmup_spawns_per_sample\": %ld,\n",
+      fprintf(f,
+              ",\n    \"spawns_per_sample\": %ld,\n    "
+              "\"warmup_spawns_per_sample\": %ld,\n",
               co->spawns, co->spawn_warmup);
       for (v = 0; v < S_COUNT; v++) {
         const series *s = &cr->spawn[p][v];
         fprintf(f, "    \"%s\": {\"mechanism\": ", g_spawn[v].name);
         json_str(f, g_spawn[v].what);
         if (s->n == 0) {
-          fprintf(f, ", \"status\": \"%s\"}",
-                  g_spawn[v].available ? "skipped" : "unavailable");
+          fprintf(f, ", \"status\": \"%s\"}", g_spawn[v].available ? "skipped" : "unavailable");
         } else {
           fputs(", \"status\": \"ok\", \"ratio_vs_posix_spawn\": ", f);
           json_series_ratio(f, s, &cr->spawn[p][S_POSIX]);
@@ -2443,9 +2419,10 @@ static void json_children(FILE *f, const child_opts *co, const child_results *cr
     fputs("\n  },\n", f);
   }
   if (cr->tree_done) {
-    fprintf(f, "  \"tree_teardown_ms\": {\n    \"tree_size\": %ld,\n    "
-               "\"shape\": \"leader + children of %d processes each (a child "
-               "and its children)\",\n    \"detection\": \"%s\",\n",
+    fprintf(f,
+            "  \"tree_teardown_ms\": {\n    \"tree_size\": %ld,\n    "
+            "\"shape\": \"leader + children of %d processes each (a child "
+            "and its children)\",\n    \"detection\": \"%s\",\n",
             co->tree_n, TREE_FANOUT,
             cr->tree_pidfd ? "a pidfd per member, poll() until all readable "
                              "(exited: zombie or reaped)"
@@ -2465,8 +2442,9 @@ static void json_children(FILE *f, const child_opts *co, const child_results *cr
     fputs("  },\n", f);
   }
   if (cr->kill_done) {
-    fprintf(f, "  \"parent_kill_ms\": {\n    \"runs\": %ld,\n    \"failed_runs\": "
-               "%d,\n    \"poll_interval_us\": %d,\n    \"child\": ",
+    fprintf(f,
+            "  \"parent_kill_ms\": {\n    \"runs\": %ld,\n    \"failed_runs\": "
+            "%d,\n    \"poll_interval_us\": %d,\n    \"child\": ",
             co->kill_runs, cr->kill_failed, KILL_POLL_US);
     json_stats(f, &cr->k_child);
     fputs(",\n    \"grandchild\": ", f);
@@ -2479,8 +2457,9 @@ static void json_children(FILE *f, const child_opts *co, const child_results *cr
   }
   if (cr->cmem_done && cr->cmem.ok) {
     const cmem_result *m = &cr->cmem;
-    fprintf(f, "  \"children_memory\": {\n    \"children\": %ld,\n    "
-               "\"parent\": {\"before\": ",
+    fprintf(f,
+            "  \"children_memory\": {\n    \"children\": %ld,\n    "
+            "\"parent\": {\"before\": ",
             m->n);
     json_mem_point(f, &m->base, m->thr_base);
     fputs(", \"one\": ", f);
@@ -2497,24 +2476,25 @@ static void json_children(FILE *f, const child_opts *co, const child_results *cr
   }
   if (cr->cmem_done && cr->cow.ok) {
     const cow_result *w = &cr->cow;
-    fprintf(f, "  \"keeper_copy_on_write\": {\n    \"what\": \"a program "
-               "with %ld MiB of written heap spawns one tethered child, then "
-               "rewrites that heap\",\n    \"program_before_spawn\": ",
+    fprintf(f,
+            "  \"keeper_copy_on_write\": {\n    \"what\": \"a program "
+            "with %ld MiB of written heap spawns one tethered child, then "
+            "rewrites that heap\",\n    \"program_before_spawn\": ",
             w->mib);
     json_kmem(f, &w->self_before);
     fputs(",\n    \"keeper_after_spawn\": ", f);
     json_kmem(f, &w->keeper_spawned);
     fputs(",\n    \"keeper_after_rewrite\": ", f);
     json_kmem(f, &w->keeper_rewritten);
-    fprintf(f, ",\n    \"program_rewrite_ms\": {\"before_first_spawn\": %.3f, "
-               "\"after_first_spawn\": %.3f},\n    \"first_spawn_call_ms\": "
-               "%.3f\n  },\n",
+    fprintf(f,
+            ",\n    \"program_rewrite_ms\": {\"before_first_spawn\": %.3f, "
+            "\"after_first_spawn\": %.3f},\n    \"first_spawn_call_ms\": "
+            "%.3f\n  },\n",
             w->write_before_ms, w->write_after_ms, w->first_spawn_ms);
   }
 }
 
-static void print_series_row(const char *label, const series *s,
-                             const series *base) {
+static void print_series_row(const char *label, const series *s, const series *base) {
   printf("| %s |", label);
   if (s->n == 0) {
     printf(" no samples | | | |\n");
@@ -2530,8 +2510,7 @@ static void print_series_row(const char *label, const series *s,
   printf("\n");
 }
 
-static void print_goal(const char *what, const series *s, const series *base,
-                       double goal) {
+static void print_goal(const char *what, const series *s, const series *base, double goal) {
   printf("%s", what);
   if (s->n > 0 && base->n > 0 && base->st.median > 0)
     printf(" -> %.2fx (%s)", s->st.median / base->st.median,
@@ -2541,8 +2520,7 @@ static void print_goal(const char *what, const series *s, const series *base,
   printf(".\n\n");
 }
 
-static void print_children(const child_opts *co, const child_results *cr,
-                           int first_cpu) {
+static void print_children(const child_opts *co, const child_results *cr, int first_cpu) {
   int p, v;
   if (cr->spawn_done)
     for (p = 0; p < P_COUNT; p++) {
@@ -2551,8 +2529,7 @@ static void print_children(const child_opts *co, const child_results *cr,
       if (p == P_FREE)
         printf("## Spawn + wait of `%s`, unpinned\n\n", g_true);
       else
-        printf("## Spawn + wait of `%s`, everything on CPU %d\n\n", g_true,
-               first_cpu);
+        printf("## Spawn + wait of `%s`, everything on CPU %d\n\n", g_true, first_cpu);
       printf("Each sample is a fresh bench process: %ld untimed spawns (the "
              "first tethered one starts the guard), then %ld timed spawn + "
              "wait (+ free); %d samples per variant, interleaved; mean "
@@ -2566,8 +2543,7 @@ static void print_children(const child_opts *co, const child_results *cr,
                  g_spawn[v].available ? "skipped" : "unavailable");
           continue;
         }
-        print_series_row(g_spawn[v].label, &cr->spawn[p][v],
-                         &cr->spawn[p][S_POSIX]);
+        print_series_row(g_spawn[v].label, &cr->spawn[p][v], &cr->spawn[p][S_POSIX]);
       }
       printf("\n");
       print_goal("Stated goal (measured, not asserted): tether_spawn <= 1.15x "
@@ -2581,8 +2557,7 @@ static void print_children(const child_opts *co, const child_results *cr,
       for (v = 0; v < S_COUNT; v++)
         if (cr->spawn[p][v].n > 0)
           printf("| %s | %.1f | %.1f | %.1f |\n", g_spawn[v].label,
-                 cr->spawn_ph[p][v][PH_START].st.median,
-                 cr->spawn_ph[p][v][PH_EXIT].st.median,
+                 cr->spawn_ph[p][v][PH_START].st.median, cr->spawn_ph[p][v][PH_EXIT].st.median,
                  cr->spawn_ph[p][v][PH_RELEASE].st.median);
       printf("\n");
     }
@@ -2592,15 +2567,12 @@ static void print_children(const child_opts *co, const child_results *cr,
            "each times two spawn + wait of `%s`; microseconds.\n\n",
            cr->t_first.cap, g_true);
     printf("| measure | min us | median us | max us |\n|---|--:|--:|--:|\n");
-    print_series_row("tether: first spawn (guard start + spawn)", &cr->t_first,
-                     NULL);
+    print_series_row("tether: first spawn (guard start + spawn)", &cr->t_first, NULL);
     print_series_row("tether: second spawn", &cr->t_second, NULL);
-    print_series_row("guard start (first - second, per process)",
-                     &cr->keeper_start, NULL);
+    print_series_row("guard start (first - second, per process)", &cr->keeper_start, NULL);
     print_series_row("posix_spawn: first spawn", &cr->p_first, NULL);
     print_series_row("posix_spawn: second spawn", &cr->p_second, NULL);
-    print_series_row("posix_spawn: first - second (cold start of any spawn)",
-                     &cr->p_cold, NULL);
+    print_series_row("posix_spawn: first - second (cold start of any spawn)", &cr->p_cold, NULL);
     if (cr->keeper_start.n > 0 && cr->p_cold.n > 0)
       printf("\nKeeper start net of the cold start every first spawn pays: "
              "about %.0f us (difference of the medians).\n",
@@ -2624,8 +2596,7 @@ static void print_children(const child_opts *co, const child_results *cr,
         printf("| %s | no samples | | | | |\n", g_tree[v].label);
         continue;
       }
-      printf("| %s | %.2f | %.2f | %.2f |", g_tree[v].label, s->st.min,
-             s->st.median, s->st.max);
+      printf("| %s | %.2f | %.2f | %.2f |", g_tree[v].label, s->st.min, s->st.median, s->st.max);
       if (cr->tree[T_RAW].n > 0 && cr->tree[T_RAW].st.median > 0)
         printf(" %.2fx |", s->st.median / cr->tree[T_RAW].st.median);
       else
@@ -2642,8 +2613,7 @@ static void print_children(const child_opts *co, const child_results *cr,
            "that forks a grandchild; the bench SIGKILLs the middle and polls "
            "/proc/<pid>/stat every %d us (zombie = dead). Milliseconds after "
            "the kill.%s\n\n",
-           co->kill_runs, KILL_POLL_US,
-           cr->kill_failed ? " SOME RUNS FAILED (see stderr)." : "");
+           co->kill_runs, KILL_POLL_US, cr->kill_failed ? " SOME RUNS FAILED (see stderr)." : "");
     printf("| process | min ms | median ms | max ms |\n|---|--:|--:|--:|\n");
     print_series_row("child (leader of its group)", &cr->k_child, NULL);
     print_series_row("grandchild", &cr->k_grandchild, NULL);
@@ -2652,8 +2622,8 @@ static void print_children(const child_opts *co, const child_results *cr,
     printf("\nStated goal (measured, not asserted): last descendant dead "
            "within 100 ms");
     if (cr->k_last.n > 0)
-      printf(" -> median %.2f ms, worst %.2f ms (%s)", cr->k_last.st.median,
-             cr->k_last.st.max, cr->k_last.st.max <= 100.0 ? "met" : "MISSED");
+      printf(" -> median %.2f ms, worst %.2f ms (%s)", cr->k_last.st.median, cr->k_last.st.max,
+             cr->k_last.st.max <= 100.0 ? "met" : "MISSED");
     printf(".\n\n");
   }
   if (cr->cmem_done && cr->cmem.ok) {
@@ -2665,13 +2635,12 @@ static void print_children(const child_opts *co, const child_results *cr,
     printf("tether-guard (started from its own image), from "
            "/proc/<keeper>/status and smaps_rollup, KiB:\n\n");
     printf("| guard with | VmRSS | RssAnon | Pss | Private |\n|---|--:|--:|--:|--:|\n");
-    printf("| 1 child | %ld | %ld | %ld | %ld |\n", m->keeper_one.vmrss,
-           m->keeper_one.anon, m->keeper_one.pss, m->keeper_one.priv);
+    printf("| 1 child | %ld | %ld | %ld | %ld |\n", m->keeper_one.vmrss, m->keeper_one.anon,
+           m->keeper_one.pss, m->keeper_one.priv);
     printf("| %ld children | %ld | %ld | %ld | %ld |\n", m->n, m->keeper_all.vmrss,
            m->keeper_all.anon, m->keeper_all.pss, m->keeper_all.priv);
-    printf("| (the program itself, 1 child) | %ld | %ld | %ld | %ld |\n\n",
-           m->self_one.vmrss, m->self_one.anon, m->self_one.pss,
-           m->self_one.priv);
+    printf("| (the program itself, 1 child) | %ld | %ld | %ld | %ld |\n\n", m->self_one.vmrss,
+           m->self_one.anon, m->self_one.pss, m->self_one.priv);
     printf("The program (parent side):\n\n");
     printf("| live tethered children | RSS added (anon / total) | heap in use "
            "added | descriptors added | threads added |\n|--:|--:|--:|--:|--:|\n");
@@ -2685,9 +2654,8 @@ static void print_children(const child_opts *co, const child_results *cr,
            m->all.fds - m->base.fds, m->thr_all - m->thr_base);
     printf("| per child after the first | %.2f KiB anon | %.0f B | %.2f | %.2f |\n\n",
            (double)(m->all.anon_kib - m->one.anon_kib) / (double)per,
-           m->base.heap_bytes < 0
-               ? -1.0
-               : (double)(m->all.heap_bytes - m->one.heap_bytes) / (double)per,
+           m->base.heap_bytes < 0 ? -1.0
+                                  : (double)(m->all.heap_bytes - m->one.heap_bytes) / (double)per,
            (double)(m->all.fds - m->one.fds) / (double)per,
            (double)(m->thr_all - m->thr_one) / (double)per);
   }
@@ -2699,16 +2667,14 @@ static void print_children(const child_opts *co, const child_results *cr,
            "child, then rewrites that heap (KiB):\n\n",
            w->mib);
     printf("| process | VmRSS | RssAnon | Pss | Private |\n|---|--:|--:|--:|--:|\n");
-    printf("| program, before its first spawn | %ld | %ld | %ld | %ld |\n",
-           w->self_before.vmrss, w->self_before.anon, w->self_before.pss,
-           w->self_before.priv);
-    printf("| guard, after the spawn | %ld | %ld | %ld | %ld |\n",
-           w->keeper_spawned.vmrss, w->keeper_spawned.anon, w->keeper_spawned.pss,
-           w->keeper_spawned.priv);
+    printf("| program, before its first spawn | %ld | %ld | %ld | %ld |\n", w->self_before.vmrss,
+           w->self_before.anon, w->self_before.pss, w->self_before.priv);
+    printf("| guard, after the spawn | %ld | %ld | %ld | %ld |\n", w->keeper_spawned.vmrss,
+           w->keeper_spawned.anon, w->keeper_spawned.pss, w->keeper_spawned.priv);
     printf("| guard, after the program rewrote its heap | %ld | %ld | %ld | %ld "
            "|\n\n",
-           w->keeper_rewritten.vmrss, w->keeper_rewritten.anon,
-           w->keeper_rewritten.pss, w->keeper_rewritten.priv);
+           w->keeper_rewritten.vmrss, w->keeper_rewritten.anon, w->keeper_rewritten.pss,
+           w->keeper_rewritten.priv);
     printf("The program's rewrite of that heap took %.1f ms before its first "
            "spawn and %.1f ms after it (copy-on-write faults). Its first "
            "tether_spawn() call (guard start included) took %.2f ms.\n\n",
@@ -2716,8 +2682,7 @@ static void print_children(const child_opts *co, const child_results *cr,
   }
 }
 
-static int write_json(const char *path, const options *o, const machine *m,
-                      const results *r) {
+static int write_json(const char *path, const options *o, const machine *m, const results *r) {
   FILE *f = fopen(path, "w");
   int v, i, p;
   if (f == NULL) {
@@ -2732,8 +2697,8 @@ static int write_json(const char *path, const options *o, const machine *m,
   json_str(f, m->date);
   fputs(",\n  \"machine\": {\n    \"cpu\": ", f);
   json_str(f, m->cpu);
-  fprintf(f, ",\n    \"cores\": %ld,\n    \"cpus_allowed\": %d,\n    \"kernel\": ",
-          m->cores, m->allowed);
+  fprintf(f, ",\n    \"cores\": %ld,\n    \"cpus_allowed\": %d,\n    \"kernel\": ", m->cores,
+          m->allowed);
   json_str(f, m->kernel);
   fputs(",\n    \"clocksource\": ", f);
   json_str(f, m->clocksource);
@@ -2761,43 +2726,42 @@ static int write_json(const char *path, const options *o, const machine *m,
           "\"idle_window_ms\": %d,\n    \"spawns_per_sample\": %ld,\n    "
           "\"tree_size\": %ld,\n    \"parent_kill_runs\": %ld,\n    "
           "\"first_spawn_runs\": %ld\n  },\n",
-          o->quick ? "true" : "false", o->rounds, o->warmup, o->samples,
-          m->first_cpu, o->idle_ms, o->co.spawns, o->co.tree_n,
-          o->co.kill_runs, o->co.first_runs);
+          o->quick ? "true" : "false", o->rounds, o->warmup, o->samples, m->first_cpu, o->idle_ms,
+          o->co.spawns, o->co.tree_n, o->co.kill_runs, o->co.first_runs);
   for (p = 0; p < P_COUNT; p++) {
-  const rt_set *rs = &r->rt[p];
-  if (!(o->places & (1u << p)) || !(o->only & B_ROUNDTRIP))
-    continue;
-  fputs("  ", f);
-  json_str(f, g_place_key[p]);
-  fprintf(f, ": {\n    \"placement\": \"%s\",\n",
-          p == P_FREE ? "unpinned: the scheduler places both processes"
-                      : "both processes pinned to one CPU");
-  for (v = 0; v < V_COUNT; v++) {
-    fputs("    ", f);
-    json_str(f, g_mech[v].name);
-    fputs(": {\n      \"mechanism\": ", f);
-    json_str(f, g_mech[v].what);
-    if (!rs->have[v]) {
-      fprintf(f, ",\n      \"status\": \"%s\"\n    }",
-              g_mech[v].available ? "skipped" : "unavailable");
-    } else {
-      fprintf(f,
-              ",\n      \"status\": \"ok\",\n      \"min\": %.4f,\n      "
-              "\"median\": %.4f,\n      \"max\": %.4f,\n      "
-              "\"ratio_vs_selfpipe\": ",
-              rs->st[v].min, rs->st[v].median, rs->st[v].max);
-      json_ratio(f, rs, v, V_SELFPIPE);
-      fputs(",\n      \"ratio_vs_libuv\": ", f);
-      json_ratio(f, rs, v, V_LIBUV);
-      fputs(",\n      \"samples\": [", f);
-      for (i = 0; i < rs->n[v]; i++)
-        fprintf(f, "%s%.4f", i ? ", " : "", rs->us[v][i]);
-      fputs("]\n    }", f);
+    const rt_set *rs = &r->rt[p];
+    if (!(o->places & (1u << p)) || !(o->only & B_ROUNDTRIP))
+      continue;
+    fputs("  ", f);
+    json_str(f, g_place_key[p]);
+    fprintf(f, ": {\n    \"placement\": \"%s\",\n",
+            p == P_FREE ? "unpinned: the scheduler places both processes"
+                        : "both processes pinned to one CPU");
+    for (v = 0; v < V_COUNT; v++) {
+      fputs("    ", f);
+      json_str(f, g_mech[v].name);
+      fputs(": {\n      \"mechanism\": ", f);
+      json_str(f, g_mech[v].what);
+      if (!rs->have[v]) {
+        fprintf(f, ",\n      \"status\": \"%s\"\n    }",
+                g_mech[v].available ? "skipped" : "unavailable");
+      } else {
+        fprintf(f,
+                ",\n      \"status\": \"ok\",\n      \"min\": %.4f,\n      "
+                "\"median\": %.4f,\n      \"max\": %.4f,\n      "
+                "\"ratio_vs_selfpipe\": ",
+                rs->st[v].min, rs->st[v].median, rs->st[v].max);
+        json_ratio(f, rs, v, V_SELFPIPE);
+        fputs(",\n      \"ratio_vs_libuv\": ", f);
+        json_ratio(f, rs, v, V_LIBUV);
+        fputs(",\n      \"samples\": [", f);
+        for (i = 0; i < rs->n[v]; i++)
+          fprintf(f, "%s%.4f", i ? ", " : "", rs->us[v][i]);
+        fputs("]\n    }", f);
+      }
+      fputs(v + 1 < V_COUNT ? ",\n" : "\n", f);
     }
-    fputs(v + 1 < V_COUNT ? ",\n" : "\n", f);
-  }
-  fputs("  },\n", f);
+    fputs("  },\n", f);
   }
   json_children(f, &o->co, &r->ch);
   if (r->idle_done) {
@@ -2807,8 +2771,8 @@ static int write_json(const char *path, const options *o, const machine *m,
             "\"window_voluntary_ctxt_switches\": %ld,\n    "
             "\"window_involuntary_ctxt_switches\": %ld,\n    "
             "\"window_cpu_ns\": %lld,\n    \"threads\": %ld,\n    \"state\": ",
-            id->ok ? "true" : "false", id->window_s, id->win_vcsw,
-            id->win_ivcsw, (long long)id->win_cpu_ns, id->threads);
+            id->ok ? "true" : "false", id->window_s, id->win_vcsw, id->win_ivcsw,
+            (long long)id->win_cpu_ns, id->threads);
     json_str(f, id->state);
     fputs(",\n    \"wchan\": ", f);
     json_str(f, id->wchan);
@@ -2830,10 +2794,9 @@ static int write_json(const char *path, const options *o, const machine *m,
             "\"one\": %ld, \"hundred\": %ld},\n    \"heap_bytes\": {\"before\": %ld, \"one\": "
             "%ld, \"hundred\": %ld},\n    \"fds\": {\"before\": %ld, \"one\": "
             "%ld, \"hundred\": %ld}\n  }\n",
-            mm->base.rss_kib, mm->one.rss_kib, mm->hundred.rss_kib,
-            mm->base.anon_kib, mm->one.anon_kib, mm->hundred.anon_kib,
-            mm->base.heap_bytes, mm->one.heap_bytes, mm->hundred.heap_bytes,
-            mm->base.fds, mm->one.fds, mm->hundred.fds);
+            mm->base.rss_kib, mm->one.rss_kib, mm->hundred.rss_kib, mm->base.anon_kib,
+            mm->one.anon_kib, mm->hundred.anon_kib, mm->base.heap_bytes, mm->one.heap_bytes,
+            mm->hundred.heap_bytes, mm->base.fds, mm->one.fds, mm->hundred.fds);
   } else {
     fputs("  \"memory\": null\n", f);
   }
@@ -2852,52 +2815,50 @@ static void print_ratio(const rt_set *r, int v, int base) {
     printf(" n/a |");
 }
 
-static void print_report(const options *o, const machine *m,
-                         const results *res) {
+static void print_report(const options *o, const machine *m, const results *res) {
   int v, p;
   printf("# tether_bench %s%s\n\n", tether_version_string(),
          o->quick ? " (--quick: smoke counts, numbers are noisy)" : "");
   printf("%s, %s; %ld cores (%s); %s; clocksource %s; %s; libuv %s; "
          "%s build, %s library; source %s; load average %s at start, %s at "
          "end\n\n",
-         m->date, m->cpu, m->cores, m->kernel, BENCH_COMPILER, m->clocksource,
-         m->libc, m->libuv, TETHER_BENCH_BUILD_TYPE, TETHER_BENCH_LIB_KIND,
-         o->source, m->load_start, m->load_end);
+         m->date, m->cpu, m->cores, m->kernel, BENCH_COMPILER, m->clocksource, m->libc, m->libuv,
+         TETHER_BENCH_BUILD_TYPE, TETHER_BENCH_LIB_KIND, o->source, m->load_start, m->load_end);
   for (p = 0; p < P_COUNT; p++) {
-  const rt_set *r = &res->rt[p];
-  if (!(o->places & (1u << p)) || !(o->only & B_ROUNDTRIP))
-    continue;
-  if (p == P_FREE)
-    printf("## Signal round trip, unpinned (SIGUSR1 ping-pong between two "
-           "processes)\n\n");
-  else
-    printf("## Signal round trip, both processes on CPU %d\n\n", m->first_cpu);
-  printf("%ld round trips per sample (+%ld warm-up), %d samples per variant, "
-         "variants interleaved; per-round-trip mean of each sample, in "
-         "microseconds.\n\n",
-         o->rounds, o->warmup, o->samples);
-  printf("| variant | min us | median us | max us | vs self-pipe | vs libuv |\n");
-  printf("|---|--:|--:|--:|--:|--:|\n");
-  for (v = 0; v < V_COUNT; v++) {
-    printf("| %s |", g_mech[v].label);
-    if (!r->have[v]) {
-      printf(" %s | | | | |\n", g_mech[v].available ? "skipped" : "unavailable");
+    const rt_set *r = &res->rt[p];
+    if (!(o->places & (1u << p)) || !(o->only & B_ROUNDTRIP))
       continue;
+    if (p == P_FREE)
+      printf("## Signal round trip, unpinned (SIGUSR1 ping-pong between two "
+             "processes)\n\n");
+    else
+      printf("## Signal round trip, both processes on CPU %d\n\n", m->first_cpu);
+    printf("%ld round trips per sample (+%ld warm-up), %d samples per variant, "
+           "variants interleaved; per-round-trip mean of each sample, in "
+           "microseconds.\n\n",
+           o->rounds, o->warmup, o->samples);
+    printf("| variant | min us | median us | max us | vs self-pipe | vs libuv |\n");
+    printf("|---|--:|--:|--:|--:|--:|\n");
+    for (v = 0; v < V_COUNT; v++) {
+      printf("| %s |", g_mech[v].label);
+      if (!r->have[v]) {
+        printf(" %s | | | | |\n", g_mech[v].available ? "skipped" : "unavailable");
+        continue;
+      }
+      printf(" %.2f | %.2f | %.2f |", r->st[v].min, r->st[v].median, r->st[v].max);
+      print_ratio(r, v, V_SELFPIPE);
+      print_ratio(r, v, V_LIBUV);
+      printf("\n");
     }
-    printf(" %.2f | %.2f | %.2f |", r->st[v].min, r->st[v].median, r->st[v].max);
-    print_ratio(r, v, V_SELFPIPE);
-    print_ratio(r, v, V_LIBUV);
-    printf("\n");
-  }
-  printf("\nStated goal (measured, not asserted): tether wait <= 1.10x self-pipe");
-  if (r->have[V_TETHER_WAIT] && r->have[V_SELFPIPE])
-    printf(" -> %.2fx", r->st[V_TETHER_WAIT].median / r->st[V_SELFPIPE].median);
-  printf("; <= 1.00x libuv");
-  if (r->have[V_TETHER_WAIT] && r->have[V_LIBUV])
-    printf(" -> %.2fx", r->st[V_TETHER_WAIT].median / r->st[V_LIBUV].median);
-  else
-    printf(" -> n/a");
-  printf(".\n\n");
+    printf("\nStated goal (measured, not asserted): tether wait <= 1.10x self-pipe");
+    if (r->have[V_TETHER_WAIT] && r->have[V_SELFPIPE])
+      printf(" -> %.2fx", r->st[V_TETHER_WAIT].median / r->st[V_SELFPIPE].median);
+    printf("; <= 1.00x libuv");
+    if (r->have[V_TETHER_WAIT] && r->have[V_LIBUV])
+      printf(" -> %.2fx", r->st[V_TETHER_WAIT].median / r->st[V_LIBUV].median);
+    else
+      printf(" -> n/a");
+    printf(".\n\n");
   }
 
   if (res->idle_done) {
@@ -2906,8 +2867,8 @@ static void print_report(const options *o, const machine *m,
            "interrupt + terminate)\n\n");
     printf("| measure | value |\n|---|--:|\n");
     printf("| idle window | %.2f s |\n", id->window_s);
-    printf("| context switches in window (voluntary / involuntary) | %ld / %ld |\n",
-           id->win_vcsw, id->win_ivcsw);
+    printf("| context switches in window (voluntary / involuntary) | %ld / %ld |\n", id->win_vcsw,
+           id->win_ivcsw);
     printf("| CPU time in window | %.1f us |\n", (double)id->win_cpu_ns / 1000.0);
     printf("| whole wait incl. the SIGTERM wake-up: switches (vol / invol) | "
            "%ld / %ld |\n",
@@ -2926,15 +2887,13 @@ static void print_report(const options *o, const machine *m,
     printf("| channels opened | RSS added (anon / total) | heap in use added | "
            "descriptors added |\n");
     printf("|--:|--:|--:|--:|\n");
-    printf("| 1 | %ld / %ld KiB | %ld B | %ld |\n",
-           mm->one.anon_kib - mm->base.anon_kib, mm->one.rss_kib - mm->base.rss_kib,
+    printf("| 1 | %ld / %ld KiB | %ld B | %ld |\n", mm->one.anon_kib - mm->base.anon_kib,
+           mm->one.rss_kib - mm->base.rss_kib,
            mm->base.heap_bytes < 0 ? -1L : mm->one.heap_bytes - mm->base.heap_bytes,
            mm->one.fds - mm->base.fds);
-    printf("| 100 | %ld / %ld KiB | %ld B | %ld |\n",
-           mm->hundred.anon_kib - mm->base.anon_kib,
+    printf("| 100 | %ld / %ld KiB | %ld B | %ld |\n", mm->hundred.anon_kib - mm->base.anon_kib,
            mm->hundred.rss_kib - mm->base.rss_kib,
-           mm->base.heap_bytes < 0 ? -1L
-                                   : mm->hundred.heap_bytes - mm->base.heap_bytes,
+           mm->base.heap_bytes < 0 ? -1L : mm->hundred.heap_bytes - mm->base.heap_bytes,
            mm->hundred.fds - mm->base.fds);
     printf("\nanon = private memory (RssAnon); total also counts code pages of "
            "the library and libc that the first calls fault in (shared page "
@@ -2998,9 +2957,8 @@ static int parse_only(const char *list, unsigned *mask) {
   static const struct {
     const char *name;
     unsigned bits;
-  } items[] = {{"roundtrip", B_ROUNDTRIP}, {"spawn", B_SPAWN_ALL},
-               {"first_spawn", B_FIRST},   {"teardown", B_TREE},
-               {"parent_kill", B_KILL},    {"children_mem", B_CMEM},
+  } items[] = {{"roundtrip", B_ROUNDTRIP}, {"spawn", B_SPAWN_ALL},  {"first_spawn", B_FIRST},
+               {"teardown", B_TREE},       {"parent_kill", B_KILL}, {"children_mem", B_CMEM},
                {"children", B_CHILDREN},   {"idle", B_IDLE}};
   char buf[512], *tok, *save = NULL;
   int v;
@@ -3049,12 +3007,9 @@ int main(int argc, char **argv) {
       o.quick = 1;
     } else if (strcmp(a, "--no-idle") == 0) {
       o.no_idle = 1;
-    } else if (val != NULL && (strcmp(a, "--spawns") == 0 ||
-                               strcmp(a, "--tree-size") == 0 ||
-                               strcmp(a, "--kill-runs") == 0 ||
-                               strcmp(a, "--first-runs") == 0)) {
-      if (parse_long(val, 1, &tmp) < 0 ||
-          (strcmp(a, "--tree-size") == 0 && tmp > TREE_MAX)) {
+    } else if (val != NULL && (strcmp(a, "--spawns") == 0 || strcmp(a, "--tree-size") == 0 ||
+                               strcmp(a, "--kill-runs") == 0 || strcmp(a, "--first-runs") == 0)) {
+      if (parse_long(val, 1, &tmp) < 0 || (strcmp(a, "--tree-size") == 0 && tmp > TREE_MAX)) {
         fprintf(stderr, "tether_bench: bad value for %s: %s\n", a, val);
         return 2;
       }
@@ -3094,10 +3049,8 @@ int main(int argc, char **argv) {
         return 2;
       }
       i++;
-    } else if (val != NULL && (strcmp(a, "--samples") == 0 ||
-                               strcmp(a, "--rounds") == 0 ||
-                               strcmp(a, "--warmup") == 0 ||
-                               strcmp(a, "--idle-ms") == 0)) {
+    } else if (val != NULL && (strcmp(a, "--samples") == 0 || strcmp(a, "--rounds") == 0 ||
+                               strcmp(a, "--warmup") == 0 || strcmp(a, "--idle-ms") == 0)) {
       long lo = strcmp(a, "--warmup") == 0 ? 0 : 1;
       if (parse_long(val, lo, &tmp) < 0) {
         fprintf(stderr, "tether_bench: bad value for %s: %s\n", a, val);
@@ -3157,8 +3110,7 @@ int main(int argc, char **argv) {
           continue;
         us = run_sample(v, o.warmup, o.rounds, p == P_SAME_CPU ? m.first_cpu : -1);
         if (us < 0) {
-          fprintf(stderr, "tether_bench: %s: sample %d failed\n", g_mech[v].name,
-                  s + 1);
+          fprintf(stderr, "tether_bench: %s: sample %d failed\n", g_mech[v].name, s + 1);
           failed = 1;
           continue;
         }

@@ -21,8 +21,7 @@
  * so the pointer operations are the long ones.
  */
 #pragma intrinsic(_InterlockedCompareExchange64, _InterlockedExchangeAdd, \
-                  _InterlockedCompareExchange, _InterlockedExchange,      \
-                  _BitScanForward)
+                  _InterlockedCompareExchange, _InterlockedExchange, _BitScanForward)
 
 static __inline uint64_t tether__load64(volatile uint64_t *p) {
   return (uint64_t)_InterlockedCompareExchange64((volatile __int64 *)p, 0, 0);
@@ -34,10 +33,18 @@ static __inline uint64_t tether__rmw64(volatile uint64_t *p, uint64_t v, int op)
   uint64_t want;
   for (;;) {
     switch (op) {
-    case 0: want = v; break;
-    case 1: want = (uint64_t)old + v; break;
-    case 2: want = (uint64_t)old | v; break;
-    default: want = (uint64_t)old & v; break;
+    case 0:
+      want = v;
+      break;
+    case 1:
+      want = (uint64_t)old + v;
+      break;
+    case 2:
+      want = (uint64_t)old | v;
+      break;
+    default:
+      want = (uint64_t)old & v;
+      break;
     }
     seen = _InterlockedCompareExchange64((volatile __int64 *)p, (__int64)want, old);
     if (seen == old)
@@ -72,10 +79,9 @@ static __inline int tether__ctz64(uint64_t v) {
   return (int)i + 32;
 }
 #else /* x64, ARM64 */
-#pragma intrinsic(_InterlockedExchangeAdd64, _InterlockedExchange64, \
-                  _InterlockedCompareExchange64, _InterlockedOr64,    \
-                  _InterlockedAnd64, _InterlockedExchangeAdd,         \
-                  _InterlockedCompareExchangePointer,                 \
+#pragma intrinsic(_InterlockedExchangeAdd64, _InterlockedExchange64,                  \
+                  _InterlockedCompareExchange64, _InterlockedOr64, _InterlockedAnd64, \
+                  _InterlockedExchangeAdd, _InterlockedCompareExchangePointer,        \
                   _InterlockedExchangePointer, _BitScanForward64)
 
 static __inline uint64_t tether__load64(volatile uint64_t *p) {

@@ -213,29 +213,29 @@ typedef struct tether__os_child tether__os_child;
 /* The portable part of a child; backends read and set the marked fields. */
 struct tether_child {
   /* Set by the backend's spawn: */
-  int64_t pid;                  /* process id (POSIX: also the group id) */
-  tether_os_handle stdio[3];    /* parent ends of TETHER_STDIO_PIPE streams,
-                                   else the invalid handle */
-  tether__os_child *os;         /* backend state */
+  int64_t pid;               /* process id (POSIX: also the group id) */
+  tether_os_handle stdio[3]; /* parent ends of TETHER_STDIO_PIPE streams,
+                                else the invalid handle */
+  tether__os_child *os;      /* backend state */
   /* Core-owned (read-only for backends): */
-  unsigned flags;               /* tether_spawn_flags */
+  unsigned flags; /* tether_spawn_flags */
   tether__mutex *lock;
   tether__cond *cond;
-  int exited;                   /* lock */
-  uint32_t raw;                 /* lock: raw status once exited */
-  uint64_t exit_ns;             /* lock */
-  int kill_sent;                /* lock: tether killed the tree */
-  int published;                /* lock: tether_spawn() has finished */
-  int post_deferred;            /* lock: exited before it was published */
-  int freeing;                  /* lock: tether_child_free() has begun */
-  int users;                    /* lock: public calls in progress */
-  unsigned fork_gen;            /* tether__fork_generation() when made */
-  tether_channel *channel;      /* global lock: where CHILD events go */
+  int exited;                           /* lock */
+  uint32_t raw;                         /* lock: raw status once exited */
+  uint64_t exit_ns;                     /* lock */
+  int kill_sent;                        /* lock: tether killed the tree */
+  int published;                        /* lock: tether_spawn() has finished */
+  int post_deferred;                    /* lock: exited before it was published */
+  int freeing;                          /* lock: tether_child_free() has begun */
+  int users;                            /* lock: public calls in progress */
+  unsigned fork_gen;                    /* tether__fork_generation() when made */
+  tether_channel *channel;              /* global lock: where CHILD events go */
   struct tether_child *b_prev, *b_next; /* global lock: channel's bound list */
-  struct tether_child *q_next;  /* channel's lock: event queue link */
-  int q_state;                  /* channel's lock: 0 none, 1 queued, 2 taken */
-  void *owner;                  /* token lock: its entry in the owning token
-                                   (core/token.c), or NULL */
+  struct tether_child *q_next;          /* channel's lock: event queue link */
+  int q_state;                          /* channel's lock: 0 none, 1 queued, 2 taken */
+  void *owner;                          /* token lock: its entry in the owning token
+                                           (core/token.c), or NULL */
 };
 
 /* Start the child described by argv/opts (already validated by the core:
@@ -243,8 +243,7 @@ struct tether_child {
  * c->os; the backend then calls tether__child_exited(c, raw) exactly once,
  * from any thread, when the child process (not the tree) has exited. On
  * failure nothing is running and nothing leaks. */
-int tether__os_spawn(tether_child *c, const char *const *argv,
-                     const tether_spawn_options *opts);
+int tether__os_spawn(tether_child *c, const char *const *argv, const tether_spawn_options *opts);
 
 /* Send kind (INTERRUPT, QUIT, TERMINATE, HANGUP, USER1, USER2, RESIZE;
  * validated)

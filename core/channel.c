@@ -35,29 +35,29 @@ typedef struct tether__src_state {
 
 typedef struct tether__slot {
   volatile uint64_t watch[TETHER__WORDS];
-  void *volatile bell;    /* tether__bell *, NULL when free */
-  tether_channel *owner;  /* global lock */
+  void *volatile bell;   /* tether__bell *, NULL when free */
+  tether_channel *owner; /* global lock */
 } tether__slot;
 
 struct tether_channel {
   tether__mutex *lock;
-  tether__cond *cond;     /* waiters leaving, callback stop */
+  tether__cond *cond; /* waiters leaving, callback stop */
   tether__bell *bell;
   int slot;
-  int closed;             /* lock */
-  int waiters;            /* lock: threads inside tether__bell_wait */
-  int rr;                 /* lock: next source to look at */
-  uint64_t seen[TETHER__NSRC];            /* lock */
+  int closed;                              /* lock */
+  int waiters;                             /* lock: threads inside tether__bell_wait */
+  int rr;                                  /* lock: next source to look at */
+  uint64_t seen[TETHER__NSRC];             /* lock */
   unsigned char ack_pending[TETHER__NSRC]; /* tether__ack_lock */
   tether_event_cb callback;
   void *userdata;
-  tether__thread *thread; /* callback thread */
-  tether_child *bound;    /* global lock: children that report here */
+  tether__thread *thread;        /* callback thread */
+  tether_child *bound;           /* global lock: children that report here */
   tether_child *q_head, *q_tail; /* lock: exited children not yet read */
-  int thread_running;     /* lock: the callback thread has not finished */
-  int free_on_exit;       /* lock: freed by the callback thread when it ends */
-  uint32_t magic;         /* TETHER__CH_LIVE until released (not at offset 0:
-                             free() writes its own links there) */
+  int thread_running;            /* lock: the callback thread has not finished */
+  int free_on_exit;              /* lock: freed by the callback thread when it ends */
+  uint32_t magic;                /* TETHER__CH_LIVE until released (not at offset 0:
+                                    free() writes its own links there) */
 };
 
 #define TETHER__CH_LIVE 0x43484e4cu /* "CHNL" */
@@ -68,8 +68,7 @@ struct tether_channel {
  * effort (the memory may have been reused). */
 static void tether__ch_check(const tether_channel *ch, const char *fn) {
   if (ch->magic != TETHER__CH_LIVE) {
-    fprintf(stderr, "tether: %s(%p): not a live channel (freed twice?)\n", fn,
-            (const void *)ch);
+    fprintf(stderr, "tether: %s(%p): not a live channel (freed twice?)\n", fn, (const void *)ch);
     abort();
   }
 }
@@ -77,8 +76,8 @@ static void tether__ch_check(const tether_channel *ch, const char *fn) {
 static tether__src_state tether__src[TETHER__NSRC];
 static volatile int tether__refs[TETHER__NSRC]; /* written under global lock */
 static tether__slot tether__slots[TETHER__MAX_CHANNELS];
-static volatile int tether__slot_hw;   /* slots [0, hw) may be in use */
-static volatile int tether__inflight;  /* tether__deliver calls running */
+static volatile int tether__slot_hw;  /* slots [0, hw) may be in use */
+static volatile int tether__inflight; /* tether__deliver calls running */
 
 /* Acknowledgements (Windows close/logoff/shutdown). Lock order: global, then
  * ack lock, then a channel's lock. */
@@ -86,7 +85,7 @@ static tether__mutex *tether__ack_lock;
 static tether__cond *tether__ack_cond;
 static int tether__ack_outstanding[TETHER__NSRC];
 
-#define TETHER__BIT(src) ((uint64_t)1 << ((unsigned)(src) & 63u))
+#define TETHER__BIT(src) ((uint64_t)1 << ((unsigned)(src)&63u))
 #define TETHER__WORD(src) ((unsigned)(src) >> 6)
 
 /* ------------------------------------------------------------------------ */
@@ -151,8 +150,8 @@ static int tether__get_src_info(int src, tether__src_info *info) {
 }
 
 static int tether__ch_watches(const tether_channel *ch, int src) {
-  return (tether__load64(&tether__slots[ch->slot].watch[TETHER__WORD(src)]) &
-          TETHER__BIT(src)) != 0;
+  return (tether__load64(&tether__slots[ch->slot].watch[TETHER__WORD(src)]) & TETHER__BIT(src)) !=
+         0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -259,8 +258,7 @@ static void tether__unwatch_src_locked(tether_channel *ch, int src) {
   }
 }
 
-static int tether__watch_srcs(tether_channel *ch, const int *srcs, int n,
-                              unsigned flags) {
+static int tether__watch_srcs(tether_channel *ch, const int *srcs, int n, unsigned flags) {
   int i, r = 0, added[8], nadded = 0;
   tether__global_lock();
   if (tether__is_closed(ch)) {
@@ -287,8 +285,7 @@ static int tether__watch_srcs(tether_channel *ch, const int *srcs, int n,
     tether__mutex_lock(ch->lock);
     ch->seen[src] = tether__load64(&tether__src[src].count);
     tether__mutex_unlock(ch->lock);
-    tether__or64(&tether__slots[ch->slot].watch[TETHER__WORD(src)],
-                 TETHER__BIT(src));
+    tether__or64(&tether__slots[ch->slot].watch[TETHER__WORD(src)], TETHER__BIT(src));
     added[nadded++] = src;
   }
   r = 0;
@@ -441,16 +438,13 @@ static int tether__take_locked(tether_channel *ch, tether_event *ev) {
   ev->native = info.name;
   ev->count = count - ch->seen[src];
   ev->pid = (sender >> 32) == 0xFFFFFFFFu ? -1 : (int64_t)(sender >> 32);
-  ev->uid = (sender & 0xFFFFFFFFu) == 0xFFFFFFFFu
-                ? -1
-                : (int64_t)(sender & 0xFFFFFFFFu);
+  ev->uid = (sender & 0xFFFFFFFFu) == 0xFFFFFFFFu ? -1 : (int64_t)(sender & 0xFFFFFFFFu);
   ev->time_ns = tether__load64(&tether__src[src].time_ns);
   ev->time_left_ms = -1;
   deadline = tether__load64(&tether__src[src].deadline_ns);
   if ((info.flags & TETHER__SRC_NEEDS_ACK) && deadline != 0) {
     uint64_t now = tether__now_ns();
-    ev->time_left_ms =
-        now >= deadline ? 0 : (int64_t)((deadline - now) / 1000000u);
+    ev->time_left_ms = now >= deadline ? 0 : (int64_t)((deadline - now) / 1000000u);
   }
   ch->seen[src] = count;
   ch->rr = (src + 1) % TETHER__NSRC;
@@ -557,8 +551,8 @@ int tether_channel_ack(tether_channel *ch, const tether_event *ev) {
     tether__mutex_lock(tether__ack_lock);
     for (src = 0; src < TETHER__NSRC; src++) {
       tether__src_info info;
-      if (ch->ack_pending[src] && tether__get_src_info(src, &info) == 0 &&
-          info.kind == ev->kind && info.code == ev->code)
+      if (ch->ack_pending[src] && tether__get_src_info(src, &info) == 0 && info.kind == ev->kind &&
+          info.code == ev->code)
         tether__ack_release_locked(ch, src);
     }
     tether__mutex_unlock(tether__ack_lock);
@@ -608,8 +602,7 @@ int tether_channel_new(tether_channel **out, const tether_channel_options *opts)
   if (out != NULL)
     *out = NULL;
   if (out == NULL ||
-      (opts != NULL &&
-       !TETHER__OPTIONS_VERSION_OK(opts, TETHER_CHANNEL_OPTIONS_VERSION)))
+      (opts != NULL && !TETHER__OPTIONS_VERSION_OK(opts, TETHER_CHANNEL_OPTIONS_VERSION)))
     return TETHER_EINVAL;
   ch = (tether_channel *)calloc(1, sizeof(*ch));
   if (ch == NULL)
@@ -808,9 +801,7 @@ void tether__channel_post_child(tether_child *c) {
 
 static volatile int tether__forks; /* fork()s without exec in this line */
 
-unsigned tether__fork_generation(void) {
-  return (unsigned)tether__load_int(&tether__forks);
-}
+unsigned tether__fork_generation(void) { return (unsigned)tether__load_int(&tether__forks); }
 
 void tether__fork_prepare(void) {
   int i;

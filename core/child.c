@@ -11,7 +11,6 @@
 #include "deadline.h"
 #include "stop.h"
 
-
 static int tether__valid_stdio(const tether_stdio *s) {
   return s->mode >= TETHER_STDIO_INHERIT && s->mode <= TETHER_STDIO_HANDLE;
 }
@@ -81,8 +80,7 @@ int tether_spawn_options_init(tether_spawn_options *opts, unsigned version) {
   return 0;
 }
 
-int tether_spawn(tether_child **out, const char *const *argv,
-                 const tether_spawn_options *opts) {
+int tether_spawn(tether_child **out, const char *const *argv, const tether_spawn_options *opts) {
   static const tether_spawn_options none = TETHER_SPAWN_OPTIONS_INIT;
   tether_child *c;
   int r, i, post;
@@ -96,12 +94,10 @@ int tether_spawn(tether_child **out, const char *const *argv,
    * field by field up to what opts->version has (docs/abi.md). */
   if (!TETHER__OPTIONS_VERSION_OK(opts, TETHER_SPAWN_OPTIONS_VERSION))
     return TETHER_EINVAL;
-  if ((opts->flags & ~(unsigned)(TETHER_SPAWN_DETACHED | TETHER_SPAWN_CLEAR_ENV |
-                                 TETHER_SPAWN_NO_SEARCH |
-                                 TETHER_SPAWN_CONSOLE_GROUP |
-                                 TETHER_SPAWN_CATCH_ESCAPEES |
-                                 TETHER_SPAWN_RESET_SIGNALS |
-                                 TETHER_SPAWN_ALLOW_BREAKAWAY)) != 0)
+  if ((opts->flags &
+       ~(unsigned)(TETHER_SPAWN_DETACHED | TETHER_SPAWN_CLEAR_ENV | TETHER_SPAWN_NO_SEARCH |
+                   TETHER_SPAWN_CONSOLE_GROUP | TETHER_SPAWN_CATCH_ESCAPEES |
+                   TETHER_SPAWN_RESET_SIGNALS | TETHER_SPAWN_ALLOW_BREAKAWAY)) != 0)
     return TETHER_EINVAL;
   /* Letting descendants leave contradicts catching them, and a detached
    * child has no tree to leave. */
@@ -109,19 +105,16 @@ int tether_spawn(tether_child **out, const char *const *argv,
       (opts->flags & (TETHER_SPAWN_CATCH_ESCAPEES | TETHER_SPAWN_DETACHED)))
     return TETHER_EINVAL;
   /* A detached child is nobody's to catch. */
-  if ((opts->flags & TETHER_SPAWN_DETACHED) &&
-      (opts->flags & TETHER_SPAWN_CATCH_ESCAPEES))
+  if ((opts->flags & TETHER_SPAWN_DETACHED) && (opts->flags & TETHER_SPAWN_CATCH_ESCAPEES))
     return TETHER_EINVAL;
   /* A detached child leaves the console (Windows) or the session (POSIX):
    * it cannot share this process's console group. */
-  if ((opts->flags & TETHER_SPAWN_DETACHED) &&
-      (opts->flags & TETHER_SPAWN_CONSOLE_GROUP))
+  if ((opts->flags & TETHER_SPAWN_DETACHED) && (opts->flags & TETHER_SPAWN_CONSOLE_GROUP))
     return TETHER_EINVAL;
   for (i = 0; i < 3; i++)
     if (!tether__valid_stdio(&opts->stdio[i]))
       return TETHER_EINVAL;
-  if (!tether__valid_env_set(opts->env_set) ||
-      !tether__valid_env_unset(opts->env_unset))
+  if (!tether__valid_env_set(opts->env_set) || !tether__valid_env_unset(opts->env_unset))
     return TETHER_EINVAL;
   if (opts->cwd != NULL && opts->cwd[0] == '\0')
     return TETHER_EINVAL;
@@ -359,8 +352,8 @@ int tether_child_wait_tree(tether_child *c, int timeout_ms) {
 
 /* tether_child_stop(): the engine (core/stop.c) driven to its end from
  * this thread, which sleeps in the backend's tree wait between looks. */
-static int tether__child_stop(tether_child *c, const tether_stop_step *steps,
-                              size_t nsteps, tether_exit *st) {
+static int tether__child_stop(tether_child *c, const tether_stop_step *steps, size_t nsteps,
+                              tether_exit *st) {
   tether__stop s;
   tether__stop_begin(&s, c, steps, nsteps);
   for (;;) {
@@ -381,8 +374,8 @@ static int tether__child_stop(tether_child *c, const tether_stop_step *steps,
   return (int)s.step;
 }
 
-int tether_child_stop(tether_child *c, const tether_stop_step *steps,
-                      size_t nsteps, tether_exit *st) {
+int tether_child_stop(tether_child *c, const tether_stop_step *steps, size_t nsteps,
+                      tether_exit *st) {
   int r;
   if (c == NULL || tether__stop_steps(&steps, &nsteps) < 0)
     return TETHER_EINVAL;

@@ -4,8 +4,7 @@
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #define TETHER__THREAD_LOCAL __declspec(thread)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && \
-    !defined(__STDC_NO_THREADS__)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
 #define TETHER__THREAD_LOCAL _Thread_local
 #else
 #define TETHER__THREAD_LOCAL __thread
@@ -20,18 +19,17 @@ static TETHER__THREAD_LOCAL long tether__last_os_error;
  * below would not compile with two equal case labels), all negative, and
  * their sum is that of 1..COUNT only when none is skipped. */
 #define TETHER__ERR_VALUE(name, value, msg) +(value)
-typedef char tether__errors_are_dense
-    [(0 TETHER_ERRNO_MAP(TETHER__ERR_VALUE)) ==
-             -(TETHER__ERR_COUNT * (TETHER__ERR_COUNT + 1) / 2)
-         ? 1
-         : -1];
+typedef char tether__errors_are_dense[(0 TETHER_ERRNO_MAP(TETHER__ERR_VALUE)) ==
+                                              -(TETHER__ERR_COUNT * (TETHER__ERR_COUNT + 1) / 2)
+                                          ? 1
+                                          : -1];
 #undef TETHER__ERR_VALUE
 
 unsigned tether_version(void) { return TETHER_VERSION_HEX; }
 
 const char *tether_version_string(void) {
-  return TETHER__STR(TETHER_VERSION_MAJOR) "." TETHER__STR(
-      TETHER_VERSION_MINOR) "." TETHER__STR(TETHER_VERSION_PATCH);
+  return TETHER__STR(TETHER_VERSION_MAJOR) "." TETHER__STR(TETHER_VERSION_MINOR) "." TETHER__STR(
+      TETHER_VERSION_PATCH);
 }
 
 const char *tether_strerror(int err) {

@@ -48,9 +48,7 @@ const char *tether_kind_name(int kind) {
   return tether__kinds[kind].name;
 }
 
-static int tether__ascii_lower(int c) {
-  return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
+static int tether__ascii_lower(int c) { return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c; }
 
 int tether_kind_from_name(const char *name) {
   int k;
@@ -87,8 +85,6 @@ int tether_kind_supported(int kind) {
 
 const char *tether_signal_name(int signo) { return tether__os_signal_name(signo); }
 
-int tether_signal_ignored_at_start(int signo) {
-  return tether__os_ignored_at_start(signo);
-}
+int tether_signal_ignored_at_start(int signo) { return tether__os_ignored_at_start(signo); }
 
 uint64_t tether_now_ns(void) { return tether__now_ns(); }

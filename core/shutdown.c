@@ -118,8 +118,7 @@ static void tether__sd_destroy(tether_shutdown *s) {
   free(s);
 }
 
-int tether_shutdown_options_init(tether_shutdown_options *opts,
-                                 unsigned version) {
+int tether_shutdown_options_init(tether_shutdown_options *opts, unsigned version) {
   static const tether_shutdown_options defaults = TETHER_SHUTDOWN_OPTIONS_INIT;
   if (opts == NULL || version < 1 || version > TETHER_SHUTDOWN_OPTIONS_VERSION)
     return TETHER_EINVAL;
@@ -139,11 +138,9 @@ int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *op
     opts = &none;
   /* Version 1 is the only one so far: s->o = *opts below copies all of
    * it; a later version copies only what opts->version has. */
-  if (out == NULL ||
-      !TETHER__OPTIONS_VERSION_OK(opts, TETHER_SHUTDOWN_OPTIONS_VERSION) ||
-      (opts->kinds & ~tether__sd_kinds(TETHER__K_POLICY)) != 0 ||
-      opts->force_count < 0 || opts->grace_ms < 0 ||
-      (opts->flags & ~(unsigned)TETHER_SHUTDOWN_SWALLOW) != 0 ||
+  if (out == NULL || !TETHER__OPTIONS_VERSION_OK(opts, TETHER_SHUTDOWN_OPTIONS_VERSION) ||
+      (opts->kinds & ~tether__sd_kinds(TETHER__K_POLICY)) != 0 || opts->force_count < 0 ||
+      opts->grace_ms < 0 || (opts->flags & ~(unsigned)TETHER_SHUTDOWN_SWALLOW) != 0 ||
       ((opts->flags & TETHER_SHUTDOWN_SWALLOW) && opts->force_count != 0))
     return TETHER_EINVAL;
   explicit_kinds = opts->kinds != 0;
@@ -186,9 +183,7 @@ fail:
   return r;
 }
 
-tether_token *tether_shutdown_token(tether_shutdown *s) {
-  return s == NULL ? NULL : s->token;
-}
+tether_token *tether_shutdown_token(tether_shutdown *s) { return s == NULL ? NULL : s->token; }
 
 int64_t tether_shutdown_time_left_ms(const tether_shutdown *s) {
   int64_t left = -1;
@@ -257,10 +252,10 @@ int tether_main(const tether_shutdown_options *opts, tether_main_fn run, void *u
 /* ---- the bounded flush of the exit helpers ------------------------------ */
 
 typedef struct tether__flush_job {
-  FILE *stream;    /* NULL: all */
+  FILE *stream; /* NULL: all */
   tether__mutex *lock;
   tether__cond *cond;
-  int done;        /* lock */
+  int done;          /* lock */
   volatile int refs; /* atomic: the caller and the thread */
 } tether__flush_job;
 

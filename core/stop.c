@@ -27,8 +27,8 @@ int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps) {
   return 0;
 }
 
-void tether__stop_begin(tether__stop *s, tether_child *c,
-                        const tether_stop_step *steps, size_t nsteps) {
+void tether__stop_begin(tether__stop *s, tether_child *c, const tether_stop_step *steps,
+                        size_t nsteps) {
   memset(s, 0, sizeof(*s));
   s->child = c;
   memcpy(s->steps, steps, nsteps * sizeof(*steps));

@@ -35,8 +35,8 @@ int tether__stop_steps(const tether_stop_step **steps, size_t *nsteps);
 
 /* Start a sequence (checked by tether__stop_steps()) for c; nothing is sent
  * yet. */
-void tether__stop_begin(tether__stop *s, tether_child *c,
-                        const tether_stop_step *steps, size_t nsteps);
+void tether__stop_begin(tether__stop *s, tether_child *c, const tether_stop_step *steps,
+                        size_t nsteps);
 
 /* Send what is due at `now` (a step whose event cannot be sent is passed
  * over at once; a step whose timeout ran out gives way to the next) and

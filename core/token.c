@@ -42,17 +42,17 @@ typedef struct tether__owned {
 } tether__owned;
 
 struct tether_token {
-  volatile int state; /* TETHER__TOK_* bits; atomic */
-  tether_cause cause; /* lock; set once */
-  char *reason;       /* owned copy behind cause.reason */
-  tether__bell *bell; /* lock; created by tether_token_handle() */
+  volatile int state;                         /* TETHER__TOK_* bits; atomic */
+  tether_cause cause;                         /* lock; set once */
+  char *reason;                               /* owned copy behind cause.reason */
+  tether__bell *bell;                         /* lock; created by tether_token_handle() */
   tether_token *parent, *first, *next, *prev; /* lock: the tree */
   tether__owned *owned;                       /* lock */
-  int stopper;  /* lock: the stop thread runs */
-  int quit;     /* lock: the stop thread must end */
-  int waiters;  /* lock: threads in tether_token_wait*() */
-  int kick;     /* lock: an owned child exited, or one was adopted */
-  unsigned fork_gen; /* tether__fork_generation() when made */
+  int stopper;                                /* lock: the stop thread runs */
+  int quit;                                   /* lock: the stop thread must end */
+  int waiters;                                /* lock: threads in tether_token_wait*() */
+  int kick;                                   /* lock: an owned child exited, or one was adopted */
+  unsigned fork_gen;                          /* tether__fork_generation() when made */
 };
 
 static tether__mutex *volatile tether__tok_lock;
@@ -315,8 +315,7 @@ int tether_token_new(tether_token **out, tether_token *parent) {
   return 0;
 }
 
-static int tether__tok_cancel(tether_token *t, const tether_cause *cause,
-                              const char *reason) {
+static int tether__tok_cancel(tether_token *t, const tether_cause *cause, const char *reason) {
   char *copy = NULL;
   int r;
   if (reason != NULL && (copy = tether__strdup(reason)) == NULL)
@@ -355,8 +354,7 @@ int tether_token_cancel(tether_token *t, int code, const char *reason) {
 
 int tether_token_cancel_event(tether_token *t, const tether_event *ev) {
   tether_cause c;
-  if (t == NULL || ev == NULL || ev->kind <= TETHER_EVENT_NONE ||
-      ev->kind >= TETHER__KIND_COUNT)
+  if (t == NULL || ev == NULL || ev->kind <= TETHER_EVENT_NONE || ev->kind >= TETHER__KIND_COUNT)
     return TETHER_EINVAL;
   memset(&c, 0, sizeof(c));
   c.source = TETHER_CAUSE_EVENT;
@@ -431,8 +429,8 @@ tether_os_handle tether_token_handle(tether_token *t) {
   return h;
 }
 
-int tether_token_adopt(tether_token *t, tether_child *c,
-                       const tether_stop_step *steps, size_t nsteps) {
+int tether_token_adopt(tether_token *t, tether_child *c, const tether_stop_step *steps,
+                       size_t nsteps) {
   tether__owned *e;
   int r = 0;
   if (t == NULL || c == NULL || (c->flags & TETHER_SPAWN_DETACHED) ||

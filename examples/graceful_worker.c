@@ -158,7 +158,6 @@ int main(int argc, char **argv) {
   tether_shutdown_options_init(&o, TETHER_SHUTDOWN_OPTIONS_VERSION);
   o.notify = on_shutdown;
   r = tether_main(&o, run, &j);
-  fprintf(stderr, "graceful_worker: cannot install the shutdown policy: %s\n",
-          tether_strerror(r));
+  fprintf(stderr, "graceful_worker: cannot install the shutdown policy: %s\n", tether_strerror(r));
   return 1;
 }

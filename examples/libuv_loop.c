@@ -27,8 +27,8 @@ static void on_channel_ready(uv_poll_t *handle, int status, int events) {
     return;
   /* Drain: the descriptor stays readable while events are pending. */
   while (tether_channel_poll(channel, &ev) == 1) {
-    printf("event: %s (%s) from pid %lld\n", tether_kind_name(ev.kind),
-           ev.native, (long long)ev.pid);
+    printf("event: %s (%s) from pid %lld\n", tether_kind_name(ev.kind), ev.native,
+           (long long)ev.pid);
     if (ev.kind == TETHER_EVENT_TERMINATE) {
       saw_terminate = 1;
       uv_close((uv_handle_t *)handle, NULL); /* loop ends */

@@ -131,8 +131,8 @@ int main(int argc, char **argv) {
 #endif
   tether_channel_free(ch);
   if (self_test && !(stop && other == 1)) {
-    fprintf(stderr, "self-test failed: terminate %s, other work %d\n",
-            stop ? "seen" : "not seen", other);
+    fprintf(stderr, "self-test failed: terminate %s, other work %d\n", stop ? "seen" : "not seen",
+            other);
     return 1;
   }
   return 0;

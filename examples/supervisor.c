@@ -85,8 +85,8 @@ static int supervise(tether_token *token, void *userdata) {
   {
     tether_cause c;
     tether_token_cause(token, &c);
-    printf("stopping on %s\n", c.source == TETHER_CAUSE_EVENT ? tether_kind_name(c.event.kind)
-                                                              : "request");
+    printf("stopping on %s\n",
+           c.source == TETHER_CAUSE_EVENT ? tether_kind_name(c.event.kind) : "request");
   }
   t0 = tether_now_ns();
   /* The token's stop thread is already at work; wait for it, 10 s at most

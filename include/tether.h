@@ -83,17 +83,17 @@
  * while tether itself is being compiled.
  */
 #if defined(_WIN32) || defined(__CYGWIN__)
-#  if defined(TETHER_SHARED) && defined(TETHER_BUILDING)
-#    define TETHER_API __declspec(dllexport)
-#  elif defined(TETHER_SHARED)
-#    define TETHER_API __declspec(dllimport)
-#  else
-#    define TETHER_API
-#  endif
-#elif defined(__GNUC__) && __GNUC__ >= 4
-#  define TETHER_API __attribute__((visibility("default")))
+#if defined(TETHER_SHARED) && defined(TETHER_BUILDING)
+#define TETHER_API __declspec(dllexport)
+#elif defined(TETHER_SHARED)
+#define TETHER_API __declspec(dllimport)
 #else
-#  define TETHER_API
+#define TETHER_API
+#endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define TETHER_API __attribute__((visibility("default")))
+#else
+#define TETHER_API
 #endif
 
 #ifdef __cplusplus
@@ -115,7 +115,8 @@ template <typename T> inline T tether__options_init_cxx(unsigned version) {
 extern "C" {
 #define TETHER__OPTIONS_INIT(type_, v_) (tether__options_init_cxx<type_>(v_))
 #else
-#define TETHER__OPTIONS_INIT(type_, v_) {.version = (v_)}
+#define TETHER__OPTIONS_INIT(type_, v_) \
+  { .version = (v_) }
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -157,40 +158,39 @@ TETHER_API const char *tether_version_string(void);
  * The one list of error codes. Each entry is XX(NAME, value, message). Values
  * are stable across versions; new codes are only ever appended.
  */
-#define TETHER_ERRNO_MAP(XX)                                                   \
-  XX(EINVAL, -1, "invalid argument")                                           \
-  XX(ENOMEM, -2, "out of memory")                                              \
-  XX(ENOTSUP, -3, "not supported on this platform")                            \
-  XX(ECLOSED, -4, "object is already closed")                                  \
-  XX(EFORBIDDEN, -5,                                                           \
-     "signal cannot be watched (SIGKILL, SIGSTOP, a synchronous fault, or "    \
-     "reserved by the C library)")                                             \
-  XX(EIGNORED, -6,                                                             \
-     "signal was ignored when the program started; pass "                      \
-     "TETHER_WATCH_IGNORED to watch it anyway")                                \
-  XX(ELIMIT, -7, "a tether limit was reached (too many open channels)")        \
-  XX(EMFILE, -8, "too many open files in this process")                        \
-  XX(ENFILE, -9, "too many open files in the system")                          \
-  XX(EAGAIN, -10, "resource temporarily unavailable")                          \
-  XX(ETIMEDOUT, -11, "timed out")                                              \
-  XX(EINTR, -12, "interrupted")                                                \
-  XX(ENOENT, -13, "no such file or directory")                                 \
-  XX(EACCES, -14, "permission denied")                                         \
-  XX(EPERM, -15, "operation not permitted")                                    \
-  XX(ESRCH, -16, "no such process")                                            \
-  XX(ECHILD, -17, "no such child process")                                     \
-  XX(EBUSY, -18, "resource busy")                                              \
-  XX(EEXIST, -19, "already exists")                                            \
-  XX(ENOEXEC, -20, "not an executable")                                        \
-  XX(ENOTDIR, -21, "not a directory")                                          \
-  XX(ENAMETOOLONG, -22, "name too long")                                       \
-  XX(E2BIG, -23, "argument list too long")                                     \
-  XX(EPIPE, -24, "broken pipe")                                                \
-  XX(EIO, -25, "input/output error")                                           \
-  XX(EUNKNOWN, -26, "unknown system error")                                   \
-  XX(ECANCELED, -27,                                                           \
-     "the token was already cancelled (the first cause is kept)")             \
-  XX(EHELPER, -28,                                                             \
+#define TETHER_ERRNO_MAP(XX)                                                      \
+  XX(EINVAL, -1, "invalid argument")                                              \
+  XX(ENOMEM, -2, "out of memory")                                                 \
+  XX(ENOTSUP, -3, "not supported on this platform")                               \
+  XX(ECLOSED, -4, "object is already closed")                                     \
+  XX(EFORBIDDEN, -5,                                                              \
+     "signal cannot be watched (SIGKILL, SIGSTOP, a synchronous fault, or "       \
+     "reserved by the C library)")                                                \
+  XX(EIGNORED, -6,                                                                \
+     "signal was ignored when the program started; pass "                         \
+     "TETHER_WATCH_IGNORED to watch it anyway")                                   \
+  XX(ELIMIT, -7, "a tether limit was reached (too many open channels)")           \
+  XX(EMFILE, -8, "too many open files in this process")                           \
+  XX(ENFILE, -9, "too many open files in the system")                             \
+  XX(EAGAIN, -10, "resource temporarily unavailable")                             \
+  XX(ETIMEDOUT, -11, "timed out")                                                 \
+  XX(EINTR, -12, "interrupted")                                                   \
+  XX(ENOENT, -13, "no such file or directory")                                    \
+  XX(EACCES, -14, "permission denied")                                            \
+  XX(EPERM, -15, "operation not permitted")                                       \
+  XX(ESRCH, -16, "no such process")                                               \
+  XX(ECHILD, -17, "no such child process")                                        \
+  XX(EBUSY, -18, "resource busy")                                                 \
+  XX(EEXIST, -19, "already exists")                                               \
+  XX(ENOEXEC, -20, "not an executable")                                           \
+  XX(ENOTDIR, -21, "not a directory")                                             \
+  XX(ENAMETOOLONG, -22, "name too long")                                          \
+  XX(E2BIG, -23, "argument list too long")                                        \
+  XX(EPIPE, -24, "broken pipe")                                                   \
+  XX(EIO, -25, "input/output error")                                              \
+  XX(EUNKNOWN, -26, "unknown system error")                                       \
+  XX(ECANCELED, -27, "the token was already cancelled (the first cause is kept)") \
+  XX(EHELPER, -28,                                                                \
      "tether's helper program (tether-guard, tether-ctrl.exe) is missing or could not start")
 
 /** Error codes: every failure is one of these negative values. */
@@ -198,7 +198,7 @@ typedef enum tether_error {
 #define TETHER__ERR_ENUM(name, value, msg) TETHER_##name = (value),
   TETHER_ERRNO_MAP(TETHER__ERR_ENUM)
 #undef TETHER__ERR_ENUM
-  TETHER_OK = 0 /* last: C++98 allows no comma after the last value */
+      TETHER_OK = 0 /* last: C++98 allows no comma after the last value */
 } tether_error;
 
 /**
@@ -474,8 +474,7 @@ typedef struct tether_channel tether_channel;
  * created for this channel, one event at a time, never concurrently with
  * itself. The event is only valid during the call.
  */
-typedef void (*tether_event_cb)(tether_channel *ch, const tether_event *ev,
-                                void *userdata);
+typedef void (*tether_event_cb)(tether_channel *ch, const tether_event *ev, void *userdata);
 
 /** The version of tether_channel_options this header describes. */
 #define TETHER_CHANNEL_OPTIONS_VERSION 1
@@ -508,8 +507,7 @@ typedef struct tether_channel_options {
  *
  * Platform notes: POSIX / Windows: identical.
  */
-TETHER_API int tether_channel_options_init(tether_channel_options *opts,
-                                           unsigned version);
+TETHER_API int tether_channel_options_init(tether_channel_options *opts, unsigned version);
 
 /** Flags for tether_channel_watch() and tether_channel_watch_signal(). */
 enum tether_watch_flags {
@@ -541,8 +539,7 @@ enum tether_watch_flags {
  * the same number: it receives only the child's events. Windows: the channel
  * owns a non-inheritable manual-reset event object.
  */
-TETHER_API int tether_channel_new(tether_channel **out,
-                                  const tether_channel_options *opts);
+TETHER_API int tether_channel_new(tether_channel **out, const tether_channel_options *opts);
 
 /**
  * Start receiving events of a kind.
@@ -582,8 +579,7 @@ TETHER_API int tether_channel_new(tether_channel **out,
  * as an unwatched SIGTERM ends a POSIX process; with a window of its own
  * (which got the same request) it is ignored.
  */
-TETHER_API int tether_channel_watch(tether_channel *ch, int kind,
-                                    unsigned flags);
+TETHER_API int tether_channel_watch(tether_channel *ch, int kind, unsigned flags);
 
 /**
  * Start receiving one signal by number (POSIX). Events carry the kind that
@@ -597,8 +593,7 @@ TETHER_API int tether_channel_watch(tether_channel *ch, int kind,
  *
  * Platform notes: POSIX: as described. Windows: TETHER_ENOTSUP.
  */
-TETHER_API int tether_channel_watch_signal(tether_channel *ch, int signo,
-                                           unsigned flags);
+TETHER_API int tether_channel_watch_signal(tether_channel *ch, int signo, unsigned flags);
 
 /**
  * Stop receiving a kind. Deliveries not yet read are discarded.
@@ -643,8 +638,7 @@ TETHER_API int tether_channel_unwatch_signal(tether_channel *ch, int signo);
  * Platform notes: POSIX: poll() on the channel's descriptor. Windows:
  * WaitForSingleObject on the channel's event.
  */
-TETHER_API int tether_channel_wait(tether_channel *ch, tether_event *ev,
-                                   int timeout_ms);
+TETHER_API int tether_channel_wait(tether_channel *ch, tether_event *ev, int timeout_ms);
 
 /**
  * tether_channel_wait() with a timeout of 0.
@@ -709,8 +703,6 @@ TETHER_API int tether_channel_close(tether_channel *ch);
  * hang.
  */
 TETHER_API void tether_channel_free(tether_channel *ch);
-
-
 
 /* ------------------------------------------------------------------------ */
 /* Tethered children                                                        */
@@ -861,9 +853,7 @@ typedef struct tether_spawn_options {
  *
  * Platform notes: POSIX / Windows: identical.
  */
-TETHER_API int tether_spawn_options_init(tether_spawn_options *opts,
-                                         unsigned version);
-
+TETHER_API int tether_spawn_options_init(tether_spawn_options *opts, unsigned version);
 
 /**
  * Start a tethered child: argv[0] is run with the arguments argv[1..],
@@ -879,8 +869,8 @@ TETHER_API int tether_spawn_options_init(tether_spawn_options *opts,
  * @return 0, or an error; on failure nothing is left running and nothing
  *         leaks. Actionable errors:
  *         - TETHER_EINVAL: out/argv NULL, argv empty, bad options (a
- *           version that is 0 or newer than this library, unknown flags, TETHER_SPAWN_DETACHED with TETHER_SPAWN_CONSOLE_GROUP), a
- *           channel that is NULL-but-required or not watching CHILD; extra
+ *           version that is 0 or newer than this library, unknown flags, TETHER_SPAWN_DETACHED with
+ * TETHER_SPAWN_CONSOLE_GROUP), a channel that is NULL-but-required or not watching CHILD; extra
  *           descriptors: nextra > 0 with extra NULL, nextra above
  *           TETHER_SPAWN_MAX_EXTRA, a target below 3 or given twice, and
  *           (POSIX) a handle that is not an open descriptor or a target at
@@ -990,8 +980,7 @@ TETHER_API int64_t tether_child_pid(const tether_child *c);
  *         tether_child_free(), or earlier by the caller with
  *         tether_child_close_stdio()); -1 / NULL if the stream is not a pipe.
  */
-TETHER_API tether_os_handle tether_child_stdio(const tether_child *c,
-                                               int index);
+TETHER_API tether_os_handle tether_child_stdio(const tether_child *c, int index);
 
 /**
  * Close the parent's end of a pipe early (e.g. stdin, to send EOF).
@@ -1092,8 +1081,7 @@ TETHER_API int tether_child_kill(tether_child *c);
  * @param st          NULL, or receives the status when 1 is returned.
  * @return 1 if it exited, 0 on timeout, or TETHER_EINVAL.
  */
-TETHER_API int tether_child_wait(tether_child *c, int timeout_ms,
-                                 tether_exit *st);
+TETHER_API int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st);
 
 /**
  * Wait until every process of the child's tree (its group / job) is gone,
@@ -1154,8 +1142,8 @@ typedef struct tether_stop_step {
  *         - the error of the final kill, when even that failed (the tree
  *           may still be there; TETHER_EPERM, for instance).
  */
-TETHER_API int tether_child_stop(tether_child *c, const tether_stop_step *steps,
-                                 size_t nsteps, tether_exit *st);
+TETHER_API int tether_child_stop(tether_child *c, const tether_stop_step *steps, size_t nsteps,
+                                 tether_exit *st);
 
 /**
  * Release the child: unless it is detached, kill its whole tree (if still
@@ -1313,9 +1301,9 @@ typedef struct tether_token tether_token;
 
 /** Where a cancellation came from. */
 typedef enum tether_cause_source {
-  TETHER_CAUSE_NONE = 0,    /**< not cancelled */
-  TETHER_CAUSE_EVENT = 1,   /**< an event (tether_token_cancel_event()) */
-  TETHER_CAUSE_PROGRAM = 2  /**< the program (tether_token_cancel()) */
+  TETHER_CAUSE_NONE = 0,   /**< not cancelled */
+  TETHER_CAUSE_EVENT = 1,  /**< an event (tether_token_cancel_event()) */
+  TETHER_CAUSE_PROGRAM = 2 /**< the program (tether_token_cancel()) */
 } tether_cause_source;
 
 /** Why a token was cancelled. */
@@ -1369,8 +1357,7 @@ TETHER_API int tether_token_new(tether_token **out, tether_token *parent);
  * Platform notes: POSIX / Windows: identical. Any thread; not from a
  * signal handler.
  */
-TETHER_API int tether_token_cancel(tether_token *t, int code,
-                                   const char *reason);
+TETHER_API int tether_token_cancel(tether_token *t, int code, const char *reason);
 
 /**
  * Cancel a token because of an event (usually one read from a channel):
@@ -1379,8 +1366,7 @@ TETHER_API int tether_token_cancel(tether_token *t, int code,
  * @return as tether_token_cancel(); TETHER_EINVAL also for ev NULL or an
  *         event of kind TETHER_EVENT_NONE.
  */
-TETHER_API int tether_token_cancel_event(tether_token *t,
-                                         const tether_event *ev);
+TETHER_API int tether_token_cancel_event(tether_token *t, const tether_event *ev);
 
 /**
  * Is the token cancelled? One atomic load: cheap enough for every loop
@@ -1447,8 +1433,7 @@ TETHER_API tether_os_handle tether_token_handle(tether_token *t);
  *
  * Platform notes: as tether_child_stop().
  */
-TETHER_API int tether_token_adopt(tether_token *t, tether_child *c,
-                                  const tether_stop_step *steps,
+TETHER_API int tether_token_adopt(tether_token *t, tether_child *c, const tether_stop_step *steps,
                                   size_t nsteps);
 
 /**
@@ -1501,8 +1486,7 @@ typedef enum tether_shutdown_action {
 /** Called on tether's shutdown thread; for FORCED and GRACE_EXPIRED just
  *  before the process ends (keep it short: remove a temporary file, write
  *  a line with write()). */
-typedef void (*tether_shutdown_cb)(int action, const tether_event *ev,
-                                   void *userdata);
+typedef void (*tether_shutdown_cb)(int action, const tether_event *ev, void *userdata);
 
 /** Flags for tether_shutdown_options.flags. */
 enum tether_shutdown_flags {
@@ -1552,8 +1536,7 @@ typedef struct tether_shutdown_options {
  *
  * Platform notes: POSIX / Windows: identical.
  */
-TETHER_API int tether_shutdown_options_init(tether_shutdown_options *opts,
-                                            unsigned version);
+TETHER_API int tether_shutdown_options_init(tether_shutdown_options *opts, unsigned version);
 
 /**
  * Install the shutdown policy: tether watches the chosen kinds on a thread
@@ -1586,8 +1569,7 @@ TETHER_API int tether_shutdown_options_init(tether_shutdown_options *opts,
  * the process — until tether_shutdown_done(), tether_shutdown_free(), or
  * shortly before Windows' deadline (tether_shutdown_time_left_ms()).
  */
-TETHER_API int tether_shutdown_new(tether_shutdown **out,
-                                   const tether_shutdown_options *opts);
+TETHER_API int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *opts);
 
 /**
  * The policy's token (owned by the policy, valid until it is freed):
@@ -1645,8 +1627,7 @@ typedef int (*tether_main_fn)(tether_token *token, void *userdata);
  * @return only when the policy cannot be set up: the error of
  *         tether_shutdown_new(); run was not called.
  */
-TETHER_API int tether_main(const tether_shutdown_options *opts,
-                           tether_main_fn run, void *userdata);
+TETHER_API int tether_main(const tether_shutdown_options *opts, tether_main_fn run, void *userdata);
 
 #ifdef __cplusplus
 }

@@ -115,8 +115,7 @@ static void tether__atfork_child(void) {
 }
 
 static void tether__atfork_register(void) {
-  (void)pthread_atfork(tether__atfork_prepare, tether__atfork_parent,
-                       tether__atfork_child);
+  (void)pthread_atfork(tether__atfork_prepare, tether__atfork_parent, tether__atfork_child);
 }
 
 void tether__os_fork_init(void) {
@@ -207,6 +206,4 @@ int tether__bell_wait(tether__bell *b, int timeout_ms) {
   return r > 0 ? 1 : 0;
 }
 
-tether_os_handle tether__bell_handle(const tether__bell *b) {
-  return b == NULL ? -1 : b->rfd;
-}
+tether_os_handle tether__bell_handle(const tether__bell *b) { return b == NULL ? -1 : b->rfd; }

@@ -46,8 +46,8 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #endif
-#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__) || \
-    defined(__NetBSD__) || defined(__OpenBSD__)
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__) || defined(__NetBSD__) || \
+    defined(__OpenBSD__)
 #include <sys/event.h>
 #define TETHER__D_KQUEUE 1
 #endif
@@ -93,13 +93,13 @@ enum { TETHER__D_SETUP = 1, TETHER__D_REGISTER = 2, TETHER__D_EXEC = 3 };
  * system calls with it (it shares the parent's memory under vfork). */
 typedef struct tether__d_child {
   const tether__spawn_plan *plan;
-  int src[3];        /* what becomes 0..2; -1: closed */
+  int src[3]; /* what becomes 0..2; -1: closed */
   int nextra;
-  const int *xsrc;   /* parent-side sources, moved out of the way */
+  const int *xsrc; /* parent-side sources, moved out of the way */
   const int *xtgt;
-  int err_fd;        /* write end of the error pipe (close-on-exec) */
-  int guard_fd;      /* the guard's socket (close-on-exec) */
-  int reset_ignored; /* TETHER_SPAWN_RESET_SIGNALS */
+  int err_fd;          /* write end of the error pipe (close-on-exec) */
+  int guard_fd;        /* the guard's socket (close-on-exec) */
+  int reset_ignored;   /* TETHER_SPAWN_RESET_SIGNALS */
   const int *open_fds; /* descriptors >= 3 to make close-on-exec, when */
   int n_open;          /* close_range cannot */
   int use_close_range;
@@ -117,7 +117,8 @@ static void tether__d_report(int fd, int step, int err) {
 #if defined(__GNUC__)
 __attribute__((noreturn))
 #endif
-static void tether__d_child_main(const tether__d_child *d) {
+static void
+tether__d_child_main(const tether__d_child *d) {
   const tether__spawn_plan *p = d->plan;
   struct sigaction dfl;
   sigset_t none;
@@ -125,7 +126,7 @@ static void tether__d_child_main(const tether__d_child *d) {
 
   if (setpgid(0, 0) < 0)
     goto setup_failed;
-  /* Nothing but stdio and the extra descriptors crosses the exec. */
+    /* Nothing but stdio and the extra descriptors crosses the exec. */
 #if defined(TETHER__D_CLOSE_RANGE)
   if (d->use_close_range) {
     if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
@@ -189,11 +190,12 @@ setup_failed:
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static pid_t tether__d_start(const tether__d_child *d) {
+static pid_t
+tether__d_start(const tether__d_child *d) {
   pid_t pid;
 #if defined(__APPLE__)
   tether__cloexec_fork_lock(1); /* no pipe of tether's half made */
-  pid = fork(); /* macOS 12+ deprecates vfork, which is a fork there */
+  pid = fork();                 /* macOS 12+ deprecates vfork, which is a fork there */
   if (pid != 0)
     tether__cloexec_fork_lock(0);
 #else
@@ -463,11 +465,10 @@ static uint32_t tether__d_wait_exit(const struct tether__os_child *o) {
 #endif
   for (;;) {
     memset(&si, 0, sizeof(si));
-    if (waitid(type, id, &si,
-               WEXITED | WNOWAIT | (tether__direct_waitid_stops ? WSTOPPED : 0)) == 0) {
+    if (waitid(type, id, &si, WEXITED | WNOWAIT | (tether__direct_waitid_stops ? WSTOPPED : 0)) ==
+        0) {
       if (si.si_pid == pid &&
-          (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
-           si.si_code == CLD_DUMPED))
+          (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED))
         return tether__wait_status(&si);
       /* A stop, which stays reported (xnu, when kqueue failed above):
        * asking again at once would spin; ask again in 1 ms, up to 50. */
@@ -520,9 +521,9 @@ static void tether__d_waiter(void *arg) {
  * the pidfd out of the set and reports. Children whose pidfd cannot be
  * had or watched get a thread of their own (tether__d_waiter). */
 static struct {
-  int ep;                           /* -1: not started (tether__d_lock) */
-  int failed;                       /* could not start: threads instead */
-  struct tether__os_child **by_fd;  /* watched children, by pidfd */
+  int ep;                          /* -1: not started (tether__d_lock) */
+  int failed;                      /* could not start: threads instead */
+  struct tether__os_child **by_fd; /* watched children, by pidfd */
   int cap;
 } W = {-1, 0, NULL, 0};
 
@@ -809,7 +810,7 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
       ; /* the watcher thread reports it */
     else
 #endif
-    if (r == 0)
+        if (r == 0)
       r = tether__thread_start(&o->waiter, tether__d_waiter, o);
     if (r < 0) {
       /* Not guarded, or not watched: it must not run. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Exit statuses: decode a wait status; end this process like a signal. No feature-test macro here: with
- * strict POSIX, glibc and macOS hide WCOREDUMP (an XSI/BSD extension). */
+/* Exit statuses: decode a wait status; end this process like a signal. No feature-test macro here:
+ * with strict POSIX, glibc and macOS hide WCOREDUMP (an XSI/BSD extension). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,8 +55,7 @@ int tether__os_is_kill_status(uint32_t raw) {
 
 /* Signals whose default action stops the process instead of ending it. */
 static int tether__is_stop_signal(int signo) {
-  return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN ||
-         signo == SIGTTOU;
+  return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU;
 }
 
 /* Signals whose default action is to be ignored: raising them ends nothing. */
@@ -100,14 +99,13 @@ static int tether__kind_signal(int kind, int *signo) {
     return TETHER_EINVAL; /* CHILD, SIGNAL, not a kind */
   r = tether__os_kind_sources(kind, &src, 1);
   if (r < 0)
-    return r; /* LOGOFF, SHUTDOWN: TETHER_ENOTSUP */
+    return r;   /* LOGOFF, SHUTDOWN: TETHER_ENOTSUP */
   *signo = src; /* POSIX sources are signal numbers */
   return 0;
 }
 
 static int tether__valid_exit_signal(int signo) {
-  return signo > 0 && tether__os_signal_name(signo) != NULL &&
-         !tether__is_stop_signal(signo);
+  return signo > 0 && tether__os_signal_name(signo) != NULL && !tether__is_stop_signal(signo);
 }
 
 int tether_exit_like_signal(int signo) {
@@ -136,9 +134,8 @@ int tether_exit_with(const tether_exit *st) {
   case TETHER_EXIT_SIGNAL:
   case TETHER_EXIT_KILLED:
     /* KILLED keeps signo SIGKILL on POSIX. */
-    return tether_exit_like_signal(st->kind == TETHER_EXIT_KILLED && st->signo == 0
-                                       ? SIGKILL
-                                       : st->signo);
+    return tether_exit_like_signal(st->kind == TETHER_EXIT_KILLED && st->signo == 0 ? SIGKILL
+                                                                                    : st->signo);
   default:
     return TETHER_EINVAL; /* NONE, and the Windows kinds */
   }

@@ -62,16 +62,16 @@
 
 typedef struct tether__gconn {
   int sock;
-  pid_t pid;     /* the guard's, once it said hello (tether__g_lock) */
-  pid_t first;   /* the process we started (it forks the guard and exits) */
+  pid_t pid;   /* the guard's, once it said hello (tether__g_lock) */
+  pid_t first; /* the process we started (it forks the guard and exits) */
   int first_reaped;
   int first_pending; /* started for a spawn: reaped when it releases c */
   int first_fd;      /* a pidfd of first while unreaped, or -1 */
   unsigned gen;
-  int users;     /* spawns using sock right now */
+  int users; /* spawns using sock right now */
   int dead;
-  int hello;     /* tether__g_lock: it said hello (it runs and reads) */
-  int is_child;  /* first could not fork: first is the guard (reap it) */
+  int hello;    /* tether__g_lock: it said hello (it runs and reads) */
+  int is_child; /* first could not fork: first is the guard (reap it) */
 } tether__gconn;
 
 typedef struct tether__gtrack {
@@ -426,8 +426,8 @@ static void tether__g_exec_mask(void) {
   (void)sigprocmask(SIG_SETMASK, &none, NULL);
 #if defined(__linux__) && defined(SYS_rt_sigprocmask) && defined(_NSIG) && _NSIG > 33
   {
-    unsigned long long set[(_NSIG / 8 + sizeof(unsigned long long) - 1) /
-                           sizeof(unsigned long long)];
+    unsigned long long
+        set[(_NSIG / 8 + sizeof(unsigned long long) - 1) / sizeof(unsigned long long)];
     int s;
     memset(set, 0, sizeof(set));
     for (s = 32; s <= 33; s++)
@@ -528,7 +528,7 @@ static int tether__g_start_locked(int for_spawn) {
     for (s = 1; s < 65; s++)
       if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
         (void)sigaction(s, &ign, NULL); /* glibc refuses 32, 33: see the guard */
-    (void)setpgid(0, 0); /* a group of its own from the start */
+    (void)setpgid(0, 0);                /* a group of its own from the start */
     tether__g_exec_mask();
     execve(G.path, gargv, genv);
   fail:

@@ -31,7 +31,7 @@ enum tether__gmsg_type {
                                Linux: a pidfd of it attached (SCM_RIGHTS) */
   TETHER__G_UNREGISTER = 2, /* pid: the program has reaped it: forget it */
   /* guard -> library */
-  TETHER__G_HELLO = 10      /* pid: the guard's pid, once, at its start */
+  TETHER__G_HELLO = 10 /* pid: the guard's pid, once, at its start */
 };
 
 /* Every message, both ways. The sender's identity travels with each one, so

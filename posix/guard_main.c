@@ -79,7 +79,7 @@ typedef struct g_entry {
 static g_entry *g_tab;
 static size_t g_n, g_cap;
 #if defined(__linux__)
-static pid_t g_program;      /* the program's pid (SO_PEERCRED) */
+static pid_t g_program;       /* the program's pid (SO_PEERCRED) */
 static int g_program_fd = -1; /* a pidfd of it: readable once it has ended */
 #endif
 
@@ -179,8 +179,7 @@ static void g_register(const tether__gmsg *m, int pidfd, pid_t sender) {
   if (pidfd >= 0) {
     if (g_pidfd_pid(pidfd) != (pid_t)m->pid ||
         (sender != (pid_t)m->pid &&
-         !(sender == g_program &&
-           (g_parent_of((pid_t)m->pid) == g_program || g_program_gone())))) {
+         !(sender == g_program && (g_parent_of((pid_t)m->pid) == g_program || g_program_gone())))) {
       (void)close(pidfd);
       return;
     }
@@ -231,8 +230,7 @@ static int g_kill_group(size_t i) {
   if (fd >= 0) {
     /* Linux 6.9+: the group of that very process, whatever happened to
      * its pid number. */
-    if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL,
-                PIDFD_SIGNAL_PROCESS_GROUP) == 0)
+    if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, PIDFD_SIGNAL_PROCESS_GROUP) == 0)
       return 1;
     if (errno == ESRCH)
       return 0;
@@ -379,8 +377,8 @@ int main(int argc, char **argv) {
     /* glibc's sigaction() and sigprocmask() refuse its two reserved
      * signals (32, 33), whose default action would end us: block them
      * with the system call itself (blocked, they are never acted on). */
-    unsigned long long set[(_NSIG / 8 + sizeof(unsigned long long) - 1) /
-                           sizeof(unsigned long long)];
+    unsigned long long
+        set[(_NSIG / 8 + sizeof(unsigned long long) - 1) / sizeof(unsigned long long)];
     memset(set, 0, sizeof(set));
     for (s = 32; s <= 33 && s < G_NSIG; s++)
       set[(s - 1) / 64] |= 1ull << ((s - 1) % 64);
@@ -430,8 +428,7 @@ int main(int argc, char **argv) {
   (void)fcntl(TETHER__G_FD, F_SETFD, FD_CLOEXEC);
   {
     int fd, top = 1024;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < 65536)
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536)
       top = (int)rl.rlim_cur;
 #if defined(__linux__) && defined(SYS_close_range)
     if (syscall(SYS_close_range, TETHER__G_FD + 1, ~0u, 0) != 0)

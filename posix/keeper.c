@@ -70,8 +70,7 @@ static uint32_t k_xid;
 
 /* ---- small async-signal-safe helpers ---- */
 
-static void k_send(uint32_t type, uint32_t id, pid_t pid, int err,
-                   uint32_t status) {
+static void k_send(uint32_t type, uint32_t id, pid_t pid, int err, uint32_t status) {
   tether__kmsg m;
   memset(&m, 0, sizeof(m));
   m.type = type;
@@ -308,8 +307,7 @@ static int k_is_own_child(pid_t p) {
   int r;
   for (;;) {
     memset(&si, 0, sizeof(si));
-    r = waitid(P_PID, (id_t)p, &si,
-               WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | k_wall);
+    r = waitid(P_PID, (id_t)p, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | k_wall);
     if (r == 0)
       return 1;
     if (errno == EINTR)
@@ -338,7 +336,7 @@ static int k_kill_own(pid_t p) {
       if (k_is_own_child(p)) {
         int r = (int)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
         if (r != 0 && errno == ENOSYS) {
-          k_no_pidfd = 1; /* pidfd_open without pidfd_send_signal: kill() */
+          k_no_pidfd = 1;       /* pidfd_open without pidfd_send_signal: kill() */
           r = kill(p, SIGKILL); /* checked just above; see below */
         }
         (void)close(fd);
@@ -375,8 +373,8 @@ static int k_each_zombie(void (*fn)(pid_t)) {
   while (seen < 4096) {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | k_wall) != 0 ||
-        si.si_pid <= 0 || k_find(si.si_pid) != NULL)
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | k_wall) != 0 || si.si_pid <= 0 ||
+        k_find(si.si_pid) != NULL)
       break;
     seen++;
     k_acted = 0;
@@ -553,8 +551,7 @@ static int k_check_tracked(void) {
     if (k->state != K_RUNNING && k->state != K_RELEASING)
       continue;
     memset(&si, 0, sizeof(si));
-    if (waitid(P_PID, (id_t)k->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-        si.si_pid != k->pid)
+    if (waitid(P_PID, (id_t)k->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != k->pid)
       continue;
     ended++;
     if (k->state == K_RELEASING) {
@@ -713,11 +710,10 @@ static int k_place_extra(const tether__kreq *req, int *err_fd) {
     if (req->extra_target[i] > top)
       top = req->extra_target[i];
   for (i = 0; i < req->nextra; i++)
-    if (k_xfd[i] <= top && k_xfd[i] != req->extra_target[i] &&
-        k_is_target(req, k_xfd[i], i) && (e = k_move_above(&k_xfd[i], top + 1)) != 0)
+    if (k_xfd[i] <= top && k_xfd[i] != req->extra_target[i] && k_is_target(req, k_xfd[i], i) &&
+        (e = k_move_above(&k_xfd[i], top + 1)) != 0)
       return e;
-  if (*err_fd <= top && k_is_target(req, *err_fd, -1) &&
-      (e = k_move_above(err_fd, top + 1)) != 0)
+  if (*err_fd <= top && k_is_target(req, *err_fd, -1) && (e = k_move_above(err_fd, top + 1)) != 0)
     return e;
   return 0;
 }
@@ -758,8 +754,7 @@ static void k_limits_restore(void) {
     }
 }
 
-static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
-                    void *shm) {
+static void k_spawn(const tether__kmsg *m, const int *fds, int nfds, void *shm) {
   const tether__kreq *req = (const tether__kreq *)shm;
   tether__kchild *volatile k = k_alloc(); /* survives vfork (-Wclobbered) */
   int stdio_fd[3], i, used = 0, ep[2], child_errno = 0, fork_errno;
@@ -852,15 +847,12 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
      * setuid may drop). Nothing is done when nothing differs. */
     if (getpriority(PRIO_PROCESS, 0) != req->nice_value)
       (void)setpriority(PRIO_PROCESS, 0, req->nice_value);
-    if (req->ngroups >= 0 && geteuid() == 0 &&
-        (req->euid != 0 || req->ruid != 0) &&
+    if (req->ngroups >= 0 && geteuid() == 0 && (req->euid != 0 || req->ruid != 0) &&
         setgroups((size_t)req->ngroups, req->groups) < 0)
       goto fail;
-    if ((getgid() != req->rgid || getegid() != req->egid) &&
-        setregid(req->rgid, req->egid) < 0)
+    if ((getgid() != req->rgid || getegid() != req->egid) && setregid(req->rgid, req->egid) < 0)
       goto fail;
-    if ((getuid() != req->ruid || geteuid() != req->euid) &&
-        setreuid(req->ruid, req->euid) < 0)
+    if ((getuid() != req->ruid || geteuid() != req->euid) && setreuid(req->ruid, req->euid) < 0)
       goto fail;
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
@@ -880,7 +872,7 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
     execve(req->path, req->argv, req->envp);
-  fail: {
+  fail : {
     int e = errno != 0 ? errno : EINVAL;
     ssize_t w = write(ep[1], &e, sizeof(e));
     (void)w;
@@ -892,8 +884,7 @@ static void k_spawn(const tether__kmsg *m, const int *fds, int nfds,
   (void)close(ep[1]);
   if (pid > 0) {
     ssize_t n;
-    while ((n = read(ep[0], &child_errno, sizeof(child_errno))) < 0 &&
-           errno == EINTR) {
+    while ((n = read(ep[0], &child_errno, sizeof(child_errno))) < 0 && errno == EINTR) {
     }
     if (n != (ssize_t)sizeof(child_errno))
       child_errno = 0; /* EOF: execve succeeded */
@@ -1040,8 +1031,7 @@ static void k_close_others(void) {
   if (syscall(SYS_close_range, 5u, ~0u, 0u) == 0)
     return;
 #endif
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-      (long)rl.rlim_cur < max)
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < max)
     max = (long)rl.rlim_cur;
   for (fd = 5; fd < max; fd++)
     (void)close((int)fd);

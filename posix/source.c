@@ -45,8 +45,7 @@ static void tether__snapshot(int signo) {
   if (tether__ign_start[signo] != 0)
     return;
   if (sigaction(signo, NULL, &cur) == 0)
-    tether__ign_start[signo] =
-        (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_IGN) ? 1 : 2;
+    tether__ign_start[signo] = (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_IGN) ? 1 : 2;
 }
 
 /* Record every signal's disposition at load time, before the program (or
@@ -73,9 +72,7 @@ __attribute__((constructor)) static void tether__snapshot_all(void) {
 }
 #endif
 
-static int tether__is_signal(int signo) {
-  return signo >= 1 && signo <= TETHER__MAXSIG;
-}
+static int tether__is_signal(int signo) { return signo >= 1 && signo <= TETHER__MAXSIG; }
 
 /* The one {kind, signal} list of this backend; a signal that is not here
  * is reported as TETHER_EVENT_SIGNAL, a kind that is not here has no
@@ -84,7 +81,7 @@ static const struct {
   int kind;
   int signo;
 } tether__posix_kinds[] = {
-    {TETHER_EVENT_INTERRUPT, SIGINT}, {TETHER_EVENT_QUIT, SIGQUIT},
+    {TETHER_EVENT_INTERRUPT, SIGINT},  {TETHER_EVENT_QUIT, SIGQUIT},
     {TETHER_EVENT_TERMINATE, SIGTERM}, {TETHER_EVENT_HANGUP, SIGHUP},
     {TETHER_EVENT_USER1, SIGUSR1},     {TETHER_EVENT_USER2, SIGUSR2},
 #ifdef SIGWINCH
@@ -112,8 +109,7 @@ static void tether__numnames_init(void) {
     (void)snprintf(tether__numnames[s], sizeof(tether__numnames[s]), "SIG%d", s);
 #if defined(SIGRTMIN) && defined(SIGRTMAX)
   for (s = SIGRTMIN; s <= SIGRTMAX && s <= TETHER__MAXSIG; s++)
-    (void)snprintf(tether__numnames[s], sizeof(tether__numnames[s]), "SIGRTMIN+%d",
-                   s - SIGRTMIN);
+    (void)snprintf(tether__numnames[s], sizeof(tether__numnames[s]), "SIGRTMIN+%d", s - SIGRTMIN);
 #endif
 }
 
@@ -236,8 +232,8 @@ int tether__os_src_check(int src, unsigned flags) {
   tether__snapshot(src);
   /* Respect an inherited SIG_IGN for the terminal signals (nohup, background
    * jobs of non-interactive shells) unless the caller insists. */
-  if ((src == SIGHUP || src == SIGINT || src == SIGQUIT) &&
-      tether__ign_start[src] == 1 && !(flags & TETHER_WATCH_IGNORED))
+  if ((src == SIGHUP || src == SIGINT || src == SIGQUIT) && tether__ign_start[src] == 1 &&
+      !(flags & TETHER_WATCH_IGNORED))
     return TETHER_EIGNORED;
   return 0;
 }
@@ -286,8 +282,8 @@ static void tether__sender(const siginfo_t *info, int64_t *pid, int64_t *uid) {
     code = 0;
   }
   if (xnu)
-    from_process = (code == 0 && spid > 0) || code == TETHER__XNU_SI_USER ||
-                   code == TETHER__XNU_SI_QUEUE;
+    from_process =
+        (code == 0 && spid > 0) || code == TETHER__XNU_SI_USER || code == TETHER__XNU_SI_QUEUE;
   else
     from_process = code == SI_USER || code == SI_QUEUE
 #if defined(SI_TKILL)

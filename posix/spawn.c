@@ -31,7 +31,7 @@
 #include <sys/sysctl.h> /* sysctl, struct kinfo_proc */
 #elif defined(__FreeBSD__) || defined(__DragonFly__)
 #include <sys/sysctl.h>
-#include <sys/user.h>   /* struct kinfo_proc, SZOMB */
+#include <sys/user.h> /* struct kinfo_proc, SZOMB */
 #endif
 
 #if defined(TETHER_LINUX)
@@ -49,14 +49,12 @@
 
 extern char **environ;
 
-
-
 /* The keeper, as seen from the library. Zero-initialised; the descriptor
  * fields are meaningful only while `started`. */
 static struct {
-  tether__mutex *lock;        /* everything below */
+  tether__mutex *lock; /* everything below */
   tether__cond *cond;
-  tether__mutex *spawn_lock;  /* one request in the shared region at a time */
+  tether__mutex *spawn_lock; /* one request in the shared region at a time */
   int started, dead;
   unsigned gen;
   pid_t pid;
@@ -75,14 +73,11 @@ static struct {
 /* Starting (or restarting) the keeper. */
 static pthread_mutex_t tether__k_start = PTHREAD_MUTEX_INITIALIZER;
 
-
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
 /* ------------------------------------------------------------------------ */
 
-int tether__cloexec(int fd) {
-  return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0;
-}
+int tether__cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0; }
 
 /* Where pipe2/SOCK_CLOEXEC exist, descriptors are made close-on-exec
  * atomically. Elsewhere (macOS) in a second call, under a read lock that
@@ -90,8 +85,8 @@ int tether__cloexec(int fd) {
  * descriptor that is not close-on-exec) takes for writing, as libuv's
  * cloexec_lock and Go's ForkLock do. A fork+exec made by the program's
  * own code in that window can still inherit one (docs/decisions.md). */
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__DragonFly__) || \
-    defined(__NetBSD__) || defined(__OpenBSD__)
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__DragonFly__) || defined(__NetBSD__) || \
+    defined(__OpenBSD__)
 #define TETHER__ATOMIC_CLOEXEC 1
 #else
 static pthread_rwlock_t tether__cloexec_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -419,7 +414,8 @@ static void tether__reader_main(void *arg) {
       break;
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_send_signal)
     if (o->pidfd >= 0 &&
-        syscall(SYS_pidfd_send_signal, o->pidfd, SIGKILL, NULL, 4u /* PIDFD_SIGNAL_PROCESS_GROUP */) != 0 &&
+        syscall(SYS_pidfd_send_signal, o->pidfd, SIGKILL, NULL,
+                4u /* PIDFD_SIGNAL_PROCESS_GROUP */) != 0 &&
         errno == EINVAL && syscall(SYS_pidfd_send_signal, o->pidfd, 0, NULL, 0) == 0)
       (void)kill(-(pid_t)o->owner->pid, SIGKILL);
 #endif
@@ -454,7 +450,6 @@ void tether__spawn_after_fork(void) {
     memcpy(&tether__k_start, &fresh, sizeof(fresh));
   }
 }
-
 
 /* tether__k_start held: the locks shared by every child. */
 static int tether__k_sync_init(void) {
@@ -507,12 +502,10 @@ static int tether__keeper_start(void) {
   if (K.started)
     return 0;
 
-  shm = mmap(NULL, TETHER__K_SHM_SIZE, PROT_READ | PROT_WRITE,
-             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  shm = mmap(NULL, TETHER__K_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shm == MAP_FAILED)
     return tether__translate_os_error(errno);
-  if (tether__socketpair_cloexec(TETHER__K_SOCK_TYPE, sv) < 0 ||
-      tether__pipe_cloexec(life) < 0) {
+  if (tether__socketpair_cloexec(TETHER__K_SOCK_TYPE, sv) < 0 || tether__pipe_cloexec(life) < 0) {
     err = errno;
     goto fail;
   }
@@ -692,9 +685,8 @@ static const char **tether__build_env(const tether_spawn_options *opts) {
 
 /* Copy a request into the shared region (pointers valid in the keeper:
  * the mapping has the same address there). */
-static int tether__write_request(void *shm, const char *path,
-                                 const char *const *argv, const char **envp,
-                                 const char *cwd,
+static int tether__write_request(void *shm, const char *path, const char *const *argv,
+                                 const char **envp, const char *cwd,
                                  const tether_spawn_options *opts) {
   tether__kreq *req = (tether__kreq *)shm;
   char *base = (char *)shm, *p;
@@ -705,9 +697,8 @@ static int tether__write_request(void *shm, const char *path,
     argc++;
   while (envp[envc] != NULL)
     envc++;
-  need = sizeof(*req) + (argc + envc + 2) * sizeof(char *) +
-         opts->nextra * sizeof(int) + strlen(path) + 1 +
-         (cwd != NULL ? strlen(cwd) + 1 : 0);
+  need = sizeof(*req) + (argc + envc + 2) * sizeof(char *) + opts->nextra * sizeof(int) +
+         strlen(path) + 1 + (cwd != NULL ? strlen(cwd) + 1 : 0);
   for (i = 0; i < argc; i++)
     need += strlen(argv[i]) + 1;
   for (i = 0; i < envc; i++)
@@ -722,12 +713,12 @@ static int tether__write_request(void *shm, const char *path,
   req->nextra = (int)opts->nextra;
   req->extra_target = xt;
   p = (char *)(xt + opts->nextra);
-#define TETHER__PUT(dst, src)                   \
-  do {                                          \
-    size_t l_ = strlen(src) + 1;                \
-    memcpy(p, (src), l_);                       \
-    (dst) = p;                                  \
-    p += l_;                                    \
+#define TETHER__PUT(dst, src)    \
+  do {                           \
+    size_t l_ = strlen(src) + 1; \
+    memcpy(p, (src), l_);        \
+    (dst) = p;                   \
+    p += l_;                     \
   } while (0)
   for (i = 0; i < argc; i++)
     TETHER__PUT(av[i], argv[i]);
@@ -745,33 +736,31 @@ static int tether__write_request(void *shm, const char *path,
   req->envp = ev;
   {
     static const int resources[] = {
-      RLIMIT_CORE, RLIMIT_CPU, RLIMIT_DATA, RLIMIT_FSIZE, RLIMIT_NOFILE,
-      RLIMIT_STACK,
+        RLIMIT_CORE,       RLIMIT_CPU, RLIMIT_DATA, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_STACK,
 #ifdef RLIMIT_AS
-      RLIMIT_AS,
+        RLIMIT_AS,
 #endif
 #ifdef RLIMIT_NPROC
-      RLIMIT_NPROC,
+        RLIMIT_NPROC,
 #endif
 #ifdef RLIMIT_MEMLOCK
-      RLIMIT_MEMLOCK,
+        RLIMIT_MEMLOCK,
 #endif
 #ifdef RLIMIT_NICE
-      RLIMIT_NICE,
+        RLIMIT_NICE,
 #endif
 #ifdef RLIMIT_RTPRIO
-      RLIMIT_RTPRIO,
+        RLIMIT_RTPRIO,
 #endif
 #ifdef RLIMIT_MSGQUEUE
-      RLIMIT_MSGQUEUE,
+        RLIMIT_MSGQUEUE,
 #endif
 #ifdef RLIMIT_SIGPENDING
-      RLIMIT_SIGPENDING,
+        RLIMIT_SIGPENDING,
 #endif
     };
     req->nlimits = 0;
-    for (i = 0; i < sizeof(resources) / sizeof(resources[0]) &&
-                i < TETHER__K_NLIMITS; i++)
+    for (i = 0; i < sizeof(resources) / sizeof(resources[0]) && i < TETHER__K_NLIMITS; i++)
       if (getrlimit(resources[i], &req->limit[req->nlimits]) == 0)
         req->resource[req->nlimits++] = resources[i];
   }
@@ -779,8 +768,7 @@ static int tether__write_request(void *shm, const char *path,
   req->euid = geteuid();
   req->rgid = getgid();
   req->egid = getegid();
-  req->ngroups = getgroups((int)(sizeof(req->groups) / sizeof(req->groups[0])),
-                           req->groups);
+  req->ngroups = getgroups((int)(sizeof(req->groups) / sizeof(req->groups[0])), req->groups);
   errno = 0;
   req->nice_value = getpriority(PRIO_PROCESS, 0);
   if (errno != 0)
@@ -790,8 +778,8 @@ static int tether__write_request(void *shm, const char *path,
 
 /* The child's end of each stdio stream (-1: closed in the child) and, for
  * pipes, the parent's end. Every fd here is close-on-exec. */
-static int tether__stdio_fds(const tether_spawn_options *opts, int child[3],
-                             int parent[3], int owned[3]) {
+static int tether__stdio_fds(const tether_spawn_options *opts, int child[3], int parent[3],
+                             int owned[3]) {
   int i;
   for (i = 0; i < 3; i++) {
     child[i] = parent[i] = -1;
@@ -917,7 +905,8 @@ static int tether__send_msg(const tether__kmsg *msg, const int *fds, int n) {
 #if defined(ETOOMANYREFS)
          || errno == ETOOMANYREFS
 #endif
-         ) && busy < 2000) {
+         ) &&
+        busy < 2000) {
       /* Too many descriptors in flight (Linux: more than RLIMIT_NOFILE),
        * or a full receiver (macOS): the keeper is reading; try again. */
       struct timespec ts = {0, 1000000L};
@@ -1015,9 +1004,8 @@ static void tether__waiter_main(void *arg) {
   tether__mutex_unlock(K.lock);
 }
 
-static int tether__spawn_detached(tether_child *c, const char *path,
-                                  const char *const *argv, const char **envp,
-                                  const tether_spawn_options *opts,
+static int tether__spawn_detached(tether_child *c, const char *path, const char *const *argv,
+                                  const char **envp, const tether_spawn_options *opts,
                                   const int child[3]) {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_t fa;
@@ -1060,11 +1048,11 @@ static int tether__spawn_detached(tether_child *c, const char *path,
       }
     }
   }
-#define TETHER__FREE_COPIES()     \
-  do {                            \
-    while (ncopy > 0)             \
-      close(copy[--ncopy]);       \
-    free(copy);                   \
+#define TETHER__FREE_COPIES() \
+  do {                        \
+    while (ncopy > 0)         \
+      close(copy[--ncopy]);   \
+    free(copy);               \
   } while (0)
   o = (struct tether__os_child *)calloc(1, sizeof(*o));
   if (o == NULL) {
@@ -1106,8 +1094,7 @@ static int tether__spawn_detached(tether_child *c, const char *path,
     r = posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
   if (r == 0) {
     tether__cloexec_fork_lock(1);
-    r = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv,
-                    (char *const *)envp);
+    r = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv, (char *const *)envp);
     tether__cloexec_fork_lock(0);
   }
   posix_spawn_file_actions_destroy(&fa);
@@ -1139,8 +1126,7 @@ static int tether__spawn_detached(tether_child *c, const char *path,
 /* The backend contract                                                     */
 /* ------------------------------------------------------------------------ */
 
-int tether__os_spawn(tether_child *c, const char *const *argv,
-                     const tether_spawn_options *opts) {
+int tether__os_spawn(tether_child *c, const char *const *argv, const tether_spawn_options *opts) {
   int child[3], parent[3], owned[3], r, err = 0, i;
   char *path = NULL;
   const char **envp = NULL;
@@ -1222,8 +1208,8 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
       int gone = 0;
       /* Every 50 ms without a reply: is the keeper still there? */
       while (!(K.reply_ready && K.reply_id == id) && !K.dead)
-        if (tether__cond_wait(K.cond, K.lock, 50) == 0 &&
-            !(K.reply_ready && K.reply_id == id) && !K.dead)
+        if (tether__cond_wait(K.cond, K.lock, 50) == 0 && !(K.reply_ready && K.reply_id == id) &&
+            !K.dead)
           gone = tether__keeper_gone_locked(0);
       if (K.reply_ready && K.reply_id == id && K.reply_pid > 0) {
         c->os = o; /* the reader entered it in the table */

@@ -29,7 +29,7 @@ struct tether__os_child {
   tether__thread *waiter;
   int released, in_callback, done; /* K.lock (detached), D lock (direct) */
   /* direct children: */
-  int pidfd;                     /* Linux: a pidfd of the leader, or -1 */
+  int pidfd; /* Linux: a pidfd of the leader, or -1 */
 };
 
 /* Make fd close-on-exec: 0, or -1 with errno (posix/spawn.c). */

@@ -63,7 +63,8 @@ static size_t nlines, caplines;
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void put(const char *name, const char *fmt, ...) {
+static void
+put(const char *name, const char *fmt, ...) {
   char value[4096], *line;
   size_t len;
   va_list ap;
@@ -296,8 +297,8 @@ static void probe_creds(void) {
   qsort(g, (size_t)n, sizeof(*g), cmp_gid);
   buf[0] = '\0';
   for (i = 0; i < n && len + 24 < sizeof(buf); i++)
-    len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lu", i ? "," : "",
-                            (unsigned long)g[i]);
+    len +=
+        (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lu", i ? "," : "", (unsigned long)g[i]);
   put("cred.groups", "%s", n == 0 ? "(none)" : buf);
   free(g);
 }
@@ -307,8 +308,7 @@ static void probe_root_inode(void) {
   if (stat("/", &st) != 0)
     put_err("root.inode", errno);
   else
-    put("root.inode", "%llu:%llu", (unsigned long long)st.st_dev,
-        (unsigned long long)st.st_ino);
+    put("root.inode", "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 }
 
 static void probe_session(void) {
@@ -379,18 +379,10 @@ static const struct {
   const char *field;
   const char *name;
 } status_fields[] = {
-    {"Umask", "umask"},
-    {"CapInh", "cap.inh"},
-    {"CapPrm", "cap.prm"},
-    {"CapEff", "cap.eff"},
-    {"CapBnd", "cap.bnd"},
-    {"CapAmb", "cap.amb"},
-    {"NoNewPrivs", "nonewprivs"},
-    {"Seccomp", "seccomp"},
-    {"Seccomp_filters", "seccomp_filters"},
-    {"SigIgn", "sig.ign"},
-    {"SigCgt", "sig.cgt"},
-    {"SigBlk", "sig.blk"},
+    {"Umask", "umask"},           {"CapInh", "cap.inh"},  {"CapPrm", "cap.prm"},
+    {"CapEff", "cap.eff"},        {"CapBnd", "cap.bnd"},  {"CapAmb", "cap.amb"},
+    {"NoNewPrivs", "nonewprivs"}, {"Seccomp", "seccomp"}, {"Seccomp_filters", "seccomp_filters"},
+    {"SigIgn", "sig.ign"},        {"SigCgt", "sig.cgt"},  {"SigBlk", "sig.blk"},
 };
 #define NSTATUS (sizeof(status_fields) / sizeof(status_fields[0]))
 
@@ -502,11 +494,10 @@ static void probe_affinity(void) {
     if (!in && first >= 0 && len + 32 < sizeof(buf)) {
       prev = c - 1;
       if (prev == first)
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d", len ? "," : "",
-                                first);
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d", len ? "," : "", first);
       else
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d-%d", len ? "," : "",
-                                first, prev);
+        len +=
+            (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d-%d", len ? "," : "", first, prev);
       first = -1;
     }
   }

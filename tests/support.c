@@ -38,24 +38,21 @@ static const char *tt_self_path;
 
 void tt_assert_ok(int rc, const char *expr, const char *file, int line) {
   if (rc < 0) {
-    print_error("%s failed: %s (%s), last OS error %ld\n", expr,
-                tether_err_name(rc), tether_strerror(rc), tether_last_os_error());
+    print_error("%s failed: %s (%s), last OS error %ld\n", expr, tether_err_name(rc),
+                tether_strerror(rc), tether_last_os_error());
     _fail(file, line);
   }
 }
 
-void tt_assert_err(int rc, int expected, const char *expr, const char *file,
-                   int line) {
+void tt_assert_err(int rc, int expected, const char *expr, const char *file, int line) {
   if (rc != expected) {
     print_error("%s returned %d (%s), expected %s\n", expr, rc,
-                rc < 0 ? tether_err_name(rc) : "not an error",
-                tether_err_name(expected));
+                rc < 0 ? tether_err_name(rc) : "not an error", tether_err_name(expected));
     _fail(file, line);
   }
 }
 
 const char *tt_self(void) { return tt_self_path; }
-
 
 #ifndef _WIN32
 static sigset_t tt_start_mask;
@@ -136,8 +133,7 @@ static void tt_default_signals(void) {
     }
   }
   if (changed[0] != '\0')
-    print_message("[   NOTE   ] signals ignored at start set back to their default:%s\n",
-                  changed);
+    print_message("[   NOTE   ] signals ignored at start set back to their default:%s\n", changed);
   sigemptyset(&none);
   if (pthread_sigmask(SIG_SETMASK, NULL, &cur) == 0) {
     for (s = 1; s <= TT_MAXSIG; s++)
@@ -159,7 +155,7 @@ static void tt_default_signals(void) {
  * first (ctest runs those lanes). */
 #if defined(__GNUC__)
 __attribute__((constructor(101))) static void tt_default_signals_at_load(int argc, char **argv,
-                                                                          char **envp) {
+                                                                         char **envp) {
   (void)envp;
   if (argc >= 2 && argv != NULL && argv[1] != NULL && strcmp(argv[1], "--child") == 0)
     return;
@@ -191,8 +187,8 @@ const char *tt_cannot_run_as(uid_t uid, gid_t gid) {
   strcat(path, tt_self_path);
   p = fork();
   if (p < 0) {
-    snprintf(why, sizeof(why), "cannot fork to ask whether uid %ld can run %s: %s",
-             (long)uid, path, strerror(errno));
+    snprintf(why, sizeof(why), "cannot fork to ask whether uid %ld can run %s: %s", (long)uid, path,
+             strerror(errno));
     return why;
   }
   if (p == 0) {
@@ -205,8 +201,7 @@ const char *tt_cannot_run_as(uid_t uid, gid_t gid) {
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
     return NULL;
   if (WIFEXITED(st) && WEXITSTATUS(st) == 200)
-    snprintf(why, sizeof(why), "root cannot become uid %ld gid %ld here", (long)uid,
-             (long)gid);
+    snprintf(why, sizeof(why), "root cannot become uid %ld gid %ld here", (long)uid, (long)gid);
   else if (WIFEXITED(st) && WEXITSTATUS(st) < 199)
     snprintf(why, sizeof(why),
              "uid %ld cannot run this test executable (%s: %s): a directory on its "
@@ -214,8 +209,8 @@ const char *tt_cannot_run_as(uid_t uid, gid_t gid) {
              "as mktemp -d makes?)",
              (long)uid, path, strerror(WEXITSTATUS(st)));
   else
-    snprintf(why, sizeof(why), "cannot ask whether uid %ld can run %s (status 0x%x)",
-             (long)uid, path, (unsigned)st);
+    snprintf(why, sizeof(why), "cannot ask whether uid %ld can run %s (status 0x%x)", (long)uid,
+             path, (unsigned)st);
   return why;
 }
 
@@ -230,8 +225,8 @@ const char *tt_nobody_cannot_run(void) {
 }
 #endif
 
-int tt_main(int argc, char **argv, const tt_scenario *scenarios,
-            const char *group, const struct CMUnitTest *tests, size_t ntests) {
+int tt_main(int argc, char **argv, const tt_scenario *scenarios, const char *group,
+            const struct CMUnitTest *tests, size_t ntests) {
   tt_self_path = argv[0];
 #ifdef _WIN32
   {

@@ -27,17 +27,15 @@
 /* Fail with the tether error name and sentence when rc < 0. */
 #define assert_tether_ok(rc) tt_assert_ok((rc), #rc, __FILE__, __LINE__)
 /* Fail unless rc is exactly the expected TETHER_E* code. */
-#define assert_tether_err(rc, expected) \
-  tt_assert_err((rc), (expected), #rc, __FILE__, __LINE__)
+#define assert_tether_err(rc, expected) tt_assert_err((rc), (expected), #rc, __FILE__, __LINE__)
 void tt_assert_ok(int rc, const char *expr, const char *file, int line);
-void tt_assert_err(int rc, int expected, const char *expr, const char *file,
-                   int line);
+void tt_assert_err(int rc, int expected, const char *expr, const char *file, int line);
 
 /* Skip the current test, printing why (cmocka 1.1 has no skip message). */
-#define tt_skip(reason)                             \
-  do {                                              \
-    print_message("[   SKIP   ] %s\n", (reason));   \
-    skip();                                         \
+#define tt_skip(reason)                           \
+  do {                                            \
+    print_message("[   SKIP   ] %s\n", (reason)); \
+    skip();                                       \
   } while (0)
 
 /* A child scenario: the test binary re-runs itself as
@@ -50,8 +48,8 @@ typedef struct tt_scenario {
 
 /* main() for a test executable: dispatch --child scenarios (NULL-terminated
  * list, may be NULL), otherwise run the cmocka group. */
-int tt_main(int argc, char **argv, const tt_scenario *scenarios,
-            const char *group, const struct CMUnitTest *tests, size_t ntests);
+int tt_main(int argc, char **argv, const tt_scenario *scenarios, const char *group,
+            const struct CMUnitTest *tests, size_t ntests);
 
 #ifndef _WIN32
 /* The calling thread's signal mask against the one tt_main() started with.

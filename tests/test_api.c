@@ -36,8 +36,7 @@ static void test_strerror_every_code(void **state) {
   /* Outside the list. */
   assert_int_equal(TETHER_EHELPER, -28);
   assert_string_equal(tether_strerror(TETHER_EHELPER - 1), "unknown error");
-  assert_string_equal(tether_err_name(TETHER_EHELPER - 1),
-                      "TETHER_E_UNKNOWN_CODE");
+  assert_string_equal(tether_err_name(TETHER_EHELPER - 1), "TETHER_E_UNKNOWN_CODE");
   assert_string_equal(tether_strerror(12345), "unknown error");
   assert_string_equal(tether_err_name(-9999), "TETHER_E_UNKNOWN_CODE");
 }

@@ -35,11 +35,9 @@ static void test_bad_input(void **state) {
   tether_event ev;
   (void)state;
   assert_tether_err(tether_channel_new(NULL, NULL), TETHER_EINVAL);
-  assert_tether_err(tether_channel_watch(NULL, TETHER_EVENT_INTERRUPT, 0),
-                    TETHER_EINVAL);
+  assert_tether_err(tether_channel_watch(NULL, TETHER_EVENT_INTERRUPT, 0), TETHER_EINVAL);
   assert_tether_err(tether_channel_watch_signal(NULL, 2, 0), TETHER_EINVAL);
-  assert_tether_err(tether_channel_unwatch(NULL, TETHER_EVENT_INTERRUPT),
-                    TETHER_EINVAL);
+  assert_tether_err(tether_channel_unwatch(NULL, TETHER_EVENT_INTERRUPT), TETHER_EINVAL);
   assert_tether_err(tether_channel_unwatch_signal(NULL, 2), TETHER_EINVAL);
   assert_tether_err(tether_channel_wait(NULL, &ev, 0), TETHER_EINVAL);
   assert_tether_err(tether_channel_poll(NULL, &ev), TETHER_EINVAL);
@@ -56,14 +54,11 @@ static void test_bad_input(void **state) {
   assert_tether_err(tether_channel_ack(ch, NULL), TETHER_EINVAL);
   assert_tether_err(tether_channel_watch(ch, 0, 0), TETHER_EINVAL);
   assert_tether_err(tether_channel_watch(ch, -3, 0), TETHER_EINVAL);
-  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_SIGNAL + 1, 0),
-                    TETHER_EINVAL);
+  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_SIGNAL + 1, 0), TETHER_EINVAL);
   assert_tether_err(tether_channel_watch(ch, 1000, 0), TETHER_EINVAL);
   /* SIGNAL is only watched by number. */
-  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_SIGNAL, 0),
-                    TETHER_EINVAL);
-  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0x80),
-                    TETHER_EINVAL);
+  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_SIGNAL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0x80), TETHER_EINVAL);
   assert_tether_err(tether_channel_unwatch(ch, 77), TETHER_EINVAL);
   /* Unwatching something never watched is fine. */
   assert_tether_ok(tether_channel_unwatch(ch, TETHER_EVENT_CHILD));
@@ -71,10 +66,8 @@ static void test_bad_input(void **state) {
   assert_tether_ok(tether_channel_close(ch));
   /* Closed: every call says so; double close too. */
   assert_tether_err(tether_channel_close(ch), TETHER_ECLOSED);
-  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0),
-                    TETHER_ECLOSED);
-  assert_tether_err(tether_channel_unwatch(ch, TETHER_EVENT_CHILD),
-                    TETHER_ECLOSED);
+  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0), TETHER_ECLOSED);
+  assert_tether_err(tether_channel_unwatch(ch, TETHER_EVENT_CHILD), TETHER_ECLOSED);
   assert_tether_err(tether_channel_wait(ch, &ev, 0), TETHER_ECLOSED);
   assert_tether_err(tether_channel_wait(ch, &ev, 50), TETHER_ECLOSED);
   assert_tether_err(tether_channel_ack(ch, &ev), TETHER_ECLOSED);
@@ -103,10 +96,8 @@ static void test_coalescing_and_payload(void **state) {
   deliver_child(5);
   memset(&ev, 0xA5, sizeof(ev)); /* the room for later fields is zeroed */
   assert_int_equal(tether_channel_wait(ch, &ev, 1000), 1);
-  assert_true(ev.reserved[0] == 0 &&
-              ev.reserved[TT_COUNT(ev.reserved) - 1] == 0);
-  assert_true(ev.exit.reserved[0] == 0 &&
-              ev.exit.reserved[TT_COUNT(ev.exit.reserved) - 1] == 0);
+  assert_true(ev.reserved[0] == 0 && ev.reserved[TT_COUNT(ev.reserved) - 1] == 0);
+  assert_true(ev.exit.reserved[0] == 0 && ev.exit.reserved[TT_COUNT(ev.exit.reserved) - 1] == 0);
   assert_int_equal(ev.kind, TETHER_EVENT_CHILD);
   assert_string_equal(ev.native, "child");
   assert_int_equal(ev.count, 5);

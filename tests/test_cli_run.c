@@ -400,8 +400,7 @@ static void check_death(const char *signame, int signo, int exit_code_flag) {
       fail_msg("--exit-code, child killed by %s: status 0x%x, want exit %d", signame, st,
                128 + signo);
   } else if (!WIFSIGNALED(st) || WTERMSIG(st) != signo) {
-    fail_msg("child killed by %s: tether status 0x%x, want death by signal %d", signame, st,
-             signo);
+    fail_msg("child killed by %s: tether status 0x%x, want death by signal %d", signame, st, signo);
   }
 }
 
@@ -419,8 +418,8 @@ static void test_dies_like_child(void **state) {
  * (exit status 143 through a shell, WIFSIGNALED here). */
 static void test_kill_term_forwarded(void **state) {
   char ready[128];
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
-                  (char *)"--child", (char *)"plain", ready, NULL};
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run",   (char *)"--", (char *)tt_self(),
+                  (char *)"--child",  (char *)"plain", ready,        NULL};
   pid_t pid;
   int st;
   (void)state;
@@ -536,9 +535,9 @@ static void test_pty_kill_int_foreground(void **state) {
  * dies by SIGINT, the cause, not by its child's SIGKILL (issue 13). */
 static void test_pty_second_ctrl_c_kills(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--grace", (char *)"30s",
-                  (char *)"--", (char *)tt_self(), (char *)"--child", (char *)"ignore_int",
-                  ready, NULL};
+  char *argv[] = {
+      (char *)TETHER_CLI, (char *)"run",     (char *)"--grace",    (char *)"30s", (char *)"--",
+      (char *)tt_self(),  (char *)"--child", (char *)"ignore_int", ready,         NULL};
   uint64_t t0;
   int m, st;
   pid_t pid;
@@ -556,8 +555,7 @@ static void test_pty_second_ctrl_c_kills(void **state) {
   close(m);
   remove_dir();
   if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("second Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st,
-             out);
+    fail_msg("second Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st, out);
   if (tether_now_ns() - t0 > 5000000000ull)
     fail_msg("second Ctrl+C: the tree took %llu ms to die",
              (unsigned long long)((tether_now_ns() - t0) / 1000000u));
@@ -566,8 +564,8 @@ static void test_pty_second_ctrl_c_kills(void **state) {
 /* A plain child killed by the forwarded Ctrl+C: tether dies by SIGINT. */
 static void test_pty_ctrl_c_dies_by_sigint(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
-                  (char *)"--child", (char *)"plain", ready, NULL};
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run",   (char *)"--", (char *)tt_self(),
+                  (char *)"--child",  (char *)"plain", ready,        NULL};
   int m, st;
   pid_t pid;
   (void)state;
@@ -587,8 +585,15 @@ static void test_pty_ctrl_c_dies_by_sigint(void **state) {
  * which forwards it to the child's group exactly once. */
 static void test_pty_resize_once(void **state) {
   char log[128], ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
-                  (char *)"--child", (char *)"count_winch", log, ready, NULL};
+  char *argv[] = {(char *)TETHER_CLI,
+                  (char *)"run",
+                  (char *)"--",
+                  (char *)tt_self(),
+                  (char *)"--child",
+                  (char *)"count_winch",
+                  log,
+                  ready,
+                  NULL};
   struct winsize ws;
   int m, st;
   pid_t pid;
@@ -638,7 +643,7 @@ static int stopped(long pid) {
 static void test_pty_ctrl_z(void **state) {
   char ready[128], out[4096] = "", buf[32];
   char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
-                  (char *)"--child", (char *)"pid", ready, NULL};
+                  (char *)"--child",  (char *)"pid", ready,        NULL};
   long child = 0;
   int m, st = 0, i, fd;
   ssize_t n;
@@ -670,8 +675,7 @@ static void test_pty_ctrl_z(void **state) {
   if (i == 500 || !WIFSTOPPED(st) || !stopped(child)) {
     drain(m, out, sizeof out);
     kill(pid, SIGKILL);
-    fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d; terminal: %s", st,
-             stopped(child), out);
+    fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d; terminal: %s", st, stopped(child), out);
   }
   kill(pid, SIGCONT);
   for (i = 0; i < 500 && stopped(child); i++)
@@ -694,8 +698,15 @@ static void test_pty_ctrl_z(void **state) {
  * and so does tether. */
 static void test_pty_foreground_ctrl_z(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--foreground", (char *)"--",
-                  (char *)tt_self(), (char *)"--child", (char *)"pid", ready, NULL};
+  char *argv[] = {(char *)TETHER_CLI,
+                  (char *)"run",
+                  (char *)"--foreground",
+                  (char *)"--",
+                  (char *)tt_self(),
+                  (char *)"--child",
+                  (char *)"pid",
+                  ready,
+                  NULL};
   long child;
   int m, st = 0, i;
   pid_t pid;
@@ -722,8 +733,7 @@ static void test_pty_foreground_ctrl_z(void **state) {
       break;
     tt_sleep_ms(10);
   }
-  if (i == 1000 || !WIFSTOPPED(st) || !stopped(child) || !stopped(pid) ||
-      tcgetpgrp(m) != pid) {
+  if (i == 1000 || !WIFSTOPPED(st) || !stopped(child) || !stopped(pid) || tcgetpgrp(m) != pid) {
     drain(m, out, sizeof out);
     kill(pid, SIGKILL);
     fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d, foreground group %ld (tether "
@@ -787,8 +797,8 @@ static void check_modes(int with_tether, const char *want) {
   else
     prefix[0] = '\0';
   snprintf(script, sizeof script,
-           "%s sh -c 'stty -echo; kill -KILL $$'; stty -a >'%s'; '%s' --child fgcheck '%s'",
-           prefix, file, tt_self(), fgfile);
+           "%s sh -c 'stty -echo; kill -KILL $$'; stty -a >'%s'; '%s' --child fgcheck '%s'", prefix,
+           file, tt_self(), fgfile);
   pid = start_in_pty(argv, &m);
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
@@ -861,8 +871,7 @@ static void check_tty(int mode) {
   remove_dir();
   if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
       strcmp(got, fg ? "open=1 fg=1 read=hello\n" : "open=1 fg=0\n") != 0)
-    fail_msg("%s: status 0x%x, the program reported '%s'; terminal: %s", names[mode], st,
-             got, out);
+    fail_msg("%s: status 0x%x, the program reported '%s'; terminal: %s", names[mode], st, got, out);
 }
 
 static void test_pty_foreground_gives_terminal(void **state) {
@@ -888,9 +897,17 @@ static void test_pty_background_has_terminal(void **state) {
  * down. */
 static void test_pty_background_read_stops(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)"exec \"$0\" \"$@\" >/dev/null",
-                  (char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
-                  (char *)"--child", (char *)"read_stdin", ready, NULL};
+  char *argv[] = {(char *)"/bin/sh",
+                  (char *)"-c",
+                  (char *)"exec \"$0\" \"$@\" >/dev/null",
+                  (char *)TETHER_CLI,
+                  (char *)"run",
+                  (char *)"--",
+                  (char *)tt_self(),
+                  (char *)"--child",
+                  (char *)"read_stdin",
+                  ready,
+                  NULL};
   pid_t pid;
   long child;
   int m, i, st = 0;
@@ -955,8 +972,8 @@ static void interactive_case(const char *wrapper, const char *prog, const char *
   drain(m, out, sizeof out);
   close(m);
   if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != want_code || strstr(out, want) == NULL)
-    fail_msg("%s %s -i: status 0x%x (want exit %d), want '%s' on the terminal: %s", wrapper,
-             prog, st, want_code, want, out);
+    fail_msg("%s %s -i: status 0x%x (want exit %d), want '%s' on the terminal: %s", wrapper, prog,
+             st, want_code, want, out);
 }
 
 static void test_pty_interactive_programs(void **state) {
@@ -969,10 +986,9 @@ static void test_pty_interactive_programs(void **state) {
   }
   if (access("/usr/bin/python3", X_OK) == 0) {
     if (have_timeout)
-      interactive_case("timeout", "/usr/bin/python3", "print(6*7+1)\nraise SystemExit(4)\n",
-                       "43", 4);
-    interactive_case("tether", "/usr/bin/python3", "print(6*7+1)\nraise SystemExit(4)\n",
-                     "43", 4);
+      interactive_case("timeout", "/usr/bin/python3", "print(6*7+1)\nraise SystemExit(4)\n", "43",
+                       4);
+    interactive_case("tether", "/usr/bin/python3", "print(6*7+1)\nraise SystemExit(4)\n", "43", 4);
   }
 }
 
@@ -1001,8 +1017,8 @@ static int hangup_count(const char *prefix, int fg_child) {
   make_dir();
   path_in(ready, sizeof ready, "ready");
   path_in(logp, sizeof logp, "hups");
-  snprintf(cmd, sizeof cmd, "%s '%s' --child count_hup '%s' '%s'\n", prefix, tt_self(),
-           logp, ready);
+  snprintf(cmd, sizeof cmd, "%s '%s' --child count_hup '%s' '%s'\n", prefix, tt_self(), logp,
+           ready);
   argv[0] = (char *)"/bin/bash";
   argv[1] = (char *)"--norc";
   argv[2] = (char *)"--noprofile";
@@ -1061,7 +1077,8 @@ static void test_pty_hangup_once(void **state) {
   snprintf(pre, sizeof pre, "'%s' run --foreground --", TETHER_CLI);
   tf = hangup_count(pre, 1);
   printf("# SIGHUPs after a hang-up: alone %d, timeout %d, tether run %d, "
-         "tether run --foreground %d\n", plain, tmo, t, tf);
+         "tether run --foreground %d\n",
+         plain, tmo, t, tf);
   assert_true(plain >= 1); /* the scenario delivers a hang-up at all */
   assert_int_equal(t, 1);
   assert_int_equal(tf, 1);
@@ -1086,8 +1103,8 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
   }
   make_dir();
   path_in(ready, sizeof ready, "ready");
-  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'%s; echo AFTER", TETHER_CLI,
-           opts, tt_self(), child, ready, g_redir);
+  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'%s; echo AFTER", TETHER_CLI, opts,
+           tt_self(), child, ready, g_redir);
   argv[0] = (char *)"/bin/bash";
   argv[1] = (char *)"-c";
   argv[2] = cmd;
@@ -1114,15 +1131,13 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
   close(m);
   remove_dir();
   if (want_stop)
-    stopped_ok = st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGINT &&
-                 strstr(out, "AFTER") == NULL;
+    stopped_ok =
+        st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGINT && strstr(out, "AFTER") == NULL;
   else
-    stopped_ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-                 strstr(out, "AFTER") != NULL;
+    stopped_ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "AFTER") != NULL;
   if (!stopped_ok)
-    fail_msg("%d Ctrl+C, tether run %s -- %s: bash status 0x%x (want %s); terminal: %s",
-             ctrl_cs, opts, child, st,
-             want_stop ? "death by SIGINT, no AFTER" : "exit 0 after AFTER", out);
+    fail_msg("%d Ctrl+C, tether run %s -- %s: bash status 0x%x (want %s); terminal: %s", ctrl_cs,
+             opts, child, st, want_stop ? "death by SIGINT, no AFTER" : "exit 0 after AFTER", out);
 }
 
 /* One Ctrl+C, the child dies of the forwarded SIGINT. */
@@ -1168,15 +1183,18 @@ static void test_script_ctrl_c_continues(void **state) {
 }
 
 int main(int argc, char **argv) {
-  static const tt_scenario scenarios[] = {
-      {"count_int", child_count_int}, {"ignore_int", child_ignore_int},
-      {"plain", child_plain},
-      {"die", child_die},             {"pid", child_pid},
-      {"count_winch", child_count_winch},
-      {"tty", child_tty},             {"read_stdin", child_read_stdin},
-      {"fgcheck", child_fgcheck},     {"count_hup", child_count_hup},
-      {"count_quit", child_count_quit},
-      {NULL, NULL}};
+  static const tt_scenario scenarios[] = {{"count_int", child_count_int},
+                                          {"ignore_int", child_ignore_int},
+                                          {"plain", child_plain},
+                                          {"die", child_die},
+                                          {"pid", child_pid},
+                                          {"count_winch", child_count_winch},
+                                          {"tty", child_tty},
+                                          {"read_stdin", child_read_stdin},
+                                          {"fgcheck", child_fgcheck},
+                                          {"count_hup", child_count_hup},
+                                          {"count_quit", child_count_quit},
+                                          {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dies_like_child),
       cmocka_unit_test(test_kill_term_forwarded),

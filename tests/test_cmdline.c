@@ -38,10 +38,10 @@
 #define RANDOM_CRT_VECTORS 300
 
 /* UTF-8 spelled in hex so the source stays ASCII. */
-#define E_ACUTE "\xc3\xa9"                 /* U+00E9, 2 bytes */
-#define EURO "\xe2\x82\xac"                /* U+20AC, 3 bytes */
-#define NIHON "\xe6\x97\xa5\xe6\x9c\xac"   /* U+65E5 U+672C */
-#define GRIN "\xf0\x9f\x98\x80"            /* U+1F600, surrogate pair */
+#define E_ACUTE "\xc3\xa9"               /* U+00E9, 2 bytes */
+#define EURO "\xe2\x82\xac"              /* U+20AC, 3 bytes */
+#define NIHON "\xe6\x97\xa5\xe6\x9c\xac" /* U+65E5 U+672C */
+#define GRIN "\xf0\x9f\x98\x80"          /* U+1F600, surrogate pair */
 
 /* ------------------------------------------------------------------------ */
 /* Printing and comparing                                                   */
@@ -106,8 +106,8 @@ static size_t argv_count(const char *const *argv) {
 
 /* 1 if the parsed vector (n, got[i] of len[i] units; len NULL: NUL
  * terminated) equals argv; otherwise prints both and returns 0. */
-static int same_argv(const char *const *argv, long n, wchar_t *const *got,
-                     const long *len, const char *who, const wchar_t *line) {
+static int same_argv(const char *const *argv, long n, wchar_t *const *got, const long *len,
+                     const char *who, const wchar_t *line) {
   size_t want = argv_count(argv), i;
   int ok = (long)want == n;
   for (i = 0; ok && i < want; i++) {
@@ -201,10 +201,9 @@ static const fixed_case fixed_cases[] = {
 
 /* Golden lines: the exact encoding (minimal quoting). */
 static void test_golden_lines(void **state) {
-  static const char *const a1[] = {"prog", "a b", "", "x\"y", "c\\", "d e\\",
-                                   "f\\\"", "g\\h", NULL};
-  static const wchar_t l1[] =
-      L"\"prog\" \"a b\" \"\" x\\\"y c\\ \"d e\\\\\" f\\\\\\\" g\\h";
+  static const char *const a1[] = {"prog",  "a b",   "",     "x\"y", "c\\",
+                                   "d e\\", "f\\\"", "g\\h", NULL};
+  static const wchar_t l1[] = L"\"prog\" \"a b\" \"\" x\\\"y c\\ \"d e\\\\\" f\\\\\\\" g\\h";
   static const char *const a2[] = {"C:\\Program Files\\t.exe", NULL};
   static const wchar_t l2[] = L"\"C:\\Program Files\\t.exe\"";
   static const char *const a3[] = {"", "\t", "a\\\\\"", GRIN, NULL};
@@ -269,8 +268,8 @@ static unsigned long seed_rng(const char *what) {
   else
     seed = (unsigned long)(GetTickCount() ^ (GetCurrentProcessId() << 16));
   rng_state = seed;
-  print_message("[   INFO   ] %s: seed %lu (TETHER_CMDLINE_SEED=%lu repeats it)\n",
-                what, seed, seed);
+  print_message("[   INFO   ] %s: seed %lu (TETHER_CMDLINE_SEED=%lu repeats it)\n", what, seed,
+                seed);
   return seed;
 }
 
@@ -279,9 +278,8 @@ static const struct {
   const char *s;
   unsigned weight;
 } alphabet[] = {
-    {" ", 14},  {"\t", 6},     {"\"", 14},  {"\\", 22},
-    {"a", 12},  {"b", 8},      {"Z", 6},    {E_ACUTE, 5},
-    {EURO, 5},  {GRIN, 5},     {"\n", 3},
+    {" ", 14}, {"\t", 6},    {"\"", 14}, {"\\", 22}, {"a", 12}, {"b", 8},
+    {"Z", 6},  {E_ACUTE, 5}, {EURO, 5},  {GRIN, 5},  {"\n", 3},
 };
 
 #define MAX_RANDOM_ARGS 7
@@ -330,16 +328,14 @@ static void test_random_shell(void **state) {
     if (!shell_roundtrip(v.argv))
       fail_msg("random vector %ld of seed %lu", i, seed);
   }
-  print_message("[   INFO   ] %d random vectors round-tripped\n",
-                RANDOM_SHELL_VECTORS);
+  print_message("[   INFO   ] %d random vectors round-tripped\n", RANDOM_SHELL_VECTORS);
 }
 
 /* ------------------------------------------------------------------------ */
 /* The child: report what the C runtimes parse                              */
 /* ------------------------------------------------------------------------ */
 
-typedef int(__cdecl *wgetmainargs_fn)(int *, wchar_t ***, wchar_t ***, int,
-                                      int *);
+typedef int(__cdecl *wgetmainargs_fn)(int *, wchar_t ***, wchar_t ***, int, int *);
 typedef int(__cdecl *configure_wide_argv_fn)(int);
 typedef int *(__cdecl *p_argc_fn)(void);
 typedef wchar_t ***(__cdecl *p_wargv_fn)(void);
@@ -368,8 +364,7 @@ static int put_vector(HANDLE h, int n, wchar_t *const *v) {
     return 0;
   for (i = 0; i < n; i++) {
     uint32_t len = (uint32_t)wcslen(v[i]);
-    if (!put(h, &len, sizeof(len)) ||
-        !put(h, v[i], (DWORD)(len * sizeof(wchar_t))))
+    if (!put(h, &len, sizeof(len)) || !put(h, v[i], (DWORD)(len * sizeof(wchar_t))))
       return 0;
   }
   return 1;
@@ -437,9 +432,8 @@ typedef struct report {
   parsed p[NPARSED];
 } report;
 
-static const char *const parser_names[NPARSED] = {
-    "GetCommandLineW", "msvcrt.dll __wgetmainargs",
-    "ucrtbase.dll _configure_wide_argv"};
+static const char *const parser_names[NPARSED] = {"GetCommandLineW", "msvcrt.dll __wgetmainargs",
+                                                  "ucrtbase.dll _configure_wide_argv"};
 
 static int ucrt_missing_reported;
 
@@ -465,8 +459,7 @@ static int parse_report(report *r) {
     r->p[k].n = n;
     for (i = 0; i < n; i++) {
       uint32_t len;
-      if (!take(r, &pos, &len, sizeof(len)) ||
-          r->size - pos < (size_t)len * sizeof(wchar_t))
+      if (!take(r, &pos, &len, sizeof(len)) || r->size - pos < (size_t)len * sizeof(wchar_t))
         return 0;
       /* The buffer is malloc'ed, and every field before is 4 bytes. */
       r->p[k].args[i] = (wchar_t *)(void *)(r->data + pos);
@@ -486,8 +479,7 @@ static BOOL create_process(wchar_t *self, wchar_t *line, STARTUPINFOW *si,
                            PROCESS_INFORMATION *pi) {
   int attempt;
   for (attempt = 0;; attempt++) {
-    if (CreateProcessW(self, line, NULL, NULL, TRUE, CREATE_NO_WINDOW, NULL,
-                       NULL, si, pi))
+    if (CreateProcessW(self, line, NULL, NULL, TRUE, CREATE_NO_WINDOW, NULL, NULL, si, pi))
       return TRUE;
     if (GetLastError() != ERROR_INTERNAL_ERROR || attempt == 4)
       return FALSE;
@@ -542,8 +534,7 @@ static void spawn_echo(wchar_t *line, report *r) {
       r->data = bigger;
       cap *= 2;
     }
-    if (!ReadFile(rd, r->data + r->size, (DWORD)(cap - r->size), &got, NULL) ||
-        got == 0)
+    if (!ReadFile(rd, r->data + r->size, (DWORD)(cap - r->size), &got, NULL) || got == 0)
       break; /* ERROR_BROKEN_PIPE: the child is done */
     r->size += got;
   }
@@ -556,8 +547,8 @@ static void spawn_echo(wchar_t *line, report *r) {
     show_w("line", line, -1);
     free(r->data);
     r->data = NULL;
-    fail_msg("echo child: exit code %lu, report of %lu bytes unreadable",
-             (unsigned long)code, (unsigned long)r->size);
+    fail_msg("echo child: exit code %lu, report of %lu bytes unreadable", (unsigned long)code,
+             (unsigned long)r->size);
   }
 }
 
@@ -606,8 +597,7 @@ static int crt_roundtrip(const char *const *argv) {
       assert_true(k == 2); /* msvcrt.dll is always there */
       continue;
     }
-    if (!same_argv(argv, r.p[k].n, r.p[k].args, r.p[k].len, parser_names[k],
-                   line))
+    if (!same_argv(argv, r.p[k].n, r.p[k].args, r.p[k].len, parser_names[k], line))
       ok = 0;
   }
   free(r.data);
@@ -656,7 +646,8 @@ static void test_random_crt(void **state) {
   }
   if (trimmed > 0)
     print_message("[   INFO   ] Wine: trailing backslashes dropped from the "
-                  "program name of %ld vectors\n", trimmed);
+                  "program name of %ld vectors\n",
+                  trimmed);
   print_message("[   INFO   ] %d child processes in %lu ms\n", RANDOM_CRT_VECTORS,
                 (unsigned long)((tether_now_ns() - start) / 1000000u));
 }
@@ -691,8 +682,7 @@ static size_t line_len(const char *argv0, const char *arg) {
 }
 
 /* {argv0, unit x n}: 0 or the error, and the line when it fits. */
-static int build_repeat(const char *argv0, const char *unit, size_t n,
-                        wchar_t **line) {
+static int build_repeat(const char *argv0, const char *unit, size_t n, wchar_t **line) {
   const char *argv[3];
   char *arg = repeat(unit, n);
   int rc;
@@ -711,10 +701,10 @@ static void test_length_limit(void **state) {
     const char *unit;
     size_t cost;
   } units[] = {
-      {"a", 1},      /* ASCII */
-      {EURO, 1},     /* 3 UTF-8 bytes, 1 unit */
-      {GRIN, 2},     /* 4 UTF-8 bytes, a surrogate pair */
-      {"\\\"", 4},   /* \" becomes \\\" */
+      {"a", 1},    /* ASCII */
+      {EURO, 1},   /* 3 UTF-8 bytes, 1 unit */
+      {GRIN, 2},   /* 4 UTF-8 bytes, a surrogate pair */
+      {"\\\"", 4}, /* \" becomes \\\" */
   };
   size_t i;
   wchar_t *line = NULL;
@@ -831,10 +821,8 @@ static void test_errors(void **state) {
   assert_tether_err(tether__win32_build_cmdline(empty, &line), TETHER_EINVAL);
   assert_null(line);
   assert_tether_err(tether__win32_build_cmdline(quote0, &line), TETHER_EINVAL);
-  assert_tether_err(tether__win32_build_cmdline(quote0_only, &line),
-                    TETHER_EINVAL);
-  assert_tether_err(tether__win32_build_cmdline(quote0_end, &line),
-                    TETHER_EINVAL);
+  assert_tether_err(tether__win32_build_cmdline(quote0_only, &line), TETHER_EINVAL);
+  assert_tether_err(tether__win32_build_cmdline(quote0_end, &line), TETHER_EINVAL);
   for (i = 0; i < TT_COUNT(bad_utf8); i++) {
     /* In argv[0], in an argument, in a later argument. */
     argv[0] = bad_utf8[i];
@@ -865,10 +853,10 @@ static void test_utf8_to_wide(void **state) {
       {E_ACUTE, L"\x00e9"},
       {EURO, L"\x20ac"},
       {GRIN, L"\xd83d\xde00"},
-      {"\xef\xbf\xbf", L"\xffff"},             /* U+FFFF */
-      {"\xf4\x8f\xbf\xbf", L"\xdbff\xdfff"},   /* U+10FFFF */
-      {"\xee\x80\x80", L"\xe000"},             /* first after surrogates */
-      {"\xed\x9f\xbf", L"\xd7ff"},             /* last before them */
+      {"\xef\xbf\xbf", L"\xffff"},           /* U+FFFF */
+      {"\xf4\x8f\xbf\xbf", L"\xdbff\xdfff"}, /* U+10FFFF */
+      {"\xee\x80\x80", L"\xe000"},           /* first after surrogates */
+      {"\xed\x9f\xbf", L"\xd7ff"},           /* last before them */
   };
   wchar_t *w;
   size_t i;
@@ -886,8 +874,7 @@ static void test_utf8_to_wide(void **state) {
   }
   for (i = 0; i < TT_COUNT(bad_utf8); i++) {
     w = (wchar_t *)1;
-    assert_tether_err(tether__win32_utf8_to_wide(bad_utf8[i], &w),
-                      TETHER_EINVAL);
+    assert_tether_err(tether__win32_utf8_to_wide(bad_utf8[i], &w), TETHER_EINVAL);
     assert_null(w);
   }
   w = (wchar_t *)1;
@@ -905,17 +892,27 @@ static void test_is_batch(void **state) {
     const wchar_t *path;
     int batch;
   } cases[] = {
-      {L"a.bat", 1},           {L"A.CMD", 1},
-      {L"x.bat.", 1},          {L"x.bat ", 1},
-      {L"x.bat. . ..", 1},     {L"C:\\dir\\run.Bat", 1},
-      {L"\\\\srv\\s\\r.cMd", 1}, {L".bat", 1},
+      {L"a.bat", 1},
+      {L"A.CMD", 1},
+      {L"x.bat.", 1},
+      {L"x.bat ", 1},
+      {L"x.bat. . ..", 1},
+      {L"C:\\dir\\run.Bat", 1},
+      {L"\\\\srv\\s\\r.cMd", 1},
+      {L".bat", 1},
       {L"C:/d/x.cmd", 1},
-      {L"x.exe", 0},           {L"bat", 0},
-      {L"cmd", 0},             {L"dir.bat\\x.exe", 0},
-      {L"x.bat.exe", 0},       {L"x.batch", 0},
-      {L"x.cmdx", 0},          {L"xbat", 0},
-      {L"x.ba", 0},            {L"", 0},
-      {L".", 0},               {L"x.com", 0},
+      {L"x.exe", 0},
+      {L"bat", 0},
+      {L"cmd", 0},
+      {L"dir.bat\\x.exe", 0},
+      {L"x.bat.exe", 0},
+      {L"x.batch", 0},
+      {L"x.cmdx", 0},
+      {L"xbat", 0},
+      {L"x.ba", 0},
+      {L"", 0},
+      {L".", 0},
+      {L"x.com", 0},
   };
   size_t i;
   (void)state;
@@ -932,15 +929,11 @@ static void test_spawn_cmdline_policy(void **state) {
   static const char *const argv[] = {"prog", "a b", NULL};
   wchar_t *line = (wchar_t *)1, *plain = NULL;
   (void)state;
-  assert_tether_err(tether__win32_spawn_cmdline(L"C:\\t\\a.bat", argv, &line),
-                    TETHER_ENOTSUP);
+  assert_tether_err(tether__win32_spawn_cmdline(L"C:\\t\\a.bat", argv, &line), TETHER_ENOTSUP);
   assert_null(line);
-  assert_tether_err(tether__win32_spawn_cmdline(L"C:\\t\\A.CMD. ", argv, &line),
-                    TETHER_ENOTSUP);
-  assert_tether_err(tether__win32_spawn_cmdline(NULL, argv, &line),
-                    TETHER_EINVAL);
-  assert_tether_err(tether__win32_spawn_cmdline(L"C:\\t\\a.exe", NULL, &line),
-                    TETHER_EINVAL);
+  assert_tether_err(tether__win32_spawn_cmdline(L"C:\\t\\A.CMD. ", argv, &line), TETHER_ENOTSUP);
+  assert_tether_err(tether__win32_spawn_cmdline(NULL, argv, &line), TETHER_EINVAL);
+  assert_tether_err(tether__win32_spawn_cmdline(L"C:\\t\\a.exe", NULL, &line), TETHER_EINVAL);
   assert_tether_ok(tether__win32_spawn_cmdline(L"C:\\t\\a.exe", argv, &line));
   assert_tether_ok(tether__win32_build_cmdline(argv, &plain));
   assert_true(wcscmp(line, plain) == 0);
@@ -950,16 +943,11 @@ static void test_spawn_cmdline_policy(void **state) {
 
 int main(int argc, char **argv) {
   static const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_golden_lines),
-      cmocka_unit_test(test_fixed_shell),
-      cmocka_unit_test(test_random_shell),
-      cmocka_unit_test(test_fixed_crt),
-      cmocka_unit_test(test_random_crt),
-      cmocka_unit_test(test_length_limit),
-      cmocka_unit_test(test_length_limit_spawn),
-      cmocka_unit_test(test_errors),
-      cmocka_unit_test(test_utf8_to_wide),
-      cmocka_unit_test(test_is_batch),
+      cmocka_unit_test(test_golden_lines),         cmocka_unit_test(test_fixed_shell),
+      cmocka_unit_test(test_random_shell),         cmocka_unit_test(test_fixed_crt),
+      cmocka_unit_test(test_random_crt),           cmocka_unit_test(test_length_limit),
+      cmocka_unit_test(test_length_limit_spawn),   cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_utf8_to_wide),         cmocka_unit_test(test_is_batch),
       cmocka_unit_test(test_spawn_cmdline_policy),
   };
   if (GetEnvironmentVariableW(ECHO_ENV, NULL, 0) > 0)

@@ -81,8 +81,7 @@ static tether_child *spawn_self(const char *name, const tether_spawn_options *o)
     /* Wine 8 occasionally fails CreateProcessW with ERROR_INTERNAL_ERROR
      * (1359) while other Wine processes start (see test_cmdline): counted
      * and reported, never hidden; on Windows itself it does not happen. */
-    if (r == TETHER_EUNKNOWN && tt_is_wine() && tether_last_os_error() == 1359 &&
-        attempt < 4) {
+    if (r == TETHER_EUNKNOWN && tt_is_wine() && tether_last_os_error() == 1359 && attempt < 4) {
       print_message("[   INFO   ] Wine: CreateProcessW ERROR_INTERNAL_ERROR, retrying\n");
       tt_sleep_ms(50);
       continue;
@@ -210,12 +209,9 @@ static void waiter_main(void *arg) {
   w->r = tether_child_wait(w->c, w->timeout_ms, &w->st);
 }
 
-static int child_has_users(void *arg) {
-  return tether__child_users((tether_child *)arg) > 0;
-}
+static int child_has_users(void *arg) { return tether__child_users((tether_child *)arg) > 0; }
 
-static void free_while_waiting(unsigned flags, int timeout_ms, int expect_r,
-                               int expect_kind) {
+static void free_while_waiting(unsigned flags, int timeout_ms, int expect_r, int expect_kind) {
   tether_spawn_options so;
   waiter w;
   int64_t pid;
@@ -261,9 +257,7 @@ static void tree_waiter_main(void *arg) {
   w->r = tether_child_wait_tree(w->c, -1);
 }
 
-static int child_has_4_users(void *arg) {
-  return tether__child_users((tether_child *)arg) == 4;
-}
+static int child_has_4_users(void *arg) { return tether__child_users((tether_child *)arg) == 4; }
 
 static void test_free_with_many_waiters(void **state) {
   waiter w[4];
@@ -276,8 +270,7 @@ static void test_free_with_many_waiters(void **state) {
     memset(&w[i], 0, sizeof(w[i]));
     w[i].c = c;
     w[i].timeout_ms = -1;
-    assert_tether_ok(tether__thread_start(&w[i].t, i % 2 ? tree_waiter_main : waiter_main,
-                                          &w[i]));
+    assert_tether_ok(tether__thread_start(&w[i].t, i % 2 ? tree_waiter_main : waiter_main, &w[i]));
   }
   wait_until(child_has_4_users, c, "four calls are blocked");
   tether_child_free(c);
@@ -307,9 +300,7 @@ static void tok_waiter_main(void *arg) {
   w->r = w->stopped ? tether_token_wait_stopped(w->t, -1) : tether_token_wait(w->t, -1);
 }
 
-static int token_has_waiter(void *arg) {
-  return tether__token_waiters((tether_token *)arg) > 0;
-}
+static int token_has_waiter(void *arg) { return tether__token_waiters((tether_token *)arg) > 0; }
 
 static void test_token_free_while_waiting(void **state) {
   tok_waiter w;
@@ -375,7 +366,6 @@ static void test_shutdown_free_while_waiting(void **state) {
   wd_disarm();
   assert_int_equal(w.r, TETHER_ECLOSED);
 }
-
 
 /* ------------------------------------------------------------------------ */
 /* 4. fork() without exec                                                   */
@@ -480,7 +470,7 @@ static int use_inherited(void *arg) {
   if (tether_child_kill(in->c) != TETHER_ECLOSED)
     return 3;
   tether_child_free(in->c); /* forgets it: must not touch the process */
-  tether_token_free(in->t);  /* its stop thread is the parent's */
+  tether_token_free(in->t); /* its stop thread is the parent's */
   return 0;
 }
 

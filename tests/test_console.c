@@ -28,8 +28,8 @@
 #include "win32_seam.h"
 
 /* The window-based kinds fail on Wine without a display driver. */
-#define NO_DISPLAY_REASON                                                      \
-  "Wine has no display driver here, so no window can be created; set "        \
+#define NO_DISPLAY_REASON                                              \
+  "Wine has no display driver here, so no window can be created; set " \
   "HKCU\\Software\\Wine\\Drivers Graphics=null in the Wine prefix"
 
 /* STATUS_CONTROL_C_EXIT: exit code of the default Ctrl+C handler on Windows
@@ -92,9 +92,7 @@ static void watch_or_skip(tether_channel *ch, int kind) {
   assert_tether_ok(rc);
 }
 
-static uint64_t ms_since(uint64_t start_ns) {
-  return (tether_now_ns() - start_ns) / 1000000u;
-}
+static uint64_t ms_since(uint64_t start_ns) { return (tether_now_ns() - start_ns) / 1000000u; }
 
 /* ------------------------------------------------------------------------ */
 /* Running the console handler (or a SendMessage) on a thread               */
@@ -182,8 +180,7 @@ static void child_spawn(child *c, const char *scenario, DWORD flags) {
   si.hStdOutput = wr;
   si.hStdError = wr;
   snprintf(cmd, sizeof(cmd), "\"%s\" --child %s", tt_self(), scenario);
-  if (!CreateProcessA(tt_self(), cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si,
-                      &c->pi)) {
+  if (!CreateProcessA(tt_self(), cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si, &c->pi)) {
     DWORD err = GetLastError();
     CloseHandle(wr);
     CloseHandle(c->out);
@@ -226,8 +223,7 @@ static int child_read_line(child *c, char *buf, size_t size, DWORD timeout_ms) {
 }
 
 /* Read lines until one starts with prefix; fails on timeout or EOF. */
-static void child_expect(child *c, const char *prefix, char *line, size_t size,
-                         DWORD timeout_ms) {
+static void child_expect(child *c, const char *prefix, char *line, size_t size, DWORD timeout_ms) {
   for (;;) {
     int r = child_read_line(c, line, size, timeout_ms);
     if (r <= 0)
@@ -298,9 +294,8 @@ static int child_console_setup(tether_channel **ch, int kind) {
 
 static void say_event(const char *what, const tether_event *ev) {
   say("%s kind=%s code=%d native=%s count=%llu pid=%lld left=%lld", what,
-      tether_kind_name(ev->kind), ev->code, ev->native,
-      (unsigned long long)ev->count, (long long)ev->pid,
-      (long long)ev->time_left_ms);
+      tether_kind_name(ev->kind), ev->code, ev->native, (unsigned long long)ev->count,
+      (long long)ev->pid, (long long)ev->time_left_ms);
 }
 
 /* Generate `type` on our own console and expect it on the channel. */
@@ -321,8 +316,8 @@ static int child_generate(DWORD type, int kind, int code, const char *native) {
     return 4;
   }
   say_event("event", &ev);
-  if (ev.kind != kind || ev.code != code || strcmp(ev.native, native) != 0 ||
-      ev.count < 1 || ev.pid != -1 || ev.time_left_ms != -1)
+  if (ev.kind != kind || ev.code != code || strcmp(ev.native, native) != 0 || ev.count < 1 ||
+      ev.pid != -1 || ev.time_left_ms != -1)
     return 5;
   tether_channel_free(ch);
   return 0;
@@ -395,8 +390,7 @@ static int scenario_terminate(int argc, char **argv) {
     rc = tether_channel_watch(ch, TETHER_EVENT_TERMINATE, 0);
   if (rc < 0) {
     say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
-    return tether_last_os_error() == ERROR_INVALID_WINDOW_HANDLE ? TT_CHILD_NO_CONSOLE
-                                                                 : 2;
+    return tether_last_os_error() == ERROR_INVALID_WINDOW_HANDLE ? TT_CHILD_NO_CONSOLE : 2;
   }
   say("ready");
   rc = tether_channel_wait(ch, &ev, 20000);
@@ -406,8 +400,7 @@ static int scenario_terminate(int argc, char **argv) {
   }
   say_event("event", &ev);
   tether_channel_free(ch);
-  return ev.kind == TETHER_EVENT_TERMINATE && strcmp(ev.native, "WM_CLOSE") == 0 ? 0
-                                                                                : 5;
+  return ev.kind == TETHER_EVENT_TERMINATE && strcmp(ev.native, "WM_CLOSE") == 0 ? 0 : 5;
 }
 
 /* Watch only LOGOFF (so tether's hidden window exists, TERMINATE is not
@@ -419,8 +412,8 @@ static int scenario_logoff_only(int argc, char **argv) {
   tether_event ev;
   int rc;
   if (argc > 0 && strcmp(argv[0], "window") == 0) {
-    HWND own = CreateWindowExW(0, L"STATIC", L"own", WS_OVERLAPPED, 0, 0, 10, 10, NULL,
-                               NULL, GetModuleHandleW(NULL), NULL);
+    HWND own = CreateWindowExW(0, L"STATIC", L"own", WS_OVERLAPPED, 0, 0, 10, 10, NULL, NULL,
+                               GetModuleHandleW(NULL), NULL);
     if (own == NULL) {
       say("error own window %lu", (unsigned long)GetLastError());
       return TT_CHILD_NO_CONSOLE;
@@ -431,9 +424,8 @@ static int scenario_logoff_only(int argc, char **argv) {
     rc = tether_channel_watch(ch, TETHER_EVENT_LOGOFF, 0);
   if (rc < 0 || tether__win32_hidden_window() == NULL) {
     say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
-    return rc < 0 && tether_last_os_error() == ERROR_INVALID_WINDOW_HANDLE
-               ? TT_CHILD_NO_CONSOLE
-               : 2;
+    return rc < 0 && tether_last_os_error() == ERROR_INVALID_WINDOW_HANDLE ? TT_CHILD_NO_CONSOLE
+                                                                           : 2;
   }
   say("ready %llu", (unsigned long long)(uintptr_t)tether__win32_hidden_window());
   rc = tether_channel_wait(ch, &ev, 3000);
@@ -606,10 +598,8 @@ typedef struct ack_case {
   const char *native;
 } ack_case;
 
-static const ack_case case_close = {CTRL_CLOSE_EVENT, TETHER_EVENT_HANGUP,
-                                    "CTRL_CLOSE_EVENT"};
-static const ack_case case_logoff = {CTRL_LOGOFF_EVENT, TETHER_EVENT_LOGOFF,
-                                     "CTRL_LOGOFF_EVENT"};
+static const ack_case case_close = {CTRL_CLOSE_EVENT, TETHER_EVENT_HANGUP, "CTRL_CLOSE_EVENT"};
+static const ack_case case_logoff = {CTRL_LOGOFF_EVENT, TETHER_EVENT_LOGOFF, "CTRL_LOGOFF_EVENT"};
 static const ack_case case_shutdown = {CTRL_SHUTDOWN_EVENT, TETHER_EVENT_SHUTDOWN,
                                        "CTRL_SHUTDOWN_EVENT"};
 
@@ -622,15 +612,13 @@ static int budget_src(const tether_event *ev) {
 
 static void expect_time_left(const tether_event *ev) {
   unsigned long budget = tether__win32_budget_ms(budget_src(ev));
-  assert_true(budget >= TETHER__WIN32_MIN_BUDGET_MS &&
-              budget <= TETHER__WIN32_MAX_BUDGET_MS);
+  assert_true(budget >= TETHER__WIN32_MIN_BUDGET_MS && budget <= TETHER__WIN32_MAX_BUDGET_MS);
   assert_true(ev->time_left_ms > 0);
   assert_true(ev->time_left_ms <= (int64_t)(budget - TETHER__WIN32_MARGIN_MS));
 }
 
 /* Set (value non-NULL) or delete a REG_SZ value; 0 on success. */
-static LONG set_reg_sz(HKEY root, const wchar_t *key, const wchar_t *name,
-                       const wchar_t *value) {
+static LONG set_reg_sz(HKEY root, const wchar_t *key, const wchar_t *name, const wchar_t *value) {
   HKEY h;
   LONG r = RegCreateKeyExW(root, key, 0, NULL, 0, KEY_SET_VALUE, NULL, &h, NULL);
   if (r != ERROR_SUCCESS)
@@ -739,8 +727,7 @@ static void test_handler_deadline(void **state) {
   assert_true(blocking_call_join(&call, 15000));
   assert_int_equal(call.result, 1);
   took = (call.end_ns - call.start_ns) / 1000000u;
-  print_message("[   INFO   ] released after %llu ms without ack\n",
-                (unsigned long long)took);
+  print_message("[   INFO   ] released after %llu ms without ack\n", (unsigned long long)took);
   assert_true(took >= TETHER__WIN32_OS_TIMEOUT_MS - TETHER__WIN32_MARGIN_MS - 100);
   assert_true(took < TETHER__WIN32_OS_TIMEOUT_MS + 3000);
   assert_tether_ok(tether_channel_ack(ch, &ev)); /* late: no effect */
@@ -768,8 +755,7 @@ static void test_handler_two_channels(void **state) {
 /* Closing a channel that owes an acknowledgement releases it; so does one
  * that never read the event. */
 static void test_handler_close_releases(void **state) {
-  tether_channel *a = open_channel(NULL), *b = open_channel(NULL),
-                 *c = open_channel(NULL);
+  tether_channel *a = open_channel(NULL), *b = open_channel(NULL), *c = open_channel(NULL);
   blocking_call call;
   tether_event ea, eb;
   (void)state;
@@ -962,8 +948,8 @@ static HWND find_our_window(void) {
   for (i = 0; i < s.n; i++)
     if (s.found[i] == mine)
       return mine;
-  fail_msg("tether's window %p is not among this process's %d top-level windows",
-           (void *)mine, s.n);
+  fail_msg("tether's window %p is not among this process's %d top-level windows", (void *)mine,
+           s.n);
   return NULL;
 }
 
@@ -993,8 +979,7 @@ typedef struct endsession_case {
   int kind;
 } endsession_case;
 
-static const endsession_case case_es_logoff = {(LPARAM)ENDSESSION_LOGOFF,
-                                               TETHER_EVENT_LOGOFF};
+static const endsession_case case_es_logoff = {(LPARAM)ENDSESSION_LOGOFF, TETHER_EVENT_LOGOFF};
 static const endsession_case case_es_shutdown = {0, TETHER_EVENT_SHUTDOWN};
 
 static void test_window_endsession(void **state) {
@@ -1038,15 +1023,15 @@ static void test_window_closeapp(void **state) {
   hwnd = find_our_window();
   assert_true(SendMessageW(hwnd, WM_QUERYENDSESSION, 0, ENDSESSION_CLOSEAPP) != 0);
   /* Returns at once: no acknowledgement wait. */
-  assert_true(SendMessageTimeoutW(hwnd, WM_ENDSESSION, TRUE, ENDSESSION_CLOSEAPP,
-                                  SMTO_BLOCK, 2000, &res) != 0);
+  assert_true(SendMessageTimeoutW(hwnd, WM_ENDSESSION, TRUE, ENDSESSION_CLOSEAPP, SMTO_BLOCK, 2000,
+                                  &res) != 0);
   expect_event(ch, &ev, TETHER_EVENT_TERMINATE, WM_ENDSESSION, "WM_ENDSESSION");
   assert_int_equal(ev.time_left_ms, -1);
   assert_int_equal(tether_channel_poll(sd, &ev), 0); /* not SHUTDOWN */
   /* With ENDSESSION_CRITICAL too it is still a close request. */
   assert_true(SendMessageTimeoutW(hwnd, WM_ENDSESSION, TRUE,
-                                  ENDSESSION_CLOSEAPP | ENDSESSION_CRITICAL, SMTO_BLOCK,
-                                  2000, &res) != 0);
+                                  ENDSESSION_CLOSEAPP | ENDSESSION_CRITICAL, SMTO_BLOCK, 2000,
+                                  &res) != 0);
   expect_event(ch, &ev, TETHER_EVENT_TERMINATE, WM_ENDSESSION, "WM_ENDSESSION");
   assert_int_equal(tether_channel_poll(sd, &ev), 0);
 }
@@ -1102,8 +1087,7 @@ static DWORD run_console_child(const char *scenario, const char *want) {
   char line[256];
   DWORD code;
   child_spawn(&c, scenario, CREATE_NEW_CONSOLE);
-  if (child_read_line(&c, line, sizeof(line), 20000) > 0 &&
-      strcmp(line, "noconsole") == 0) {
+  if (child_read_line(&c, line, sizeof(line), 20000) > 0 && strcmp(line, "noconsole") == 0) {
     child_finish(&c, 5000);
     tt_skip("the child has no console (CREATE_NEW_CONSOLE gave none)");
   }
@@ -1173,8 +1157,7 @@ static void test_native_taskkill(void **state) {
   DWORD code;
   (void)state;
   child_spawn(&c, "terminate", 0);
-  if (child_read_line(&c, line, sizeof(line), 20000) <= 0 ||
-      strncmp(line, "ready", 5) != 0) {
+  if (child_read_line(&c, line, sizeof(line), 20000) <= 0 || strncmp(line, "ready", 5) != 0) {
     print_message("[  child   ] %s\n", line);
     code = child_finish(&c, 5000);
     if (code == TT_CHILD_NO_CONSOLE && tt_is_wine())
@@ -1205,14 +1188,13 @@ static void test_native_taskkill(void **state) {
   cmocka_unit_test_prestate_setup_teardown(f, NULL, teardown_channels, (void *)(s))
 
 int main(int argc, char **argv) {
-  static const tt_scenario scenarios[] = {
-      {"ctrl_c", scenario_ctrl_c},
-      {"ctrl_c_unwatched", scenario_ctrl_c_unwatched},
-      {"ctrl_break", scenario_ctrl_break},
-      {"ctrl_close", scenario_ctrl_close},
-      {"terminate", scenario_terminate},
-      {"logoff_only", scenario_logoff_only},
-      {NULL, NULL}};
+  static const tt_scenario scenarios[] = {{"ctrl_c", scenario_ctrl_c},
+                                          {"ctrl_c_unwatched", scenario_ctrl_c_unwatched},
+                                          {"ctrl_break", scenario_ctrl_break},
+                                          {"ctrl_close", scenario_ctrl_close},
+                                          {"terminate", scenario_terminate},
+                                          {"logoff_only", scenario_logoff_only},
+                                          {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       TEST(test_translate_os_error),
       TEST(test_sync_primitives),

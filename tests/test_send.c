@@ -131,8 +131,7 @@ static int child_eperm(int argc, char **argv) {
   pid = strtol(argv[0], NULL, 10);
   if (geteuid() == 0) {
     struct passwd *pw = getpwnam("nobody");
-    if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-        setuid(pw->pw_uid) != 0)
+    if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
       return 41;
   }
   r = tether_send(pid, TETHER_EVENT_TERMINATE, 0);
@@ -189,7 +188,7 @@ static void test_send_each_kind(void **state) {
   static const struct {
     int kind, signo;
   } map[] = {
-      {TETHER_EVENT_INTERRUPT, SIGINT}, {TETHER_EVENT_QUIT, SIGQUIT},
+      {TETHER_EVENT_INTERRUPT, SIGINT},  {TETHER_EVENT_QUIT, SIGQUIT},
       {TETHER_EVENT_TERMINATE, SIGTERM}, {TETHER_EVENT_HANGUP, SIGHUP},
       {TETHER_EVENT_USER1, SIGUSR1},     {TETHER_EVENT_USER2, SIGUSR2},
   };
@@ -234,8 +233,7 @@ static void test_send_group(void **state) {
   target_start(&leader, 0);
   target_start(&member, leader.pid);
   /* A living member's pid is no group id. */
-  assert_tether_err(tether_send(member.pid, TETHER_EVENT_USER1, TETHER_SEND_GROUP),
-                    TETHER_ESRCH);
+  assert_tether_err(tether_send(member.pid, TETHER_EVENT_USER1, TETHER_SEND_GROUP), TETHER_ESRCH);
   assert_tether_ok(tether_send(member.pid, TETHER_EVENT_USER1, 0));
   assert_int_equal(target_finish(&member, NULL), SIGUSR1);
   assert_tether_ok(tether_send(leader.pid, TETHER_EVENT_NONE, TETHER_SEND_GROUP));
@@ -259,19 +257,22 @@ static void test_send_esrch(void **state) {
   assert_tether_err(tether_send(pid, TETHER_EVENT_TERMINATE, 0), TETHER_ESRCH);
   assert_int_equal(tether_last_os_error(), ESRCH);
   assert_tether_err(tether_send(pid, TETHER_EVENT_NONE, 0), TETHER_ESRCH);
-  assert_tether_err(tether_send(pid, TETHER_EVENT_INTERRUPT, TETHER_SEND_GROUP),
-                    TETHER_ESRCH);
+  assert_tether_err(tether_send(pid, TETHER_EVENT_INTERRUPT, TETHER_SEND_GROUP), TETHER_ESRCH);
 }
 
 /* Bad input is refused before anything is sent, without touching the last
  * OS error. */
 static void test_send_bad_input(void **state) {
-  static const int bad_kinds[] = {TETHER_EVENT_LOGOFF, TETHER_EVENT_SHUTDOWN,
-                                  TETHER_EVENT_RESIZE, TETHER_EVENT_CHILD,
-                                  TETHER_EVENT_SIGNAL, TETHER_EVENT_SIGNAL + 1,
-                                  -1,                  99};
-  static const int64_t bad_pids[] = {0, -1, -5, INT64_C(0x80000000),
-                                     INT64_C(0x100000001), INT64_MAX, INT64_MIN};
+  static const int bad_kinds[] = {TETHER_EVENT_LOGOFF,
+                                  TETHER_EVENT_SHUTDOWN,
+                                  TETHER_EVENT_RESIZE,
+                                  TETHER_EVENT_CHILD,
+                                  TETHER_EVENT_SIGNAL,
+                                  TETHER_EVENT_SIGNAL + 1,
+                                  -1,
+                                  99};
+  static const int64_t bad_pids[] = {
+      0, -1, -5, INT64_C(0x80000000), INT64_C(0x100000001), INT64_MAX, INT64_MIN};
   target t;
   size_t i;
   (void)state;
@@ -281,8 +282,7 @@ static void test_send_bad_input(void **state) {
   for (i = 0; i < TT_COUNT(bad_kinds); i++)
     assert_tether_err(tether_send(t.pid, bad_kinds[i], 0), TETHER_EINVAL);
   for (i = 0; i < TT_COUNT(bad_pids); i++)
-    assert_tether_err(tether_send(bad_pids[i], TETHER_EVENT_TERMINATE, 0),
-                      TETHER_EINVAL);
+    assert_tether_err(tether_send(bad_pids[i], TETHER_EVENT_TERMINATE, 0), TETHER_EINVAL);
   assert_tether_err(tether_send(t.pid, TETHER_EVENT_TERMINATE, 2u), TETHER_EINVAL);
   assert_tether_err(tether_send(t.pid, TETHER_EVENT_TERMINATE, ~0u), TETHER_EINVAL);
   assert_int_equal(tether_last_os_error(), ESRCH);
@@ -350,14 +350,10 @@ int main(int argc, char **argv) {
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_console_group_flag),
-      cmocka_unit_test(test_send_each_kind),
-      cmocka_unit_test(test_send_kill),
-      cmocka_unit_test(test_send_group),
-      cmocka_unit_test(test_send_esrch),
-      cmocka_unit_test(test_send_bad_input),
-      cmocka_unit_test(test_send_eperm),
-      cmocka_unit_test(test_send_self),
+      cmocka_unit_test(test_console_group_flag), cmocka_unit_test(test_send_each_kind),
+      cmocka_unit_test(test_send_kill),          cmocka_unit_test(test_send_group),
+      cmocka_unit_test(test_send_esrch),         cmocka_unit_test(test_send_bad_input),
+      cmocka_unit_test(test_send_eperm),         cmocka_unit_test(test_send_self),
   };
   return tt_main(argc, argv, scenarios, "send", tests, TT_COUNT(tests));
 }

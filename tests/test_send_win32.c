@@ -28,9 +28,7 @@
 /* Small helpers (both sides)                                               */
 /* ---------------------------------------------------------------------- */
 
-static uint64_t ms_since(uint64_t start_ns) {
-  return (tether_now_ns() - start_ns) / 1000000u;
-}
+static uint64_t ms_since(uint64_t start_ns) { return (tether_now_ns() - start_ns) / 1000000u; }
 
 static void say(const char *fmt, ...) {
   char buf[256];
@@ -101,8 +99,7 @@ static void plain_start(plain *p, const char *scenario, DWORD flags) {
   si.hStdOutput = wr;
   si.hStdError = wr;
   snprintf(cmd, sizeof(cmd), "\"%s\" --child %s", tt_self(), scenario);
-  if (!CreateProcessA(tt_self(), cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si,
-                      &p->pi)) {
+  if (!CreateProcessA(tt_self(), cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si, &p->pi)) {
     DWORD err = GetLastError();
     CloseHandle(wr);
     CloseHandle(p->out);
@@ -113,8 +110,7 @@ static void plain_start(plain *p, const char *scenario, DWORD flags) {
 
 /* Read lines until one starts with prefix (printing each); 1 found, 0 not
  * (end of output or timeout; the last line read stays in line). */
-static int plain_expect(plain *p, const char *prefix, char *line, size_t cap,
-                        DWORD timeout_ms) {
+static int plain_expect(plain *p, const char *prefix, char *line, size_t cap, DWORD timeout_ms) {
   while (read_line(p->out, line, cap, timeout_ms)) {
     print_message("[  child   ] %s\n", line);
     if (strncmp(line, prefix, strlen(prefix)) == 0)
@@ -222,9 +218,7 @@ static int child_sleep(int argc, char **argv) {
   return 5;
 }
 
-static int child_exit(int argc, char **argv) {
-  return argc > 0 ? atoi(argv[0]) : 0;
-}
+static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
 
 /* Read the "ready" line of a tethered child's stdout. */
 static int child_ready(tether_child *c) {
@@ -257,8 +251,7 @@ static int child_console_group(int argc, char **argv) {
   /* CREATE_NEW_PROCESS_GROUP left Ctrl+C ignored here; children inherit
    * this state. */
   SetConsoleCtrlHandler(NULL, FALSE);
-  if (tether_channel_new(&ch, NULL) < 0 ||
-      tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0) < 0)
+  if (tether_channel_new(&ch, NULL) < 0 || tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0) < 0)
     return 2;
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -277,8 +270,7 @@ static int child_console_group(int argc, char **argv) {
     say("generate-failed %lu", (unsigned long)GetLastError());
     return 6;
   }
-  self_got = tether_channel_wait(ch, &ev, 10000) == 1 &&
-             ev.kind == TETHER_EVENT_INTERRUPT;
+  self_got = tether_channel_wait(ch, &ev, 10000) == 1 && ev.kind == TETHER_EVENT_INTERRUPT;
   memset(&st, 0, sizeof(st));
   if (tether_child_wait(with, 10000, &st) != 1)
     st.code = -1;
@@ -324,9 +316,7 @@ static void test_console_group_ctrl_c(void **state) {
     fail_msg("no result (exit code %lu, last line \"%s\")", (unsigned long)ec, line);
   }
   assert_int_equal(plain_finish(&m, 20000), 0);
-  assert_int_equal(sscanf(line, "result %d %d %d %d %d", &si, &sq, &self_got, &code,
-                          &still),
-                   5);
+  assert_int_equal(sscanf(line, "result %d %d %d %d %d", &si, &sq, &self_got, &code, &still), 5);
   assert_tether_err(si, TETHER_ENOTSUP);
   assert_tether_err(sq, TETHER_ENOTSUP);
   assert_int_equal(self_got, 1);
@@ -362,8 +352,7 @@ static int target_start(plain *t, const char *scenario, DWORD flags) {
 static void test_send_interrupt_own_console(void **state) {
   plain t;
   (void)state;
-  if (!target_start(&t, "interrupt_target",
-                    CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP))
+  if (!target_start(&t, "interrupt_target", CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP))
     tt_skip("the target has no console (CREATE_NEW_CONSOLE gave none)");
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_INTERRUPT, 0));
   assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_INTERRUPT);
@@ -399,8 +388,7 @@ static void test_send_quit(void **state) {
   if (tt_is_wine()) {
     /* What Wine says is checked before skipping: a clear ENOTSUP. */
     assert_tether_err(r, TETHER_ENOTSUP);
-    assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_QUIT,
-                                  TETHER_SEND_GROUP),
+    assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_QUIT, TETHER_SEND_GROUP),
                       TETHER_ENOTSUP);
     assert_int_equal(WaitForSingleObject(t.pi.hProcess, 0), WAIT_TIMEOUT);
     TerminateProcess(t.pi.hProcess, 1);
@@ -411,8 +399,7 @@ static void test_send_quit(void **state) {
   assert_tether_ok(r);
   assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_QUIT);
   /* To its process group (the target's pid: CREATE_NEW_PROCESS_GROUP). */
-  assert_true(target_start(&t, "quit_target",
-                           CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP));
+  assert_true(target_start(&t, "quit_target", CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP));
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_QUIT, TETHER_SEND_GROUP));
   assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_QUIT);
 }
@@ -429,8 +416,7 @@ static void test_send_terminate(void **state) {
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_HANGUP, 0));
   assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_TERMINATE);
   assert_true(target_start(&t, "sleep", 0));
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_TERMINATE, 0),
-                    TETHER_ENOTSUP);
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_TERMINATE, 0), TETHER_ENOTSUP);
   assert_int_equal(WaitForSingleObject(t.pi.hProcess, 0), WAIT_TIMEOUT);
   TerminateProcess(t.pi.hProcess, 1);
   plain_finish(&t, 5000);
@@ -447,9 +433,8 @@ static void test_send_kill(void **state) {
 
 /* A dead process: ESRCH, whether or not a handle keeps its object. */
 static void test_send_esrch(void **state) {
-  static const int kinds[] = {TETHER_EVENT_NONE, TETHER_EVENT_INTERRUPT,
-                              TETHER_EVENT_QUIT, TETHER_EVENT_TERMINATE,
-                              TETHER_EVENT_HANGUP};
+  static const int kinds[] = {TETHER_EVENT_NONE, TETHER_EVENT_INTERRUPT, TETHER_EVENT_QUIT,
+                              TETHER_EVENT_TERMINATE, TETHER_EVENT_HANGUP};
   plain t;
   DWORD pid;
   size_t i;
@@ -459,8 +444,7 @@ static void test_send_esrch(void **state) {
   assert_int_equal(WaitForSingleObject(t.pi.hProcess, 20000), WAIT_OBJECT_0);
   for (i = 0; i < TT_COUNT(kinds); i++)
     assert_tether_err(tether_send(pid, kinds[i], 0), TETHER_ESRCH);
-  assert_tether_err(tether_send(pid, TETHER_EVENT_QUIT, TETHER_SEND_GROUP),
-                    TETHER_ESRCH);
+  assert_tether_err(tether_send(pid, TETHER_EVENT_QUIT, TETHER_SEND_GROUP), TETHER_ESRCH);
   assert_int_equal(plain_finish(&t, 1000), 3);
   for (i = 0; i < TT_COUNT(kinds); i++)
     assert_tether_err(tether_send(pid, kinds[i], 0), TETHER_ESRCH);
@@ -471,32 +455,23 @@ static void test_send_unsupported_and_bad_input(void **state) {
   plain t;
   (void)state;
   assert_true(target_start(&t, "sleep", 0));
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_USER1, 0),
-                    TETHER_ENOTSUP);
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_USER2, 0),
-                    TETHER_ENOTSUP);
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_USER1, 0), TETHER_ENOTSUP);
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_USER2, 0), TETHER_ENOTSUP);
   /* Only QUIT can aim at a console process group. */
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_INTERRUPT,
-                                TETHER_SEND_GROUP),
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_INTERRUPT, TETHER_SEND_GROUP),
                     TETHER_ENOTSUP);
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_TERMINATE,
-                                TETHER_SEND_GROUP),
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_TERMINATE, TETHER_SEND_GROUP),
                     TETHER_ENOTSUP);
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_NONE,
-                                TETHER_SEND_GROUP),
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_NONE, TETHER_SEND_GROUP),
                     TETHER_ENOTSUP);
   assert_tether_err(tether_send(0, TETHER_EVENT_NONE, 0), TETHER_EINVAL);
   assert_tether_err(tether_send(-5, TETHER_EVENT_NONE, 0), TETHER_EINVAL);
-  assert_tether_err(tether_send(INT64_C(0x100000000) + t.pi.dwProcessId,
-                                TETHER_EVENT_NONE, 0),
+  assert_tether_err(tether_send(INT64_C(0x100000000) + t.pi.dwProcessId, TETHER_EVENT_NONE, 0),
                     TETHER_EINVAL);
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_LOGOFF, 0),
-                    TETHER_EINVAL);
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_RESIZE, 0),
-                    TETHER_EINVAL);
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_LOGOFF, 0), TETHER_EINVAL);
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_RESIZE, 0), TETHER_EINVAL);
   assert_tether_err(tether_send(t.pi.dwProcessId, 99, 0), TETHER_EINVAL);
-  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_NONE, 4u),
-                    TETHER_EINVAL);
+  assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_NONE, 4u), TETHER_EINVAL);
   /* Still running: nothing was delivered. */
   assert_int_equal(WaitForSingleObject(t.pi.hProcess, 0), WAIT_TIMEOUT);
   TerminateProcess(t.pi.hProcess, 1);
@@ -515,16 +490,15 @@ static void test_send_eperm(void **state) {
   char cmd[MAX_PATH * 2 + 64];
   int r;
   (void)state;
-  assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorA(
-      "D:(A;;0x00101000;;;WD)", SDDL_REVISION_1, &sd, NULL));
+  assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorA("D:(A;;0x00101000;;;WD)",
+                                                                   SDDL_REVISION_1, &sd, NULL));
   memset(&sa, 0, sizeof(sa));
   sa.nLength = sizeof(sa);
   sa.lpSecurityDescriptor = sd;
   memset(&si, 0, sizeof(si));
   si.cb = sizeof(si);
   snprintf(cmd, sizeof(cmd), "\"%s\" --child sleep", tt_self());
-  assert_true(CreateProcessA(tt_self(), cmd, &sa, NULL, FALSE, 0, NULL, NULL, &si,
-                             &pi));
+  assert_true(CreateProcessA(tt_self(), cmd, &sa, NULL, FALSE, 0, NULL, NULL, &si, &pi));
   LocalFree(sd);
   r = tether_send(pi.dwProcessId, TETHER_EVENT_NONE, 0);
   /* Clean up with the creator's own handle (all access) before checking. */

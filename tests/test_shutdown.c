@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic.h" /* core/: lock-free counters shared with the policy thread */
+#include "atomic.h"   /* core/: lock-free counters shared with the policy thread */
 #include "selftest.h" /* examples/ */
 #include "support.h"
 
@@ -68,23 +68,22 @@ static void run_kill(run *r, int signo) {
 
 static void expect_signal(const tether_exit *st, int signo) {
   if (st->kind != TETHER_EXIT_SIGNAL || st->signo != signo)
-    fail_msg("expected death by signal %d, got kind %d code %d signo %d", signo,
-             st->kind, st->code, st->signo);
+    fail_msg("expected death by signal %d, got kind %d code %d signo %d", signo, st->kind, st->code,
+             st->signo);
 }
 #endif
 
 static void expect_code(const tether_exit *st, int code) {
   if (st->kind != TETHER_EXIT_CODE || st->code != code)
-    fail_msg("expected exit code %d, got kind %d code %d signo %d", code, st->kind,
-             st->code, st->signo);
+    fail_msg("expected exit code %d, got kind %d code %d signo %d", code, st->kind, st->code,
+             st->signo);
 }
 
 #ifdef _WIN32
 #define STATUS_CTRL_C 0xC000013Au
 static void expect_raw(const tether_exit *st, uint32_t raw) {
   if (st->raw != raw)
-    fail_msg("expected exit code 0x%lx, got 0x%lx", (unsigned long)raw,
-             (unsigned long)st->raw);
+    fail_msg("expected exit code 0x%lx, got 0x%lx", (unsigned long)raw, (unsigned long)st->raw);
 }
 #endif
 
@@ -222,9 +221,9 @@ static void sc_print_cause(tether_token *t) {
     say("no cause\n");
     return;
   }
-  say("cancelled source %d kind %d code %d pid %lld reason %s\n", c.source,
-      c.event.kind, c.source == TETHER_CAUSE_EVENT ? c.event.code : c.code,
-      (long long)c.event.pid, c.reason != NULL ? c.reason : "-");
+  say("cancelled source %d kind %d code %d pid %lld reason %s\n", c.source, c.event.kind,
+      c.source == TETHER_CAUSE_EVENT ? c.event.code : c.code, (long long)c.event.pid,
+      c.reason != NULL ? c.reason : "-");
 }
 
 /* policy MODE: second | grace | swallow | force1 */
@@ -470,12 +469,9 @@ static void test_exit_like_kind(void **state) {
   static const struct {
     int kind;
     uint32_t raw;
-  } cases[] = {{TETHER_EVENT_INTERRUPT, STATUS_CTRL_C},
-               {TETHER_EVENT_QUIT, STATUS_CTRL_C},
-               {TETHER_EVENT_HANGUP, STATUS_CTRL_C},
-               {TETHER_EVENT_LOGOFF, STATUS_CTRL_C},
-               {TETHER_EVENT_SHUTDOWN, STATUS_CTRL_C},
-               {TETHER_EVENT_TERMINATE, 143}};
+  } cases[] = {{TETHER_EVENT_INTERRUPT, STATUS_CTRL_C}, {TETHER_EVENT_QUIT, STATUS_CTRL_C},
+               {TETHER_EVENT_HANGUP, STATUS_CTRL_C},    {TETHER_EVENT_LOGOFF, STATUS_CTRL_C},
+               {TETHER_EVENT_SHUTDOWN, STATUS_CTRL_C},  {TETHER_EVENT_TERMINATE, 143}};
   size_t i;
   (void)state;
   for (i = 0; i < TT_COUNT(cases); i++) {
@@ -749,8 +745,7 @@ static void test_token_owns_children(void **state) {
     /* The limit and the checks of tether_child_stop() (one engine,
      * core/stop.c; test_spawn: test_bad_input). */
     assert_tether_err(tether_token_adopt(t, d.child, &negative, 1), TETHER_EINVAL);
-    assert_tether_err(tether_token_adopt(t, d.child, many, TT_COUNT(many)),
-                      TETHER_EINVAL);
+    assert_tether_err(tether_token_adopt(t, d.child, many, TT_COUNT(many)), TETHER_EINVAL);
     assert_tether_ok(tether_token_adopt(t, d.child, many, TETHER_STOP_MAX_STEPS));
     tether_child_free(d.child); /* leaves the token */
     run_start(&d, "sleeper", "plain", NULL);
@@ -1075,17 +1070,16 @@ static void test_budget_free_releases(void **state) {
 #endif
 
 int main(int argc, char **argv) {
-  static const tt_scenario scenarios[] = {
-      {"like-signal", sc_like_signal},
-      {"like-kind", sc_like_kind},
-      {"exit-with", sc_exit_with},
-      {"policy", sc_policy},
-      {"main", sc_main},
-      {"sleeper", sc_sleeper},
+  static const tt_scenario scenarios[] = {{"like-signal", sc_like_signal},
+                                          {"like-kind", sc_like_kind},
+                                          {"exit-with", sc_exit_with},
+                                          {"policy", sc_policy},
+                                          {"main", sc_main},
+                                          {"sleeper", sc_sleeper},
 #ifndef _WIN32
-      {"ignored", sc_ignored},
+                                          {"ignored", sc_ignored},
 #endif
-      {NULL, NULL}};
+                                          {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_helpers_bad_input),
 #ifndef _WIN32

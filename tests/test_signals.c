@@ -7,7 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700 /* SA_ONSTACK, sigaltstack */
-#define _DARWIN_C_SOURCE /* macOS: SIGWINCH, hidden by _POSIX_C_SOURCE */
+#define _DARWIN_C_SOURCE  /* macOS: SIGWINCH, hidden by _POSIX_C_SOURCE */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -87,8 +87,7 @@ static void expect_event(tether_channel *ch, tether_event *ev) {
 
 /* ---- every kind, sent by another process ---- */
 
-static void check_kind_from_other_process(int kind, int signo,
-                                          const char *name) {
+static void check_kind_from_other_process(int kind, int signo, const char *name) {
   tether_channel *ch;
   tether_event ev;
   pid_t pid;
@@ -209,8 +208,7 @@ static void test_signal_by_number_keeps_its_kind(void **state) {
 /* ---- refusals leave everything as it was ---- */
 
 static void test_refused_signals(void **state) {
-  static const int forbidden[] = {SIGKILL, SIGSTOP, SIGSEGV,
-                                  SIGBUS,  SIGFPE,  SIGILL};
+  static const int forbidden[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
   static const int invalid[] = {0, -1, 65, 1000, -15};
   struct sigaction before[32], after[32];
   tether_channel *ch;
@@ -221,24 +219,18 @@ static void test_refused_signals(void **state) {
     get_action(s, &before[s]);
   assert_tether_ok(tether_channel_new(&ch, NULL));
   for (i = 0; i < TT_COUNT(forbidden); i++) {
-    assert_tether_err(tether_channel_watch_signal(ch, forbidden[i], 0),
-                      TETHER_EFORBIDDEN);
-    assert_tether_err(tether_channel_unwatch_signal(ch, forbidden[i]),
-                      TETHER_EFORBIDDEN);
+    assert_tether_err(tether_channel_watch_signal(ch, forbidden[i], 0), TETHER_EFORBIDDEN);
+    assert_tether_err(tether_channel_unwatch_signal(ch, forbidden[i]), TETHER_EFORBIDDEN);
   }
   for (i = 0; i < TT_COUNT(invalid); i++)
-    assert_tether_err(tether_channel_watch_signal(ch, invalid[i], 0),
-                      TETHER_EINVAL);
+    assert_tether_err(tether_channel_watch_signal(ch, invalid[i], 0), TETHER_EINVAL);
 #if defined(SIGRTMIN)
   if (SIGRTMIN > 32)
     assert_tether_err(tether_channel_watch_signal(ch, 32, 0), TETHER_EFORBIDDEN);
 #endif
-  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_LOGOFF, 0),
-                    TETHER_ENOTSUP);
-  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_SHUTDOWN, 0),
-                    TETHER_ENOTSUP);
-  assert_tether_err(tether_channel_watch_signal(ch, SIGUSR1, 0x10),
-                    TETHER_EINVAL);
+  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_LOGOFF, 0), TETHER_ENOTSUP);
+  assert_tether_err(tether_channel_watch(ch, TETHER_EVENT_SHUTDOWN, 0), TETHER_ENOTSUP);
+  assert_tether_err(tether_channel_watch_signal(ch, SIGUSR1, 0x10), TETHER_EINVAL);
   tether_channel_free(ch);
   for (s = 1; s < 32; s++) {
     get_action(s, &after[s]);
@@ -420,8 +412,7 @@ static int child_ignored(int argc, char **argv) {
     return 18;
   if (kill(getpid(), SIGINT) != 0)
     return 19;
-  if (tether_channel_wait(ch, &ev, 5000) != 1 ||
-      ev.kind != TETHER_EVENT_INTERRUPT)
+  if (tether_channel_wait(ch, &ev, 5000) != 1 || ev.kind != TETHER_EVENT_INTERRUPT)
     return 20;
   /* Stop watching: ignored again (the exact previous disposition). */
   if (tether_channel_unwatch(ch, TETHER_EVENT_INTERRUPT) != 0)
@@ -536,8 +527,7 @@ static void test_signal_storm(void **state) {
   assert_true(total1 >= 1 && total1 <= 2u * STORM_PER_SENDER);
   assert_true(total2 >= 1 && total2 <= 2u * STORM_PER_SENDER);
   print_message("storm: %d signals sent, %llu delivered in %llu events\n",
-                STORM_SENDERS * STORM_PER_SENDER,
-                (unsigned long long)(total1 + total2),
+                STORM_SENDERS * STORM_PER_SENDER, (unsigned long long)(total1 + total2),
                 (unsigned long long)events);
   /* Still working afterwards: one more burst is reported. */
   assert_int_equal(kill(getpid(), SIGUSR1), 0);
@@ -592,8 +582,8 @@ static void test_fork_without_exec(void **state) {
       code = 40;
     else if (kill(getpid(), SIGUSR1) != 0)
       code = 41;
-    else if (tether_channel_wait(ch, &ev, 5000) != 1 ||
-             ev.kind != TETHER_EVENT_USER1 || ev.pid != getpid())
+    else if (tether_channel_wait(ch, &ev, 5000) != 1 || ev.kind != TETHER_EVENT_USER1 ||
+             ev.pid != getpid())
       code = 42;
     /* Wait for the parent to signal itself; we must not see it. */
     if (code == 0 && read(go[0], &c, 1) != 1)
@@ -673,7 +663,6 @@ static void test_fd_exhaustion(void **state) {
   assert_tether_ok(tether_channel_new(&ch, NULL));
   tether_channel_free(ch);
 }
-
 
 /* ---- SA_ONSTACK (Go/cgo hosts require it; issue 12) ---- */
 

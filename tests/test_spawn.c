@@ -35,9 +35,7 @@ extern char **environ;
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static int child_exit(int argc, char **argv) {
-  return argc > 0 ? atoi(argv[0]) : 0;
-}
+static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
 
 static int child_args(int argc, char **argv) {
   int i;
@@ -174,8 +172,7 @@ static int child_inherit(int argc, char **argv) {
       printf("blocked %d\n", s);
       clean = 0;
     }
-    if (sigaction(s, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
-        sa.sa_handler == SIG_IGN) {
+    if (sigaction(s, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) {
       printf("ignored %d\n", s);
       clean = 0;
     }
@@ -191,8 +188,8 @@ static int child_where(int argc, char **argv) {
   pid_t pp = getppid();
   (void)argc;
   (void)argv;
-  printf("sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld\n", (long)getsid(0),
-         (long)getpgrp(), (long)pp, (long)getpgid(pp), (long)getsid(pp));
+  printf("sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld\n", (long)getsid(0), (long)getpgrp(),
+         (long)pp, (long)getpgid(pp), (long)getsid(pp));
 #if defined(__linux__)
   {
     char path[64], buf[4096];
@@ -314,8 +311,8 @@ static int child_ids(int argc, char **argv) {
   (void)argc;
   (void)argv;
   errno = 0;
-  printf("%ld %ld %ld %ld %d\n", (long)getuid(), (long)geteuid(), (long)getgid(),
-         (long)getegid(), getpriority(PRIO_PROCESS, 0));
+  printf("%ld %ld %ld %ld %d\n", (long)getuid(), (long)geteuid(), (long)getgid(), (long)getegid(),
+         getpriority(PRIO_PROCESS, 0));
   return 0;
 }
 
@@ -343,12 +340,11 @@ static int child_identity(int argc, char **argv) {
     return 61;
   if (geteuid() == 0) {
     struct passwd *pw = getpwnam("nobody");
-    if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-        setuid(pw->pw_uid) != 0)
+    if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
       return 62;
   }
-  snprintf(want, sizeof(want), "%ld %ld %ld %ld %d", (long)getuid(),
-           (long)geteuid(), (long)getgid(), (long)getegid(), 5);
+  snprintf(want, sizeof(want), "%ld %ld %ld %ld %d", (long)getuid(), (long)geteuid(),
+           (long)getgid(), (long)getegid(), 5);
   if (tether_spawn(&c, v, &o) != 0)
     return 63;
   f = fdopen(dup(tether_child_stdio(c, 1)), "r");
@@ -368,8 +364,8 @@ static int child_identity(int argc, char **argv) {
 /* Helpers                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static void self_argv(const char **v, const char *scen, const char *a1,
-                      const char *a2, const char *a3) {
+static void self_argv(const char **v, const char *scen, const char *a1, const char *a2,
+                      const char *a3) {
   v[0] = tt_self();
   v[1] = "--child";
   v[2] = scen;
@@ -466,8 +462,8 @@ static void test_exit_codes_and_signals(void **state) {
 }
 
 static void test_argv_and_stdio_pipes(void **state) {
-  const char *v[] = {NULL, "--child", "args", "", "two words", "quote\"d",
-                     "back\\slash", "ünïcødé", NULL};
+  const char *v[] = {NULL,       "--child",     "args",    "",  "two words",
+                     "quote\"d", "back\\slash", "ünïcødé", NULL};
   char out[1024];
   tether_spawn_options o;
   tether_child *c;
@@ -710,8 +706,7 @@ static void test_kill_on_close(void **state) {
 
 /* Start `self --child middle HOW SCEN` with a plain fork+exec, read the
  * tree's pids it reports; *go is its stdin: one byte lets it go on. */
-static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp,
-                          int *go) {
+static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp, int *go) {
   int p[2], g[2];
   pid_t m;
   char line[128];
@@ -758,8 +753,8 @@ static void check_parent_death(const char *how, const char *scen, int signo) {
   assert_int_equal(waitpid(m, &st, 0), m);
   ms1 = gone_within((pid_t)cp, 3000);
   ms2 = gone_within((pid_t)gp, 3000);
-  print_message("parent %s%s (%s): child gone in %ld ms, grandchild in %ld ms\n",
-                how, signo == SIGKILL ? "+SIGKILL" : "", scen, ms1, ms2);
+  print_message("parent %s%s (%s): child gone in %ld ms, grandchild in %ld ms\n", how,
+                signo == SIGKILL ? "+SIGKILL" : "", scen, ms1, ms2);
   if (ms2 < 0)
     (void)kill((pid_t)gp, SIGKILL);
   assert_true(ms1 >= 0 && ms1 <= 500);
@@ -877,12 +872,11 @@ static void check_where(unsigned flags) {
   assert_tether_ok(tether_spawn(&c, v, &o));
   tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
-  assert_int_equal(sscanf(out, "sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld", &sid, &pg,
-                          &pp, &ppg, &psid),
-                   5);
+  assert_int_equal(
+      sscanf(out, "sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld", &sid, &pg, &pp, &ppg, &psid), 5);
   if (sid != (long)getsid(0) || pg != (long)tether_child_pid(c) || psid != sid)
-    fail_msg("want the child in this session (%ld), a group of its own (%ld): %s",
-             (long)getsid(0), (long)tether_child_pid(c), out);
+    fail_msg("want the child in this session (%ld), a group of its own (%ld): %s", (long)getsid(0),
+             (long)tether_child_pid(c), out);
   if (!(flags & TETHER_SPAWN_CATCH_ESCAPEES)) {
     if (pp != (long)getpid() || ppg != (long)getpgrp())
       fail_msg("want this process (%ld) as the child's parent: %s", (long)getpid(), out);
@@ -915,15 +909,13 @@ static void test_child_in_program_session(void **state) {
 #endif
 }
 
-static void check_stop(const char *ign1, const char *ign2, int expect_step,
-                       int expect_kind) {
+static void check_stop(const char *ign1, const char *ign2, int expect_step, int expect_kind) {
   const char *v[7];
   tether_spawn_options o;
   tether_child *c;
   tether_exit e;
   char line[64];
-  tether_stop_step steps[2] = {{TETHER_EVENT_INTERRUPT, 0},
-                               {TETHER_EVENT_TERMINATE, 0}};
+  tether_stop_step steps[2] = {{TETHER_EVENT_INTERRUPT, 0}, {TETHER_EVENT_TERMINATE, 0}};
   /* A step the child ignores must run out (short); a step it obeys must
    * not, even on a loaded machine with a sanitizer's exit-time checks
    * (long: it ends early anyway). */
@@ -986,8 +978,8 @@ static void wait_state(pid_t a, pid_t b, int stopped) {
       return;
     tt_sleep_ms(5);
   }
-  fail_msg("states after 10 s: child '%c', peer '%c', want %s", proc_state(a),
-           proc_state(b), stopped ? "stopped" : "running");
+  fail_msg("states after 10 s: child '%c', peer '%c', want %s", proc_state(a), proc_state(b),
+           stopped ? "stopped" : "running");
 }
 
 static void test_signal_native(void **state) {
@@ -1324,7 +1316,6 @@ static void test_many_children(void **state) {
   assert_int_equal(tt_open_fd_count(), fds);
 }
 
-
 /* ---------------------------------------------------------------------- */
 /* The guard kills only its own                                           */
 /* ---------------------------------------------------------------------- */
@@ -1374,7 +1365,6 @@ static pid_t start_stranger(void) {
   close(p[0]);
   return v;
 }
-
 
 int64_t tether__guard_pid(void); /* private seam (posix/guard.h) */
 
@@ -1494,8 +1484,8 @@ static void test_guard_kills_only_its_own(void **state) {
      * stranger must be alive. */
     gms = gone_within((pid_t)guard, 10000);
     print_message("forged registrations sent: %d; tethered child gone in %ld ms; guard "
-                  "%lld exited %ld ms later; stranger %s\n", sent, ms, guard, gms,
-                  alive(stranger) ? "alive" : "KILLED");
+                  "%lld exited %ld ms later; stranger %s\n",
+                  sent, ms, guard, gms, alive(stranger) ? "alive" : "KILLED");
     if (gms < 0) {
       (void)kill(stranger, SIGKILL);
       fail_msg("the guard %lld is still there 10 s after its program ended", guard);
@@ -1698,18 +1688,26 @@ static void test_recycled_pid_own_child(void **state) {
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
-      {"exit", child_exit},         {"args", child_args},
-      {"env", child_env},           {"cwd", child_cwd},
-      {"cat", child_cat},           {"sleep", child_sleep},
-      {"tree", child_tree},         {"escape", child_escape},
-      {"orphan", child_orphan},     {"stoppable", child_stoppable},
-      {"inherit", child_inherit},   {"middle", child_middle},
-      {"nproc", child_nproc},       {"ids", child_ids},
-      {"identity", child_identity}, {"where", child_where},
+    {"exit", child_exit},
+    {"args", child_args},
+    {"env", child_env},
+    {"cwd", child_cwd},
+    {"cat", child_cat},
+    {"sleep", child_sleep},
+    {"tree", child_tree},
+    {"escape", child_escape},
+    {"orphan", child_orphan},
+    {"stoppable", child_stoppable},
+    {"inherit", child_inherit},
+    {"middle", child_middle},
+    {"nproc", child_nproc},
+    {"ids", child_ids},
+    {"identity", child_identity},
+    {"where", child_where},
 #if defined(TETHER_TEST_LINUX)
-      {"forge", child_forge},
+    {"forge", child_forge},
 #endif
-      {NULL, NULL},
+    {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_codes_and_signals),

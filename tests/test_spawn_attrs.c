@@ -105,25 +105,24 @@ typedef struct acase {
    * posix_spawn child; NULL when the change cannot be seen there by nature
    * (a handled signal: exec resets it to default anyway). */
   const char *expect;
-  unsigned tflags;  /* tether_spawn_options.flags */
-  int sigdef;       /* reference: POSIX_SPAWN_SETSIGDEF of the reset set */
-  int in_thread;    /* change and spawn in a second thread */
-  int arg;          /* case parameter (a resource, a policy) */
+  unsigned tflags; /* tether_spawn_options.flags */
+  int sigdef;      /* reference: POSIX_SPAWN_SETSIGDEF of the reset set */
+  int in_thread;   /* change and spawn in a second thread */
+  int arg;         /* case parameter (a resource, a policy) */
 } acase;
 
 struct ctx {
   const acase *c;
-  int report;            /* the pipe to the parent */
-  const char *probe;     /* the probe to run (a chroot has its own copy) */
-  uid_t nobody_uid;      /* looked up by the parent */
+  int report;        /* the pipe to the parent */
+  const char *probe; /* the probe to run (a chroot has its own copy) */
+  uid_t nobody_uid;  /* looked up by the parent */
   gid_t nobody_gid;
-  char why[1024];        /* skip reason or failure detail of the change */
-  int result;            /* CH_* of the whole body */
-  char detail[32768];    /* failure details for the parent */
+  char why[1024];     /* skip reason or failure detail of the change */
+  int result;         /* CH_* of the whole body */
+  char detail[32768]; /* failure details for the parent */
 };
 
-static char out_base[OUT_CAP], out_plain[OUT_CAP], out_tether[OUT_CAP],
-    out_ref[OUT_CAP];
+static char out_base[OUT_CAP], out_plain[OUT_CAP], out_tether[OUT_CAP], out_ref[OUT_CAP];
 
 /* ---------------------------------------------------------------------- */
 /* Reporting (worker side: no cmocka here)                                  */
@@ -184,8 +183,8 @@ static int set_cloexec(int fd) {
  * how: 0 plain (SETPGROUP 0 only), 1 reference (SETPGROUP 0, SETSIGMASK
  * empty, SETSIGDEF of SIGHUP and SIGUSR1 when sigdef). Returns 0, or -1
  * with the reason in the detail. */
-static int run_posix(ctx *x, const char *const *argv, int how, int sigdef,
-                     char *out, const char *what) {
+static int run_posix(ctx *x, const char *const *argv, int how, int sigdef, char *out,
+                     const char *what) {
   posix_spawnattr_t at;
   posix_spawn_file_actions_t fa;
   int p[2], r, st;
@@ -220,8 +219,7 @@ static int run_posix(ctx *x, const char *const *argv, int how, int sigdef,
   (void)close(p[1]);
   if (r != 0) {
     (void)close(p[0]);
-    detail_add(x, "%s: posix_spawn(%s) failed: errno %d (%s)\n", what, argv[0], r,
-               strerror(r));
+    detail_add(x, "%s: posix_spawn(%s) failed: errno %d (%s)\n", what, argv[0], r, strerror(r));
     return -1;
   }
   tt_read_all(p[0], out, OUT_CAP);
@@ -257,13 +255,12 @@ static int run_tether(ctx *x, const char *const *argv, unsigned flags, char *out
   r = tether_child_wait(c, PROBE_WAIT_MS, &e);
   tether_child_free(c);
   if (r != 1) {
-    detail_add(x, "%s: the tethered probe did not exit within %d ms\n", what,
-               PROBE_WAIT_MS);
+    detail_add(x, "%s: the tethered probe did not exit within %d ms\n", what, PROBE_WAIT_MS);
     return -1;
   }
   if (e.kind != TETHER_EXIT_CODE || e.code != 0) {
-    detail_add(x, "%s: the tethered probe ended with kind %d code %d signal %d\n", what,
-               e.kind, e.code, e.signo);
+    detail_add(x, "%s: the tethered probe ended with kind %d code %d signal %d\n", what, e.kind,
+               e.code, e.signo);
     return -1;
   }
   return 0;
@@ -328,8 +325,7 @@ static int compare(ctx *x, const char *a, const char *la, const char *b, const c
     if (c != 0 || strcmp(v1, v2) != 0) {
       diffs++;
       detail_add(x, "  %s: %s=%s %s=%s\n", name, la, v1, lb, v2);
-      if (matching != NULL && prefix != NULL &&
-          strncmp(name, prefix, strlen(prefix)) == 0)
+      if (matching != NULL && prefix != NULL && strncmp(name, prefix, strlen(prefix)) == 0)
         (*matching)++;
     }
     if (c <= 0)
@@ -371,8 +367,9 @@ static void body(ctx *x) {
     size_t mark = strlen(x->detail);
     (void)compare(x, out_base, "before", out_plain, "after", c->expect, &matching);
     if (matching == 0) {
-      detail_add(x, "test bug: the change is not visible to a posix_spawn child "
-                    "(no '%s' line changed; %s)\n",
+      detail_add(x,
+                 "test bug: the change is not visible to a posix_spawn child "
+                 "(no '%s' line changed; %s)\n",
                  c->expect, mark == strlen(x->detail) ? "nothing changed" : "see above");
       x->result = CH_FAIL;
       return;
@@ -385,8 +382,8 @@ static void body(ctx *x) {
     return;
   }
   if (strstr(out_tether, "cwd=") == NULL || strstr(out_ref, "cwd=") == NULL) {
-    detail_add(x, "a probe printed no attributes:\ntether:\n%s\nposix_spawn:\n%s\n",
-               out_tether, out_ref);
+    detail_add(x, "a probe printed no attributes:\ntether:\n%s\nposix_spawn:\n%s\n", out_tether,
+               out_ref);
     x->result = CH_FAIL;
     return;
   }
@@ -618,10 +615,8 @@ static void run_case(void **state) {
              PARENT_DEADLINE_MS / 1000, rep);
   if (!ended || verdict == NULL)
     fail_msg("%s: the worker ended without a verdict (%s %d%s); it said:\n%s", c->name,
-             WIFSIGNALED(st) ? "signal" : "exit",
-             WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
-             WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? ": SIGALRM, a step hung" : "",
-             rep);
+             WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+             WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? ": SIGALRM, a step hung" : "", rep);
   if (strncmp(verdict, "PASS\n", 5) == 0)
     return;
   if (strncmp(verdict, "SKIP ", 5) == 0) {
@@ -639,8 +634,7 @@ static void run_case(void **state) {
     /* FAIL and the details, without the closing END. */
     if (len >= 4)
       rep[len - 4] = '\0';
-    fail_msg("%s: tethered child against posix_spawn child:\n%s", c->name,
-             verdict + 5);
+    fail_msg("%s: tethered child against posix_spawn child:\n%s", c->name, verdict + 5);
   }
 }
 
@@ -701,8 +695,7 @@ static int ch_rlimit(ctx *x) {
     why(x, "getrlimit: errno %d", errno);
     return CH_FAIL;
   }
-  if (under_valgrind() &&
-      (res == RLIMIT_DATA || res == RLIMIT_STACK || res == RLIMIT_NOFILE)) {
+  if (under_valgrind() && (res == RLIMIT_DATA || res == RLIMIT_STACK || res == RLIMIT_NOFILE)) {
     why(x, "valgrind keeps RLIMIT_DATA, RLIMIT_STACK and RLIMIT_NOFILE for itself: a "
            "client's setrlimit never reaches the kernel (NOFILE: EPERM), so no child "
            "can see it; the native lanes run this");
@@ -946,15 +939,15 @@ static int ch_seccomp(ctx *x) {
 
 static int ch_capbset(ctx *x) {
   /* A capability nobody here needs, still in the bounding set. */
-  static const int caps[] = {35 /* CAP_WAKE_ALARM */, 27 /* CAP_MKNOD */,
-                             22 /* CAP_SYS_BOOT */, 28 /* CAP_LEASE */};
+  static const int caps[] = {35 /* CAP_WAKE_ALARM */, 27 /* CAP_MKNOD */, 22 /* CAP_SYS_BOOT */,
+                             28 /* CAP_LEASE */};
   size_t i;
   for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
     if (prctl(PR_CAPBSET_READ, (unsigned long)caps[i], 0, 0, 0) != 1)
       continue;
     if (prctl(PR_CAPBSET_DROP, (unsigned long)caps[i], 0, 0, 0) != 0) {
-      why(x, "prctl(PR_CAPBSET_DROP, %d): errno %d (%s): needs CAP_SETPCAP (root)",
-          caps[i], errno, strerror(errno));
+      why(x, "prctl(PR_CAPBSET_DROP, %d): errno %d (%s): needs CAP_SETPCAP (root)", caps[i], errno,
+          strerror(errno));
       return errno == EPERM ? CH_SKIP : CH_FAIL;
     }
     return CH_OK;
@@ -972,13 +965,11 @@ static int ch_nobody(ctx *x) {
   }
   if (setgroups(1, &g) != 0 || setresgid(g, g, g) != 0 ||
       setresuid(x->nobody_uid, x->nobody_uid, x->nobody_uid) != 0) {
-    why(x, "setgroups/setresgid/setresuid(nobody): errno %d (%s)", errno,
-        strerror(errno));
+    why(x, "setgroups/setresgid/setresuid(nobody): errno %d (%s)", errno, strerror(errno));
     return errno == EPERM ? CH_SKIP : CH_FAIL;
   }
   if (access(x->probe, X_OK) != 0) {
-    why(x, "nobody cannot run %s (errno %d): a directory on its path is closed",
-        x->probe, errno);
+    why(x, "nobody cannot run %s (errno %d): a directory on its path is closed", x->probe, errno);
     return CH_SKIP;
   }
   return CH_OK;
@@ -1030,8 +1021,7 @@ static int ch_chroot(ctx *x) {
   const char *argv[3], *tmp = getenv("TMPDIR");
   char *line, *next;
   if (geteuid() != 0) {
-    why(x, "chroot needs root (CAP_SYS_CHROOT; not root: uid %lu)",
-        (unsigned long)geteuid());
+    why(x, "chroot needs root (CAP_SYS_CHROOT; not root: uid %lu)", (unsigned long)geteuid());
     return CH_SKIP;
   }
   argv[0] = x->probe;
@@ -1121,8 +1111,7 @@ static int cgroup2_mount(char *mnt, size_t mcap, char *mroot, size_t rcap) {
 
 static int ch_cgroup(ctx *x) {
   static char buf[16384];
-  char mnt[PATH_MAX], mroot[PATH_MAX], dir[PATH_MAX * 3], procs[PATH_MAX * 3 + 16],
-      pid[32];
+  char mnt[PATH_MAX], mroot[PATH_MAX], dir[PATH_MAX * 3], procs[PATH_MAX * 3 + 16], pid[32];
   const char *cg = NULL, *rel;
   char *line, *next;
   if (cgroup2_mount(mnt, sizeof(mnt), mroot, sizeof(mroot)) != 0) {
@@ -1155,11 +1144,10 @@ static int ch_cgroup(ctx *x) {
     rel = cg + n;
   }
   (void)snprintf(dir, sizeof(dir), "%s%s%stether-attrs-%ld", mnt, rel,
-                 rel[0] != '\0' && rel[strlen(rel) - 1] == '/' ? "" : "/",
-                 (long)getpid());
+                 rel[0] != '\0' && rel[strlen(rel) - 1] == '/' ? "" : "/", (long)getpid());
   if (mkdir(dir, 0755) != 0) {
-    why(x, "the cgroup hierarchy is not writable here: mkdir %s: errno %d (%s)", dir,
-        errno, strerror(errno));
+    why(x, "the cgroup hierarchy is not writable here: mkdir %s: errno %d (%s)", dir, errno,
+        strerror(errno));
     return CH_SKIP;
   }
   report_cleanup(x, "rmdir", dir);
@@ -1198,8 +1186,7 @@ static int ch_nobody(ctx *x) {
     return errno == EPERM ? CH_SKIP : CH_FAIL;
   }
   if (access(x->probe, X_OK) != 0) {
-    why(x, "nobody cannot run %s (errno %d): a directory on its path is closed",
-        x->probe, errno);
+    why(x, "nobody cannot run %s (errno %d): a directory on its path is closed", x->probe, errno);
     return CH_SKIP;
   }
   return CH_OK;
@@ -1268,7 +1255,8 @@ static int ch_thread(ctx *x) {
 /* The matrix                                                               */
 /* ---------------------------------------------------------------------- */
 
-#define RL(res, name) {"rlimit_" name, ch_rlimit, "rlimit." name, 0, 0, 0, res}
+#define RL(res, name) \
+  { "rlimit_" name, ch_rlimit, "rlimit." name, 0, 0, 0, res }
 
 #if defined(__linux__)
 #define ATTR_SCHED_BATCH SCHED_BATCH
@@ -1334,8 +1322,7 @@ static const acase cases[] = {
     {"namespace_uts", ch_namespace, "ns.uts", 0, 0, 0, 0},
     {"cgroup", ch_cgroup, "cgroup.", 0, 0, 0, 0},
     {"signal_ignored", ch_sig_ignore, "sig.ign", 0, 0, 0, 0},
-    {"signal_ignored_reset", ch_sig_ignore, "sig.ign", TETHER_SPAWN_RESET_SIGNALS, 1, 0,
-     0},
+    {"signal_ignored_reset", ch_sig_ignore, "sig.ign", TETHER_SPAWN_RESET_SIGNALS, 1, 0, 0},
     {"signal_handled", ch_sig_handle, NULL, 0, 0, 0, 0},
     {"signal_blocked", ch_sig_block, "sig.blk", 0, 0, 0, 0},
     {"thread_nice", ch_thread, "nice", 0, 0, 1, 0},

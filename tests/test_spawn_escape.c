@@ -45,8 +45,9 @@
  * 2-vCPU VM; 1000: 4 minutes once it was loaded). The floods test the
  * keeper's process handling, not threads: they are left to the other
  * configurations (native, ASan/UBSan, valgrind). */
-#define TT_TSAN_SKIP "ThreadSanitizer: a flood of thousands of forks of an instrumented " \
-                     "process takes minutes; run in the native, sanitize and valgrind builds"
+#define TT_TSAN_SKIP                                                   \
+  "ThreadSanitizer: a flood of thousands of forks of an instrumented " \
+  "process takes minutes; run in the native, sanitize and valgrind builds"
 
 /* Orphans of the flood (outcome 6): each a pid of 4 digits in the private
  * namespace, so that the keeper's children list is about 10 KB. */
@@ -578,8 +579,8 @@ static void ns_phase_exit(int n, int held) {
     close(go[1]);
     return;
   }
-  nor = read_orphans(p[0], ns_orphans, (int)(sizeof(ns_orphans) / sizeof(ns_orphans[0])),
-                     bad, sizeof(bad));
+  nor = read_orphans(p[0], ns_orphans, (int)(sizeof(ns_orphans) / sizeof(ns_orphans[0])), bad,
+                     sizeof(bad));
   flood_ms = ms_since(t_flood);
   close(p[0]);
   if (nor < 0) {
@@ -636,8 +637,7 @@ static void ns_phase_free(int n) {
   tt_sleep_ms(200);
   printf("result free orphans=%d placed=%d alive=%d victims_killed=%d free_ms=%ld "
          "dead_ms=%ld keeper_alive=%d flood_ms=%ld\n",
-         nor, reparented, left, ns_victims_killed(), free_ms, took, alive((pid_t)keeper),
-         flood_ms);
+         nor, reparented, left, ns_victims_killed(), free_ms, took, alive((pid_t)keeper), flood_ms);
 }
 
 /* pid 1 of the private namespace (forked by child_ns). */
@@ -817,8 +817,8 @@ static void test_keeper_survives_signals(void **state) {
     proc_line((pid_t)keeper, "status", "Name:\t", comm, sizeof(comm));
     ign = proc_sigmask((pid_t)keeper, "SigIgn:");
     cgt = proc_sigmask((pid_t)keeper, "SigCgt:");
-    print_message("keeper %ld: name \"%s\", SigIgn %016llx, SigCgt %016llx\n", keeper, comm,
-                  ign, cgt);
+    print_message("keeper %ld: name \"%s\", SigIgn %016llx, SigCgt %016llx\n", keeper, comm, ign,
+                  cgt);
     assert_string_equal(comm, "tether-keeper");
     /* Every catchable signal is ignored, but SIGCHLD (its handler) and the
      * C library's internal ones (32, 33). When something under the keeper
@@ -1162,8 +1162,8 @@ static void test_orphan_flood_spares_strangers(void **state) {
       tt_skip(reason);
     if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0 || phases != 2) && flen < sizeof(failed))
       flen += (size_t)snprintf(failed + flen, sizeof(failed) - flen,
-                               "namespace %d: status 0x%x, %d phases reported (want 2); ",
-                               round, (unsigned)st, phases);
+                               "namespace %d: status 0x%x, %d phases reported (want 2); ", round,
+                               (unsigned)st, phases);
   }
   if (failed[0] != '\0') /* every phase of both namespaces is reported */
     fail_msg("%s", failed);
@@ -1181,10 +1181,14 @@ static void test_orphan_flood_spares_strangers(void **state) {
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
 #if defined(__linux__)
-      {"sleep", child_sleep},     {"pause", child_pause}, {"sigstate", child_sigstate},
-      {"flood", child_flood},     {"program", child_program}, {"ns", child_ns},
+    {"sleep", child_sleep},
+    {"pause", child_pause},
+    {"sigstate", child_sigstate},
+    {"flood", child_flood},
+    {"program", child_program},
+    {"ns", child_ns},
 #endif
-      {NULL, NULL},
+    {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_keeper_survives_signals, TT_WD_TEARDOWN),

@@ -39,8 +39,8 @@ static void list_one(int fd) {
   int fl = fcntl(fd, F_GETFD);
   if (fl < 0 || fstat(fd, &st) != 0)
     return;
-  printf("fd %d %llu %llu %d\n", fd, (unsigned long long)st.st_dev,
-         (unsigned long long)st.st_ino, (fl & FD_CLOEXEC) ? 1 : 0);
+  printf("fd %d %llu %llu %d\n", fd, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+         (fl & FD_CLOEXEC) ? 1 : 0);
 }
 
 /* Args: "w:N" writes "N\n" to descriptor N; "r:N" reads a line from N and
@@ -141,8 +141,7 @@ static int parse_listing(const char *out, seen *s, int cap) {
   const char *p = out;
   while (p != NULL && *p != '\0') {
     if (strncmp(p, "fd ", 3) == 0 && n < cap) {
-      if (sscanf(p, "fd %d %llu %llu %d", &s[n].fd, &s[n].dev, &s[n].ino,
-                 &s[n].cloexec) == 4)
+      if (sscanf(p, "fd %d %llu %llu %d", &s[n].fd, &s[n].dev, &s[n].ino, &s[n].cloexec) == 4)
         n++;
     }
     p = strchr(p, '\n');
@@ -194,8 +193,7 @@ static char *run_fds(tether_spawn_options *o, const char *const *ops) {
 
 /* The child's listing is exactly the targets, each the file of its
  * source, none close-on-exec. */
-static void assert_exactly(const char *out, const tether_extra_fd *x, size_t n,
-                           const ident *src) {
+static void assert_exactly(const char *out, const tether_extra_fd *x, size_t n, const ident *src) {
   seen *s = (seen *)calloc(n + 64, sizeof(*s));
   int got, i;
   size_t k;
@@ -299,8 +297,7 @@ static void test_exact_set_and_io(void **state) {
  * exact set (tethered only: a detached child also inherits what this
  * process has open without FD_CLOEXEC), and that each pipe received its
  * target's number. readers[k]: the read end of entry k's pipe. */
-static void check_request(const tether_extra_fd *x, int n, const int *readers,
-                          int detached) {
+static void check_request(const tether_extra_fd *x, int n, const int *readers, int detached) {
   tether_spawn_options o;
   ident src[8];
   char ops_buf[8][16], *out, line[32], want[32];
@@ -481,11 +478,11 @@ static void test_swap_3_4(void **state) {
  * Linux), targets 3..302 overlapping the sources' own numbers. */
 static void test_three_hundred(void **state) {
   enum { N = 300 };
-  int (*p)[2];
+  int(*p)[2];
   tether_extra_fd *x;
   ident *src;
   const char **ops;
-  char (*ops_buf)[16];
+  char(*ops_buf)[16];
   struct rlimit rl;
   tether_spawn_options o;
   char *out, line[32], want[32];
@@ -495,11 +492,11 @@ static void test_three_hundred(void **state) {
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 2 * N + 400)
     tt_skip("RLIMIT_NOFILE below 1000");
-  p = (int (*)[2])calloc(N, sizeof(*p));
+  p = (int(*)[2])calloc(N, sizeof(*p));
   x = (tether_extra_fd *)calloc(N, sizeof(*x));
   src = (ident *)calloc(N, sizeof(*src));
   ops = (const char **)calloc(N + 1, sizeof(*ops));
-  ops_buf = (char (*)[16])calloc(N, sizeof(*ops_buf));
+  ops_buf = (char(*)[16])calloc(N, sizeof(*ops_buf));
   assert_true(p != NULL && x != NULL && src != NULL && ops != NULL && ops_buf != NULL);
   before = tt_open_fd_count();
   for (k = 0; k < N; k++) {
@@ -626,13 +623,25 @@ static void test_bad_input(void **state) {
       x[1].handle = p[0];
       x[1].target = 6;
       switch (k) {
-      case 0: x[1].target = 2; break;              /* stdio */
-      case 1: x[1].target = 0; break;
-      case 2: x[1].target = -1; break;
-      case 3: x[1].target = 5; break;              /* given twice */
-      case 4: x[1].handle = -1; break;             /* not a descriptor */
-      case 5: x[1].handle = closed_fd; break;      /* closed */
-      case 6:                                      /* the child's limit */
+      case 0:
+        x[1].target = 2;
+        break; /* stdio */
+      case 1:
+        x[1].target = 0;
+        break;
+      case 2:
+        x[1].target = -1;
+        break;
+      case 3:
+        x[1].target = 5;
+        break; /* given twice */
+      case 4:
+        x[1].handle = -1;
+        break; /* not a descriptor */
+      case 5:
+        x[1].handle = closed_fd;
+        break; /* closed */
+      case 6:  /* the child's limit */
         if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 0x7fffffff)
           continue;
         x[1].target = (int)rl.rlim_cur;
@@ -779,8 +788,7 @@ static int child_std(int argc, char **argv) {
   (void)argc;
   (void)argv;
   for (fd = 0; fd < 3; fd++) {
-    int n = snprintf(b, sizeof(b), "std %d %s\n", fd,
-                     fcntl(fd, F_GETFD) < 0 ? "closed" : "open");
+    int n = snprintf(b, sizeof(b), "std %d %s\n", fd, fcntl(fd, F_GETFD) < 0 ? "closed" : "open");
     if (fcntl(1, F_GETFD) >= 0 && write(1, b, (size_t)n) != n)
       return 2;
   }
@@ -849,10 +857,8 @@ static void test_detached_with_closed_stdio(void **state) {
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
-      {"fds", child_fds},
-      {"swap34", child_swap34},
-      {"std", child_std},
-      {"closed-std", child_closed_std},
+      {"fds", child_fds}, {"swap34", child_swap34},
+      {"std", child_std}, {"closed-std", child_closed_std},
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {

@@ -104,9 +104,7 @@ static const char *instrumented(void) {
 /* /proc                                                                    */
 /* ---------------------------------------------------------------------- */
 
-static double ms_since(uint64_t t0) {
-  return (double)(tether_now_ns() - t0) / 1e6;
-}
+static double ms_since(uint64_t t0) { return (double)(tether_now_ns() - t0) / 1e6; }
 
 /* A whole (small) file, NUL-terminated: its length, or -1. */
 static long slurp(const char *path, char *buf, size_t cap) {
@@ -253,8 +251,7 @@ static int guard_fds(pid_t g, char *odd, size_t cap) {
     if (ok && fd >= 0 && fd <= 3)
       seen[fd] = 1;
     if (!ok && len + 1 < cap)
-      len += (size_t)snprintf(odd + len, cap - len, "%sfd %ld -> %s", len ? ", " : "",
-                              fd, target);
+      len += (size_t)snprintf(odd + len, cap - len, "%sfd %ld -> %s", len ? ", " : "", fd, target);
   }
   closedir(d);
   if (!(seen[0] && seen[1] && seen[2] && seen[3]) && len + 1 < cap)
@@ -544,8 +541,7 @@ static int ch_stubborn(int argc, char **argv) {
 static int ch_ids(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  printf("%ld %ld %ld %ld\n", (long)getuid(), (long)geteuid(), (long)getgid(),
-         (long)getegid());
+  printf("%ld %ld %ld %ld\n", (long)getuid(), (long)geteuid(), (long)getgid(), (long)getegid());
   fflush(stdout);
   return 0;
 }
@@ -556,15 +552,15 @@ static int ch_ids(int argc, char **argv) {
 
 /* A scenario's check: on failure, say why (the test prints it) and end
  * the scenario with 1. */
-#define SC_CHECK(cond, ...)                                   \
-  do {                                                        \
-    if (!(cond)) {                                            \
-      printf("FAIL line %d: (%s) ", __LINE__, #cond);         \
-      printf(__VA_ARGS__);                                    \
-      printf("\n");                                           \
-      fflush(stdout);                                         \
-      return 1;                                               \
-    }                                                         \
+#define SC_CHECK(cond, ...)                           \
+  do {                                                \
+    if (!(cond)) {                                    \
+      printf("FAIL line %d: (%s) ", __LINE__, #cond); \
+      printf(__VA_ARGS__);                            \
+      printf("\n");                                   \
+      fflush(stdout);                                 \
+      return 1;                                       \
+    }                                                 \
   } while (0)
 
 static void say(const char *fmt, ...) TT_PRINTF(1, 2);
@@ -585,8 +581,8 @@ static void opts_null(tether_spawn_options *o) {
   o->stdio[2].mode = TETHER_STDIO_NULL;
 }
 
-static int spawn_argv(tether_child **c, const char *a0, const char *a1,
-                      const char *a2, int pipe_out) {
+static int spawn_argv(tether_child **c, const char *a0, const char *a1, const char *a2,
+                      int pipe_out) {
   const char *v[4];
   tether_spawn_options o;
   opts_null(&o);
@@ -602,8 +598,8 @@ static int spawn_argv(tether_child **c, const char *a0, const char *a1,
 }
 
 /* This executable as a child: `self --child NAME A1 A2`. */
-static int spawn_self(tether_child **c, const char *name, const char *a1,
-                      const char *a2, int pipe_out) {
+static int spawn_self(tether_child **c, const char *name, const char *a1, const char *a2,
+                      int pipe_out) {
   const char *v[6];
   tether_spawn_options o;
   opts_null(&o);
@@ -628,8 +624,7 @@ static int drop_to_nobody(void) {
     return -1;
   gid = pw->pw_gid;
   uid = pw->pw_uid;
-  if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
-      setresuid(uid, uid, uid) != 0)
+  if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
     return -1;
   return 0;
 }
@@ -712,16 +707,16 @@ static int sc_killwait(int argc, char **argv) {
     while ((pidfds = guard_fds(g1, odd, sizeof(odd))) < 2 && ms_since(t1) < 2000)
       tt_sleep_ms(2);
   }
-  say("new guard %ld (old %ld) holds %d pidfds for the 2 running children%s%s",
-      (long)g1, (long)g0, pidfds, odd[0] ? "; odd: " : "", odd);
+  say("new guard %ld (old %ld) holds %d pidfds for the 2 running children%s%s", (long)g1, (long)g0,
+      pidfds, odd[0] ? "; odd: " : "", odd);
   SC_CHECK(alive((pid_t)tether_child_pid(b)), "child b died with the guard");
   tt_read_line(tether_child_stdio(a, 1), line, sizeof(line));
   SC_CHECK(sscanf(line, "bye %llu", &bye) == 1, "child a says '%s'", line);
   SC_CHECK(pthread_join(w.t, NULL) == 0, "join");
   SC_CHECK(w.r == 1, "wait returned %d", w.r);
   SC_CHECK(w.e.kind == TETHER_EXIT_CODE && w.e.code == 7,
-           "status kind %d code %d signo %d raw %#x (want CODE 7)", w.e.kind, w.e.code,
-           w.e.signo, (unsigned)w.e.raw);
+           "status kind %d code %d signo %d raw %#x (want CODE 7)", w.e.kind, w.e.code, w.e.signo,
+           (unsigned)w.e.raw);
   say("wait_after_exit_ms %.2f", (double)(w.t_ret - bye) / 1e6);
   tether_child_free(a);
   tether_child_free(b);
@@ -916,8 +911,8 @@ static int sc_storm(int argc, char **argv) {
   SC_CHECK(g > 0 && is_guard(g), "no live guard after the storm (%ld)", (long)g);
   for (k = 0; k < s.kept_n; k++)
     alive_n += alive((pid_t)tether_child_pid(s.kept[k]));
-  say("kept children: %d spawned (%d spawns of them failed), %d alive; guard %ld",
-      s.kept_n, s.kept_fail, alive_n, (long)g);
+  say("kept children: %d spawned (%d spawns of them failed), %d alive; guard %ld", s.kept_n,
+      s.kept_fail, alive_n, (long)g);
   SC_CHECK(s.other == 0, "a spawn failed with %s", tether_err_name(s.other_code));
   say("alive %d", alive_n);
   say("ready");
@@ -1075,8 +1070,8 @@ static int sc_memory(int argc, char **argv) {
   pc = kb_field(rollup, "Private_Clean");
   pd = kb_field(rollup, "Private_Dirty");
   rss = kb_field(rollup, "Rss");
-  say("spawn_ms first %.3f median %.3f (min %.3f max %.3f) first_minus_median %.3f", first,
-      median, t[0], t[19], first - median);
+  say("spawn_ms first %.3f median %.3f (min %.3f max %.3f) first_minus_median %.3f", first, median,
+      t[0], t[19], first - median);
   say("guard_kb rss %ld private_clean %ld private_dirty %ld private %ld", rss, pc, pd, pc + pd);
   SC_CHECK(pc >= 0 && pd >= 0, "no Private_* in %s", path);
   say("ok");
@@ -1470,8 +1465,8 @@ static int has_line(const char *out, const char *line) {
   return 0;
 }
 
-static void scen_expect_ok(const char *name, const char *a1, const char *a2, char *out,
-                           size_t cap, int budget_s) {
+static void scen_expect_ok(const char *name, const char *a1, const char *a2, char *out, size_t cap,
+                           int budget_s) {
   int st = scen_run(name, a1, a2, out, cap, budget_s);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !has_line(out, "ok")) {
     if (WIFSIGNALED(st))
@@ -1579,7 +1574,8 @@ static void test_guard_kills_late_joiner(void **state) {
   else if (ms >= 0)
     snprintf(line, sizeof(line), "joined");
   print_message("  child %ld killed by the guard; J %ld: '%s'; J gone %ld ms after it "
-                "began to join (-1: alive after 3 s)\n", cp, jp, line, ms);
+                "began to join (-1: alive after 3 s)\n",
+                cp, jp, line, ms);
   (void)kill((pid_t)jp, SIGKILL);
   (void)kill((pid_t)cp, SIGKILL);
   (void)reap((pid_t)cp);
@@ -1611,15 +1607,15 @@ static void test_guard_identity(void **state) {
   proc_comm(g, comm, sizeof(comm));
   assert_string_equal(comm, "tether-guard");
   assert_int_equal(proc_stat(g, &st, &pp, &pg), 0);
-  print_message("  guard %ld: parent %ld (this process %ld), group %ld, state %c\n", (long)g,
-                pp, (long)getpid(), pg, st);
+  print_message("  guard %ld: parent %ld (this process %ld), group %ld, state %c\n", (long)g, pp,
+                (long)getpid(), pg, st);
   assert_true(pp != (long)getpid());
   assert_int_equal(pg, (long)g);
   /* The guard takes the child's registration in its own time (it reads
    * the pidfd's fdinfo, then keeps the pidfd; the spawn does not wait for
    * it): look until it holds its own pidfd and the child's, at most 5 s. */
-  for (i = 0; i < 2500 && ((pidfds = guard_fds(g, odd, sizeof(odd))) != GUARD_OWN_PIDFDS + 1 ||
-                           odd[0] != '\0');
+  for (i = 0; i < 2500 &&
+              ((pidfds = guard_fds(g, odd, sizeof(odd))) != GUARD_OWN_PIDFDS + 1 || odd[0] != '\0');
        i++)
     tt_sleep_ms(2);
   print_message("  guard descriptors with 1 child: 0-2 /dev/null, 3 socket, %d pidfd(s)%s%s\n",
@@ -1892,8 +1888,8 @@ static void test_guard_killed_during_spawns(void **state) {
   while ((left = count_marked(marker, 0)) > 0 && ms_since(t0) < 5000)
     tt_sleep_ms(2);
   waited = (int)ms_since(t0);
-  print_message("  storm process SIGKILLed with %d marked processes: %d left after %d ms\n",
-                before, left, waited);
+  print_message("  storm process SIGKILLed with %d marked processes: %d left after %d ms\n", before,
+                left, waited);
   if (left > 0)
     (void)count_marked(marker, 1);
   wd_disarm();
@@ -1964,7 +1960,8 @@ static void test_privilege_drop_older_children(void **state) {
    * nobody, so a root child made before the drop is no longer the guard's
    * to kill (nor the program's); its free must return, not hang. */
   print_message("  root child made before the drop: %s at the program's death "
-                "(documented: it survives)\n", ms1 < 0 ? "survives" : "dies");
+                "(documented: it survives)\n",
+                ms1 < 0 ? "survives" : "dies");
   if (ms2 < 0 || !free_ok)
     fail_msg("after a drop to nobody: the nobody child %s at the program's death; "
              "the root child's tether_child_free() %s",
@@ -2037,8 +2034,8 @@ static void test_status_killed_from_outside(void **state) {
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(kill((pid_t)tether_child_pid(c), SIGKILL), 0);
   assert_int_equal(tether_child_wait(c, 20000, &e), 1);
-  print_message("  SIGKILL from outside: kind %d signo %d raw %#x shell_code %d\n", e.kind,
-                e.signo, (unsigned)e.raw, e.shell_code);
+  print_message("  SIGKILL from outside: kind %d signo %d raw %#x shell_code %d\n", e.kind, e.signo,
+                (unsigned)e.raw, e.shell_code);
   assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
   assert_int_equal(e.signo, SIGKILL);
   assert_int_equal(e.raw, (uint32_t)SIGKILL);
@@ -2109,8 +2106,7 @@ static void test_stop_without_polling(void **state) {
                 "wall, %.2f ms CPU of this process (issue target < 5 ms: %s; bound %.0f ms%s%s); "
                 "for scale, one scan of /proc here: %.2f ms CPU, %d processes\n",
                 r, ms_since(t0), used, used < 5 ? "met" : "NOT met", bound,
-                why != NULL ? ", not asserted under " : "", why != NULL ? why : "", scan,
-                nproc);
+                why != NULL ? ", not asserted under " : "", why != NULL ? why : "", scan, nproc);
   assert_int_equal(r, 1);
   assert_int_equal(e.kind, TETHER_EXIT_CODE);
   assert_int_equal(e.code, 0);
@@ -2323,8 +2319,7 @@ static double kill_reap_ms(void) {
 /* Room for the live children of a free-many test: *want of them (1500
  * unless a limit or an instrumented build says fewer; why says which),
  * with RLIMIT_NOFILE raised to its hard limit (saved: to restore). */
-static tether_child **many_children(struct rlimit *saved, int *wantp, char *why,
-                                    size_t whylen) {
+static tether_child **many_children(struct rlimit *saved, int *wantp, char *why, size_t whylen) {
   struct rlimit nofile;
   int want = 1500, open_now;
   tether_child **cs;
@@ -2364,8 +2359,9 @@ static tether_child **many_children(struct rlimit *saved, int *wantp, char *why,
   if (want > 300) {
     /* Measured: 250 spawns 14 s, 500 in 38 s, 750 in 104 s. */
     want = 300;
-    snprintf(why, whylen, " (ThreadSanitizer: vfork runs as a fork, whose cost grows "
-                          "with every live thread's shadow state)");
+    snprintf(why, whylen,
+             " (ThreadSanitizer: vfork runs as a fork, whose cost grows "
+             "with every live thread's shadow state)");
   }
 #endif
   if (want < 10) {
@@ -2382,8 +2378,8 @@ static void test_free_many(void **state) {
   struct rlimit saved;
   tether_child **cs;
   int want, n = 0, i, r = 0;
-  double spawn_ms, free_ms, c0, cpu, *each, *each_cpu, *sp, rt, first100 = 0,
-      last100 = 0, cpu_first100 = 0, cpu_last100 = 0;
+  double spawn_ms, free_ms, c0, cpu, *each, *each_cpu, *sp, rt, first100 = 0, last100 = 0,
+                                                                cpu_first100 = 0, cpu_last100 = 0;
   /* 5 s; a sanitizer's runtime slows each step of a free (thread join,
    * process exit of an instrumented program) by a few times. */
   double bound = instrumented() != NULL ? 15000 : 5000;
@@ -2418,9 +2414,8 @@ static void test_free_many(void **state) {
                   head, tail);
   }
   free(sp);
-  print_message("  %d live sleep children%s (want 1500%s) spawned in %.0f ms (%.2f ms each)\n",
-                n, r != 0 ? ", then a spawn failed: " : "", why, spawn_ms,
-                n > 0 ? spawn_ms / n : 0.0);
+  print_message("  %d live sleep children%s (want 1500%s) spawned in %.0f ms (%.2f ms each)\n", n,
+                r != 0 ? ", then a spawn failed: " : "", why, spawn_ms, n > 0 ? spawn_ms / n : 0.0);
   if (r != 0)
     print_message("  spawn %d: %s\n", n, tether_err_name(r));
   each = (double *)calloc((size_t)(n > 0 ? n : 1), sizeof(*each));
@@ -2468,8 +2463,7 @@ static void test_free_many(void **state) {
                 "%.3f ms\n",
                 n, free_ms, cpu, free_ms < 200 ? "met" : "NOT met", bound,
                 n > 0 ? each[n / 2] : 0.0, n > 0 ? each[n * 9 / 10] : 0.0,
-                n > 0 ? each[n - 1] : 0.0, first100, cpu_first100, last100,
-                cpu_last100, rt);
+                n > 0 ? each[n - 1] : 0.0, first100, cpu_first100, last100, cpu_last100, rt);
   free(each);
   free(each_cpu);
   free(cs);

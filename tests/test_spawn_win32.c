@@ -32,9 +32,7 @@
 /* Small helpers (both sides)                                               */
 /* ---------------------------------------------------------------------- */
 
-static uint64_t ms_since(uint64_t start_ns) {
-  return (tether_now_ns() - start_ns) / 1000000u;
-}
+static uint64_t ms_since(uint64_t start_ns) { return (tether_now_ns() - start_ns) / 1000000u; }
 
 static void write_str(HANDLE h, const char *s) {
   DWORD n = 0;
@@ -59,8 +57,7 @@ static void self_path_w(wchar_t *buf, DWORD size) {
 
 /* Start `<self> --child <scenario>` without tether (no job), stdout on a
  * pipe whose read end is returned in *out. */
-static int plain_spawn(const char *scenario, DWORD flags, PROCESS_INFORMATION *pi,
-                       HANDLE *out) {
+static int plain_spawn(const char *scenario, DWORD flags, PROCESS_INFORMATION *pi, HANDLE *out) {
   SECURITY_ATTRIBUTES sa;
   STARTUPINFOW si;
   HANDLE rd = NULL, wr = NULL;
@@ -75,8 +72,7 @@ static int plain_spawn(const char *scenario, DWORD flags, PROCESS_INFORMATION *p
     SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
   }
   self_path_w(self, MAX_PATH * 2);
-  _snwprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child %hs", self,
-             scenario);
+  _snwprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child %hs", self, scenario);
   cmd[sizeof(cmd) / sizeof(cmd[0]) - 1] = L'\0';
   memset(&si, 0, sizeof(si));
   si.cb = sizeof(si);
@@ -85,8 +81,8 @@ static int plain_spawn(const char *scenario, DWORD flags, PROCESS_INFORMATION *p
     si.hStdOutput = wr;
     si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
   }
-  ok = CreateProcessW(self, cmd, NULL, NULL, out != NULL ? TRUE : FALSE, flags,
-                      NULL, NULL, &si, pi);
+  ok =
+      CreateProcessW(self, cmd, NULL, NULL, out != NULL ? TRUE : FALSE, flags, NULL, NULL, &si, pi);
   if (wr != NULL)
     CloseHandle(wr);
   if (!ok) {
@@ -167,9 +163,7 @@ static int gone_within(HANDLE h, DWORD timeout_ms) {
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static int child_exit(int argc, char **argv) {
-  return argc > 0 ? atoi(argv[0]) : 0;
-}
+static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
 
 static int child_crash(int argc, char **argv) {
   (void)argc;
@@ -246,8 +240,8 @@ static int child_ctrl_inject(int argc, char **argv) {
     routine = GetProcAddress(mod, "CtrlRoutine");
   if (routine == NULL)
     return 77;
-  proc = OpenProcess(PROCESS_CREATE_THREAD | PROCESS_QUERY_INFORMATION |
-                         PROCESS_VM_OPERATION | PROCESS_VM_WRITE | PROCESS_VM_READ,
+  proc = OpenProcess(PROCESS_CREATE_THREAD | PROCESS_QUERY_INFORMATION | PROCESS_VM_OPERATION |
+                         PROCESS_VM_WRITE | PROCESS_VM_READ,
                      FALSE, (DWORD)strtoul(argv[0], NULL, 10));
   if (proc == NULL)
     return 3;
@@ -275,8 +269,8 @@ static int child_breakaway(int argc, char **argv) {
   swprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child sleep", self);
   memset(&si, 0, sizeof(si));
   si.cb = sizeof(si);
-  if (!CreateProcessW(self, cmd, NULL, NULL, FALSE,
-                      CREATE_BREAKAWAY_FROM_JOB | CREATE_SUSPENDED, NULL, NULL, &si, &pi)) {
+  if (!CreateProcessW(self, cmd, NULL, NULL, FALSE, CREATE_BREAKAWAY_FROM_JOB | CREATE_SUSPENDED,
+                      NULL, NULL, &si, &pi)) {
     snprintf(line, sizeof(line), "err %lu\n", (unsigned long)GetLastError());
     write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
     return 0;
@@ -321,10 +315,9 @@ static int child_env(int argc, char **argv) {
     DWORD n = GetEnvironmentVariableA(argv[i], v, sizeof(v));
     write_str(out, argv[i]);
     write_str(out, "=");
-    write_str(out, n > 0 && n < sizeof(v) ? v : (n == 0 && GetLastError() ==
-                                                               ERROR_ENVVAR_NOT_FOUND
-                                                     ? "(unset)"
-                                                     : ""));
+    write_str(out, n > 0 && n < sizeof(v)
+                       ? v
+                       : (n == 0 && GetLastError() == ERROR_ENVVAR_NOT_FOUND ? "(unset)" : ""));
     write_str(out, "\n");
   }
   return 0;
@@ -389,8 +382,7 @@ static int child_nullio(int argc, char **argv) {
   DWORD got = 99, put = 0;
   (void)argc;
   (void)argv;
-  if (!ReadFile(GetStdHandle(STD_INPUT_HANDLE), buf, sizeof(buf), &got, NULL) ||
-      got != 0)
+  if (!ReadFile(GetStdHandle(STD_INPUT_HANDLE), buf, sizeof(buf), &got, NULL) || got != 0)
     return 2;
   if (!WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), "x", 1, &put, NULL) || put != 1)
     return 3;
@@ -640,8 +632,7 @@ static int child_ignored_middle(int argc, char **argv) {
   } else {
     w = tether_child_wait(c, 10000, &st);
   }
-  snprintf(line, sizeof(line), "%d %ld %d %d %d\n", r, (long)ms_since(t0), w, st.kind,
-           st.code);
+  snprintf(line, sizeof(line), "%d %ld %d %d %d\n", r, (long)ms_since(t0), w, st.kind, st.code);
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
   tether_child_free(c);
   return 0;
@@ -676,8 +667,7 @@ static int child_interrupt_middle(int argc, char **argv) {
   }
   memset(&st, 0, sizeof(st));
   w = tether_child_wait(c, 10000, &st);
-  snprintf(line, sizeof(line), "%d %ld %d %d %d\n", r, tether_last_os_error(), w,
-           st.kind, st.code);
+  snprintf(line, sizeof(line), "%d %ld %d %d %d\n", r, tether_last_os_error(), w, st.kind, st.code);
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
   tether_child_free(c);
   return 0;
@@ -692,8 +682,8 @@ typedef struct self_args {
   const char *v[12];
 } self_args;
 
-static const char *const *self_argv(self_args *a, const char *name, const char *a1,
-                                    const char *a2, const char *a3) {
+static const char *const *self_argv(self_args *a, const char *name, const char *a1, const char *a2,
+                                    const char *a3) {
   memset(a, 0, sizeof(*a));
   a->v[0] = tt_self();
   a->v[1] = "--child";
@@ -718,8 +708,8 @@ static void wait_exit(tether_child *c, tether_exit *st) {
 }
 
 /* Run a scenario with stdout on a pipe; return its output and exit. */
-static void run_capture(const char *const *argv, tether_spawn_options *o,
-                        char *buf, size_t cap, tether_exit *st) {
+static void run_capture(const char *const *argv, tether_spawn_options *o, char *buf, size_t cap,
+                        tether_exit *st) {
   tether_child *c;
   o->stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(argv, o);
@@ -729,12 +719,10 @@ static void run_capture(const char *const *argv, tether_spawn_options *o,
 }
 
 static HANDLE open_pid(DWORD pid) {
-  HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION |
-                             PROCESS_TERMINATE,
-                         FALSE, pid);
+  HANDLE h =
+      OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_TERMINATE, FALSE, pid);
   if (h == NULL)
-    fail_msg("OpenProcess(%lu) failed: %lu", (unsigned long)pid,
-             (unsigned long)GetLastError());
+    fail_msg("OpenProcess(%lu) failed: %lu", (unsigned long)pid, (unsigned long)GetLastError());
   return h;
 }
 
@@ -764,8 +752,7 @@ static wchar_t *utf8_to_wide_test(const char *s) {
 
 static void write_file_utf8(const char *path, const char *text) {
   wchar_t *w = utf8_to_wide_test(path);
-  HANDLE h = CreateFileW(w, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-                         FILE_ATTRIBUTE_NORMAL, NULL);
+  HANDLE h = CreateFileW(w, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
   free(w);
   assert_true(h != INVALID_HANDLE_VALUE);
   write_str(h, text);
@@ -921,10 +908,20 @@ static void test_exit_codes(void **state) {
 }
 
 static void test_argv_round_trip(void **state) {
-  static const char *const args[] = {
-      "plain", "with space", "", "quote\"inside", "back\\slash\\",
-      "trailing\\\\", "tab\there", "\xc3\xbcn\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9 \xe2\x82\xac",
-      "\"\"", "\\\"", "%PATH%", "a&b|c<d>e^f"};
+  static const char *const args[] = {"plain",
+                                     "with space",
+                                     "",
+                                     "quote\"inside",
+                                     "back\\slash\\",
+                                     "trailing\\\\",
+                                     "tab\there",
+                                     "\xc3\xbcn\xc3\xaf"
+                                     "c\xc3\xb8"
+                                     "d\xc3\xa9 \xe2\x82\xac",
+                                     "\"\"",
+                                     "\\\"",
+                                     "%PATH%",
+                                     "a&b|c<d>e^f"};
   const char *argv[3 + TT_COUNT(args) + 1];
   tether_spawn_options o;
   tether_exit st;
@@ -957,14 +954,14 @@ static void test_env_set_unset_clear(void **state) {
   const char *only[] = {"TT_ONLY=yes", "ZZ_LAST=z", "aa_first=a", NULL};
   static const char only_names[] = "aa_first\nTT_ONLY\nZZ_LAST\n";
   const char *sorted_set[] = {"TT_SZ=1", "tt_sa=2", "TT_S_=3", "tt_Sb=4",
-                              "tt_s!=5", "TT_S=6", NULL};
+                              "tt_s!=5", "TT_S=6",  NULL};
   self_args a;
   tether_spawn_options o;
   tether_exit st;
   char out[16384], names[256] = "", *line, *save = NULL;
   size_t at = 0;
-  const char *argv[] = {tt_self(), "--child", "env", "TT_A", "TT_B", "TT_C",
-                        "TT_D", "TT_E", "TT_KEEP", NULL};
+  const char *argv[] = {tt_self(), "--child", "env",  "TT_A",    "TT_B",
+                        "TT_C",    "TT_D",    "TT_E", "TT_KEEP", NULL};
   (void)state;
   SetEnvironmentVariableA("TT_C", "3");
   SetEnvironmentVariableA("TT_D", "4");
@@ -1039,8 +1036,7 @@ static void test_cwd(void **state) {
   run_capture(self_argv(&a, "cwd", NULL, NULL, NULL), &o, out, sizeof(out), &st);
   assert_int_equal(st.code, 0);
   len = strlen(out);
-  while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' ||
-                     out[len - 1] == '\\'))
+  while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == '\\'))
     out[--len] = '\0';
   w1 = utf8_to_wide_test(out);
   w2 = utf8_to_wide_test(dir);
@@ -1052,13 +1048,11 @@ static void test_cwd(void **state) {
   /* A missing directory: ENOENT; a file: ENOTDIR (as chdir() on POSIX). */
   snprintf(missing, sizeof(missing), "%s\\missing", dir);
   o.cwd = missing;
-  assert_tether_err(tether_spawn(&c, self_argv(&a, "exit", "0", NULL, NULL), &o),
-                    TETHER_ENOENT);
+  assert_tether_err(tether_spawn(&c, self_argv(&a, "exit", "0", NULL, NULL), &o), TETHER_ENOENT);
   snprintf(file, sizeof(file), "%s\\file.txt", dir);
   write_file_utf8(file, "x");
   o.cwd = file;
-  assert_tether_err(tether_spawn(&c, self_argv(&a, "exit", "0", NULL, NULL), &o),
-                    TETHER_ENOTDIR);
+  assert_tether_err(tether_spawn(&c, self_argv(&a, "exit", "0", NULL, NULL), &o), TETHER_ENOTDIR);
   assert_null(c);
   w1 = utf8_to_wide_test(file);
   DeleteFileW(w1);
@@ -1134,8 +1128,8 @@ static void test_stdio_null_and_handle(void **state) {
   make_temp_dir(dir, sizeof(dir), "handle");
   snprintf(path, sizeof(path), "%s\\out.txt", dir);
   w = utf8_to_wide_test(path);
-  f = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
-                  NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  f = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                  CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
   assert_true(f != INVALID_HANDLE_VALUE);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_HANDLE;
@@ -1161,8 +1155,7 @@ static void test_stdio_null_and_handle(void **state) {
   o.stdio[2].mode = TETHER_STDIO_HANDLE;
   o.stdio[2].handle = (void *)(uintptr_t)0x7FF0;
   c = NULL;
-  assert_tether_err(tether_spawn(&c, self_argv(&a, "exit", "0", NULL, NULL), &o),
-                    TETHER_EINVAL);
+  assert_tether_err(tether_spawn(&c, self_argv(&a, "exit", "0", NULL, NULL), &o), TETHER_EINVAL);
   assert_null(c);
 }
 
@@ -1264,8 +1257,8 @@ static void test_no_current_directory_search(void **state) {
   static const char planted_hex[] = "[706c616e746564]\n"; /* "planted" */
   const char *bare[] = {"hostname", "--child", "argv", "planted", NULL};
   const char *dotted[] = {".\\hostname", "--child", "argv", "planted", NULL};
-  wchar_t sys[MAX_PATH], sys_exe[MAX_PATH + 32], old_cwd[MAX_PATH * 2], *wdir,
-      *wself, plant[MAX_PATH * 3];
+  wchar_t sys[MAX_PATH], sys_exe[MAX_PATH + 32], old_cwd[MAX_PATH * 2], *wdir, *wself,
+      plant[MAX_PATH * 3];
   char dir[1024], out_bare[4096] = "", out_dotted[4096] = "";
   tether_spawn_options o;
   tether_exit st_bare, st_dotted;
@@ -1308,8 +1301,8 @@ static void test_no_current_directory_search(void **state) {
   RemoveDirectoryW(wdir);
   free(wdir);
   free(wself);
-  print_message("bare: %d, exit %d, out \"%s\"; dotted: %d, exit %d\n", r_bare,
-                st_bare.code, out_bare, r_dotted, st_dotted.code);
+  print_message("bare: %d, exit %d, out \"%s\"; dotted: %d, exit %d\n", r_bare, st_bare.code,
+                out_bare, r_dotted, st_dotted.code);
   /* The system's hostname ran (it rejects these arguments or prints the
    * host name; it never prints the planted copy's hex). */
   assert_int_equal(r_bare, 1);
@@ -1378,8 +1371,7 @@ static void test_job_limits(void **state) {
   job = (HANDLE)tether__win32_child_job(c);
   assert_non_null(job);
   memset(&info, 0, sizeof(info));
-  ok = QueryInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
-                                 sizeof(info), NULL);
+  ok = QueryInformationJobObject(job, JobObjectExtendedLimitInformation, &info, sizeof(info), NULL);
   tether_child_free(c);
   assert_true(ok);
   flags = info.BasicLimitInformation.LimitFlags;
@@ -1436,8 +1428,8 @@ static void test_allow_breakaway(void **state) {
       tether_child_free(c);
       fail_msg("breakaway refused with the flag: %s", line);
     }
-    gc = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_TERMINATE | SYNCHRONIZE, FALSE,
-                     (DWORD)pid);
+    gc =
+        OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_TERMINATE | SYNCHRONIZE, FALSE, (DWORD)pid);
     if (gc == NULL) {
       tether_child_free(c);
       fail_msg("OpenProcess(%lu): %lu", pid, (unsigned long)GetLastError());
@@ -1488,8 +1480,7 @@ static void test_parent_death_kills_tree(void **state) {
   assert_true(gone_within(pi.hProcess, 10000));
   assert_true(gone_within(ch, 10000));
   assert_true(gone_within(gc, 10000));
-  print_message("tree gone %lu ms after TerminateProcess(parent)\n",
-                (unsigned long)ms_since(t0));
+  print_message("tree gone %lu ms after TerminateProcess(parent)\n", (unsigned long)ms_since(t0));
   CloseHandle(ch);
   CloseHandle(gc);
   CloseHandle(pi.hProcess);
@@ -1613,8 +1604,8 @@ static void test_signal_console_shared(void **state) {
 }
 
 /* Run interrupt_middle [mode]; parse its report. */
-static void run_interrupt_middle(const char *scenario, int *r, long *oserr, int *w,
-                                 int *kind, int *code) {
+static void run_interrupt_middle(const char *scenario, int *r, long *oserr, int *w, int *kind,
+                                 int *code) {
   PROCESS_INFORMATION pi;
   HANDLE out = NULL;
   char line[128];
@@ -1633,8 +1624,8 @@ static void run_interrupt_middle(const char *scenario, int *r, long *oserr, int 
   CloseHandle(pi.hProcess);
   CloseHandle(out);
   assert_int_equal(sscanf(line, "%d %ld %d %d %d", r, oserr, w, kind, code), 5);
-  print_message("%s: signal %d (os error %ld), exit kind %d code %d\n", scenario,
-                *r, *oserr, *kind, *code);
+  print_message("%s: signal %d (os error %ld), exit kind %d code %d\n", scenario, *r, *oserr, *kind,
+                *code);
 }
 
 /* A child with a console of its own (its parent has none) gets CTRL_C
@@ -1791,8 +1782,8 @@ static void test_child_inherits_nothing(void **state) {
   assert_non_null(pad);
   base = CreateEventW(NULL, TRUE, FALSE, NULL);
   for (i = 0; i < PAD; i++)
-    DuplicateHandle(GetCurrentProcess(), base, GetCurrentProcess(), &pad[i], 0,
-                    FALSE, DUPLICATE_SAME_ACCESS);
+    DuplicateHandle(GetCurrentProcess(), base, GetCurrentProcess(), &pad[i], 0, FALSE,
+                    DUPLICATE_SAME_ACCESS);
   memset(&sa, 0, sizeof(sa));
   sa.nLength = sizeof(sa);
   sa.bInheritHandle = TRUE;
@@ -1810,12 +1801,10 @@ static void test_child_inherits_nothing(void **state) {
            (unsigned long long)(uintptr_t)tether_channel_handle(ch),
            (unsigned long long)(uintptr_t)tether__win32_child_job(c),
            (unsigned long long)(uintptr_t)ev);
-  assert_true(WriteFile(tether_child_stdio(c, 0), line, (DWORD)strlen(line), &put,
-                        NULL));
+  assert_true(WriteFile(tether_child_stdio(c, 0), line, (DWORD)strlen(line), &put, NULL));
   wait_exit(c, &st);
   if (st.code != 0)
-    fail_msg("the child can use handle %d of \"%s\" (exit %d)", st.code - 10, line,
-             st.code);
+    fail_msg("the child can use handle %d of \"%s\" (exit %d)", st.code - 10, line, st.code);
   tether_child_free(c);
   tether_channel_free(ch);
   CloseHandle(ev);
@@ -1938,30 +1927,29 @@ static void test_no_handle_leak(void **state) {
 }
 
 int main(int argc, char **argv) {
-  static const tt_scenario scenarios[] = {
-      {"exit", child_exit},
-      {"crash", child_crash},
-      {"sleep", child_sleep},
-      {"breakaway", child_breakaway},
-      {"console_close", child_console_close},
-      {"ctrl_inject", child_ctrl_inject},
-      {"argv", child_argv},
-      {"env", child_env},
-      {"env_names", child_env_names},
-      {"cwd", child_cwd},
-      {"cat", child_cat},
-      {"nullio", child_nullio},
-      {"tree", child_tree},
-      {"middle", child_middle},
-      {"wine_tree", child_wine_tree},
-      {"wine_middle", child_wine_middle},
-      {"handles", child_handles},
-      {"terminate", child_terminate},
-      {"interrupt", child_interrupt},
-      {"interrupt_middle", child_interrupt_middle},
-      {"interrupt_flag", child_interrupt_flag},
-      {"ignored_middle", child_ignored_middle},
-      {NULL, NULL}};
+  static const tt_scenario scenarios[] = {{"exit", child_exit},
+                                          {"crash", child_crash},
+                                          {"sleep", child_sleep},
+                                          {"breakaway", child_breakaway},
+                                          {"console_close", child_console_close},
+                                          {"ctrl_inject", child_ctrl_inject},
+                                          {"argv", child_argv},
+                                          {"env", child_env},
+                                          {"env_names", child_env_names},
+                                          {"cwd", child_cwd},
+                                          {"cat", child_cat},
+                                          {"nullio", child_nullio},
+                                          {"tree", child_tree},
+                                          {"middle", child_middle},
+                                          {"wine_tree", child_wine_tree},
+                                          {"wine_middle", child_wine_middle},
+                                          {"handles", child_handles},
+                                          {"terminate", child_terminate},
+                                          {"interrupt", child_interrupt},
+                                          {"interrupt_middle", child_interrupt_middle},
+                                          {"interrupt_flag", child_interrupt_flag},
+                                          {"ignored_middle", child_ignored_middle},
+                                          {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_extra_fds_not_supported),

@@ -88,8 +88,7 @@ static int child(int warm) {
 
 /* Run up to `tries` children, stopping at the first loss when stop_early;
  * return how many lost the signal, -1 on error. */
-static int lost_count(const char *self, const char *mode, int tries, int stop_early,
-                      int *ran) {
+static int lost_count(const char *self, const char *mode, int tries, int stop_early, int *ran) {
   int lost = 0, i;
   for (i = 0; i < tries && !(stop_early && lost > 0); i++) {
     *ran = i + 1;
@@ -133,7 +132,8 @@ int main(int argc, char **argv) {
   cold = lost_count(argv[0], "cold", COLD_MAX, 1, &cold_ran);
   warm = lost_count(argv[0], "warm", TRIES, 0, &warm_ran);
   printf("TSan signal window: without a warm-up the first signal was lost after "
-         "%d tries; after one nanosleep %d of %d were lost\n", cold_ran, warm, warm_ran);
+         "%d tries; after one nanosleep %d of %d were lost\n",
+         cold_ran, warm, warm_ran);
   if (cold < 0 || warm < 0) {
     printf("FAIL: the probe itself failed\n");
     return 1;

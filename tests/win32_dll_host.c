@@ -68,8 +68,8 @@ static void log_entry(const char *mode) {
   HANDLE h;
   if (GetEnvironmentVariableW(L"HOST_LOG", path, MAX_PATH) == 0)
     return;
-  h = CreateFileW(path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-                  OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  h = CreateFileW(path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_ALWAYS,
+                  FILE_ATTRIBUTE_NORMAL, NULL);
   if (h == INVALID_HANDLE_VALUE)
     return;
   snprintf(line, sizeof(line), "%s\n", mode);
@@ -179,15 +179,13 @@ static int case_interrupt(HMODULE dll, char how) {
     out_line("spawn %d", r);
     return 2;
   }
-  if (!read_line((HANDLE)cstdio(c, 1), line, sizeof(line), 20000) ||
-      strcmp(line, "ready") != 0) {
+  if (!read_line((HANDLE)cstdio(c, 1), line, sizeof(line), 20000) || strcmp(line, "ready") != 0) {
     kill(c);
     cfree(c);
     out_line("child not ready");
     return 2;
   }
-  r = how == 's' ? sig(c, TETHER_EVENT_INTERRUPT)
-                 : send(cpid(c), TETHER_EVENT_INTERRUPT, 0);
+  r = how == 's' ? sig(c, TETHER_EVENT_INTERRUPT) : send(cpid(c), TETHER_EVENT_INTERRUPT, 0);
   err = oserr();
   if (r < 0)
     kill(c);
@@ -297,9 +295,8 @@ static void check(int ok, const char *what, const char *detail) {
 
 /* Run `host case NAME DLL` with TETHER_CTRL set to ctrl (NULL: unset);
  * its report line in out. */
-static int run_host(const wchar_t *host, const char *name, const wchar_t *dll,
-                    const wchar_t *ctrl, DWORD flags, char *out, size_t cap,
-                    DWORD *exit_code) {
+static int run_host(const wchar_t *host, const char *name, const wchar_t *dll, const wchar_t *ctrl,
+                    DWORD flags, char *out, size_t cap, DWORD *exit_code) {
   wchar_t cmd[3 * MAX_PATH];
   SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
   STARTUPINFOW si;
@@ -346,9 +343,8 @@ static void join(wchar_t *buf, size_t cap, const wchar_t *dir, const wchar_t *na
 
 static int run_driver(void) {
   wchar_t self[MAX_PATH], bindir[MAX_PATH], tmp[MAX_PATH], base[MAX_PATH];
-  wchar_t d0[MAX_PATH], d1[MAX_PATH], d2[MAX_PATH], host[MAX_PATH], dll1[MAX_PATH],
-      dll2[MAX_PATH], ctrl2[MAX_PATH], src[MAX_PATH], nope[MAX_PATH], foreign[MAX_PATH],
-      logpath[MAX_PATH];
+  wchar_t d0[MAX_PATH], d1[MAX_PATH], d2[MAX_PATH], host[MAX_PATH], dll1[MAX_PATH], dll2[MAX_PATH],
+      ctrl2[MAX_PATH], src[MAX_PATH], nope[MAX_PATH], foreign[MAX_PATH], logpath[MAX_PATH];
   char rep[256], detail[400];
   DWORD code;
   wchar_t *slash;
@@ -366,8 +362,8 @@ static int run_driver(void) {
   join(d0, MAX_PATH, base, L"d0");
   join(d1, MAX_PATH, base, L"d1");
   join(d2, MAX_PATH, base, L"d2");
-  if (!CreateDirectoryW(base, NULL) || !CreateDirectoryW(d0, NULL) ||
-      !CreateDirectoryW(d1, NULL) || !CreateDirectoryW(d2, NULL)) {
+  if (!CreateDirectoryW(base, NULL) || !CreateDirectoryW(d0, NULL) || !CreateDirectoryW(d1, NULL) ||
+      !CreateDirectoryW(d2, NULL)) {
     printf("FAIL cannot create %ls\n", base);
     return 1;
   }
@@ -379,8 +375,7 @@ static int run_driver(void) {
   join(logpath, MAX_PATH, base, L"host.log");
   check(CopyFileW(self, host, FALSE) != 0, "copy host", "");
   join(src, MAX_PATH, bindir, L"tether_hostdll.dll");
-  check(CopyFileW(src, dll1, FALSE) && CopyFileW(src, dll2, FALSE), "copy tether_hostdll.dll",
-        "");
+  check(CopyFileW(src, dll1, FALSE) && CopyFileW(src, dll2, FALSE), "copy tether_hostdll.dll", "");
   join(src, MAX_PATH, bindir, L"tether-ctrl.exe");
   check(CopyFileW(src, ctrl2, FALSE) != 0, "copy tether-ctrl.exe", "");
   GetSystemDirectoryW(foreign, MAX_PATH);
@@ -419,8 +414,7 @@ static int run_driver(void) {
   kind = -1;
   if (got)
     sscanf(rep, "%d %ld %d %d", &r, &err, &kind, &ecode);
-  check(got && r == TETHER_EHELPER && err == ERROR_FILE_NOT_FOUND &&
-            kind == TETHER_EXIT_KILLED,
+  check(got && r == TETHER_EHELPER && err == ERROR_FILE_NOT_FOUND && kind == TETHER_EXIT_KILLED,
         "helper missing: TETHER_EHELPER (os error 2)", detail);
 
   /* 4. %TETHER_CTRL% names it: found although nothing is beside the DLL. */

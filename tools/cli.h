@@ -15,7 +15,7 @@
 #endif
 
 /* Exit statuses shared with env(1) and timeout(1). */
-#define CLI_EXIT_FAILURE 125 /* tether itself failed (usage, system) */
+#define CLI_EXIT_FAILURE 125    /* tether itself failed (usage, system) */
 #define CLI_EXIT_CANNOT_RUN 126 /* found but not executable */
 #define CLI_EXIT_NOT_FOUND 127  /* program not found */
 

@@ -59,9 +59,8 @@ static int parse_signal(const char *s) {
 static void print_event(const tether_event *ev, int json) {
   const char *kind = tether_kind_name(ev->kind);
   if (json) {
-    printf("{\"kind\":\"%s\",\"native\":\"%s\",\"code\":%d,\"count\":%llu,",
-           kind, ev->native != NULL ? ev->native : "", ev->code,
-           (unsigned long long)ev->count);
+    printf("{\"kind\":\"%s\",\"native\":\"%s\",\"code\":%d,\"count\":%llu,", kind,
+           ev->native != NULL ? ev->native : "", ev->code, (unsigned long long)ev->count);
     if (ev->pid >= 0)
       printf("\"pid\":%lld,", (long long)ev->pid);
     else
@@ -76,8 +75,7 @@ static void print_event(const tether_event *ev, int json) {
     else
       fputs("\"time_left_ms\":null}\n", stdout);
   } else {
-    printf("%-9s %-16s code=%d count=%llu", kind,
-           ev->native != NULL ? ev->native : "", ev->code,
+    printf("%-9s %-16s code=%d count=%llu", kind, ev->native != NULL ? ev->native : "", ev->code,
            (unsigned long long)ev->count);
     if (ev->pid >= 0)
       printf(" pid=%lld", (long long)ev->pid);
@@ -104,14 +102,12 @@ static int watch_arg(tether_channel *ch, const char *arg, int *watches_interrupt
       return -1;
     }
     r = tether_channel_watch_signal(ch, signo, TETHER_WATCH_IGNORED);
-    if (r == 0 && tether_kind_from_name("interrupt") > 0 &&
-        tether_signal_name(signo) != NULL &&
+    if (r == 0 && tether_kind_from_name("interrupt") > 0 && tether_signal_name(signo) != NULL &&
         strcmp(tether_signal_name(signo), "SIGINT") == 0)
       *watches_interrupt = 1;
   }
   if (r < 0) {
-    fprintf(stderr, "tether events: cannot watch '%s': %s\n", arg,
-            tether_strerror(r));
+    fprintf(stderr, "tether events: cannot watch '%s': %s\n", arg, tether_strerror(r));
     return -1;
   }
   return 0;
@@ -127,8 +123,7 @@ int cli_events(int argc, char **argv) {
   for (i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) {
       json = 1;
-    } else if (strcmp(argv[i], "--count") == 0 ||
-               strncmp(argv[i], "--count=", 8) == 0) {
+    } else if (strcmp(argv[i], "--count") == 0 || strncmp(argv[i], "--count=", 8) == 0) {
       const char *v = argv[i][7] == '=' ? argv[i] + 8 : NULL;
       char *end;
       if (v == NULL) {
@@ -141,8 +136,7 @@ int cli_events(int argc, char **argv) {
       errno = 0;
       count = strtol(v, &end, 10);
       if (errno != 0 || *end != '\0' || end == v || count < 1) {
-        fprintf(stderr, "tether events: --count: '%s' is not a positive number\n",
-                v);
+        fprintf(stderr, "tether events: --count: '%s' is not a positive number\n", v);
         return CLI_EXIT_FAILURE;
       }
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -161,8 +155,7 @@ int cli_events(int argc, char **argv) {
 
   r = tether_channel_new(&ch, NULL);
   if (r < 0) {
-    fprintf(stderr, "tether events: cannot open a channel: %s\n",
-            tether_strerror(r));
+    fprintf(stderr, "tether events: cannot open a channel: %s\n", tether_strerror(r));
     return CLI_EXIT_FAILURE;
   }
   if (i < argc) {
@@ -175,8 +168,7 @@ int cli_events(int argc, char **argv) {
     int k;
     /* Kinds are numbered densely from 1; no name past the last. */
     for (k = 1; tether_kind_name(k) != NULL; k++) {
-      if (k == TETHER_EVENT_CHILD || k == TETHER_EVENT_SIGNAL ||
-          tether_kind_supported(k) != 1)
+      if (k == TETHER_EVENT_CHILD || k == TETHER_EVENT_SIGNAL || tether_kind_supported(k) != 1)
         continue;
       r = tether_channel_watch(ch, k, 0);
       if (r == TETHER_EIGNORED) {
@@ -187,8 +179,8 @@ int cli_events(int argc, char **argv) {
         continue;
       }
       if (r < 0) {
-        fprintf(stderr, "tether events: cannot watch %s: %s\n",
-                tether_kind_name(k), tether_strerror(r));
+        fprintf(stderr, "tether events: cannot watch %s: %s\n", tether_kind_name(k),
+                tether_strerror(r));
         goto finish;
       }
       if (k == TETHER_EVENT_INTERRUPT)

@@ -53,46 +53,45 @@
 #endif
 
 static void run_usage(FILE *f) {
-  fputs(
-      "usage: tether run [OPTIONS] -- PROGRAM [ARGS...]\n"
-      "\n"
-      "Run PROGRAM as a tethered child: it and every descendant that stays in\n"
-      "its process group (Windows: job) die with tether, even when tether is\n"
-      "killed with SIGKILL. Interrupt, quit, terminate, hangup, user1, user2\n"
-      "and resize, and every other catchable signal (see docs/cli.md), are\n"
-      "forwarded to the child's tree exactly once. tether ends the way PROGRAM\n"
-      "ended: its exit code, or death by the same signal; when the run ended\n"
-      "because of Ctrl+C, it dies by SIGINT (so a calling script stops).\n"
-      "\n"
-      "  --grace DURATION       after a forwarded interrupt, quit, terminate or\n"
-      "                         hangup, wait this long for PROGRAM to end, then\n"
-      "                         run the stop sequence (default 10s)\n"
-      "  --kill-after DURATION  stop sequence: send terminate, wait this long,\n"
-      "                         then kill the tree (default 5s)\n"
-      "  --timeout DURATION     run the stop sequence after DURATION\n"
-      "                         (default 0: no timeout)\n"
-      "  --timeout-status N     when --timeout ran out, exit with N (0-255;\n"
-      "                         124 is coreutils timeout's) whatever PROGRAM\n"
-      "                         did; default: end like PROGRAM\n"
-      "  --exit-code            if tether would die by signal N, exit 128+N\n"
-      "                         instead\n"
-      "  --foreground           give PROGRAM the terminal even when stdin or\n"
-      "                         stdout is not the terminal, and leave Ctrl+C\n"
-      "                         to it (no second-Ctrl+C kill)\n"
-      "  -v, --verbose          log each event and decision to stderr\n"
-      "  -h, --help             show this help\n"
-      "\n"
-      "DURATION: a number with an optional unit ms, s, m, h, d (500ms, 10s,\n"
-      "1.5m); a bare number is seconds; \"inf\" never runs out. --grace 0 and\n"
-      "--kill-after 0 act at once; --timeout 0 means no timeout.\n"
-      "A second interrupt (Ctrl+C) kills the tree at once. In a terminal\n"
-      "(stdin and stdout), PROGRAM gets the terminal as under timeout, so\n"
-      "interactive programs work; otherwise it is a background job of the\n"
-      "terminal: reading from it stops PROGRAM (SIGTTIN).\n"
-      "\n"
-      "Exit status: PROGRAM's; 125 tether failed (bad usage included), 126\n"
-      "PROGRAM found but not executable, 127 PROGRAM not found.\n",
-      f);
+  fputs("usage: tether run [OPTIONS] -- PROGRAM [ARGS...]\n"
+        "\n"
+        "Run PROGRAM as a tethered child: it and every descendant that stays in\n"
+        "its process group (Windows: job) die with tether, even when tether is\n"
+        "killed with SIGKILL. Interrupt, quit, terminate, hangup, user1, user2\n"
+        "and resize, and every other catchable signal (see docs/cli.md), are\n"
+        "forwarded to the child's tree exactly once. tether ends the way PROGRAM\n"
+        "ended: its exit code, or death by the same signal; when the run ended\n"
+        "because of Ctrl+C, it dies by SIGINT (so a calling script stops).\n"
+        "\n"
+        "  --grace DURATION       after a forwarded interrupt, quit, terminate or\n"
+        "                         hangup, wait this long for PROGRAM to end, then\n"
+        "                         run the stop sequence (default 10s)\n"
+        "  --kill-after DURATION  stop sequence: send terminate, wait this long,\n"
+        "                         then kill the tree (default 5s)\n"
+        "  --timeout DURATION     run the stop sequence after DURATION\n"
+        "                         (default 0: no timeout)\n"
+        "  --timeout-status N     when --timeout ran out, exit with N (0-255;\n"
+        "                         124 is coreutils timeout's) whatever PROGRAM\n"
+        "                         did; default: end like PROGRAM\n"
+        "  --exit-code            if tether would die by signal N, exit 128+N\n"
+        "                         instead\n"
+        "  --foreground           give PROGRAM the terminal even when stdin or\n"
+        "                         stdout is not the terminal, and leave Ctrl+C\n"
+        "                         to it (no second-Ctrl+C kill)\n"
+        "  -v, --verbose          log each event and decision to stderr\n"
+        "  -h, --help             show this help\n"
+        "\n"
+        "DURATION: a number with an optional unit ms, s, m, h, d (500ms, 10s,\n"
+        "1.5m); a bare number is seconds; \"inf\" never runs out. --grace 0 and\n"
+        "--kill-after 0 act at once; --timeout 0 means no timeout.\n"
+        "A second interrupt (Ctrl+C) kills the tree at once. In a terminal\n"
+        "(stdin and stdout), PROGRAM gets the terminal as under timeout, so\n"
+        "interactive programs work; otherwise it is a background job of the\n"
+        "terminal: reading from it stops PROGRAM (SIGTTIN).\n"
+        "\n"
+        "Exit status: PROGRAM's; 125 tether failed (bad usage included), 126\n"
+        "PROGRAM found but not executable, 127 PROGRAM not found.\n",
+        f);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -136,8 +135,7 @@ static const char *fmt_dur(int64_t ms, char *buf, size_t n) {
 
 /* "--name VALUE" or "--name=VALUE": the value, or NULL when argv[*i] is not
  * this option. Sets *missing when the value is absent. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-                             int *missing) {
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing) {
   size_t n = strlen(name);
   if (strncmp(argv[*i], name, n) != 0)
     return NULL;
@@ -216,8 +214,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
       }
     }
     if (missing) {
-      fprintf(stderr, "tether run: %s needs a duration (such as 500ms, 10s, 2m)\n",
-              names[k]);
+      fprintf(stderr, "tether run: %s needs a duration (such as 500ms, 10s, 2m)\n", names[k]);
       return -1;
     }
     if (target != NULL) {
@@ -272,9 +269,9 @@ static int parse_args(int argc, char **argv, run_opts *o) {
  * stops itself, so that the shell sees a stopped job; on SIGCONT (fg),
  * it gives the terminal back to the program and continues it.
  */
-static int g_tty = -1; /* /dev/tty with --foreground, else -1 */
-static struct termios g_termios;     /* the modes when tether started */
-static struct termios g_prog_modes;  /* the program's, when it stopped */
+static int g_tty = -1;              /* /dev/tty with --foreground, else -1 */
+static struct termios g_termios;    /* the modes when tether started */
+static struct termios g_prog_modes; /* the program's, when it stopped */
 static int g_have_prog_modes;
 static int g_handed;       /* the program's group holds the terminal */
 static int g_self_stopped; /* tether stopped itself; SIGCONT not seen yet */
@@ -385,7 +382,8 @@ static void terminal_give(tether_child *c) {
     return;
   if (tcgetpgrp(g_tty) != getpgrp()) {
     vlog("terminal (%s): tether is not the terminal's foreground job; the "
-         "program runs in the background", g_auto ? "default" : "--foreground");
+         "program runs in the background",
+         g_auto ? "default" : "--foreground");
     return;
   }
   /* By default, only with the sentinel in the program's group: without
@@ -579,7 +577,8 @@ static int sentinel_start(pid_t pgid) {
   close(p[0]);
   if (g_sentinel > 0 && n == 1 && getpgid(g_sentinel) == pgid) {
     vlog("sentinel %ld in the program's group: it tells tether of the terminal's "
-         "Ctrl+C", (long)g_sentinel);
+         "Ctrl+C",
+         (long)g_sentinel);
     return 0;
   }
   vlog("cannot start the sentinel (%s): the program stays a background job",
@@ -645,13 +644,16 @@ static void inherit_one(int fd, rlim_t limit, size_t *cap) {
   if (fd < 3 || fl < 0 || (fl & FD_CLOEXEC))
     return;
   if (limit != RLIM_INFINITY && (rlim_t)fd >= limit) {
-    fprintf(stderr, "tether run: descriptor %d is above the descriptor limit; "
-                    "not passed to the program\n", fd);
+    fprintf(stderr,
+            "tether run: descriptor %d is above the descriptor limit; "
+            "not passed to the program\n",
+            fd);
     return;
   }
   if (g_ninherited >= TETHER_SPAWN_MAX_EXTRA) {
-    fprintf(stderr, "tether run: more than %d inherited descriptors; "
-                    "descriptor %d not passed to the program\n",
+    fprintf(stderr,
+            "tether run: more than %d inherited descriptors; "
+            "descriptor %d not passed to the program\n",
             TETHER_SPAWN_MAX_EXTRA, fd);
     return;
   }
@@ -713,10 +715,10 @@ static void collect_inherited(void) {
  * SIGTTIN/SIGTTOU (left at their defaults: they stop tether like any job,
  * and tether blocks SIGTTOU where it changes the terminal). */
 static int not_forwarded(int sig) {
-  static const int list[] = {
-    SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGTSTP,
-    SIGCONT, SIGCHLD, SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-    SIGABRT, SIGTRAP, SIGSYS, SIGPIPE, SIGTTIN, SIGTTOU};
+  static const int list[] = {SIGINT,   SIGQUIT, SIGTERM, SIGHUP,  SIGUSR1, SIGUSR2,
+                             SIGWINCH, SIGTSTP, SIGCONT, SIGCHLD, SIGKILL, SIGSTOP,
+                             SIGSEGV,  SIGBUS,  SIGFPE,  SIGILL,  SIGABRT, SIGTRAP,
+                             SIGSYS,   SIGPIPE, SIGTTIN, SIGTTOU};
   size_t i;
   for (i = 0; i < sizeof list / sizeof list[0]; i++)
     if (list[i] == sig)
@@ -913,8 +915,7 @@ static int read_head(const char *path, char *interp, size_t n) {
   if (got >= 2 && buf[0] == '#' && buf[1] == '!') {
     for (i = 2; i < (size_t)got && (buf[i] == ' ' || buf[i] == '\t'); i++)
       ;
-    for (; i < (size_t)got && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
-           k + 1 < n; i++)
+    for (; i < (size_t)got && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && k + 1 < n; i++)
       interp[k++] = buf[i];
     interp[k] = '\0';
     return HEAD_SHEBANG;
@@ -1005,8 +1006,7 @@ static int spawn_failed(const char *name, int r, long os, const char *sh) {
       char *path = find_program(name), interp[256], iv[300];
       int head = path != NULL ? read_head(path, interp, sizeof interp) : HEAD_UNREADABLE;
       if (head == HEAD_SHEBANG) {
-        snprintf(reason, sizeof reason,
-                 "its interpreter '%s' (on its #! line) was not found",
+        snprintf(reason, sizeof reason, "its interpreter '%s' (on its #! line) was not found",
                  visible(interp, iv, sizeof iv));
         why = reason;
       } else if (head == HEAD_BINARY) {
@@ -1033,11 +1033,10 @@ static int spawn_failed(const char *name, int r, long os, const char *sh) {
   }
 #endif
   if (sh != NULL)
-    fprintf(stderr, "tether run: cannot run '%s' with %s: %s\n",
-            visible(name, vis, sizeof vis), sh, why);
-  else
-    fprintf(stderr, "tether run: cannot run '%s': %s\n", visible(name, vis, sizeof vis),
+    fprintf(stderr, "tether run: cannot run '%s' with %s: %s\n", visible(name, vis, sizeof vis), sh,
             why);
+  else
+    fprintf(stderr, "tether run: cannot run '%s': %s\n", visible(name, vis, sizeof vis), why);
   return code;
 }
 
@@ -1070,8 +1069,8 @@ typedef struct run_state {
   int escalated; /* tether itself sent terminate or kill to the tree */
   int timed_out;
   uint64_t interrupts;
-  uint64_t hups; /* SIGHUP events received */
-  uint64_t tty_interrupts; /* the terminal's Ctrl+C, told by the sentinel */
+  uint64_t hups;                          /* SIGHUP events received */
+  uint64_t tty_interrupts;                /* the terminal's Ctrl+C, told by the sentinel */
   uint64_t grace_at, kill_at, timeout_at; /* 0: not armed */
   int ack_pending; /* Windows: a close, logoff or shutdown holds its handler */
 } run_state;
@@ -1085,9 +1084,7 @@ static void set_cause(run_state *s, int cause, int kind) {
   }
 }
 
-static uint64_t deadline_after(int64_t ms) {
-  return tether_now_ns() + (uint64_t)ms * 1000000u;
-}
+static uint64_t deadline_after(int64_t ms) { return tether_now_ns() + (uint64_t)ms * 1000000u; }
 
 static void kill_tree(run_state *s, const char *why) {
   int r;
@@ -1109,8 +1106,7 @@ static void start_stop_sequence(run_state *s, const char *why) {
   s->grace_at = s->timeout_at = 0;
   if (s->o->kill_after_ms == 0) {
     r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
-    vlog("%s: sent terminate (%s), --kill-after is 0", why,
-         r == 0 ? "ok" : tether_strerror(r));
+    vlog("%s: sent terminate (%s), --kill-after is 0", why, r == 0 ? "ok" : tether_strerror(r));
     kill_tree(s, "kill-after 0");
     return;
   }
@@ -1155,8 +1151,7 @@ static void forward(run_state *s, const tether_event *ev) {
   int r = tether_child_signal(s->child, ev->kind);
   vlog("%s (%s%s, sender pid %lld): %s", tether_kind_name(ev->kind),
        ev->native != NULL ? ev->native : "?", ev->count > 1 ? ", coalesced" : "",
-       (long long)ev->pid,
-       r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
+       (long long)ev->pid, r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
 }
 
 static int is_termination(int kind) {
@@ -1168,9 +1163,7 @@ static int is_termination(int kind) {
 #ifndef _WIN32
 /* Has the terminal hung up? Its descriptor then fails every ioctl with
  * EIO (the kernel swaps its operations before it signals anybody). */
-static int tty_hung_up(void) {
-  return g_tty >= 0 && tcgetpgrp(g_tty) < 0 && errno == EIO;
-}
+static int tty_hung_up(void) { return g_tty >= 0 && tcgetpgrp(g_tty) < 0 && errno == EIO; }
 
 /* A terminal's hang-up reaches the program once, as at a bare prompt
  * (issue 13, item 3). When the terminal hangs up, the kernel sends SIGHUP
@@ -1244,8 +1237,7 @@ static void handle_event(run_state *s, const tether_event *ev) {
   }
   if (k == TETHER_EVENT_RESIZE) {
     int r = tether_child_signal(s->child, TETHER_EVENT_RESIZE);
-    vlog("resize (SIGWINCH): %s", r == 0 ? "forwarded to the program's tree"
-                                         : tether_strerror(r));
+    vlog("resize (SIGWINCH): %s", r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
     return;
   }
 #endif
@@ -1261,7 +1253,8 @@ static void handle_event(run_state *s, const tether_event *ev) {
       s->interrupts += ev->count;
       s->tty_interrupts += ev->count;
       vlog("interrupt from the terminal (%llu so far): it reached the program's group "
-           "directly; not forwarded", (unsigned long long)s->interrupts);
+           "directly; not forwarded",
+           (unsigned long long)s->interrupts);
       if (s->interrupts >= 2)
         kill_tree(s, "second interrupt");
     } else {
@@ -1288,11 +1281,10 @@ static void handle_event(run_state *s, const tether_event *ev) {
   /* The child shares tether's console and console process group
    * (TETHER_SPAWN_CONSOLE_GROUP): the console delivered Ctrl+C, Ctrl+Break,
    * close, logoff and shutdown to it directly. Forwarding would be twice. */
-  if (k == TETHER_EVENT_INTERRUPT || k == TETHER_EVENT_QUIT ||
-      k == TETHER_EVENT_HANGUP || k == TETHER_EVENT_LOGOFF ||
-      k == TETHER_EVENT_SHUTDOWN) {
-    vlog("%s (%s): the console delivered it to the program too; not forwarded",
-         tether_kind_name(k), ev->native != NULL ? ev->native : "?");
+  if (k == TETHER_EVENT_INTERRUPT || k == TETHER_EVENT_QUIT || k == TETHER_EVENT_HANGUP ||
+      k == TETHER_EVENT_LOGOFF || k == TETHER_EVENT_SHUTDOWN) {
+    vlog("%s (%s): the console delivered it to the program too; not forwarded", tether_kind_name(k),
+         ev->native != NULL ? ev->native : "?");
   } else {
     forward(s, ev);
   }
@@ -1355,7 +1347,8 @@ static void describe_exit(const tether_exit *st, char *buf, size_t n) {
   case TETHER_EXIT_SIGNAL:
   case TETHER_EXIT_KILLED:
     if (st->signo > 0)
-      snprintf(buf, n, "%s (%s)", st->kind == TETHER_EXIT_KILLED ? "killed by tether" : "killed by a signal",
+      snprintf(buf, n, "%s (%s)",
+               st->kind == TETHER_EXIT_KILLED ? "killed by tether" : "killed by a signal",
                tether_signal_name(st->signo) != NULL ? tether_signal_name(st->signo) : "a signal");
     else
       snprintf(buf, n, "killed by tether (exit code %d)", st->code);
@@ -1416,11 +1409,10 @@ static int watch(tether_channel *ch, int kind) {
 }
 
 int cli_run(int argc, char **argv) {
-  static const int kinds[] = {
-      TETHER_EVENT_INTERRUPT, TETHER_EVENT_QUIT,  TETHER_EVENT_TERMINATE,
-      TETHER_EVENT_HANGUP,    TETHER_EVENT_LOGOFF, TETHER_EVENT_SHUTDOWN,
-      TETHER_EVENT_USER1,     TETHER_EVENT_USER2, TETHER_EVENT_RESIZE,
-      TETHER_EVENT_CHILD};
+  static const int kinds[] = {TETHER_EVENT_INTERRUPT, TETHER_EVENT_QUIT,   TETHER_EVENT_TERMINATE,
+                              TETHER_EVENT_HANGUP,    TETHER_EVENT_LOGOFF, TETHER_EVENT_SHUTDOWN,
+                              TETHER_EVENT_USER1,     TETHER_EVENT_USER2,  TETHER_EVENT_RESIZE,
+                              TETHER_EVENT_CHILD};
   run_opts o;
   run_state s;
   tether_channel *ch = NULL;
@@ -1495,8 +1487,7 @@ int cli_run(int argc, char **argv) {
   if (getpid() == 1) {
     /* A container's init: reap the orphans that come to tether. */
     r = tether_channel_watch_signal(ch, SIGCHLD, 0);
-    vlog("PID 1: %s", r == 0 ? "reaping orphans re-parented to tether"
-                             : tether_strerror(r));
+    vlog("PID 1: %s", r == 0 ? "reaping orphans re-parented to tether" : tether_strerror(r));
   }
   for (i = 0; i < 3; i++)
     if (g_closed_std[i])
@@ -1546,7 +1537,8 @@ int cli_run(int argc, char **argv) {
         shv[1] = path;
         memcpy(shv + 2, o.argv + 1, (n - 1) * sizeof *shv);
         vlog("'%s' has no #! line and is not a binary: running it with /bin/sh, "
-             "as execvp() does", path);
+             "as execvp() does",
+             path);
         r = spawn_program(&s.child, shv, &so);
         os_err = tether_last_os_error();
         if (r < 0)
@@ -1656,12 +1648,10 @@ int cli_run(int argc, char **argv) {
    * handler's among them, before the process itself ends (DLL detach in
    * between). TerminateProcess ends every thread and sets the status in one
    * step, so the status is the program's (issue 14, item 13). */
-  if (s.ack_pending &&
-      (st.kind == TETHER_EXIT_CODE || st.kind == TETHER_EXIT_INTERRUPTED ||
-       st.kind == TETHER_EXIT_CRASHED || st.kind == TETHER_EXIT_KILLED)) {
+  if (s.ack_pending && (st.kind == TETHER_EXIT_CODE || st.kind == TETHER_EXIT_INTERRUPTED ||
+                        st.kind == TETHER_EXIT_CRASHED || st.kind == TETHER_EXIT_KILLED)) {
     UINT code = timeout_exit ? (UINT)o.timeout_status : (UINT)st.raw;
-    vlog("a close, logoff or shutdown is pending: ending at once with 0x%lx",
-         (unsigned long)code);
+    vlog("a close, logoff or shutdown is pending: ending at once with 0x%lx", (unsigned long)code);
     fflush(NULL);
     (void)TerminateProcess(GetCurrentProcess(), code);
   }
@@ -1676,8 +1666,8 @@ int cli_run(int argc, char **argv) {
   }
 #ifndef _WIN32
   {
-    int by_signal = (st.kind == TETHER_EXIT_SIGNAL || st.kind == TETHER_EXIT_KILLED) &&
-                    st.signo > 0;
+    int by_signal =
+        (st.kind == TETHER_EXIT_SIGNAL || st.kind == TETHER_EXIT_KILLED) && st.signo > 0;
     int sig = by_signal ? st.signo : 0;
     /* The run was ended by an interrupt, or a terminate, hangup or quit
      * from outside, and the program died of a signal or tether stopped it:
@@ -1685,9 +1675,10 @@ int cli_run(int argc, char **argv) {
      * after a second Ctrl+C, SIGTERM from the stop sequence). A program that
      * exited with a code decided for itself: its code is passed on. */
     if ((s.cause == CAUSE_INTERRUPT || s.cause == CAUSE_SIGNAL) && (by_signal || s.escalated)) {
-      sig = s.cause == CAUSE_INTERRUPT ? SIGINT
-            : s.cause_kind == TETHER_EVENT_QUIT ? SIGQUIT
-            : s.cause_kind == TETHER_EVENT_HANGUP ? SIGHUP : SIGTERM;
+      sig = s.cause == CAUSE_INTERRUPT            ? SIGINT
+            : s.cause_kind == TETHER_EVENT_QUIT   ? SIGQUIT
+            : s.cause_kind == TETHER_EVENT_HANGUP ? SIGHUP
+                                                  : SIGTERM;
       vlog("the run was ended by %s: tether %s %s", tether_signal_name(sig),
            o.exit_code ? "exits with 128 +" : "dies by", tether_signal_name(sig));
     }

@@ -106,16 +106,13 @@ int cli_send(int argc, char **argv) {
       return 0;
     } else if (!opts_done && (strcmp(a, "-g") == 0 || strcmp(a, "--group") == 0)) {
       group = 1;
-    } else if (!opts_done && a[0] == '-' && a[1] != '\0' &&
-               !(a[1] >= '0' && a[1] <= '9')) {
-      fprintf(stderr, "tether send: unknown option '%s' (try 'tether send --help')\n",
-              a);
+    } else if (!opts_done && a[0] == '-' && a[1] != '\0' && !(a[1] >= '0' && a[1] <= '9')) {
+      fprintf(stderr, "tether send: unknown option '%s' (try 'tether send --help')\n", a);
       return CLI_EXIT_FAILURE;
     } else if (nargs < 2) {
       args[nargs++] = a;
     } else {
-      fprintf(stderr, "tether send: unexpected argument '%s' (try 'tether send --help')\n",
-              a);
+      fprintf(stderr, "tether send: unexpected argument '%s' (try 'tether send --help')\n", a);
       return CLI_EXIT_FAILURE;
     }
   }
@@ -134,9 +131,8 @@ int cli_send(int argc, char **argv) {
   }
   pid = parse_pid(args[1]);
   if (pid <= 0) {
-    fprintf(stderr,
-            "tether send: '%s' is not a %s id (a number from 1 to 2147483647%s)\n",
-            args[1], group ? "process group" : "process",
+    fprintf(stderr, "tether send: '%s' is not a %s id (a number from 1 to 2147483647%s)\n", args[1],
+            group ? "process group" : "process",
             args[1][0] == '-' && !group ? "; -g sends to a process group" : "");
     return CLI_EXIT_FAILURE;
   }

@@ -52,8 +52,7 @@ static int cli_main(int argc, char **argv) {
     return cli_run(argc - 1, argv + 1);
   if (strcmp(argv[1], "send") == 0)
     return cli_send(argc - 1, argv + 1);
-  fprintf(stderr, "tether: unknown command '%s' (try 'tether --help')\n",
-          argv[1]);
+  fprintf(stderr, "tether: unknown command '%s' (try 'tether --help')\n", argv[1]);
   return CLI_EXIT_FAILURE;
 }
 
@@ -77,11 +76,10 @@ int wmain(int argc, wchar_t **wargv) {
     return CLI_EXIT_FAILURE;
   }
   for (i = 0; i < argc; i++) {
-    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wargv[i], -1,
-                                NULL, 0, NULL, NULL);
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wargv[i], -1, NULL, 0, NULL, NULL);
     if (n <= 0 || (argv[i] = (char *)malloc((size_t)n)) == NULL ||
-        WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wargv[i], -1, argv[i],
-                            n, NULL, NULL) != n) {
+        WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wargv[i], -1, argv[i], n, NULL, NULL) !=
+            n) {
       fprintf(stderr, "tether: argument %d is not valid UTF-16\n", i);
       r = CLI_EXIT_FAILURE;
       goto done;

@@ -94,24 +94,20 @@ int tether__win32_utf8_to_wide(const char *s, wchar_t **out) {
   if (!utf8_valid((const unsigned char *)s, n))
     return TETHER_EINVAL;
   /* n + 1: the NUL is converted too. */
-  wn = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, (int)n + 1, NULL,
-                           0);
+  wn = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, (int)n + 1, NULL, 0);
   if (wn <= 0) {
     DWORD err = GetLastError();
-    return err == ERROR_NO_UNICODE_TRANSLATION
-               ? TETHER_EINVAL
-               : tether__translate_os_error((long)err);
+    return err == ERROR_NO_UNICODE_TRANSLATION ? TETHER_EINVAL
+                                               : tether__translate_os_error((long)err);
   }
   w = (wchar_t *)malloc((size_t)wn * sizeof(wchar_t));
   if (w == NULL)
     return TETHER_ENOMEM;
-  if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, (int)n + 1, w,
-                          wn) != wn) {
+  if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, (int)n + 1, w, wn) != wn) {
     DWORD err = GetLastError();
     free(w);
-    return err == ERROR_NO_UNICODE_TRANSLATION
-               ? TETHER_EINVAL
-               : tether__translate_os_error((long)err);
+    return err == ERROR_NO_UNICODE_TRANSLATION ? TETHER_EINVAL
+                                               : tether__translate_os_error((long)err);
   }
   *out = w;
   return 0;
@@ -255,11 +251,9 @@ int tether__win32_is_batch(const wchar_t *program_path) {
   if (n < 4 || program_path[n - 4] != L'.')
     return 0;
   ext = program_path + n - 3;
-  if (ascii_lower(ext[0]) == L'b' && ascii_lower(ext[1]) == L'a' &&
-      ascii_lower(ext[2]) == L't')
+  if (ascii_lower(ext[0]) == L'b' && ascii_lower(ext[1]) == L'a' && ascii_lower(ext[2]) == L't')
     return 1;
-  if (ascii_lower(ext[0]) == L'c' && ascii_lower(ext[1]) == L'm' &&
-      ascii_lower(ext[2]) == L'd')
+  if (ascii_lower(ext[0]) == L'c' && ascii_lower(ext[1]) == L'm' && ascii_lower(ext[2]) == L'd')
     return 1;
   return 0;
 }
@@ -277,8 +271,8 @@ int tether__win32_is_batch(const wchar_t *program_path) {
  * written literally in a cmd /c line) and could only be proven against a
  * real cmd.exe, so tether does not offer one.
  */
-int tether__win32_spawn_cmdline(const wchar_t *program_path,
-                                const char *const *argv, wchar_t **out) {
+int tether__win32_spawn_cmdline(const wchar_t *program_path, const char *const *argv,
+                                wchar_t **out) {
   if (out != NULL)
     *out = NULL;
   if (program_path == NULL)

@@ -79,7 +79,7 @@ int tether__win32_is_batch(const wchar_t *program_path);
  *
  * Errors: those of tether__win32_build_cmdline, TETHER_EINVAL for a NULL
  * program_path, TETHER_ENOTSUP for a batch file. */
-int tether__win32_spawn_cmdline(const wchar_t *program_path,
-                                const char *const *argv, wchar_t **out);
+int tether__win32_spawn_cmdline(const wchar_t *program_path, const char *const *argv,
+                                wchar_t **out);
 
 #endif /* TETHER_WIN32_CMDLINE_H */

@@ -27,7 +27,7 @@
   (TETHER__HELPER_MAGIC | ((DWORD)(step) << 16) | ((DWORD)(err)&0xFFFFu))
 enum {
   TETHER__HELPER_OK = 0,
-  TETHER__HELPER_BAD_ARGS = 1,  /* not this protocol version's request */
+  TETHER__HELPER_BAD_ARGS = 1,   /* not this protocol version's request */
   TETHER__HELPER_NO_CONSOLE = 2, /* AttachConsole failed */
   TETHER__HELPER_SHARED = 3,     /* others on the console */
   TETHER__HELPER_GENERATE = 4,   /* GenerateConsoleCtrlEvent failed */
@@ -50,8 +50,8 @@ enum {
  * missing, could not start, or did not answer as tether-ctrl.exe),
  * TETHER_ETIMEDOUT, TETHER_ENOMEM; tether_last_os_error() has the raw
  * cause. */
-int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids,
-                             size_t npids, int *no_console);
+int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids, size_t npids,
+                             int *no_console);
 
 /* PostMessage(WM_CLOSE) to every top-level window owned by one of pids
  * (user32 is loaded on first use). 0 when at least one was posted,

@@ -52,9 +52,7 @@ static int tether__send_open(DWORD pid, DWORD access, HANDLE *out) {
 }
 
 /* Has the process of h ended (after a failed attempt)? */
-static int tether__send_gone(HANDLE h) {
-  return WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
-}
+static int tether__send_gone(HANDLE h) { return WaitForSingleObject(h, 0) == WAIT_OBJECT_0; }
 
 int tether__os_send(int64_t pid, int kind, unsigned flags) {
   DWORD id = (DWORD)pid; /* 1..0x7FFFFFFF (core/send.c) */
@@ -67,10 +65,8 @@ int tether__os_send(int64_t pid, int kind, unsigned flags) {
    * TerminateProcess know nothing of groups. */
   if ((flags & TETHER_SEND_GROUP) && kind != TETHER_EVENT_QUIT)
     return TETHER_ENOTSUP;
-  r = tether__send_open(id,
-                        kind == TETHER_EVENT_NONE ? PROCESS_TERMINATE
-                                                  : PROCESS_QUERY_LIMITED_INFORMATION,
-                        &h);
+  r = tether__send_open(
+      id, kind == TETHER_EVENT_NONE ? PROCESS_TERMINATE : PROCESS_QUERY_LIMITED_INFORMATION, &h);
   if (r < 0)
     return r;
   switch (kind) {
@@ -92,9 +88,10 @@ int tether__os_send(int64_t pid, int kind, unsigned flags) {
     break;
   case TETHER_EVENT_INTERRUPT:
   case TETHER_EVENT_QUIT:
-    r = tether__win32_run_helper(
-        kind == TETHER_EVENT_INTERRUPT ? 'c' : (flags & TETHER_SEND_GROUP) ? 'B' : 'b',
-        id, NULL, 0, &no_console);
+    r = tether__win32_run_helper(kind == TETHER_EVENT_INTERRUPT ? 'c'
+                                 : (flags & TETHER_SEND_GROUP)  ? 'B'
+                                                                : 'b',
+                                 id, NULL, 0, &no_console);
     /* The helper could not attach: the target ended meanwhile, or it has
      * no console (a GUI program, a detached process). */
     if (no_console && tether__send_gone(h))

@@ -54,24 +54,19 @@
 static const tether__src_info tether__win_src[TETHER__WIN_NSRC] = {
     {TETHER_EVENT_INTERRUPT, CTRL_C_EVENT, "CTRL_C_EVENT", 0},
     {TETHER_EVENT_QUIT, CTRL_BREAK_EVENT, "CTRL_BREAK_EVENT", 0},
-    {TETHER_EVENT_HANGUP, CTRL_CLOSE_EVENT, "CTRL_CLOSE_EVENT",
-     TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_HANGUP, CTRL_CLOSE_EVENT, "CTRL_CLOSE_EVENT", TETHER__SRC_NEEDS_ACK},
     {TETHER_EVENT_NONE, 0, NULL, 0},
     {TETHER_EVENT_NONE, 0, NULL, 0},
-    {TETHER_EVENT_LOGOFF, CTRL_LOGOFF_EVENT, "CTRL_LOGOFF_EVENT",
-     TETHER__SRC_NEEDS_ACK},
-    {TETHER_EVENT_SHUTDOWN, CTRL_SHUTDOWN_EVENT, "CTRL_SHUTDOWN_EVENT",
-     TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_LOGOFF, CTRL_LOGOFF_EVENT, "CTRL_LOGOFF_EVENT", TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_SHUTDOWN, CTRL_SHUTDOWN_EVENT, "CTRL_SHUTDOWN_EVENT", TETHER__SRC_NEEDS_ACK},
     {TETHER_EVENT_NONE, 0, NULL, 0},
     {TETHER_EVENT_TERMINATE, WM_CLOSE, "WM_CLOSE", 0},
     {TETHER_EVENT_LOGOFF, WM_ENDSESSION, "WM_ENDSESSION", TETHER__SRC_NEEDS_ACK},
-    {TETHER_EVENT_SHUTDOWN, WM_ENDSESSION, "WM_ENDSESSION",
-     TETHER__SRC_NEEDS_ACK},
+    {TETHER_EVENT_SHUTDOWN, WM_ENDSESSION, "WM_ENDSESSION", TETHER__SRC_NEEDS_ACK},
     {TETHER_EVENT_TERMINATE, WM_ENDSESSION, "WM_ENDSESSION", 0}};
 
 static int tether__valid_src(int src) {
-  return src >= 0 && src < TETHER__WIN_NSRC &&
-         tether__win_src[src].kind != TETHER_EVENT_NONE;
+  return src >= 0 && src < TETHER__WIN_NSRC && tether__win_src[src].kind != TETHER_EVENT_NONE;
 }
 
 static int tether__is_window_src(int src) {
@@ -168,15 +163,13 @@ typedef struct tether__basic_info {
   ULONG_PTR pid, parent_pid;
 } tether__basic_info;
 
-typedef LONG(NTAPI *tether__NtQueryInformationProcess_fn)(HANDLE, ULONG, PVOID,
-                                                          ULONG, PULONG);
+typedef LONG(NTAPI *tether__NtQueryInformationProcess_fn)(HANDLE, ULONG, PVOID, ULONG, PULONG);
 #define TETHER__ProcessBasicInformation 0u
 #define TETHER__ProcessWow64Information 26u
 
 /* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
  * -Wcast-function-type quiet and is fine for MSVC. */
-#define TETHER__PROC(mod, type, name) \
-  ((type)(void (*)(void))GetProcAddress((mod), (name)))
+#define TETHER__PROC(mod, type, name) ((type)(void (*)(void))GetProcAddress((mod), (name)))
 
 static int tether__read(HANDLE process, const void *at, void *buf, size_t n) {
   SIZE_T got = 0;
@@ -195,12 +188,10 @@ int tether__win32_ctrl_c_ignored(void *process_handle) {
   int r;
   if (ntdll == NULL)
     return TETHER_ENOTSUP;
-  query = TETHER__PROC(ntdll, tether__NtQueryInformationProcess_fn,
-                       "NtQueryInformationProcess");
+  query = TETHER__PROC(ntdll, tether__NtQueryInformationProcess_fn, "NtQueryInformationProcess");
   if (query == NULL)
     return TETHER_ENOTSUP;
-  if (!IsWow64Process(GetCurrentProcess(), &self_wow) ||
-      !IsWow64Process(process, &target_wow))
+  if (!IsWow64Process(GetCurrentProcess(), &self_wow) || !IsWow64Process(process, &target_wow))
     return tether__translate_os_error((long)GetLastError());
   if (target_wow && !self_wow) {
     /* A 32-bit process seen from a 64-bit one: its PEB32. */
@@ -211,8 +202,8 @@ int tether__win32_ctrl_c_ignored(void *process_handle) {
         peb32 == 0)
       return TETHER_ENOTSUP;
     if ((r = tether__read(process, (const void *)peb32, &peb, sizeof(peb))) < 0 ||
-        (r = tether__read(process, (const void *)(ULONG_PTR)peb.process_parameters,
-                          &params, sizeof(params))) < 0)
+        (r = tether__read(process, (const void *)(ULONG_PTR)peb.process_parameters, &params,
+                          sizeof(params))) < 0)
       return r;
     return (params.console_flags & 1u) != 0;
   }
@@ -252,8 +243,7 @@ static int tether__ctrl_c_ignored_here(void) {
 int tether__os_src_check(int src, unsigned flags) {
   if (!tether__valid_src(src))
     return TETHER_EINVAL;
-  if (src == CTRL_C_EVENT && !(flags & TETHER_WATCH_IGNORED) &&
-      tether__ctrl_c_ignored_here())
+  if (src == CTRL_C_EVENT && !(flags & TETHER_WATCH_IGNORED) && tether__ctrl_c_ignored_here())
     return TETHER_EIGNORED;
   return 0;
 }
@@ -287,8 +277,8 @@ int tether__os_src_check(int src, unsigned flags) {
  * Windows kills the process and tether_event.time_left_ms is never
  * optimistic.
  */
-typedef LONG(WINAPI *tether__RegGetValueW_fn)(HKEY, LPCWSTR, LPCWSTR, DWORD,
-                                              LPDWORD, PVOID, LPDWORD);
+typedef LONG(WINAPI *tether__RegGetValueW_fn)(HKEY, LPCWSTR, LPCWSTR, DWORD, LPDWORD, PVOID,
+                                              LPDWORD);
 
 #ifndef RRF_RT_REG_SZ
 #define RRF_RT_REG_SZ 0x00000002
@@ -303,8 +293,7 @@ typedef LONG(WINAPI *tether__RegGetValueW_fn)(HKEY, LPCWSTR, LPCWSTR, DWORD,
 /* A millisecond value stored as REG_SZ (how Windows stores these) or
  * REG_DWORD; 0 when absent or not a number. advapi32 is loaded from
  * System32 on first use (it does not make the program a GUI program). */
-static unsigned long tether__reg_ms(HKEY root, const wchar_t *key,
-                                    const wchar_t *name) {
+static unsigned long tether__reg_ms(HKEY root, const wchar_t *key, const wchar_t *name) {
   tether__RegGetValueW_fn get;
   HMODULE adv;
   wchar_t buf[32];
@@ -345,8 +334,7 @@ unsigned long tether__win32_budget_ms(int src) {
     break;
   case TETHER__SRC_WM_LOGOFF:
   case TETHER__SRC_WM_SHUTDOWN:
-    ms = tether__reg_ms(HKEY_CURRENT_USER, L"Control Panel\\Desktop",
-                        L"WaitToKillAppTimeout");
+    ms = tether__reg_ms(HKEY_CURRENT_USER, L"Control Panel\\Desktop", L"WaitToKillAppTimeout");
     break;
   default:
     return 0; /* no acknowledgement: nothing waits */
@@ -363,8 +351,7 @@ unsigned long tether__win32_budget_ms(int src) {
 /* The moment to release the handler for src, the event having arrived at
  * start_ns. */
 static uint64_t tether__os_deadline_ns(int src, uint64_t start_ns) {
-  return start_ns +
-         (uint64_t)(tether__win32_budget_ms(src) - TETHER__WIN32_MARGIN_MS) * 1000000u;
+  return start_ns + (uint64_t)(tether__win32_budget_ms(src) - TETHER__WIN32_MARGIN_MS) * 1000000u;
 }
 
 /* Deliver src; for sources the OS ends the process after, block until every
@@ -412,8 +399,7 @@ int tether__win32_console_handler(unsigned long ctrl_type) {
    * Ctrl+C that tether re-enabled (TETHER_WATCH_IGNORED): the process
    * ignored it before, so it is swallowed, as the ignore flag would have. */
   if (tether__src_watchers(src) == 0)
-    return src == CTRL_C_EVENT &&
-           InterlockedCompareExchange(&tether__ctrl_c_reenabled, 0, 0) != 0;
+    return src == CTRL_C_EVENT && InterlockedCompareExchange(&tether__ctrl_c_reenabled, 0, 0) != 0;
   tether__deliver_src(src);
   return 1;
 }
@@ -464,9 +450,8 @@ static int tether__console_install_locked(void) {
  */
 
 typedef ATOM(WINAPI *tether__RegisterClassExW_fn)(const WNDCLASSEXW *);
-typedef HWND(WINAPI *tether__CreateWindowExW_fn)(DWORD, LPCWSTR, LPCWSTR, DWORD,
-                                                 int, int, int, int, HWND, HMENU,
-                                                 HINSTANCE, LPVOID);
+typedef HWND(WINAPI *tether__CreateWindowExW_fn)(DWORD, LPCWSTR, LPCWSTR, DWORD, int, int, int, int,
+                                                 HWND, HMENU, HINSTANCE, LPVOID);
 typedef BOOL(WINAPI *tether__GetMessageW_fn)(LPMSG, HWND, UINT, UINT);
 typedef LRESULT(WINAPI *tether__DispatchMessageW_fn)(const MSG *);
 typedef LRESULT(WINAPI *tether__DefWindowProcW_fn)(HWND, UINT, WPARAM, LPARAM);
@@ -483,8 +468,8 @@ static struct {
   tether__GetWindowThreadProcessId_fn GetWindowThreadProcessId;
 } tether__u32; /* set once under the global lock, then read-only */
 
-static void *volatile tether__hwnd;   /* the window, once created */
-static int tether__window_running;    /* global lock */
+static void *volatile tether__hwnd; /* the window, once created */
+static int tether__window_running;  /* global lock */
 
 /* Startup hand-shake between the installer and the window thread. */
 static struct {
@@ -499,7 +484,6 @@ static const wchar_t tether__window_class[] = L"tether_hidden_window";
 #define LOAD_LIBRARY_SEARCH_SYSTEM32 0x00000800
 #endif
 
-
 /* Global lock held. Load user32 and the few functions needed. */
 static int tether__user32_load_locked(void) {
   HMODULE u32;
@@ -511,13 +495,10 @@ static int tether__user32_load_locked(void) {
   u32 = LoadLibraryExW(L"user32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
   if (u32 == NULL)
     return tether__translate_os_error((long)GetLastError());
-  tether__u32.RegisterClassExW =
-      TETHER__PROC(u32, tether__RegisterClassExW_fn, "RegisterClassExW");
-  tether__u32.CreateWindowExW =
-      TETHER__PROC(u32, tether__CreateWindowExW_fn, "CreateWindowExW");
+  tether__u32.RegisterClassExW = TETHER__PROC(u32, tether__RegisterClassExW_fn, "RegisterClassExW");
+  tether__u32.CreateWindowExW = TETHER__PROC(u32, tether__CreateWindowExW_fn, "CreateWindowExW");
   tether__u32.GetMessageW = TETHER__PROC(u32, tether__GetMessageW_fn, "GetMessageW");
-  tether__u32.DispatchMessageW =
-      TETHER__PROC(u32, tether__DispatchMessageW_fn, "DispatchMessageW");
+  tether__u32.DispatchMessageW = TETHER__PROC(u32, tether__DispatchMessageW_fn, "DispatchMessageW");
   tether__u32.EnumWindows = TETHER__PROC(u32, tether__EnumWindows_fn, "EnumWindows");
   tether__u32.GetWindowThreadProcessId =
       TETHER__PROC(u32, tether__GetWindowThreadProcessId_fn, "GetWindowThreadProcessId");
@@ -526,8 +507,7 @@ static int tether__user32_load_locked(void) {
       tether__u32.EnumWindows == NULL || tether__u32.GetWindowThreadProcessId == NULL)
     return tether__translate_os_error((long)GetLastError());
   /* Last: its presence means "all loaded". */
-  tether__u32.DefWindowProcW =
-      TETHER__PROC(u32, tether__DefWindowProcW_fn, "DefWindowProcW");
+  tether__u32.DefWindowProcW = TETHER__PROC(u32, tether__DefWindowProcW_fn, "DefWindowProcW");
   if (tether__u32.DefWindowProcW == NULL)
     return tether__translate_os_error((long)GetLastError());
   return 0;
@@ -593,8 +573,7 @@ static void tether__unwatched_close(void) {
   if (!o.found)
     tether_exit_like_kind(TETHER_EVENT_TERMINATE);
 }
-static LRESULT CALLBACK tether__window_proc(HWND hwnd, UINT msg, WPARAM wparam,
-                                            LPARAM lparam) {
+static LRESULT CALLBACK tether__window_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam) {
   switch (msg) {
   case WM_CLOSE:
     if (tether__src_watchers(TETHER__SRC_WM_CLOSE) > 0) {
@@ -650,17 +629,15 @@ static void tether__window_main(void *unused) {
   wc.lpfnWndProc = tether__window_proc;
   wc.hInstance = tether__this_module();
   wc.lpszClassName = tether__window_class;
-  if (tether__u32.RegisterClassExW(&wc) == 0 &&
-      GetLastError() != ERROR_CLASS_ALREADY_EXISTS) {
+  if (tether__u32.RegisterClassExW(&wc) == 0 && GetLastError() != ERROR_CLASS_ALREADY_EXISTS) {
     tether__window_start.error = (long)GetLastError();
     SetEvent(tether__window_start.ready);
     return;
   }
   /* No WS_VISIBLE: created hidden and never shown. */
-  hwnd = tether__u32.CreateWindowExW(0, tether__window_class, L"tether",
-                                     WS_OVERLAPPED, CW_USEDEFAULT, CW_USEDEFAULT,
-                                     CW_USEDEFAULT, CW_USEDEFAULT, NULL, NULL,
-                                     wc.hInstance, NULL);
+  hwnd = tether__u32.CreateWindowExW(0, tether__window_class, L"tether", WS_OVERLAPPED,
+                                     CW_USEDEFAULT, CW_USEDEFAULT, CW_USEDEFAULT, CW_USEDEFAULT,
+                                     NULL, NULL, wc.hInstance, NULL);
   if (hwnd == NULL) {
     DWORD err = GetLastError();
     /* Wine without a display driver fails with error 0 or 1400. */
@@ -727,8 +704,7 @@ int tether__os_src_install(int src) {
    * TETHER_WATCH_IGNORED: turn it back on ("SetConsoleCtrlHandler": NULL
    * and FALSE "restores normal processing of CTRL+C input"). Processes
    * started from now on inherit it on. */
-  if (r == 0 && src == CTRL_C_EVENT &&
-      tether__win32_ctrl_c_ignored(GetCurrentProcess()) == 1) {
+  if (r == 0 && src == CTRL_C_EVENT && tether__win32_ctrl_c_ignored(GetCurrentProcess()) == 1) {
     if (!SetConsoleCtrlHandler(NULL, FALSE))
       return tether__translate_os_error((long)GetLastError());
     InterlockedExchange(&tether__ctrl_c_reenabled, 1);

@@ -27,11 +27,10 @@
  *
  * Console events. Every child gets CREATE_NEW_PROCESS_GROUP, so that
  * CTRL_BREAK_EVENT can target its group (except with
- * TETHER_SPAWN_CONSOLE_GROUP, which keeps it in this process's group). CTRL_C_EVENT cannot be aimed at a
- * group on Windows ("GenerateConsoleCtrlEvent", MS docs); it reaches every
- * process of a console. tether sends it through a short-lived helper
- * program of its own, tether-ctrl.exe (win32/ctrl_main.c; see "The console
- * helper" below).
+ * TETHER_SPAWN_CONSOLE_GROUP, which keeps it in this process's group). CTRL_C_EVENT cannot be aimed
+ * at a group on Windows ("GenerateConsoleCtrlEvent", MS docs); it reaches every process of a
+ * console. tether sends it through a short-lived helper program of its own, tether-ctrl.exe
+ * (win32/ctrl_main.c; see "The console helper" below).
  */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
@@ -77,21 +76,18 @@
 struct tether__os_child {
   tether_child *c;
   HANDLE process;
-  HANDLE job;      /* NULL for a detached child */
-  HANDLE wait;     /* RegisterWaitForSingleObject handle */
+  HANDLE job;  /* NULL for a detached child */
+  HANDLE wait; /* RegisterWaitForSingleObject handle */
   DWORD pid;
-  int own_console; /* the child did not get this process's console */
+  int own_console;   /* the child did not get this process's console */
   int console_group; /* TETHER_SPAWN_CONSOLE_GROUP: in this process's group */
 };
 
 /* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
  * -Wcast-function-type quiet and is fine for MSVC. */
-#define TETHER__PROC(mod, type, name) \
-  ((type)(void (*)(void))GetProcAddress((mod), (name)))
+#define TETHER__PROC(mod, type, name) ((type)(void (*)(void))GetProcAddress((mod), (name)))
 
-static int tether__os_err(void) {
-  return tether__translate_os_error((long)GetLastError());
-}
+static int tether__os_err(void) { return tether__translate_os_error((long)GetLastError()); }
 
 static void tether__close(HANDLE *h) {
   if (*h != NULL && *h != INVALID_HANDLE_VALUE)
@@ -250,8 +246,8 @@ static int tether__probe(const wchar_t *path, int *saw_dir, int *denied) {
 }
 
 /* Try dir + "\" + name (+ ".exe"). 1 found (*out set), 0 not, < 0 error. */
-static int tether__try_dir(const wchar_t *dir, size_t dirlen, const wchar_t *name,
-                           int add_exe, int *saw_dir, int *denied, wchar_t **out) {
+static int tether__try_dir(const wchar_t *dir, size_t dirlen, const wchar_t *name, int add_exe,
+                           int *saw_dir, int *denied, wchar_t **out) {
   tether__wbuf b = {NULL, 0, 0, 0};
   int r;
   if (dirlen == 0)
@@ -340,8 +336,7 @@ static int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out) {
   /* 2. The system directory, 3. the Windows directory. Not the current
    * directory (see above). */
   {
-    static const tether__sized_fn fixed[2] = {tether__sys_dir_fn,
-                                              tether__win_dir_fn};
+    static const tether__sized_fn fixed[2] = {tether__sys_dir_fn, tether__win_dir_fn};
     int k;
     for (k = 0; k < 2 && r == 0; k++) {
       if ((r = tether__get_sized(fixed[k], NULL, &dir)) < 0)
@@ -398,8 +393,7 @@ static size_t tether__env_name_len(const wchar_t *s) {
  * and the order Windows expects in a block ("Changing Environment
  * Variables": sorted "case-insensitive, Unicode order, without regard to
  * locale"). */
-static int tether__env_cmp_names(const wchar_t *a, size_t na, const wchar_t *b,
-                                 size_t nb) {
+static int tether__env_cmp_names(const wchar_t *a, size_t na, const wchar_t *b, size_t nb) {
   int r = CompareStringOrdinal(a, (int)na, b, (int)nb, TRUE);
   return r == CSTR_LESS_THAN ? -1 : (r == CSTR_GREATER_THAN ? 1 : 0);
 }
@@ -429,8 +423,7 @@ static void tether__env_remove(tether__env *env, const wchar_t *name, size_t len
 static int tether__env_push(tether__env *env, const wchar_t *s) {
   if (env->n == env->cap) {
     size_t cap = env->cap ? env->cap * 2 : 64;
-    tether__env_entry *p =
-        (tether__env_entry *)realloc(env->e, cap * sizeof(*p));
+    tether__env_entry *p = (tether__env_entry *)realloc(env->e, cap * sizeof(*p));
     if (p == NULL)
       return TETHER_ENOMEM;
     env->e = p;
@@ -475,17 +468,15 @@ static void tether__env_free(tether__env *env) {
  * compare case-insensitively. Sorted as Windows expects. *out is NULL when
  * nothing changes (the child then inherits this process's environment).
  */
-static int tether__build_env(const char *const *env_set,
-                             const char *const *env_unset, unsigned flags,
-                             wchar_t **out) {
+static int tether__build_env(const char *const *env_set, const char *const *env_unset,
+                             unsigned flags, wchar_t **out) {
   tether__env env;
   wchar_t *parent = NULL, *w;
   tether__wbuf b = {NULL, 0, 0, 0};
   size_t i;
   int r = 0;
   *out = NULL;
-  if (!(flags & TETHER_SPAWN_CLEAR_ENV) &&
-      (env_set == NULL || env_set[0] == NULL) &&
+  if (!(flags & TETHER_SPAWN_CLEAR_ENV) && (env_set == NULL || env_set[0] == NULL) &&
       (env_unset == NULL || env_unset[0] == NULL))
     return 0;
   memset(&env, 0, sizeof(env));
@@ -545,10 +536,8 @@ static int tether__dup_inheritable(HANDLE h, HANDLE *out) {
 
 /* The child's end of stream i in *child (inheritable, or NULL for none) and,
  * for a pipe, this process's end in *parent (not inheritable). */
-static int tether__stdio_setup(const tether_stdio *s, int i, HANDLE *child,
-                               HANDLE *parent) {
-  static const DWORD std_ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
-                                   STD_ERROR_HANDLE};
+static int tether__stdio_setup(const tether_stdio *s, int i, HANDLE *child, HANDLE *parent) {
+  static const DWORD std_ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
   SECURITY_ATTRIBUTES sa;
   HANDLE rd, wr;
   int r;
@@ -568,9 +557,8 @@ static int tether__stdio_setup(const tether_stdio *s, int i, HANDLE *child,
     memset(&sa, 0, sizeof(sa));
     sa.nLength = sizeof(sa);
     sa.bInheritHandle = TRUE;
-    *child = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE,
-                         FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING,
-                         0, NULL);
+    *child = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                         &sa, OPEN_EXISTING, 0, NULL);
     if (*child == INVALID_HANDLE_VALUE) {
       *child = NULL;
       return tether__os_err();
@@ -604,11 +592,11 @@ static int tether__stdio_setup(const tether_stdio *s, int i, HANDLE *child,
 typedef struct tether__create_req {
   const wchar_t *app;
   wchar_t *cmdline;
-  wchar_t *env;          /* NULL: inherit */
-  const wchar_t *cwd;    /* NULL: this process's */
-  HANDLE std[3];         /* inheritable or NULL */
-  DWORD flags;           /* creation flags besides the ones added here */
-  HANDLE job;            /* for PROC_THREAD_ATTRIBUTE_JOB_LIST, or NULL */
+  wchar_t *env;       /* NULL: inherit */
+  const wchar_t *cwd; /* NULL: this process's */
+  HANDLE std[3];      /* inheritable or NULL */
+  DWORD flags;        /* creation flags besides the ones added here */
+  HANDLE job;         /* for PROC_THREAD_ATTRIBUTE_JOB_LIST, or NULL */
 } tether__create_req;
 
 /* CreateProcessW with the handle list (and the job list when req->job).
@@ -654,13 +642,12 @@ static DWORD tether__create(const tether__create_req *req, int *no_job_list,
       free(attrs);
       return err;
     }
-    if (nlist > 0 &&
-        !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
-                                   list, nlist * sizeof(HANDLE), NULL, NULL))
+    if (nlist > 0 && !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
+                                                nlist * sizeof(HANDLE), NULL, NULL))
       err = GetLastError();
     if (err == 0 && req->job != NULL &&
-        !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_JOB_LIST,
-                                   (PVOID)&req->job, sizeof(HANDLE), NULL, NULL)) {
+        !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_JOB_LIST, (PVOID)&req->job,
+                                   sizeof(HANDLE), NULL, NULL)) {
       err = GetLastError();
       if (err == ERROR_NOT_SUPPORTED || err == ERROR_INVALID_PARAMETER)
         *no_job_list = 1;
@@ -700,8 +687,7 @@ static int tether__job_new(HANDLE *out, DWORD extra_limits) {
     return tether__os_err();
   memset(&info, 0, sizeof(info));
   info.BasicLimitInformation.LimitFlags = TETHER__JOB_LIMITS | extra_limits;
-  if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
-                               sizeof(info))) {
+  if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info, sizeof(info))) {
     int r = tether__os_err();
     CloseHandle(job);
     return r;
@@ -717,8 +703,7 @@ static int tether__job_new(HANDLE *out, DWORD extra_limits) {
  * process sits in that refuses nesting), so it is retried on the suspended
  * path, where the two are told apart. On success pi->hThread is closed.
  */
-static int tether__create_in_job(tether__create_req *req, HANDLE job,
-                                 PROCESS_INFORMATION *pi) {
+static int tether__create_in_job(tether__create_req *req, HANDLE job, PROCESS_INFORMATION *pi) {
   DWORD err, flags = req->flags;
   int no_job_list = 0, r;
   if (!tether__force_suspended) {
@@ -790,8 +775,7 @@ static VOID CALLBACK tether__exit_callback(PVOID arg, BOOLEAN timed_out) {
 /* Spawn                                                                    */
 /* ------------------------------------------------------------------------ */
 
-int tether__os_spawn(tether_child *c, const char *const *argv,
-                     const tether_spawn_options *opts) {
+int tether__os_spawn(tether_child *c, const char *const *argv, const tether_spawn_options *opts) {
   tether__create_req req;
   tether__os_child *os = NULL;
   wchar_t *name = NULL, *app = NULL, *cmdline = NULL, *env = NULL, *cwd = NULL;
@@ -924,8 +908,8 @@ int tether__os_spawn(tether_child *c, const char *const *argv,
   for (i = 0; i < 3; i++)
     tether__close(&req.std[i]);
 
-  if (!RegisterWaitForSingleObject(&os->wait, os->process, tether__exit_callback,
-                                   os, INFINITE, WT_EXECUTEONLYONCE)) {
+  if (!RegisterWaitForSingleObject(&os->wait, os->process, tether__exit_callback, os, INFINITE,
+                                   WT_EXECUTEONLYONCE)) {
     r = tether__os_err();
     os->wait = NULL;
     if (os->job != NULL)
@@ -971,8 +955,8 @@ fail:
 /* Number of live processes in the job. */
 static int tether__job_active(HANDLE job, DWORD *n) {
   JOBOBJECT_BASIC_ACCOUNTING_INFORMATION info;
-  if (!QueryInformationJobObject(job, JobObjectBasicAccountingInformation, &info,
-                                 sizeof(info), NULL))
+  if (!QueryInformationJobObject(job, JobObjectBasicAccountingInformation, &info, sizeof(info),
+                                 NULL))
     return tether__os_err();
   *n = info.ActiveProcesses;
   return 0;
@@ -1010,8 +994,7 @@ static int tether__tree_pids(const tether__os_child *os, DWORD **out, size_t *co
   }
   for (attempt = 0;; attempt++) {
     size_t size = sizeof(*list) + (size_t)cap * sizeof(ULONG_PTR);
-    JOBOBJECT_BASIC_PROCESS_ID_LIST *p =
-        (JOBOBJECT_BASIC_PROCESS_ID_LIST *)realloc(list, size);
+    JOBOBJECT_BASIC_PROCESS_ID_LIST *p = (JOBOBJECT_BASIC_PROCESS_ID_LIST *)realloc(list, size);
     BOOL ok;
     if (p == NULL) {
       free(list);
@@ -1019,8 +1002,7 @@ static int tether__tree_pids(const tether__os_child *os, DWORD **out, size_t *co
     }
     list = p;
     memset(list, 0, size);
-    ok = QueryInformationJobObject(os->job, JobObjectBasicProcessIdList, list,
-                                   (DWORD)size, NULL);
+    ok = QueryInformationJobObject(os->job, JobObjectBasicProcessIdList, list, (DWORD)size, NULL);
     if (!ok && GetLastError() != ERROR_MORE_DATA) {
       int r = tether__os_err();
       free(list);
@@ -1028,12 +1010,10 @@ static int tether__tree_pids(const tether__os_child *os, DWORD **out, size_t *co
     }
     /* Too small: ERROR_MORE_DATA, and NumberOfAssignedProcesses says how
      * many there are. The tree may grow meanwhile, so a few attempts. */
-    if ((ok && list->NumberOfProcessIdsInList >= list->NumberOfAssignedProcesses) ||
-        attempt == 8)
+    if ((ok && list->NumberOfProcessIdsInList >= list->NumberOfAssignedProcesses) || attempt == 8)
       break;
-    cap = list->NumberOfAssignedProcesses + 16 > cap * 2
-              ? list->NumberOfAssignedProcesses + 16
-              : cap * 2;
+    cap = list->NumberOfAssignedProcesses + 16 > cap * 2 ? list->NumberOfAssignedProcesses + 16
+                                                         : cap * 2;
   }
   pids = (DWORD *)malloc((list->NumberOfProcessIdsInList + 1) * sizeof(DWORD));
   if (pids == NULL) {
@@ -1128,13 +1108,11 @@ void tether__os_child_release(tether_child *c) {
     return;
   if (os->job != NULL) {
     DWORD n = 1;
-    uint64_t deadline = tether__now_ns() +
-                        (uint64_t)TETHER__RELEASE_WAIT_MS * 1000000u;
+    uint64_t deadline = tether__now_ns() + (uint64_t)TETHER__RELEASE_WAIT_MS * 1000000u;
     TerminateJobObject(os->job, TETHER__KILL_CODE);
     /* TerminateJobObject only starts the termination: wait until the tree
      * is gone (bounded: a process stuck in a driver can take longer). */
-    while (tether__job_active(os->job, &n) == 0 && n > 0 &&
-           tether__now_ns() < deadline)
+    while (tether__job_active(os->job, &n) == 0 && n > 0 && tether__now_ns() < deadline)
       Sleep(1);
   }
   /* INVALID_HANDLE_VALUE: wait until a callback that already started has
@@ -1178,14 +1156,11 @@ static int tether__user32_load(void) {
     if (u32 == NULL) {
       r = tether__os_err();
     } else {
-      tether__u32s.EnumWindows =
-          TETHER__PROC(u32, tether__EnumWindows_fn, "EnumWindows");
-      tether__u32s.GetWindowThreadProcessId = TETHER__PROC(
-          u32, tether__GetWindowThreadProcessId_fn, "GetWindowThreadProcessId");
-      tether__u32s.PostMessageW =
-          TETHER__PROC(u32, tether__PostMessageW_fn, "PostMessageW");
-      if (tether__u32s.EnumWindows == NULL ||
-          tether__u32s.GetWindowThreadProcessId == NULL ||
+      tether__u32s.EnumWindows = TETHER__PROC(u32, tether__EnumWindows_fn, "EnumWindows");
+      tether__u32s.GetWindowThreadProcessId =
+          TETHER__PROC(u32, tether__GetWindowThreadProcessId_fn, "GetWindowThreadProcessId");
+      tether__u32s.PostMessageW = TETHER__PROC(u32, tether__PostMessageW_fn, "PostMessageW");
+      if (tether__u32s.EnumWindows == NULL || tether__u32s.GetWindowThreadProcessId == NULL ||
           tether__u32s.PostMessageW == NULL)
         r = tether__os_err();
       else
@@ -1410,8 +1385,8 @@ found:
  * not answer as one; TETHER_ETIMEDOUT, TETHER_ENOMEM. The raw cause is
  * recorded for tether_last_os_error(). Shared with win32/send.c.
  */
-int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids,
-                             size_t npids, int *no_console) {
+int tether__win32_run_helper(char mode, DWORD target, const DWORD *pids, size_t npids,
+                             int *no_console) {
   tether__create_req req;
   DWORD code = 0, wr;
   size_t i, len, at, exelen;
@@ -1557,8 +1532,7 @@ int tether__os_child_signal_native(tether_child *c, int signo) {
 int tether__os_child_signal(tether_child *c, int kind) {
   tether__os_child *os = c->os;
   int r;
-  if (kind == TETHER_EVENT_USER1 || kind == TETHER_EVENT_USER2 ||
-      kind == TETHER_EVENT_RESIZE)
+  if (kind == TETHER_EVENT_USER1 || kind == TETHER_EVENT_USER2 || kind == TETHER_EVENT_RESIZE)
     return TETHER_ENOTSUP;
   r = tether__tree_alive(os);
   if (r < 0)
@@ -1567,8 +1541,7 @@ int tether__os_child_signal(tether_child *c, int kind) {
     return TETHER_ESRCH;
   /* A child in this process's console group: CTRL_C and CTRL_BREAK would
    * reach this process (and everything else in the group) too. */
-  if (os->console_group &&
-      (kind == TETHER_EVENT_INTERRUPT || kind == TETHER_EVENT_QUIT))
+  if (os->console_group && (kind == TETHER_EVENT_INTERRUPT || kind == TETHER_EVENT_QUIT))
     return TETHER_ENOTSUP;
   switch (kind) {
   case TETHER_EVENT_INTERRUPT:

@@ -181,9 +181,7 @@ void tether__thread_detach(tether__thread *t) {
   free(t);
 }
 
-int tether__thread_is_self(const tether__thread *t) {
-  return GetCurrentThreadId() == (DWORD)t->id;
-}
+int tether__thread_is_self(const tether__thread *t) { return GetCurrentThreadId() == (DWORD)t->id; }
 
 /* Only meaningful after fork(), which Windows does not have. */
 void tether__thread_forget(tether__thread *t) { free(t); }

@@ -15,7 +15,8 @@
 /* The header's own message for TETHER_EINVAL, from its X-macro list. */
 static const char *header_message(int code) {
 #define CONSUMER_MSG(name, value, msg) \
-  if (code == (value)) return msg;
+  if (code == (value))                 \
+    return msg;
   TETHER_ERRNO_MAP(CONSUMER_MSG)
 #undef CONSUMER_MSG
   return NULL;
@@ -25,7 +26,8 @@ static int failures;
 
 static void check(int ok, const char *what) {
   printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
-  if (!ok) failures++;
+  if (!ok)
+    failures++;
 }
 
 int main(int argc, char **argv) {
@@ -39,12 +41,10 @@ int main(int argc, char **argv) {
   printf("tether_version_string() = \"%s\"\n", version ? version : "(null)");
   printf("tether_strerror(TETHER_EINVAL) = \"%s\"\n", einval ? einval : "(null)");
 
-  check(version != NULL && strcmp(version, expected_version) == 0,
-        "version string matches");
+  check(version != NULL && strcmp(version, expected_version) == 0, "version string matches");
   check(strcmp(HEADER_VERSION, expected_version) == 0, "header version matches");
 #ifdef CONSUMER_EXPECT_VERSION
-  check(strcmp(CONSUMER_EXPECT_VERSION, expected_version) == 0,
-        "CMake package version matches");
+  check(strcmp(CONSUMER_EXPECT_VERSION, expected_version) == 0, "CMake package version matches");
 #endif
   check(tether_version() == TETHER_VERSION_HEX, "tether_version() == TETHER_VERSION_HEX");
   check(einval != NULL && expected_msg != NULL && strcmp(einval, expected_msg) == 0,
@@ -75,8 +75,7 @@ int main(int argc, char **argv) {
       printf("  %s: %s (os error %ld)\n", tether_err_name(rc), tether_strerror(rc),
              tether_last_os_error());
     if (c != NULL) {
-      check(tether_child_wait(c, 10000, &st) == 1 && st.kind == TETHER_EXIT_CODE &&
-                st.code == 3,
+      check(tether_child_wait(c, 10000, &st) == 1 && st.kind == TETHER_EXIT_CODE && st.code == 3,
             "the tethered child's exit status is 3");
       tether_child_free(c);
     }

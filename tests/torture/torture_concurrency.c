@@ -321,8 +321,8 @@ static void test_concurrency_torture(void **state) {
   tether__thread *t[THREADS], *snd, *wd;
   const char *env = getenv("TETHER_TORTURE_OPS");
   const char *seed_env = getenv("TETHER_TORTURE_SEED");
-  unsigned long seed = seed_env != NULL ? strtoul(seed_env, NULL, 10)
-                                        : (unsigned long)tether_now_ns();
+  unsigned long seed =
+      seed_env != NULL ? strtoul(seed_env, NULL, 10) : (unsigned long)tether_now_ns();
   long fds_before, fds_after;
   tether_child *c;
   uint64_t t0 = tether_now_ns();
@@ -336,8 +336,8 @@ static void test_concurrency_torture(void **state) {
     tether_child_free(w);
   }
   print_message("torture: %d operations on %d threads, seed %lu (TETHER_TORTURE_SEED "
-                "repeats it), fork %s\n", ops_total, THREADS, seed,
-                FORK_OK ? "on" : "off (sanitizer)");
+                "repeats it), fork %s\n",
+                ops_total, THREADS, seed, FORK_OK ? "on" : "off (sanitizer)");
   fds_before = tt_open_fd_count();
   tether_channel_options_init(&co, TETHER_CHANNEL_OPTIONS_VERSION);
   co.callback = cb_free;
@@ -360,8 +360,9 @@ static void test_concurrency_torture(void **state) {
   (void)tether__add_int(&progress_quit, 1);
   tether__thread_join(wd);
   print_message("torture: %d operations in %.1f s; %d children freed by their callback; "
-                "%d failures\n", ops_total, (double)(tether_now_ns() - t0) / 1e9,
-                tether__load_int(&cb_freed), tether__load_int(&failures));
+                "%d failures\n",
+                ops_total, (double)(tether_now_ns() - t0) / 1e9, tether__load_int(&cb_freed),
+                tether__load_int(&failures));
   assert_int_equal(tether__load_int(&cb_freed), tether__load_int(&cb_spawned));
   tether_channel_free(cb_channel);
   assert_int_equal(tether__load_int(&failures), 0);

@@ -80,14 +80,14 @@ static int child_echo(int argc, char **argv) {
 
 static int cases, failures;
 
-#define CHECK(cond, ...)                     \
-  do {                                       \
-    if (!(cond)) {                           \
+#define CHECK(cond, ...)                          \
+  do {                                            \
+    if (!(cond)) {                                \
       printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                   \
-      printf("\n");                          \
-      failures++;                            \
-    }                                        \
+      printf(__VA_ARGS__);                        \
+      printf("\n");                               \
+      failures++;                                 \
+    }                                             \
   } while (0)
 
 /* The open descriptor numbers, ascending; the count. */
@@ -128,8 +128,7 @@ static void set_limit(int resource, rlim_t cur) {
   }
   rl.rlim_cur = cur;
   if (setrlimit(resource, &rl) != 0) {
-    printf("FAIL setrlimit(%d, %lu): %s\n", resource, (unsigned long)cur,
-           strerror(errno));
+    printf("FAIL setrlimit(%d, %lu): %s\n", resource, (unsigned long)cur, strerror(errno));
     exit(91);
   }
 }
@@ -144,8 +143,8 @@ static void set_hard_nofile(rlim_t cur, rlim_t max) {
   rl.rlim_cur = cur;
   rl.rlim_max = max;
   if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-    printf("FAIL setrlimit(RLIMIT_NOFILE, %lu/%lu): %s\n", (unsigned long)cur,
-           (unsigned long)max, strerror(errno));
+    printf("FAIL setrlimit(RLIMIT_NOFILE, %lu/%lu): %s\n", (unsigned long)cur, (unsigned long)max,
+           strerror(errno));
     exit(91);
   }
 }
@@ -283,8 +282,8 @@ static int open_channel(tether_channel **ch, int callback) {
 }
 
 /* One channel case: open under the limit, check, restore, open again. */
-static void channel_case(int resource, rlim_t limit, int callback, int expected,
-                         int *failed_seen, int *ok_seen) {
+static void channel_case(int resource, rlim_t limit, int callback, int expected, int *failed_seen,
+                         int *ok_seen) {
   const char *rname = resource == RLIMIT_NOFILE ? "RLIMIT_NOFILE" : "RLIMIT_NPROC";
   int before[MAXFDS], after[MAXFDS], nb, na, r;
   tether_channel *ch = (tether_channel *)&r; /* must become NULL on failure */
@@ -297,15 +296,17 @@ static void channel_case(int resource, rlim_t limit, int callback, int expected,
   os = tether_last_os_error();
   if (r == 0) {
     (*ok_seen)++;
-    CHECK(channel_works(ch, callback), "%s=%lu: the channel opened under the limit "
-          "does not deliver", rname, (unsigned long)limit);
+    CHECK(channel_works(ch, callback),
+          "%s=%lu: the channel opened under the limit "
+          "does not deliver",
+          rname, (unsigned long)limit);
     tether_channel_free(ch);
   } else {
     (*failed_seen)++;
     CHECK(r == expected && ch == NULL,
           "%s=%lu: tether_channel_new(%s) = %s (out %p), expected %s or 0", rname,
-          (unsigned long)limit, callback ? "callback" : "plain",
-          tether_err_name(r), (void *)ch, tether_err_name(expected));
+          (unsigned long)limit, callback ? "callback" : "plain", tether_err_name(r), (void *)ch,
+          tether_err_name(expected));
     CHECK(os == (expected == TETHER_EMFILE ? EMFILE : EAGAIN),
           "%s=%lu: tether_last_os_error() = %ld", rname, (unsigned long)limit, os);
   }
@@ -313,17 +314,17 @@ static void channel_case(int resource, rlim_t limit, int callback, int expected,
   na = fd_list(after);
   fds_text(a, sizeof(a), after, na);
   fds_text(b, sizeof(b), before, nb);
-  CHECK(same_fds(before, nb, after, na), "%s=%lu: descriptors %s before, %s after",
-        rname, (unsigned long)limit, b, a);
+  CHECK(same_fds(before, nb, after, na), "%s=%lu: descriptors %s before, %s after", rname,
+        (unsigned long)limit, b, a);
   printf("case %s=%lu tether_channel_new(%s): %s\n", rname, (unsigned long)limit,
          callback ? "callback" : "plain", tether_err_name(r));
   /* Restored: works again. */
   r = open_channel(&ch, callback);
-  CHECK(r == 0, "after %s=%lu: tether_channel_new = %s with the limit restored",
-        rname, (unsigned long)limit, tether_err_name(r));
+  CHECK(r == 0, "after %s=%lu: tether_channel_new = %s with the limit restored", rname,
+        (unsigned long)limit, tether_err_name(r));
   if (r == 0) {
-    CHECK(channel_works(ch, callback), "after %s=%lu: the channel does not deliver",
-          rname, (unsigned long)limit);
+    CHECK(channel_works(ch, callback), "after %s=%lu: the channel does not deliver", rname,
+          (unsigned long)limit);
     tether_channel_free(ch);
   }
 }
@@ -347,8 +348,7 @@ static int child_nofile_channel(int argc, char **argv) {
     return 93;
   for (l = callback ? 5 : 3; l < (callback ? 5 : 3) + 5; l++)
     channel_case(RLIMIT_NOFILE, l, callback, TETHER_EMFILE, &failed, &ok);
-  return finish(callback ? "nofile_channel callback" : "nofile_channel plain",
-                failed, ok, 1);
+  return finish(callback ? "nofile_channel callback" : "nofile_channel plain", failed, ok, 1);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -402,7 +402,8 @@ static int spawned_works(tether_child *c, const char *stdio, char *why, size_t c
     /* It started, then inherited the squeezed limit: the dynamic loader
      * found no descriptor to open its libraries with (127), or a sanitizer
      * runtime could not start its thread (SIGABRT). */
-    snprintf(why, cap, "it started, then ended with %s %d under the inherited "
+    snprintf(why, cap,
+             "it started, then ended with %s %d under the inherited "
              "limit (1: LeakSanitizer could not start its tracer)",
              st.kind == TETHER_EXIT_CODE ? "exit" : "signal",
              st.kind == TETHER_EXIT_CODE ? st.code : st.signo);
@@ -457,8 +458,8 @@ static void spawn_case(int resource, rlim_t limit, const char *when, const char 
       (*ok_seen)++;
     } else {
       (*failed_seen)++;
-      CHECK(r == expected && c == NULL, "hard %s=%lu: first tether_spawn = %s",
-            rname, (unsigned long)limit, tether_err_name(r));
+      CHECK(r == expected && c == NULL, "hard %s=%lu: first tether_spawn = %s", rname,
+            (unsigned long)limit, tether_err_name(r));
     }
     cases++;
     r2 = do_spawn(&c2, stdio);
@@ -477,16 +478,16 @@ static void spawn_case(int resource, rlim_t limit, const char *when, const char 
     /* Too few descriptors for the child's loader is the child's business
      * (it inherits the limit), not a failure of the spawn. */
     CHECK(w == 1 || (w == 2 && limit < 8),
-          "%s=%lu: %s spawn (stdio %s) under the limit: the child does not work: %s",
-          rname, (unsigned long)limit, when, stdio, why);
+          "%s=%lu: %s spawn (stdio %s) under the limit: the child does not work: %s", rname,
+          (unsigned long)limit, when, stdio, why);
     if (w == 2)
       printf("note %s=%lu: the child started but %s\n", rname, (unsigned long)limit, why);
     tether_child_free(c);
   } else {
     (*failed_seen)++;
     CHECK(r == expected && c == NULL,
-          "%s=%lu: %s tether_spawn (stdio %s) = %s (out %p), expected %s or 0",
-          rname, (unsigned long)limit, when, stdio, tether_err_name(r), (void *)c,
+          "%s=%lu: %s tether_spawn (stdio %s) = %s (out %p), expected %s or 0", rname,
+          (unsigned long)limit, when, stdio, tether_err_name(r), (void *)c,
           tether_err_name(expected));
     CHECK(os == (expected == TETHER_EMFILE ? EMFILE : EAGAIN),
           "%s=%lu: tether_last_os_error() = %ld", rname, (unsigned long)limit, os);
@@ -500,16 +501,17 @@ static void spawn_case(int resource, rlim_t limit, const char *when, const char 
    * itself failed) and, on Linux, the epoll set of the thread that watches
    * the children's pidfds. */
   if (!(strcmp(when, "first") == 0 && (na == nb + 1 || na == nb + 2)))
-    CHECK(same_fds(before, nb, after, na), "%s=%lu: %s spawn (stdio %s): "
-          "descriptors %s before, %s after", rname, (unsigned long)limit, when,
-          stdio, b, a);
+    CHECK(same_fds(before, nb, after, na),
+          "%s=%lu: %s spawn (stdio %s): "
+          "descriptors %s before, %s after",
+          rname, (unsigned long)limit, when, stdio, b, a);
   check_no_strays(rname);
-  printf("case %s=%lu %s tether_spawn(stdio %s): %s\n", rname, (unsigned long)limit,
-         when, stdio, tether_err_name(r));
+  printf("case %s=%lu %s tether_spawn(stdio %s): %s\n", rname, (unsigned long)limit, when, stdio,
+         tether_err_name(r));
   /* Restored: works again. */
   r = do_spawn(&c, stdio);
-  CHECK(r == 0, "after %s=%lu: tether_spawn (stdio %s) = %s with the limit restored",
-        rname, (unsigned long)limit, stdio, tether_err_name(r));
+  CHECK(r == 0, "after %s=%lu: tether_spawn (stdio %s) = %s with the limit restored", rname,
+        (unsigned long)limit, stdio, tether_err_name(r));
   if (r == 0) {
     CHECK(spawned_works(c, stdio, why, sizeof(why)) == 1,
           "after %s=%lu: the child does not work: %s", rname, (unsigned long)limit, why);
@@ -528,8 +530,8 @@ static int spawn_scenario(int resource, int argc, char **argv) {
   int expected = resource == RLIMIT_NOFILE ? TETHER_EMFILE : TETHER_EAGAIN;
   int failed = 0, ok = 0;
   char what[64];
-  snprintf(what, sizeof(what), "%s_spawn %s %s",
-           resource == RLIMIT_NOFILE ? "nofile" : "nproc", when, stdio);
+  snprintf(what, sizeof(what), "%s_spawn %s %s", resource == RLIMIT_NOFILE ? "nofile" : "nproc",
+           when, stdio);
   if (strcmp(when, "first-hard") == 0) {
     /* The keeper starts under the squeezed hard limit too: it cannot raise
      * its own, and dies setting up (the program must notice). */
@@ -539,8 +541,8 @@ static int spawn_scenario(int resource, int argc, char **argv) {
   if (strcmp(when, "first") == 0) {
     rlim_t l = argc > 2 ? (rlim_t)strtoul(argv[2], NULL, 10) : 3;
     spawn_case(resource, l, when, stdio, expected, &failed, &ok);
-    printf("cases %d failures %d (%s at %lu: %s)\n", cases, failures, what,
-           (unsigned long)l, ok ? "squeezed-ok" : "failed cleanly");
+    printf("cases %d failures %d (%s at %lu: %s)\n", cases, failures, what, (unsigned long)l,
+           ok ? "squeezed-ok" : "failed cleanly");
     if (squeeze_hard) /* LeakSanitizer cannot run its exit check under it */
       _exit(failures == 0 ? 0 : 1);
     return failures == 0 ? 0 : 1;
@@ -559,8 +561,7 @@ static int spawn_scenario(int resource, int argc, char **argv) {
   }
   /* A later spawn with inherited stdio needs no new descriptor in the
    * program (and the keeper keeps its own limit): nothing to fail. */
-  return finish(what, failed, ok,
-                !(resource == RLIMIT_NOFILE && strcmp(stdio, "inherit") == 0));
+  return finish(what, failed, ok, !(resource == RLIMIT_NOFILE && strcmp(stdio, "inherit") == 0));
 }
 
 static int child_nofile_spawn(int argc, char **argv) {
@@ -600,8 +601,7 @@ static int child_keeper_killed(int argc, char **argv) {
     (void)kill(keeper, SIGKILL);
     tt_sleep_ms(50);
     r = do_spawn(&c, "pipe");
-    CHECK(r == 0, "round %d: spawn after the guard was killed = %s",
-          round, tether_err_name(r));
+    CHECK(r == 0, "round %d: spawn after the guard was killed = %s", round, tether_err_name(r));
     {
       /* The library learns of the death from its reader thread (EOF),
        * which may run a little later than this spawn on a busy machine:
@@ -615,8 +615,7 @@ static int child_keeper_killed(int argc, char **argv) {
              "%ld after %d ms)\n",
              round, tether_err_name(r), (long)keeper, (long)tether__guard_pid(), waited);
     }
-    CHECK(tether__guard_pid() != (int64_t)keeper, "round %d: the dead guard is still used",
-          round);
+    CHECK(tether__guard_pid() != (int64_t)keeper, "round %d: the dead guard is still used", round);
     if (r == 0) {
       CHECK(spawned_works(c, "pipe", why, sizeof(why)) == 1, "round %d: %s", round, why);
       tether_child_free(c);
@@ -730,26 +729,23 @@ static int run_scenario(const char *const *args, int *squeezed_ok) {
     if (sscanf(line, "cases %d", &n) == 1)
       total_cases += n;
     if (strncmp(line, "FAIL", 4) == 0 || strncmp(line, "cases", 5) == 0 ||
-        ((hung || !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) &&
-         strncmp(line, "case ", 5) != 0))
+        ((hung || !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) && strncmp(line, "case ", 5) != 0))
       print_message("  %s\n", line);
   }
   if (!hung && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
     /* Show what it said besides the cases (a sanitizer report...). */
-    print_error("scenario %s %s %s ended with status 0x%x\n", args[0],
-                args[1] ? args[1] : "", args[1] && args[2] ? args[2] : "",
-                (unsigned)st);
+    print_error("scenario %s %s %s ended with status 0x%x\n", args[0], args[1] ? args[1] : "",
+                args[1] && args[2] ? args[2] : "", (unsigned)st);
   }
   if (hung) {
-    print_error("scenario %s %s %s hung for 60 s (killed)\n", args[0],
-                args[1] ? args[1] : "", args[1] && args[2] ? args[2] : "");
+    print_error("scenario %s %s %s hung for 60 s (killed)\n", args[0], args[1] ? args[1] : "",
+                args[1] && args[2] ? args[2] : "");
     return -1;
   }
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void expect_scenario(const char *a0, const char *a1, const char *a2,
-                            const char *a3) {
+static void expect_scenario(const char *a0, const char *a1, const char *a2, const char *a3) {
   const char *args[5];
   int ok;
   args[0] = a0;
@@ -762,8 +758,7 @@ static void expect_scenario(const char *a0, const char *a1, const char *a2,
 
 /* First spawns: one fresh process per limit value, from `from` up, until
  * the spawn succeeded under the limit twice. */
-static void first_spawns(const char *scenario, const char *when, const char *stdio,
-                         int from) {
+static void first_spawns(const char *scenario, const char *when, const char *stdio, int from) {
   int l, successes = 0, failures_seen = 0, bad = 0;
   for (l = from; successes < 2 && l < 64; l++) {
     const char *args[5];
@@ -783,8 +778,8 @@ static void first_spawns(const char *scenario, const char *when, const char *std
     else
       failures_seen++;
   }
-  print_message("%s %s %s: %d limits failed cleanly, %d succeeded, %d bad\n",
-                scenario, when, stdio, failures_seen, successes, bad);
+  print_message("%s %s %s: %d limits failed cleanly, %d succeeded, %d bad\n", scenario, when, stdio,
+                failures_seen, successes, bad);
   assert_int_equal(bad, 0);
   assert_true(failures_seen > 0 && successes > 0);
 }
@@ -877,15 +872,14 @@ static void test_totals(void **state) {
 }
 
 int main(int argc, char **argv) {
-  static const tt_scenario scenarios[] = {
-      {"exit7", child_exit7},
-      {"echo", child_echo},
-      {"nofile_channel", child_nofile_channel},
-      {"nofile_spawn", child_nofile_spawn},
-      {"nproc_channel", child_nproc_channel},
-      {"keeper_killed", child_keeper_killed},
-      {"nproc_spawn", child_nproc_spawn},
-      {NULL, NULL}};
+  static const tt_scenario scenarios[] = {{"exit7", child_exit7},
+                                          {"echo", child_echo},
+                                          {"nofile_channel", child_nofile_channel},
+                                          {"nofile_spawn", child_nofile_spawn},
+                                          {"nproc_channel", child_nproc_channel},
+                                          {"keeper_killed", child_keeper_killed},
+                                          {"nproc_spawn", child_nproc_spawn},
+                                          {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nofile_channel),
       cmocka_unit_test(test_nofile_first_spawn),

@@ -96,8 +96,7 @@ static void test_parent_killed_at_random(void **state) {
   const char *env = getenv("TETHER_TORTURE_ITERATIONS");
   const char *seed_env = getenv("TETHER_TORTURE_SEED");
   int iterations = env != NULL && atoi(env) > 0 ? atoi(env) : 100;
-  int it, survivors = 0, worst_ms = 0, before_first = 0, between = 0, after = 0,
-          escapees = 0;
+  int it, survivors = 0, worst_ms = 0, before_first = 0, between = 0, after = 0, escapees = 0;
   uint64_t t0 = tether_now_ns(), secs_x1000;
   (void)state;
   if (seed_env != NULL && *seed_env != '\0')
@@ -107,7 +106,8 @@ static void test_parent_killed_at_random(void **state) {
   if (rng_state == 0)
     rng_state = 1;
   print_message("torture: %d iterations, seed %lu (TETHER_TORTURE_SEED repeats "
-                "the delays)\n", iterations, (unsigned long)rng_state);
+                "the delays)\n",
+                iterations, (unsigned long)rng_state);
   for (it = 0; it < iterations; it++) {
     char marker[64];
     const char *escape;
@@ -166,8 +166,8 @@ static void test_parent_killed_at_random(void **state) {
     for (waited = 0; (left = count_marked(marker, 0)) > 0 && waited < 2000; waited += 2)
       tt_sleep_ms(2);
     if (left > 0) {
-      print_error("iteration %d (delay %u us, %d spawns done): %d survivors\n", it,
-                  delay_us, (int)(done > 0 ? done : 0), left);
+      print_error("iteration %d (delay %u us, %d spawns done): %d survivors\n", it, delay_us,
+                  (int)(done > 0 ? done : 0), left);
       survivors += left;
       /* clean up so that the next iterations are not disturbed */
       (void)count_marked(marker, 1);
@@ -181,8 +181,8 @@ static void test_parent_killed_at_random(void **state) {
                 "spawns (1-7 of 8 done) %d, after all 8 %d; %d trees with a "
                 "setsid() escapee; %d survivors; slowest clean-up %d ms\n",
                 iterations, (double)secs_x1000 / 1000.0,
-                (double)secs_x1000 / (iterations > 0 ? iterations : 1), before_first,
-                between, after, escapees, survivors, worst_ms);
+                (double)secs_x1000 / (iterations > 0 ? iterations : 1), before_first, between,
+                after, escapees, survivors, worst_ms);
   assert_int_equal(survivors, 0);
 }
 

@@ -41,16 +41,14 @@ static void mutex_name(wchar_t *buf, size_t cap, const char *name) {
 
 /* Start `<self> --child SCENARIO NAME` with plain CreateProcessW; stdout on
  * `out` when not NULL (the only inherited handle then). */
-static int start_self(const char *scenario, const char *name, HANDLE out,
-                      PROCESS_INFORMATION *pi) {
+static int start_self(const char *scenario, const char *name, HANDLE out, PROCESS_INFORMATION *pi) {
   STARTUPINFOW si;
   wchar_t self[MAX_PATH * 2], cmd[MAX_PATH * 2 + 128];
   int attempt;
   DWORD n = GetModuleFileNameW(NULL, self, MAX_PATH * 2);
   if (n == 0 || n >= MAX_PATH * 2)
     return 0;
-  _snwprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child %hs %hs", self,
-             scenario, name);
+  _snwprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child %hs %hs", self, scenario, name);
   cmd[sizeof(cmd) / sizeof(cmd[0]) - 1] = L'\0';
   memset(&si, 0, sizeof(si));
   si.cb = sizeof(si);
@@ -61,8 +59,7 @@ static int start_self(const char *scenario, const char *name, HANDLE out,
     si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
   }
   for (attempt = 0;; attempt++) {
-    if (CreateProcessW(self, cmd, NULL, NULL, out != NULL ? TRUE : FALSE, 0, NULL,
-                       NULL, &si, pi))
+    if (CreateProcessW(self, cmd, NULL, NULL, out != NULL ? TRUE : FALSE, 0, NULL, NULL, &si, pi))
       return 1;
     /* Wine 8 occasionally fails CreateProcessW with ERROR_INTERNAL_ERROR
      * while other Wine processes start (see test_cmdline): counted and
@@ -171,8 +168,7 @@ static int find_descendants(DWORD middle, DWORD *ids, int cap) {
   pe.dwSize = sizeof(pe);
   if (Process32FirstW(snap, &pe)) {
     do {
-      if (n < cap && _wcsicmp(pe.szExeFile, base) == 0 &&
-          pe.th32ProcessID != GetCurrentProcessId())
+      if (n < cap && _wcsicmp(pe.szExeFile, base) == 0 && pe.th32ProcessID != GetCurrentProcessId())
         ids[n++] = pe.th32ProcessID;
     } while (Process32NextW(snap, &pe));
   }
@@ -228,8 +224,7 @@ static void test_parent_killed_at_random(void **state) {
   else
     snprintf(tag, sizeof(tag), "tt%lux%llx", (unsigned long)GetCurrentProcessId(),
              (unsigned long long)(tether_now_ns() & 0xffffffffffull));
-  print_message("torture: %d iterations, seed %llu, marker %s\n", iterations,
-                rng_state, tag);
+  print_message("torture: %d iterations, seed %llu, marker %s\n", iterations, rng_state, tag);
   for (it = 0; it < iterations; it++) {
     char name[NAME_MAX_LEN];
     /* 0..100 ms: before the first spawn completed, between spawns, after */
@@ -282,8 +277,10 @@ static void test_parent_killed_at_random(void **state) {
       print_error("iteration %d (delay %u us, %lu spawns done): survivors "
                   "(mutex %s, %d processes of this executable); killed %d\n",
                   it, d, (unsigned long)avail,
-                  alive > 0 ? "held" : alive == 0 ? "gone" : "unknown", procs,
-                  killed);
+                  alive > 0    ? "held"
+                  : alive == 0 ? "gone"
+                               : "unknown",
+                  procs, killed);
       survivors++;
     }
     CloseHandle(pi.hProcess);
@@ -301,19 +298,16 @@ static void test_parent_killed_at_random(void **state) {
   print_message("torture: %d iterations in %.1f s: parent killed before its "
                 "first spawn completed %d, between/inside spawns %d, after all "
                 "%d %d; %d survivors (+%d late); slowest clean-up %.1f ms\n",
-                iterations, (double)(tether_now_ns() - t0) / 1e9, before_first,
-                between, TREES, after, survivors, late, (double)worst_ns / 1e6);
+                iterations, (double)(tether_now_ns() - t0) / 1e9, before_first, between, TREES,
+                after, survivors, late, (double)worst_ns / 1e6);
   assert_int_equal(survivors + late, 0);
 }
 
 int main(int argc, char **argv) {
-  static const tt_scenario scenarios[] = {{"middle", child_middle},
-                                          {"tree", child_tree},
-                                          {"grand", child_grand},
-                                          {NULL, NULL}};
+  static const tt_scenario scenarios[] = {
+      {"middle", child_middle}, {"tree", child_tree}, {"grand", child_grand}, {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parent_killed_at_random),
   };
-  return tt_main(argc, argv, scenarios, "torture-spawn-win32", tests,
-                 TT_COUNT(tests));
+  return tt_main(argc, argv, scenarios, "torture-spawn-win32", tests, TT_COUNT(tests));
 }

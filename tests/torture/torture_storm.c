@@ -74,8 +74,8 @@ typedef struct sender {
   int signo;
   int rt; /* queued (real-time): counts must be exact */
   pid_t pid;
-  int done_rd;  /* receiver reads burst_msg */
-  int ack_wr;   /* receiver writes one byte per acknowledged burst */
+  int done_rd; /* receiver reads burst_msg */
+  int ack_wr;  /* receiver writes one byte per acknowledged burst */
   uint64_t bursts, acked;
   burst_msg pending;
   int has_pending;
@@ -140,8 +140,8 @@ static int read_all(int fd, void *buf, size_t len) {
 }
 
 /* The sender process: never returns. */
-static void run_sender(pid_t target, int signo, uint64_t total, uint64_t burst,
-                       int done_wr, int ack_rd) {
+static void run_sender(pid_t target, int signo, uint64_t total, uint64_t burst, int done_wr,
+                       int ack_rd) {
   burst_msg m;
   uint64_t left = total;
   memset(&m, 0, sizeof(m));
@@ -198,9 +198,8 @@ static int drain(tether_channel *ch, sender *s, uint64_t *events) {
     if (ev.count < 1 || ev.pid != (int64_t)x->pid || ev.time_ns < x->last_time) {
       print_error("%s: bad event: count %llu, pid %lld (sender %ld), time %llu "
                   "before the previous %llu\n",
-                  ev.native, (unsigned long long)ev.count, (long long)ev.pid,
-                  (long)x->pid, (unsigned long long)ev.time_ns,
-                  (unsigned long long)x->last_time);
+                  ev.native, (unsigned long long)ev.count, (long long)ev.pid, (long)x->pid,
+                  (unsigned long long)ev.time_ns, (unsigned long long)x->last_time);
       return -1;
     }
     x->seen_count += ev.count;
@@ -225,8 +224,8 @@ static int covered(const sender *x) {
 static void test_storm(void **state) {
   uint64_t total = env_u64("TETHER_TORTURE_SIGNALS", 100000);
   uint64_t burst = env_u64("TETHER_TORTURE_BURST", 500);
-  uint64_t per = (total + SENDERS - 1) / SENDERS, events = 0, sent = 0, seen = 0,
-           retries = 0, t0, t1, polls = 0, samples = 0;
+  uint64_t per = (total + SENDERS - 1) / SENDERS, events = 0, sent = 0, seen = 0, retries = 0, t0,
+           t1, polls = 0, samples = 0;
   sender s[SENDERS];
   tether_channel *ch;
   long fds_before, fds_open, fds_storm, fds_max = 0;
@@ -247,12 +246,10 @@ static void test_storm(void **state) {
   fds_open = fd_count();
   print_message("storm: %llu signals from %d senders (%s, %s, %s, %s), bursts of "
                 "%llu, doorbell: %s\n",
-                (unsigned long long)(per * SENDERS), SENDERS,
-                tether_signal_name(s[0].signo), tether_signal_name(s[1].signo),
-                tether_signal_name(s[2].signo), tether_signal_name(s[3].signo),
-                (unsigned long long)burst,
-                fds_open - fds_before == 1 ? "one descriptor (eventfd)"
-                                           : "two descriptors (pipe)");
+                (unsigned long long)(per * SENDERS), SENDERS, tether_signal_name(s[0].signo),
+                tether_signal_name(s[1].signo), tether_signal_name(s[2].signo),
+                tether_signal_name(s[3].signo), (unsigned long long)burst,
+                fds_open - fds_before == 1 ? "one descriptor (eventfd)" : "two descriptors (pipe)");
 
   t0 = tether_now_ns();
   for (i = 0; i < SENDERS; i++) {
@@ -318,8 +315,8 @@ static void test_storm(void **state) {
       if (pf[i + 1].fd >= 0 && (pf[i + 1].revents & (POLLIN | POLLHUP))) {
         if (read_all(x->done_rd, &x->pending, sizeof(x->pending)) != 0 ||
             x->pending.burst != (int64_t)x->acked) {
-          print_error("sender %d (%s) failed at burst %llu\n", i,
-                      tether_signal_name(x->signo), (unsigned long long)x->acked);
+          print_error("sender %d (%s) failed at burst %llu\n", i, tether_signal_name(x->signo),
+                      (unsigned long long)x->acked);
           failed = 1;
           break;
         }
@@ -347,7 +344,8 @@ static void test_storm(void **state) {
             fds_max = f;
           if (f != fds_storm) {
             print_error("descriptors: %ld open during the storm, %ld when it "
-                        "started\n", f, fds_storm);
+                        "started\n",
+                        f, fds_storm);
             failed = 1;
           }
         }
@@ -360,10 +358,8 @@ static void test_storm(void **state) {
                       "(a lost wake-up or a lost delivery)\n",
                       (unsigned long long)x->acked, i, tether_signal_name(x->signo),
                       (unsigned long long)(COVER_TIMEOUT_NS / 1000000u),
-                      (unsigned long long)x->pending.sent,
-                      (unsigned long long)x->pending.time_ns,
-                      (unsigned long long)x->seen_count,
-                      (unsigned long long)x->seen_events,
+                      (unsigned long long)x->pending.sent, (unsigned long long)x->pending.time_ns,
+                      (unsigned long long)x->seen_count, (unsigned long long)x->seen_events,
                       (unsigned long long)x->last_time);
           failed = 1;
         }
@@ -371,8 +367,7 @@ static void test_storm(void **state) {
       default:
         print_error("sender %d (%s): the channel reported %llu deliveries, only "
                     "%llu were sent\n",
-                    i, tether_signal_name(x->signo),
-                    (unsigned long long)x->seen_count,
+                    i, tether_signal_name(x->signo), (unsigned long long)x->seen_count,
                     (unsigned long long)x->pending.sent);
         failed = 1;
         break;
@@ -416,12 +411,11 @@ static void test_storm(void **state) {
     print_message("storm: %-12s %8llu sent, %8llu delivered in %7llu events, %llu "
                   "bursts reported%s\n",
                   tether_signal_name(s[i].signo), (unsigned long long)s[i].sent,
-                  (unsigned long long)s[i].seen_count,
-                  (unsigned long long)s[i].seen_events,
+                  (unsigned long long)s[i].seen_count, (unsigned long long)s[i].seen_events,
                   (unsigned long long)s[i].acked,
-                  s[i].rt ? " (queued: exact)"
+                  s[i].rt              ? " (queued: exact)"
                   : i < 2 || !STORM_RT ? " (coalesced by the kernel)"
-                          : " (queued, but coalesced by ThreadSanitizer)");
+                                       : " (queued, but coalesced by ThreadSanitizer)");
   }
   print_message("storm: %llu signals sent in %.2f s (%.0f signals/s), %llu "
                 "delivered in %llu events, %llu bursts all reported, %llu "
@@ -432,8 +426,8 @@ static void test_storm(void **state) {
                 (double)sent / ((double)(t1 - t0) / 1e9), (unsigned long long)seen,
                 (unsigned long long)events,
                 (unsigned long long)(s[0].acked + s[1].acked + s[2].acked + s[3].acked),
-                (unsigned long long)retries, (unsigned long long)polls, fds_before,
-                fds_open, fds_storm, fds_max, (unsigned long long)samples);
+                (unsigned long long)retries, (unsigned long long)polls, fds_before, fds_open,
+                fds_storm, fds_max, (unsigned long long)samples);
 
   /* Still working afterwards. */
   {
