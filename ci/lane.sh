@@ -276,6 +276,16 @@ EOF
     printf 'FAIL %s not found\n' "$mgcc"; count 0 1 0; rc=1
   fi
   check "every source and script file has its SPDX licence line" bash "$root/ci/check-spdx.sh" || rc=1
+  # The tree's C style (.clang-format), with the clang-format of Debian 12
+  # (14): other versions format some constructs differently.
+  if command -v clang-format >/dev/null && [[ $(clang-format --version) == *" 14."* ]]; then
+    check "every C file is formatted as .clang-format says (clang-format 14)" bash -c '
+      cd "$1" && git ls-files "*.c" "*.h" "*.cpp" | xargs clang-format --dry-run -Werror' _ "$root" || rc=1
+  else
+    printf "skip the format check: it needs clang-format 14 (%s)\n" \
+      "$(clang-format --version 2>/dev/null || echo "not installed")"
+    count 0 0 1
+  fi
   # The public header itself includes nothing but <stddef.h> and <stdint.h>
   # (depth 2 of gcc -H: what tether.h includes directly).
   check "tether.h includes only <stddef.h> and <stdint.h>" bash -c '
