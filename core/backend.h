@@ -79,6 +79,13 @@ enum { TETHER__ERR_COUNT = 0 TETHER_ERRNO_MAP(TETHER__ERR_PLUS_ONE) };
 
 /* True when an options struct passed by the caller has a version this
  * library knows (1 .. current); the public function returns TETHER_EINVAL when not. */
+/* The body of every tether_X_options_init(): opts (of `size` bytes, its
+ * first field the unsigned version) becomes a copy of defaults with the
+ * given version; 0, or TETHER_EINVAL for NULL or a version outside
+ * 1 .. current (opts unchanged). */
+int tether__options_init(void *opts, size_t size, const void *defaults, unsigned version,
+                         unsigned current);
+
 #define TETHER__OPTIONS_VERSION_OK(opts, current) \
   ((opts)->version >= 1u && (opts)->version <= (unsigned)(current))
 

@@ -589,11 +589,8 @@ static void tether__callback_main(void *arg) {
 
 int tether_channel_options_init(tether_channel_options *opts, unsigned version) {
   static const tether_channel_options defaults = TETHER_CHANNEL_OPTIONS_INIT;
-  if (opts == NULL || version < 1 || version > TETHER_CHANNEL_OPTIONS_VERSION)
-    return TETHER_EINVAL;
-  *opts = defaults;
-  opts->version = version;
-  return 0;
+  return tether__options_init(opts, sizeof(*opts), &defaults, version,
+                              TETHER_CHANNEL_OPTIONS_VERSION);
 }
 
 int tether_channel_new(tether_channel **out, const tether_channel_options *opts) {

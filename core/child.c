@@ -73,11 +73,8 @@ static void tether__child_destroy(tether_child *c) {
 
 int tether_spawn_options_init(tether_spawn_options *opts, unsigned version) {
   static const tether_spawn_options defaults = TETHER_SPAWN_OPTIONS_INIT;
-  if (opts == NULL || version < 1 || version > TETHER_SPAWN_OPTIONS_VERSION)
-    return TETHER_EINVAL;
-  *opts = defaults;
-  opts->version = version;
-  return 0;
+  return tether__options_init(opts, sizeof(*opts), &defaults, version,
+                              TETHER_SPAWN_OPTIONS_VERSION);
 }
 
 int tether_spawn(tether_child **out, const char *const *argv, const tether_spawn_options *opts) {

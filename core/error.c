@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Error table, version, and the thread-local last OS error. */
+#include <string.h>
+
 #include "backend.h"
 
 #if defined(_MSC_VER) && !defined(__clang__)
@@ -61,5 +63,14 @@ const char *tether_err_name(int err) {
 }
 
 long tether_last_os_error(void) { return tether__last_os_error; }
+
+int tether__options_init(void *opts, size_t size, const void *defaults, unsigned version,
+                         unsigned current) {
+  if (opts == NULL || version < 1 || version > current)
+    return TETHER_EINVAL;
+  memcpy(opts, defaults, size);
+  memcpy(opts, &version, sizeof(version)); /* the first field */
+  return 0;
+}
 
 void tether__set_last_os_error(long os_code) { tether__last_os_error = os_code; }

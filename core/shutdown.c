@@ -120,11 +120,8 @@ static void tether__sd_destroy(tether_shutdown *s) {
 
 int tether_shutdown_options_init(tether_shutdown_options *opts, unsigned version) {
   static const tether_shutdown_options defaults = TETHER_SHUTDOWN_OPTIONS_INIT;
-  if (opts == NULL || version < 1 || version > TETHER_SHUTDOWN_OPTIONS_VERSION)
-    return TETHER_EINVAL;
-  *opts = defaults;
-  opts->version = version;
-  return 0;
+  return tether__options_init(opts, sizeof(*opts), &defaults, version,
+                              TETHER_SHUTDOWN_OPTIONS_VERSION);
 }
 
 int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *opts) {
