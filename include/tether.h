@@ -904,63 +904,14 @@ TETHER_API int tether_spawn_options_init(tether_spawn_options *opts, unsigned ve
  *
  * Ownership: the caller owns the child and must tether_child_free() it.
  *
- * Platform notes: POSIX: the calling thread starts a tethered child itself
- * (vfork + execve, as glibc's posix_spawn), so it is this process's own
- * child with everything the calling thread has at that moment: current
- * directory (cwd NULL), umask, resource limits, nice value, scheduling,
- * CPU affinity, credentials, capabilities, no_new_privs, seccomp filters,
- * chroot, namespaces, cgroup, and the signals this process ignores (they
- * stay ignored unless TETHER_SPAWN_RESET_SIGNALS). What tethering changes:
- * the child is a process group of its own in this process's session (with
- * its controlling terminal: a background group of it, so reading the
- * terminal stops it with SIGTTIN until it is given the terminal;
- * TETHER_SPAWN_CONSOLE_GROUP says how), its signal mask is empty, handled
- * signals start at their default, and it gets stdin/stdout/stderr, the
- * extra descriptors at their targets (not close-on-exec; a source that is
- * another entry's target is moved out of the way first, so any
- * permutation works) and no other descriptor. Before its execve the child
- * registers its group with tether-guard, a small program of tether's
- * (started once per process from its own executable, not a fork of this
- * one; docs/children.md says where it is looked for), which kills the
- * group if this process ends in any way. A child's exit is seen by a
- * tether thread that waits for it (waitid, WNOWAIT: the child stays a
- * zombie until tether_child_free(), so its group id is not recycled while
- * tether may signal it); if this process reaps it itself (a waitpid(-1)
- * loop, SIGCHLD set to SIG_IGN) its status is TETHER_EXIT_UNKNOWN. With
- * TETHER_SPAWN_CATCH_ESCAPEES (Linux) the child is started by tether's
- * keeper process instead (see the flag). Detached children are started
- * with posix_spawn in a session of their own. A bare argv[0] is searched
- * in this process's PATH like execvp() (without ever falling back to a
- * shell); a name with a '/' is that file, relative names relative to this
- * process's current directory, not to cwd.
- * Windows: a bare argv[0] is searched in the directory of this process's
- * executable, the system directory (System32), the Windows directory, then
- * each directory of this process's PATH; never in the current directory
- * (CreateProcess would: a planted program could run; ".\name" runs one from
- * it); ".exe" is appended when the name has no extension. A name with a
- * directory part ("\", "/", "C:") is that file (".exe" appended likewise);
- * with TETHER_SPAWN_NO_SEARCH, exactly the given path, nothing appended.
- * Relative names are relative to this process's current directory, not to
- * cwd. A directory where the program should be gives TETHER_EACCES; a cwd
- * that does not exist TETHER_ENOENT, one that is a file TETHER_ENOTDIR.
- * The command line is quoted so that CommandLineToArgvW and the C runtime
- * give back argv exactly; argv[0] may not contain a double quote
- * (TETHER_EINVAL). Environment names compare case-insensitively (env_unset
- * "path" removes PATH) and the block is sorted as Windows expects; with
- * TETHER_SPAWN_CLEAR_ENV it holds only env_set (many programs need
- * SystemRoot). Only the three standard handles are inherited
- * (PROC_THREAD_ATTRIBUTE_HANDLE_LIST); pipes are anonymous pipes
- * (synchronous ReadFile/WriteFile, no overlapped I/O); INHERIT of a
- * standard handle this process does not have gives the child none. The
- * child is created in a new process group (CREATE_NEW_PROCESS_GROUP): it
- * shares this process's console but ignores Ctrl+C (see
- * tether_child_signal()); with TETHER_SPAWN_CONSOLE_GROUP it stays in this
- * process's group and Ctrl+C state instead. When this process has no
- * console, the child gets
- * one of its own without a window (CREATE_NO_WINDOW) instead of a new
- * console window. TETHER_SPAWN_DETACHED: no job, DETACHED_PROCESS (no
- * console, like setsid(); console standard handles are useless there) and
- * CREATE_BREAKAWAY_FROM_JOB when this process is in a job that allows it.
+ * Platform notes: POSIX: started by the calling thread (vfork + execve),
+ * so it is this process's own child with everything the calling thread has
+ * (cwd, umask, limits, credentials, ignored signals...), in a process group
+ * of its own registered with tether-guard; a bare argv[0] is searched in
+ * PATH as execvp() does. Windows: in a Job Object and a console process
+ * group of its own; a bare argv[0] is never searched in the current
+ * directory; only the three standard handles are inherited. Every detail,
+ * per platform: docs/children.md, "What tether_spawn() gives the child".
  */
 TETHER_API int tether_spawn(tether_child **out, const char *const *argv,
                             const tether_spawn_options *opts);
@@ -1004,42 +955,11 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  *         TETHER_ETIMEDOUT (Windows: the helper took more than 10 s).
  *
  * Platform notes: POSIX: killpg() of the child's group with the signal.
- * Windows:
- *   - INTERRUPT = CTRL_C_EVENT. Windows cannot limit it to a process group:
- *     it goes to every process on a console. So it is sent only to a child
- *     with a console of its own (this process had none when it spawned the
- *     child), by a short-lived helper that attaches to that console and
- *     first checks that nothing outside the child's job is on it. A child
- *     sharing this process's console, or detached, gives TETHER_ENOTSUP.
- *     The child receives it only if it re-enabled Ctrl+C with
- *     SetConsoleCtrlHandler(NULL, FALSE) (or watches INTERRUPT with
- *     TETHER_WATCH_IGNORED): CREATE_NEW_PROCESS_GROUP starts it with Ctrl+C
- *     ignored, and that state is inherited by its own children. tether reads
- *     the child's state first and returns TETHER_ENOTSUP while it ignores
- *     Ctrl+C (or when it cannot be read), so a stop sequence moves on at once.
- *     The helper is tether's own program tether-ctrl.exe (installed in
- *     bin, next to tether.exe and tether.dll), never this executable: it is
- *     looked for in %TETHER_CTRL%, next to tether's DLL (or the executable
- *     tether is linked into), next to the running executable, at the
- *     install path, in the build tree (docs/children.md). Missing, not
- *     startable, or not answering as tether-ctrl.exe: TETHER_EHELPER
- *     (tether_last_os_error(): ERROR_FILE_NOT_FOUND when it is not found).
- *   - QUIT = CTRL_BREAK_EVENT to the child's process group (directly when it
- *     shares this process's console, else through the helper). Ctrl+Break
- *     cannot be ignored, only handled; the default handler ends the process
- *     with STATUS_CONTROL_C_EXIT. TETHER_ENOTSUP when it cannot be sent (a
- *     detached child; Wine: docs/platforms.md).
- *   - TERMINATE = WM_CLOSE posted to every top-level window of every
- *     process of the job, as `taskkill` without /F does. TETHER_ENOTSUP when
- *     none has a window (console programs have none; a program that watches
- *     TERMINATE with tether has tether's hidden window). Loads user32.dll in
- *     this process on first use.
- *   - HANGUP: CTRL_CLOSE_EVENT cannot be sent by a program, so WM_CLOSE as
- *     for TERMINATE.
- *   A detached child has no job: TERMINATE reaches the child's own windows
- *   only. A child spawned with TETHER_SPAWN_CONSOLE_GROUP: INTERRUPT and
- *   QUIT give TETHER_ENOTSUP (they would reach this process too; a console
- *   Ctrl+C or Ctrl+Break reaches it directly).
+ * Windows: INTERRUPT is CTRL_C_EVENT through tether-ctrl.exe, only to a
+ * child with a console of its own that re-enabled Ctrl+C; QUIT is
+ * CTRL_BREAK_EVENT to its console process group; TERMINATE and HANGUP are
+ * WM_CLOSE to the windows of its job (none: TETHER_ENOTSUP). Every detail:
+ * docs/children.md, "Events to a child on Windows".
  */
 TETHER_API int tether_child_signal(tether_child *c, int kind);
 
