@@ -21,8 +21,8 @@ lane_deb() {
   check "dpkg-buildpackage -us -uc builds tether $version" \
     bash -c 'cd "$1" && dpkg-buildpackage -us -uc >"$2" 2>&1 || { tail -n 40 "$2"; exit 1; }' \
     _ "$src" "$logdir/deb-build.log" || return 1
-  check "lintian: no errors (warnings shown)" \
-    bash -c 'cd "$1" && lintian --fail-on error --display-level ">=warning" ./*.changes' _ "$work" || rc=1
+  check "lintian (Debian profile): no errors (warnings shown)" \
+    bash -c 'cd "$1" && lintian --profile debian --fail-on error --display-level ">=warning" ./*.changes' _ "$work" || rc=1
   for p in libtether0 libtether-dev tether; do
     debs+=("$work/${p}_${version}_$(dpkg --print-architecture).deb")
   done
