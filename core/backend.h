@@ -43,7 +43,7 @@
 
 /* What a kind may be used for. */
 enum {
-  /* tether_send(), tether_child_signal() and stop steps send it. */
+  /* tether_send() and stop steps send it. */
   TETHER__K_SEND = 1u << 0,
   /* tether_shutdown_options.kinds may name it ... */
   TETHER__K_POLICY = 1u << 1,
@@ -68,7 +68,7 @@ extern const tether__kind_row tether__kinds[];
 extern const int tether__kind_count; /* rows in tether__kinds */
 
 /* 1 when kind is a kind (1 .. TETHER__KIND_COUNT - 1) whose row has every
- * bit of flags, else 0. */
+ * bit of flags, else 0 (flags 0: is it a kind at all). */
 int tether__kind_has(int kind, unsigned flags);
 
 /* How many error codes TETHER_ERRNO_MAP has; they are -1 .. -COUNT (core/
@@ -77,17 +77,17 @@ int tether__kind_has(int kind, unsigned flags);
 enum { TETHER__ERR_COUNT = 0 TETHER_ERRNO_MAP(TETHER__ERR_PLUS_ONE) };
 #undef TETHER__ERR_PLUS_ONE
 
-/* True when an options struct passed by the caller has a version this
- * library knows (1 .. current); the public function returns TETHER_EINVAL when not. */
+/* True when an options version is one this library knows (1 .. current):
+ * the public functions give TETHER_EINVAL for any other. */
+#define TETHER__VERSION_KNOWN(version, current) \
+  ((version) >= 1u && (version) <= (unsigned)(current))
+
 /* The body of every tether_X_options_init(): opts (of `size` bytes, its
  * first field the unsigned version) becomes a copy of defaults with the
- * given version; 0, or TETHER_EINVAL for NULL or a version outside
- * 1 .. current (opts unchanged). */
+ * given version; 0, or TETHER_EINVAL for NULL or a version that is not
+ * TETHER__VERSION_KNOWN (opts unchanged). */
 int tether__options_init(void *opts, size_t size, const void *defaults, unsigned version,
                          unsigned current);
-
-#define TETHER__OPTIONS_VERSION_OK(opts, current) \
-  ((opts)->version >= 1u && (opts)->version <= (unsigned)(current))
 
 /* ---- errors (core/error.c owns the thread-local; backends translate) ---- */
 

@@ -599,7 +599,7 @@ int tether_channel_new(tether_channel **out, const tether_channel_options *opts)
   if (out != NULL)
     *out = NULL;
   if (out == NULL ||
-      (opts != NULL && !TETHER__OPTIONS_VERSION_OK(opts, TETHER_CHANNEL_OPTIONS_VERSION)))
+      (opts != NULL && !TETHER__VERSION_KNOWN(opts->version, TETHER_CHANNEL_OPTIONS_VERSION)))
     return TETHER_EINVAL;
   ch = (tether_channel *)calloc(1, sizeof(*ch));
   if (ch == NULL)

@@ -89,7 +89,7 @@ int tether_spawn(tether_child **out, const char *const *argv, const tether_spawn
     opts = &none;
   /* Version 1 is the only one so far: a later version would be read here
    * field by field up to what opts->version has (docs/abi.md). */
-  if (!TETHER__OPTIONS_VERSION_OK(opts, TETHER_SPAWN_OPTIONS_VERSION))
+  if (!TETHER__VERSION_KNOWN(opts->version, TETHER_SPAWN_OPTIONS_VERSION))
     return TETHER_EINVAL;
   if ((opts->flags &
        ~(unsigned)(TETHER_SPAWN_DETACHED | TETHER_SPAWN_CLEAR_ENV | TETHER_SPAWN_NO_SEARCH |
@@ -354,15 +354,14 @@ static int tether__child_stop(tether_child *c, const tether_stop_step *steps, si
   tether__stop s;
   tether__stop_begin(&s, c, steps, nsteps);
   for (;;) {
-    uint64_t now = tether__now_ns();
-    (void)tether__stop_work(&s, now);
+    (void)tether__stop_work(&s, tether__now_ns());
     if (s.done)
       break;
     if (s.killed) {
       (void)tether__os_child_wait_tree(c, -1);
     } else {
-      uint64_t left = s.deadline > now ? (s.deadline - now + 999999u) / 1000000u : 0;
-      (void)tether__os_child_wait_tree(c, left > 1000000u ? 1000000 : (int)left);
+      /* Up to the step's deadline (its timeout is an int of ms). */
+      (void)tether__os_child_wait_tree(c, tether__ms_left(1, s.deadline));
     }
   }
   if (s.gave_up)

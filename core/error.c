@@ -66,7 +66,7 @@ long tether_last_os_error(void) { return tether__last_os_error; }
 
 int tether__options_init(void *opts, size_t size, const void *defaults, unsigned version,
                          unsigned current) {
-  if (opts == NULL || version < 1 || version > current)
+  if (opts == NULL || !TETHER__VERSION_KNOWN(version, current))
     return TETHER_EINVAL;
   memcpy(opts, defaults, size);
   memcpy(opts, &version, sizeof(version)); /* the first field */

@@ -43,7 +43,7 @@ int tether__kind_has(int kind, unsigned flags) {
 }
 
 const char *tether_kind_name(int kind) {
-  if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT)
+  if (!tether__kind_has(kind, 0))
     return NULL;
   return tether__kinds[kind].name;
 }
@@ -69,7 +69,7 @@ int tether_kind_from_name(const char *name) {
 
 int tether_kind_supported(int kind) {
   int srcs[4];
-  if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT)
+  if (!tether__kind_has(kind, 0))
     return TETHER_EINVAL;
   if (kind == TETHER_EVENT_CHILD)
     return 1;

@@ -135,7 +135,7 @@ int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *op
     opts = &none;
   /* Version 1 is the only one so far: s->o = *opts below copies all of
    * it; a later version copies only what opts->version has. */
-  if (out == NULL || !TETHER__OPTIONS_VERSION_OK(opts, TETHER_SHUTDOWN_OPTIONS_VERSION) ||
+  if (out == NULL || !TETHER__VERSION_KNOWN(opts->version, TETHER_SHUTDOWN_OPTIONS_VERSION) ||
       (opts->kinds & ~tether__sd_kinds(TETHER__K_POLICY)) != 0 || opts->force_count < 0 ||
       opts->grace_ms < 0 || (opts->flags & ~(unsigned)TETHER_SHUTDOWN_SWALLOW) != 0 ||
       ((opts->flags & TETHER_SHUTDOWN_SWALLOW) && opts->force_count != 0))

@@ -111,13 +111,6 @@ static char *tether__strdup(const char *s) {
 
 /* ---- the stop thread ---------------------------------------------------- */
 
-/* One look at one owned tree, without the lock (the entry is busy): the
- * engine (core/stop.c). Returns 1 when its leader has exited but the rest
- * of the tree lives on (only looking again tells when it is gone). */
-static int tether__stop_work_owned(tether__owned *e) {
-  return tether__stop_work(&e->stop, tether__now_ns());
-}
-
 /* Does t own a tree that is not gone yet? Lock held. */
 static int tether__subtree_has_work_here(const tether_token *t) {
   const tether__owned *e;
@@ -166,7 +159,9 @@ static void tether__stop_thread(void *arg) {
       t->kick = 0;
       tether__tok_lock_drop();
       for (i = 0; i < n; i++) {
-        lingering |= tether__stop_work_owned(into[i]);
+        /* One look at one owned tree, without the lock (the entry is busy):
+         * 1 when its leader has exited but the rest of it lives on. */
+        lingering |= tether__stop_work(&into[i]->stop, tether__now_ns());
         if (!into[i]->stop.done && !into[i]->stop.killed && into[i]->stop.deadline < wake)
           wake = into[i]->stop.deadline;
       }
@@ -354,7 +349,7 @@ int tether_token_cancel(tether_token *t, int code, const char *reason) {
 
 int tether_token_cancel_event(tether_token *t, const tether_event *ev) {
   tether_cause c;
-  if (t == NULL || ev == NULL || ev->kind <= TETHER_EVENT_NONE || ev->kind >= TETHER__KIND_COUNT)
+  if (t == NULL || ev == NULL || !tether__kind_has(ev->kind, 0))
     return TETHER_EINVAL;
   memset(&c, 0, sizeof(c));
   c.source = TETHER_CAUSE_EVENT;

@@ -84,7 +84,7 @@ int tether__os_src_info(int src, tether__src_info *out) {
  * table is the one {kind, native} list of this backend). */
 int tether__os_kind_sources(int kind, int *srcs, int max) {
   int n = 0, src;
-  if (kind <= TETHER_EVENT_NONE || kind >= TETHER__KIND_COUNT)
+  if (!tether__kind_has(kind, 0))
     return TETHER_EINVAL;
   for (src = 0; src < TETHER__WIN_NSRC && n < max; src++)
     if (tether__win_src[src].kind == kind)
