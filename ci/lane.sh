@@ -242,36 +242,27 @@ lane_install() {
 lane_headers() {
   local tmp rc=0 std
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/tether-headers.XXXXXX")
-  # Included twice (include guard), one call so the declarations are used,
-  # and the options' _INIT macros (designated initializers in C, a template
-  # in C++) under every standard's warnings.
-  cat >"$tmp/h.c" <<'EOF'
-#include "tether.h"
-#include "tether.h"
-int main(void) {
-  tether_channel_options co = TETHER_CHANNEL_OPTIONS_INIT;
-  tether_spawn_options so = TETHER_SPAWN_OPTIONS_INIT;
-  tether_shutdown_options ho = TETHER_SHUTDOWN_OPTIONS_INIT;
-  return tether_version() == 0u || co.version + so.version + ho.version != 3u;
-}
-EOF
-  cp "$tmp/h.c" "$tmp/h.cpp"
+  # tests/header_check.c (also the ctest tests header_c99/c11/cxx98/cxx11):
+  # tether.h included twice (its guard) and the options' _INIT macros
+  # (designated initializers in C, a template in C++), here under more
+  # compilers and -Wundef; header_check.cpp is the same file as C++.
+  local hc=$root/tests/header_check.c hcpp=$root/tests/header_check.cpp
   local -a cw=(-Wall -Wextra -pedantic -Werror -Wundef -Wshadow -I"$root/include")
   for std in c99 c11; do
-    check "gcc -std=$std" gcc -std="$std" "${cw[@]}" -Wstrict-prototypes -c "$tmp/h.c" -o "$tmp/h.o" || rc=1
+    check "gcc -std=$std" gcc -std="$std" "${cw[@]}" -Wstrict-prototypes -c "$hc" -o "$tmp/h.o" || rc=1
   done
-  check "gcc -std=c99 -DTETHER_SHARED" gcc -std=c99 "${cw[@]}" -DTETHER_SHARED -c "$tmp/h.c" -o "$tmp/h.o" || rc=1
+  check "gcc -std=c99 -DTETHER_SHARED" gcc -std=c99 "${cw[@]}" -DTETHER_SHARED -c "$hc" -o "$tmp/h.o" || rc=1
   for std in c++98 c++11; do
-    check "g++ -std=$std" g++ -std="$std" "${cw[@]}" -c "$tmp/h.cpp" -o "$tmp/h.o" || rc=1
+    check "g++ -std=$std" g++ -std="$std" "${cw[@]}" -c "$hcpp" -o "$tmp/h.o" || rc=1
   done
   if command -v clang >/dev/null; then
-    check "clang -std=c99" clang -std=c99 "${cw[@]}" -c "$tmp/h.c" -o "$tmp/h.o" || rc=1
+    check "clang -std=c99" clang -std=c99 "${cw[@]}" -c "$hc" -o "$tmp/h.o" || rc=1
   fi
   local mgcc=x86_64-w64-mingw32-gcc mgxx=x86_64-w64-mingw32-g++
   if command -v "$mgcc" >/dev/null; then
-    check "$mgcc -std=c99" "$mgcc" -std=c99 "${cw[@]}" -c "$tmp/h.c" -o "$tmp/h.o" || rc=1
-    check "$mgcc -std=c11 -DTETHER_SHARED (dllimport)" "$mgcc" -std=c11 "${cw[@]}" -DTETHER_SHARED -c "$tmp/h.c" -o "$tmp/h.o" || rc=1
-    check "$mgxx -std=c++11" "$mgxx" -std=c++11 "${cw[@]}" -c "$tmp/h.cpp" -o "$tmp/h.o" || rc=1
+    check "$mgcc -std=c99" "$mgcc" -std=c99 "${cw[@]}" -c "$hc" -o "$tmp/h.o" || rc=1
+    check "$mgcc -std=c11 -DTETHER_SHARED (dllimport)" "$mgcc" -std=c11 "${cw[@]}" -DTETHER_SHARED -c "$hc" -o "$tmp/h.o" || rc=1
+    check "$mgxx -std=c++11" "$mgxx" -std=c++11 "${cw[@]}" -c "$hcpp" -o "$tmp/h.o" || rc=1
   else
     printf 'FAIL %s not found\n' "$mgcc"; count 0 1 0; rc=1
   fi
@@ -291,7 +282,7 @@ EOF
   check "tether.h includes only <stddef.h> and <stdint.h>" bash -c '
     other=$(gcc -std=c99 -I"$1" -H -fsyntax-only "$2" 2>&1 >/dev/null |
             grep -E "^\.\. " | grep -vE "/(stddef|stdint)\.h$" || true)
-    [[ -z "$other" ]] || { echo "$other"; exit 1; }' _ "$root/include" "$tmp/h.c" || rc=1
+    [[ -z "$other" ]] || { echo "$other"; exit 1; }' _ "$root/include" "$hc" || rc=1
   rm -rf "$tmp"
   return $rc
 }

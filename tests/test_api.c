@@ -130,6 +130,38 @@ static int never_run(tether_token *token, void *userdata) {
   return 0;
 }
 
+/* Version 1 and every other field at its default (zero), as the _INIT
+ * macros and tether_X_options_init() must give. */
+static void expect_channel_defaults(const tether_channel_options *o) {
+  assert_int_equal(o->version, 1);
+  assert_null(o->callback);
+  assert_null(o->userdata);
+}
+
+static void expect_spawn_defaults(const tether_spawn_options *o) {
+  int i;
+  assert_int_equal(o->version, 1);
+  assert_null(o->env_set);
+  assert_null(o->env_unset);
+  assert_null(o->cwd);
+  for (i = 0; i < 3; i++)
+    assert_int_equal(o->stdio[i].mode, TETHER_STDIO_INHERIT);
+  assert_int_equal(o->flags, 0);
+  assert_null(o->channel);
+  assert_null(o->extra);
+  assert_int_equal(o->nextra, 0);
+}
+
+static void expect_shutdown_defaults(const tether_shutdown_options *o) {
+  assert_int_equal(o->version, 1);
+  assert_int_equal(o->kinds, 0);
+  assert_int_equal(o->force_count, 0);
+  assert_int_equal(o->grace_ms, 0);
+  assert_int_equal(o->flags, 0);
+  assert_null(o->notify);
+  assert_null(o->userdata);
+}
+
 /* docs/abi.md: every options struct starts with its version; the _INIT
  * macro and tether_X_options_init() give the same defaults; a version of 0
  * (a memset or {0}) or one newer than the library gives TETHER_EINVAL and
@@ -147,20 +179,9 @@ static void test_options_versions(void **state) {
   assert_int_equal(TETHER_SPAWN_OPTIONS_VERSION, 1);
   assert_int_equal(TETHER_SHUTDOWN_OPTIONS_VERSION, 1);
   /* The macros: the version, every other field zero. */
-  assert_int_equal(co.version, 1);
-  assert_null(co.callback);
-  assert_null(co.userdata);
-  assert_int_equal(so.version, 1);
-  assert_null(so.env_set);
-  assert_null(so.cwd);
-  assert_int_equal(so.stdio[2].mode, TETHER_STDIO_INHERIT);
-  assert_int_equal(so.flags, 0);
-  assert_null(so.channel);
-  assert_int_equal(so.nextra, 0);
-  assert_int_equal(ho.version, 1);
-  assert_int_equal(ho.kinds, 0);
-  assert_int_equal(ho.force_count, 0);
-  assert_null(ho.notify);
+  expect_channel_defaults(&co);
+  expect_spawn_defaults(&so);
+  expect_shutdown_defaults(&ho);
   /* The functions over garbage: the same. */
   memset(&co2, 0xA5, sizeof(co2));
   memset(&so2, 0xA5, sizeof(so2));
@@ -168,27 +189,9 @@ static void test_options_versions(void **state) {
   assert_tether_ok(tether_channel_options_init(&co2, 1));
   assert_tether_ok(tether_spawn_options_init(&so2, 1));
   assert_tether_ok(tether_shutdown_options_init(&ho2, 1));
-  assert_int_equal(co2.version, 1);
-  assert_null(co2.callback);
-  assert_null(co2.userdata);
-  assert_int_equal(so2.version, 1);
-  assert_null(so2.env_set);
-  assert_null(so2.env_unset);
-  assert_null(so2.cwd);
-  assert_int_equal(so2.stdio[0].mode, 0);
-  assert_int_equal(so2.stdio[1].mode, 0);
-  assert_int_equal(so2.stdio[2].mode, 0);
-  assert_int_equal(so2.flags, 0);
-  assert_null(so2.channel);
-  assert_null(so2.extra);
-  assert_int_equal(so2.nextra, 0);
-  assert_int_equal(ho2.version, 1);
-  assert_int_equal(ho2.kinds, 0);
-  assert_int_equal(ho2.force_count, 0);
-  assert_int_equal(ho2.grace_ms, 0);
-  assert_int_equal(ho2.flags, 0);
-  assert_null(ho2.notify);
-  assert_null(ho2.userdata);
+  expect_channel_defaults(&co2);
+  expect_spawn_defaults(&so2);
+  expect_shutdown_defaults(&ho2);
   /* Bad versions leave the struct alone. */
   assert_tether_err(tether_channel_options_init(NULL, 1), TETHER_EINVAL);
   assert_tether_err(tether_spawn_options_init(NULL, 1), TETHER_EINVAL);
