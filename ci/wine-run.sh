@@ -94,6 +94,27 @@ esac
 
 init_prefix
 
+# The program runs as a child of a small perl waiter (perl-base is Essential
+# in Debian), which exits with the program's status and, when the Wine
+# process died of a Unix signal, says so on stderr: `script -e` and the
+# shell report exit code 137 and death by SIGKILL alike, and Wine's server
+# SIGKILLs a process whose Unix side is still there about 0.5 s after its
+# last Windows thread ended (process_sigkill in server/process.c), which
+# loses the exit code on a busy machine. A test that checks an exit code can
+# then tell the two apart (tests/cli/wine_send.sh).
+# shellcheck disable=SC2016
+waiter=(perl -e '
+  my $pid = fork;
+  defined $pid or die "wine-run: fork: $!\n";
+  if (!$pid) { exec { $ARGV[0] } @ARGV; die "wine-run: exec $ARGV[0]: $!\n"; }
+  waitpid($pid, 0) == $pid or die "wine-run: waitpid: $!\n";
+  my $sig = $? & 127;
+  if ($sig) {
+    print STDERR "wine-run: the Wine process (Unix pid $pid) was killed by Unix signal $sig\n";
+    exit 128 + $sig;
+  }
+  exit $? >> 8;' --)
+
 if [[ "${TETHER_WINE_PTY:-1}" != 0 ]]; then
   command -v script >/dev/null ||
     die "script(1) not found (apt-get install util-linux; or TETHER_WINE_PTY=0 for no console)"
@@ -103,8 +124,8 @@ if [[ "${TETHER_WINE_PTY:-1}" != 0 ]]; then
   # stderr go to our own, passed down as fds 7 and 8. Every argument is
   # quoted for bash. script's own stdin is /dev/null: it sends EOF to the pty
   # and carries on until the program exits.
-  printf -v cmd '%q ' "$wine_bin" "$@"
+  printf -v cmd '%q ' "${waiter[@]}" "$wine_bin" "$@"
   exec 7>&1 8>&2
   SHELL=/bin/bash exec script -qfec "exec $cmd >&7 2>&8 7>&- 8>&-" /dev/null </dev/null
 fi
-exec "$wine_bin" "$@" </dev/null
+exec "${waiter[@]}" "$wine_bin" "$@" </dev/null

@@ -6,16 +6,10 @@
 # `docker stop` and `docker exec` would see it, side by side with tini in
 # the same place (issue 13). Usage: container.sh TETHER SOURCE_DIR
 # Prints "N passed, N failed, N skipped"; exits 1 on any failure.
-set -u
 T=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 src=$2
 tmp=$(mktemp -d)
-pass=0
-fail=0
-skip=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-skipped() { skip=$((skip + 1)); echo "skip - $1"; }
+. "$(dirname "$0")/lib.sh"
 kids=()
 cleanup() {
   for p in "${kids[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -42,8 +36,7 @@ mapfile -t entry < <(json_words ENTRYPOINT)
 mapfile -t cmd < <(json_words CMD)
 if [ "${#entry[@]}" -lt 2 ] || [ "${#cmd[@]}" -lt 1 ]; then
   bad "Dockerfile: no exec-form ENTRYPOINT/CMD found in $df"
-  echo "$pass passed, $fail failed, $skip skipped"
-  exit 1
+  finish
 fi
 [ "${entry[0]}" = /usr/local/bin/tether ] && entry[0]=$T
 [ "${cmd[0]}" = /usr/local/bin/service.sh ] && cmd[0]=$src/examples/container/service.sh
@@ -114,5 +107,4 @@ else
     skipped "tini: not installed (the peer)"
   fi
 fi
-echo "$pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ]
+finish

@@ -2,14 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Shell-level tests of `tether events` (POSIX lanes). Usage: events.sh TETHER
 # Prints "N passed, N failed" at the end; exits 1 on any failure.
-set -u
 TETHER=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. "$(dirname "$0")/lib.sh"
 
 # wait_ready FILE: wait (up to 10 s) until FILE has a first line.
 wait_ready() {
@@ -78,5 +74,4 @@ grep -q "not watching interrupt" "$tmp/err3" && ok "ignored SIGINT noted" || bad
 [ $rc -eq 0 ] && grep -q '"kind":"terminate"' "$tmp/out3" && ! grep -q '"kind":"interrupt"' "$tmp/out3" \
   && ok "ignored SIGINT stays ignored, terminate still seen" || bad "ignored: rc $rc $(cat "$tmp/out3")"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -8,14 +8,10 @@
 # because a non-interactive shell starts background jobs with SIGINT and
 # SIGQUIT ignored (tether then leaves them ignored, as documented).
 # Timed checks use generous bounds (the machine is shared).
-set -u
 T=$1
 tmp=$(mktemp -d)
 MARK="ttrun$$x$(date +%s%N)"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. "$(dirname "$0")/lib.sh"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Pids of processes whose environment holds TT_RUN_MARK=$1.
@@ -298,7 +294,6 @@ left=$(marked "$M2")
 # Like env: every descriptor tether inherited above 2 reaches the program
 # at the same number, and nothing of tether's own does. Each check is run
 # through env too, side by side.
-skip() { echo "skip - $1"; }
 
 # `cmd 3>file`: the write reaches the file.
 for w in env tether; do
@@ -381,7 +376,7 @@ PY
     esac
   done
 else
-  skip "socket activation: python3 not found"
+  skipped "socket activation: python3 not found"
 fi
 
 # The make jobserver: `+tether run -- $(MAKE)` in a -j4 build; the sub-make
@@ -413,8 +408,7 @@ MK
     fi
   done
 else
-  skip "jobserver: make not found"
+  skipped "jobserver: make not found"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

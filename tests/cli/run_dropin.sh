@@ -8,15 +8,9 @@
 # under `timeout`, `tini`, `dumb-init` (Debian packages; a missing peer is
 # skipped with the reason). Every wait has a deadline (shared machine).
 # The Ctrl+C-stops-the-script cases need a terminal: tests/test_cli_run.c.
-set -u
 T=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 tmp=$(mktemp -d)
-pass=0
-fail=0
-skip=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-skipped() { skip=$((skip + 1)); echo "skip - $1"; }
+. "$(dirname "$0")/lib.sh"
 kids=()
 cleanup() {
   for p in "${kids[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -526,5 +520,4 @@ else
   fi
 fi
 
-echo "$pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ]
+finish

@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: MIT
 # Shell-level tests of `tether send` (POSIX lanes). Usage: send.sh TETHER
 # Prints "N passed, N failed" at the end; exits 1 on any failure.
-set -u
 TETHER=$1
 tmp=$(mktemp -d)
 leader=""
@@ -14,10 +13,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. "$(dirname "$0")/lib.sh"
 
 # wait_file FILE: wait (up to 10 s) until FILE is not empty.
 wait_file() {
@@ -124,7 +120,7 @@ if command -v setsid >/dev/null 2>&1; then
   kill $outsider
   wait $outsider 2>/dev/null
 else
-  echo "skip - setsid not available: no group test"
+  skipped "setsid not available: no group test"
 fi
 
 # 5. A dead pid: exit 1 with a one-line message naming the error.
@@ -170,5 +166,4 @@ rc=$?
 "$TETHER" --help | grep -q "send \[-g\] KIND TARGET" && ok "tether --help lists send" \
   || bad "tether --help does not list send"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -11,16 +11,12 @@
 # The programs are test_spawn_win32's scenarios (exit N, crash, sleep,
 # wine_tree MARKER).
 # Usage: wine_run.sh WINE-RUN-WRAPPER TETHER.EXE TEST_SPAWN_WIN32.EXE
-set -u
 RUN=$1
 EXE=$2
 HELPER=$3
 TAG="ttwinerun$$x$(date +%s%N)"
 tmp=$(mktemp -d)
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); printf 'ok   - %s\n' "$1"; }
-bad() { fail=$((fail + 1)); printf 'FAIL - %s\n' "$1"; }
+. "$(dirname "$0")/lib.sh"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 winpath() { printf 'Z:%s' "$1" | sed 's|/|\\|g'; }
 W_HELPER=$(winpath "$HELPER")
@@ -55,12 +51,12 @@ run() {
 # ---------------------------------------------------------------- exit codes
 for code in 0 1 42; do
   run exit$code run -- "$W_HELPER" --child exit $code
-  [ $RC -eq $code ] && ok "exit code $code passed through" || bad "exit $code -> $RC: $(cat "$tmp/exit$code.err")"
+  wine_exited $RC $code "$tmp/exit$code.err" && ok "exit code $code passed through" || bad "exit $code -> $RC: $(cat "$tmp/exit$code.err")"
 done
 # ExitProcess(0xC0000005): tether exits with the same code; Wine's Unix
 # exit status keeps its low byte (5).
 run crash run -- "$W_HELPER" --child crash
-[ $RC -eq 5 ] && ok "crashed child 0xC0000005 -> tether's code too (Unix status 5)" || bad "crash -> $RC"
+wine_exited $RC 5 "$tmp/crash.err" && ok "crashed child 0xC0000005 -> tether's code too (Unix status 5)" || bad "crash -> $RC"
 run notfound run -- tether-no-such-program-4711
 [ $RC -eq 127 ] && grep -q "program not found" "$tmp/notfound.err" && ok "not found -> 127" ||
   bad "not found -> $RC: $(cat "$tmp/notfound.err")"
@@ -204,12 +200,12 @@ if read -r _ cpid tpid <"$tmp/close.out" 2>/dev/null && [ -n "${tpid:-}" ] && [ 
   t0=$(now_ms)
   while [ ! -s "$tmp/close.rc" ] && [ $(($(now_ms) - t0)) -lt 20000 ]; do sleep 0.05; done
   if [ $r1 -eq 77 ] || [ $r2 -eq 77 ]; then
-    printf 'skip - console close: no CtrlRoutine in kernelbase/kernel32\n'
+    skipped "console close: no CtrlRoutine in kernelbase/kernel32"
   elif [ ! -s "$tmp/close.rc" ]; then
     bad "console close: tether.exe still running 20 s after CTRL_CLOSE_EVENT (inject $r1 $r2)"
   else
     rc=$(cat "$tmp/close.rc")
-    [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$rc" -eq 7 ] &&
+    [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && wine_exited "$rc" 7 "$tmp/close.err" &&
       grep -q 'hangup (CTRL_CLOSE_EVENT)' "$tmp/close.err" &&
       ok "console close: the program cleaned up and exited 7; tether.exe ended with 7 in $(($(now_ms) - t0)) ms" ||
       bad "console close -> $rc (inject $r1 $r2): $(cat "$tmp/close.err")"
@@ -220,5 +216,4 @@ fi
 kill "$CLOSER" 2>/dev/null
 wait "$CLOSER" 2>/dev/null
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

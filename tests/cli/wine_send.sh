@@ -4,15 +4,11 @@
 # runs on a pseudo-terminal console (ci/wine-run.sh gives each Wine program
 # one). Windows process ids come from the events command's ready line.
 # Usage: wine_send.sh WINE-RUN-WRAPPER TETHER.EXE
-set -u
 RUN=$1
 EXE=$2
 tmp=$(mktemp -d)
 trap 'for p in $(jobs -p); do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. "$(dirname "$0")/lib.sh"
 
 # start NAME ARGS...: run `tether.exe events ARGS` under Wine in the
 # background; set WRAPPER (its Unix job) and WINPID (its Windows pid).
@@ -45,7 +41,7 @@ if start int --count 1 interrupt; then
   wait "$WRAPPER"
   rc=$?
   [ $SRC -eq 0 ] && ok "send interrupt exits 0" || bad "send interrupt: exit $SRC, $(cat "$tmp/err")"
-  [ $rc -eq 0 ] && grep -q '^{"kind":"interrupt","native":"CTRL_C_EVENT",' "$tmp/int" \
+  wine_exited $rc 0 "$tmp/int" && grep -q '^{"kind":"interrupt","native":"CTRL_C_EVENT",' "$tmp/int" \
     && ok "the target saw CTRL_C_EVENT as interrupt" || bad "target: exit $rc, $(cat "$tmp/int")"
 else
   bad "interrupt: tether.exe events did not start: $(cat "$tmp/int")"
@@ -56,7 +52,7 @@ if start term --count 1 terminate; then
   send TERM "$WINPID"
   wait "$WRAPPER"
   rc=$?
-  [ $SRC -eq 0 ] && [ $rc -eq 0 ] && grep -q '^{"kind":"terminate","native":"WM_CLOSE",' "$tmp/term" \
+  [ $SRC -eq 0 ] && wine_exited $rc 0 "$tmp/term" && grep -q '^{"kind":"terminate","native":"WM_CLOSE",' "$tmp/term" \
     && ok "send TERM arrives as WM_CLOSE" || bad "terminate: send $SRC, target $rc, $(cat "$tmp/term") $(cat "$tmp/err")"
 else
   bad "terminate: tether.exe events did not start: $(cat "$tmp/term")"
@@ -96,5 +92,4 @@ send bogus 4
 [ $SRC -eq 125 ] && grep -q "unknown kind 'bogus'" "$tmp/err" && ok "bad kind: 125" \
   || bad "bad kind: exit $SRC, $(cat "$tmp/err")"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

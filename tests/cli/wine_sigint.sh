@@ -4,15 +4,11 @@
 # Wine turns it into CTRL_C_EVENT on a new thread (platform-semantics.md,
 # Part C), so this drives tether's real console handler from outside.
 # Usage: wine_sigint.sh WINE-RUN-WRAPPER TETHER.EXE
-set -u
 RUN=$1
 EXE=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. "$(dirname "$0")/lib.sh"
 
 # start NAME ARGS...: run tether.exe under Wine in the background, wait for
 # its ready line, and set UNIXPID to the Unix process that runs it.
@@ -43,7 +39,7 @@ if start watched events --json --count 1 interrupt; then
   kill -INT "$UNIXPID"
   wait "$WRAPPER"
   rc=$?
-  [ $rc -eq 0 ] && ok "watched: exits 0 after one event" || bad "watched: exit $rc"
+  wine_exited $rc 0 "$tmp/watched" && ok "watched: exits 0 after one event" || bad "watched: exit $rc"
   grep -q '^{"kind":"interrupt","native":"CTRL_C_EVENT","code":0,"count":1,"pid":null,"uid":null,' "$tmp/watched" \
     && ok "watched: CTRL_C_EVENT reported as interrupt" || bad "watched: $(cat "$tmp/watched")"
 else
@@ -76,11 +72,10 @@ if start twice events --json interrupt; then
   kill -INT "$UNIXPID" 2>/dev/null
   wait "$WRAPPER"
   rc=$?
-  [ $rc -eq 0 ] && [ "$(grep -c '"kind":"interrupt"' "$tmp/twice")" -ge 1 ] \
+  wine_exited $rc 0 "$tmp/twice" && [ "$(grep -c '"kind":"interrupt"' "$tmp/twice")" -ge 1 ] \
     && ok "second interrupt stops events" || bad "twice: exit $rc, $(cat "$tmp/twice")"
 else
   bad "twice: tether.exe did not start: $(cat "$tmp/twice")"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

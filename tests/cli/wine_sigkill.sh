@@ -12,7 +12,6 @@
 # carry the same MARKER, unique per case and run, as one argument of their
 # command line, which Wine also shows in /proc/PID/cmdline.
 # Usage: wine_sigkill.sh WINE-RUN-WRAPPER TEST_SPAWN_WIN32.EXE
-set -u
 RUN=$1
 EXE=$2
 BOUND_MS=10000   # the tree must be gone within this
@@ -20,10 +19,7 @@ SURVIVE_MS=3000  # the control's survivors are looked for this long
 TAG="ttsigkill$$x$(date +%s%N)"
 tmp=$(mktemp -d)
 WRAPPERS=""
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); printf 'ok   - %s\n' "$1"; }
-bad() { fail=$((fail + 1)); printf 'FAIL - %s\n' "$1"; }
+. "$(dirname "$0")/lib.sh"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # wine_pids REGEX: Unix pids of the Wine processes (argv[0] is a .exe) with
@@ -145,7 +141,7 @@ if start exit exit "$wgo"; then
   fi
   wait "$WRAPPER"
   rc=$?
-  if [ $rc -eq 0 ]; then
+  if wine_exited $rc 0 "$tmp/exit"; then
     ok "exit: the middle exited with 0"
   else
     bad "exit: the middle exited with $rc: $(cat "$tmp/exit")"
@@ -180,5 +176,4 @@ if start detached detached; then
   wait "$WRAPPER"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: MIT
+# Shared by the shell tests of tests/cli/ (sourced, not run): one line per
+# check, "ok   - ", "FAIL - ", "skip - " or "NOTE - ", and a summary.
+#   . "$(dirname "$0")/lib.sh"
+#   ok "what held"; bad "what did not, and what was seen"; skipped "why"
+#   note "something worth reading that is neither"
+#   finish    prints "N passed, N failed, N skipped"; exits 1 on any failure
+# Every wait in these scripts has a deadline (a shared, busy machine).
+set -u
+pass=0
+fail=0
+skip=0
+ok() { pass=$((pass + 1)); printf 'ok   - %s\n' "$1"; }
+bad() { fail=$((fail + 1)); printf 'FAIL - %s\n' "$1"; }
+skipped() { skip=$((skip + 1)); printf 'skip - %s\n' "$1"; }
+note() { printf 'NOTE - %s\n' "$1"; }
+finish() {
+  printf '%s passed, %s failed, %s skipped\n' "$pass" "$fail" "$skip"
+  [ "$fail" -eq 0 ] && exit 0
+  exit 1
+}
+
+# wine_exited RC WANT FILE (Wine tests): did a program run through
+# ci/wine-run.sh, with its stderr in FILE, exit with WANT? Also yes, with a
+# NOTE, when its exit code was lost: wine-run says "killed by Unix signal 9"
+# when Wine's server SIGKILLed a Wine process whose Windows side had already
+# ended but whose Unix side was still there about 0.5 s later (a busy
+# machine; docs/platforms.md). Every other status fails.
+wine_exited() {
+  [ "$1" -eq "$2" ] && return 0
+  if [ "$1" -eq 137 ] &&
+    grep -q '^wine-run: the Wine process (Unix pid [0-9]*) was killed by Unix signal 9$' "$3"; then
+    note "exit code $2 expected, lost: Wine's server SIGKILLed the Unix process after its Windows side had ended"
+    return 0
+  fi
+  return 1
+}
