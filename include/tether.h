@@ -566,18 +566,10 @@ TETHER_API int tether_channel_new(tether_channel **out, const tether_channel_opt
  *         On failure nothing changed: no handler was installed.
  *
  * Platform notes: POSIX: the first watcher of a signal installs tether's
- * handler with sigaction (SA_SIGINFO | SA_RESTART | SA_ONSTACK) and keeps the
- * previous action, which tether's handler calls after recording the event
- * when it was a function. Windows: INTERRUPT, QUIT, HANGUP, LOGOFF and
- * SHUTDOWN use one console control handler; TERMINATE, LOGOFF and SHUTDOWN
- * also create a hidden top-level window on a thread of tether's, which
- * receives WM_CLOSE and WM_QUERYENDSESSION/WM_ENDSESSION. While TERMINATE
- * is not watched, a close request to that window (WM_CLOSE, as `taskkill`
- * without /F posts, or Restart Manager's ENDSESSION_CLOSEAPP) is
- * TERMINATE's default action when the process has no top-level window of
- * its own: it ends with exit code 143 (tether_exit_like_kind(TERMINATE)),
- * as an unwatched SIGTERM ends a POSIX process; with a window of its own
- * (which got the same request) it is ignored.
+ * handler (SA_SIGINFO | SA_RESTART | SA_ONSTACK) and chains to the previous
+ * action. Windows: one console control handler; TERMINATE, LOGOFF and
+ * SHUTDOWN also use a hidden window (WM_CLOSE, WM_ENDSESSION).
+ * docs/events.md, "Kinds and native codes", has every rule.
  */
 TETHER_API int tether_channel_watch(tether_channel *ch, int kind, unsigned flags);
 
@@ -952,7 +944,10 @@ TETHER_API int tether_child_close_stdio(tether_child *c, int index);
  *         this child, see below; tether_last_os_error() may say why),
  *         TETHER_EHELPER (Windows: INTERRUPT or QUIT needed the console
  *         helper tether-ctrl.exe, which is missing or could not start),
- *         TETHER_ETIMEDOUT (Windows: the helper took more than 10 s).
+ *         TETHER_ETIMEDOUT (Windows: the helper took more than 10 s),
+ *         TETHER_ECLOSED (being freed by another thread, or made before a
+ *         fork()), TETHER_EPERM (POSIX: not allowed to signal it, after a
+ *         privilege drop; docs/children.md).
  *
  * Platform notes: POSIX: killpg() of the child's group with the signal.
  * Windows: INTERRUPT is CTRL_C_EVENT through tether-ctrl.exe, only to a
@@ -973,7 +968,7 @@ TETHER_API int tether_child_signal(tether_child *c, int kind);
  *               it).
  * @return 0, or TETHER_EINVAL (NULL, not a signal), TETHER_ESRCH (the tree
  *         is gone), TETHER_ECLOSED (being freed, or made before a fork()),
- *         TETHER_ENOTSUP (Windows).
+ *         TETHER_EPERM (not allowed to signal it), TETHER_ENOTSUP (Windows).
  *
  * Platform notes: POSIX: killpg() of the child's group, as
  * tether_child_signal() (a detached child: its session's group). Windows:
@@ -986,7 +981,10 @@ TETHER_API int tether_child_signal_native(tether_child *c, int signo);
  * TerminateJobObject). If the child was still running, its exit status
  * then says TETHER_EXIT_KILLED.
  *
- * @return 0, TETHER_EINVAL, TETHER_ESRCH (the tree is already gone).
+ * @return 0, TETHER_EINVAL, TETHER_ESRCH (the tree is already gone),
+ *         TETHER_ECLOSED (being freed by another thread, or made before a
+ *         fork()), TETHER_EPERM (not allowed: a privilege drop, see
+ *         docs/children.md).
  *
  * Platform notes: POSIX: the status keeps signo SIGKILL. Windows: the job's
  * processes exit with code 137 (128 + 9, what shells show for SIGKILL); a
@@ -999,7 +997,9 @@ TETHER_API int tether_child_kill(tether_child *c);
  *
  * @param timeout_ms  0 polls, < 0 waits forever.
  * @param st          NULL, or receives the status when 1 is returned.
- * @return 1 if it exited, 0 on timeout, or TETHER_EINVAL.
+ * @return 1 if it exited, 0 on timeout, or TETHER_EINVAL (NULL),
+ *         TETHER_ECLOSED (being freed by another thread, or made before a
+ *         fork(); a detached child: also when it is freed while waiting).
  */
 TETHER_API int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st);
 
@@ -1007,9 +1007,10 @@ TETHER_API int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *s
  * Wait until every process of the child's tree (its group / job) is gone,
  * not only the child itself. Does not rely on job messages alone.
  *
- * @return 1 when the tree is empty, 0 on timeout, or TETHER_EINVAL.
- *         A detached child's tree: TETHER_ENOTSUP (it has no group/job of
- *         its own that tether tracks).
+ * @return 1 when the tree is empty, 0 on timeout, or TETHER_EINVAL (NULL),
+ *         TETHER_ECLOSED (being freed by another thread, or made before a
+ *         fork()). A detached child's tree: TETHER_ENOTSUP (it has no
+ *         group/job of its own that tether tracks).
  *
  * Platform notes: POSIX: first the child's own exit (a notification, not a
  * poll), then the process table shows no living member of the child's
@@ -1116,36 +1117,12 @@ enum tether_send_flags {
  *         - TETHER_EHELPER: Windows, INTERRUPT and QUIT: the console helper
  *           tether-ctrl.exe is missing or could not start.
  *
- * Platform notes: POSIX: kill() (killpg() semantics with
- * TETHER_SEND_GROUP: kill(-pid)) with SIGINT, SIGQUIT, SIGTERM, SIGHUP,
- * SIGUSR1, SIGUSR2 or SIGKILL; errors are kill()'s (ESRCH, EPERM). A
- * process that has exited but was not reaped yet (a zombie) still
- * accepts signals: 0. The receiver sees this process as the sender
- * (tether_event.pid). Windows: the target is opened first (no such
- * process, or one that has exited: TETHER_ESRCH; access denied:
- * TETHER_EPERM), then:
- *   - INTERRUPT: CTRL_C_EVENT on the target's console, generated by a
- *     short-lived helper (tether-ctrl.exe, see tether_child_signal(); missing:
- *     TETHER_EHELPER) that
- *     attaches to it. Windows cannot aim Ctrl+C at one process: every
- *     process attached to that console receives it, as if Ctrl+C had been
- *     typed there, including this process when it shares that console
- *     (ignore or handle it first), and only those that did not disable
- *     Ctrl+C (CREATE_NEW_PROCESS_GROUP starts a process with Ctrl+C
- *     ignored). A target without a console: TETHER_ENOTSUP. (Wine differs:
- *     docs/platforms.md.)
- *   - QUIT: CTRL_BREAK_EVENT to the target's console process group (with
- *     TETHER_SEND_GROUP: pid must be a living process, the group's first)
- *     or to its whole console (this process too, when it shares it),
- *     through the same helper. Ctrl+Break cannot be ignored, only handled.
- *     (Wine: TETHER_ENOTSUP, docs/platforms.md.)
- *   - TERMINATE, HANGUP: WM_CLOSE posted to the target's top-level windows,
- *     as `taskkill` without /F does; TETHER_ENOTSUP when it has none (a
- *     console program has none unless it watches TERMINATE with tether).
- *     Loads user32.dll in this process on first use.
- *   - NONE (kill): TerminateProcess with exit code 137.
- *   - USER1, USER2, and TETHER_SEND_GROUP with any kind but QUIT:
- *     TETHER_ENOTSUP.
+ * Platform notes: POSIX: kill() (kill(-pid) with TETHER_SEND_GROUP); a
+ * zombie still accepts signals (0). Windows: INTERRUPT and QUIT are
+ * Ctrl+C / Ctrl+Break on the target's whole console (this process too when
+ * it shares it; generated by tether-ctrl.exe), TERMINATE and HANGUP are
+ * WM_CLOSE to its top-level windows, kill is TerminateProcess (137).
+ * docs/events.md, "Sending an event to another process", has every rule.
  */
 TETHER_API int tether_send(int64_t pid, int kind, unsigned flags);
 
