@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * children_spawn.c: spawn + wait of a trivial program (tether_spawn, posix_spawn, fork + exec,
+ * libuv), and the first spawn of a fresh process (guard start).
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(TETHER_BENCH_HAVE_LIBUV)
+#include <uv.h>
+#endif
+
+/* ---- 1. spawn + wait of a trivial program ---- */
+
+const bench_spawn_mech bench_spawn_mechs[S_COUNT] = {
+    {"spawn_tether", "tether_spawn",
+     "tether_spawn(absolute path) + tether_child_wait + tether_child_free; "
+     "guard already running (one untimed warm-up spawn per sample)",
+     1},
+    {"spawn_tether_path", "tether_spawn, PATH search",
+     "as spawn_tether with argv[0] = \"true\" (searched on PATH each time)", 1},
+    {"spawn_posix", "posix_spawn, new group",
+     "posix_spawn(POSIX_SPAWN_SETPGROUP, pgroup 0) + waitpid", 1},
+    {"spawn_fork", "fork + setpgid + execve",
+     "fork(); setpgid in child and parent; execve; waitpid", 1},
+#if defined(TETHER_BENCH_HAVE_LIBUV)
+    {"spawn_libuv", "libuv uv_spawn",
+     "uv_spawn (no UV_PROCESS_DETACHED, stdio inherited) + uv_run until the "
+     "exit callback",
+     1},
+#else
+    {"spawn_libuv", "libuv uv_spawn", "libuv not found at build time", 0},
+#endif
+};
+
+/* The phases (PH_*) of the spawns of this sample, accumulated in ns. */
+static uint64_t g_ph[PH_COUNT];
+
+static int spawn_tether(const char *prog) {
+  const char *argv[2];
+  tether_child *c = NULL;
+  tether_exit st;
+  uint64_t t0, t1, t2;
+  int r;
+  argv[0] = prog;
+  argv[1] = NULL;
+  t0 = bench_now_ns();
+  if (tether_spawn(&c, argv, NULL) < 0)
+    return -1;
+  t1 = bench_now_ns();
+  r = tether_child_wait(c, -1, &st);
+  t2 = bench_now_ns();
+  tether_child_free(c);
+  g_ph[PH_START] += t1 - t0;
+  g_ph[PH_EXIT] += t2 - t1;
+  g_ph[PH_RELEASE] += bench_now_ns() - t2;
+  return r == 1 && st.kind == TETHER_EXIT_CODE && st.code == 0 ? 0 : -1;
+}
+
+static int spawn_posix(const char *prog) {
+  char *argv[2];
+  pid_t pid;
+  uint64_t t0, t1;
+  int r;
+  argv[0] = (char *)prog;
+  argv[1] = NULL;
+  t0 = bench_now_ns();
+  if (bench_spawn_plain(&pid, argv, -1, 1) < 0)
+    return -1;
+  t1 = bench_now_ns();
+  r = bench_wait_ok(pid);
+  g_ph[PH_START] += t1 - t0;
+  g_ph[PH_EXIT] += bench_now_ns() - t1;
+  return r;
+}
+
+static int spawn_fork(const char *prog) {
+  char *argv[2];
+  pid_t pid;
+  uint64_t t0, t1;
+  int r;
+  argv[0] = (char *)prog;
+  argv[1] = NULL;
+  t0 = bench_now_ns();
+  pid = fork();
+  if (pid == 0) {
+    (void)setpgid(0, 0);
+    execve(prog, argv, environ);
+    _exit(127);
+  }
+  if (pid < 0)
+    return -1;
+  (void)setpgid(pid, pid); /* both sides, as shells do */
+  t1 = bench_now_ns();
+  r = bench_wait_ok(pid);
+  g_ph[PH_START] += t1 - t0;
+  g_ph[PH_EXIT] += bench_now_ns() - t1;
+  return r;
+}
+
+#if defined(TETHER_BENCH_HAVE_LIBUV)
+static uv_loop_t g_sp_loop;
+static int64_t g_sp_status;
+static int g_sp_signal, g_sp_exited;
+
+static void sp_on_exit(uv_process_t *p, int64_t status, int term_signal) {
+  g_sp_status = status;
+  g_sp_signal = term_signal;
+  g_sp_exited = 1;
+  uv_close((uv_handle_t *)p, NULL);
+}
+
+static int spawn_uv(const char *prog) {
+  uv_process_t proc;
+  uv_process_options_t po;
+  uv_stdio_container_t io[3];
+  char *argv[2];
+  uint64_t t0, t1;
+  int i;
+  memset(&po, 0, sizeof(po));
+  for (i = 0; i < 3; i++) {
+    io[i].flags = UV_INHERIT_FD;
+    io[i].data.fd = i;
+  }
+  argv[0] = (char *)prog;
+  argv[1] = NULL;
+  po.file = prog;
+  po.args = argv;
+  po.exit_cb = sp_on_exit;
+  po.stdio = io;
+  po.stdio_count = 3;
+  g_sp_exited = 0;
+  t0 = bench_now_ns();
+  if (uv_spawn(&g_sp_loop, &proc, &po) != 0) {
+    uv_close((uv_handle_t *)&proc, NULL);
+    (void)uv_run(&g_sp_loop, UV_RUN_DEFAULT);
+    return -1;
+  }
+  t1 = bench_now_ns();
+  (void)uv_run(&g_sp_loop, UV_RUN_DEFAULT);
+  g_ph[PH_START] += t1 - t0;
+  g_ph[PH_EXIT] += bench_now_ns() - t1;
+  return g_sp_exited && g_sp_status == 0 && g_sp_signal == 0 ? 0 : -1;
+}
+#endif
+
+static int spawn_once(int s) {
+  switch (s) {
+  case S_TETHER:
+    return spawn_tether(bench_true);
+  case S_TETHER_PATH:
+    return spawn_tether("true");
+  case S_POSIX:
+    return spawn_posix(bench_true);
+  case S_FORK:
+    return spawn_fork(bench_true);
+#if defined(TETHER_BENCH_HAVE_LIBUV)
+  case S_LIBUV:
+    return spawn_uv(bench_true);
+#endif
+  default:
+    return -1;
+  }
+}
+
+/* What a spawn sample reports: the timed loop and its phases, ns. */
+typedef struct spawn_report {
+  uint64_t total, ph[PH_COUNT];
+} spawn_report;
+
+/* One sample in a fresh process: `warm` untimed spawns (the first tethered
+ * one starts the keeper), then `count` timed ones. */
+static int spawn_worker(int s, long warm, long count, int res_fd) {
+  spawn_report rep;
+  uint64_t t0 = 0;
+  long i;
+#if defined(TETHER_BENCH_HAVE_LIBUV)
+  if (s == S_LIBUV && uv_loop_init(&g_sp_loop) != 0)
+    return 50;
+#endif
+  t0 = bench_now_ns();
+  for (i = 0; i < warm + count; i++) {
+    if (i == warm) {
+      memset(g_ph, 0, sizeof(g_ph));
+      t0 = bench_now_ns();
+    }
+    if (spawn_once(s) < 0)
+      return 51;
+  }
+  rep.total = bench_now_ns() - t0;
+  memcpy(rep.ph, g_ph, sizeof(rep.ph));
+  return bench_write_all(res_fd, &rep, sizeof(rep)) < 0 ? 52 : 0;
+}
+
+/* Mean microseconds per spawn of one sample (and per phase in ph_us), or
+ * < 0 on failure. */
+double bench_spawn_sample(int s, long warm, long count, int pin_cpu, double *ph_us) {
+  int res[2], ok, k;
+  spawn_report rep;
+  pid_t pid;
+  if (pipe2(res, O_CLOEXEC) < 0)
+    return -1;
+  fflush(NULL);
+  pid = fork();
+  if (pid < 0) {
+    (void)close(res[0]);
+    (void)close(res[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    (void)close(res[0]);
+    (void)alarm(CHILD_TIMEOUT_S);
+    bench_pin_self(pin_cpu);
+    _exit(spawn_worker(s, warm, count, res[1]));
+  }
+  (void)close(res[1]);
+  ok = bench_read_all(res[0], &rep, sizeof(rep)) == 0;
+  (void)close(res[0]);
+  bench_report_child(bench_spawn_mechs[s].name, "sample", pid);
+  (void)bench_reap_strays(5000); /* its keeper, winding down */
+  if (!ok)
+    return -1;
+  for (k = 0; k < PH_COUNT; k++)
+    ph_us[k] = (double)rep.ph[k] / 1000.0 / (double)count;
+  return (double)rep.total / 1000.0 / (double)count;
+}
+
+/* ---- keeper start: the first spawn in a fresh process ---- */
+
+/* Hidden mode: two spawn + wait of prog, timed; writes both durations. */
+int bench_hidden_first_spawn(const char *kind, const char *prog) {
+  uint64_t t[3], out[2];
+  int tether = strcmp(kind, "tether") == 0;
+  (void)alarm(CHILD_TIMEOUT_S);
+  t[0] = bench_now_ns();
+  if ((tether ? spawn_tether(prog) : spawn_posix(prog)) < 0)
+    return 60;
+  t[1] = bench_now_ns();
+  if ((tether ? spawn_tether(prog) : spawn_posix(prog)) < 0)
+    return 61;
+  t[2] = bench_now_ns();
+  out[0] = t[1] - t[0];
+  out[1] = t[2] - t[1];
+  return bench_write_all(1, out, sizeof(out)) < 0 ? 62 : 0;
+}
+
+/* Run the hidden mode in a fresh process (exec of this binary); first and
+ * second spawn in microseconds. */
+int bench_first_spawn_run(const char *kind, double *first, double *second) {
+  char *argv[5];
+  int p[2], ok;
+  uint64_t out[2];
+  pid_t pid;
+  argv[0] = bench_self;
+  argv[1] = (char *)"--first-spawn";
+  argv[2] = (char *)kind;
+  argv[3] = bench_true;
+  argv[4] = NULL;
+  if (pipe2(p, O_CLOEXEC) < 0)
+    return -1;
+  if (bench_spawn_plain(&pid, argv, p[1], 0) < 0) {
+    (void)close(p[0]);
+    (void)close(p[1]);
+    return -1;
+  }
+  (void)close(p[1]);
+  ok = bench_read_all(p[0], out, sizeof(out)) == 0;
+  (void)close(p[0]);
+  ok = bench_wait_ok(pid) == 0 && ok;
+  (void)bench_reap_strays(5000);
+  *first = (double)out[0] / 1000.0;
+  *second = (double)out[1] / 1000.0;
+  return ok ? 0 : -1;
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proc.c: what tether_bench reads from /proc: a process's status, state and memory, the members of
+ * a process group, the guard.
+ */
+#include "bench.h"
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)
+#define BENCH_HAVE_MALLINFO2 1
+#endif
+#endif
+
+int bench_read_status(pid_t pid, bench_proc_status *st) {
+  char path[64], buf[4096], *p;
+  (void)snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+  if (bench_read_text(path, buf, sizeof(buf)) < 0)
+    return -1;
+  st->vcsw = st->ivcsw = st->threads = -1;
+  st->state[0] = '\0';
+  if ((p = strstr(buf, "\nvoluntary_ctxt_switches:")) != NULL)
+    st->vcsw = strtol(p + 25, NULL, 10);
+  if ((p = strstr(buf, "\nnonvoluntary_ctxt_switches:")) != NULL)
+    st->ivcsw = strtol(p + 28, NULL, 10);
+  if ((p = strstr(buf, "\nThreads:")) != NULL)
+    st->threads = strtol(p + 9, NULL, 10);
+  if ((p = strstr(buf, "\nState:")) != NULL) {
+    size_t i = 0;
+    p += 7;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    while (p[i] != '\0' && p[i] != '\n' && i + 1 < sizeof(st->state)) {
+      st->state[i] = p[i];
+      i++;
+    }
+    st->state[i] = '\0';
+  }
+  return (st->vcsw < 0 || st->ivcsw < 0) ? -1 : 0;
+}
+
+bench_mem_point bench_mem_now(void) {
+  bench_mem_point m;
+  char buf[256];
+  long size = 0, res = 0;
+  DIR *d;
+  m.rss_kib = -1;
+  m.anon_kib = -1;
+  m.heap_bytes = -1;
+  m.fds = -1;
+  if (bench_read_text("/proc/self/statm", buf, sizeof(buf)) == 0 &&
+      sscanf(buf, "%ld %ld", &size, &res) == 2)
+    m.rss_kib = res * (sysconf(_SC_PAGESIZE) / 1024);
+  {
+    char st[4096], *p;
+    if (bench_read_text("/proc/self/status", st, sizeof(st)) == 0 &&
+        (p = strstr(st, "\nRssAnon:")) != NULL)
+      m.anon_kib = strtol(p + 9, NULL, 10);
+  }
+#if defined(BENCH_HAVE_MALLINFO2)
+  {
+    struct mallinfo2 mi = mallinfo2();
+    m.heap_bytes = (long)mi.uordblks;
+  }
+#endif
+  d = opendir("/proc/self/fd");
+  if (d != NULL) {
+    struct dirent *e;
+    long n = 0;
+    while ((e = readdir(d)) != NULL)
+      if (e->d_name[0] != '.')
+        n++;
+    (void)closedir(d);
+    m.fds = n - 1; /* the directory's own descriptor */
+  }
+  return m;
+}
+
+/* ---- /proc ---- */
+
+/* Fields of /proc/<pid>/stat after the command name. 0, or -1 when the
+ * process does not exist (any more). */
+static int proc_stat(pid_t pid, char *state, long *ppid, long *pgrp, long *sid) {
+  char path[64], buf[512], *p;
+  long a = 0, b = 0, c = 0;
+  char s = '?';
+  (void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+  if (bench_read_text(path, buf, sizeof(buf)) < 0 || buf[0] == '\0')
+    return -1;
+  p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+  if (p == NULL || sscanf(p + 1, " %c %ld %ld %ld", &s, &a, &b, &c) != 4)
+    return -1;
+  if (state != NULL)
+    *state = s;
+  if (ppid != NULL)
+    *ppid = a;
+  if (pgrp != NULL)
+    *pgrp = b;
+  if (sid != NULL)
+    *sid = c;
+  return 0;
+}
+
+/* Dead: gone from the table, or a zombie (it runs no more code). */
+int bench_proc_dead(pid_t pid) {
+  char st;
+  return proc_stat(pid, &st, NULL, NULL, NULL) < 0 || st == 'Z' || st == 'X';
+}
+
+/* Living (non-zombie) processes of a group, from /proc (tether's own
+ * tether_child_wait_tree() method). */
+int bench_group_live_count(pid_t pgid) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL) {
+    char st;
+    long pg;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    if (proc_stat((pid_t)atol(e->d_name), &st, NULL, &pg, NULL) == 0 && pg == (long)pgid &&
+        st != 'Z' && st != 'X')
+      n++;
+  }
+  (void)closedir(d);
+  return n;
+}
+
+/* The guard of this process (tether-guard, which holds the tethered
+ * children's groups since the spawn redesign; it is not our child): the
+ * newest process named tether-guard in our session. `parent` is kept for
+ * the callers; the keeper of TETHER_SPAWN_CATCH_ESCAPEES is not measured. */
+pid_t bench_find_keeper(pid_t parent) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  pid_t found = -1;
+  unsigned long long newest = 0;
+  (void)parent;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL) {
+    char path[300], buf[1024], *q;
+    FILE *f;
+    pid_t p;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    p = (pid_t)atol(e->d_name);
+    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+    f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    if (fgets(buf, sizeof(buf), f) != NULL && strstr(buf, "(tether-guard)") != NULL &&
+        (q = strrchr(buf, ')')) != NULL) {
+      /* after ')': state ppid pgrp session ... field 22 is starttime */
+      long sid = -1;
+      unsigned long long start = 0;
+      int i;
+      char *tok = strtok(q + 1, " ");
+      for (i = 3; tok != NULL; i++, tok = strtok(NULL, " ")) {
+        if (i == 6)
+          sid = atol(tok);
+        if (i == 22) {
+          start = strtoull(tok, NULL, 10);
+          break;
+        }
+      }
+      if (sid == (long)getsid(0) && start >= newest) {
+        newest = start;
+        found = p;
+      }
+    }
+    (void)fclose(f);
+  }
+  (void)closedir(d);
+  return found;
+}
+
+/* "Name:   123 kB" in a /proc text file; -1 if absent. */
+static long proc_kb(const char *text, const char *name) {
+  const char *p = text;
+  size_t len = strlen(name);
+  while ((p = strstr(p, name)) != NULL) {
+    if ((p == text || p[-1] == '\n') && p[len] == ':')
+      return strtol(p + len + 1, NULL, 10);
+    p += len;
+  }
+  return -1;
+}
+
+bench_kmem bench_proc_mem(pid_t pid) {
+  bench_kmem k;
+  char path[64], buf[4096];
+  k.vmrss = k.anon = k.pss = k.priv = -1;
+  (void)snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+  if (bench_read_text(path, buf, sizeof(buf)) == 0) {
+    k.vmrss = proc_kb(buf, "VmRSS");
+    k.anon = proc_kb(buf, "RssAnon");
+  }
+  (void)snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
+  if (bench_read_text(path, buf, sizeof(buf)) == 0) {
+    long c = proc_kb(buf, "Private_Clean"), dd = proc_kb(buf, "Private_Dirty");
+    k.pss = proc_kb(buf, "Pss");
+    k.priv = c >= 0 && dd >= 0 ? c + dd : -1;
+  }
+  return k;
+}
+
+long bench_self_threads(void) {
+  bench_proc_status st;
+  return bench_read_status(getpid(), &st) == 0 ? st.threads : -1;
+}
