@@ -57,6 +57,23 @@ enum { PH_START, PH_EXIT, PH_RELEASE, PH_COUNT };
 /* Tree teardown variants (children_tree.c). */
 enum { T_FREE, T_WAIT_TREE, T_RAW, T_COUNT };
 
+/* Series of the first spawn in a fresh process, microseconds: tether's
+ * first and second spawn and their difference (the guard start), the same
+ * for posix_spawn (the cold start of any first spawn). */
+enum {
+  F_TETHER_FIRST,
+  F_TETHER_SECOND,
+  F_GUARD,
+  F_POSIX_FIRST,
+  F_POSIX_SECOND,
+  F_POSIX_COLD,
+  F_COUNT
+};
+
+/* Series of the parent SIGKILL, ms after the kill: the child dead, the
+ * grandchild, the later of the two, the guard exited. */
+enum { K_CHILD, K_GRANDCHILD, K_LAST, K_GUARD, K_COUNT };
+
 /* Items of --only besides the round-trip variants (bits V_COUNT...). */
 #define B_SPAWN(s) (1u << (V_COUNT + (s)))
 #define B_FIRST (1u << (V_COUNT + S_COUNT))
@@ -139,10 +156,6 @@ typedef struct bench_kmem {
   long vmrss, anon, pss, priv; /* KiB; priv = Private_Clean + Private_Dirty */
 } bench_kmem;
 
-typedef struct bench_kill_run {
-  double child_ms, grandchild_ms, keeper_ms; /* keeper: -1 if not seen gone */
-} bench_kill_run;
-
 typedef struct bench_cmem_result {
   int ok;
   long n;
@@ -176,10 +189,10 @@ typedef struct bench_child_results {
   int spawn_done, first_done, tree_done, kill_done, cmem_done;
   bench_series spawn[P_COUNT][S_COUNT];
   bench_series spawn_ph[P_COUNT][S_COUNT][PH_COUNT];
-  bench_series t_first, t_second, keeper_start, p_first, p_second, p_cold;
+  bench_series first[F_COUNT];
   bench_series tree[T_COUNT], tree_phase[T_COUNT];
   int tree_pidfd;
-  bench_series k_child, k_grandchild, k_last, k_keeper;
+  bench_series kill[K_COUNT];
   int kill_failed;
   bench_cmem_result cmem;
   bench_cow_result cow;
@@ -203,15 +216,8 @@ typedef struct bench_options {
   bench_child_opts co;
 } bench_options;
 
-typedef struct bench_rt_set {
-  double *us[V_COUNT]; /* per sample */
-  int n[V_COUNT];
-  bench_stats st[V_COUNT];
-  int have[V_COUNT];
-} bench_rt_set;
-
 typedef struct bench_results {
-  bench_rt_set rt[P_COUNT];
+  bench_series rt[P_COUNT][V_COUNT]; /* round trip, us */
   bench_idle_result idle;
   bench_mem_result mem;
   int idle_done;
@@ -230,24 +236,24 @@ extern char bench_true[PATH_MAX];
 /* children_mem.c */
 int bench_hidden_children_mem(long n);
 int bench_hidden_keeper_cow(long mib);
+int bench_children_mem_step(const bench_child_opts *co, bench_child_results *cr);
 
 /* children_spawn.c */
-double bench_spawn_sample(int s, long warm, long count, int pin_cpu, double *ph_us);
+int bench_spawn_step(const bench_child_opts *co, bench_child_results *cr);
+int bench_first_spawn_step(const bench_child_opts *co, bench_child_results *cr);
 int bench_hidden_first_spawn(const char *kind, const char *prog);
-int bench_first_spawn_run(const char *kind, double *first, double *second);
 extern const bench_spawn_mech bench_spawn_mechs[S_COUNT];
 
 /* children_tree.c */
 int bench_hidden_tree(long n);
-int bench_tree_worker(int samples, long n, int res_fd);
+int bench_tree_step(const bench_child_opts *co, bench_child_results *cr);
+int bench_kill_step(const bench_child_opts *co, bench_child_results *cr);
 int bench_hidden_forker(void);
 int bench_hidden_middle(void);
-int bench_kill_worker(int runs, int res_fd);
 extern const bench_tree_mech bench_tree_mechs[T_COUNT];
 
 /* idle.c */
-bench_idle_result bench_run_idle(int idle_ms);
-bench_mem_result bench_run_mem(void);
+int bench_idle_step(const bench_options *o, bench_results *r);
 
 /* machine.c */
 void bench_read_load(char *out, size_t cap);
@@ -268,15 +274,15 @@ int bench_write_json(const char *path, const bench_options *o, const bench_machi
 void bench_print_report(const bench_options *o, const bench_machine *m, const bench_results *res);
 
 /* signals.c */
-double bench_run_sample(int v, long warm, long rounds, int pin_cpu);
+int bench_roundtrip_step(const bench_options *o, int first_cpu, bench_results *r);
 extern const bench_rt_mech bench_rt_mechs[V_COUNT];
 
 /* util.c */
 uint64_t bench_now_ns(void);
-void bench_sleep_ms(int ms);
 int bench_write_all(int fd, const void *buf, size_t n);
 int bench_read_all(int fd, void *buf, size_t n);
 int bench_read_text(const char *path, char *buf, size_t cap);
+void bench_copy_until(char *dst, size_t cap, const char *src, const char *stop);
 bench_stats bench_compute_stats(const double *v, int n);
 void bench_report_child(const char *who, const char *what, pid_t pid);
 void bench_pin_self(int pin_cpu);
@@ -286,9 +292,12 @@ void bench_become_subreaper(void);
 int bench_reap_strays(int max_ms);
 int bench_wait_ok(pid_t pid);
 int bench_spawn_plain(pid_t *pid, char *const *argv, int out_fd, int new_group);
-int bench_series_alloc(bench_series *s, int cap);
+int bench_series_alloc(bench_series *s, int n, int cap);
 void bench_series_add(bench_series *s, double x);
-void bench_series_done(bench_series *s);
+void bench_series_done(bench_series *s, int n);
+void bench_series_free(bench_series *s, int n);
+int bench_fork_worker(int (*fn)(void *arg, int res_fd), void *arg, int pin_cpu, pid_t *pid);
+int bench_run_self(char *const *argv, void *out, size_t size);
 int bench_parse_long(const char *s, long lo, long *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include "bench.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -111,4 +112,32 @@ int bench_hidden_keeper_cow(long mib) {
   tether_child_free(c);
   free(ballast);
   return bench_write_all(1, &r, sizeof(r)) < 0 ? 113 : 0;
+}
+
+/* Run a hidden mode `mode arg` of this binary; its result, `size` bytes,
+ * into out. 0 or -1. */
+static int run_hidden(const char *mode, long arg, void *out, size_t size) {
+  char nbuf[32], *argv[4];
+  (void)snprintf(nbuf, sizeof(nbuf), "%ld", arg);
+  argv[0] = bench_self;
+  argv[1] = (char *)mode;
+  argv[2] = nbuf;
+  argv[3] = NULL;
+  return bench_run_self(argv, out, size);
+}
+
+/* The last step of the children: the guard's memory and the program's per
+ * child, then the copy-on-write test. 0, or 1 when either failed. */
+int bench_children_mem_step(const bench_child_opts *co, bench_child_results *cr) {
+  fprintf(stderr, "tether_bench: keeper and per-child memory\n");
+  if (run_hidden("--children-mem", CMEM_CHILDREN, &cr->cmem, sizeof(cr->cmem)) < 0)
+    cr->cmem.ok = 0;
+  if (run_hidden("--keeper-cow", co->cow_mib, &cr->cow, sizeof(cr->cow)) < 0)
+    cr->cow.ok = 0;
+  cr->cmem_done = 1;
+  if (!cr->cmem.ok || !cr->cow.ok) {
+    fprintf(stderr, "tether_bench: children memory measurement failed\n");
+    return 1;
+  }
+  return 0;
 }

@@ -177,23 +177,30 @@ typedef struct spawn_report {
   uint64_t total, ph[PH_COUNT];
 } spawn_report;
 
-/* One sample in a fresh process: `warm` untimed spawns (the first tethered
+/* One sample: which mechanism, `warm` untimed spawns (the first tethered
  * one starts the keeper), then `count` timed ones. */
-static int spawn_worker(int s, long warm, long count, int res_fd) {
+typedef struct spawn_job {
+  int s;
+  long warm, count;
+} spawn_job;
+
+/* The worker of a sample, in a fresh process. */
+static int spawn_worker(void *arg, int res_fd) {
+  const spawn_job *job = (const spawn_job *)arg;
   spawn_report rep;
   uint64_t t0 = 0;
   long i;
 #if defined(TETHER_BENCH_HAVE_LIBUV)
-  if (s == S_LIBUV && uv_loop_init(&g_sp_loop) != 0)
+  if (job->s == S_LIBUV && uv_loop_init(&g_sp_loop) != 0)
     return 50;
 #endif
   t0 = bench_now_ns();
-  for (i = 0; i < warm + count; i++) {
-    if (i == warm) {
+  for (i = 0; i < job->warm + job->count; i++) {
+    if (i == job->warm) {
       memset(g_ph, 0, sizeof(g_ph));
       t0 = bench_now_ns();
     }
-    if (spawn_once(s) < 0)
+    if (spawn_once(job->s) < 0)
       return 51;
   }
   rep.total = bench_now_ns() - t0;
@@ -203,28 +210,19 @@ static int spawn_worker(int s, long warm, long count, int res_fd) {
 
 /* Mean microseconds per spawn of one sample (and per phase in ph_us), or
  * < 0 on failure. */
-double bench_spawn_sample(int s, long warm, long count, int pin_cpu, double *ph_us) {
-  int res[2], ok, k;
+static double spawn_sample(int s, long warm, long count, int pin_cpu, double *ph_us) {
+  spawn_job job;
   spawn_report rep;
   pid_t pid;
-  if (pipe2(res, O_CLOEXEC) < 0)
+  int fd, ok, k;
+  job.s = s;
+  job.warm = warm;
+  job.count = count;
+  fd = bench_fork_worker(spawn_worker, &job, pin_cpu, &pid);
+  if (fd < 0)
     return -1;
-  fflush(NULL);
-  pid = fork();
-  if (pid < 0) {
-    (void)close(res[0]);
-    (void)close(res[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    (void)close(res[0]);
-    (void)alarm(CHILD_TIMEOUT_S);
-    bench_pin_self(pin_cpu);
-    _exit(spawn_worker(s, warm, count, res[1]));
-  }
-  (void)close(res[1]);
-  ok = bench_read_all(res[0], &rep, sizeof(rep)) == 0;
-  (void)close(res[0]);
+  ok = bench_read_all(fd, &rep, sizeof(rep)) == 0;
+  (void)close(fd);
   bench_report_child(bench_spawn_mechs[s].name, "sample", pid);
   (void)bench_reap_strays(5000); /* its keeper, winding down */
   if (!ok)
@@ -232,6 +230,48 @@ double bench_spawn_sample(int s, long warm, long count, int pin_cpu, double *ph_
   for (k = 0; k < PH_COUNT; k++)
     ph_us[k] = (double)rep.ph[k] / 1000.0 / (double)count;
   return (double)rep.total / 1000.0 / (double)count;
+}
+
+/* Step 1 of the children: spawn + wait, interleaved over variants and
+ * placements. 0, or 1 when a sample failed. */
+int bench_spawn_step(const bench_child_opts *co, bench_child_results *cr) {
+  int s, v, p, k, failed = 0;
+  for (p = 0; p < P_COUNT; p++) {
+    if (bench_series_alloc(cr->spawn[p], S_COUNT, co->samples) < 0)
+      return 1;
+    for (v = 0; v < S_COUNT; v++)
+      if (bench_series_alloc(cr->spawn_ph[p][v], PH_COUNT, co->samples) < 0)
+        return 1;
+  }
+  for (s = 0; s < co->samples; s++) {
+    fprintf(stderr, "tether_bench: spawn pass %d/%d\n", s + 1, co->samples);
+    for (p = 0; p < P_COUNT; p++) {
+      if (!(co->places & (1u << p)))
+        continue;
+      for (v = 0; v < S_COUNT; v++) {
+        double us, ph[PH_COUNT];
+        if (!(co->only & B_SPAWN(v)) || !bench_spawn_mechs[v].available)
+          continue;
+        us =
+            spawn_sample(v, co->spawn_warmup, co->spawns, p == P_SAME_CPU ? co->first_cpu : -1, ph);
+        if (us < 0) {
+          fprintf(stderr, "tether_bench: %s: sample %d failed\n", bench_spawn_mechs[v].name, s + 1);
+          failed = 1;
+          continue;
+        }
+        bench_series_add(&cr->spawn[p][v], us);
+        for (k = 0; k < PH_COUNT; k++)
+          bench_series_add(&cr->spawn_ph[p][v][k], ph[k]);
+      }
+    }
+  }
+  for (p = 0; p < P_COUNT; p++) {
+    bench_series_done(cr->spawn[p], S_COUNT);
+    for (v = 0; v < S_COUNT; v++)
+      bench_series_done(cr->spawn_ph[p][v], PH_COUNT);
+  }
+  cr->spawn_done = 1;
+  return failed;
 }
 
 /* ---- keeper start: the first spawn in a fresh process ---- */
@@ -253,31 +293,42 @@ int bench_hidden_first_spawn(const char *kind, const char *prog) {
   return bench_write_all(1, out, sizeof(out)) < 0 ? 62 : 0;
 }
 
-/* Run the hidden mode in a fresh process (exec of this binary); first and
- * second spawn in microseconds. */
-int bench_first_spawn_run(const char *kind, double *first, double *second) {
-  char *argv[5];
-  int p[2], ok;
-  uint64_t out[2];
-  pid_t pid;
-  argv[0] = bench_self;
-  argv[1] = (char *)"--first-spawn";
-  argv[2] = (char *)kind;
-  argv[3] = bench_true;
-  argv[4] = NULL;
-  if (pipe2(p, O_CLOEXEC) < 0)
-    return -1;
-  if (bench_spawn_plain(&pid, argv, p[1], 0) < 0) {
-    (void)close(p[0]);
-    (void)close(p[1]);
-    return -1;
-  }
-  (void)close(p[1]);
-  ok = bench_read_all(p[0], out, sizeof(out)) == 0;
-  (void)close(p[0]);
-  ok = bench_wait_ok(pid) == 0 && ok;
-  (void)bench_reap_strays(5000);
-  *first = (double)out[0] / 1000.0;
-  *second = (double)out[1] / 1000.0;
-  return ok ? 0 : -1;
+/* The keeper start: first spawns in fresh processes (the hidden mode above,
+ * an exec of this binary), tether and plain posix_spawn interleaved. Each
+ * kind fills three series from `first`: first spawn, second spawn, first -
+ * second. 0, or 1 when a run failed. */
+int bench_first_spawn_step(const bench_child_opts *co, bench_child_results *cr) {
+  static const struct {
+    const char *kind;
+    int first;
+  } kinds[] = {{"tether", F_TETHER_FIRST}, {"posix", F_POSIX_FIRST}};
+  int i, failed = 0;
+  size_t k;
+  if (bench_series_alloc(cr->first, F_COUNT, (int)co->first_runs) < 0)
+    return 1;
+  fprintf(stderr, "tether_bench: first spawn, %ld fresh processes each\n", co->first_runs);
+  for (i = 0; i < co->first_runs; i++)
+    for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+      char *argv[5];
+      uint64_t out[2] = {0, 0};
+      double a, b;
+      bench_series *s = &cr->first[kinds[k].first];
+      argv[0] = bench_self;
+      argv[1] = (char *)"--first-spawn";
+      argv[2] = (char *)kinds[k].kind;
+      argv[3] = bench_true;
+      argv[4] = NULL;
+      if (bench_run_self(argv, out, sizeof(out)) < 0) {
+        failed = 1;
+        continue;
+      }
+      a = (double)out[0] / 1000.0;
+      b = (double)out[1] / 1000.0;
+      bench_series_add(&s[0], a);
+      bench_series_add(&s[1], b);
+      bench_series_add(&s[2], a - b);
+    }
+  bench_series_done(cr->first, F_COUNT);
+  cr->first_done = 1;
+  return failed;
 }

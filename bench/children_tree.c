@@ -162,27 +162,32 @@ static int tree_start(int v, long n, tether_child **c, pid_t *leader) {
   return -1;
 }
 
+/* A pidfd of pid, or -1 (none before Linux 5.3). */
+static int pidfd_open(pid_t pid) {
+#if defined(SYS_pidfd_open)
+  return (int)syscall(SYS_pidfd_open, (long)pid, 0L);
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
 /* Open a pidfd per member (untimed). 1 if pidfds are used, 0 for the /proc
  * fallback (kernel before 5.3). */
 static int tree_open(long n) {
-#if defined(SYS_pidfd_open)
   long i;
   for (i = 0; i < n; i++) {
-    long fd = syscall(SYS_pidfd_open, (long)g_tree_pids[i], 0L);
+    int fd = pidfd_open(g_tree_pids[i]);
     if (fd < 0) {
       while (i-- > 0)
         (void)close(g_tree_pfd[i].fd);
       return 0;
     }
-    g_tree_pfd[i].fd = (int)fd;
+    g_tree_pfd[i].fd = fd;
     g_tree_pfd[i].events = POLLIN;
     g_tree_pfd[i].revents = 0;
   }
   return 1;
-#else
-  (void)n;
-  return 0;
-#endif
 }
 
 /* Wait until every member is dead (a zombie or gone): a pidfd turns
@@ -265,23 +270,69 @@ static int tree_sample(int v, long n, double *ms, double *phase_ms) {
 }
 
 /* The whole teardown measurement in one process (a subreaper, so that it
- * reaps the raw trees' orphans), variants interleaved. Writes, per sample
- * and variant, the two durations (-1 for a failed sample). */
-int bench_tree_worker(int samples, long n, int res_fd) {
+ * reaps the raw trees' orphans), variants interleaved: arg is the
+ * bench_child_opts. Writes, per sample and variant, the two durations (-1
+ * for a failed sample). */
+static int tree_worker(void *arg, int res_fd) {
+  const bench_child_opts *co = (const bench_child_opts *)arg;
   int s, v;
   double ms, ph, out[2];
   bench_become_subreaper();
   /* Warm-up, untimed: starts the keeper, faults in the tree code. */
-  if (tree_sample(T_FREE, n, &ms, &ph) < 0 || tree_sample(T_RAW, n, &ms, &ph) < 0)
+  if (tree_sample(T_FREE, co->tree_n, &ms, &ph) < 0 || tree_sample(T_RAW, co->tree_n, &ms, &ph) < 0)
     return 80;
-  for (s = 0; s < samples; s++)
+  for (s = 0; s < co->samples; s++)
     for (v = 0; v < T_COUNT; v++) {
-      if (tree_sample(v, n, &out[0], &out[1]) < 0)
+      if (tree_sample(v, co->tree_n, &out[0], &out[1]) < 0)
         out[0] = out[1] = -1;
       if (bench_write_all(res_fd, out, sizeof(out)) < 0)
         return 81;
     }
   return 0;
+}
+
+/* Step 2 of the children: tree teardown, in one worker. 0, or 1 when a
+ * sample failed. */
+int bench_tree_step(const bench_child_opts *co, bench_child_results *cr) {
+  int s, v, fd, pidfd, failed = 0;
+  pid_t pid;
+  if (bench_series_alloc(cr->tree, T_COUNT, co->samples) < 0 ||
+      bench_series_alloc(cr->tree_phase, T_COUNT, co->samples) < 0)
+    return 1;
+  fprintf(stderr, "tether_bench: teardown of a %ld-process tree, %d samples\n", co->tree_n,
+          co->samples);
+  pidfd = pidfd_open(getpid());
+  cr->tree_pidfd = pidfd >= 0;
+  if (pidfd >= 0)
+    (void)close(pidfd);
+  fd = bench_fork_worker(tree_worker, (void *)co, -1, &pid);
+  if (fd < 0) {
+    failed = 1;
+  } else {
+    for (s = 0; s < co->samples; s++)
+      for (v = 0; v < T_COUNT; v++) {
+        double out[2];
+        if (bench_read_all(fd, out, sizeof(out)) < 0) {
+          failed = 1;
+          s = co->samples;
+          break;
+        }
+        if (out[0] < 0) {
+          fprintf(stderr, "tether_bench: %s: sample %d failed\n", bench_tree_mechs[v].name, s + 1);
+          failed = 1;
+          continue;
+        }
+        bench_series_add(&cr->tree[v], out[0]);
+        bench_series_add(&cr->tree_phase[v], out[1]);
+      }
+    (void)close(fd);
+    bench_report_child("teardown", "worker", pid);
+    (void)bench_reap_strays(5000);
+  }
+  bench_series_done(cr->tree, T_COUNT);
+  bench_series_done(cr->tree_phase, T_COUNT);
+  cr->tree_done = 1;
+  return failed;
 }
 
 /* ---- 3. parent SIGKILL -> descendants dead ---- */
@@ -327,10 +378,14 @@ int bench_hidden_middle(void) {
   return 0;
 }
 
+typedef struct kill_run {
+  double child_ms, grandchild_ms, keeper_ms; /* keeper: -1 if not seen gone */
+} kill_run;
+
 /* One run: start a middle, SIGKILL it once its grandchild reported, poll
  * /proc every KILL_POLL_US until the child and grandchild are dead (and
  * the keeper, for at most 2 s more). */
-static int kill_once(bench_kill_run *out) {
+static int kill_once(kill_run *out) {
   char *argv[3];
   int p[2], ok, done[3] = {0, 0, 0}, i;
   int32_t pids[3];
@@ -379,16 +434,58 @@ static int kill_once(bench_kill_run *out) {
   return ok ? 0 : -1;
 }
 
-int bench_kill_worker(int runs, int res_fd) {
+/* The parent-kill runs in one worker (a subreaper: it reaps the guards);
+ * arg is the bench_child_opts. Writes a kill_run per run (-2 when it
+ * failed). */
+static int kill_worker(void *arg, int res_fd) {
+  const bench_child_opts *co = (const bench_child_opts *)arg;
   int r;
-  bench_kill_run k;
+  kill_run k;
   bench_become_subreaper();
   fine_timer_slack();
-  for (r = 0; r < runs; r++) {
+  for (r = 0; r < (int)co->kill_runs; r++) {
     if (kill_once(&k) < 0)
       k.child_ms = k.grandchild_ms = k.keeper_ms = -2;
     if (bench_write_all(res_fd, &k, sizeof(k)) < 0)
       return 95;
   }
   return 0;
+}
+
+/* Step 3 of the children: parent SIGKILL. 0, or 1 when a run failed. */
+int bench_kill_step(const bench_child_opts *co, bench_child_results *cr) {
+  int fd, i, failed = 0;
+  pid_t pid;
+  if (bench_series_alloc(cr->kill, K_COUNT, (int)co->kill_runs) < 0)
+    return 1;
+  fprintf(stderr, "tether_bench: parent SIGKILL, %ld runs\n", co->kill_runs);
+  fd = bench_fork_worker(kill_worker, (void *)co, -1, &pid);
+  if (fd < 0) {
+    failed = 1;
+  } else {
+    for (i = 0; i < co->kill_runs; i++) {
+      kill_run kr;
+      if (bench_read_all(fd, &kr, sizeof(kr)) < 0) {
+        failed = 1;
+        break;
+      }
+      if (kr.child_ms < 0 || kr.grandchild_ms < 0) {
+        cr->kill_failed++;
+        failed = 1;
+        continue;
+      }
+      bench_series_add(&cr->kill[K_CHILD], kr.child_ms);
+      bench_series_add(&cr->kill[K_GRANDCHILD], kr.grandchild_ms);
+      bench_series_add(&cr->kill[K_LAST],
+                       kr.child_ms > kr.grandchild_ms ? kr.child_ms : kr.grandchild_ms);
+      if (kr.keeper_ms >= 0)
+        bench_series_add(&cr->kill[K_GUARD], kr.keeper_ms);
+    }
+    (void)close(fd);
+    bench_report_child("parent kill", "worker", pid);
+    (void)bench_reap_strays(5000);
+  }
+  bench_series_done(cr->kill, K_COUNT);
+  cr->kill_done = 1;
+  return failed;
 }

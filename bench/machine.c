@@ -49,17 +49,8 @@ void bench_describe_machine(bench_machine *m) {
     p = strstr(buf, "model name");
     if (p == NULL)
       p = strstr(buf, "Model");
-    if (p != NULL && (p = strchr(p, ':')) != NULL) {
-      size_t i = 0;
-      p++;
-      while (*p == ' ' || *p == '\t')
-        p++;
-      while (p[i] != '\0' && p[i] != '\n' && i + 1 < sizeof(m->cpu)) {
-        m->cpu[i] = p[i];
-        i++;
-      }
-      m->cpu[i] = '\0';
-    }
+    if (p != NULL && (p = strchr(p, ':')) != NULL)
+      bench_copy_until(m->cpu, sizeof(m->cpu), p + 1 + strspn(p + 1, " \t"), "\n");
   }
   m->cores = sysconf(_SC_NPROCESSORS_ONLN);
   bench_read_load(m->load_start, sizeof(m->load_start));

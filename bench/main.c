@@ -60,6 +60,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,162 +136,131 @@ static int parse_only(const char *list, unsigned *mask) {
   return *mask ? 0 : -1;
 }
 
-int main(int argc, char **argv) {
-  bench_options o;
-  bench_machine m;
-  bench_results r;
-  long samples = -1, rounds = -1, warmup = -1, idle_ms = -1, tmp;
-  long spawns = -1, tree_n = -1, kill_runs = -1, first_runs = -1;
-  int i, v, s, p, failed = 0;
-  i = bench_hidden_main(argc, argv);
-  if (i >= 0)
-    return i;
-  memset(&o, 0, sizeof(o));
-  memset(&r, 0, sizeof(r));
-  o.only = B_ALL;
-  o.source = "unknown";
-  o.places = (1u << P_COUNT) - 1;
+/* The numeric options: name, least value, greatest, default with --quick
+ * and without. */
+enum { N_SAMPLES, N_ROUNDS, N_WARMUP, N_IDLE_MS, N_SPAWNS, N_TREE, N_KILL, N_FIRST, N_COUNT };
+static const struct {
+  const char *name;
+  long lo, hi, quick, full;
+} g_num[N_COUNT] = {
+    {"--samples", 1, LONG_MAX, 3, 21},    {"--rounds", 1, LONG_MAX, 300, 20000},
+    {"--warmup", 0, LONG_MAX, 30, 2000},  {"--idle-ms", 1, LONG_MAX, 300, 2000},
+    {"--spawns", 1, LONG_MAX, 20, 200},   {"--tree-size", 1, TREE_MAX, TREE_DEFAULT, TREE_DEFAULT},
+    {"--kill-runs", 1, LONG_MAX, 5, 100}, {"--first-runs", 1, LONG_MAX, 3, 11},
+};
+
+/* The index in g_num of option a, or N_COUNT. */
+static int num_option(const char *a) {
+  int k;
+  for (k = 0; k < N_COUNT; k++)
+    if (strcmp(a, g_num[k].name) == 0)
+      break;
+  return k;
+}
+
+/* Parse the command line into o (every count set, its default when not
+ * given). -1 to go on, else the exit code of the program. */
+static int parse_args(int argc, char **argv, bench_options *o) {
+  long num[N_COUNT];
+  int i, k;
+  for (k = 0; k < N_COUNT; k++)
+    num[k] = -1;
+  o->only = B_ALL;
+  o->source = "unknown";
+  o->places = (1u << P_COUNT) - 1;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+    k = num_option(a);
     if (strcmp(a, "--quick") == 0) {
-      o.quick = 1;
+      o->quick = 1;
     } else if (strcmp(a, "--no-idle") == 0) {
-      o.no_idle = 1;
-    } else if (val != NULL && (strcmp(a, "--spawns") == 0 || strcmp(a, "--tree-size") == 0 ||
-                               strcmp(a, "--kill-runs") == 0 || strcmp(a, "--first-runs") == 0)) {
-      if (bench_parse_long(val, 1, &tmp) < 0 || (strcmp(a, "--tree-size") == 0 && tmp > TREE_MAX)) {
-        fprintf(stderr, "tether_bench: bad value for %s: %s\n", a, val);
-        return 2;
-      }
-      if (strcmp(a, "--spawns") == 0)
-        spawns = tmp;
-      else if (strcmp(a, "--tree-size") == 0)
-        tree_n = tmp;
-      else if (strcmp(a, "--kill-runs") == 0)
-        kill_runs = tmp;
-      else
-        first_runs = tmp;
-      i++;
+      o->no_idle = 1;
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       return 0;
-    } else if (val != NULL && strcmp(a, "--json") == 0) {
-      o.json = val;
+    } else if (val == NULL) {
+      usage(stderr);
+      return 2;
+    } else if (k < N_COUNT) {
+      if (bench_parse_long(val, g_num[k].lo, &num[k]) < 0 || num[k] > g_num[k].hi) {
+        fprintf(stderr, "tether_bench: bad value for %s: %s\n", a, val);
+        return 2;
+      }
       i++;
-    } else if (val != NULL && strcmp(a, "--source") == 0) {
-      o.source = val;
+    } else if (strcmp(a, "--json") == 0) {
+      o->json = val;
       i++;
-    } else if (val != NULL && strcmp(a, "--placement") == 0) {
+    } else if (strcmp(a, "--source") == 0) {
+      o->source = val;
+      i++;
+    } else if (strcmp(a, "--placement") == 0) {
       if (strcmp(val, "unpinned") == 0)
-        o.places = 1u << P_FREE;
+        o->places = 1u << P_FREE;
       else if (strcmp(val, "same-cpu") == 0)
-        o.places = 1u << P_SAME_CPU;
+        o->places = 1u << P_SAME_CPU;
       else if (strcmp(val, "both") == 0)
-        o.places = (1u << P_COUNT) - 1;
+        o->places = (1u << P_COUNT) - 1;
       else {
         fprintf(stderr, "tether_bench: bad --placement: %s\n", val);
         return 2;
       }
       i++;
-    } else if (val != NULL && strcmp(a, "--only") == 0) {
-      if (parse_only(val, &o.only) < 0) {
+    } else if (strcmp(a, "--only") == 0) {
+      if (parse_only(val, &o->only) < 0) {
         fprintf(stderr, "tether_bench: bad --only list: %s\n", val);
         return 2;
       }
-      i++;
-    } else if (val != NULL && (strcmp(a, "--samples") == 0 || strcmp(a, "--rounds") == 0 ||
-                               strcmp(a, "--warmup") == 0 || strcmp(a, "--idle-ms") == 0)) {
-      long lo = strcmp(a, "--warmup") == 0 ? 0 : 1;
-      if (bench_parse_long(val, lo, &tmp) < 0) {
-        fprintf(stderr, "tether_bench: bad value for %s: %s\n", a, val);
-        return 2;
-      }
-      if (strcmp(a, "--samples") == 0)
-        samples = tmp;
-      else if (strcmp(a, "--rounds") == 0)
-        rounds = tmp;
-      else if (strcmp(a, "--warmup") == 0)
-        warmup = tmp;
-      else
-        idle_ms = tmp;
       i++;
     } else {
       usage(stderr);
       return 2;
     }
   }
-  o.samples = (int)(samples > 0 ? samples : o.quick ? 3 : 21);
-  o.rounds = rounds > 0 ? rounds : o.quick ? 300 : 20000;
-  o.warmup = warmup >= 0 ? warmup : o.quick ? 30 : 2000;
-  o.idle_ms = (int)(idle_ms > 0 ? idle_ms : o.quick ? 300 : 2000);
-  if (o.no_idle)
-    o.only &= ~B_IDLE;
+  for (k = 0; k < N_COUNT; k++)
+    if (num[k] < 0)
+      num[k] = o->quick ? g_num[k].quick : g_num[k].full;
+  o->samples = (int)num[N_SAMPLES];
+  o->rounds = num[N_ROUNDS];
+  o->warmup = num[N_WARMUP];
+  o->idle_ms = (int)num[N_IDLE_MS];
+  if (o->no_idle)
+    o->only &= ~B_IDLE;
+  o->co.only = o->only;
+  o->co.samples = o->samples;
+  o->co.spawns = num[N_SPAWNS];
+  o->co.spawn_warmup = o->quick ? 2 : 5; /* >= 1: the first starts the keeper */
+  o->co.tree_n = num[N_TREE];
+  o->co.kill_runs = num[N_KILL];
+  o->co.first_runs = num[N_FIRST];
+  o->co.cow_mib = o->quick ? 16 : 64;
+  return -1;
+}
 
+int main(int argc, char **argv) {
+  bench_options o;
+  bench_machine m;
+  bench_results r;
+  int p, rc, failed = 0;
+  rc = bench_hidden_main(argc, argv);
+  if (rc >= 0)
+    return rc;
+  memset(&o, 0, sizeof(o));
+  memset(&r, 0, sizeof(r));
+  rc = parse_args(argc, argv, &o);
+  if (rc >= 0)
+    return rc;
   bench_describe_machine(&m);
   if (m.first_cpu < 0)
     o.places &= ~(1u << P_SAME_CPU);
-  o.co.only = o.only;
   o.co.places = o.places;
-  o.co.samples = o.samples;
   o.co.first_cpu = m.first_cpu;
-  o.co.spawns = spawns > 0 ? spawns : o.quick ? 20 : 200;
-  o.co.spawn_warmup = o.quick ? 2 : 5; /* >= 1: the first starts the keeper */
-  o.co.tree_n = tree_n > 0 ? tree_n : TREE_DEFAULT;
-  o.co.kill_runs = kill_runs > 0 ? kill_runs : o.quick ? 5 : 100;
-  o.co.first_runs = first_runs > 0 ? first_runs : o.quick ? 3 : 11;
-  o.co.cow_mib = o.quick ? 16 : 64;
-  for (p = 0; p < P_COUNT; p++)
-    for (v = 0; v < V_COUNT; v++) {
-      r.rt[p].us[v] = (double *)calloc((size_t)o.samples, sizeof(double));
-      if (r.rt[p].us[v] == NULL)
-        return 1;
-    }
 
-  /* Interleaved: one sample of every variant (and placement) per pass. */
-  for (s = 0; (o.only & B_ROUNDTRIP) && s < o.samples; s++) {
-    fprintf(stderr, "tether_bench: round trip pass %d/%d\n", s + 1, o.samples);
-    for (p = 0; p < P_COUNT; p++) {
-      if (!(o.places & (1u << p)))
-        continue;
-      for (v = 0; v < V_COUNT; v++) {
-        double us;
-        bench_rt_set *rs = &r.rt[p];
-        if (!(o.only & (1u << v)) || !bench_rt_mechs[v].available)
-          continue;
-        us = bench_run_sample(v, o.warmup, o.rounds, p == P_SAME_CPU ? m.first_cpu : -1);
-        if (us < 0) {
-          fprintf(stderr, "tether_bench: %s: sample %d failed\n", bench_rt_mechs[v].name, s + 1);
-          failed = 1;
-          continue;
-        }
-        rs->us[v][rs->n[v]++] = us;
-      }
-    }
-  }
-  for (p = 0; p < P_COUNT; p++)
-    for (v = 0; v < V_COUNT; v++) {
-      bench_rt_set *rs = &r.rt[p];
-      rs->have[v] = rs->n[v] > 0;
-      if (rs->have[v])
-        rs->st[v] = bench_compute_stats(rs->us[v], rs->n[v]);
-    }
-
-  if (o.only & B_IDLE) {
-    fprintf(stderr, "tether_bench: idle window %d ms\n", o.idle_ms);
-    r.idle = bench_run_idle(o.idle_ms);
-    r.idle_done = 1;
-    if (!r.idle.ok) {
-      fprintf(stderr, "tether_bench: idle measurement failed\n");
-      failed = 1;
-    }
-    r.mem = bench_run_mem();
-    if (!r.mem.ok) {
-      fprintf(stderr, "tether_bench: memory measurement failed\n");
-      failed = 1;
-    }
-  }
-
+  /* 1. round trip, 2. idle, 3. children. */
+  if ((o.only & B_ROUNDTRIP) && bench_roundtrip_step(&o, m.first_cpu, &r) != 0)
+    failed = 1;
+  if ((o.only & B_IDLE) && bench_idle_step(&o, &r) != 0)
+    failed = 1;
   if (bench_run_children(&o.co, &r.ch) != 0)
     failed = 1;
 
@@ -300,8 +270,7 @@ int main(int argc, char **argv) {
   if (o.json != NULL && bench_write_json(o.json, &o, &m, &r) < 0)
     failed = 1;
   for (p = 0; p < P_COUNT; p++)
-    for (v = 0; v < V_COUNT; v++)
-      free(r.rt[p].us[v]);
+    bench_series_free(r.rt[p], V_COUNT);
   bench_free_children(&r.ch);
   return failed;
 }

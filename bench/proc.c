@@ -20,30 +20,29 @@
 #endif
 #endif
 
+/* The number of a line "Name:   123 kB" of a /proc text file; -1 if absent. */
+static long proc_number(const char *text, const char *name) {
+  const char *p = text;
+  size_t len = strlen(name);
+  while ((p = strstr(p, name)) != NULL) {
+    if ((p == text || p[-1] == '\n') && p[len] == ':')
+      return strtol(p + len + 1, NULL, 10);
+    p += len;
+  }
+  return -1;
+}
+
 int bench_read_status(pid_t pid, bench_proc_status *st) {
   char path[64], buf[4096], *p;
   (void)snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
   if (bench_read_text(path, buf, sizeof(buf)) < 0)
     return -1;
-  st->vcsw = st->ivcsw = st->threads = -1;
+  st->vcsw = proc_number(buf, "voluntary_ctxt_switches");
+  st->ivcsw = proc_number(buf, "nonvoluntary_ctxt_switches");
+  st->threads = proc_number(buf, "Threads");
   st->state[0] = '\0';
-  if ((p = strstr(buf, "\nvoluntary_ctxt_switches:")) != NULL)
-    st->vcsw = strtol(p + 25, NULL, 10);
-  if ((p = strstr(buf, "\nnonvoluntary_ctxt_switches:")) != NULL)
-    st->ivcsw = strtol(p + 28, NULL, 10);
-  if ((p = strstr(buf, "\nThreads:")) != NULL)
-    st->threads = strtol(p + 9, NULL, 10);
-  if ((p = strstr(buf, "\nState:")) != NULL) {
-    size_t i = 0;
-    p += 7;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    while (p[i] != '\0' && p[i] != '\n' && i + 1 < sizeof(st->state)) {
-      st->state[i] = p[i];
-      i++;
-    }
-    st->state[i] = '\0';
-  }
+  if ((p = strstr(buf, "\nState:")) != NULL)
+    bench_copy_until(st->state, sizeof(st->state), p + 7 + strspn(p + 7, " \t"), "\n");
   return (st->vcsw < 0 || st->ivcsw < 0) ? -1 : 0;
 }
 
@@ -60,10 +59,9 @@ bench_mem_point bench_mem_now(void) {
       sscanf(buf, "%ld %ld", &size, &res) == 2)
     m.rss_kib = res * (sysconf(_SC_PAGESIZE) / 1024);
   {
-    char st[4096], *p;
-    if (bench_read_text("/proc/self/status", st, sizeof(st)) == 0 &&
-        (p = strstr(st, "\nRssAnon:")) != NULL)
-      m.anon_kib = strtol(p + 9, NULL, 10);
+    char st[4096];
+    if (bench_read_text("/proc/self/status", st, sizeof(st)) == 0)
+      m.anon_kib = proc_number(st, "RssAnon");
   }
 #if defined(BENCH_HAVE_MALLINFO2)
   {
@@ -185,31 +183,19 @@ pid_t bench_find_keeper(pid_t parent) {
   return found;
 }
 
-/* "Name:   123 kB" in a /proc text file; -1 if absent. */
-static long proc_kb(const char *text, const char *name) {
-  const char *p = text;
-  size_t len = strlen(name);
-  while ((p = strstr(p, name)) != NULL) {
-    if ((p == text || p[-1] == '\n') && p[len] == ':')
-      return strtol(p + len + 1, NULL, 10);
-    p += len;
-  }
-  return -1;
-}
-
 bench_kmem bench_proc_mem(pid_t pid) {
   bench_kmem k;
   char path[64], buf[4096];
   k.vmrss = k.anon = k.pss = k.priv = -1;
   (void)snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
   if (bench_read_text(path, buf, sizeof(buf)) == 0) {
-    k.vmrss = proc_kb(buf, "VmRSS");
-    k.anon = proc_kb(buf, "RssAnon");
+    k.vmrss = proc_number(buf, "VmRSS");
+    k.anon = proc_number(buf, "RssAnon");
   }
   (void)snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
   if (bench_read_text(path, buf, sizeof(buf)) == 0) {
-    long c = proc_kb(buf, "Private_Clean"), dd = proc_kb(buf, "Private_Dirty");
-    k.pss = proc_kb(buf, "Pss");
+    long c = proc_number(buf, "Private_Clean"), dd = proc_number(buf, "Private_Dirty");
+    k.pss = proc_number(buf, "Pss");
     k.priv = c >= 0 && dd >= 0 ? c + dd : -1;
   }
   return k;

@@ -44,9 +44,9 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void json_ratio(FILE *f, const bench_rt_set *r, int v, int base) {
-  if (r->have[v] && r->have[base] && r->st[base].median > 0)
-    fprintf(f, "%.4f", r->st[v].median / r->st[base].median);
+static void json_ratio(FILE *f, const bench_series *r, int v, int base) {
+  if ((r[v].n > 0) && (r[base].n > 0) && r[base].st.median > 0)
+    fprintf(f, "%.4f", r[v].st.median / r[base].st.median);
   else
     fputs("null", f);
 }
@@ -130,17 +130,17 @@ static void json_children(FILE *f, const bench_child_opts *co, const bench_child
           "program in a fresh process (exec of tether_bench), tether and "
           "posix_spawn processes interleaved\",\n    \"tether_first\": ",
           f);
-    json_stats(f, &cr->t_first);
+    json_stats(f, &cr->first[F_TETHER_FIRST]);
     fputs(",\n    \"tether_second\": ", f);
-    json_stats(f, &cr->t_second);
+    json_stats(f, &cr->first[F_TETHER_SECOND]);
     fputs(",\n    \"keeper_start_first_minus_second\": ", f);
-    json_stats(f, &cr->keeper_start);
+    json_stats(f, &cr->first[F_GUARD]);
     fputs(",\n    \"posix_spawn_first\": ", f);
-    json_stats(f, &cr->p_first);
+    json_stats(f, &cr->first[F_POSIX_FIRST]);
     fputs(",\n    \"posix_spawn_second\": ", f);
-    json_stats(f, &cr->p_second);
+    json_stats(f, &cr->first[F_POSIX_SECOND]);
     fputs(",\n    \"posix_spawn_first_minus_second\": ", f);
-    json_stats(f, &cr->p_cold);
+    json_stats(f, &cr->first[F_POSIX_COLD]);
     fputs("\n  },\n", f);
   }
   if (cr->tree_done) {
@@ -171,13 +171,13 @@ static void json_children(FILE *f, const bench_child_opts *co, const bench_child
             "  \"parent_kill_ms\": {\n    \"runs\": %ld,\n    \"failed_runs\": "
             "%d,\n    \"poll_interval_us\": %d,\n    \"child\": ",
             co->kill_runs, cr->kill_failed, KILL_POLL_US);
-    json_stats(f, &cr->k_child);
+    json_stats(f, &cr->kill[K_CHILD]);
     fputs(",\n    \"grandchild\": ", f);
-    json_stats(f, &cr->k_grandchild);
+    json_stats(f, &cr->kill[K_GRANDCHILD]);
     fputs(",\n    \"last_descendant\": ", f);
-    json_stats(f, &cr->k_last);
+    json_stats(f, &cr->kill[K_LAST]);
     fputs(",\n    \"keeper_exited\": ", f);
-    json_stats(f, &cr->k_keeper);
+    json_stats(f, &cr->kill[K_GUARD]);
     fputs("\n  },\n", f);
   }
   if (cr->cmem_done && cr->cmem.ok) {
@@ -292,18 +292,19 @@ static void print_children(const bench_child_opts *co, const bench_child_results
     printf("## First spawn in a fresh process (guard start)\n\n");
     printf("%d fresh processes (exec of tether_bench) per kind, interleaved; "
            "each times two spawn + wait of `%s`; microseconds.\n\n",
-           cr->t_first.cap, bench_true);
+           cr->first[F_TETHER_FIRST].cap, bench_true);
     printf("| measure | min us | median us | max us |\n|---|--:|--:|--:|\n");
-    print_series_row("tether: first spawn (guard start + spawn)", &cr->t_first, NULL);
-    print_series_row("tether: second spawn", &cr->t_second, NULL);
-    print_series_row("guard start (first - second, per process)", &cr->keeper_start, NULL);
-    print_series_row("posix_spawn: first spawn", &cr->p_first, NULL);
-    print_series_row("posix_spawn: second spawn", &cr->p_second, NULL);
-    print_series_row("posix_spawn: first - second (cold start of any spawn)", &cr->p_cold, NULL);
-    if (cr->keeper_start.n > 0 && cr->p_cold.n > 0)
+    print_series_row("tether: first spawn (guard start + spawn)", &cr->first[F_TETHER_FIRST], NULL);
+    print_series_row("tether: second spawn", &cr->first[F_TETHER_SECOND], NULL);
+    print_series_row("guard start (first - second, per process)", &cr->first[F_GUARD], NULL);
+    print_series_row("posix_spawn: first spawn", &cr->first[F_POSIX_FIRST], NULL);
+    print_series_row("posix_spawn: second spawn", &cr->first[F_POSIX_SECOND], NULL);
+    print_series_row("posix_spawn: first - second (cold start of any spawn)",
+                     &cr->first[F_POSIX_COLD], NULL);
+    if (cr->first[F_GUARD].n > 0 && cr->first[F_POSIX_COLD].n > 0)
       printf("\nKeeper start net of the cold start every first spawn pays: "
              "about %.0f us (difference of the medians).\n",
-             cr->keeper_start.st.median - cr->p_cold.st.median);
+             cr->first[F_GUARD].st.median - cr->first[F_POSIX_COLD].st.median);
     printf("\n");
   }
   if (cr->tree_done) {
@@ -343,15 +344,15 @@ static void print_children(const bench_child_opts *co, const bench_child_results
            "the kill.%s\n\n",
            co->kill_runs, KILL_POLL_US, cr->kill_failed ? " SOME RUNS FAILED (see stderr)." : "");
     printf("| process | min ms | median ms | max ms |\n|---|--:|--:|--:|\n");
-    print_series_row("child (leader of its group)", &cr->k_child, NULL);
-    print_series_row("grandchild", &cr->k_grandchild, NULL);
-    print_series_row("last descendant", &cr->k_last, NULL);
-    print_series_row("keeper exited", &cr->k_keeper, NULL);
+    print_series_row("child (leader of its group)", &cr->kill[K_CHILD], NULL);
+    print_series_row("grandchild", &cr->kill[K_GRANDCHILD], NULL);
+    print_series_row("last descendant", &cr->kill[K_LAST], NULL);
+    print_series_row("keeper exited", &cr->kill[K_GUARD], NULL);
     printf("\nStated goal (measured, not asserted): last descendant dead "
            "within 100 ms");
-    if (cr->k_last.n > 0)
-      printf(" -> median %.2f ms, worst %.2f ms (%s)", cr->k_last.st.median, cr->k_last.st.max,
-             cr->k_last.st.max <= 100.0 ? "met" : "MISSED");
+    if (cr->kill[K_LAST].n > 0)
+      printf(" -> median %.2f ms, worst %.2f ms (%s)", cr->kill[K_LAST].st.median,
+             cr->kill[K_LAST].st.max, cr->kill[K_LAST].st.max <= 100.0 ? "met" : "MISSED");
     printf(".\n\n");
   }
   if (cr->cmem_done && cr->cmem.ok) {
@@ -458,7 +459,7 @@ int bench_write_json(const char *path, const bench_options *o, const bench_machi
           o->quick ? "true" : "false", o->rounds, o->warmup, o->samples, m->first_cpu, o->idle_ms,
           o->co.spawns, o->co.tree_n, o->co.kill_runs, o->co.first_runs);
   for (p = 0; p < P_COUNT; p++) {
-    const bench_rt_set *rs = &r->rt[p];
+    const bench_series *rs = r->rt[p];
     if (!(o->places & (1u << p)) || !(o->only & B_ROUNDTRIP))
       continue;
     fputs("  ", f);
@@ -471,7 +472,7 @@ int bench_write_json(const char *path, const bench_options *o, const bench_machi
       json_str(f, bench_rt_mechs[v].name);
       fputs(": {\n      \"mechanism\": ", f);
       json_str(f, bench_rt_mechs[v].what);
-      if (!rs->have[v]) {
+      if (!(rs[v].n > 0)) {
         fprintf(f, ",\n      \"status\": \"%s\"\n    }",
                 bench_rt_mechs[v].available ? "skipped" : "unavailable");
       } else {
@@ -479,13 +480,13 @@ int bench_write_json(const char *path, const bench_options *o, const bench_machi
                 ",\n      \"status\": \"ok\",\n      \"min\": %.4f,\n      "
                 "\"median\": %.4f,\n      \"max\": %.4f,\n      "
                 "\"ratio_vs_selfpipe\": ",
-                rs->st[v].min, rs->st[v].median, rs->st[v].max);
+                rs[v].st.min, rs[v].st.median, rs[v].st.max);
         json_ratio(f, rs, v, V_SELFPIPE);
         fputs(",\n      \"ratio_vs_libuv\": ", f);
         json_ratio(f, rs, v, V_LIBUV);
         fputs(",\n      \"samples\": [", f);
-        for (i = 0; i < rs->n[v]; i++)
-          fprintf(f, "%s%.4f", i ? ", " : "", rs->us[v][i]);
+        for (i = 0; i < rs[v].n; i++)
+          fprintf(f, "%s%.4f", i ? ", " : "", rs[v].v[i]);
         fputs("]\n    }", f);
       }
       fputs(v + 1 < V_COUNT ? ",\n" : "\n", f);
@@ -537,9 +538,9 @@ int bench_write_json(const char *path, const bench_options *o, const bench_machi
   return 0;
 }
 
-static void print_ratio(const bench_rt_set *r, int v, int base) {
-  if (r->have[v] && r->have[base] && r->st[base].median > 0)
-    printf(" %.2fx |", r->st[v].median / r->st[base].median);
+static void print_ratio(const bench_series *r, int v, int base) {
+  if ((r[v].n > 0) && (r[base].n > 0) && r[base].st.median > 0)
+    printf(" %.2fx |", r[v].st.median / r[base].st.median);
   else
     printf(" n/a |");
 }
@@ -554,7 +555,7 @@ void bench_print_report(const bench_options *o, const bench_machine *m, const be
          m->date, m->cpu, m->cores, m->kernel, BENCH_COMPILER, m->clocksource, m->libc, m->libuv,
          TETHER_BENCH_BUILD_TYPE, TETHER_BENCH_LIB_KIND, o->source, m->load_start, m->load_end);
   for (p = 0; p < P_COUNT; p++) {
-    const bench_rt_set *r = &res->rt[p];
+    const bench_series *r = res->rt[p];
     if (!(o->places & (1u << p)) || !(o->only & B_ROUNDTRIP))
       continue;
     if (p == P_FREE)
@@ -570,21 +571,21 @@ void bench_print_report(const bench_options *o, const bench_machine *m, const be
     printf("|---|--:|--:|--:|--:|--:|\n");
     for (v = 0; v < V_COUNT; v++) {
       printf("| %s |", bench_rt_mechs[v].label);
-      if (!r->have[v]) {
+      if (!(r[v].n > 0)) {
         printf(" %s | | | | |\n", bench_rt_mechs[v].available ? "skipped" : "unavailable");
         continue;
       }
-      printf(" %.2f | %.2f | %.2f |", r->st[v].min, r->st[v].median, r->st[v].max);
+      printf(" %.2f | %.2f | %.2f |", r[v].st.min, r[v].st.median, r[v].st.max);
       print_ratio(r, v, V_SELFPIPE);
       print_ratio(r, v, V_LIBUV);
       printf("\n");
     }
     printf("\nStated goal (measured, not asserted): tether wait <= 1.10x self-pipe");
-    if (r->have[V_TETHER_WAIT] && r->have[V_SELFPIPE])
-      printf(" -> %.2fx", r->st[V_TETHER_WAIT].median / r->st[V_SELFPIPE].median);
+    if ((r[V_TETHER_WAIT].n > 0) && (r[V_SELFPIPE].n > 0))
+      printf(" -> %.2fx", r[V_TETHER_WAIT].st.median / r[V_SELFPIPE].st.median);
     printf("; <= 1.00x libuv");
-    if (r->have[V_TETHER_WAIT] && r->have[V_LIBUV])
-      printf(" -> %.2fx", r->st[V_TETHER_WAIT].median / r->st[V_LIBUV].median);
+    if ((r[V_TETHER_WAIT].n > 0) && (r[V_LIBUV].n > 0))
+      printf(" -> %.2fx", r[V_TETHER_WAIT].st.median / r[V_LIBUV].st.median);
     else
       printf(" -> n/a");
     printf(".\n\n");

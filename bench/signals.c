@@ -255,7 +255,7 @@ static int role_a(int v, int res_fd, long warm, long rounds) {
 /* Mean microseconds per round trip, or < 0 on failure.
  * pin_cpu < 0: the scheduler places both processes (the main measurement);
  * otherwise both run on that CPU. */
-double bench_run_sample(int v, long warm, long rounds, int pin_cpu) {
+static double run_sample(int v, long warm, long rounds, int pin_cpu) {
   int ready[2], ctl[2], res[2];
   pid_t pb, pa;
   char c;
@@ -321,4 +321,35 @@ double bench_run_sample(int v, long warm, long rounds, int pin_cpu) {
   bench_report_child(bench_rt_mechs[v].name, "sender", pa);
   bench_report_child(bench_rt_mechs[v].name, "receiver", pb);
   return (double)ns / 1000.0 / (double)rounds;
+}
+
+/* Step 1: the round trips, interleaved: one sample of every variant (and
+ * placement) per pass. 0, or 1 when a sample failed. */
+int bench_roundtrip_step(const bench_options *o, int first_cpu, bench_results *r) {
+  int s, p, v, failed = 0;
+  for (p = 0; p < P_COUNT; p++)
+    if (bench_series_alloc(r->rt[p], V_COUNT, o->samples) < 0)
+      return 1;
+  for (s = 0; s < o->samples; s++) {
+    fprintf(stderr, "tether_bench: round trip pass %d/%d\n", s + 1, o->samples);
+    for (p = 0; p < P_COUNT; p++) {
+      if (!(o->places & (1u << p)))
+        continue;
+      for (v = 0; v < V_COUNT; v++) {
+        double us;
+        if (!(o->only & (1u << v)) || !bench_rt_mechs[v].available)
+          continue;
+        us = run_sample(v, o->warmup, o->rounds, p == P_SAME_CPU ? first_cpu : -1);
+        if (us < 0) {
+          fprintf(stderr, "tether_bench: %s: sample %d failed\n", bench_rt_mechs[v].name, s + 1);
+          failed = 1;
+          continue;
+        }
+        bench_series_add(&r->rt[p][v], us);
+      }
+    }
+  }
+  for (p = 0; p < P_COUNT; p++)
+    bench_series_done(r->rt[p], V_COUNT);
+  return failed;
 }

@@ -28,42 +28,27 @@ uint64_t bench_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void bench_sleep_ms(int ms) {
-  struct timespec ts;
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+/* Move exactly n bytes (a write when writing, else a read), resuming after
+ * EINTR and short transfers. 0, or -1 on error or EOF. */
+static int transfer_all(int fd, char *p, size_t n, int writing) {
+  while (n > 0) {
+    ssize_t k = writing ? write(fd, p, n) : read(fd, p, n);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return -1;
+    p += k;
+    n -= (size_t)k;
   }
+  return 0;
 }
 
 int bench_write_all(int fd, const void *buf, size_t n) {
-  const char *p = (const char *)buf;
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
+  return transfer_all(fd, (char *)buf, n, 1);
 }
 
 /* 0 on success, -1 on EOF or error. */
-int bench_read_all(int fd, void *buf, size_t n) {
-  char *p = (char *)buf;
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      return -1;
-    p += r;
-    n -= (size_t)r;
-  }
-  return 0;
-}
+int bench_read_all(int fd, void *buf, size_t n) { return transfer_all(fd, (char *)buf, n, 0); }
 
 /* Read a small file into buf (NUL-terminated, trailing newline removed).
  * Uses read(2) rather than stdio so that it allocates nothing. */
@@ -104,6 +89,18 @@ bench_stats bench_compute_stats(const double *v, int n) {
   return s;
 }
 
+/* Copy src into dst (cap bytes with the NUL), up to the first character
+ * of `stop` or the end. */
+void bench_copy_until(char *dst, size_t cap, const char *src, const char *stop) {
+  size_t n = strcspn(src, stop);
+  if (n > cap - 1)
+    n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+/* Reap pid; say on stderr when it failed (who, what: the measurement and the
+ * role of that process). */
 void bench_report_child(const char *who, const char *what, pid_t pid) {
   int st = 0;
   if (waitpid(pid, &st, 0) < 0)
@@ -114,7 +111,6 @@ void bench_report_child(const char *who, const char *what, pid_t pid) {
     fprintf(stderr, "tether_bench: %s %s: child killed by signal %d\n", who, what, WTERMSIG(st));
 }
 
-/* Mean microseconds per round trip, or < 0 on failure. */
 /* Pin the calling process to one CPU (pin_cpu >= 0). */
 void bench_pin_self(int pin_cpu) {
   cpu_set_t set;
@@ -126,6 +122,7 @@ void bench_pin_self(int pin_cpu) {
     _exit(9);
 }
 
+/* Sleep us microseconds (resumed after a signal). */
 void bench_sleep_us(long us) {
   struct timespec ts;
   ts.tv_sec = us / 1000000;
@@ -196,11 +193,17 @@ int bench_spawn_plain(pid_t *pid, char *const *argv, int out_fd, int new_group) 
   return r == 0 ? 0 : -1;
 }
 
-int bench_series_alloc(bench_series *s, int cap) {
-  memset(s, 0, sizeof(*s));
-  s->v = (double *)calloc((size_t)(cap > 0 ? cap : 1), sizeof(double));
-  s->cap = cap;
-  return s->v != NULL ? 0 : -1;
+/* n series of capacity cap each. 0, or -1 when out of memory. */
+int bench_series_alloc(bench_series *s, int n, int cap) {
+  int i;
+  for (i = 0; i < n; i++) {
+    memset(&s[i], 0, sizeof(s[i]));
+    s[i].v = (double *)calloc((size_t)(cap > 0 ? cap : 1), sizeof(double));
+    s[i].cap = cap;
+    if (s[i].v == NULL)
+      return -1;
+  }
+  return 0;
 }
 
 void bench_series_add(bench_series *s, double x) {
@@ -208,9 +211,65 @@ void bench_series_add(bench_series *s, double x) {
     s->v[s->n++] = x;
 }
 
-void bench_series_done(bench_series *s) {
-  if (s->n > 0)
-    s->st = bench_compute_stats(s->v, s->n);
+/* The statistics of n series, once their samples are in. */
+void bench_series_done(bench_series *s, int n) {
+  int i;
+  for (i = 0; i < n; i++)
+    if (s[i].n > 0)
+      s[i].st = bench_compute_stats(s[i].v, s[i].n);
+}
+
+void bench_series_free(bench_series *s, int n) {
+  int i;
+  for (i = 0; i < n; i++)
+    free(s[i].v);
+}
+
+/* Fork a worker: the child (pinned to pin_cpu when it is >= 0; a stuck one
+ * dies of SIGALRM) runs fn(arg, fd), fd the write end of a pipe, and exits
+ * with what it returns. The read end for the parent, or -1; *pid is the
+ * worker. */
+int bench_fork_worker(int (*fn)(void *arg, int res_fd), void *arg, int pin_cpu, pid_t *pid) {
+  int res[2];
+  if (pipe2(res, O_CLOEXEC) < 0)
+    return -1;
+  fflush(NULL);
+  *pid = fork();
+  if (*pid < 0) {
+    (void)close(res[0]);
+    (void)close(res[1]);
+    return -1;
+  }
+  if (*pid == 0) {
+    (void)close(res[0]);
+    (void)alarm(CHILD_TIMEOUT_S);
+    bench_pin_self(pin_cpu);
+    _exit(fn(arg, res[1]));
+  }
+  (void)close(res[1]);
+  return res[0];
+}
+
+/* Run this executable as argv (argv[0] = bench_self: a hidden mode) in a
+ * fresh process; read `size` bytes of result from its stdout, then reap it
+ * and the orphans it leaves (its guard winding down). 0, or -1 unless all
+ * went well and it exited with 0. */
+int bench_run_self(char *const *argv, void *out, size_t size) {
+  int p[2], ok;
+  pid_t pid;
+  if (pipe2(p, O_CLOEXEC) < 0)
+    return -1;
+  if (bench_spawn_plain(&pid, argv, p[1], 0) < 0) {
+    (void)close(p[0]);
+    (void)close(p[1]);
+    return -1;
+  }
+  (void)close(p[1]);
+  ok = bench_read_all(p[0], out, size) == 0;
+  (void)close(p[0]);
+  ok = bench_wait_ok(pid) == 0 && ok;
+  (void)bench_reap_strays(5000);
+  return ok ? 0 : -1;
 }
 
 int bench_parse_long(const char *s, long lo, long *out) {
