@@ -297,7 +297,10 @@ void bench_series_add(bench_series *s, double x);
 void bench_series_done(bench_series *s, int n);
 void bench_series_free(bench_series *s, int n);
 int bench_fork_worker(int (*fn)(void *arg, int res_fd), void *arg, int pin_cpu, pid_t *pid);
+int bench_spawn_reading(char *const *argv, pid_t *pid);
 int bench_run_self(char *const *argv, void *out, size_t size);
+int bench_interleave(const char *what, int samples, unsigned places, int nvar,
+                     int (*take)(void *ctx, int s, int p, int v), void *ctx);
 int bench_parse_long(const char *s, long lo, long *out);
 
 #endif

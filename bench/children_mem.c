@@ -14,6 +14,19 @@
 
 /* ---- memory: the keeper, and per tethered child in the parent ---- */
 
+/* What tether_spawn needs to start this binary in --pause mode, stdio on
+ * /dev/null. Prepared before a timed spawn. */
+static void paused_spawn_args(tether_spawn_options *so, const char *argv[3]) {
+  int i;
+  tether_spawn_options_init(so, TETHER_SPAWN_OPTIONS_VERSION);
+  so->flags = TETHER_SPAWN_NO_SEARCH;
+  for (i = 0; i < 3; i++)
+    so->stdio[i].mode = TETHER_STDIO_NULL;
+  argv[0] = bench_self;
+  argv[1] = "--pause";
+  argv[2] = NULL;
+}
+
 /* Hidden mode --children-mem N: hold N live tethered children (this binary
  * in --pause mode, stdio on /dev/null); write a cmem_result to stdout. */
 int bench_hidden_children_mem(long n) {
@@ -27,13 +40,7 @@ int bench_hidden_children_mem(long n) {
   if (n < 2 || n > 1000)
     return 100;
   memset(&r, 0, sizeof(r));
-  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
-  so.flags = TETHER_SPAWN_NO_SEARCH;
-  for (i = 0; i < 3; i++)
-    so.stdio[i].mode = TETHER_STDIO_NULL;
-  argv[0] = bench_self;
-  argv[1] = "--pause";
-  argv[2] = NULL;
+  paused_spawn_args(&so, argv);
   r.n = n;
   (void)bench_mem_now(); /* warm up opendir/readdir's own allocations */
   r.base = bench_mem_now();
@@ -76,7 +83,6 @@ int bench_hidden_keeper_cow(long mib) {
   size_t len = (size_t)mib << 20;
   unsigned char *ballast;
   pid_t keeper;
-  int i;
   (void)alarm(CHILD_TIMEOUT_S);
   memset(&r, 0, sizeof(r));
   r.mib = mib;
@@ -89,13 +95,7 @@ int bench_hidden_keeper_cow(long mib) {
   scribble(ballast, len, 3);
   r.write_before_ms = (double)(bench_now_ns() - t0) / 1e6;
   r.self_before = bench_proc_mem(getpid());
-  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
-  so.flags = TETHER_SPAWN_NO_SEARCH;
-  for (i = 0; i < 3; i++)
-    so.stdio[i].mode = TETHER_STDIO_NULL;
-  argv[0] = bench_self;
-  argv[1] = "--pause";
-  argv[2] = NULL;
+  paused_spawn_args(&so, argv);
   t0 = bench_now_ns();
   if (tether_spawn(&c, argv, &so) < 0)
     return 111;

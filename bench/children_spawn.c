@@ -45,6 +45,14 @@ const bench_spawn_mech bench_spawn_mechs[S_COUNT] = {
 /* The phases (PH_*) of the spawns of this sample, accumulated in ns. */
 static uint64_t g_ph[PH_COUNT];
 
+/* Add the phases of one spawn: started at t0, the start call returned at
+ * t1, the exit seen at t2, released at t3. */
+static void add_phases(uint64_t t0, uint64_t t1, uint64_t t2, uint64_t t3) {
+  g_ph[PH_START] += t1 - t0;
+  g_ph[PH_EXIT] += t2 - t1;
+  g_ph[PH_RELEASE] += t3 - t2;
+}
+
 static int spawn_tether(const char *prog) {
   const char *argv[2];
   tether_child *c = NULL;
@@ -60,50 +68,43 @@ static int spawn_tether(const char *prog) {
   r = tether_child_wait(c, -1, &st);
   t2 = bench_now_ns();
   tether_child_free(c);
-  g_ph[PH_START] += t1 - t0;
-  g_ph[PH_EXIT] += t2 - t1;
-  g_ph[PH_RELEASE] += bench_now_ns() - t2;
+  add_phases(t0, t1, t2, bench_now_ns());
   return r == 1 && st.kind == TETHER_EXIT_CODE && st.code == 0 ? 0 : -1;
 }
 
-static int spawn_posix(const char *prog) {
-  char *argv[2];
+/* Start argv[0] without tether, in a new process group: posix_spawn, or
+ * fork + setpgid (in the child and the parent, as shells do) + execve. */
+static pid_t start_untethered(char *const *argv, int use_fork) {
   pid_t pid;
-  uint64_t t0, t1;
-  int r;
-  argv[0] = (char *)prog;
-  argv[1] = NULL;
-  t0 = bench_now_ns();
-  if (bench_spawn_plain(&pid, argv, -1, 1) < 0)
-    return -1;
-  t1 = bench_now_ns();
-  r = bench_wait_ok(pid);
-  g_ph[PH_START] += t1 - t0;
-  g_ph[PH_EXIT] += bench_now_ns() - t1;
-  return r;
-}
-
-static int spawn_fork(const char *prog) {
-  char *argv[2];
-  pid_t pid;
-  uint64_t t0, t1;
-  int r;
-  argv[0] = (char *)prog;
-  argv[1] = NULL;
-  t0 = bench_now_ns();
+  if (!use_fork)
+    return bench_spawn_plain(&pid, argv, -1, 1) < 0 ? -1 : pid;
   pid = fork();
   if (pid == 0) {
     (void)setpgid(0, 0);
-    execve(prog, argv, environ);
+    execve(argv[0], argv, environ);
     _exit(127);
   }
+  if (pid > 0)
+    (void)setpgid(pid, pid);
+  return pid;
+}
+
+/* spawn + wait of prog without tether (S_POSIX, or S_FORK when use_fork). */
+static int spawn_untethered(const char *prog, int use_fork) {
+  char *argv[2];
+  pid_t pid;
+  uint64_t t0, t1, t2;
+  int r;
+  argv[0] = (char *)prog;
+  argv[1] = NULL;
+  t0 = bench_now_ns();
+  pid = start_untethered(argv, use_fork);
   if (pid < 0)
     return -1;
-  (void)setpgid(pid, pid); /* both sides, as shells do */
   t1 = bench_now_ns();
   r = bench_wait_ok(pid);
-  g_ph[PH_START] += t1 - t0;
-  g_ph[PH_EXIT] += bench_now_ns() - t1;
+  t2 = bench_now_ns();
+  add_phases(t0, t1, t2, t2);
   return r;
 }
 
@@ -124,7 +125,7 @@ static int spawn_uv(const char *prog) {
   uv_process_options_t po;
   uv_stdio_container_t io[3];
   char *argv[2];
-  uint64_t t0, t1;
+  uint64_t t0, t1, t2;
   int i;
   memset(&po, 0, sizeof(po));
   for (i = 0; i < 3; i++) {
@@ -147,8 +148,8 @@ static int spawn_uv(const char *prog) {
   }
   t1 = bench_now_ns();
   (void)uv_run(&g_sp_loop, UV_RUN_DEFAULT);
-  g_ph[PH_START] += t1 - t0;
-  g_ph[PH_EXIT] += bench_now_ns() - t1;
+  t2 = bench_now_ns();
+  add_phases(t0, t1, t2, t2);
   return g_sp_exited && g_sp_status == 0 && g_sp_signal == 0 ? 0 : -1;
 }
 #endif
@@ -160,9 +161,9 @@ static int spawn_once(int s) {
   case S_TETHER_PATH:
     return spawn_tether("true");
   case S_POSIX:
-    return spawn_posix(bench_true);
+    return spawn_untethered(bench_true, 0);
   case S_FORK:
-    return spawn_fork(bench_true);
+    return spawn_untethered(bench_true, 1);
 #if defined(TETHER_BENCH_HAVE_LIBUV)
   case S_LIBUV:
     return spawn_uv(bench_true);
@@ -232,10 +233,35 @@ static double spawn_sample(int s, long warm, long count, int pin_cpu, double *ph
   return (double)rep.total / 1000.0 / (double)count;
 }
 
-/* Step 1 of the children: spawn + wait, interleaved over variants and
- * placements. 0, or 1 when a sample failed. */
+typedef struct spawn_ctx {
+  const bench_child_opts *co;
+  bench_child_results *cr;
+} spawn_ctx;
+
+/* bench_interleave's take: one spawn sample of variant v. */
+static int spawn_take(void *ctx, int s, int p, int v) {
+  const spawn_ctx *c = (const spawn_ctx *)ctx;
+  const bench_child_opts *co = c->co;
+  double us, ph[PH_COUNT];
+  int k;
+  if (!(co->only & B_SPAWN(v)) || !bench_spawn_mechs[v].available)
+    return 0;
+  us = spawn_sample(v, co->spawn_warmup, co->spawns, p == P_SAME_CPU ? co->first_cpu : -1, ph);
+  if (us < 0) {
+    fprintf(stderr, "tether_bench: %s: sample %d failed\n", bench_spawn_mechs[v].name, s + 1);
+    return -1;
+  }
+  bench_series_add(&c->cr->spawn[p][v], us);
+  for (k = 0; k < PH_COUNT; k++)
+    bench_series_add(&c->cr->spawn_ph[p][v][k], ph[k]);
+  return 1;
+}
+
+/* Step 1 of the children: spawn + wait, variants and placements
+ * interleaved. 0, or 1 when a sample failed. */
 int bench_spawn_step(const bench_child_opts *co, bench_child_results *cr) {
-  int s, v, p, k, failed = 0;
+  spawn_ctx c;
+  int p, v, failed;
   for (p = 0; p < P_COUNT; p++) {
     if (bench_series_alloc(cr->spawn[p], S_COUNT, co->samples) < 0)
       return 1;
@@ -243,28 +269,9 @@ int bench_spawn_step(const bench_child_opts *co, bench_child_results *cr) {
       if (bench_series_alloc(cr->spawn_ph[p][v], PH_COUNT, co->samples) < 0)
         return 1;
   }
-  for (s = 0; s < co->samples; s++) {
-    fprintf(stderr, "tether_bench: spawn pass %d/%d\n", s + 1, co->samples);
-    for (p = 0; p < P_COUNT; p++) {
-      if (!(co->places & (1u << p)))
-        continue;
-      for (v = 0; v < S_COUNT; v++) {
-        double us, ph[PH_COUNT];
-        if (!(co->only & B_SPAWN(v)) || !bench_spawn_mechs[v].available)
-          continue;
-        us =
-            spawn_sample(v, co->spawn_warmup, co->spawns, p == P_SAME_CPU ? co->first_cpu : -1, ph);
-        if (us < 0) {
-          fprintf(stderr, "tether_bench: %s: sample %d failed\n", bench_spawn_mechs[v].name, s + 1);
-          failed = 1;
-          continue;
-        }
-        bench_series_add(&cr->spawn[p][v], us);
-        for (k = 0; k < PH_COUNT; k++)
-          bench_series_add(&cr->spawn_ph[p][v][k], ph[k]);
-      }
-    }
-  }
+  c.co = co;
+  c.cr = cr;
+  failed = bench_interleave("spawn", co->samples, co->places, S_COUNT, spawn_take, &c);
   for (p = 0; p < P_COUNT; p++) {
     bench_series_done(cr->spawn[p], S_COUNT);
     for (v = 0; v < S_COUNT; v++)
@@ -282,10 +289,10 @@ int bench_hidden_first_spawn(const char *kind, const char *prog) {
   int tether = strcmp(kind, "tether") == 0;
   (void)alarm(CHILD_TIMEOUT_S);
   t[0] = bench_now_ns();
-  if ((tether ? spawn_tether(prog) : spawn_posix(prog)) < 0)
+  if ((tether ? spawn_tether(prog) : spawn_untethered(prog, 0)) < 0)
     return 60;
   t[1] = bench_now_ns();
-  if ((tether ? spawn_tether(prog) : spawn_posix(prog)) < 0)
+  if ((tether ? spawn_tether(prog) : spawn_untethered(prog, 0)) < 0)
     return 61;
   t[2] = bench_now_ns();
   out[0] = t[1] - t[0];

@@ -387,7 +387,7 @@ typedef struct kill_run {
  * the keeper, for at most 2 s more). */
 static int kill_once(kill_run *out) {
   char *argv[3];
-  int p[2], ok, done[3] = {0, 0, 0}, i;
+  int fd, ok, done[3] = {0, 0, 0}, i;
   int32_t pids[3];
   double at[3] = {-1, -1, -1};
   pid_t mid;
@@ -395,16 +395,11 @@ static int kill_once(kill_run *out) {
   argv[0] = bench_self;
   argv[1] = (char *)"--middle";
   argv[2] = NULL;
-  if (pipe2(p, O_CLOEXEC) < 0)
+  fd = bench_spawn_reading(argv, &mid);
+  if (fd < 0)
     return -1;
-  if (bench_spawn_plain(&mid, argv, p[1], 0) < 0) {
-    (void)close(p[0]);
-    (void)close(p[1]);
-    return -1;
-  }
-  (void)close(p[1]);
-  ok = bench_read_all(p[0], pids, sizeof(pids)) == 0 && pids[0] > 0 && pids[1] > 0 && pids[2] > 0;
-  (void)close(p[0]);
+  ok = bench_read_all(fd, pids, sizeof(pids)) == 0 && pids[0] > 0 && pids[1] > 0 && pids[2] > 0;
+  (void)close(fd);
   t0 = bench_now_ns();
   (void)kill(mid, SIGKILL);
   for (;;) {

@@ -113,25 +113,77 @@ int bench_proc_dead(pid_t pid) {
   return proc_stat(pid, &st, NULL, NULL, NULL) < 0 || st == 'Z' || st == 'X';
 }
 
+/* Call fn(pid, ctx) for every process in /proc. 0, or -1 when /proc cannot
+ * be read. */
+static int proc_each(void (*fn)(pid_t pid, const char *name, void *ctx), void *ctx) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+      fn((pid_t)atol(e->d_name), e->d_name, ctx);
+  (void)closedir(d);
+  return 0;
+}
+
+typedef struct group_count {
+  pid_t pgid;
+  int n;
+} group_count;
+
+static void count_in_group(pid_t pid, const char *name, void *ctx) {
+  group_count *g = (group_count *)ctx;
+  char st;
+  long pg;
+  (void)name;
+  if (proc_stat(pid, &st, NULL, &pg, NULL) == 0 && pg == (long)g->pgid && st != 'Z' && st != 'X')
+    g->n++;
+}
+
 /* Living (non-zombie) processes of a group, from /proc (tether's own
  * tether_child_wait_tree() method). */
 int bench_group_live_count(pid_t pgid) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int n = 0;
-  if (d == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL) {
-    char st;
-    long pg;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    if (proc_stat((pid_t)atol(e->d_name), &st, NULL, &pg, NULL) == 0 && pg == (long)pgid &&
-        st != 'Z' && st != 'X')
-      n++;
+  group_count g;
+  g.pgid = pgid;
+  g.n = 0;
+  return proc_each(count_in_group, &g) < 0 ? -1 : g.n;
+}
+
+typedef struct newest_guard {
+  pid_t found;
+  unsigned long long start;
+} newest_guard;
+
+static void newest_guard_of_session(pid_t p, const char *name, void *ctx) {
+  newest_guard *g = (newest_guard *)ctx;
+  char path[300], buf[1024], *q;
+  FILE *f;
+  snprintf(path, sizeof(path), "/proc/%s/stat", name);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return;
+  if (fgets(buf, sizeof(buf), f) != NULL && strstr(buf, "(tether-guard)") != NULL &&
+      (q = strrchr(buf, ')')) != NULL) {
+    /* after ')': state ppid pgrp session ... field 22 is starttime */
+    long sid = -1;
+    unsigned long long start = 0;
+    int i;
+    char *tok = strtok(q + 1, " ");
+    for (i = 3; tok != NULL; i++, tok = strtok(NULL, " ")) {
+      if (i == 6)
+        sid = atol(tok);
+      if (i == 22) {
+        start = strtoull(tok, NULL, 10);
+        break;
+      }
+    }
+    if (sid == (long)getsid(0) && start >= g->start) {
+      g->start = start;
+      g->found = p;
+    }
   }
-  (void)closedir(d);
-  return n;
+  (void)fclose(f);
 }
 
 /* The guard of this process (tether-guard, which holds the tethered
@@ -139,48 +191,11 @@ int bench_group_live_count(pid_t pgid) {
  * newest process named tether-guard in our session. `parent` is kept for
  * the callers; the keeper of TETHER_SPAWN_CATCH_ESCAPEES is not measured. */
 pid_t bench_find_keeper(pid_t parent) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  pid_t found = -1;
-  unsigned long long newest = 0;
+  newest_guard g;
   (void)parent;
-  if (d == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL) {
-    char path[300], buf[1024], *q;
-    FILE *f;
-    pid_t p;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    p = (pid_t)atol(e->d_name);
-    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-    f = fopen(path, "r");
-    if (f == NULL)
-      continue;
-    if (fgets(buf, sizeof(buf), f) != NULL && strstr(buf, "(tether-guard)") != NULL &&
-        (q = strrchr(buf, ')')) != NULL) {
-      /* after ')': state ppid pgrp session ... field 22 is starttime */
-      long sid = -1;
-      unsigned long long start = 0;
-      int i;
-      char *tok = strtok(q + 1, " ");
-      for (i = 3; tok != NULL; i++, tok = strtok(NULL, " ")) {
-        if (i == 6)
-          sid = atol(tok);
-        if (i == 22) {
-          start = strtoull(tok, NULL, 10);
-          break;
-        }
-      }
-      if (sid == (long)getsid(0) && start >= newest) {
-        newest = start;
-        found = p;
-      }
-    }
-    (void)fclose(f);
-  }
-  (void)closedir(d);
-  return found;
+  g.found = -1;
+  g.start = 0;
+  return proc_each(newest_guard_of_session, &g) < 0 ? -1 : g.found;
 }
 
 bench_kmem bench_proc_mem(pid_t pid) {

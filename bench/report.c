@@ -433,6 +433,18 @@ int bench_write_json(const char *path, const bench_options *o, const bench_machi
 /* Markdown                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* The head of a table of series: "| what | min unit | median unit | max
+ * unit |", then the columns of extra (" a | b |"), and the alignment row. */
+static void print_stats_head(const char *what, const char *unit, const char *extra) {
+  const char *c;
+  printf("| %s | min %s | median %s | max %s |%s\n|---|--:|--:|--:|", what, unit, unit, unit,
+         extra);
+  for (c = extra; *c != '\0'; c++)
+    if (*c == '|')
+      printf("--:|");
+  printf("\n");
+}
+
 /* " min | median | max |" */
 static void print_stats_cells(const bench_series *s) {
   printf(" %.2f | %.2f | %.2f |", s->st.min, s->st.median, s->st.max);
@@ -488,20 +500,26 @@ static void print_mem_added(const char *label, const bench_mem_point *base,
          m->fds - base->fds);
 }
 
+/* The heading of a section of placement p: "## title, unpinned<free_tail>",
+ * or "## title, <who> on CPU n". */
+static void print_place_heading(int p, const char *title, const char *free_tail, const char *who,
+                                int cpu) {
+  if (p == P_FREE)
+    printf("## %s, unpinned%s\n\n", title, free_tail);
+  else
+    printf("## %s, %s on CPU %d\n\n", title, who, cpu);
+}
+
 static void print_roundtrip(const bench_options *o, const bench_series *r, int p, int first_cpu) {
   int v;
   double x;
-  if (p == P_FREE)
-    printf("## Signal round trip, unpinned (SIGUSR1 ping-pong between two "
-           "processes)\n\n");
-  else
-    printf("## Signal round trip, both processes on CPU %d\n\n", first_cpu);
+  print_place_heading(p, "Signal round trip", " (SIGUSR1 ping-pong between two processes)",
+                      "both processes", first_cpu);
   printf("%ld round trips per sample (+%ld warm-up), %d samples per variant, "
          "variants interleaved; per-round-trip mean of each sample, in "
          "microseconds.\n\n",
          o->rounds, o->warmup, o->samples);
-  printf("| variant | min us | median us | max us | vs self-pipe | vs libuv |\n");
-  printf("|---|--:|--:|--:|--:|--:|\n");
+  print_stats_head("variant", "us", " vs self-pipe | vs libuv |");
   for (v = 0; v < V_COUNT; v++) {
     printf("| %s |", bench_rt_mechs[v].label);
     if (r[v].n == 0) {
@@ -560,18 +578,16 @@ static void print_mem(const bench_mem_result *mm) {
 
 static void print_spawn(const bench_child_opts *co, const bench_child_results *cr, int p,
                         int first_cpu) {
+  char title[PATH_MAX + 32];
   int v, k;
-  if (p == P_FREE)
-    printf("## Spawn + wait of `%s`, unpinned\n\n", bench_true);
-  else
-    printf("## Spawn + wait of `%s`, everything on CPU %d\n\n", bench_true, first_cpu);
+  (void)snprintf(title, sizeof(title), "Spawn + wait of `%s`", bench_true);
+  print_place_heading(p, title, "", "everything", first_cpu);
   printf("Each sample is a fresh bench process: %ld untimed spawns (the "
          "first tethered one starts the guard), then %ld timed spawn + "
          "wait (+ free); %d samples per variant, interleaved; mean "
          "microseconds per spawn.\n\n",
          co->spawn_warmup, co->spawns, co->samples);
-  printf("| variant | min us | median us | max us | vs posix_spawn |\n");
-  printf("|---|--:|--:|--:|--:|\n");
+  print_stats_head("variant", "us", " vs posix_spawn |");
   for (v = 0; v < S_COUNT; v++) {
     if (cr->spawn[p][v].n == 0) {
       printf("| %s | %s | | | |\n", bench_spawn_mechs[v].label,
@@ -606,7 +622,7 @@ static void print_first(const bench_child_results *cr) {
   printf("%d fresh processes (exec of tether_bench) per kind, interleaved; "
          "each times two spawn + wait of `%s`; microseconds.\n\n",
          cr->first[F_TETHER_FIRST].cap, bench_true);
-  printf("| measure | min us | median us | max us |\n|---|--:|--:|--:|\n");
+  print_stats_head("measure", "us", "");
   print_items(g_first_item, cr->first, F_COUNT);
   if (guard->n > 0 && cold->n > 0)
     printf("\nKeeper start net of the cold start every first spawn pays: "
@@ -625,8 +641,7 @@ static void print_tree(const bench_child_opts *co, const bench_child_results *cr
          "milliseconds.\n\n",
          TREE_FANOUT, co->samples,
          cr->tree_pidfd ? "a pidfd per member" : "/proc polled every 100 us");
-  printf("| variant | min ms | median ms | max ms | vs raw | first call "
-         "returned (median ms) |\n|---|--:|--:|--:|--:|--:|\n");
+  print_stats_head("variant", "ms", " vs raw | first call returned (median ms) |");
   for (v = 0; v < T_COUNT; v++) {
     const bench_series *s = &cr->tree[v];
     printf("| %s |", bench_tree_mechs[v].label);
@@ -651,7 +666,7 @@ static void print_kill(const bench_child_opts *co, const bench_child_results *cr
          "/proc/<pid>/stat every %d us (zombie = dead). Milliseconds after "
          "the kill.%s\n\n",
          co->kill_runs, KILL_POLL_US, cr->kill_failed ? " SOME RUNS FAILED (see stderr)." : "");
-  printf("| process | min ms | median ms | max ms |\n|---|--:|--:|--:|\n");
+  print_stats_head("process", "ms", "");
   print_items(g_kill_item, cr->kill, K_COUNT);
   printf("\nStated goal (measured, not asserted): last descendant dead "
          "within 100 ms");

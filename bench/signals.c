@@ -323,32 +323,39 @@ static double run_sample(int v, long warm, long rounds, int pin_cpu) {
   return (double)ns / 1000.0 / (double)rounds;
 }
 
-/* Step 1: the round trips, interleaved: one sample of every variant (and
- * placement) per pass. 0, or 1 when a sample failed. */
+typedef struct rt_ctx {
+  const bench_options *o;
+  int first_cpu;
+  bench_results *r;
+} rt_ctx;
+
+/* bench_interleave's take: one round-trip sample of variant v. */
+static int rt_take(void *ctx, int s, int p, int v) {
+  const rt_ctx *c = (const rt_ctx *)ctx;
+  double us;
+  if (!(c->o->only & (1u << v)) || !bench_rt_mechs[v].available)
+    return 0;
+  us = run_sample(v, c->o->warmup, c->o->rounds, p == P_SAME_CPU ? c->first_cpu : -1);
+  if (us < 0) {
+    fprintf(stderr, "tether_bench: %s: sample %d failed\n", bench_rt_mechs[v].name, s + 1);
+    return -1;
+  }
+  bench_series_add(&c->r->rt[p][v], us);
+  return 1;
+}
+
+/* Step 1: the round trips, variants and placements interleaved. 0, or 1
+ * when a sample failed. */
 int bench_roundtrip_step(const bench_options *o, int first_cpu, bench_results *r) {
-  int s, p, v, failed = 0;
+  rt_ctx c;
+  int p, failed;
   for (p = 0; p < P_COUNT; p++)
     if (bench_series_alloc(r->rt[p], V_COUNT, o->samples) < 0)
       return 1;
-  for (s = 0; s < o->samples; s++) {
-    fprintf(stderr, "tether_bench: round trip pass %d/%d\n", s + 1, o->samples);
-    for (p = 0; p < P_COUNT; p++) {
-      if (!(o->places & (1u << p)))
-        continue;
-      for (v = 0; v < V_COUNT; v++) {
-        double us;
-        if (!(o->only & (1u << v)) || !bench_rt_mechs[v].available)
-          continue;
-        us = run_sample(v, o->warmup, o->rounds, p == P_SAME_CPU ? first_cpu : -1);
-        if (us < 0) {
-          fprintf(stderr, "tether_bench: %s: sample %d failed\n", bench_rt_mechs[v].name, s + 1);
-          failed = 1;
-          continue;
-        }
-        bench_series_add(&r->rt[p][v], us);
-      }
-    }
-  }
+  c.o = o;
+  c.first_cpu = first_cpu;
+  c.r = r;
+  failed = bench_interleave("round trip", o->samples, o->places, V_COUNT, rt_take, &c);
   for (p = 0; p < P_COUNT; p++)
     bench_series_done(r->rt[p], V_COUNT);
   return failed;

@@ -33,12 +33,12 @@ uint64_t bench_now_ns(void) {
 static int transfer_all(int fd, char *p, size_t n, int writing) {
   while (n > 0) {
     ssize_t k = writing ? write(fd, p, n) : read(fd, p, n);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0)
+    if (k > 0) {
+      p += k;
+      n -= (size_t)k;
+    } else if (k == 0 || errno != EINTR) {
       return -1;
-    p += k;
-    n -= (size_t)k;
+    }
   }
   return 0;
 }
@@ -250,26 +250,55 @@ int bench_fork_worker(int (*fn)(void *arg, int res_fd), void *arg, int pin_cpu, 
   return res[0];
 }
 
-/* Run this executable as argv (argv[0] = bench_self: a hidden mode) in a
- * fresh process; read `size` bytes of result from its stdout, then reap it
- * and the orphans it leaves (its guard winding down). 0, or -1 unless all
- * went well and it exited with 0. */
-int bench_run_self(char *const *argv, void *out, size_t size) {
-  int p[2], ok;
-  pid_t pid;
+/* posix_spawn argv (argv[0] an absolute path) with its stdout on a pipe.
+ * The read end, or -1; *pid the process. */
+int bench_spawn_reading(char *const *argv, pid_t *pid) {
+  int p[2];
   if (pipe2(p, O_CLOEXEC) < 0)
     return -1;
-  if (bench_spawn_plain(&pid, argv, p[1], 0) < 0) {
+  if (bench_spawn_plain(pid, argv, p[1], 0) < 0) {
     (void)close(p[0]);
     (void)close(p[1]);
     return -1;
   }
   (void)close(p[1]);
-  ok = bench_read_all(p[0], out, size) == 0;
-  (void)close(p[0]);
+  return p[0];
+}
+
+/* Run this executable as argv (argv[0] = bench_self: a hidden mode) in a
+ * fresh process; read `size` bytes of result from its stdout, then reap it
+ * and the orphans it leaves (its guard winding down). 0, or -1 unless all
+ * went well and it exited with 0. */
+int bench_run_self(char *const *argv, void *out, size_t size) {
+  int fd, ok;
+  pid_t pid;
+  fd = bench_spawn_reading(argv, &pid);
+  if (fd < 0)
+    return -1;
+  ok = bench_read_all(fd, out, size) == 0;
+  (void)close(fd);
   ok = bench_wait_ok(pid) == 0 && ok;
   (void)bench_reap_strays(5000);
   return ok ? 0 : -1;
+}
+
+/* The interleaved passes of a benchmark ("round trip", "spawn"): each pass
+ * takes one sample of every variant v < nvar in every placement of
+ * `places`, so that drift on the machine hits all of them alike.
+ * take(ctx, s, p, v) takes sample s: 1, 0 when v is not measured, -1 when
+ * it failed. 0, or 1 when a sample failed. */
+int bench_interleave(const char *what, int samples, unsigned places, int nvar,
+                     int (*take)(void *ctx, int s, int p, int v), void *ctx) {
+  int s, p, v, failed = 0;
+  for (s = 0; s < samples; s++) {
+    fprintf(stderr, "tether_bench: %s pass %d/%d\n", what, s + 1, samples);
+    for (p = 0; p < P_COUNT; p++)
+      if (places & (1u << p))
+        for (v = 0; v < nvar; v++)
+          if (take(ctx, s, p, v) < 0)
+            failed = 1;
+  }
+  return failed;
 }
 
 int bench_parse_long(const char *s, long lo, long *out) {
