@@ -5,16 +5,8 @@
  */
 #include "bench.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
@@ -22,7 +14,7 @@
 /* death, memory                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* The bench re-runs itself (g_self) in hidden modes for the programs these
+/* The bench re-runs itself (bench_self) in hidden modes for the programs these
  * measurements need: a tree of sleeping processes, a "middle" process that
  * tether_spawns a child which forks a grandchild, a fresh process that does
  * its first spawns, one that holds 100 live tethered children.

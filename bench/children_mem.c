@@ -5,11 +5,8 @@
  */
 #include "bench.h"
 
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include <unistd.h>
 
 /* ---- memory: the keeper, and per tethered child in the parent ---- */

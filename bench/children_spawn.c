@@ -5,14 +5,7 @@
  */
 #include "bench.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #if defined(TETHER_BENCH_HAVE_LIBUV)

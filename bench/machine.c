@@ -5,7 +5,6 @@
 #include "bench.h"
 
 #include <sched.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>

@@ -6,11 +6,8 @@
 #include "bench.h"
 
 #include <dirent.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include <unistd.h>
 
 #if defined(__GLIBC__)

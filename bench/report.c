@@ -7,7 +7,6 @@
 #include "bench.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #ifndef TETHER_BENCH_BUILD_TYPE

@@ -9,11 +9,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
