@@ -47,6 +47,7 @@
 #include "module.h"
 #include "win32_seam.h"
 #include "helper.h"
+#include "user32.h"
 
 /* Older SDK headers lack these (winbase.h, Windows 10 SDK). */
 #ifndef PROC_THREAD_ATTRIBUTE_HANDLE_LIST
@@ -54,9 +55,6 @@
 #endif
 #ifndef PROC_THREAD_ATTRIBUTE_JOB_LIST
 #define PROC_THREAD_ATTRIBUTE_JOB_LIST 0x0002000D
-#endif
-#ifndef LOAD_LIBRARY_SEARCH_SYSTEM32
-#define LOAD_LIBRARY_SEARCH_SYSTEM32 0x00000800
 #endif
 
 /* The exit code of every process killed by tether (tether.h,
@@ -82,10 +80,6 @@ struct tether__os_child {
   int own_console;   /* the child did not get this process's console */
   int console_group; /* TETHER_SPAWN_CONSOLE_GROUP: in this process's group */
 };
-
-/* GetProcAddress returns FARPROC; going through void (*)(void) keeps GCC's
- * -Wcast-function-type quiet and is fine for MSVC. */
-#define TETHER__PROC(mod, type, name) ((type)(void (*)(void))GetProcAddress((mod), (name)))
 
 static int tether__os_err(void) { return tether__translate_os_error((long)GetLastError()); }
 
@@ -1131,46 +1125,6 @@ void tether__os_child_release(tether_child *c) {
 /* Events: windows                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* user32 is loaded on first use, never imported, for the reason explained
- * in win32/source.c: a console program that loads it is treated as a GUI
- * program and no longer receives CTRL_LOGOFF/SHUTDOWN_EVENT. */
-typedef BOOL(WINAPI *tether__EnumWindows_fn)(WNDENUMPROC, LPARAM);
-typedef DWORD(WINAPI *tether__GetWindowThreadProcessId_fn)(HWND, LPDWORD);
-typedef BOOL(WINAPI *tether__PostMessageW_fn)(HWND, UINT, WPARAM, LPARAM);
-
-static struct {
-  tether__EnumWindows_fn EnumWindows;
-  tether__GetWindowThreadProcessId_fn GetWindowThreadProcessId;
-  tether__PostMessageW_fn PostMessageW;
-} tether__u32s; /* set once under the global lock */
-static volatile LONG tether__u32s_loaded;
-
-static int tether__user32_load(void) {
-  HMODULE u32;
-  int r = 0;
-  if (InterlockedCompareExchange(&tether__u32s_loaded, 0, 0))
-    return 0;
-  tether__global_lock();
-  if (!tether__u32s_loaded) {
-    u32 = LoadLibraryExW(L"user32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
-    if (u32 == NULL) {
-      r = tether__os_err();
-    } else {
-      tether__u32s.EnumWindows = TETHER__PROC(u32, tether__EnumWindows_fn, "EnumWindows");
-      tether__u32s.GetWindowThreadProcessId =
-          TETHER__PROC(u32, tether__GetWindowThreadProcessId_fn, "GetWindowThreadProcessId");
-      tether__u32s.PostMessageW = TETHER__PROC(u32, tether__PostMessageW_fn, "PostMessageW");
-      if (tether__u32s.EnumWindows == NULL || tether__u32s.GetWindowThreadProcessId == NULL ||
-          tether__u32s.PostMessageW == NULL)
-        r = tether__os_err();
-      else
-        InterlockedExchange(&tether__u32s_loaded, 1);
-    }
-  }
-  tether__global_unlock();
-  return r;
-}
-
 typedef struct tether__close_ctx {
   const DWORD *pids;
   size_t npids;
@@ -1181,10 +1135,10 @@ static BOOL CALLBACK tether__close_window(HWND hwnd, LPARAM arg) {
   tether__close_ctx *ctx = (tether__close_ctx *)arg;
   DWORD pid = 0;
   size_t i;
-  tether__u32s.GetWindowThreadProcessId(hwnd, &pid);
+  tether__u32.GetWindowThreadProcessId(hwnd, &pid);
   for (i = 0; i < ctx->npids; i++) {
     if (ctx->pids[i] == pid) {
-      if (tether__u32s.PostMessageW(hwnd, WM_CLOSE, 0, 0))
+      if (tether__u32.PostMessageW(hwnd, WM_CLOSE, 0, 0))
         ctx->posted++;
       break;
     }
@@ -1205,7 +1159,7 @@ int tether__win32_post_close(const DWORD *pids, size_t npids) {
   ctx.pids = pids;
   ctx.npids = npids;
   ctx.posted = 0;
-  tether__u32s.EnumWindows(tether__close_window, (LPARAM)&ctx);
+  tether__u32.EnumWindows(tether__close_window, (LPARAM)&ctx);
   return ctx.posted > 0 ? 0 : TETHER_ENOTSUP;
 }
 
