@@ -47,6 +47,7 @@
 #include "module.h"
 #include "win32_seam.h"
 #include "helper.h"
+#include "spawn_internal.h"
 #include "user32.h"
 
 /* Older SDK headers lack these (winbase.h, Windows 10 SDK). */
@@ -56,10 +57,6 @@
 #ifndef PROC_THREAD_ATTRIBUTE_JOB_LIST
 #define PROC_THREAD_ATTRIBUTE_JOB_LIST 0x0002000D
 #endif
-
-/* The exit code of every process killed by tether (tether.h,
- * tether_child_kill; win32/exit.c tether__os_is_kill_status). */
-#define TETHER__KILL_CODE 137u
 
 /* The limits of every job tether creates (tether__job_new). */
 #define TETHER__JOB_LIMITS \
@@ -81,14 +78,6 @@ struct tether__os_child {
   int console_group; /* TETHER_SPAWN_CONSOLE_GROUP: in this process's group */
 };
 
-static int tether__os_err(void) { return tether__translate_os_error((long)GetLastError()); }
-
-static void tether__close(HANDLE *h) {
-  if (*h != NULL && *h != INVALID_HANDLE_VALUE)
-    CloseHandle(*h);
-  *h = NULL;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Test seams (win32_seam.h)                                                */
 /* ------------------------------------------------------------------------ */
@@ -104,91 +93,8 @@ void *tether__win32_child_job(const tether_child *c) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Wide strings                                                             */
+/* Program resolution                                                       */
 /* ------------------------------------------------------------------------ */
-
-typedef struct tether__wbuf {
-  wchar_t *p;
-  size_t n, cap;
-  int oom;
-} tether__wbuf;
-
-static void tether__wbuf_add(tether__wbuf *b, const wchar_t *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    wchar_t *p;
-    while (b->n + n + 1 > cap)
-      cap *= 2;
-    p = (wchar_t *)realloc(b->p, cap * sizeof(wchar_t));
-    if (p == NULL) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n * sizeof(wchar_t));
-  b->n += n;
-  b->p[b->n] = L'\0';
-}
-
-static void tether__wbuf_adds(tether__wbuf *b, const wchar_t *s) {
-  tether__wbuf_add(b, s, wcslen(s));
-}
-
-/* A string from a "give me the size first" API: fn(buf, size) returns the
- * length without the NUL when it fits, else the size needed with the NUL,
- * 0 on error. */
-typedef DWORD (*tether__sized_fn)(wchar_t *buf, DWORD size, const void *arg);
-
-static int tether__get_sized(tether__sized_fn fn, const void *arg, wchar_t **out) {
-  DWORD size = 260, n;
-  wchar_t *buf = NULL, *p;
-  *out = NULL;
-  for (;;) {
-    p = (wchar_t *)realloc(buf, (size_t)size * sizeof(wchar_t));
-    if (p == NULL) {
-      free(buf);
-      return TETHER_ENOMEM;
-    }
-    buf = p;
-    SetLastError(0);
-    n = fn(buf, size, arg);
-    if (n == 0 && GetLastError() != 0) {
-      int r = tether__os_err();
-      free(buf);
-      return r;
-    }
-    if (n < size) {
-      buf[n] = L'\0';
-      *out = buf;
-      return 0;
-    }
-    size = n + 1 > size * 2 ? n + 1 : size * 2;
-  }
-}
-
-static DWORD tether__module_path_fn(wchar_t *buf, DWORD size, const void *arg) {
-  DWORD n;
-  (void)arg;
-  n = GetModuleFileNameW(NULL, buf, size);
-  /* Truncation: n == size (ERROR_INSUFFICIENT_BUFFER); ask for more. */
-  if (n == size) {
-    SetLastError(0);
-    return size + 1;
-  }
-  return n;
-}
-
-static DWORD tether__env_var_fn(wchar_t *buf, DWORD size, const void *arg) {
-  return GetEnvironmentVariableW((const wchar_t *)arg, buf, size);
-}
-
-static DWORD tether__full_path_fn(wchar_t *buf, DWORD size, const void *arg) {
-  return GetFullPathNameW((const wchar_t *)arg, size, buf, NULL);
-}
 
 static DWORD tether__sys_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
   (void)arg;
@@ -199,10 +105,6 @@ static DWORD tether__win_dir_fn(wchar_t *buf, DWORD size, const void *arg) {
   (void)arg;
   return GetWindowsDirectoryW(buf, size);
 }
-
-/* ------------------------------------------------------------------------ */
-/* Program resolution                                                       */
-/* ------------------------------------------------------------------------ */
 
 static int tether__is_sep(wchar_t ch) { return ch == L'\\' || ch == L'/'; }
 

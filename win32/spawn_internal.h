@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PRIVATE (never installed): what the files of the Windows children
+ * backend share. win32/spawn.c creates and tracks the children
+ * (tether__os_spawn, tether__os_child_*) with the help of:
+ *   wstr.c     wide strings: a growable buffer, "size first" APIs
+ * See the comments at the definitions.
+ */
+#ifndef TETHER_WIN32_SPAWN_INTERNAL_H
+#define TETHER_WIN32_SPAWN_INTERNAL_H
+
+#include <stddef.h>
+#include <wchar.h>
+#include <windows.h>
+
+#include "backend.h"
+
+/* The exit code of every process killed by tether (tether.h,
+ * tether_child_kill; win32/exit.c tether__os_is_kill_status). */
+#define TETHER__KILL_CODE 137u
+
+static __inline int tether__os_err(void) {
+  return tether__translate_os_error((long)GetLastError());
+}
+
+static __inline void tether__close(HANDLE *h) {
+  if (*h != NULL && *h != INVALID_HANDLE_VALUE)
+    CloseHandle(*h);
+  *h = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Wide strings (wstr.c)                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tether__wbuf {
+  wchar_t *p;
+  size_t n, cap;
+  int oom;
+} tether__wbuf;
+
+/* Append s[0..n) and keep the buffer NUL-terminated; out of memory sets
+ * b->oom and every later call does nothing. Start with {NULL, 0, 0, 0}. */
+void tether__wbuf_add(tether__wbuf *b, const wchar_t *s, size_t n);
+void tether__wbuf_adds(tether__wbuf *b, const wchar_t *s);
+
+/* A string from a "give me the size first" API: fn(buf, size) returns the
+ * length without the NUL when it fits, else the size needed with the NUL,
+ * 0 on error. */
+typedef DWORD (*tether__sized_fn)(wchar_t *buf, DWORD size, const void *arg);
+
+/* fn's string, malloc'ed, in *out: 0 or an error. */
+int tether__get_sized(tether__sized_fn fn, const void *arg, wchar_t **out);
+
+/* For tether__get_sized: the running executable's path (arg unused); the
+ * environment variable named arg (wide); the full path of arg (wide). */
+DWORD tether__module_path_fn(wchar_t *buf, DWORD size, const void *arg);
+DWORD tether__env_var_fn(wchar_t *buf, DWORD size, const void *arg);
+DWORD tether__full_path_fn(wchar_t *buf, DWORD size, const void *arg);
+
+#endif /* TETHER_WIN32_SPAWN_INTERNAL_H */
