@@ -4,6 +4,7 @@
  * backend share. win32/spawn.c creates and tracks the children
  * (tether__os_spawn, tether__os_child_*) with the help of:
  *   wstr.c     wide strings: a growable buffer, "size first" APIs
+ *   resolve.c  the program file for argv[0]
  * See the comments at the definitions.
  */
 #ifndef TETHER_WIN32_SPAWN_INTERNAL_H
@@ -57,5 +58,21 @@ int tether__get_sized(tether__sized_fn fn, const void *arg, wchar_t **out);
 DWORD tether__module_path_fn(wchar_t *buf, DWORD size, const void *arg);
 DWORD tether__env_var_fn(wchar_t *buf, DWORD size, const void *arg);
 DWORD tether__full_path_fn(wchar_t *buf, DWORD size, const void *arg);
+
+/* ------------------------------------------------------------------------ */
+/* Program resolution (resolve.c)                                           */
+/* ------------------------------------------------------------------------ */
+
+/* A path separator: backslash or slash. */
+int tether__is_sep(wchar_t ch);
+
+/* Look at one candidate file: 1 a file (not a directory) is there, 0 not.
+ * *saw_dir is set when it is a directory, *denied when access was denied. */
+int tether__probe(const wchar_t *path, int *saw_dir, int *denied);
+
+/* The full path of the program file for name (argv[0], wide) under flags
+ * (TETHER_SPAWN_NO_SEARCH), malloc'ed in *out. Errors: TETHER_ENOENT,
+ * TETHER_EACCES, TETHER_ENOMEM. */
+int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out);
 
 #endif /* TETHER_WIN32_SPAWN_INTERNAL_H */
