@@ -5,6 +5,7 @@
  * (tether__os_spawn, tether__os_child_*) with the help of:
  *   wstr.c     wide strings: a growable buffer, "size first" APIs
  *   resolve.c  the program file for argv[0]
+ *   env.c      the child's environment block
  * See the comments at the definitions.
  */
 #ifndef TETHER_WIN32_SPAWN_INTERNAL_H
@@ -74,5 +75,14 @@ int tether__probe(const wchar_t *path, int *saw_dir, int *denied);
  * (TETHER_SPAWN_NO_SEARCH), malloc'ed in *out. Errors: TETHER_ENOENT,
  * TETHER_EACCES, TETHER_ENOMEM. */
 int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out);
+
+/* ------------------------------------------------------------------------ */
+/* Environment block (env.c)                                                */
+/* ------------------------------------------------------------------------ */
+
+/* The child's environment block (for CREATE_UNICODE_ENVIRONMENT),
+ * malloc'ed in *out; *out NULL when the child inherits this process's. */
+int tether__build_env(const char *const *env_set, const char *const *env_unset, unsigned flags,
+                      wchar_t **out);
 
 #endif /* TETHER_WIN32_SPAWN_INTERNAL_H */
