@@ -6,6 +6,7 @@
  *   wstr.c     wide strings: a growable buffer, "size first" APIs
  *   resolve.c  the program file for argv[0]
  *   env.c      the child's environment block
+ *   stdio.c    the child's standard handles
  * See the comments at the definitions.
  */
 #ifndef TETHER_WIN32_SPAWN_INTERNAL_H
@@ -84,5 +85,14 @@ int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out);
  * malloc'ed in *out; *out NULL when the child inherits this process's. */
 int tether__build_env(const char *const *env_set, const char *const *env_unset, unsigned flags,
                       wchar_t **out);
+
+/* ------------------------------------------------------------------------ */
+/* Standard handles (stdio.c)                                               */
+/* ------------------------------------------------------------------------ */
+
+/* The child's end of standard stream i (0, 1, 2) as s says, inheritable, in
+ * *child (NULL for none) and, for a pipe, this process's end in *parent
+ * (not inheritable, else NULL). */
+int tether__stdio_setup(const tether_stdio *s, int i, HANDLE *child, HANDLE *parent);
 
 #endif /* TETHER_WIN32_SPAWN_INTERNAL_H */
