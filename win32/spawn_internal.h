@@ -7,6 +7,7 @@
  *   resolve.c  the program file for argv[0]
  *   env.c      the child's environment block
  *   stdio.c    the child's standard handles
+ *   job.c      Job Objects, and CreateProcessW (into one)
  * See the comments at the definitions.
  */
 #ifndef TETHER_WIN32_SPAWN_INTERNAL_H
@@ -94,5 +95,32 @@ int tether__build_env(const char *const *env_set, const char *const *env_unset, 
  * *child (NULL for none) and, for a pipe, this process's end in *parent
  * (not inheritable, else NULL). */
 int tether__stdio_setup(const tether_stdio *s, int i, HANDLE *child, HANDLE *parent);
+
+/* ------------------------------------------------------------------------ */
+/* Process creation and Job Objects (job.c)                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tether__create_req {
+  const wchar_t *app;
+  wchar_t *cmdline;
+  wchar_t *env;       /* NULL: inherit */
+  const wchar_t *cwd; /* NULL: this process's */
+  HANDLE std[3];      /* inheritable or NULL */
+  DWORD flags;        /* creation flags besides the ones added here */
+  HANDLE job;         /* for PROC_THREAD_ATTRIBUTE_JOB_LIST, or NULL */
+} tether__create_req;
+
+/* CreateProcessW with the handle list (and the job list when req->job):
+ * 0, or the GetLastError() value; *no_job_list set (nothing started) when
+ * this Windows does not know PROC_THREAD_ATTRIBUTE_JOB_LIST. */
+DWORD tether__create(const tether__create_req *req, int *no_job_list, PROCESS_INFORMATION *pi);
+
+/* A new kill-on-close Job Object (not inheritable) in *out, with
+ * extra_limits besides tether's own. */
+int tether__job_new(HANDLE *out, DWORD extra_limits);
+
+/* Create the process of req inside job; on success pi->hProcess is set
+ * and pi->hThread closed. */
+int tether__create_in_job(tether__create_req *req, HANDLE job, PROCESS_INFORMATION *pi);
 
 #endif /* TETHER_WIN32_SPAWN_INTERNAL_H */
