@@ -8,6 +8,7 @@
  *   env.c      the child's environment block
  *   stdio.c    the child's standard handles
  *   job.c      Job Objects, and CreateProcessW (into one)
+ *   helper.c   the console helper and WM_CLOSE (win32/helper.h)
  * See the comments at the definitions.
  */
 #ifndef TETHER_WIN32_SPAWN_INTERNAL_H
