@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PRIVATE (never installed): what win32/spawn.c (tether_child_signal)
- * shares with win32/send.c (tether_send), and the protocol between the
- * library and its console helper program, tether-ctrl.exe
- * (win32/ctrl_main.c). See the comments at the definitions in
- * win32/spawn.c.
+ * PRIVATE (never installed): what win32/helper.c provides to
+ * win32/spawn.c (tether_child_signal) and win32/send.c (tether_send), and
+ * the protocol between the library and its console helper program,
+ * tether-ctrl.exe (win32/ctrl_main.c). See the comments at the definitions
+ * in win32/helper.c.
  */
 #ifndef TETHER_WIN32_HELPER_H
 #define TETHER_WIN32_HELPER_H

@@ -37,6 +37,7 @@
 #include "atomic.h"
 #include "backend.h"
 #include "module.h"
+#include "user32.h"
 #include "win32_seam.h"
 
 /* ------------------------------------------------------------------------ */
@@ -429,7 +430,7 @@ static int tether__console_install_locked(void) {
 /* ------------------------------------------------------------------------ */
 
 /*
- * user32.dll is loaded only here, on first use, never imported:
+ * user32.dll is loaded on first use (win32/user32.c), never imported:
  * "If a console application loads the gdi32.dll or user32.dll library, the
  * HandlerRoutine function ... does not get called for the CTRL_LOGOFF_EVENT
  * and CTRL_SHUTDOWN_EVENT events. The operating system recognizes processes
@@ -449,25 +450,6 @@ static int tether__console_install_locked(void) {
  * MS docs). It is never shown.
  */
 
-typedef ATOM(WINAPI *tether__RegisterClassExW_fn)(const WNDCLASSEXW *);
-typedef HWND(WINAPI *tether__CreateWindowExW_fn)(DWORD, LPCWSTR, LPCWSTR, DWORD, int, int, int, int,
-                                                 HWND, HMENU, HINSTANCE, LPVOID);
-typedef BOOL(WINAPI *tether__GetMessageW_fn)(LPMSG, HWND, UINT, UINT);
-typedef LRESULT(WINAPI *tether__DispatchMessageW_fn)(const MSG *);
-typedef LRESULT(WINAPI *tether__DefWindowProcW_fn)(HWND, UINT, WPARAM, LPARAM);
-typedef BOOL(WINAPI *tether__EnumWindows_fn)(WNDENUMPROC, LPARAM);
-typedef DWORD(WINAPI *tether__GetWindowThreadProcessId_fn)(HWND, LPDWORD);
-
-static struct {
-  tether__RegisterClassExW_fn RegisterClassExW;
-  tether__CreateWindowExW_fn CreateWindowExW;
-  tether__GetMessageW_fn GetMessageW;
-  tether__DispatchMessageW_fn DispatchMessageW;
-  tether__DefWindowProcW_fn DefWindowProcW;
-  tether__EnumWindows_fn EnumWindows;
-  tether__GetWindowThreadProcessId_fn GetWindowThreadProcessId;
-} tether__u32; /* set once under the global lock, then read-only */
-
 static void *volatile tether__hwnd; /* the window, once created */
 static int tether__window_running;  /* global lock */
 
@@ -478,40 +460,6 @@ static struct {
 } tether__window_start;
 
 static const wchar_t tether__window_class[] = L"tether_hidden_window";
-
-/* Older SDK headers hide this flag (Windows 8 and later, or KB2533623). */
-#ifndef LOAD_LIBRARY_SEARCH_SYSTEM32
-#define LOAD_LIBRARY_SEARCH_SYSTEM32 0x00000800
-#endif
-
-/* Global lock held. Load user32 and the few functions needed. */
-static int tether__user32_load_locked(void) {
-  HMODULE u32;
-  if (tether__u32.DefWindowProcW != NULL)
-    return 0;
-  /* System32 only: never a user32.dll planted next to the program
-   * ("LoadLibraryExW", LOAD_LIBRARY_SEARCH_SYSTEM32, MS docs). The module is
-   * never freed: the window lives until the process ends. */
-  u32 = LoadLibraryExW(L"user32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
-  if (u32 == NULL)
-    return tether__translate_os_error((long)GetLastError());
-  tether__u32.RegisterClassExW = TETHER__PROC(u32, tether__RegisterClassExW_fn, "RegisterClassExW");
-  tether__u32.CreateWindowExW = TETHER__PROC(u32, tether__CreateWindowExW_fn, "CreateWindowExW");
-  tether__u32.GetMessageW = TETHER__PROC(u32, tether__GetMessageW_fn, "GetMessageW");
-  tether__u32.DispatchMessageW = TETHER__PROC(u32, tether__DispatchMessageW_fn, "DispatchMessageW");
-  tether__u32.EnumWindows = TETHER__PROC(u32, tether__EnumWindows_fn, "EnumWindows");
-  tether__u32.GetWindowThreadProcessId =
-      TETHER__PROC(u32, tether__GetWindowThreadProcessId_fn, "GetWindowThreadProcessId");
-  if (tether__u32.RegisterClassExW == NULL || tether__u32.CreateWindowExW == NULL ||
-      tether__u32.GetMessageW == NULL || tether__u32.DispatchMessageW == NULL ||
-      tether__u32.EnumWindows == NULL || tether__u32.GetWindowThreadProcessId == NULL)
-    return tether__translate_os_error((long)GetLastError());
-  /* Last: its presence means "all loaded". */
-  tether__u32.DefWindowProcW = TETHER__PROC(u32, tether__DefWindowProcW_fn, "DefWindowProcW");
-  if (tether__u32.DefWindowProcW == NULL)
-    return tether__translate_os_error((long)GetLastError());
-  return 0;
-}
 
 /*
  * The window procedure ("WM_CLOSE", "WM_QUERYENDSESSION", "WM_ENDSESSION",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PRIVATE test seams of the Windows backend (win32/source.c, win32/spawn.c).
+ * PRIVATE test seams of the Windows backend (win32/source.c, win32/spawn.c,
+ * win32/job.c).
  * Never installed; used by tests/test_console.c, because Wine cannot
  * generate CTRL_BREAK/CLOSE/LOGOFF/SHUTDOWN events, and by
  * tests/test_spawn_win32.c.
@@ -43,7 +44,7 @@ int tether__win32_ctrl_c_ignored(void *process);
 struct tether_child;
 void *tether__win32_child_job(const struct tether_child *c);
 
-/* spawn.c: when on, spawn skips PROC_THREAD_ATTRIBUTE_JOB_LIST and takes
+/* job.c: when on, spawn skips PROC_THREAD_ATTRIBUTE_JOB_LIST and takes
  * the path for Windows before 10 (CREATE_SUSPENDED, AssignProcessToJobObject,
  * ResumeThread). */
 void tether__win32_spawn_force_suspended(int on);
