@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Windows test helpers shared by the Windows tests (test_console,
+ * test_cmdline, test_send_win32, test_spawn_win32, torture_spawn_win32 and
+ * win32_dll_host): lines on stdout, reading a child's pipe, plain
+ * CreateProcessW children (no tether, no job). Plain Win32 and C only --
+ * neither tether nor cmocka -- so that win32_dll_host, which links nothing
+ * of tether, compiles support_win32.c too (tests/win32.cmake); the test
+ * executables get it through tether_testsupport.
+ */
+#ifndef TETHER_TESTS_SUPPORT_WIN32_H
+#define TETHER_TESTS_SUPPORT_WIN32_H
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <stddef.h>
+
+/* printf-style format checking (MinGW: the format its printf follows). */
+#if defined(__MINGW_PRINTF_FORMAT)
+#define TT_WIN32_PRINTF(fmt, first) __attribute__((format(__MINGW_PRINTF_FORMAT, fmt, first)))
+#elif defined(__GNUC__)
+#define TT_WIN32_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#else
+#define TT_WIN32_PRINTF(fmt, first)
+#endif
+
+/* Write one line (the formatted text, at most 509 bytes of it, and "\n")
+ * to this process's stdout with a single WriteFile. */
+void tt_win32_say(const char *fmt, ...) TT_WIN32_PRINTF(1, 2);
+
+/* 1 when a console is attached to this process (GetConsoleProcessList
+ * counts it; under Wine only with ci/wine-run.sh's pseudo-terminal,
+ * TETHER_WINE_PTY=1), else 0. */
+int tt_win32_have_console(void);
+
+/* Read one line from a pipe, CR and LF dropped (a longer line is cut to
+ * cap - 1 bytes). 1: a line; 0: end of file; -1: no newline within
+ * timeout_ms. With 0 and -1, buf holds what came of an unfinished line. */
+int tt_win32_read_line(HANDLE h, char *buf, size_t cap, DWORD timeout_ms);
+
+/* Read from a pipe until end of file, the buffer is full or timeout_ms
+ * (NUL-terminated); the length read. */
+size_t tt_win32_read_all(HANDLE h, char *buf, size_t cap, DWORD timeout_ms);
+
+/* A pipe for a child's output: *wr to hand to the child (inheritable), *rd
+ * to read (not inherited). 1, or 0 with nothing open. */
+int tt_win32_pipe(HANDLE *rd, HANDLE *wr);
+
+/* This executable's path (GetModuleFileNameW); L"" when it does not fit. */
+void tt_win32_self_w(wchar_t *buf, DWORD cap);
+
+/* CreateProcessW(exe, cmd) with the creation flags. out NULL: the child
+ * inherits no handle. Otherwise its stdin is none, its stdout out and its
+ * stderr err, and inheritable handles are inherited. Wine 8 occasionally
+ * fails CreateProcessW with ERROR_INTERNAL_ERROR when other Wine processes
+ * start at the same moment (ctest -j); the same call works when retried:
+ * up to `retries` more attempts 50 ms apart, each reported on stdout, never
+ * hidden. 1: started; 0: not (GetLastError() says why). */
+int tt_win32_create(const wchar_t *exe, wchar_t *cmd, DWORD flags, HANDLE out, HANDLE err,
+                    int retries, PROCESS_INFORMATION *pi);
+
+/* `"<this executable>" --child <args>` (args: a scenario and its
+ * arguments, ASCII) through tt_win32_create. */
+int tt_win32_start_self(const char *args, DWORD flags, HANDLE out, HANDLE err, int retries,
+                        PROCESS_INFORMATION *pi);
+
+/* A process started without tether (no job), its stdout and stderr on one
+ * pipe (out: the read end). */
+typedef struct tt_win32_proc {
+  PROCESS_INFORMATION pi;
+  HANDLE out;
+} tt_win32_proc;
+
+/* Start `<self> --child <args>` as a tt_win32_proc. 1, or 0 after saying
+ * why on stdout (nothing is left open; *p is zeroed). */
+int tt_win32_proc_start(tt_win32_proc *p, const char *args, DWORD flags);
+
+/* Read lines until one starts with prefix, printing each as
+ * "[  child   ] <line>". 1: found; 0: end of output; -1: no line within
+ * timeout_ms. The last line read stays in line. */
+int tt_win32_proc_expect(tt_win32_proc *p, const char *prefix, char *line, size_t cap,
+                         DWORD timeout_ms);
+
+/* Wait for the process (killed after timeout_ms), print what is left of
+ * its output, close its handles and zero *p; its exit code. */
+DWORD tt_win32_proc_finish(tt_win32_proc *p, DWORD timeout_ms);
+
+#endif
