@@ -133,36 +133,50 @@ int tt_win32_create(const wchar_t *exe, wchar_t *cmd, DWORD flags, HANDLE out, H
   }
 }
 
-int tt_win32_start_self(const char *args, DWORD flags, HANDLE out, HANDLE err, int retries,
-                        PROCESS_INFORMATION *pi) {
+int tt_win32_create_piped(const wchar_t *exe, wchar_t *cmd, DWORD flags, int err_mode, int retries,
+                          PROCESS_INFORMATION *pi, HANDLE *out) {
+  HANDLE rd = NULL, wr = NULL, err = NULL;
+  DWORD why;
+  if (!tt_win32_pipe(&rd, &wr))
+    return 0;
+  if (err_mode == TT_WIN32_ERR_PIPE)
+    err = wr;
+  else if (err_mode == TT_WIN32_ERR_OWN)
+    err = GetStdHandle(STD_ERROR_HANDLE);
+  if (tt_win32_create(exe, cmd, flags, wr, err, retries, pi)) {
+    CloseHandle(wr);
+    *out = rd;
+    return 1;
+  }
+  why = GetLastError();
+  CloseHandle(wr);
+  CloseHandle(rd);
+  SetLastError(why);
+  return 0;
+}
+
+int tt_win32_start_self(const char *args, DWORD flags, int err_mode, int retries,
+                        PROCESS_INFORMATION *pi, HANDLE *out) {
   wchar_t self[MAX_PATH * 2], cmd[MAX_PATH * 2 + 128];
   tt_win32_self_w(self, MAX_PATH * 2);
-  if (self[0] == L'\0')
+  if (self[0] == L'\0') {
+    SetLastError(ERROR_BUFFER_OVERFLOW);
     return 0;
+  }
   _snwprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child %hs", self, args);
   cmd[sizeof(cmd) / sizeof(cmd[0]) - 1] = L'\0';
-  return tt_win32_create(self, cmd, flags, out, err, retries, pi);
+  if (out == NULL)
+    return tt_win32_create(self, cmd, flags, NULL, NULL, retries, pi);
+  return tt_win32_create_piped(self, cmd, flags, err_mode, retries, pi, out);
 }
 
 int tt_win32_proc_start(tt_win32_proc *p, const char *args, DWORD flags) {
-  HANDLE wr = NULL;
-  DWORD err;
   memset(p, 0, sizeof(*p));
-  if (tt_win32_pipe(&p->out, &wr)) {
-    if (tt_win32_start_self(args, flags, wr, wr, 0, &p->pi)) {
-      CloseHandle(wr);
-      return 1;
-    }
-    err = GetLastError();
-    CloseHandle(wr);
-    CloseHandle(p->out);
-  } else {
-    err = GetLastError();
-  }
-  memset(p, 0, sizeof(*p));
-  printf("CreateProcess(--child %s) failed: %lu\n", args, (unsigned long)err);
+  if (tt_win32_start_self(args, flags, TT_WIN32_ERR_PIPE, 0, &p->pi, &p->out))
+    return 1;
+  printf("CreateProcess(--child %s) failed: %lu\n", args, (unsigned long)GetLastError());
   fflush(stdout);
-  SetLastError(err);
+  memset(p, 0, sizeof(*p));
   return 0;
 }
 

@@ -62,10 +62,24 @@ void tt_win32_self_w(wchar_t *buf, DWORD cap);
 int tt_win32_create(const wchar_t *exe, wchar_t *cmd, DWORD flags, HANDLE out, HANDLE err,
                     int retries, PROCESS_INFORMATION *pi);
 
+/* Where tt_win32_create_piped puts the child's stderr. */
+enum {
+  TT_WIN32_ERR_NONE, /* nowhere (no handle) */
+  TT_WIN32_ERR_PIPE, /* on the pipe, with its stdout */
+  TT_WIN32_ERR_OWN   /* on this process's stderr */
+};
+
+/* tt_win32_create with the child's stdout on a new pipe, whose read end
+ * (not inherited) is returned in *out, and its stderr as err_mode says.
+ * 1, or 0 with nothing left open (GetLastError() says why). */
+int tt_win32_create_piped(const wchar_t *exe, wchar_t *cmd, DWORD flags, int err_mode, int retries,
+                          PROCESS_INFORMATION *pi, HANDLE *out);
+
 /* `"<this executable>" --child <args>` (args: a scenario and its
- * arguments, ASCII) through tt_win32_create. */
-int tt_win32_start_self(const char *args, DWORD flags, HANDLE out, HANDLE err, int retries,
-                        PROCESS_INFORMATION *pi);
+ * arguments, ASCII): with out NULL through tt_win32_create without
+ * handles, else through tt_win32_create_piped. */
+int tt_win32_start_self(const char *args, DWORD flags, int err_mode, int retries,
+                        PROCESS_INFORMATION *pi, HANDLE *out);
 
 /* A process started without tether (no job), its stdout and stderr on one
  * pipe (out: the read end). */

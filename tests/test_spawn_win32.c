@@ -50,27 +50,6 @@ static char *wide_to_utf8(const wchar_t *w) {
   return s;
 }
 
-/* Start `<self> --child <scenario>` without tether (no job); with out,
- * its stdout on a pipe whose read end is returned in *out (its stderr on
- * this process's). */
-static int plain_spawn(const char *scenario, DWORD flags, PROCESS_INFORMATION *pi, HANDLE *out) {
-  HANDLE rd = NULL, wr = NULL;
-  int ok;
-  if (out != NULL && !tt_win32_pipe(&rd, &wr))
-    return 0;
-  ok = tt_win32_start_self(scenario, flags, wr, GetStdHandle(STD_ERROR_HANDLE), 0, pi);
-  if (wr != NULL)
-    CloseHandle(wr);
-  if (!ok) {
-    if (rd != NULL)
-      CloseHandle(rd);
-    return 0;
-  }
-  if (out != NULL)
-    *out = rd;
-  return 1;
-}
-
 /* Is the process with this handle gone within timeout_ms? */
 static int gone_within(HANDLE h, DWORD timeout_ms) {
   return WaitForSingleObject(h, timeout_ms) == WAIT_OBJECT_0;
@@ -311,7 +290,7 @@ static int child_nullio(int argc, char **argv) {
 static int child_tree(int argc, char **argv) {
   PROCESS_INFORMATION pi;
   char line[64];
-  if (!plain_spawn("sleep", 0, &pi, NULL))
+  if (!tt_win32_start_self("sleep", 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
     return 2;
   snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
            (unsigned long)pi.dwProcessId);
@@ -355,7 +334,7 @@ static int child_wine_tree(int argc, char **argv) {
   if (argc < 1 || strlen(argv[0]) > 100)
     return 2;
   snprintf(scenario, sizeof(scenario), "sleep %s", argv[0]);
-  if (!plain_spawn(scenario, 0, &pi, NULL))
+  if (!tt_win32_start_self(scenario, 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
     return 3;
   snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
            (unsigned long)pi.dwProcessId);
@@ -1382,7 +1361,7 @@ static void test_parent_death_kills_tree(void **state) {
   unsigned long cpid = 0, gpid = 0;
   uint64_t t0;
   (void)state;
-  assert_true(plain_spawn("middle", 0, &pi, &out));
+  assert_true(tt_win32_start_self("middle", 0, TT_WIN32_ERR_OWN, 0, &pi, &out));
   CloseHandle(pi.hThread);
   if (tt_win32_read_line(out, line, sizeof(line), 30000) <= 0) {
     TerminateProcess(pi.hProcess, 1);
@@ -1526,7 +1505,7 @@ static void run_interrupt_middle(const char *scenario, int *r, long *oserr, int 
   PROCESS_INFORMATION pi;
   HANDLE out = NULL;
   char line[128];
-  assert_true(plain_spawn(scenario, DETACHED_PROCESS, &pi, &out));
+  assert_true(tt_win32_start_self(scenario, DETACHED_PROCESS, TT_WIN32_ERR_OWN, 0, &pi, &out));
   CloseHandle(pi.hThread);
   if (tt_win32_read_line(out, line, sizeof(line), 60000) <= 0) {
     DWORD ec = 0;

@@ -261,21 +261,16 @@ static int run_host(const wchar_t *host, const char *name, const wchar_t *dll, c
                     DWORD flags, char *out, size_t cap, DWORD *exit_code) {
   wchar_t cmd[3 * MAX_PATH];
   PROCESS_INFORMATION pi;
-  HANDLE rd = NULL, wr = NULL;
+  HANDLE rd = NULL;
   int got;
   *exit_code = 0xFFFFFFFFu;
   out[0] = '\0';
   swprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" case %hs \"%ls\"", host, name, dll);
   SetEnvironmentVariableW(L"TETHER_CTRL", ctrl);
-  got = tt_win32_pipe(&rd, &wr) && tt_win32_create(host, cmd, flags, wr, wr, 0, &pi);
+  got = tt_win32_create_piped(host, cmd, flags, TT_WIN32_ERR_PIPE, 0, &pi, &rd);
   SetEnvironmentVariableW(L"TETHER_CTRL", NULL);
-  if (wr != NULL)
-    CloseHandle(wr);
-  if (!got) {
-    if (rd != NULL)
-      CloseHandle(rd);
+  if (!got)
     return 0;
-  }
   CloseHandle(pi.hThread);
   got = tt_win32_read_line(rd, out, cap, 60000) > 0;
   if (WaitForSingleObject(pi.hProcess, 15000) != WAIT_OBJECT_0) {
