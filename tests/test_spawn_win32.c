@@ -655,18 +655,20 @@ static void write_file_utf8(const char *path, const char *text) {
   CloseHandle(h);
 }
 
-/* Clean-up: delete a file, remove an empty directory (UTF-8 paths; a
- * failure is ignored). */
-static void delete_file_utf8(const char *path) {
-  wchar_t *w = utf8_to_wide_test(path);
-  DeleteFileW(w);
-  free(w);
-}
-
-static void remove_dir_utf8(const char *path) {
-  wchar_t *w = utf8_to_wide_test(path);
-  RemoveDirectoryW(w);
-  free(w);
+/* Clean-up: delete file, then remove the (then empty) directory dir; UTF-8
+ * paths, either may be NULL, a failure is ignored. */
+static void cleanup_utf8(const char *file, const char *dir) {
+  wchar_t *w;
+  if (file != NULL) {
+    w = utf8_to_wide_test(file);
+    DeleteFileW(w);
+    free(w);
+  }
+  if (dir != NULL) {
+    w = utf8_to_wide_test(dir);
+    RemoveDirectoryW(w);
+    free(w);
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -964,8 +966,7 @@ static void test_cwd(void **state) {
   o.cwd = file;
   assert_tether_err(tether_spawn(&c, self_argv(&a, "exit", "0", NULL, NULL), &o), TETHER_ENOTDIR);
   assert_null(c);
-  delete_file_utf8(file);
-  remove_dir_utf8(dir);
+  cleanup_utf8(file, dir);
 }
 
 static void test_stdio_pipes(void **state) {
@@ -1052,7 +1053,7 @@ static void test_stdio_null_and_handle(void **state) {
   assert_true(CloseHandle(f)); /* still ours and valid */
   DeleteFileW(w);
   free(w);
-  remove_dir_utf8(dir);
+  cleanup_utf8(NULL, dir);
 
   /* An invalid HANDLE is refused. */
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
@@ -1131,18 +1132,17 @@ static void test_program_resolution(void **state) {
   snprintf(path, sizeof(path), "%s\\script", dir); /* no extension: .exe */
   assert_tether_err(tether_spawn(&c, argv, NULL), TETHER_ENOENT);
   snprintf(path, sizeof(path), "%s\\script.bat", dir);
-  delete_file_utf8(path);
+  cleanup_utf8(path, NULL);
   snprintf(path, sizeof(path), "%s\\script.CMD", dir);
   write_file_utf8(path, "@exit 0\r\n");
   assert_tether_err(tether_spawn(&c, argv, NULL), TETHER_ENOTSUP);
-  delete_file_utf8(path);
+  cleanup_utf8(path, NULL);
 
   /* Not an executable format. */
   snprintf(path, sizeof(path), "%s\\text.exe", dir);
   write_file_utf8(path, "this is not a program\r\n");
   assert_tether_err(tether_spawn(&c, argv, NULL), TETHER_ENOEXEC);
-  delete_file_utf8(path);
-  remove_dir_utf8(dir);
+  cleanup_utf8(path, dir);
 }
 
 /* A bare name is never looked up in the current directory (Go's ErrDot,
@@ -1813,8 +1813,7 @@ static void test_no_handle_leak(void **state) {
   after = tt_open_fd_count();
   if (after > before)
     fail_msg("handles: %ld before, %ld after", before, after);
-  delete_file_utf8(path);
-  remove_dir_utf8(dir);
+  cleanup_utf8(path, dir);
 }
 
 int main(int argc, char **argv) {
