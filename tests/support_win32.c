@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Windows test helpers shared by the Windows tests (see support_win32.h).
- * Plain Win32 and C only: win32_dll_host compiles this file without tether
- * and cmocka.
+ * Plain Win32 and C, but for the last section: win32_dll_host compiles
+ * this file without tether and cmocka (TT_SUPPORT_WIN32_NO_TETHER).
  */
 #include "support_win32.h"
 
@@ -211,3 +211,23 @@ DWORD tt_win32_proc_finish(tt_win32_proc *p, DWORD timeout_ms) {
   memset(p, 0, sizeof(*p));
   return code;
 }
+
+#ifndef TT_SUPPORT_WIN32_NO_TETHER
+#include "tether.h"
+
+int tt_win32_watch_and_report(int kind, DWORD wait_ms) {
+  tether_channel *ch = NULL;
+  tether_event ev;
+  int r;
+  if (tether_channel_new(&ch, NULL) < 0)
+    return 2;
+  if (tether_channel_watch(ch, kind, 0) < 0) {
+    tether_channel_free(ch);
+    return 3;
+  }
+  tt_win32_say("ready");
+  r = tether_channel_wait(ch, &ev, (int)wait_ms);
+  tether_channel_free(ch);
+  return r == 1 && ev.kind == kind ? 30 + kind : 4;
+}
+#endif

@@ -3,9 +3,10 @@
  * Windows test helpers shared by the Windows tests (test_console,
  * test_cmdline, test_send_win32, test_spawn_win32, torture_spawn_win32 and
  * win32_dll_host): lines on stdout, reading a child's pipe, plain
- * CreateProcessW children (no tether, no job). Plain Win32 and C only --
- * neither tether nor cmocka -- so that win32_dll_host, which links nothing
- * of tether, compiles support_win32.c too (tests/win32.cmake); the test
+ * CreateProcessW children (no tether, no job), and a watching child
+ * scenario. Plain Win32 and C but for that last one, so that win32_dll_host,
+ * which links nothing of tether (and no cmocka), compiles support_win32.c
+ * too, with TT_SUPPORT_WIN32_NO_TETHER (tests/win32.cmake); the test
  * executables get it through tether_testsupport.
  */
 #ifndef TETHER_TESTS_SUPPORT_WIN32_H
@@ -101,5 +102,15 @@ int tt_win32_proc_expect(tt_win32_proc *p, const char *prefix, char *line, size_
 /* Wait for the process (killed after timeout_ms), print what is left of
  * its output, close its handles and zero *p; its exit code. */
 DWORD tt_win32_proc_finish(tt_win32_proc *p, DWORD timeout_ms);
+
+#ifndef TT_SUPPORT_WIN32_NO_TETHER
+/* With tether (left out of win32_dll_host, which defines
+ * TT_SUPPORT_WIN32_NO_TETHER). */
+
+/* A child scenario's body: watch kind with tether, say "ready", return
+ * 30 + kind when it comes within wait_ms, else 4 (2: the channel, 3: the
+ * watch failed). The console's Ctrl+C state is left as inherited. */
+int tt_win32_watch_and_report(int kind, DWORD wait_ms);
+#endif
 
 #endif

@@ -41,28 +41,10 @@ static int say_if_no_console(void) {
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-/* Watch kind, say "ready", exit with 30 + kind when it comes (4 when
- * nothing came in 20 s). The console's Ctrl+C state is left as inherited. */
-static int watch_and_report(int kind) {
-  tether_channel *ch = NULL;
-  tether_event ev;
-  int r;
-  if (tether_channel_new(&ch, NULL) < 0)
-    return 2;
-  if (tether_channel_watch(ch, kind, 0) < 0) {
-    tether_channel_free(ch);
-    return 3;
-  }
-  tt_win32_say("ready");
-  r = tether_channel_wait(ch, &ev, 20000);
-  tether_channel_free(ch);
-  return r == 1 && ev.kind == kind ? 30 + kind : 4;
-}
-
 static int child_watch_interrupt(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  return watch_and_report(TETHER_EVENT_INTERRUPT);
+  return tt_win32_watch_and_report(TETHER_EVENT_INTERRUPT, 20000);
 }
 
 /* CREATE_NEW_PROCESS_GROUP left Ctrl+C ignored: watching INTERRUPT says
@@ -88,7 +70,7 @@ static int child_interrupt_target(int argc, char **argv) {
   if (say_if_no_console())
     return 0;
   SetConsoleCtrlHandler(NULL, FALSE);
-  return watch_and_report(TETHER_EVENT_INTERRUPT);
+  return tt_win32_watch_and_report(TETHER_EVENT_INTERRUPT, 20000);
 }
 
 static int child_quit_target(int argc, char **argv) {
@@ -96,14 +78,14 @@ static int child_quit_target(int argc, char **argv) {
   (void)argv;
   if (say_if_no_console())
     return 0;
-  return watch_and_report(TETHER_EVENT_QUIT);
+  return tt_win32_watch_and_report(TETHER_EVENT_QUIT, 20000);
 }
 
 /* Watches TERMINATE: tether's hidden window receives WM_CLOSE. */
 static int child_terminate_target(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  return watch_and_report(TETHER_EVENT_TERMINATE);
+  return tt_win32_watch_and_report(TETHER_EVENT_TERMINATE, 20000);
 }
 
 static int child_sleep(int argc, char **argv) {

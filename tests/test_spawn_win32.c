@@ -409,28 +409,10 @@ static int child_handles(int argc, char **argv) {
   return i > 0 ? 0 : 3;
 }
 
-/* Watch kind with tether, say "ready", exit with 30 + kind when it comes. */
-static int watch_and_report(int kind) {
-  tether_channel *ch = NULL;
-  tether_event ev;
-  int r;
-  if (tether_channel_new(&ch, NULL) < 0)
-    return 2;
-  r = tether_channel_watch(ch, kind, 0);
-  if (r < 0) {
-    tether_channel_free(ch);
-    return 3;
-  }
-  write_str(GetStdHandle(STD_OUTPUT_HANDLE), "ready\n");
-  r = tether_channel_wait(ch, &ev, 30000);
-  tether_channel_free(ch);
-  return r == 1 && ev.kind == kind ? 30 + kind : 4;
-}
-
 static int child_terminate(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  return watch_and_report(TETHER_EVENT_TERMINATE);
+  return tt_win32_watch_and_report(TETHER_EVENT_TERMINATE, 30000);
 }
 
 /* CREATE_NEW_PROCESS_GROUP left Ctrl+C disabled here: turn it back on. */
@@ -438,7 +420,7 @@ static int child_interrupt(int argc, char **argv) {
   (void)argc;
   (void)argv;
   SetConsoleCtrlHandler(NULL, FALSE);
-  return watch_and_report(TETHER_EVENT_INTERRUPT);
+  return tt_win32_watch_and_report(TETHER_EVENT_INTERRUPT, 30000);
 }
 
 /* Ctrl+C ignored from the start (CREATE_NEW_PROCESS_GROUP): watching
