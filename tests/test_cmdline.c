@@ -693,12 +693,10 @@ static void test_length_limit(void **state) {
     memset(arg, 'p', pad);
     memcpy(arg + pad, tail, strlen(tail) + 1);
     free(tail);
+    assert_int_equal(line_len("prog", arg), max);
     argv[0] = "prog";
     argv[1] = arg;
     argv[2] = NULL;
-    assert_tether_ok(tether__win32_build_cmdline(argv, &line));
-    assert_int_equal(wcslen(line), max);
-    free(line);
     assert_true(shell_roundtrip(argv));
     /* One unit more does not fit. */
     longer = (char *)malloc(len + strlen(units[i].unit) + 1);
@@ -739,14 +737,11 @@ static void test_length_limit_spawn(void **state) {
   size_t base = line_len("prog", "") - 2; /* without the "" */
   char *arg = repeat("a", max - base);
   const char *argv[3];
-  wchar_t *line = NULL;
   (void)state;
+  assert_int_equal(line_len("prog", arg), max);
   argv[0] = "prog";
   argv[1] = arg;
   argv[2] = NULL;
-  assert_tether_ok(tether__win32_build_cmdline(argv, &line));
-  assert_int_equal(wcslen(line), max);
-  free(line);
   assert_true(crt_roundtrip(argv));
   free(arg);
 }
