@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "support_win32.h"
 
 #include "backend.h"
 #include "cmdline.h"
@@ -470,60 +471,28 @@ static int parse_report(report *r) {
   return pos == r->size;
 }
 
-/* Wine 8 occasionally fails CreateProcessW with ERROR_INTERNAL_ERROR when
- * other Wine processes start at the same moment (ctest -j); the same line
- * works when retried. Counted and reported, never hidden. */
-static long create_retries;
-
-static BOOL create_process(wchar_t *self, wchar_t *line, STARTUPINFOW *si,
-                           PROCESS_INFORMATION *pi) {
-  int attempt;
-  for (attempt = 0;; attempt++) {
-    if (CreateProcessW(self, line, NULL, NULL, TRUE, CREATE_NO_WINDOW, NULL, NULL, si, pi))
-      return TRUE;
-    if (GetLastError() != ERROR_INTERNAL_ERROR || attempt == 4)
-      return FALSE;
-    create_retries++;
-    print_message("[   INFO   ] CreateProcessW: ERROR_INTERNAL_ERROR, retrying\n");
-    Sleep(50);
-  }
-}
-
 /* Run this executable with `line`, collect its report. */
 static void spawn_echo(wchar_t *line, report *r) {
-  SECURITY_ATTRIBUTES sa;
-  STARTUPINFOW si;
   PROCESS_INFORMATION pi;
-  HANDLE rd = NULL, wr = NULL;
+  HANDLE rd = NULL;
   wchar_t self[MAX_PATH * 2];
   size_t cap = 4096;
-  DWORD code = 0, n;
+  DWORD code = 0;
 
   memset(r, 0, sizeof(*r));
-  n = GetModuleFileNameW(NULL, self, (DWORD)TT_COUNT(self));
-  assert_true(n > 0 && n < TT_COUNT(self));
-  memset(&sa, 0, sizeof(sa));
-  sa.nLength = sizeof(sa);
-  sa.bInheritHandle = TRUE;
-  assert_true(CreatePipe(&rd, &wr, &sa, 0));
-  assert_true(SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0));
-  memset(&si, 0, sizeof(si));
-  si.cb = sizeof(si);
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = NULL;
-  si.hStdOutput = wr;
-  si.hStdError = NULL;
+  tt_win32_self_w(self, (DWORD)TT_COUNT(self));
+  assert_true(self[0] != L'\0');
   assert_true(SetEnvironmentVariableW(ECHO_ENV, L"1"));
-  if (!create_process(self, line, &si, &pi)) {
+  /* Retried: Wine 8 occasionally fails CreateProcessW with
+   * ERROR_INTERNAL_ERROR when other Wine processes start at the same moment
+   * (ctest -j). */
+  if (!tt_win32_create_piped(self, line, CREATE_NO_WINDOW, TT_WIN32_ERR_NONE, 4, &pi, &rd)) {
     DWORD err = GetLastError();
     SetEnvironmentVariableW(ECHO_ENV, NULL);
-    CloseHandle(wr);
-    CloseHandle(rd);
     show_w("line", line, -1);
     fail_msg("CreateProcessW failed: %lu", (unsigned long)err);
   }
   SetEnvironmentVariableW(ECHO_ENV, NULL);
-  CloseHandle(wr);
   r->data = (unsigned char *)malloc(cap);
   assert_non_null(r->data);
   for (;;) {
@@ -724,12 +693,10 @@ static void test_length_limit(void **state) {
     memset(arg, 'p', pad);
     memcpy(arg + pad, tail, strlen(tail) + 1);
     free(tail);
+    assert_int_equal(line_len("prog", arg), max);
     argv[0] = "prog";
     argv[1] = arg;
     argv[2] = NULL;
-    assert_tether_ok(tether__win32_build_cmdline(argv, &line));
-    assert_int_equal(wcslen(line), max);
-    free(line);
     assert_true(shell_roundtrip(argv));
     /* One unit more does not fit. */
     longer = (char *)malloc(len + strlen(units[i].unit) + 1);
@@ -770,14 +737,11 @@ static void test_length_limit_spawn(void **state) {
   size_t base = line_len("prog", "") - 2; /* without the "" */
   char *arg = repeat("a", max - base);
   const char *argv[3];
-  wchar_t *line = NULL;
   (void)state;
+  assert_int_equal(line_len("prog", arg), max);
   argv[0] = "prog";
   argv[1] = arg;
   argv[2] = NULL;
-  assert_tether_ok(tether__win32_build_cmdline(argv, &line));
-  assert_int_equal(wcslen(line), max);
-  free(line);
   assert_true(crt_roundtrip(argv));
   free(arg);
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "support_win32.h"
 
 #include "backend.h"
 #include "win32_seam.h"
@@ -156,129 +157,29 @@ static int blocking_call_join(blocking_call *c, DWORD ms) {
 /* Child processes                                                          */
 /* ------------------------------------------------------------------------ */
 
-typedef struct child {
-  PROCESS_INFORMATION pi;
-  HANDLE out; /* read end of the child's stdout/stderr */
-} child;
-
-/* Start `<self> --child <scenario>` with its stdout/stderr on a pipe. */
-static void child_spawn(child *c, const char *scenario, DWORD flags) {
-  SECURITY_ATTRIBUTES sa;
-  STARTUPINFOA si;
-  HANDLE wr = NULL;
-  char cmd[MAX_PATH * 2 + 64];
-  memset(c, 0, sizeof(*c));
-  memset(&sa, 0, sizeof(sa));
-  sa.nLength = sizeof(sa);
-  sa.bInheritHandle = TRUE;
-  assert_true(CreatePipe(&c->out, &wr, &sa, 0));
-  assert_true(SetHandleInformation(c->out, HANDLE_FLAG_INHERIT, 0));
-  memset(&si, 0, sizeof(si));
-  si.cb = sizeof(si);
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = NULL;
-  si.hStdOutput = wr;
-  si.hStdError = wr;
-  snprintf(cmd, sizeof(cmd), "\"%s\" --child %s", tt_self(), scenario);
-  if (!CreateProcessA(tt_self(), cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si, &c->pi)) {
-    DWORD err = GetLastError();
-    CloseHandle(wr);
-    CloseHandle(c->out);
-    fail_msg("CreateProcess(%s) failed: %lu", cmd, (unsigned long)err);
-  }
-  CloseHandle(wr);
-}
-
-/* Read one line (without CR LF) within timeout_ms: 1 read, 0 end of file,
- * -1 timeout. */
-static int child_read_line(child *c, char *buf, size_t size, DWORD timeout_ms) {
-  size_t n = 0;
-  uint64_t start = tether_now_ns();
-  for (;;) {
-    DWORD avail = 0, got = 0;
-    char ch;
-    if (!PeekNamedPipe(c->out, NULL, 0, NULL, &avail, NULL)) {
-      buf[n] = '\0';
-      return n > 0 ? 1 : 0;
-    }
-    if (avail == 0) {
-      if (ms_since(start) > timeout_ms) {
-        buf[n] = '\0';
-        return -1;
-      }
-      Sleep(10);
-      continue;
-    }
-    if (!ReadFile(c->out, &ch, 1, &got, NULL) || got == 0) {
-      buf[n] = '\0';
-      return n > 0 ? 1 : 0;
-    }
-    if (ch == '\n') {
-      buf[n] = '\0';
-      return 1;
-    }
-    if (ch != '\r' && n + 1 < size)
-      buf[n++] = ch;
-  }
-}
+/* Children are support_win32.h's tt_win32_proc: `<self> --child
+ * <scenario>`, stdout and stderr on a pipe. */
 
 /* Read lines until one starts with prefix; fails on timeout or EOF. */
-static void child_expect(child *c, const char *prefix, char *line, size_t size, DWORD timeout_ms) {
-  for (;;) {
-    int r = child_read_line(c, line, size, timeout_ms);
-    if (r <= 0)
-      fail_msg("child: expected \"%s\", got %s (last line \"%s\")", prefix,
-               r == 0 ? "end of output" : "nothing in time", line);
-    print_message("[  child   ] %s\n", line);
-    if (strncmp(line, prefix, strlen(prefix)) == 0)
-      return;
-  }
-}
-
-/* Wait for the child to exit; its exit code, or fail after timeout_ms. */
-static DWORD child_finish(child *c, DWORD timeout_ms) {
-  DWORD code = 0;
-  char line[256];
-  if (WaitForSingleObject(c->pi.hProcess, timeout_ms) != WAIT_OBJECT_0) {
-    TerminateProcess(c->pi.hProcess, 1);
-    WaitForSingleObject(c->pi.hProcess, 5000);
-  }
-  while (child_read_line(c, line, sizeof(line), 100) > 0)
-    print_message("[  child   ] %s\n", line);
-  GetExitCodeProcess(c->pi.hProcess, &code);
-  CloseHandle(c->pi.hProcess);
-  CloseHandle(c->pi.hThread);
-  CloseHandle(c->out);
-  memset(c, 0, sizeof(*c));
-  return code;
+static void child_expect(tt_win32_proc *c, const char *prefix, char *line, size_t size,
+                         DWORD timeout_ms) {
+  int r = tt_win32_proc_expect(c, prefix, line, size, timeout_ms);
+  if (r <= 0)
+    fail_msg("child: expected \"%s\", got %s (last line \"%s\")", prefix,
+             r == 0 ? "end of output" : "nothing in time", line);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Child scenarios                                                          */
 /* ------------------------------------------------------------------------ */
 
-static void say(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf("\n");
-  fflush(stdout);
-}
-
-/* A console is attached (GetConsoleProcessList counts this process). */
-static int have_console(void) {
-  DWORD list[4];
-  return GetConsoleProcessList(list, 4) > 0;
-}
-
 /* Common start of console scenarios: a console, Ctrl+C not ignored (the
  * ignore flag is inherited, "SetConsoleCtrlHandler", MS docs), a channel
  * watching kind. */
 static int child_console_setup(tether_channel **ch, int kind) {
   int rc;
-  if (!have_console()) {
-    say("noconsole");
+  if (!tt_win32_have_console()) {
+    tt_win32_say("noconsole");
     return TT_CHILD_NO_CONSOLE;
   }
   SetConsoleCtrlHandler(NULL, FALSE);
@@ -286,16 +187,16 @@ static int child_console_setup(tether_channel **ch, int kind) {
   if (rc == 0)
     rc = tether_channel_watch(*ch, kind, 0);
   if (rc < 0) {
-    say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
+    tt_win32_say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
     return 2;
   }
   return 0;
 }
 
 static void say_event(const char *what, const tether_event *ev) {
-  say("%s kind=%s code=%d native=%s count=%llu pid=%lld left=%lld", what,
-      tether_kind_name(ev->kind), ev->code, ev->native, (unsigned long long)ev->count,
-      (long long)ev->pid, (long long)ev->time_left_ms);
+  tt_win32_say("%s kind=%s code=%d native=%s count=%llu pid=%lld left=%lld", what,
+               tether_kind_name(ev->kind), ev->code, ev->native, (unsigned long long)ev->count,
+               (long long)ev->pid, (long long)ev->time_left_ms);
 }
 
 /* Generate `type` on our own console and expect it on the channel. */
@@ -305,14 +206,14 @@ static int child_generate(DWORD type, int kind, int code, const char *native) {
   int rc = child_console_setup(&ch, kind);
   if (rc != 0)
     return rc;
-  say("ready");
+  tt_win32_say("ready");
   if (!GenerateConsoleCtrlEvent(type, 0)) {
-    say("generate-failed %lu", (unsigned long)GetLastError());
+    tt_win32_say("generate-failed %lu", (unsigned long)GetLastError());
     return 3;
   }
   rc = tether_channel_wait(ch, &ev, 10000);
   if (rc != 1) {
-    say("no-event %d", rc);
+    tt_win32_say("no-event %d", rc);
     return 4;
   }
   say_event("event", &ev);
@@ -345,13 +246,13 @@ static int scenario_ctrl_c_unwatched(int argc, char **argv) {
   if (rc != 0)
     return rc;
   tether_channel_unwatch(ch, TETHER_EVENT_INTERRUPT);
-  say("ready");
+  tt_win32_say("ready");
   if (!GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) {
-    say("generate-failed %lu", (unsigned long)GetLastError());
+    tt_win32_say("generate-failed %lu", (unsigned long)GetLastError());
     return 3;
   }
   Sleep(10000);
-  say("survived");
+  tt_win32_say("survived");
   return 6;
 }
 
@@ -364,17 +265,17 @@ static int scenario_ctrl_close(int argc, char **argv) {
   (void)argv;
   if (rc != 0)
     return rc;
-  say("ready %llu", (unsigned long long)(uintptr_t)GetConsoleWindow());
+  tt_win32_say("ready %llu", (unsigned long long)(uintptr_t)GetConsoleWindow());
   rc = tether_channel_wait(ch, &ev, 20000);
   if (rc != 1) {
-    say("no-event %d", rc);
+    tt_win32_say("no-event %d", rc);
     return 4;
   }
   say_event("event", &ev);
   Sleep(200);
   tether_channel_ack(ch, &ev); /* Windows ends the process now */
   Sleep(10000);
-  say("survived");
+  tt_win32_say("survived");
   return 6;
 }
 
@@ -389,13 +290,13 @@ static int scenario_terminate(int argc, char **argv) {
   if (rc == 0)
     rc = tether_channel_watch(ch, TETHER_EVENT_TERMINATE, 0);
   if (rc < 0) {
-    say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
+    tt_win32_say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
     return tether_last_os_error() == ERROR_INVALID_WINDOW_HANDLE ? TT_CHILD_NO_CONSOLE : 2;
   }
-  say("ready");
+  tt_win32_say("ready");
   rc = tether_channel_wait(ch, &ev, 20000);
   if (rc != 1) {
-    say("no-event %d", rc);
+    tt_win32_say("no-event %d", rc);
     return 4;
   }
   say_event("event", &ev);
@@ -415,7 +316,7 @@ static int scenario_logoff_only(int argc, char **argv) {
     HWND own = CreateWindowExW(0, L"STATIC", L"own", WS_OVERLAPPED, 0, 0, 10, 10, NULL, NULL,
                                GetModuleHandleW(NULL), NULL);
     if (own == NULL) {
-      say("error own window %lu", (unsigned long)GetLastError());
+      tt_win32_say("error own window %lu", (unsigned long)GetLastError());
       return TT_CHILD_NO_CONSOLE;
     }
   }
@@ -423,11 +324,11 @@ static int scenario_logoff_only(int argc, char **argv) {
   if (rc == 0)
     rc = tether_channel_watch(ch, TETHER_EVENT_LOGOFF, 0);
   if (rc < 0 || tether__win32_hidden_window() == NULL) {
-    say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
+    tt_win32_say("error %s os %ld", tether_err_name(rc), tether_last_os_error());
     return rc < 0 && tether_last_os_error() == ERROR_INVALID_WINDOW_HANDLE ? TT_CHILD_NO_CONSOLE
                                                                            : 2;
   }
-  say("ready %llu", (unsigned long long)(uintptr_t)tether__win32_hidden_window());
+  tt_win32_say("ready %llu", (unsigned long long)(uintptr_t)tether__win32_hidden_window());
   rc = tether_channel_wait(ch, &ev, 3000);
   tether_channel_free(ch);
   return rc == 0 ? 7 : 8;
@@ -1057,21 +958,21 @@ static const unwatched_close_case case_uc_gui = {"logoff_only window", WM_CLOSE,
 /* Only LOGOFF watched, a close request to tether's hidden window. */
 static void test_window_unwatched_close(void **state) {
   const unwatched_close_case *k = (const unwatched_close_case *)*state;
-  child c;
+  tt_win32_proc c;
   char line[256];
   unsigned long long hwnd = 0;
   DWORD code;
   int n;
-  child_spawn(&c, k->scenario, 0);
-  n = child_read_line(&c, line, sizeof(line), 20000);
+  assert_true(tt_win32_proc_start(&c, k->scenario, 0));
+  n = tt_win32_read_line(c.out, line, sizeof(line), 20000);
   if (n <= 0 || sscanf(line, "ready %llu", &hwnd) != 1 || hwnd == 0) {
-    code = child_finish(&c, 5000);
+    code = tt_win32_proc_finish(&c, 5000);
     if (code == TT_CHILD_NO_CONSOLE && tt_is_wine())
       tt_skip(NO_DISPLAY_REASON);
     fail_msg("child did not get ready: '%s' (exit code %lu)", line, (unsigned long)code);
   }
   assert_true(PostMessageW((HWND)(uintptr_t)hwnd, k->msg, k->wparam, k->lparam));
-  code = child_finish(&c, 20000);
+  code = tt_win32_proc_finish(&c, 20000);
   print_message("[   INFO   ] %s: child exit code %lu\n", k->scenario, (unsigned long)code);
   assert_int_equal(code, k->want);
 }
@@ -1083,18 +984,18 @@ static void test_window_unwatched_close(void **state) {
 /* Run a console scenario in a child with its own console; skip when the
  * child has none. Returns the exit code. */
 static DWORD run_console_child(const char *scenario, const char *want) {
-  child c;
+  tt_win32_proc c;
   char line[256];
   DWORD code;
-  child_spawn(&c, scenario, CREATE_NEW_CONSOLE);
-  if (child_read_line(&c, line, sizeof(line), 20000) > 0 && strcmp(line, "noconsole") == 0) {
-    child_finish(&c, 5000);
+  assert_true(tt_win32_proc_start(&c, scenario, CREATE_NEW_CONSOLE));
+  if (tt_win32_read_line(c.out, line, sizeof(line), 20000) > 0 && strcmp(line, "noconsole") == 0) {
+    tt_win32_proc_finish(&c, 5000);
     tt_skip("the child has no console (CREATE_NEW_CONSOLE gave none)");
   }
   print_message("[  child   ] %s\n", line);
   if (want != NULL)
     child_expect(&c, want, line, sizeof(line), 20000);
-  code = child_finish(&c, 20000);
+  code = tt_win32_proc_finish(&c, 20000);
   print_message("[   INFO   ] child %s exit code 0x%lX\n", scenario, (unsigned long)code);
   return code;
 }
@@ -1127,22 +1028,22 @@ static void test_native_ctrl_break(void **state) {
 /* A real CTRL_CLOSE_EVENT: the parent closes the child's console window;
  * the child acknowledges and Windows ends it. */
 static void test_native_ctrl_close(void **state) {
-  child c;
+  tt_win32_proc c;
   char line[256];
   unsigned long long hwnd = 0;
   DWORD code;
   (void)state;
   if (tt_is_wine())
     tt_skip("Wine 8 never generates CTRL_CLOSE_EVENT");
-  child_spawn(&c, "ctrl_close", CREATE_NEW_CONSOLE);
+  assert_true(tt_win32_proc_start(&c, "ctrl_close", CREATE_NEW_CONSOLE));
   child_expect(&c, "ready", line, sizeof(line), 20000);
   if (sscanf(line, "ready %llu", &hwnd) != 1 || hwnd == 0) {
-    child_finish(&c, 1);
+    tt_win32_proc_finish(&c, 1);
     tt_skip("the child's console has no window to close (pseudo console?)");
   }
   assert_true(PostMessageW((HWND)(uintptr_t)hwnd, WM_CLOSE, 0, 0));
   child_expect(&c, "event kind=hangup", line, sizeof(line), 20000);
-  code = child_finish(&c, 20000);
+  code = tt_win32_proc_finish(&c, 20000);
   print_message("[   INFO   ] child exit code 0x%lX\n", (unsigned long)code);
   assert_int_not_equal(code, 6); /* ended by Windows after the ack */
 }
@@ -1150,16 +1051,16 @@ static void test_native_ctrl_close(void **state) {
 /* `taskkill /PID n` (without /F) posts WM_CLOSE to the process's top-level
  * windows: the child sees TERMINATE. */
 static void test_native_taskkill(void **state) {
-  child c;
+  tt_win32_proc c;
   char line[256], cmd[64];
   STARTUPINFOA si;
   PROCESS_INFORMATION pi;
   DWORD code;
   (void)state;
-  child_spawn(&c, "terminate", 0);
-  if (child_read_line(&c, line, sizeof(line), 20000) <= 0 || strncmp(line, "ready", 5) != 0) {
+  assert_true(tt_win32_proc_start(&c, "terminate", 0));
+  if (tt_win32_read_line(c.out, line, sizeof(line), 20000) <= 0 || strncmp(line, "ready", 5) != 0) {
     print_message("[  child   ] %s\n", line);
-    code = child_finish(&c, 5000);
+    code = tt_win32_proc_finish(&c, 5000);
     if (code == TT_CHILD_NO_CONSOLE && tt_is_wine())
       tt_skip(NO_DISPLAY_REASON);
     fail_msg("child did not get ready (exit code %lu)", (unsigned long)code);
@@ -1169,7 +1070,7 @@ static void test_native_taskkill(void **state) {
   snprintf(cmd, sizeof(cmd), "taskkill.exe /PID %lu", (unsigned long)c.pi.dwProcessId);
   if (!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) {
     DWORD err = GetLastError();
-    child_finish(&c, 1);
+    tt_win32_proc_finish(&c, 1);
     if (err == ERROR_FILE_NOT_FOUND)
       tt_skip("taskkill.exe is not available");
     fail_msg("CreateProcess(taskkill) failed: %lu", (unsigned long)err);
@@ -1178,7 +1079,7 @@ static void test_native_taskkill(void **state) {
   CloseHandle(pi.hProcess);
   CloseHandle(pi.hThread);
   child_expect(&c, "event kind=terminate", line, sizeof(line), 20000);
-  assert_int_equal(child_finish(&c, 20000), 0);
+  assert_int_equal(tt_win32_proc_finish(&c, 20000), 0);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -23,146 +23,28 @@
 #include <string.h>
 
 #include "support.h"
+#include "support_win32.h"
 
 /* ---------------------------------------------------------------------- */
-/* Small helpers (both sides)                                               */
+/* Small helpers (both sides; the rest is in support_win32.h)               */
 /* ---------------------------------------------------------------------- */
 
-static uint64_t ms_since(uint64_t start_ns) { return (tether_now_ns() - start_ns) / 1000000u; }
-
-static void say(const char *fmt, ...) {
-  char buf[256];
-  DWORD n = 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
-  va_end(ap);
-  buf[sizeof(buf) - 3] = '\0';
-  strcat(buf, "\n");
-  WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)strlen(buf), &n, NULL);
-}
-
-static int have_console(void) {
-  DWORD list[4];
-  return GetConsoleProcessList(list, 4) > 0;
-}
-
-/* Read one line (CR and LF dropped) from a pipe: 1 read, 0 end of file or
- * timeout. */
-static int read_line(HANDLE h, char *buf, size_t cap, DWORD timeout_ms) {
-  size_t n = 0;
-  uint64_t start = tether_now_ns();
-  for (;;) {
-    DWORD avail = 0, got = 0;
-    char ch;
-    if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
-      break;
-    if (avail == 0) {
-      if (ms_since(start) > timeout_ms)
-        break;
-      Sleep(5);
-      continue;
-    }
-    if (!ReadFile(h, &ch, 1, &got, NULL) || got == 0)
-      break;
-    if (ch == '\n') {
-      buf[n] = '\0';
-      return 1;
-    }
-    if (ch != '\r' && n + 1 < cap)
-      buf[n++] = ch;
-  }
-  buf[n] = '\0';
-  return 0;
-}
-
-/* A process started without tether (no job), stdout and stderr on a pipe. */
-typedef struct plain {
-  PROCESS_INFORMATION pi;
-  HANDLE out;
-} plain;
-
-static void plain_start(plain *p, const char *scenario, DWORD flags) {
-  SECURITY_ATTRIBUTES sa;
-  STARTUPINFOA si;
-  HANDLE wr = NULL;
-  char cmd[MAX_PATH * 2 + 64];
-  memset(p, 0, sizeof(*p));
-  memset(&sa, 0, sizeof(sa));
-  sa.nLength = sizeof(sa);
-  sa.bInheritHandle = TRUE;
-  assert_true(CreatePipe(&p->out, &wr, &sa, 0));
-  assert_true(SetHandleInformation(p->out, HANDLE_FLAG_INHERIT, 0));
-  memset(&si, 0, sizeof(si));
-  si.cb = sizeof(si);
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdOutput = wr;
-  si.hStdError = wr;
-  snprintf(cmd, sizeof(cmd), "\"%s\" --child %s", tt_self(), scenario);
-  if (!CreateProcessA(tt_self(), cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si, &p->pi)) {
-    DWORD err = GetLastError();
-    CloseHandle(wr);
-    CloseHandle(p->out);
-    fail_msg("CreateProcess(%s) failed: %lu", cmd, (unsigned long)err);
-  }
-  CloseHandle(wr);
-}
-
-/* Read lines until one starts with prefix (printing each); 1 found, 0 not
- * (end of output or timeout; the last line read stays in line). */
-static int plain_expect(plain *p, const char *prefix, char *line, size_t cap, DWORD timeout_ms) {
-  while (read_line(p->out, line, cap, timeout_ms)) {
-    print_message("[  child   ] %s\n", line);
-    if (strncmp(line, prefix, strlen(prefix)) == 0)
-      return 1;
-  }
-  return 0;
-}
-
-/* Wait for the process (killing it after timeout_ms); its exit code. */
-static DWORD plain_finish(plain *p, DWORD timeout_ms) {
-  DWORD code = 0;
-  char line[256];
-  if (WaitForSingleObject(p->pi.hProcess, timeout_ms) != WAIT_OBJECT_0) {
-    TerminateProcess(p->pi.hProcess, 1);
-    WaitForSingleObject(p->pi.hProcess, 5000);
-  }
-  while (read_line(p->out, line, sizeof(line), 100))
-    print_message("[  child   ] %s\n", line);
-  GetExitCodeProcess(p->pi.hProcess, &code);
-  CloseHandle(p->pi.hProcess);
-  CloseHandle(p->pi.hThread);
-  CloseHandle(p->out);
-  memset(p, 0, sizeof(*p));
-  return code;
+/* Without a console: say "noconsole" (the parent then skips) and 1. */
+static int say_if_no_console(void) {
+  if (tt_win32_have_console())
+    return 0;
+  tt_win32_say("noconsole");
+  return 1;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-/* Watch kind, say "ready", exit with 30 + kind when it comes (4 when
- * nothing came in 20 s). The console's Ctrl+C state is left as inherited. */
-static int watch_and_report(int kind) {
-  tether_channel *ch = NULL;
-  tether_event ev;
-  int r;
-  if (tether_channel_new(&ch, NULL) < 0)
-    return 2;
-  if (tether_channel_watch(ch, kind, 0) < 0) {
-    tether_channel_free(ch);
-    return 3;
-  }
-  say("ready");
-  r = tether_channel_wait(ch, &ev, 20000);
-  tether_channel_free(ch);
-  return r == 1 && ev.kind == kind ? 30 + kind : 4;
-}
-
 static int child_watch_interrupt(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  return watch_and_report(TETHER_EVENT_INTERRUPT);
+  return tt_win32_watch_and_report(TETHER_EVENT_INTERRUPT, 20000);
 }
 
 /* CREATE_NEW_PROCESS_GROUP left Ctrl+C ignored: watching INTERRUPT says
@@ -174,7 +56,7 @@ static int child_ignores_interrupt(int argc, char **argv) {
   if (tether_channel_new(&ch, NULL) < 0 ||
       tether_channel_watch(ch, TETHER_EVENT_INTERRUPT, 0) != TETHER_EIGNORED)
     return 3;
-  say("ready");
+  tt_win32_say("ready");
   Sleep(30000);
   tether_channel_free(ch);
   return 5;
@@ -185,35 +67,31 @@ static int child_ignores_interrupt(int argc, char **argv) {
 static int child_interrupt_target(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  if (!have_console()) {
-    say("noconsole");
+  if (say_if_no_console())
     return 0;
-  }
   SetConsoleCtrlHandler(NULL, FALSE);
-  return watch_and_report(TETHER_EVENT_INTERRUPT);
+  return tt_win32_watch_and_report(TETHER_EVENT_INTERRUPT, 20000);
 }
 
 static int child_quit_target(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  if (!have_console()) {
-    say("noconsole");
+  if (say_if_no_console())
     return 0;
-  }
-  return watch_and_report(TETHER_EVENT_QUIT);
+  return tt_win32_watch_and_report(TETHER_EVENT_QUIT, 20000);
 }
 
 /* Watches TERMINATE: tether's hidden window receives WM_CLOSE. */
 static int child_terminate_target(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  return watch_and_report(TETHER_EVENT_TERMINATE);
+  return tt_win32_watch_and_report(TETHER_EVENT_TERMINATE, 20000);
 }
 
 static int child_sleep(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  say("ready");
+  tt_win32_say("ready");
   Sleep(30000);
   return 5;
 }
@@ -223,7 +101,7 @@ static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) :
 /* Read the "ready" line of a tethered child's stdout. */
 static int child_ready(tether_child *c) {
   char line[64];
-  return read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) &&
+  return tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) > 0 &&
          strcmp(line, "ready") == 0;
 }
 
@@ -244,10 +122,8 @@ static int child_console_group(int argc, char **argv) {
   int si, sq, self_got, w_without;
   (void)argc;
   (void)argv;
-  if (!have_console()) {
-    say("noconsole");
+  if (say_if_no_console())
     return 0;
-  }
   /* CREATE_NEW_PROCESS_GROUP left Ctrl+C ignored here; children inherit
    * this state. */
   SetConsoleCtrlHandler(NULL, FALSE);
@@ -265,9 +141,9 @@ static int child_console_group(int argc, char **argv) {
     return 5;
   si = tether_child_signal(with, TETHER_EVENT_INTERRUPT);
   sq = tether_child_signal(with, TETHER_EVENT_QUIT);
-  say("generating");
+  tt_win32_say("generating");
   if (!GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) {
-    say("generate-failed %lu", (unsigned long)GetLastError());
+    tt_win32_say("generate-failed %lu", (unsigned long)GetLastError());
     return 6;
   }
   self_got = tether_channel_wait(ch, &ev, 10000) == 1 && ev.kind == TETHER_EVENT_INTERRUPT;
@@ -275,7 +151,7 @@ static int child_console_group(int argc, char **argv) {
   if (tether_child_wait(with, 10000, &st) != 1)
     st.code = -1;
   w_without = tether_child_wait(without, 2000, NULL);
-  say("result %d %d %d %d %d", si, sq, self_got, st.code, w_without == 0);
+  tt_win32_say("result %d %d %d %d %d", si, sq, self_got, st.code, w_without == 0);
   tether_child_free(with);
   tether_child_free(without);
   tether_channel_free(ch);
@@ -301,21 +177,22 @@ static void test_console_group_bad_input(void **state) {
  * one without it, which CREATE_NEW_PROCESS_GROUP left ignoring Ctrl+C);
  * tether_child_signal() refuses INTERRUPT and QUIT for it. */
 static void test_console_group_ctrl_c(void **state) {
-  plain m;
+  tt_win32_proc m;
   char line[128];
   int si = 0, sq = 0, self_got = 0, code = 0, still = 0;
   (void)state;
-  plain_start(&m, "console_group", CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP);
-  if (read_line(m.out, line, sizeof(line), 20000) && strcmp(line, "noconsole") == 0) {
-    plain_finish(&m, 5000);
+  assert_true(
+      tt_win32_proc_start(&m, "console_group", CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP));
+  if (tt_win32_read_line(m.out, line, sizeof(line), 20000) > 0 && strcmp(line, "noconsole") == 0) {
+    tt_win32_proc_finish(&m, 5000);
     tt_skip("the scenario has no console (CREATE_NEW_CONSOLE gave none)");
   }
   print_message("[  child   ] %s\n", line);
-  if (!plain_expect(&m, "result ", line, sizeof(line), 60000)) {
-    DWORD ec = plain_finish(&m, 5000);
+  if (tt_win32_proc_expect(&m, "result ", line, sizeof(line), 60000) <= 0) {
+    DWORD ec = tt_win32_proc_finish(&m, 5000);
     fail_msg("no result (exit code %lu, last line \"%s\")", (unsigned long)ec, line);
   }
-  assert_int_equal(plain_finish(&m, 20000), 0);
+  assert_int_equal(tt_win32_proc_finish(&m, 20000), 0);
   assert_int_equal(sscanf(line, "result %d %d %d %d %d", &si, &sq, &self_got, &code, &still), 5);
   assert_tether_err(si, TETHER_ENOTSUP);
   assert_tether_err(sq, TETHER_ENOTSUP);
@@ -330,15 +207,15 @@ static void test_console_group_ctrl_c(void **state) {
 
 /* Start a target scenario that tether did not start and wait for "ready";
  * 0 (after cleaning up) when it says it has no console. */
-static int target_start(plain *t, const char *scenario, DWORD flags) {
+static int target_start(tt_win32_proc *t, const char *scenario, DWORD flags) {
   char line[128];
-  plain_start(t, scenario, flags);
-  if (!read_line(t->out, line, sizeof(line), 20000)) {
-    DWORD ec = plain_finish(t, 5000);
+  assert_true(tt_win32_proc_start(t, scenario, flags));
+  if (tt_win32_read_line(t->out, line, sizeof(line), 20000) <= 0) {
+    DWORD ec = tt_win32_proc_finish(t, 5000);
     fail_msg("%s did not get ready (exit code %lu)", scenario, (unsigned long)ec);
   }
   if (strcmp(line, "noconsole") == 0) {
-    plain_finish(t, 5000);
+    tt_win32_proc_finish(t, 5000);
     return 0;
   }
   assert_string_equal(line, "ready");
@@ -350,12 +227,12 @@ static int target_start(plain *t, const char *scenario, DWORD flags) {
  * Wine, whose group 0 is only the helper's own group, delivers it too) and
  * re-enabled Ctrl+C. */
 static void test_send_interrupt_own_console(void **state) {
-  plain t;
+  tt_win32_proc t;
   (void)state;
   if (!target_start(&t, "interrupt_target", CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP))
     tt_skip("the target has no console (CREATE_NEW_CONSOLE gave none)");
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_INTERRUPT, 0));
-  assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_INTERRUPT);
+  assert_int_equal(tt_win32_proc_finish(&t, 20000), 30 + TETHER_EVENT_INTERRUPT);
 }
 
 /* INTERRUPT to a process on this test's own console: the pseudo-terminal
@@ -364,22 +241,22 @@ static void test_send_interrupt_own_console(void **state) {
  * (under Wine the helper's group 0 is its own group, and the target's group
  * gets it). */
 static void test_send_interrupt_shared_console(void **state) {
-  plain t;
+  tt_win32_proc t;
   (void)state;
   if (!tt_is_wine())
     tt_skip("on Windows Ctrl+C to this console would also reach ctest and the "
             "shell (covered by test_send_interrupt_own_console)");
-  if (!have_console())
+  if (!tt_win32_have_console())
     tt_skip("this test process has no console (run it on a pseudo-terminal, "
             "TETHER_WINE_PTY=1)");
   assert_true(target_start(&t, "interrupt_target", CREATE_NEW_PROCESS_GROUP));
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_INTERRUPT, 0));
-  assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_INTERRUPT);
+  assert_int_equal(tt_win32_proc_finish(&t, 20000), 30 + TETHER_EVENT_INTERRUPT);
 }
 
 /* QUIT: CTRL_BREAK_EVENT to the target's console (or its group). */
 static void test_send_quit(void **state) {
-  plain t;
+  tt_win32_proc t;
   int r;
   (void)state;
   if (!target_start(&t, "quit_target", CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP))
@@ -392,67 +269,67 @@ static void test_send_quit(void **state) {
                       TETHER_ENOTSUP);
     assert_int_equal(WaitForSingleObject(t.pi.hProcess, 0), WAIT_TIMEOUT);
     TerminateProcess(t.pi.hProcess, 1);
-    plain_finish(&t, 5000);
+    tt_win32_proc_finish(&t, 5000);
     tt_skip("Wine 8 does not implement CTRL_BREAK_EVENT "
             "(GenerateConsoleCtrlEvent fails, server/console.c)");
   }
   assert_tether_ok(r);
-  assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_QUIT);
+  assert_int_equal(tt_win32_proc_finish(&t, 20000), 30 + TETHER_EVENT_QUIT);
   /* To its process group (the target's pid: CREATE_NEW_PROCESS_GROUP). */
   assert_true(target_start(&t, "quit_target", CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP));
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_QUIT, TETHER_SEND_GROUP));
-  assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_QUIT);
+  assert_int_equal(tt_win32_proc_finish(&t, 20000), 30 + TETHER_EVENT_QUIT);
 }
 
 /* TERMINATE and HANGUP: WM_CLOSE to the target's windows (tether's hidden
  * window of a process watching TERMINATE); a windowless one: ENOTSUP. */
 static void test_send_terminate(void **state) {
-  plain t;
+  tt_win32_proc t;
   (void)state;
   assert_true(target_start(&t, "terminate_target", 0));
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_TERMINATE, 0));
-  assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_TERMINATE);
+  assert_int_equal(tt_win32_proc_finish(&t, 20000), 30 + TETHER_EVENT_TERMINATE);
   assert_true(target_start(&t, "terminate_target", 0));
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_HANGUP, 0));
-  assert_int_equal(plain_finish(&t, 20000), 30 + TETHER_EVENT_TERMINATE);
+  assert_int_equal(tt_win32_proc_finish(&t, 20000), 30 + TETHER_EVENT_TERMINATE);
   assert_true(target_start(&t, "sleep", 0));
   assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_TERMINATE, 0), TETHER_ENOTSUP);
   assert_int_equal(WaitForSingleObject(t.pi.hProcess, 0), WAIT_TIMEOUT);
   TerminateProcess(t.pi.hProcess, 1);
-  plain_finish(&t, 5000);
+  tt_win32_proc_finish(&t, 5000);
 }
 
 /* The kill: TerminateProcess with tether's exit code 137. */
 static void test_send_kill(void **state) {
-  plain t;
+  tt_win32_proc t;
   (void)state;
   assert_true(target_start(&t, "sleep", 0));
   assert_tether_ok(tether_send(t.pi.dwProcessId, TETHER_EVENT_NONE, 0));
-  assert_int_equal(plain_finish(&t, 10000), 137);
+  assert_int_equal(tt_win32_proc_finish(&t, 10000), 137);
 }
 
 /* A dead process: ESRCH, whether or not a handle keeps its object. */
 static void test_send_esrch(void **state) {
   static const int kinds[] = {TETHER_EVENT_NONE, TETHER_EVENT_INTERRUPT, TETHER_EVENT_QUIT,
                               TETHER_EVENT_TERMINATE, TETHER_EVENT_HANGUP};
-  plain t;
+  tt_win32_proc t;
   DWORD pid;
   size_t i;
   (void)state;
-  plain_start(&t, "exit 3", 0);
+  assert_true(tt_win32_proc_start(&t, "exit 3", 0));
   pid = t.pi.dwProcessId;
   assert_int_equal(WaitForSingleObject(t.pi.hProcess, 20000), WAIT_OBJECT_0);
   for (i = 0; i < TT_COUNT(kinds); i++)
     assert_tether_err(tether_send(pid, kinds[i], 0), TETHER_ESRCH);
   assert_tether_err(tether_send(pid, TETHER_EVENT_QUIT, TETHER_SEND_GROUP), TETHER_ESRCH);
-  assert_int_equal(plain_finish(&t, 1000), 3);
+  assert_int_equal(tt_win32_proc_finish(&t, 1000), 3);
   for (i = 0; i < TT_COUNT(kinds); i++)
     assert_tether_err(tether_send(pid, kinds[i], 0), TETHER_ESRCH);
 }
 
 /* What Windows cannot send, and bad input. */
 static void test_send_unsupported_and_bad_input(void **state) {
-  plain t;
+  tt_win32_proc t;
   (void)state;
   assert_true(target_start(&t, "sleep", 0));
   assert_tether_err(tether_send(t.pi.dwProcessId, TETHER_EVENT_USER1, 0), TETHER_ENOTSUP);
@@ -475,7 +352,7 @@ static void test_send_unsupported_and_bad_input(void **state) {
   /* Still running: nothing was delivered. */
   assert_int_equal(WaitForSingleObject(t.pi.hProcess, 0), WAIT_TIMEOUT);
   TerminateProcess(t.pi.hProcess, 1);
-  plain_finish(&t, 5000);
+  tt_win32_proc_finish(&t, 5000);
 }
 
 /* A process this user may not open for PROCESS_TERMINATE (its DACL

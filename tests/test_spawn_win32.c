@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "support_win32.h"
 
 #include "backend.h"
 #include "win32_seam.h"
@@ -47,111 +48,6 @@ static char *wide_to_utf8(const wchar_t *w) {
   if (n <= 0 || WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) != n)
     s[0] = '\0';
   return s;
-}
-
-static void self_path_w(wchar_t *buf, DWORD size) {
-  DWORD n = GetModuleFileNameW(NULL, buf, size);
-  if (n == 0 || n >= size)
-    buf[0] = L'\0';
-}
-
-/* Start `<self> --child <scenario>` without tether (no job), stdout on a
- * pipe whose read end is returned in *out. */
-static int plain_spawn(const char *scenario, DWORD flags, PROCESS_INFORMATION *pi, HANDLE *out) {
-  SECURITY_ATTRIBUTES sa;
-  STARTUPINFOW si;
-  HANDLE rd = NULL, wr = NULL;
-  wchar_t self[MAX_PATH * 2], cmd[MAX_PATH * 2 + 128];
-  BOOL ok;
-  memset(&sa, 0, sizeof(sa));
-  sa.nLength = sizeof(sa);
-  sa.bInheritHandle = TRUE;
-  if (out != NULL) {
-    if (!CreatePipe(&rd, &wr, &sa, 0))
-      return 0;
-    SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
-  }
-  self_path_w(self, MAX_PATH * 2);
-  _snwprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child %hs", self, scenario);
-  cmd[sizeof(cmd) / sizeof(cmd[0]) - 1] = L'\0';
-  memset(&si, 0, sizeof(si));
-  si.cb = sizeof(si);
-  if (out != NULL) {
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdOutput = wr;
-    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
-  }
-  ok =
-      CreateProcessW(self, cmd, NULL, NULL, out != NULL ? TRUE : FALSE, flags, NULL, NULL, &si, pi);
-  if (wr != NULL)
-    CloseHandle(wr);
-  if (!ok) {
-    if (rd != NULL)
-      CloseHandle(rd);
-    return 0;
-  }
-  if (out != NULL)
-    *out = rd;
-  return 1;
-}
-
-/* Read from a pipe until end of file, the buffer is full or timeout_ms. */
-static size_t read_all(HANDLE h, char *buf, size_t cap, DWORD timeout_ms) {
-  size_t n = 0;
-  uint64_t start = tether_now_ns();
-  for (;;) {
-    DWORD avail = 0, got = 0;
-    if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
-      break; /* ERROR_BROKEN_PIPE: end of file */
-    if (avail == 0) {
-      if (ms_since(start) > timeout_ms)
-        break;
-      Sleep(5);
-      continue;
-    }
-    if (avail > cap - 1 - n)
-      avail = (DWORD)(cap - 1 - n);
-    if (avail == 0 || !ReadFile(h, buf + n, avail, &got, NULL) || got == 0)
-      break;
-    n += got;
-  }
-  buf[n] = '\0';
-  return n;
-}
-
-/* Read one line (CR and LF dropped): 1 read, 0 end of file or timeout. */
-static int read_line(HANDLE h, char *buf, size_t cap, DWORD timeout_ms) {
-  size_t n = 0;
-  uint64_t start = tether_now_ns();
-  for (;;) {
-    DWORD avail = 0, got = 0;
-    char ch;
-    if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
-      break;
-    if (avail == 0) {
-      if (ms_since(start) > timeout_ms)
-        break;
-      Sleep(5);
-      continue;
-    }
-    if (!ReadFile(h, &ch, 1, &got, NULL) || got == 0)
-      break;
-    if (ch == '\n') {
-      buf[n] = '\0';
-      return 1;
-    }
-    if (ch != '\r' && n + 1 < cap)
-      buf[n++] = ch;
-  }
-  buf[n] = '\0';
-  return 0;
-}
-
-/* Does this process have a console (children then share it)? Under Wine
- * only with ci/wine-run.sh's pseudo-terminal (TETHER_WINE_PTY=1). */
-static int have_console(void) {
-  DWORD pid;
-  return GetConsoleProcessList(&pid, 1) != 0;
 }
 
 /* Is the process with this handle gone within timeout_ms? */
@@ -394,7 +290,7 @@ static int child_nullio(int argc, char **argv) {
 static int child_tree(int argc, char **argv) {
   PROCESS_INFORMATION pi;
   char line[64];
-  if (!plain_spawn("sleep", 0, &pi, NULL))
+  if (!tt_win32_start_self("sleep", 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
     return 2;
   snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
            (unsigned long)pi.dwProcessId);
@@ -420,7 +316,7 @@ static int child_middle(int argc, char **argv) {
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, args, &o) < 0)
     return 2;
-  if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000))
+  if (tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) <= 0)
     return 3;
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), "\n");
@@ -438,7 +334,7 @@ static int child_wine_tree(int argc, char **argv) {
   if (argc < 1 || strlen(argv[0]) > 100)
     return 2;
   snprintf(scenario, sizeof(scenario), "sleep %s", argv[0]);
-  if (!plain_spawn(scenario, 0, &pi, NULL))
+  if (!tt_win32_start_self(scenario, 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
     return 3;
   snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
            (unsigned long)pi.dwProcessId);
@@ -469,7 +365,7 @@ static int child_wine_middle(int argc, char **argv) {
     o.flags = TETHER_SPAWN_DETACHED;
   if (tether_spawn(&c, args, &o) < 0)
     return 3;
-  if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000))
+  if (tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) <= 0)
     return 4;
   snprintf(out, sizeof(out), "%lu %s\n", (unsigned long)GetCurrentProcessId(), line);
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), out);
@@ -513,28 +409,10 @@ static int child_handles(int argc, char **argv) {
   return i > 0 ? 0 : 3;
 }
 
-/* Watch kind with tether, say "ready", exit with 30 + kind when it comes. */
-static int watch_and_report(int kind) {
-  tether_channel *ch = NULL;
-  tether_event ev;
-  int r;
-  if (tether_channel_new(&ch, NULL) < 0)
-    return 2;
-  r = tether_channel_watch(ch, kind, 0);
-  if (r < 0) {
-    tether_channel_free(ch);
-    return 3;
-  }
-  write_str(GetStdHandle(STD_OUTPUT_HANDLE), "ready\n");
-  r = tether_channel_wait(ch, &ev, 30000);
-  tether_channel_free(ch);
-  return r == 1 && ev.kind == kind ? 30 + kind : 4;
-}
-
 static int child_terminate(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  return watch_and_report(TETHER_EVENT_TERMINATE);
+  return tt_win32_watch_and_report(TETHER_EVENT_TERMINATE, 30000);
 }
 
 /* CREATE_NEW_PROCESS_GROUP left Ctrl+C disabled here: turn it back on. */
@@ -542,7 +420,7 @@ static int child_interrupt(int argc, char **argv) {
   (void)argc;
   (void)argv;
   SetConsoleCtrlHandler(NULL, FALSE);
-  return watch_and_report(TETHER_EVENT_INTERRUPT);
+  return tt_win32_watch_and_report(TETHER_EVENT_INTERRUPT, 30000);
 }
 
 /* Ctrl+C ignored from the start (CREATE_NEW_PROCESS_GROUP): watching
@@ -609,7 +487,7 @@ static int child_ignored_middle(int argc, char **argv) {
   if (tether_spawn(&c, args, &o) < 0)
     return 2;
   memset(&st, 0, sizeof(st));
-  if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) ||
+  if (tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) <= 0 ||
       strcmp(line, "ready") != 0) {
     tether_child_wait(c, 10000, &st);
     snprintf(line, sizeof(line), "-100 0 0 %d %d\n", st.kind, st.code);
@@ -623,7 +501,7 @@ static int child_ignored_middle(int argc, char **argv) {
     w = tether_child_stop(c, steps, 1, &st);
   } else if (unwatch) {
     /* After the first one: a second INTERRUPT once it stopped watching. */
-    if (r == 0 && (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) ||
+    if (r == 0 && (tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) <= 0 ||
                    strcmp(line, "unwatched") != 0))
       r = -101;
     if (r == 0)
@@ -653,7 +531,7 @@ static int child_interrupt_middle(int argc, char **argv) {
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, args, &o) < 0)
     return 2;
-  if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) ||
+  if (tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) <= 0 ||
       strcmp(line, "ready") != 0) {
     tether_child_free(c);
     return 3;
@@ -713,7 +591,7 @@ static void run_capture(const char *const *argv, tether_spawn_options *o, char *
   tether_child *c;
   o->stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(argv, o);
-  read_all(tether_child_stdio(c, 1), buf, cap, 30000);
+  tt_win32_read_all(tether_child_stdio(c, 1), buf, cap, 30000);
   wait_exit(c, st);
   tether_child_free(c);
 }
@@ -757,6 +635,22 @@ static void write_file_utf8(const char *path, const char *text) {
   assert_true(h != INVALID_HANDLE_VALUE);
   write_str(h, text);
   CloseHandle(h);
+}
+
+/* Clean-up: delete file, then remove the (then empty) directory dir; UTF-8
+ * paths, either may be NULL, a failure is ignored. */
+static void cleanup_utf8(const char *file, const char *dir) {
+  wchar_t *w;
+  if (file != NULL) {
+    w = utf8_to_wide_test(file);
+    DeleteFileW(w);
+    free(w);
+  }
+  if (dir != NULL) {
+    w = utf8_to_wide_test(dir);
+    RemoveDirectoryW(w);
+    free(w);
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1054,12 +948,7 @@ static void test_cwd(void **state) {
   o.cwd = file;
   assert_tether_err(tether_spawn(&c, self_argv(&a, "exit", "0", NULL, NULL), &o), TETHER_ENOTDIR);
   assert_null(c);
-  w1 = utf8_to_wide_test(file);
-  DeleteFileW(w1);
-  free(w1);
-  w1 = utf8_to_wide_test(dir);
-  RemoveDirectoryW(w1);
-  free(w1);
+  cleanup_utf8(file, dir);
 }
 
 static void test_stdio_pipes(void **state) {
@@ -1085,8 +974,8 @@ static void test_stdio_pipes(void **state) {
   assert_tether_ok(tether_child_close_stdio(c, 0));
   assert_tether_err(tether_child_close_stdio(c, 0), TETHER_EINVAL);
   assert_null(tether_child_stdio(c, 0));
-  read_all(tether_child_stdio(c, 1), out, sizeof(out), 30000);
-  read_all(tether_child_stdio(c, 2), err, sizeof(err), 30000);
+  tt_win32_read_all(tether_child_stdio(c, 1), out, sizeof(out), 30000);
+  tt_win32_read_all(tether_child_stdio(c, 2), err, sizeof(err), 30000);
   assert_string_equal(out, "hello\n");
   assert_string_equal(err, "err\n");
   wait_exit(c, &st);
@@ -1146,9 +1035,7 @@ static void test_stdio_null_and_handle(void **state) {
   assert_true(CloseHandle(f)); /* still ours and valid */
   DeleteFileW(w);
   free(w);
-  w = utf8_to_wide_test(dir);
-  RemoveDirectoryW(w);
-  free(w);
+  cleanup_utf8(NULL, dir);
 
   /* An invalid HANDLE is refused. */
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
@@ -1227,26 +1114,17 @@ static void test_program_resolution(void **state) {
   snprintf(path, sizeof(path), "%s\\script", dir); /* no extension: .exe */
   assert_tether_err(tether_spawn(&c, argv, NULL), TETHER_ENOENT);
   snprintf(path, sizeof(path), "%s\\script.bat", dir);
-  w = utf8_to_wide_test(path);
-  DeleteFileW(w);
-  free(w);
+  cleanup_utf8(path, NULL);
   snprintf(path, sizeof(path), "%s\\script.CMD", dir);
   write_file_utf8(path, "@exit 0\r\n");
   assert_tether_err(tether_spawn(&c, argv, NULL), TETHER_ENOTSUP);
-  w = utf8_to_wide_test(path);
-  DeleteFileW(w);
-  free(w);
+  cleanup_utf8(path, NULL);
 
   /* Not an executable format. */
   snprintf(path, sizeof(path), "%s\\text.exe", dir);
   write_file_utf8(path, "this is not a program\r\n");
   assert_tether_err(tether_spawn(&c, argv, NULL), TETHER_ENOEXEC);
-  w = utf8_to_wide_test(path);
-  DeleteFileW(w);
-  free(w);
-  w = utf8_to_wide_test(dir);
-  RemoveDirectoryW(w);
-  free(w);
+  cleanup_utf8(path, dir);
 }
 
 /* A bare name is never looked up in the current directory (Go's ErrDot,
@@ -1286,13 +1164,13 @@ static void test_no_current_directory_search(void **state) {
   memset(&st_dotted, 0, sizeof(st_dotted));
   r_bare = tether_spawn(&c, bare, &o);
   if (r_bare == 0) {
-    read_all(tether_child_stdio(c, 1), out_bare, sizeof(out_bare), 30000);
+    tt_win32_read_all(tether_child_stdio(c, 1), out_bare, sizeof(out_bare), 30000);
     r_bare = tether_child_wait(c, 30000, &st_bare);
     tether_child_free(c);
   }
   r_dotted = tether_spawn(&c, dotted, &o);
   if (r_dotted == 0) {
-    read_all(tether_child_stdio(c, 1), out_dotted, sizeof(out_dotted), 30000);
+    tt_win32_read_all(tether_child_stdio(c, 1), out_dotted, sizeof(out_dotted), 30000);
     r_dotted = tether_child_wait(c, 30000, &st_dotted);
     tether_child_free(c);
   }
@@ -1324,7 +1202,7 @@ static tether_child *spawn_tree(const char *mode, HANDLE *child, HANDLE *gc) {
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(self_argv(&a, "tree", mode, NULL, NULL), &o);
-  assert_true(read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000));
+  assert_true(tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000) > 0);
   assert_int_equal(sscanf(line, "%lu %lu", &cpid, &gpid), 2);
   assert_int_equal((int64_t)cpid, tether_child_pid(c));
   *child = open_pid((DWORD)cpid);
@@ -1413,7 +1291,7 @@ static void test_allow_breakaway(void **state) {
     o.stdio[1].mode = TETHER_STDIO_PIPE;
     c = spawn_ok(self_argv(&a, "breakaway", NULL, NULL, NULL), &o);
     job = (HANDLE)tether__win32_child_job(c);
-    if (!read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000)) {
+    if (tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 20000) <= 0) {
       tether_child_free(c);
       fail_msg("the child reported nothing");
     }
@@ -1465,9 +1343,9 @@ static void test_parent_death_kills_tree(void **state) {
   unsigned long cpid = 0, gpid = 0;
   uint64_t t0;
   (void)state;
-  assert_true(plain_spawn("middle", 0, &pi, &out));
+  assert_true(tt_win32_start_self("middle", 0, TT_WIN32_ERR_OWN, 0, &pi, &out));
   CloseHandle(pi.hThread);
-  if (!read_line(out, line, sizeof(line), 30000)) {
+  if (tt_win32_read_line(out, line, sizeof(line), 30000) <= 0) {
     TerminateProcess(pi.hProcess, 1);
     fail_msg("%s", "the middle process reported nothing");
   }
@@ -1546,7 +1424,7 @@ static void test_signal_terminate(void **state) {
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(self_argv(&a, "terminate", NULL, NULL, NULL), &o);
-  assert_true(read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000));
+  assert_true(tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000) > 0);
   assert_string_equal(line, "ready");
   assert_tether_ok(tether_child_signal(c, TETHER_EVENT_TERMINATE));
   wait_exit(c, &st);
@@ -1556,7 +1434,7 @@ static void test_signal_terminate(void **state) {
 
   /* HANGUP: the same message. */
   c = spawn_ok(self_argv(&a, "terminate", NULL, NULL, NULL), &o);
-  assert_true(read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000));
+  assert_true(tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000) > 0);
   assert_tether_ok(tether_child_signal(c, TETHER_EVENT_HANGUP));
   wait_exit(c, &st);
   assert_int_equal(st.code, 30 + TETHER_EVENT_TERMINATE);
@@ -1583,7 +1461,7 @@ static void test_signal_console_shared(void **state) {
   tether_exit st;
   int r;
   (void)state;
-  if (!have_console())
+  if (!tt_win32_have_console())
     tt_skip("this test process has no console: its children get their own");
   c = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), NULL);
   assert_tether_err(tether_child_signal(c, TETHER_EVENT_INTERRUPT), TETHER_ENOTSUP);
@@ -1609,9 +1487,9 @@ static void run_interrupt_middle(const char *scenario, int *r, long *oserr, int 
   PROCESS_INFORMATION pi;
   HANDLE out = NULL;
   char line[128];
-  assert_true(plain_spawn(scenario, DETACHED_PROCESS, &pi, &out));
+  assert_true(tt_win32_start_self(scenario, DETACHED_PROCESS, TT_WIN32_ERR_OWN, 0, &pi, &out));
   CloseHandle(pi.hThread);
-  if (!read_line(out, line, sizeof(line), 60000)) {
+  if (tt_win32_read_line(out, line, sizeof(line), 60000) <= 0) {
     DWORD ec = 0;
     TerminateProcess(pi.hProcess, 1);
     WaitForSingleObject(pi.hProcess, 5000);
@@ -1727,7 +1605,7 @@ static void test_stop_sequence(void **state) {
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(self_argv(&a, "terminate", NULL, NULL, NULL), &o);
-  assert_true(read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000));
+  assert_true(tt_win32_read_line(tether_child_stdio(c, 1), line, sizeof(line), 30000) > 0);
   r = tether_child_stop(c, steps, TT_COUNT(steps), &st);
   if (tt_is_wine()) {
     /* Wine 8 cannot send CTRL_BREAK_EVENT: QUIT is ENOTSUP and skipped at
@@ -1747,7 +1625,7 @@ static void test_stop_sequence(void **state) {
    * TERMINATE cannot reach it (ENOTSUP, no waiting), so the default
    * sequence kills it at once. (Without a console here the child has its
    * own and INTERRUPT is sent, but ignored: CREATE_NEW_PROCESS_GROUP.) */
-  if (!have_console()) {
+  if (!tt_win32_have_console()) {
     print_message("no console: the default stop sequence is not timed\n");
     return;
   }
@@ -1890,7 +1768,6 @@ static void test_no_handle_leak(void **state) {
   char dir[1024], path[1100];
   const char *bad[] = {path, NULL};
   long before, after;
-  wchar_t *w;
   int i;
   (void)state;
   make_temp_dir(dir, sizeof(dir), "leak");
@@ -1918,12 +1795,7 @@ static void test_no_handle_leak(void **state) {
   after = tt_open_fd_count();
   if (after > before)
     fail_msg("handles: %ld before, %ld after", before, after);
-  w = utf8_to_wide_test(path);
-  DeleteFileW(w);
-  free(w);
-  w = utf8_to_wide_test(dir);
-  RemoveDirectoryW(w);
-  free(w);
+  cleanup_utf8(path, dir);
 }
 
 int main(int argc, char **argv) {

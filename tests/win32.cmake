@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: MIT
 # Windows-backend tests (included by tests/CMakeLists.txt when
-# TETHER_BACKEND_EFFECTIVE is win32). test_console drives the console
-# control handler and tether's hidden window through private seams
-# (win32/win32_seam.h) and spawns itself for native Ctrl+C scenarios.
+# TETHER_BACKEND_EFFECTIVE is win32).
+
+# The helpers the Windows tests share (support_win32.h; plain Win32, so
+# that test_dll_host, which links nothing of tether, compiles them too).
+target_sources(tether_testsupport PRIVATE support_win32.c)
+
+# test_console drives the console control handler and tether's hidden
+# window through private seams (win32/win32_seam.h) and spawns itself for
+# native Ctrl+C scenarios.
 tether_add_test(test_console SOURCES test_console.c TIMEOUT 240 LABELS win32)
 target_include_directories(test_console PRIVATE ${PROJECT_SOURCE_DIR}/win32)
 # The test itself finds and messages windows (EnumWindows, PostMessageW);
@@ -108,7 +114,8 @@ target_compile_definitions(tether_hostdll PRIVATE TETHER_SHARED)
 get_target_property(tether_hostdll_defs tether_hostdll COMPILE_DEFINITIONS)
 list(FILTER tether_hostdll_defs EXCLUDE REGEX "^TETHER_CTRL_(BUILD|INSTALL)_PATH=")
 set_target_properties(tether_hostdll PROPERTIES PREFIX "" COMPILE_DEFINITIONS "${tether_hostdll_defs}")
-add_executable(test_dll_host win32_dll_host.c)
+add_executable(test_dll_host win32_dll_host.c support_win32.c)
+target_compile_definitions(test_dll_host PRIVATE TT_SUPPORT_WIN32_NO_TETHER)
 target_include_directories(test_dll_host PRIVATE ${PROJECT_SOURCE_DIR}/include)
 target_link_libraries(test_dll_host PRIVATE user32)
 tether_target_warnings(test_dll_host)

@@ -44,21 +44,11 @@
 
 #include "tether.h" /* types and constants only: nothing is linked */
 
-/* ---------------------------------------------------------------------- */
-/* Both sides                                                               */
-/* ---------------------------------------------------------------------- */
+#include "support_win32.h" /* compiled in: plain Win32 */
 
-static void out_line(const char *fmt, ...) {
-  char buf[512];
-  DWORD n = 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
-  va_end(ap);
-  buf[sizeof(buf) - 3] = '\0';
-  strcat(buf, "\n");
-  WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, (DWORD)strlen(buf), &n, NULL);
-}
+/* ---------------------------------------------------------------------- */
+/* Both sides (and support_win32.h)                                        */
+/* ---------------------------------------------------------------------- */
 
 /* Append "<mode>\n" to %HOST_LOG% (one WriteFile: appends are atomic). */
 static void log_entry(const char *mode) {
@@ -75,35 +65,6 @@ static void log_entry(const char *mode) {
   snprintf(line, sizeof(line), "%s\n", mode);
   WriteFile(h, line, (DWORD)strlen(line), &n, NULL);
   CloseHandle(h);
-}
-
-/* Read one line (CR and LF dropped) from a pipe: 1 read, 0 end of file or
- * timeout. */
-static int read_line(HANDLE h, char *buf, size_t cap, DWORD timeout_ms) {
-  size_t n = 0;
-  DWORD start = GetTickCount();
-  for (;;) {
-    DWORD avail = 0, got = 0;
-    char ch;
-    if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
-      break;
-    if (avail == 0) {
-      if (GetTickCount() - start > timeout_ms)
-        break;
-      Sleep(10);
-      continue;
-    }
-    if (!ReadFile(h, &ch, 1, &got, NULL) || got != 1)
-      break;
-    if (ch == '\n') {
-      buf[n] = '\0';
-      return 1;
-    }
-    if (ch != '\r' && n + 1 < cap)
-      buf[n++] = ch;
-  }
-  buf[n] = '\0';
-  return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -125,7 +86,7 @@ static int run_child(void) {
   /* CREATE_NEW_PROCESS_GROUP (every tethered child) disabled Ctrl+C. */
   SetConsoleCtrlHandler(NULL, FALSE);
   SetConsoleCtrlHandler(child_on_ctrl, TRUE);
-  out_line("ready");
+  tt_win32_say("ready");
   return WaitForSingleObject(child_event, 20000) == WAIT_OBJECT_0 ? 42 : 4;
 }
 
@@ -170,19 +131,20 @@ static int case_interrupt(HMODULE dll, char how) {
   long err;
   int r;
   if (!spawn || !sig || !kill || !wait || !cfree || !cstdio || !cpid || !oserr || !send) {
-    out_line("missing export");
+    tt_win32_say("missing export");
     return 2;
   }
   GetModuleFileNameA(NULL, self, sizeof(self));
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if ((r = spawn(&c, args, &o)) < 0) {
-    out_line("spawn %d", r);
+    tt_win32_say("spawn %d", r);
     return 2;
   }
-  if (!read_line((HANDLE)cstdio(c, 1), line, sizeof(line), 20000) || strcmp(line, "ready") != 0) {
+  if (tt_win32_read_line((HANDLE)cstdio(c, 1), line, sizeof(line), 20000) <= 0 ||
+      strcmp(line, "ready") != 0) {
     kill(c);
     cfree(c);
-    out_line("child not ready");
+    tt_win32_say("child not ready");
     return 2;
   }
   r = how == 's' ? sig(c, TETHER_EVENT_INTERRUPT) : send(cpid(c), TETHER_EVENT_INTERRUPT, 0);
@@ -194,7 +156,7 @@ static int case_interrupt(HMODULE dll, char how) {
     kill(c);
     wait(c, 10000, &st);
   }
-  out_line("%d %ld %d %d", r, err, st.kind, st.code);
+  tt_win32_say("%d %ld %d %d", r, err, st.kind, st.code);
   cfree(c);
   return 0;
 }
@@ -209,7 +171,7 @@ static int case_pin(HMODULE dll, const wchar_t *dllpath, int window) {
   tether_channel *ch = NULL;
   int r, delivered = 0;
   if (!chnew || !watch) {
-    out_line("missing export");
+    tt_win32_say("missing export");
     return 2;
   }
   if (chnew(&ch, NULL) < 0)
@@ -222,7 +184,7 @@ static int case_pin(HMODULE dll, const wchar_t *dllpath, int window) {
     r = watch(ch, TETHER_EVENT_INTERRUPT, TETHER_WATCH_IGNORED);
   }
   if (r < 0) {
-    out_line("watch %d", r);
+    tt_win32_say("watch %d", r);
     return 2;
   }
   FreeLibrary(dll);
@@ -244,7 +206,7 @@ static int case_pin(HMODULE dll, const wchar_t *dllpath, int window) {
       delivered = 1;
   }
   Sleep(1500); /* the handler thread or the window procedure has run */
-  out_line("%d %d", GetModuleHandleW(dllpath) != NULL, delivered);
+  tt_win32_say("%d %d", GetModuleHandleW(dllpath) != NULL, delivered);
   return 0;
 }
 
@@ -265,7 +227,7 @@ static int run_case(const char *name, const wchar_t *dllpath) {
   SetUnhandledExceptionFilter(case_crashed);
   dll = LoadLibraryW(dllpath);
   if (dll == NULL) {
-    out_line("LoadLibrary %lu", (unsigned long)GetLastError());
+    tt_win32_say("LoadLibrary %lu", (unsigned long)GetLastError());
     return 2;
   }
   if (strcmp(name, "signal") == 0)
@@ -276,7 +238,7 @@ static int run_case(const char *name, const wchar_t *dllpath) {
     return case_pin(dll, dllpath, 0);
   if (strcmp(name, "pin_window") == 0)
     return case_pin(dll, dllpath, 1);
-  out_line("unknown case");
+  tt_win32_say("unknown case");
   return 2;
 }
 
@@ -298,34 +260,19 @@ static void check(int ok, const char *what, const char *detail) {
 static int run_host(const wchar_t *host, const char *name, const wchar_t *dll, const wchar_t *ctrl,
                     DWORD flags, char *out, size_t cap, DWORD *exit_code) {
   wchar_t cmd[3 * MAX_PATH];
-  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
-  STARTUPINFOW si;
   PROCESS_INFORMATION pi;
-  HANDLE rd = NULL, wr = NULL;
+  HANDLE rd = NULL;
   int got;
   *exit_code = 0xFFFFFFFFu;
   out[0] = '\0';
   swprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" case %hs \"%ls\"", host, name, dll);
   SetEnvironmentVariableW(L"TETHER_CTRL", ctrl);
-  if (!CreatePipe(&rd, &wr, &sa, 0))
-    return 0;
-  SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
-  memset(&si, 0, sizeof(si));
-  si.cb = sizeof(si);
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = NULL;
-  si.hStdOutput = wr;
-  si.hStdError = wr;
-  if (!CreateProcessW(host, cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si, &pi)) {
-    CloseHandle(rd);
-    CloseHandle(wr);
-    SetEnvironmentVariableW(L"TETHER_CTRL", NULL);
-    return 0;
-  }
+  got = tt_win32_create_piped(host, cmd, flags, TT_WIN32_ERR_PIPE, 0, &pi, &rd);
   SetEnvironmentVariableW(L"TETHER_CTRL", NULL);
-  CloseHandle(wr);
+  if (!got)
+    return 0;
   CloseHandle(pi.hThread);
-  got = read_line(rd, out, cap, 60000);
+  got = tt_win32_read_line(rd, out, cap, 60000) > 0;
   if (WaitForSingleObject(pi.hProcess, 15000) != WAIT_OBJECT_0) {
     TerminateProcess(pi.hProcess, 99);
     WaitForSingleObject(pi.hProcess, 5000);
@@ -341,15 +288,37 @@ static void join(wchar_t *buf, size_t cap, const wchar_t *dir, const wchar_t *na
   swprintf(buf, cap, L"%ls\\%ls", dir, name);
 }
 
+/* One case run by run_host, its report "<result> <os error> <exit kind>
+ * <exit code>" parsed (what it does not say: result -1000, the others
+ * -1) and described in detail. */
+typedef struct host_report {
+  int got;
+  int r;
+  long err;
+  int kind, ecode;
+  DWORD code;
+  char rep[256], detail[400];
+} host_report;
+
+static void run_report(host_report *h, const wchar_t *host, const char *name, const wchar_t *dll,
+                       const wchar_t *ctrl, DWORD flags) {
+  h->got = run_host(host, name, dll, ctrl, flags, h->rep, sizeof(h->rep), &h->code);
+  snprintf(h->detail, sizeof(h->detail), "report '%s', exit %lu (0x%lx)", h->rep,
+           (unsigned long)h->code, (unsigned long)h->code);
+  h->r = -1000;
+  h->err = -1;
+  h->kind = h->ecode = -1;
+  if (h->got)
+    sscanf(h->rep, "%d %ld %d %d", &h->r, &h->err, &h->kind, &h->ecode);
+}
+
 static int run_driver(void) {
   wchar_t self[MAX_PATH], bindir[MAX_PATH], tmp[MAX_PATH], base[MAX_PATH];
   wchar_t d0[MAX_PATH], d1[MAX_PATH], d2[MAX_PATH], host[MAX_PATH], dll1[MAX_PATH], dll2[MAX_PATH],
       ctrl2[MAX_PATH], src[MAX_PATH], nope[MAX_PATH], foreign[MAX_PATH], logpath[MAX_PATH];
-  char rep[256], detail[400];
-  DWORD code;
+  char detail[400];
+  host_report h;
   wchar_t *slash;
-  int r, kind, ecode, got;
-  long err;
 
   GetModuleFileNameW(NULL, self, MAX_PATH);
   wcscpy(bindir, self);
@@ -386,85 +355,51 @@ static int run_driver(void) {
   /* 1. INTERRUPT through the helper next to the DLL: delivered. The case
    * process has no console (DETACHED_PROCESS), so its child gets one of its
    * own and Ctrl+C can be aimed at it. */
-  got = run_host(host, "signal", dll2, NULL, DETACHED_PROCESS, rep, sizeof(rep), &code);
-  snprintf(detail, sizeof(detail), "report '%s', exit %lu", rep, (unsigned long)code);
-  r = -1000;
-  kind = ecode = -1;
-  if (got)
-    sscanf(rep, "%d %ld %d %d", &r, &err, &kind, &ecode);
-  check(got && r == 0 && kind == TETHER_EXIT_CODE && ecode == 42,
-        "tether_child_signal(INTERRUPT), helper next to the DLL: the child got Ctrl+C", detail);
+  run_report(&h, host, "signal", dll2, NULL, DETACHED_PROCESS);
+  check(h.got && h.r == 0 && h.kind == TETHER_EXIT_CODE && h.ecode == 42,
+        "tether_child_signal(INTERRUPT), helper next to the DLL: the child got Ctrl+C", h.detail);
 
   /* 2. tether_send(INTERRUPT), the same helper (mode 'c'). */
-  got = run_host(host, "send", dll2, NULL, DETACHED_PROCESS, rep, sizeof(rep), &code);
-  snprintf(detail, sizeof(detail), "report '%s', exit %lu", rep, (unsigned long)code);
-  r = -1000;
-  kind = ecode = -1;
-  if (got)
-    sscanf(rep, "%d %ld %d %d", &r, &err, &kind, &ecode);
-  check(got && r == 0 && kind == TETHER_EXIT_CODE && ecode == 42,
-        "tether_send(INTERRUPT), helper next to the DLL: the child got Ctrl+C", detail);
+  run_report(&h, host, "send", dll2, NULL, DETACHED_PROCESS);
+  check(h.got && h.r == 0 && h.kind == TETHER_EXIT_CODE && h.ecode == 42,
+        "tether_send(INTERRUPT), helper next to the DLL: the child got Ctrl+C", h.detail);
 
   /* 3. No helper next to the DLL or the executable: TETHER_EHELPER, with
    * ERROR_FILE_NOT_FOUND; the child was left alone (then killed). */
-  got = run_host(host, "signal", dll1, NULL, DETACHED_PROCESS, rep, sizeof(rep), &code);
-  snprintf(detail, sizeof(detail), "report '%s', exit %lu", rep, (unsigned long)code);
-  r = -1000;
-  err = -1;
-  kind = -1;
-  if (got)
-    sscanf(rep, "%d %ld %d %d", &r, &err, &kind, &ecode);
-  check(got && r == TETHER_EHELPER && err == ERROR_FILE_NOT_FOUND && kind == TETHER_EXIT_KILLED,
-        "helper missing: TETHER_EHELPER (os error 2)", detail);
+  run_report(&h, host, "signal", dll1, NULL, DETACHED_PROCESS);
+  check(h.got && h.r == TETHER_EHELPER && h.err == ERROR_FILE_NOT_FOUND &&
+            h.kind == TETHER_EXIT_KILLED,
+        "helper missing: TETHER_EHELPER (os error 2)", h.detail);
 
   /* 4. %TETHER_CTRL% names it: found although nothing is beside the DLL. */
-  got = run_host(host, "signal", dll1, ctrl2, DETACHED_PROCESS, rep, sizeof(rep), &code);
-  snprintf(detail, sizeof(detail), "report '%s', exit %lu", rep, (unsigned long)code);
-  r = -1000;
-  kind = ecode = -1;
-  if (got)
-    sscanf(rep, "%d %ld %d %d", &r, &err, &kind, &ecode);
-  check(got && r == 0 && ecode == 42, "%TETHER_CTRL% names the helper: delivered", detail);
+  run_report(&h, host, "signal", dll1, ctrl2, DETACHED_PROCESS);
+  check(h.got && h.r == 0 && h.ecode == 42, "%TETHER_CTRL% names the helper: delivered", h.detail);
 
   /* 5. %TETHER_CTRL% names a missing file: that file only, no search. */
-  got = run_host(host, "signal", dll2, nope, DETACHED_PROCESS, rep, sizeof(rep), &code);
-  snprintf(detail, sizeof(detail), "report '%s', exit %lu", rep, (unsigned long)code);
-  r = -1000;
-  err = -1;
-  if (got)
-    sscanf(rep, "%d %ld %d %d", &r, &err, &kind, &ecode);
-  check(got && r == TETHER_EHELPER && err == ERROR_FILE_NOT_FOUND,
-        "%TETHER_CTRL% names a missing file: TETHER_EHELPER, no search", detail);
+  run_report(&h, host, "signal", dll2, nope, DETACHED_PROCESS);
+  check(h.got && h.r == TETHER_EHELPER && h.err == ERROR_FILE_NOT_FOUND,
+        "%TETHER_CTRL% names a missing file: TETHER_EHELPER, no search", h.detail);
 
   /* 6. %TETHER_CTRL% names another program: it does not answer as
    * tether-ctrl.exe, TETHER_EHELPER (never "delivered"). */
   if (GetFileAttributesW(foreign) != INVALID_FILE_ATTRIBUTES) {
-    got = run_host(host, "signal", dll2, foreign, DETACHED_PROCESS, rep, sizeof(rep), &code);
-    snprintf(detail, sizeof(detail), "report '%s', exit %lu", rep, (unsigned long)code);
-    r = -1000;
-    if (got)
-      sscanf(rep, "%d %ld %d %d", &r, &err, &kind, &ecode);
-    check(got && r == TETHER_EHELPER, "%TETHER_CTRL% names another program: TETHER_EHELPER",
-          detail);
+    run_report(&h, host, "signal", dll2, foreign, DETACHED_PROCESS);
+    check(h.got && h.r == TETHER_EHELPER, "%TETHER_CTRL% names another program: TETHER_EHELPER",
+          h.detail);
   } else {
     printf("skip %%TETHER_CTRL%% names another program: no %ls\n", foreign);
   }
 
   /* 7. FreeLibrary with a console handler installed, then Ctrl+C: the DLL
    * stays (pinned) and the process lives. */
-  got = run_host(host, "pin_console", dll2, NULL, CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP,
-                 rep, sizeof(rep), &code);
-  snprintf(detail, sizeof(detail), "report '%s', exit %lu (0x%lx)", rep, (unsigned long)code,
-           (unsigned long)code);
-  check(got && strcmp(rep, "1 1") == 0 && code == 0,
-        "FreeLibrary, then Ctrl+C: DLL still mapped, handler ran, no crash", detail);
+  run_report(&h, host, "pin_console", dll2, NULL, CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP);
+  check(h.got && strcmp(h.rep, "1 1") == 0 && h.code == 0,
+        "FreeLibrary, then Ctrl+C: DLL still mapped, handler ran, no crash", h.detail);
 
   /* 8. The same with the hidden window and WM_CLOSE. */
-  got = run_host(host, "pin_window", dll2, NULL, DETACHED_PROCESS, rep, sizeof(rep), &code);
-  snprintf(detail, sizeof(detail), "report '%s', exit %lu (0x%lx)", rep, (unsigned long)code,
-           (unsigned long)code);
-  check(got && strcmp(rep, "1 1") == 0 && code == 0,
-        "FreeLibrary, then WM_CLOSE to the hidden window: no crash", detail);
+  run_report(&h, host, "pin_window", dll2, NULL, DETACHED_PROCESS);
+  check(h.got && strcmp(h.rep, "1 1") == 0 && h.code == 0,
+        "FreeLibrary, then WM_CLOSE to the hidden window: no crash", h.detail);
 
   /* The log: one "driver", one "case" per case run, one "child" per child
    * spawned (cases 1-6), nothing else: the host's main() never ran as a

@@ -30,6 +30,7 @@
 #include <wchar.h>
 
 #include "support.h"
+#include "support_win32.h"
 
 #define TREES 4
 #define NAME_MAX_LEN 64
@@ -39,36 +40,15 @@ static void mutex_name(wchar_t *buf, size_t cap, const char *name) {
   buf[cap - 1] = L'\0';
 }
 
-/* Start `<self> --child SCENARIO NAME` with plain CreateProcessW; stdout on
- * `out` when not NULL (the only inherited handle then). */
-static int start_self(const char *scenario, const char *name, HANDLE out, PROCESS_INFORMATION *pi) {
-  STARTUPINFOW si;
-  wchar_t self[MAX_PATH * 2], cmd[MAX_PATH * 2 + 128];
-  int attempt;
-  DWORD n = GetModuleFileNameW(NULL, self, MAX_PATH * 2);
-  if (n == 0 || n >= MAX_PATH * 2)
-    return 0;
-  _snwprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --child %hs %hs", self, scenario, name);
-  cmd[sizeof(cmd) / sizeof(cmd[0]) - 1] = L'\0';
-  memset(&si, 0, sizeof(si));
-  si.cb = sizeof(si);
-  if (out != NULL) {
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = NULL;
-    si.hStdOutput = out;
-    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
-  }
-  for (attempt = 0;; attempt++) {
-    if (CreateProcessW(self, cmd, NULL, NULL, out != NULL ? TRUE : FALSE, 0, NULL, NULL, &si, pi))
-      return 1;
-    /* Wine 8 occasionally fails CreateProcessW with ERROR_INTERNAL_ERROR
-     * while other Wine processes start (see test_cmdline): counted and
-     * reported, never hidden. */
-    if (GetLastError() != ERROR_INTERNAL_ERROR || attempt == 4)
-      return 0;
-    print_message("[   INFO   ] CreateProcessW: ERROR_INTERNAL_ERROR, retrying\n");
-    Sleep(50);
-  }
+/* Start `<self> --child SCENARIO NAME` with plain CreateProcessW (retried
+ * on Wine's ERROR_INTERNAL_ERROR, see tt_win32_create); with out, its
+ * stdout on a new pipe whose read end is returned in *out (the only
+ * inherited handle then, with this process's stderr). */
+static int start_self(const char *scenario, const char *name, PROCESS_INFORMATION *pi,
+                      HANDLE *out) {
+  char args[NAME_MAX_LEN + 32];
+  snprintf(args, sizeof(args), "%s %s", scenario, name);
+  return tt_win32_start_self(args, 0, TT_WIN32_ERR_OWN, 4, pi, out);
 }
 
 /* Hold the mutex (never released) and sleep forever. */
@@ -96,7 +76,7 @@ static int child_tree(int argc, char **argv) {
   PROCESS_INFORMATION pi;
   if (argc < 1)
     return 2;
-  if (!start_self("grand", argv[0], NULL, &pi))
+  if (!start_self("grand", argv[0], &pi, NULL))
     return 3;
   CloseHandle(pi.hThread);
   CloseHandle(pi.hProcess);
@@ -229,20 +209,13 @@ static void test_parent_killed_at_random(void **state) {
     char name[NAME_MAX_LEN];
     /* 0..100 ms: before the first spawn completed, between spawns, after */
     unsigned d = rnd(100000);
-    SECURITY_ATTRIBUTES sa;
     PROCESS_INFORMATION pi;
-    HANDLE rd = NULL, wr = NULL;
+    HANDLE rd = NULL;
     DWORD avail = 0;
     uint64_t start;
     int alive, procs = 0;
     snprintf(name, sizeof(name), "%s-%d", tag, it);
-    memset(&sa, 0, sizeof(sa));
-    sa.nLength = sizeof(sa);
-    sa.bInheritHandle = TRUE;
-    assert_true(CreatePipe(&rd, &wr, &sa, 0));
-    SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
-    assert_true(start_self("middle", name, wr, &pi));
-    CloseHandle(wr);
+    assert_true(start_self("middle", name, &pi, &rd));
     CloseHandle(pi.hThread);
     delay_us(d);
     assert_true(TerminateProcess(pi.hProcess, 1));
