@@ -433,6 +433,36 @@ int tt_count_marked(const char *marker, int kill_them) {
 }
 #endif
 
+pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    const char *v[16];
+    size_t i;
+    if (out_pipe != NULL) {
+      (void)dup2(out_pipe[1], 1);
+      (void)close(out_pipe[0]);
+      (void)close(out_pipe[1]);
+    }
+    if (in_pipe != NULL) {
+      (void)dup2(in_pipe[0], 0);
+      (void)close(in_pipe[0]);
+      (void)close(in_pipe[1]);
+    }
+    v[0] = tt_self();
+    v[1] = "--child";
+    for (i = 0; args[i] != NULL && i + 3 < TT_COUNT(v); i++)
+      v[i + 2] = args[i];
+    v[i + 2] = NULL;
+    execv(tt_self(), (char *const *)v);
+    _exit(127);
+  }
+  if (out_pipe != NULL)
+    (void)close(out_pipe[1]);
+  if (in_pipe != NULL)
+    (void)close(in_pipe[0]);
+  return pid;
+}
+
 size_t tt_read_all(int fd, char *buf, size_t cap) {
   size_t len = 0;
   ssize_t n;
@@ -448,16 +478,22 @@ size_t tt_read_all(int fd, char *buf, size_t cap) {
   return len;
 }
 
-int tt_read_line(int fd, char *buf, size_t cap) {
+/* One line without its newline: poll waits up to ms for each byte, or (whole)
+ * for the whole line. */
+static int tt_line(int fd, char *buf, size_t cap, long ms, int whole) {
+  uint64_t t0 = tether_now_ns();
   size_t len = 0;
   while (len + 1 < cap) {
     char ch;
     ssize_t n;
     struct pollfd pf;
+    long left = whole ? ms - (long)((tether_now_ns() - t0) / 1000000u) : ms;
+    if (left <= 0)
+      break;
     pf.fd = fd;
     pf.events = POLLIN;
     pf.revents = 0;
-    if (poll(&pf, 1, 20000) == 0)
+    if (poll(&pf, 1, (int)left) == 0)
       break;
     n = read(fd, &ch, 1);
     if (n < 0 && errno == EINTR)
@@ -468,5 +504,83 @@ int tt_read_line(int fd, char *buf, size_t cap) {
   }
   buf[len] = '\0';
   return (int)len;
+}
+
+int tt_read_line(int fd, char *buf, size_t cap) { return tt_line(fd, buf, cap, 20000, 0); }
+
+int tt_read_line_within(int fd, char *buf, size_t cap, long ms) {
+  return tt_line(fd, buf, cap, ms, 1);
+}
+void tt_sleep_forever(void) {
+  for (;;)
+    pause();
+}
+
+int tt_child_ready(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  printf("ready %ld\n", (long)getpid());
+  fflush(stdout);
+  tt_sleep_forever();
+  return 0;
+}
+
+int tt_child_cat(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  return tt_copy_stdin() == 1 ? 1 : 0;
+}
+
+int tt_copy_stdin(void) {
+  char buf[256];
+  ssize_t n;
+  while ((n = read(0, buf, sizeof(buf))) > 0)
+    if (write(1, buf, (size_t)n) != n)
+      return 1;
+  return n == 0 ? 0 : -1;
+}
+
+char tt_proc_state(pid_t p, long *ppid, long *pgrp) {
+  char path[64], buf[1024], *q, st;
+  long pp, pg;
+  int fd;
+  ssize_t n;
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return kill(p, 0) == 0 ? '?' : 0;
+  n = read(fd, buf, sizeof(buf) - 1);
+  (void)close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  q = strrchr(buf, ')');
+  if (q == NULL || sscanf(q + 1, " %c %ld %ld", &st, &pp, &pg) != 3)
+    return '?';
+  if (ppid != NULL)
+    *ppid = pp;
+  if (pgrp != NULL)
+    *pgrp = pg;
+  return st;
+}
+
+int tt_alive(pid_t p) {
+  char st;
+  if (p <= 0)
+    return 0;
+  st = tt_proc_state(p, NULL, NULL);
+  return st != 0 && st != 'Z' && st != 'X';
+}
+
+long tt_gone_within(pid_t p, long ms) {
+  uint64_t t0 = tether_now_ns();
+  for (;;) {
+    uint64_t dt = (tether_now_ns() - t0) / 1000000u;
+    if (!tt_alive(p))
+      return (long)dt;
+    if ((long)dt > ms)
+      return -1;
+    tt_sleep_ms(1);
+  }
 }
 #endif

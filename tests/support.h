@@ -104,6 +104,9 @@ int tt_count_marked(const char *marker, int kill_them);
 #endif
 
 #ifndef _WIN32
+/* fork, exec `<self> --child args...` (stdout out_pipe[1], stdin in_pipe[0]; NULL: inherited);
+ * the parent then closes those two ends. The pid or -1; a failed exec exits 127. */
+pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *args);
 /* Read a descriptor to its end into buf (NUL-terminated); returns the
  * length. */
 size_t tt_read_all(int fd, char *buf, size_t cap);
@@ -111,6 +114,25 @@ size_t tt_read_all(int fd, char *buf, size_t cap);
  * it has, after 20 s without data, so that a child that never writes fails
  * the test instead of hanging it. Returns the length. */
 int tt_read_line(int fd, char *buf, size_t cap);
+/* tt_read_line giving up after ms in all: the length (0 at EOF or when nothing came in time). */
+int tt_read_line_within(int fd, char *buf, size_t cap, long ms);
+#endif
+
+#ifndef _WIN32
+/* pause() until a signal ends the process; never returns. */
+void tt_sleep_forever(void);
+/* Child scenario: print "ready <pid>", then tt_sleep_forever(). */
+int tt_child_ready(int argc, char **argv);
+/* Child scenario: stdin to stdout; exit 1 when a write fails, else 0. */
+int tt_child_cat(int argc, char **argv);
+/* stdin to stdout to the end: 0 at EOF, 1 when a write fails, -1 when a read fails. */
+int tt_copy_stdin(void);
+/* State of /proc/<p>/stat (with ppid, pgrp if not NULL): 0 gone, '?' exists but unreadable. */
+char tt_proc_state(pid_t p, long *ppid, long *pgrp);
+/* p > 0 exists and is neither a zombie nor dead (without /proc: kill(p, 0) works). */
+int tt_alive(pid_t p);
+/* Wait up to ms for tt_alive(p) to be false: the milliseconds it took, or -1. */
+long tt_gone_within(pid_t p, long ms);
 #endif
 
 /* printf-style format checking of a function's arguments (GCC, clang;

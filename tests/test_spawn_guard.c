@@ -130,36 +130,8 @@ static long slurp(const char *path, char *buf, size_t cap) {
 /* State letter, parent and process group of p (/proc/p/stat, after the
  * last ')'): 0, or -1 when p is gone. */
 static int proc_stat(pid_t p, char *state, long *ppid, long *pgrp) {
-  char path[64], buf[1024], *q;
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
-  if (slurp(path, buf, sizeof(buf)) <= 0)
-    return -1;
-  q = strrchr(buf, ')');
-  if (q == NULL || sscanf(q + 1, " %c %ld %ld", state, ppid, pgrp) != 3)
-    return -1;
-  return 0;
-}
-
-/* Alive: exists and is neither a zombie nor dead. */
-static int alive(pid_t p) {
-  char st;
-  long pp, pg;
-  if (p <= 0 || proc_stat(p, &st, &pp, &pg) != 0)
-    return 0;
-  return st != 'Z' && st != 'X';
-}
-
-/* Wait up to ms for p to be gone: the milliseconds it took, or -1. */
-static long gone_within(pid_t p, long ms) {
-  uint64_t t0 = tether_now_ns();
-  for (;;) {
-    long dt = (long)ms_since(t0);
-    if (!alive(p))
-      return dt;
-    if (dt > ms)
-      return -1;
-    tt_sleep_ms(1);
-  }
+  *state = tt_proc_state(p, ppid, pgrp);
+  return *state != 0 && *state != '?' ? 0 : -1;
 }
 
 static void proc_comm(pid_t p, char *buf, size_t cap) {
@@ -172,7 +144,7 @@ static void proc_comm(pid_t p, char *buf, size_t cap) {
 /* p is a live tether-guard. */
 static int is_guard(pid_t p) {
   char comm[64];
-  if (!alive(p))
+  if (!tt_alive(p))
     return 0;
   proc_comm(p, comm, sizeof(comm));
   return strcmp(comm, "tether-guard") == 0;
@@ -404,20 +376,6 @@ static int wd_teardown(void **state) {
 /* Children (programs the scenarios spawn)                                  */
 /* ---------------------------------------------------------------------- */
 
-static void sleep_forever(void) {
-  for (;;)
-    pause();
-}
-
-static int ch_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  printf("ready %ld\n", (long)getpid());
-  fflush(stdout);
-  sleep_forever();
-  return 0;
-}
-
 /* brokenguard: run with TETHER_GUARD set to a program that exits at once
  * (a guard that dies before its hello). Two spawns of a sleeping child:
  * each must fail with TETHER_EHELPER or its child be killed, never run
@@ -455,17 +413,6 @@ static int ch_brokenguard(int argc, char **argv) {
   return 0;
 }
 
-static int ch_cat(int argc, char **argv) {
-  char buf[256];
-  ssize_t n;
-  (void)argc;
-  (void)argv;
-  while ((n = read(0, buf, sizeof(buf))) > 0)
-    if (write(1, buf, (size_t)n) != n)
-      return 1;
-  return 0;
-}
-
 /* argv: MS CODE: say "ready", sleep MS, say "bye <monotonic ns>", exit
  * CODE (at once: no exit-time work such as LeakSanitizer's). */
 static int ch_exitafter(int argc, char **argv) {
@@ -486,10 +433,10 @@ static int ch_tree(int argc, char **argv) {
   if (g < 0)
     return 2;
   if (g == 0)
-    sleep_forever();
+    tt_sleep_forever();
   printf("tree %ld %ld\n", (long)getpid(), (long)g);
   fflush(stdout);
-  sleep_forever();
+  tt_sleep_forever();
   return 0;
 }
 
@@ -698,7 +645,7 @@ static int sc_killwait(int argc, char **argv) {
   say("newguard_ms %.2f", ms);
   SC_CHECK(is_guard(g1), "pid %ld is not a live tether-guard", (long)g1);
   /* (On a loaded machine the child may have ended by now: then only.) */
-  SC_CHECK(!waiter_done(&w) || !alive((pid_t)tether_child_pid(a)),
+  SC_CHECK(!waiter_done(&w) || !tt_alive((pid_t)tether_child_pid(a)),
            "the wait returned when the guard died, the child still runs");
   /* Linux: the new guard holds a pidfd per registration it accepted (it
    * reads them a moment after they were sent). */
@@ -709,7 +656,7 @@ static int sc_killwait(int argc, char **argv) {
   }
   say("new guard %ld (old %ld) holds %d pidfds for the 2 running children%s%s", (long)g1, (long)g0,
       pidfds, odd[0] ? "; odd: " : "", odd);
-  SC_CHECK(alive((pid_t)tether_child_pid(b)), "child b died with the guard");
+  SC_CHECK(tt_alive((pid_t)tether_child_pid(b)), "child b died with the guard");
   tt_read_line(tether_child_stdio(a, 1), line, sizeof(line));
   SC_CHECK(sscanf(line, "bye %llu", &bye) == 1, "child a says '%s'", line);
   SC_CHECK(pthread_join(w.t, NULL) == 0, "join");
@@ -910,7 +857,7 @@ static int sc_storm(int argc, char **argv) {
   g = wait_new_guard(last, tether_now_ns(), 10000, &ms);
   SC_CHECK(g > 0 && is_guard(g), "no live guard after the storm (%ld)", (long)g);
   for (k = 0; k < s.kept_n; k++)
-    alive_n += alive((pid_t)tether_child_pid(s.kept[k]));
+    alive_n += tt_alive((pid_t)tether_child_pid(s.kept[k]));
   say("kept children: %d spawned (%d spawns of them failed), %d alive; guard %ld", s.kept_n,
       s.kept_fail, alive_n, (long)g);
   SC_CHECK(s.other == 0, "a spawn failed with %s", tether_err_name(s.other_code));
@@ -1008,7 +955,7 @@ static int sc_privkeep(int argc, char **argv) {
       tt_sleep_ms(5);
     }
     say("free of the root child (pid %ld) as nobody: %s after %.0f ms; the child is %s", (long)rp,
-        done ? "returned" : "STILL BLOCKED", ms_since(t0), alive(rp) ? "alive" : "gone");
+        done ? "returned" : "STILL BLOCKED", ms_since(t0), tt_alive(rp) ? "alive" : "gone");
     SC_CHECK(done, "tether_child_free() of a child spawned before the drop hangs "
                    "(its kill failed with EPERM, then it waits for the exit)");
     tether_child_free(nobody_c);
@@ -1207,7 +1154,7 @@ static int sc_reserved_sigs(int argc, char **argv) {
     g = guard_now();
     SC_CHECK(g > 0 && is_guard(g), "no guard");
     SC_CHECK(signal_guard(g, s) == 0, "signal %d", s);
-    if (gone_within(g, 2000) >= 0) { /* a fatal signal acts within 2 s */
+    if (tt_gone_within(g, 2000) >= 0) { /* a fatal signal acts within 2 s */
       died++;
       say("the guard %ld died of signal %d", (long)g, s);
       SC_CHECK(wait_new_guard(g, tether_now_ns(), 10000, &ms) > 0, "no new guard");
@@ -1215,7 +1162,7 @@ static int sc_reserved_sigs(int argc, char **argv) {
       say("the guard %ld ignores signal %d", (long)g, s);
     }
   }
-  SC_CHECK(alive((pid_t)tether_child_pid(c)), "the child died");
+  SC_CHECK(tt_alive((pid_t)tether_child_pid(c)), "the child died");
   tether_child_free(c);
   SC_CHECK(died == 0, "%d signal(s) below SIGRTMIN (%d) kill the guard", died, SIGRTMIN);
   say("ok");
@@ -1361,63 +1308,16 @@ typedef struct scen {
 } scen;
 
 static void scen_start(scen *s, const char *name, const char *a1, const char *a2) {
+  const char *args[] = {name, a1, a1 != NULL ? a2 : NULL, NULL};
   int p[2], g[2];
   pid_t m;
   assert_int_equal(pipe(p), 0);
   assert_int_equal(pipe(g), 0);
-  m = fork();
+  m = tt_fork_child(p, g, args);
   assert_true(m >= 0);
-  if (m == 0) {
-    const char *v[6];
-    (void)dup2(p[1], 1);
-    (void)dup2(g[0], 0);
-    close(p[0]);
-    close(p[1]);
-    close(g[0]);
-    close(g[1]);
-    v[0] = tt_self();
-    v[1] = "--child";
-    v[2] = name;
-    v[3] = a1;
-    v[4] = a1 != NULL ? a2 : NULL;
-    v[5] = NULL;
-    execv(tt_self(), (char *const *)v);
-    _exit(127);
-  }
-  close(p[1]);
-  close(g[0]);
   s->pid = m;
   s->out = p[0];
   s->in = g[1];
-}
-
-/* One line (without its newline) within ms: its length; 0 at EOF or when
- * nothing came in time (tt_read_line gives up after 20 s, too soon for a
- * sanitizer's slow guard starts). */
-static int read_line_within(int fd, char *buf, size_t cap, int ms) {
-  size_t len = 0;
-  uint64_t t0 = tether_now_ns();
-  while (len + 1 < cap) {
-    struct pollfd pf;
-    char ch;
-    ssize_t n;
-    int left = ms - (int)ms_since(t0);
-    if (left <= 0)
-      break;
-    pf.fd = fd;
-    pf.events = POLLIN;
-    pf.revents = 0;
-    if (poll(&pf, 1, left) == 0)
-      break;
-    n = read(fd, &ch, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0 || ch == '\n')
-      break;
-    buf[len++] = ch;
-  }
-  buf[len] = '\0';
-  return (int)len;
 }
 
 static void echo_lines(const char *name, const char *out) {
@@ -1555,7 +1455,7 @@ static void test_guard_kills_late_joiner(void **state) {
   assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
   wd_arm("late joiner", 60);
   scen_start(&s, "joiner", NULL, NULL);
-  (void)read_line_within(s.out, line, sizeof(line), 60000);
+  (void)tt_read_line_within(s.out, line, sizeof(line), 60000);
   if (sscanf(line, "ready %ld %ld", &cp, &jp) != 2) {
     (void)kill(s.pid, SIGKILL);
     (void)reap(s.pid);
@@ -1567,10 +1467,10 @@ static void test_guard_kills_late_joiner(void **state) {
   assert_true(WIFSIGNALED(st));
   /* C and J are this process's now; C becomes a zombie, J joins. J can
    * die only of the guard's SIGKILL (its own alarm is 30 s away). */
-  (void)read_line_within(s.out, line, sizeof(line), 20000);
-  ms = strcmp(line, "joining") == 0 ? gone_within((pid_t)jp, 3000) : -2;
+  (void)tt_read_line_within(s.out, line, sizeof(line), 20000);
+  ms = strcmp(line, "joining") == 0 ? tt_gone_within((pid_t)jp, 3000) : -2;
   if (ms == -1) /* alive: did the join fail? */
-    (void)read_line_within(s.out, line, sizeof(line), 1000);
+    (void)tt_read_line_within(s.out, line, sizeof(line), 1000);
   else if (ms >= 0)
     snprintf(line, sizeof(line), "joined");
   print_message("  child %ld killed by the guard; J %ld: '%s'; J gone %ld ms after it "
@@ -1695,7 +1595,7 @@ static void test_guard_ignores_signals(void **state) {
     if (!is_guard(g))
       fail_msg("the guard %ld died of %s", (long)g, sigs[i].name);
   }
-  assert_int_equal(gone_within(g, 1000), -1); /* still there 1 s later */
+  assert_int_equal(tt_gone_within(g, 1000), -1); /* still there 1 s later */
   assert_true(is_guard(g));
   assert_int_equal(guard_now(), g);
   print_message("  guard %ld alive after %d signals\n", (long)g, (int)TT_COUNT(sigs));
@@ -1763,7 +1663,7 @@ static void reregister_once(int attempt, long *ms1, long *ms2) {
   double gms;
   int st;
   scen_start(&s, "middle", NULL, NULL);
-  (void)read_line_within(s.out, line, sizeof(line), 60000);
+  (void)tt_read_line_within(s.out, line, sizeof(line), 60000);
   if (sscanf(line, "tree %ld %ld %ld %ld %lf", &cp, &gp, &g0, &g1, &gms) != 5) {
     (void)kill(s.pid, SIGKILL);
     (void)reap(s.pid);
@@ -1772,14 +1672,14 @@ static void reregister_once(int attempt, long *ms1, long *ms2) {
   print_message("  run %d: middle %ld: child %ld, grandchild %ld; guard %ld killed, guard %ld "
                 "%.2f ms later\n",
                 attempt, (long)s.pid, cp, gp, g0, g1, gms);
-  assert_true(alive((pid_t)cp) && alive((pid_t)gp));
+  assert_true(tt_alive((pid_t)cp) && tt_alive((pid_t)gp));
   assert_int_equal(kill(s.pid, SIGKILL), 0);
   st = reap(s.pid);
   assert_true(WIFSIGNALED(st));
   close(s.out);
   close(s.in);
-  *ms1 = gone_within((pid_t)cp, 10000);
-  *ms2 = gone_within((pid_t)gp, 10000);
+  *ms1 = tt_gone_within((pid_t)cp, 10000);
+  *ms2 = tt_gone_within((pid_t)gp, 10000);
   print_message("  run %d: middle SIGKILLed: child gone in %ld ms, grandchild in %ld ms "
                 "(-1: still there after 10 s)\n",
                 attempt, *ms1, *ms2);
@@ -1827,7 +1727,7 @@ static void test_guard_reregistration_read_late(void **state) {
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker);
   wd_arm("re-registration, then the program dies", 330);
   scen_start(&s, "middle_late", marker, "300");
-  (void)read_line_within(s.out, line, sizeof(line), 240000);
+  (void)tt_read_line_within(s.out, line, sizeof(line), 240000);
   if (sscanf(line, "ready %d %ld %ld %lf", &n, &g0, &g1, &gms) != 4) {
     (void)kill(s.pid, SIGKILL);
     (void)reap(s.pid);
@@ -1870,7 +1770,7 @@ static void test_guard_killed_during_spawns(void **state) {
   scen_start(&s, "storm", marker, NULL);
   strcat(marker, "-c"); /* what its children carry */
   while (!ready && lines < 40) {
-    if (read_line_within(s.out, line, sizeof(line), 120000) == 0)
+    if (tt_read_line_within(s.out, line, sizeof(line), 120000) == 0)
       break;
     lines++;
     print_message("  [storm] %s\n", line);
@@ -1933,7 +1833,7 @@ static void test_privilege_drop_older_children(void **state) {
   /* The program dies. */
   wd_arm("older children: program death", 90);
   scen_start(&s, "privkeep", marker, "die");
-  (void)read_line_within(s.out, line, sizeof(line), 60000);
+  (void)tt_read_line_within(s.out, line, sizeof(line), 60000);
   print_message("  [privkeep die] %s\n", line);
   if (sscanf(line, "pids %ld %ld", &rp, &np) != 2) {
     (void)kill(s.pid, SIGKILL);
@@ -1945,8 +1845,8 @@ static void test_privilege_drop_older_children(void **state) {
   (void)reap(s.pid);
   close(s.out);
   close(s.in);
-  ms1 = gone_within((pid_t)rp, 5000);
-  ms2 = gone_within((pid_t)np, 5000);
+  ms1 = tt_gone_within((pid_t)rp, 5000);
+  ms2 = tt_gone_within((pid_t)np, 5000);
   print_message("  program (nobody by then) SIGKILLed: its root child gone in %ld ms, its "
                 "nobody child in %ld ms (-1: still there after 5 s)\n",
                 ms1, ms2);
@@ -2548,8 +2448,8 @@ static void test_free_many_killed_first(void **state) {
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
-      {"sleep", ch_sleep},
-      {"cat", ch_cat},
+      {"sleep", tt_child_ready},
+      {"cat", tt_child_cat},
       {"exitafter", ch_exitafter},
       {"tree", ch_tree},
       {"stubborn", ch_stubborn},
