@@ -439,6 +439,18 @@ static void test_kill_term_forwarded(void **state) {
 /* Pseudo-terminal                                                          */
 /* ---------------------------------------------------------------------- */
 
+/* Ctrl+C on the terminal m of tether (pid), which must then die by
+ * SIGINT; closes m and removes the directory first. */
+static void ctrl_c_ends(pid_t pid, int m, char *out, size_t n, const char *what) {
+  int st;
+  assert_int_equal(write(m, "\003", 1), 1);
+  st = wait_status(pid, 20000, m, out, n);
+  close(m);
+  remove_dir();
+  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
+    fail_msg("%s: tether status 0x%x (want death by SIGINT); terminal: %s", what, st, out);
+}
+
 /* One Ctrl+C typed on the terminal: the child sees exactly one SIGINT
  * (the terminal sent it to tether's group; tether forwarded it once). With
  * --foreground the terminal sends it to the child's group itself and
@@ -550,12 +562,7 @@ static void test_pty_second_ctrl_c_kills(void **state) {
   tt_sleep_ms(500);
   assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* one Ctrl+C: still running */
   t0 = tether_now_ns();
-  assert_int_equal(write(m, "\003", 1), 1);
-  st = wait_status(pid, 20000, m, out, sizeof out);
-  close(m);
-  remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("second Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st, out);
+  ctrl_c_ends(pid, m, out, sizeof out, "second Ctrl+C");
   if (tether_now_ns() - t0 > 5000000000ull)
     fail_msg("second Ctrl+C: the tree took %llu ms to die",
              (unsigned long long)((tether_now_ns() - t0) / 1000000u));
@@ -566,19 +573,14 @@ static void test_pty_ctrl_c_dies_by_sigint(void **state) {
   char ready[128], out[4096] = "";
   char *argv[] = {(char *)TETHER_CLI, (char *)"run",   (char *)"--", (char *)tt_self(),
                   (char *)"--child",  (char *)"plain", ready,        NULL};
-  int m, st;
+  int m;
   pid_t pid;
   (void)state;
   make_dir();
   path_in(ready, sizeof ready, "ready");
   pid = start_in_pty(argv, &m);
   assert_true(wait_file(ready, 10000));
-  assert_int_equal(write(m, "\003", 1), 1);
-  st = wait_status(pid, 20000, m, out, sizeof out);
-  close(m);
-  remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st, out);
+  ctrl_c_ends(pid, m, out, sizeof out, "Ctrl+C");
 }
 
 /* The terminal is resized: SIGWINCH goes to its foreground group (tether),
@@ -620,33 +622,28 @@ static void test_pty_resize_once(void **state) {
 }
 
 /* Linux: is pid stopped (state T)? */
-static int stopped(long pid) {
-  char path[64], buf[512];
-  const char *p;
-  ssize_t n;
-  int fd;
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  fd = open(path, O_RDONLY);
-  if (fd < 0)
-    return 0;
-  n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  p = strrchr(buf, ')');
-  return p != NULL && p[1] == ' ' && p[2] == 'T';
+static int stopped(long pid) { return tt_proc_state((pid_t)pid, NULL, NULL) == 'T'; }
+
+/* Wait up to tries x 10 ms for pid to stop or end (waitpid with
+ * WUNTRACED): 1 when it did (*st its status), else 0. */
+static int wait_stop(pid_t pid, int *st, int tries) {
+  int i;
+  for (i = 0; i < tries; i++) {
+    if (waitpid(pid, st, WNOHANG | WUNTRACED) == pid)
+      return 1;
+    tt_sleep_ms(10);
+  }
+  return 0;
 }
 
 /* Ctrl+Z stops the program and tether (the shell would see a stopped
  * job); SIGCONT continues both; Ctrl+C then ends them. */
 static void test_pty_ctrl_z(void **state) {
-  char ready[128], out[4096] = "", buf[32];
+  char ready[128], out[4096] = "";
   char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
                   (char *)"--child",  (char *)"pid", ready,        NULL};
   long child = 0;
-  int m, st = 0, i, fd;
-  ssize_t n;
+  int m, st = 0, i, n, got;
   pid_t pid;
   (void)state;
 #ifndef __linux__
@@ -656,23 +653,15 @@ static void test_pty_ctrl_z(void **state) {
   path_in(ready, sizeof ready, "ready");
   pid = start_in_pty(argv, &m);
   assert_true(wait_file(ready, 10000));
-  fd = open(ready, O_RDONLY);
-  n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  buf[n > 0 ? n : 0] = '\0';
-  child = atol(buf);
+  child = read_pid(ready);
   assert_true(child > 0);
   assert_int_equal(write(m, "\032", 1), 1); /* Ctrl+Z */
-  for (i = 0; i < 500; i++) {
-    if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
-      break;
-    tt_sleep_ms(10);
-  }
+  got = wait_stop(pid, &st, 500);
   /* SIGSTOP was sent to the child's group before tether stopped; the
    * child shows state T once it is scheduled. */
   for (n = 0; n < 500 && !stopped(child); n++)
     tt_sleep_ms(10);
-  if (i == 500 || !WIFSTOPPED(st) || !stopped(child)) {
+  if (!got || !WIFSTOPPED(st) || !stopped(child)) {
     drain(m, out, sizeof out);
     kill(pid, SIGKILL);
     fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d; terminal: %s", st, stopped(child), out);
@@ -682,12 +671,7 @@ static void test_pty_ctrl_z(void **state) {
     tt_sleep_ms(10);
   assert_false(stopped(child));
   assert_false(stopped(pid));
-  assert_int_equal(write(m, "\003", 1), 1);
-  st = wait_status(pid, 20000, m, out, sizeof out);
-  close(m);
-  remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("Ctrl+C after fg: tether status 0x%x; terminal: %s", st, out);
+  ctrl_c_ends(pid, m, out, sizeof out, "Ctrl+C after fg");
 }
 
 /* --foreground: Ctrl+Z reaches the program's group (the terminal's
@@ -728,12 +712,8 @@ static void test_pty_foreground_ctrl_z(void **state) {
              (long)tcgetpgrp(m), child);
   }
   assert_int_equal(write(m, "\032", 1), 1); /* Ctrl+Z */
-  for (i = 0; i < 1000; i++) {
-    if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
-      break;
-    tt_sleep_ms(10);
-  }
-  if (i == 1000 || !WIFSTOPPED(st) || !stopped(child) || !stopped(pid) || tcgetpgrp(m) != pid) {
+  if (!wait_stop(pid, &st, 1000) || !WIFSTOPPED(st) || !stopped(child) || !stopped(pid) ||
+      tcgetpgrp(m) != pid) {
     drain(m, out, sizeof out);
     kill(pid, SIGKILL);
     fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d, foreground group %ld (tether "
@@ -748,12 +728,7 @@ static void test_pty_foreground_ctrl_z(void **state) {
     fail_msg("SIGCONT: child stopped %d, tether stopped %d, foreground group %ld (child %ld)",
              stopped(child), stopped(pid), (long)tcgetpgrp(m), child);
   }
-  assert_int_equal(write(m, "\003", 1), 1);
-  st = wait_status(pid, 20000, m, out, sizeof out);
-  close(m);
-  remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("Ctrl+C after fg: tether status 0x%x; terminal: %s", st, out);
+  ctrl_c_ends(pid, m, out, sizeof out, "Ctrl+C after fg");
 }
 
 /* Read a small file into buf ("" if absent). */
