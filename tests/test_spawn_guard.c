@@ -1338,6 +1338,17 @@ static int reap(pid_t p) {
   return st;
 }
 
+/* SIGKILL the scenario process (the kill must work), reap it and close its
+ * pipes: its status. */
+static int scen_kill(scen *s) {
+  int st;
+  assert_int_equal(kill(s->pid, SIGKILL), 0);
+  st = reap(s->pid);
+  close(s->out);
+  close(s->in);
+  return st;
+}
+
 /* Run scenario NAME to its end: its output (echoed), its status. */
 static int scen_run(const char *name, const char *a1, const char *a2, char *out, size_t cap,
                     int budget_s) {
@@ -1388,10 +1399,17 @@ static double out_num(const char *out, const char *key, double def) {
   return strtod(p + strlen(pat), NULL);
 }
 
-static int skip_if_not_linux_proc(void) {
+/* Skip the test where there is no /proc to read processes from. */
+static void need_proc(void) {
   if (access("/proc/self/stat", R_OK) != 0)
-    return 1;
-  return 0;
+    tt_skip("no /proc");
+}
+
+/* A test that is one scenario (needs /proc): it must succeed within budget_s. */
+static void scen_test(const char *name, int budget_s) {
+  char out[4096];
+  need_proc();
+  scen_expect_ok(name, NULL, NULL, out, sizeof(out), budget_s);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1450,8 +1468,7 @@ static void test_guard_kills_late_joiner(void **state) {
   long cp = -1, jp = -1, ms;
   int st;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
   wd_arm("late joiner", 60);
   scen_start(&s, "joiner", NULL, NULL);
@@ -1498,8 +1515,7 @@ static void test_guard_identity(void **state) {
   char missing[512];
   size_t mlen = 0;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   wd_arm("guard identity", 60);
   assert_tether_ok(spawn_argv(&c, "sleep", "1000", NULL, 0));
   g = guard_now();
@@ -1575,8 +1591,7 @@ static void test_guard_ignores_signals(void **state) {
   pid_t g;
   size_t i;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   wd_arm("guard ignores signals", 60);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
@@ -1613,20 +1628,14 @@ static void test_guard_ignores_signals(void **state) {
 
 /* 2 (more): the C library's own signals (glibc 32, 33). */
 static void test_guard_ignores_reserved_signals(void **state) {
-  char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  scen_expect_ok("reserved_sigs", NULL, NULL, out, sizeof(out), 120);
+  scen_test("reserved_sigs", 120);
 }
 
 /* 2 (more): a stopped guard (SIGSTOP) must not block spawns and frees. */
 static void test_guard_stopped(void **state) {
-  char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  scen_expect_ok("stopped_guard", NULL, NULL, out, sizeof(out), 330);
+  scen_test("stopped_guard", 330);
 }
 
 /* 3a. The guard SIGKILLed while children run and a thread waits. */
@@ -1635,8 +1644,7 @@ static void test_guard_killed_while_waiting(void **state) {
   double new_ms = -1, wait_ms = -1, bound = instrumented() != NULL ? 1000 : 100;
   int attempt;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   /* Wall-clock bounds on a shared machine: the best of up to 3 runs (a
    * functional failure fails at once). */
   for (attempt = 1; attempt <= 3; attempt++) {
@@ -1673,11 +1681,8 @@ static void reregister_once(int attempt, long *ms1, long *ms2) {
                 "%.2f ms later\n",
                 attempt, (long)s.pid, cp, gp, g0, g1, gms);
   assert_true(tt_alive((pid_t)cp) && tt_alive((pid_t)gp));
-  assert_int_equal(kill(s.pid, SIGKILL), 0);
-  st = reap(s.pid);
+  st = scen_kill(&s);
   assert_true(WIFSIGNALED(st));
-  close(s.out);
-  close(s.in);
   *ms1 = tt_gone_within((pid_t)cp, 10000);
   *ms2 = tt_gone_within((pid_t)gp, 10000);
   print_message("  run %d: middle SIGKILLed: child gone in %ld ms, grandchild in %ld ms "
@@ -1693,8 +1698,7 @@ static void test_guard_reregisters(void **state) {
   long ms1 = -1, ms2 = -1;
   int attempt;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   wd_arm("re-registration", 200);
   /* Survivors fail at once; a clean-up slower than 500 ms (a loaded
    * machine) is measured again, up to 3 runs. */
@@ -1720,8 +1724,7 @@ static void test_guard_reregistration_read_late(void **state) {
   double gms = 0;
   uint64_t t0;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   snprintf(marker, sizeof(marker), "tt-guard-late-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker);
@@ -1734,10 +1737,7 @@ static void test_guard_reregistration_read_late(void **state) {
     (void)count_marked(cmarker, 2);
     fail_msg("middle_late says '%s'", line);
   }
-  assert_int_equal(kill(s.pid, SIGKILL), 0);
-  (void)reap(s.pid);
-  close(s.out);
-  close(s.in);
+  (void)scen_kill(&s);
   before = n;
   /* The program is gone (reaped); the guard reads on. */
   (void)signal_guard((pid_t)g1, SIGCONT);
@@ -1762,8 +1762,7 @@ static void test_guard_killed_during_spawns(void **state) {
   double alive_n = -1;
   uint64_t t0;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   snprintf(marker, sizeof(marker), "tt-guard-storm-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
   wd_arm("guard killed during spawns", 330);
@@ -1804,8 +1803,7 @@ static void test_guard_killed_during_spawns(void **state) {
 static void test_guard_follows_privilege_drop(void **state) {
   char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   if (geteuid() != 0)
     tt_skip("needs root (the test drops from root to nobody)");
   if (tt_nobody_cannot_run() != NULL)
@@ -1821,8 +1819,7 @@ static void test_privilege_drop_older_children(void **state) {
   long rp = -1, np = -1, ms1, ms2;
   int st, free_ok;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   if (geteuid() != 0)
     tt_skip("needs root (the test drops from root to nobody)");
   if (tt_nobody_cannot_run() != NULL)
@@ -1841,10 +1838,7 @@ static void test_privilege_drop_older_children(void **state) {
     (void)count_marked(cmarker, 1);
     fail_msg("privkeep says '%s'", line);
   }
-  assert_int_equal(kill(s.pid, SIGKILL), 0);
-  (void)reap(s.pid);
-  close(s.out);
-  close(s.in);
+  (void)scen_kill(&s);
   ms1 = tt_gone_within((pid_t)rp, 5000);
   ms2 = tt_gone_within((pid_t)np, 5000);
   print_message("  program (nobody by then) SIGKILLed: its root child gone in %ld ms, its "
@@ -1875,8 +1869,7 @@ static void test_guard_memory(void **state) {
   double first = -1, median = -1, pc, pd;
   int attempt;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   if (why != NULL) {
     char msg[128];
     snprintf(msg, sizeof(msg), "memory and timing of an uninstrumented guard (%s here)", why);
@@ -1905,20 +1898,14 @@ static void test_guard_memory(void **state) {
 
 /* 6a. The program reaps a tethered child itself. */
 static void test_status_reaped_by_program(void **state) {
-  char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  scen_expect_ok("reaped", NULL, NULL, out, sizeof(out), 150);
+  scen_test("reaped", 150);
 }
 
 /* 6b. SIGCHLD ignored. */
 static void test_status_sigchld_ignored(void **state) {
-  char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  scen_expect_ok("sigchld_ign", NULL, NULL, out, sizeof(out), 90);
+  scen_test("sigchld_ign", 90);
 }
 
 /* 6c. Killed from outside, reaped by nobody else: the real status. */
@@ -1927,8 +1914,7 @@ static void test_status_killed_from_outside(void **state) {
   tether_exit e;
   char line[64];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   wd_arm("killed from outside", 60);
   assert_tether_ok(spawn_self(&c, "sleep", NULL, NULL, 1));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
@@ -1991,8 +1977,7 @@ static void test_stop_without_polling(void **state) {
   int r, nproc = 0;
   const char *why = instrumented();
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   wd_arm("stop without polling", 60);
   assert_tether_ok(spawn_self(&c, "stubborn", NULL, NULL, 1));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
@@ -2098,8 +2083,7 @@ static void test_token_stop_many(void **state) {
   const char *inst = instrumented();
   char why[128] = "";
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   if (inst != NULL) {
     want = 100; /* each child is an instrumented copy of this program */
     snprintf(why, sizeof(why), " (%s: 100, TERMINATE step 5 s)", inst);
@@ -2225,8 +2209,7 @@ static tether_child **many_children(struct rlimit *saved, int *wantp, char *why,
   tether_child **cs;
   const char *inst = instrumented();
   why[0] = '\0';
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   /* Each child: a pidfd here and one in the guard (which raises its own
    * limit), a waiter thread here. */
   (void)getrlimit(RLIMIT_NOFILE, saved);
