@@ -232,10 +232,11 @@ static int child_middle(int argc, char **argv) {
  * does not bind root, so as root this first becomes "nobody". Exit codes
  * name the step that went wrong. */
 static int child_nproc(int argc, char **argv) {
+  static const int want[3] = {TETHER_EAGAIN, TETHER_EAGAIN, 0};
   const char *v[4];
   struct rlimit rl;
   tether_child *c = NULL;
-  int r;
+  int r, step;
   (void)argc;
   (void)argv;
   if (geteuid() == 0) {
@@ -249,32 +250,19 @@ static int child_nproc(int argc, char **argv) {
   v[3] = NULL;
   if (getrlimit(RLIMIT_NPROC, &rl) != 0)
     return 51;
-  /* 1: not even the keeper can be forked. */
-  rl.rlim_cur = 1;
-  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
-    return 52;
-  r = tether_spawn(&c, v, NULL);
-  if (r != TETHER_EAGAIN || c != NULL) {
-    printf("step 1: %s\n", tether_err_name(r));
-    return 53;
-  }
-  /* 2: the keeper starts, the child cannot: the error comes back. */
-  rl.rlim_cur = 2;
-  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
-    return 54;
-  r = tether_spawn(&c, v, NULL);
-  if (r != TETHER_EAGAIN || c != NULL) {
-    printf("step 2: %s\n", tether_err_name(r));
-    return 55;
-  }
-  /* Room again: works (the keeper takes the program's limits each time). */
-  rl.rlim_cur = rl.rlim_max;
-  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
-    return 56;
-  r = tether_spawn(&c, v, NULL);
-  if (r != 0) {
-    printf("step 3: %s\n", tether_err_name(r));
-    return 57;
+  /* Step 1, limit 1: not even the keeper can be forked. 2, limit 2: the
+   * keeper starts, the child cannot: the error comes back. 3, room again:
+   * works (the keeper takes the program's limits each time). Exit codes
+   * 52 + 2 x (step - 1): setrlimit failed; one more: the spawn's answer. */
+  for (step = 0; step < 3; step++) {
+    rl.rlim_cur = step < 2 ? (rlim_t)(step + 1) : rl.rlim_max;
+    if (setrlimit(RLIMIT_NPROC, &rl) != 0)
+      return 52 + 2 * step;
+    r = tether_spawn(&c, v, NULL);
+    if (r != want[step] || (r != 0 && c != NULL)) {
+      printf("step %d: %s\n", step + 1, tether_err_name(r));
+      return 53 + 2 * step;
+    }
   }
   if (tether_child_wait(c, 10000, NULL) != 1)
     return 58;
@@ -719,14 +707,26 @@ static void test_thread_trap(void **state) {
   tether_child_free(c);
 }
 
+/* Spawn `<self> --child scen` with flags, its stdout on a pipe, and read
+ * that to its end into out. */
+static tether_child *spawn_read(const char *scen, unsigned flags, char *out, size_t cap) {
+  tether_child *c = NULL;
+  tether_spawn_options o;
+  const char *v[7];
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.flags = flags;
+  self_argv(v, scen, NULL, NULL, NULL);
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  tt_read_all(tether_child_stdio(c, 1), out, cap);
+  return c;
+}
+
 /* The child gets stdio only and an empty mask; a signal this process
  * ignores stays ignored (as with posix_spawn, exec, nohup) unless
  * TETHER_SPAWN_RESET_SIGNALS; a handled one starts at its default. */
 static void check_inherit(unsigned flags, const char *want) {
   tether_channel *ch;
-  tether_child *c = NULL;
-  tether_spawn_options o;
-  const char *v[7];
   char out[2048];
   sigset_t block, old;
   struct sigaction ign, oldign;
@@ -741,13 +741,7 @@ static void check_inherit(unsigned flags, const char *want) {
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
   assert_int_equal(sigaction(SIGUSR2, &ign, &oldign), 0);
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.stdio[1].mode = TETHER_STDIO_PIPE;
-  o.flags = flags;
-  self_argv(v, "inherit", NULL, NULL, NULL);
-  assert_tether_ok(tether_spawn(&c, v, &o));
-  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
-  tether_child_free(c);
+  tether_child_free(spawn_read("inherit", flags, out, sizeof(out)));
   assert_int_equal(sigaction(SIGUSR2, &oldign, NULL), 0);
   assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
   close(extra[0]);
@@ -774,17 +768,10 @@ static void test_child_inherits_nothing(void **state) {
  * process group of its own in this session, ignoring the terminal's
  * signals (docs/children.md). */
 static void check_where(unsigned flags) {
-  tether_child *c = NULL;
-  tether_spawn_options o;
-  const char *v[7];
+  tether_child *c;
   char out[512];
   long sid = -1, pg = -1, pp = -1, ppg = -1, psid = -1;
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.stdio[1].mode = TETHER_STDIO_PIPE;
-  o.flags = flags;
-  self_argv(v, "where", NULL, NULL, NULL);
-  assert_tether_ok(tether_spawn(&c, v, &o));
-  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  c = spawn_read("where", flags, out, sizeof(out));
   assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
   assert_int_equal(
       sscanf(out, "sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld", &sid, &pg, &pp, &ppg, &psid), 5);
