@@ -463,6 +463,24 @@ pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *
   return pid;
 }
 
+/* All len bytes through write (out) or read: 0, or -1 (an error, or EOF first). */
+static int tt_io_all(int fd, char *p, size_t len, int out) {
+  while (len > 0) {
+    ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int tt_write_all(int fd, const void *buf, size_t len) { return tt_io_all(fd, (char *)buf, len, 1); }
+
+int tt_read_full(int fd, void *buf, size_t len) { return tt_io_all(fd, (char *)buf, len, 0); }
+
 size_t tt_read_all(int fd, char *buf, size_t cap) {
   size_t len = 0;
   ssize_t n;

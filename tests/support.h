@@ -107,6 +107,10 @@ int tt_count_marked(const char *marker, int kill_them);
 /* fork, exec `<self> --child args...` (stdout out_pipe[1], stdin in_pipe[0]; NULL: inherited);
  * the parent then closes those two ends. The pid or -1; a failed exec exits 127. */
 pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *args);
+/* Write all len bytes of buf (retrying after EINTR): 0, or -1. */
+int tt_write_all(int fd, const void *buf, size_t len);
+/* Read exactly len bytes into buf (retrying after EINTR): 0, or -1 (an error or EOF first). */
+int tt_read_full(int fd, void *buf, size_t len);
 /* Read a descriptor to its end into buf (NUL-terminated); returns the
  * length. */
 size_t tt_read_all(int fd, char *buf, size_t cap);

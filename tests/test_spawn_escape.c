@@ -190,20 +190,6 @@ static int child_sigstate(int argc, char **argv) {
   return 0;
 }
 
-/* Write all of buf to fd. */
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    buf += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* The flood: N orphans, each a double fork whose grandchild leaves the
  * group and the session (setsid) and sleeps. Every middle process waits
  * until all grandchildren exist, then they are killed in a shuffled order
@@ -228,7 +214,7 @@ static int child_flood(int argc, char **argv) {
     if (m < 0) {
       char e[128];
       int k = snprintf(e, sizeof(e), "error fork %d: %s\n", i, strerror(errno));
-      (void)write_all(1, e, (size_t)k);
+      (void)tt_write_all(1, e, (size_t)k);
       return 3;
     }
     if (m == 0) {
@@ -291,7 +277,7 @@ static int child_flood(int argc, char **argv) {
     }
   }
   len += (size_t)snprintf(out + len, sizeof(out) - len, "ready %d\n", n);
-  if (write_all(1, out, len) != 0)
+  if (tt_write_all(1, out, len) != 0)
     return 7;
   tt_sleep_forever();
   return 0;
