@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <grp.h>
 #include <pwd.h>
@@ -319,6 +320,89 @@ long tt_open_fd_count(void) {
     if (fcntl((int)fd, F_GETFD) != -1)
       n++;
   return n;
+#endif
+}
+
+struct tt_thread {
+#ifdef _WIN32
+  HANDLE h;
+#else
+  pthread_t t;
+#endif
+};
+
+/* What a new thread runs; freed by the thread itself (tt_thread_detach may
+ * free the tt_thread before the thread starts). */
+typedef struct tt_start {
+  void (*fn)(void *);
+  void *arg;
+} tt_start;
+
+#ifdef _WIN32
+static DWORD WINAPI tt_thread_main(LPVOID p)
+#else
+static void *tt_thread_main(void *p)
+#endif
+{
+  tt_start s = *(tt_start *)p;
+  free(p);
+  s.fn(s.arg);
+  return 0;
+}
+
+tt_thread *tt_thread_start(void (*fn)(void *), void *arg) {
+  tt_thread *t = (tt_thread *)malloc(sizeof(*t));
+  tt_start *s = (tt_start *)malloc(sizeof(*s));
+  int started;
+  if (t == NULL || s == NULL) {
+    free(t);
+    free(s);
+    return NULL;
+  }
+  s->fn = fn;
+  s->arg = arg;
+#ifdef _WIN32
+  t->h = CreateThread(NULL, 0, tt_thread_main, s, 0, NULL);
+  started = t->h != NULL;
+#else
+  started = pthread_create(&t->t, NULL, tt_thread_main, s) == 0;
+#endif
+  if (!started) {
+    free(s);
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void tt_thread_join(tt_thread *t) {
+#ifdef _WIN32
+  WaitForSingleObject(t->h, INFINITE);
+  CloseHandle(t->h);
+#else
+  (void)pthread_join(t->t, NULL);
+#endif
+  free(t);
+}
+
+void tt_thread_detach(tt_thread *t) {
+#ifdef _WIN32
+  CloseHandle(t->h);
+#else
+  (void)pthread_detach(t->t);
+#endif
+  free(t);
+}
+
+int tt_handle_ready(tether_os_handle h, int ms) {
+#ifdef _WIN32
+  return WaitForSingleObject((HANDLE)h, (DWORD)ms) == WAIT_OBJECT_0;
+#else
+  struct pollfd p;
+  p.fd = h;
+  p.events = POLLIN;
+  p.revents = 0;
+  return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 #endif
 }
 

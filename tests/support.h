@@ -93,6 +93,17 @@ void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms);
  * process, or -1 if it cannot be counted. */
 long tt_open_fd_count(void);
 
+/* A thread of a test (a pthread, or a Windows thread). */
+typedef struct tt_thread tt_thread;
+/* Run fn(arg) in a new thread: the thread, or NULL when it cannot start. */
+tt_thread *tt_thread_start(void (*fn)(void *), void *arg);
+/* Wait for the thread to end, then free it. */
+void tt_thread_join(tt_thread *t);
+/* Let the thread run on by itself and free t. */
+void tt_thread_detach(tt_thread *t);
+/* 1 when h (a channel's or a token's handle) is ready within ms, else 0. */
+int tt_handle_ready(tether_os_handle h, int ms);
+
 #ifndef _WIN32
 /* Processes (not zombies) whose arguments contain marker; with kill_them,
  * each is sent SIGKILL. Linux: /proc/<pid>/cmdline; macOS:
