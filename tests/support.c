@@ -276,6 +276,17 @@ int tt_main(int argc, char **argv, const tt_scenario *scenarios, const char *gro
 #endif
 }
 
+void tt_child_argv(const char **v, const char *scenario, const char *a1, const char *a2,
+                   const char *a3) {
+  v[0] = tt_self();
+  v[1] = "--child";
+  v[2] = scenario;
+  v[3] = a1;
+  v[4] = a1 != NULL ? a2 : NULL;
+  v[5] = a1 != NULL && a2 != NULL ? a3 : NULL;
+  v[6] = NULL;
+}
+
 void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms) {
   size_t i;
   for (i = 0; i < n; i++) {

@@ -65,6 +65,10 @@ int tt_signal_mask_check(const char *where);
 
 /* Path of the running test executable (for self-spawning). */
 const char *tt_self(void);
+/* v[0..6] = tt_self(), "--child", scenario, a1, a2, a3, NULL (the arguments up to the first NULL).
+ */
+void tt_child_argv(const char **v, const char *scenario, const char *a1, const char *a2,
+                   const char *a3);
 
 #ifndef _WIN32
 /* Why a process with user uid, group gid (and no other group) could not

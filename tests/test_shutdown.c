@@ -36,13 +36,8 @@
 typedef st_run run;
 
 static void run_start(run *r, const char *scenario, const char *a1, const char *a2) {
-  const char *argv[6];
-  argv[0] = tt_self();
-  argv[1] = "--child";
-  argv[2] = scenario;
-  argv[3] = a1;
-  argv[4] = a1 != NULL ? a2 : NULL;
-  argv[5] = NULL;
+  const char *argv[7];
+  tt_child_argv(argv, scenario, a1, a2, NULL);
   assert_tether_ok(st_start(r, argv));
 }
 

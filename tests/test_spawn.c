@@ -192,7 +192,7 @@ static int child_where(int argc, char **argv) {
 static int child_middle(int argc, char **argv) {
   const char *how = argc > 0 ? argv[0] : "wait";
   const char *scen = argc > 1 ? argv[1] : "tree";
-  const char *cargv[4];
+  const char *cargv[7];
   tether_spawn_options o;
   tether_child *c;
   char line[128];
@@ -202,10 +202,7 @@ static int child_middle(int argc, char **argv) {
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (strcmp(scen, "escape") == 0)
     o.flags |= TETHER_SPAWN_CATCH_ESCAPEES;
-  cargv[0] = tt_self();
-  cargv[1] = "--child";
-  cargv[2] = scen;
-  cargv[3] = NULL;
+  tt_child_argv(cargv, scen, NULL, NULL, NULL);
   r = tether_spawn(&c, cargv, &o);
   if (r < 0)
     return 10;
@@ -233,7 +230,7 @@ static int child_middle(int argc, char **argv) {
  * name the step that went wrong. */
 static int child_nproc(int argc, char **argv) {
   static const int want[3] = {TETHER_EAGAIN, TETHER_EAGAIN, 0};
-  const char *v[4];
+  const char *v[7];
   struct rlimit rl;
   tether_child *c = NULL;
   int r, step;
@@ -244,10 +241,7 @@ static int child_nproc(int argc, char **argv) {
     if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
       return 50;
   }
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "exit";
-  v[3] = NULL;
+  tt_child_argv(v, "exit", NULL, NULL, NULL);
   if (getrlimit(RLIMIT_NPROC, &rl) != 0)
     return 51;
   /* Step 1, limit 1: not even the keeper can be forked. 2, limit 2: the
@@ -283,17 +277,14 @@ static int child_ids(int argc, char **argv) {
  * its first spawn: later children must get the new identity and priority,
  * not the keeper's. */
 static int child_identity(int argc, char **argv) {
-  const char *v[4];
+  const char *v[7];
   tether_spawn_options o;
   tether_child *c;
   char got[128], want[128];
   FILE *f;
   (void)argc;
   (void)argv;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "ids";
-  v[3] = NULL;
+  tt_child_argv(v, "ids", NULL, NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, v, &o) != 0) /* the keeper starts here */
@@ -327,17 +318,6 @@ static int child_identity(int argc, char **argv) {
 /* Helpers                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static void self_argv(const char **v, const char *scen, const char *a1, const char *a2,
-                      const char *a3) {
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = scen;
-  v[3] = a1;
-  v[4] = a1 != NULL ? a2 : NULL;
-  v[5] = a1 != NULL && a2 != NULL ? a3 : NULL;
-  v[6] = NULL;
-}
-
 static tether_child *spawn_self(const char *scen, const char *a1, int pipe_out) {
   const char *v[7];
   tether_spawn_options o;
@@ -345,7 +325,7 @@ static tether_child *spawn_self(const char *scen, const char *a1, int pipe_out) 
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (pipe_out)
     o.stdio[1].mode = TETHER_STDIO_PIPE;
-  self_argv(v, scen, a1, NULL, NULL);
+  tt_child_argv(v, scen, a1, NULL, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   assert_non_null(c);
   return c;
@@ -407,7 +387,7 @@ static void test_argv_and_stdio_pipes(void **state) {
   /* stdin pipe: what we write comes back; EOF by closing our end. */
   {
     const char *cv[7];
-    self_argv(cv, "cat", NULL, NULL, NULL);
+    tt_child_argv(cv, "cat", NULL, NULL, NULL);
     tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[0].mode = TETHER_STDIO_PIPE;
     o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -427,7 +407,7 @@ static void test_argv_and_stdio_pipes(void **state) {
     char path[] = "/tmp/tether-spawn-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    self_argv(cv, "args", "to-file", NULL, NULL);
+    tt_child_argv(cv, "args", "to-file", NULL, NULL);
     tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[1].mode = TETHER_STDIO_HANDLE;
     o.stdio[1].handle = fd;
@@ -454,7 +434,7 @@ static void test_environment_and_cwd(void **state) {
   (void)state;
   assert_int_equal(setenv("TETHER_GONE", "x", 1), 0);
   assert_int_equal(setenv("TETHER_KEPT", "k", 1), 0);
-  self_argv(v, "env", "TETHER_A", "TETHER_B", "TETHER_GONE");
+  tt_child_argv(v, "env", "TETHER_A", "TETHER_B", "TETHER_GONE");
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.env_set = set;
   o.env_unset = unset;
@@ -464,7 +444,7 @@ static void test_environment_and_cwd(void **state) {
   assert_string_equal(out, "TETHER_A=again\nTETHER_B=two\nTETHER_GONE=(unset)\n");
   tether_child_free(c);
 
-  self_argv(v, "env", "TETHER_KEPT", "TETHER_B", NULL);
+  tt_child_argv(v, "env", "TETHER_KEPT", "TETHER_B", NULL);
   o.flags = TETHER_SPAWN_CLEAR_ENV;
   o.env_unset = NULL;
   assert_tether_ok(tether_spawn(&c, v, &o));
@@ -472,7 +452,7 @@ static void test_environment_and_cwd(void **state) {
   assert_string_equal(out, "TETHER_KEPT=(unset)\nTETHER_B=two\n");
   tether_child_free(c);
 
-  self_argv(v, "cwd", NULL, NULL, NULL);
+  tt_child_argv(v, "cwd", NULL, NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = "/";
   o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -513,7 +493,7 @@ static void test_spawn_errors_are_synchronous(void **state) {
   }
   unlink(path);
   /* Bad working directory. */
-  self_argv(v, "exit", "0", NULL, NULL);
+  tt_child_argv(v, "exit", "0", NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = "/nonexistent-dir";
   assert_tether_err(tether_spawn(&c, v, &o), TETHER_ENOENT);
@@ -716,7 +696,7 @@ static tether_child *spawn_read(const char *scen, unsigned flags, char *out, siz
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.flags = flags;
-  self_argv(v, scen, NULL, NULL, NULL);
+  tt_child_argv(v, scen, NULL, NULL, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   tt_read_all(tether_child_stdio(c, 1), out, cap);
   return c;
@@ -824,7 +804,7 @@ static void check_stop(const char *ign1, const char *ign2, int expect_step, int 
   steps[1].timeout_ms = ign2 != NULL ? 500 : 15000;
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
-  self_argv(v, "stoppable", ign1, ign2, NULL);
+  tt_child_argv(v, "stoppable", ign1, ign2, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_string_equal(line, "ready");
@@ -1053,8 +1033,8 @@ static void test_child_event_on_channel(void **state) {
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.channel = ch;
-  self_argv(v1, "exit", "3", NULL, NULL);
-  self_argv(v2, "exit", "4", NULL, NULL);
+  tt_child_argv(v1, "exit", "3", NULL, NULL);
+  tt_child_argv(v2, "exit", "4", NULL, NULL);
   assert_tether_ok(tether_spawn(&c1, v1, &o));
   assert_tether_ok(tether_spawn(&c2, v2, &o));
   while (got < 2) {
@@ -1101,7 +1081,7 @@ static void test_detached_survives(void **state) {
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_DETACHED;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
-  self_argv(v, "sleep", NULL, NULL, NULL);
+  tt_child_argv(v, "sleep", NULL, NULL, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(sscanf(line, "ready %ld", &pid), 1);
@@ -1123,7 +1103,7 @@ static void test_descriptor_exhaustion(void **state) {
   tether_child *c = NULL;
   const char *v[7];
   (void)state;
-  self_argv(v, "exit", "0", NULL, NULL);
+  tt_child_argv(v, "exit", "0", NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   /* Make sure the keeper runs (its descriptors are not in our count). */
@@ -1183,7 +1163,7 @@ static void test_many_children(void **state) {
   int i;
   long fds = tt_open_fd_count();
   (void)state;
-  self_argv(v, "exit", "7", NULL, NULL);
+  tt_child_argv(v, "exit", "7", NULL, NULL);
   for (i = 0; i < N; i++)
     assert_tether_ok(tether_spawn(&c[i], v, NULL));
   for (i = 0; i < N; i++) {
@@ -1253,7 +1233,7 @@ int64_t tether__guard_pid(void); /* private seam (posix/guard.h) */
  * end without freeing anything: the guard must kill the child's group and
  * nothing else. */
 static int child_forge(int argc, char **argv) {
-  const char *v[4];
+  const char *v[7];
   tether_spawn_options so;
   tether_child *c = NULL;
   pid_t stranger;
@@ -1261,10 +1241,7 @@ static int child_forge(int argc, char **argv) {
   if (argc < 1)
     return 2;
   stranger = (pid_t)atol(argv[0]);
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "sleep";
-  v[3] = NULL;
+  tt_child_argv(v, "sleep", NULL, NULL, NULL);
   tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.stdio[1].mode = TETHER_STDIO_NULL; /* its "ready" is not our line */
   if ((fd = tether_spawn(&c, v, &so)) != 0) {

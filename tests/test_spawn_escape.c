@@ -290,19 +290,14 @@ static int child_flood(int argc, char **argv) {
 
 static tether_child *spawn_catch2(const char *scen, const char *arg, const char *arg2,
                                   int pipe_out) {
-  const char *v[6];
+  const char *v[7];
   tether_spawn_options o;
   tether_child *c = NULL;
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_CATCH_ESCAPEES;
   if (pipe_out)
     o.stdio[1].mode = TETHER_STDIO_PIPE;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = scen;
-  v[3] = arg;
-  v[4] = arg != NULL ? arg2 : NULL;
-  v[5] = NULL;
+  tt_child_argv(v, scen, arg, arg2, NULL);
   if (tether_spawn(&c, v, &o) != 0)
     return NULL;
   return c;

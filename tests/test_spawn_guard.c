@@ -547,18 +547,13 @@ static int spawn_argv(tether_child **c, const char *a0, const char *a1, const ch
 /* This executable as a child: `self --child NAME A1 A2`. */
 static int spawn_self(tether_child **c, const char *name, const char *a1, const char *a2,
                       int pipe_out) {
-  const char *v[6];
+  const char *v[7];
   tether_spawn_options o;
   opts_null(&o);
   o.stdio[2].mode = TETHER_STDIO_INHERIT;
   if (pipe_out)
     o.stdio[1].mode = TETHER_STDIO_PIPE;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = name;
-  v[3] = a1;
-  v[4] = a1 != NULL ? a2 : NULL;
-  v[5] = NULL;
+  tt_child_argv(v, name, a1, a2, NULL);
   *c = NULL;
   return tether_spawn(c, v, &o);
 }
@@ -1586,7 +1581,7 @@ static void test_guard_ignores_signals(void **state) {
               {"SIGPWR", SIGPWR},   {"SIGRTMIN+3", 0}};
   tether_child *c, *d;
   tether_spawn_options o;
-  const char *v[4];
+  const char *v[7];
   char line[64];
   pid_t g;
   size_t i;
@@ -1596,10 +1591,7 @@ static void test_guard_ignores_signals(void **state) {
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "cat";
-  v[3] = NULL;
+  tt_child_argv(v, "cat", NULL, NULL, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   g = guard_now();
   assert_true(g > 0 && is_guard(g));

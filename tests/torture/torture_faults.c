@@ -419,12 +419,9 @@ static int spawned_works(tether_child *c, const char *stdio, char *why, size_t c
 }
 
 static int do_spawn(tether_child **c, const char *stdio) {
-  const char *v[4];
+  const char *v[7];
   tether_spawn_options o;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = strcmp(stdio, "pipe") == 0 ? "echo" : "exit7";
-  v[3] = NULL;
+  tt_child_argv(v, strcmp(stdio, "pipe") == 0 ? "echo" : "exit7", NULL, NULL, NULL);
   spawn_options(&o, stdio);
   return tether_spawn(c, v, &o);
 }

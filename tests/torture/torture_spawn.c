@@ -42,18 +42,13 @@ static int child_tree(int argc, char **argv) {
 /* argv: MARKER ESCAPE: spawn tethered trees, as fast as possible, 8 of them,
  * then wait to be killed. */
 static int child_middle(int argc, char **argv) {
-  const char *v[6];
+  const char *v[7];
   tether_spawn_options o;
   tether_child *c[8];
   int i;
   if (argc < 2)
     return 2;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "tree";
-  v[3] = argv[0];
-  v[4] = argv[1];
-  v[5] = NULL;
+  tt_child_argv(v, "tree", argv[0], argv[1], NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (strcmp(argv[1], "1") == 0)
     o.flags = TETHER_SPAWN_CATCH_ESCAPEES; /* the keeper catches setsid() */
