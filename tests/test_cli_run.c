@@ -34,15 +34,15 @@
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static volatile sig_atomic_t g_ints;
+static volatile sig_atomic_t g_count;
 static int g_log = -1;
 
-static void on_int(int sig) {
+/* One letter in g_log per signal: "W" SIGWINCH, "H" SIGHUP, else "I". */
+static void on_counted(int sig) {
   int saved = errno;
-  (void)sig;
-  g_ints++;
+  g_count++;
   if (g_log >= 0)
-    (void)write(g_log, "I", 1);
+    (void)write(g_log, sig == SIGWINCH ? "W" : sig == SIGHUP ? "H" : "I", 1);
   errno = saved;
 }
 
@@ -54,131 +54,70 @@ static void write_file(const char *path, const char *text) {
   }
 }
 
-/* LOG READY: one "I" in LOG per signo; one second after the first, exit 0
- * (so a second, duplicated delivery would be seen). */
-static int count_signal(int signo, int argc, char **argv) {
+/* READY gets "ready", or with pid this process's pid. */
+static void say_ready(const char *ready, int pid) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+  write_file(ready, pid ? buf : "ready\n");
+}
+
+/* LOG READY: one letter in LOG per signo (on_counted); one second after
+ * the first, exit 0 (so a second, duplicated delivery would be seen). */
+static int count_signal(int signo, int pid, int argc, char **argv) {
   struct sigaction sa;
   int i;
   if (argc < 2)
     return 90;
   g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_int;
+  sa.sa_handler = on_counted;
   sigaction(signo, &sa, NULL);
-  write_file(argv[1], "ready\n");
-  for (i = 0; i < 3000 && g_ints == 0; i++)
+  say_ready(argv[1], pid);
+  for (i = 0; i < 3000 && g_count == 0; i++)
     tt_sleep_ms(10);
-  if (g_ints == 0)
+  if (g_count == 0)
     return 91;
   tt_sleep_ms(1000);
   return 0;
 }
 
 /* count_int LOG READY: SIGINT (Ctrl+C). */
-static int child_count_int(int argc, char **argv) { return count_signal(SIGINT, argc, argv); }
+static int child_count_int(int argc, char **argv) { return count_signal(SIGINT, 0, argc, argv); }
 
 /* count_quit LOG READY: SIGQUIT (Ctrl+\\). */
-static int child_count_quit(int argc, char **argv) { return count_signal(SIGQUIT, argc, argv); }
+static int child_count_quit(int argc, char **argv) { return count_signal(SIGQUIT, 0, argc, argv); }
 
-static volatile sig_atomic_t g_winch;
-
-static void on_winch(int sig) {
-  int saved = errno;
-  (void)sig;
-  g_winch++;
-  if (g_log >= 0)
-    (void)write(g_log, "W", 1);
-  errno = saved;
-}
-
-/* count_winch LOG READY: one "W" in LOG per SIGWINCH; one second after the
- * first, exit 0. */
+/* count_winch LOG READY: SIGWINCH. */
 static int child_count_winch(int argc, char **argv) {
-  struct sigaction sa;
-  int i;
-  if (argc < 2)
-    return 90;
-  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_winch;
-  sigaction(SIGWINCH, &sa, NULL);
-  write_file(argv[1], "ready\n");
-  for (i = 0; i < 3000 && g_winch == 0; i++)
-    tt_sleep_ms(10);
-  if (g_winch == 0)
-    return 91;
-  tt_sleep_ms(1000);
-  return 0;
+  return count_signal(SIGWINCH, 0, argc, argv);
 }
 
-static volatile sig_atomic_t g_hups;
+/* count_hup LOG READY: SIGHUP, its pid in READY. Writes nothing to the
+ * terminal. */
+static int child_count_hup(int argc, char **argv) { return count_signal(SIGHUP, 1, argc, argv); }
 
-static void on_hup(int sig) {
-  int saved = errno;
-  (void)sig;
-  g_hups++;
-  if (g_log >= 0)
-    (void)write(g_log, "H", 1);
-  errno = saved;
-}
-
-/* count_hup LOG READY: its pid in READY, one "H" in LOG per SIGHUP; one
- * second after the first, exit 0. Writes nothing to the terminal. */
-static int child_count_hup(int argc, char **argv) {
-  struct sigaction sa;
-  char pid[32];
+/* READY ("ready", or with pid the pid), then sleep up to 60 s. */
+static int sleep_ready(int pid, int argc, char **argv) {
   int i;
-  if (argc < 2)
+  if (argc < 1)
     return 90;
-  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_hup;
-  sigaction(SIGHUP, &sa, NULL);
-  snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-  write_file(argv[1], pid);
-  for (i = 0; i < 3000 && g_hups == 0; i++)
-    tt_sleep_ms(10);
-  if (g_hups == 0)
-    return 91;
-  tt_sleep_ms(1000);
-  return 0;
+  say_ready(argv[0], pid);
+  for (i = 0; i < 600; i++)
+    tt_sleep_ms(100);
+  return 92;
 }
 
 /* ignore_int READY: SIGINT ignored, sleep up to 60 s. */
 static int child_ignore_int(int argc, char **argv) {
-  int i;
-  if (argc < 1)
-    return 90;
   signal(SIGINT, SIG_IGN);
-  write_file(argv[0], "ready\n");
-  for (i = 0; i < 600; i++)
-    tt_sleep_ms(100);
-  return 92;
+  return sleep_ready(0, argc, argv);
 }
 
 /* plain READY: default dispositions, sleep up to 60 s. */
-static int child_plain(int argc, char **argv) {
-  int i;
-  if (argc < 1)
-    return 90;
-  write_file(argv[0], "ready\n");
-  for (i = 0; i < 600; i++)
-    tt_sleep_ms(100);
-  return 92;
-}
+static int child_plain(int argc, char **argv) { return sleep_ready(0, argc, argv); }
 
 /* pid READY: write the pid to READY, sleep up to 60 s. */
-static int child_pid(int argc, char **argv) {
-  char buf[32];
-  int i;
-  if (argc < 1)
-    return 90;
-  snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-  write_file(argv[0], buf);
-  for (i = 0; i < 600; i++)
-    tt_sleep_ms(100);
-  return 92;
-}
+static int child_pid(int argc, char **argv) { return sleep_ready(1, argc, argv); }
 
 /* die SIGNO: raise the signal with its default action. */
 static int child_die(int argc, char **argv) {
@@ -621,6 +560,20 @@ static void test_pty_resize_once(void **state) {
   remove_dir();
 }
 
+/* In a fresh directory, start argv (its READY argument is ready, cap
+ * bytes) in a terminal (*m its master) and wait for the child's pid in
+ * READY (*child): tether's pid. */
+static pid_t start_pty_child(char *const argv[], char *ready, size_t cap, int *m, long *child) {
+  pid_t pid;
+  make_dir();
+  path_in(ready, cap, "ready");
+  pid = start_in_pty(argv, m);
+  assert_true(wait_file(ready, 10000));
+  *child = read_pid(ready);
+  assert_true(*child > 0);
+  return pid;
+}
+
 /* Linux: is pid stopped (state T)? */
 static int stopped(long pid) { return tt_proc_state((pid_t)pid, NULL, NULL) == 'T'; }
 
@@ -649,12 +602,7 @@ static void test_pty_ctrl_z(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
-  child = read_pid(ready);
-  assert_true(child > 0);
+  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
   assert_int_equal(write(m, "\032", 1), 1); /* Ctrl+Z */
   got = wait_stop(pid, &st, 500);
   /* SIGSTOP was sent to the child's group before tether stopped; the
@@ -698,12 +646,7 @@ static void test_pty_foreground_ctrl_z(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
-  child = read_pid(ready);
-  assert_true(child > 0);
+  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
   for (i = 0; i < 1000 && tcgetpgrp(m) != (pid_t)child; i++)
     tt_sleep_ms(10);
   if (tcgetpgrp(m) != (pid_t)child) {
@@ -890,12 +833,7 @@ static void test_pty_background_read_stops(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
-  child = read_pid(ready);
-  assert_true(child > 0);
+  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
   for (i = 0; i < 1000 && !stopped(child); i++)
     tt_sleep_ms(10);
   drain(m, out, sizeof out);
