@@ -576,6 +576,60 @@ int tt_write_all(int fd, const void *buf, size_t len) { return tt_io_all(fd, (ch
 
 int tt_read_full(int fd, void *buf, size_t len) { return tt_io_all(fd, (char *)buf, len, 0); }
 
+/* The watchdog: one thread per armed step, waiting on a condition
+ * variable (no polling). */
+static pthread_mutex_t tt_wd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tt_wd_cond = PTHREAD_COND_INITIALIZER;
+static int tt_wd_armed;
+static const char *tt_wd_what;
+static int tt_wd_secs;
+static pthread_t tt_wd_thread;
+static int tt_wd_running; /* a thread to join (test thread only) */
+
+static void *tt_wd_main(void *arg) {
+  struct timespec dl;
+  (void)arg;
+  (void)clock_gettime(CLOCK_REALTIME, &dl);
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  dl.tv_sec += tt_wd_secs;
+  while (tt_wd_armed) {
+    if (pthread_cond_timedwait(&tt_wd_cond, &tt_wd_lock, &dl) == ETIMEDOUT && tt_wd_armed) {
+      fprintf(stderr, "WATCHDOG: '%s' hangs (more than %d s)\n", tt_wd_what, tt_wd_secs);
+      abort();
+    }
+  }
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+  return NULL;
+}
+
+void tt_watchdog_arm(const char *what, int secs) {
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  tt_wd_armed = 1;
+  tt_wd_what = what;
+  tt_wd_secs = secs;
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+  if (pthread_create(&tt_wd_thread, NULL, tt_wd_main, NULL) != 0)
+    fail_msg("cannot start the watchdog thread");
+  tt_wd_running = 1;
+}
+
+void tt_watchdog_disarm(void) {
+  if (!tt_wd_running)
+    return;
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  tt_wd_armed = 0;
+  (void)pthread_cond_broadcast(&tt_wd_cond);
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+  (void)pthread_join(tt_wd_thread, NULL);
+  tt_wd_running = 0;
+}
+
+int tt_watchdog_teardown(void **state) {
+  (void)state;
+  tt_watchdog_disarm();
+  return 0;
+}
+
 size_t tt_read_all(int fd, char *buf, size_t cap) {
   size_t len = 0;
   ssize_t n;

@@ -126,6 +126,12 @@ pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *
 int tt_write_all(int fd, const void *buf, size_t len);
 /* Read exactly len bytes into buf (retrying after EINTR): 0, or -1 (an error or EOF first). */
 int tt_read_full(int fd, void *buf, size_t len);
+/* Abort the process, naming what, unless tt_watchdog_disarm() comes within secs (a hang fails). */
+void tt_watchdog_arm(const char *what, int secs);
+/* Stop the armed watchdog (nothing when none runs). */
+void tt_watchdog_disarm(void);
+/* cmocka teardown: tt_watchdog_disarm() (a failed assertion leaves its step armed). */
+int tt_watchdog_teardown(void **state);
 /* Read a descriptor to its end into buf (NUL-terminated); returns the
  * length. */
 size_t tt_read_all(int fd, char *buf, size_t cap);

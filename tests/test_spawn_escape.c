@@ -57,67 +57,6 @@
 /* Orphans of the flood in this process's own pid namespace (no victims). */
 #define HOST_ORPHANS 1000
 
-#if defined(TETHER_TEST_LINUX)
-/* ---------------------------------------------------------------------- */
-/* Watchdog: a thread that aborts the process when a step takes longer than */
-/* its budget (a hang is a failure, not a stalled suite). Waits on a        */
-/* condition variable: no polling.                                          */
-/* ---------------------------------------------------------------------- */
-
-static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
-static int wd_armed;
-static const char *wd_what;
-static int wd_seconds;
-static pthread_t wd_thread;
-
-static void *wd_main(void *arg) {
-  struct timespec dl;
-  (void)arg;
-  (void)clock_gettime(CLOCK_REALTIME, &dl);
-  pthread_mutex_lock(&wd_lock);
-  dl.tv_sec += wd_seconds;
-  while (wd_armed) {
-    if (pthread_cond_timedwait(&wd_cond, &wd_lock, &dl) == ETIMEDOUT && wd_armed) {
-      fprintf(stderr, "WATCHDOG: '%s' hangs (more than %d s)\n", wd_what, wd_seconds);
-      abort();
-    }
-  }
-  pthread_mutex_unlock(&wd_lock);
-  return NULL;
-}
-
-static void wd_arm(const char *what, int seconds) {
-  pthread_mutex_lock(&wd_lock);
-  wd_armed = 1;
-  wd_what = what;
-  wd_seconds = seconds;
-  pthread_mutex_unlock(&wd_lock);
-  if (pthread_create(&wd_thread, NULL, wd_main, NULL) != 0)
-    fail_msg("cannot start the watchdog thread");
-}
-
-static void wd_disarm(void) {
-  pthread_mutex_lock(&wd_lock);
-  wd_armed = 0;
-  pthread_cond_broadcast(&wd_cond);
-  pthread_mutex_unlock(&wd_lock);
-  pthread_join(wd_thread, NULL);
-}
-
-/* cmocka teardown: a failed assertion leaves its step's watchdog armed. */
-static int wd_teardown(void **state) {
-  int armed;
-  (void)state;
-  pthread_mutex_lock(&wd_lock);
-  armed = wd_armed;
-  pthread_mutex_unlock(&wd_lock);
-  if (armed)
-    wd_disarm();
-  return 0;
-}
-#endif /* TETHER_TEST_LINUX */
-
 #if defined(__linux__)
 
 /* ---------------------------------------------------------------------- */
@@ -698,7 +637,7 @@ static void test_keeper_survives_signals(void **state) {
     tether_child *c, *c2;
     size_t i;
     int s;
-    wd_arm("keeper survives signals", 60);
+    tt_watchdog_arm("keeper survives signals", 60);
     c = spawn_sleeper(&keeper);
     proc_line((pid_t)keeper, "status", "Name:\t", comm, sizeof(comm));
     ign = proc_sigmask((pid_t)keeper, "SigIgn:");
@@ -754,7 +693,7 @@ static void test_keeper_survives_signals(void **state) {
     c = spawn_sleeper(&again);
     assert_int_equal(again, keeper);
     kill_wait_free(c);
-    wd_disarm();
+    tt_watchdog_disarm();
   }
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
@@ -774,7 +713,7 @@ static void test_keeper_keeps_its_limits(void **state) {
     char kcpu0[128], kmq0[128], kcpu[128], kmq[128], ccpu[128], cmq[128];
     long keeper;
     tether_child *c;
-    wd_arm("keeper keeps its limits", 60);
+    tt_watchdog_arm("keeper keeps its limits", 60);
     c = spawn_sleeper(&keeper);
     kill_wait_free(c);
     proc_line((pid_t)keeper, "limits", "Max cpu time", kcpu0, sizeof(kcpu0));
@@ -829,7 +768,7 @@ static void test_keeper_keeps_its_limits(void **state) {
     assert_string_equal(kcpu, kcpu0);
     assert_string_equal(kmq, kmq0);
     kill_wait_free(c);
-    wd_disarm();
+    tt_watchdog_disarm();
   }
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
@@ -867,7 +806,7 @@ static void test_keeper_sigkilled(void **state) {
     uint64_t t0;
     tether_child *c;
     memset(&w, 0, sizeof(w));
-    wd_arm("keeper SIGKILLed", 60);
+    tt_watchdog_arm("keeper SIGKILLed", 60);
     c = spawn_sleeper(&keeper);
     child = (pid_t)tether_child_pid(c);
     w.c = c;
@@ -900,7 +839,7 @@ static void test_keeper_sigkilled(void **state) {
     c = spawn_sleeper(&keeper2);
     assert_true(keeper2 != keeper);
     kill_wait_free(c);
-    wd_disarm();
+    tt_watchdog_disarm();
   }
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
@@ -923,7 +862,7 @@ static void test_escapees_die_on_free(void **state) {
     int n, left, rep;
     uint64_t t0 = tether_now_ns();
     long flood_ms;
-    wd_arm("escapees die on free", 300);
+    tt_watchdog_arm("escapees die on free", 300);
     snprintf(nb, sizeof(nb), "%d", HOST_ORPHANS);
     c = spawn_catch("flood", nb, 1);
     assert_non_null(c);
@@ -946,7 +885,7 @@ static void test_escapees_die_on_free(void **state) {
     assert_int_equal(rep, n);
     assert_int_equal(left, 0);
     assert_true(tt_alive((pid_t)keeper));
-    wd_disarm();
+    tt_watchdog_disarm();
   }
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
@@ -983,7 +922,7 @@ static void test_orphan_flood_spares_strangers(void **state) {
     uint64_t t0;
     reason[0] = '\0';
     print_message("namespace %d of 2\n", round);
-    wd_arm("orphan flood in a pid namespace", 300);
+    tt_watchdog_arm("orphan flood in a pid namespace", 300);
     assert_int_equal(pipe(p), 0);
     snprintf(nb, sizeof(nb), "%d", FLOOD_ORPHANS);
     snprintf(rb, sizeof(rb), "%d", round);
@@ -1028,7 +967,7 @@ static void test_orphan_flood_spares_strangers(void **state) {
       }
       tt_sleep_ms(10);
     }
-    wd_disarm();
+    tt_watchdog_disarm();
     if (skipped && failed[0] == '\0')
       tt_skip(reason);
     if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0 || phases != 2) && flen < sizeof(failed))
@@ -1044,7 +983,7 @@ static void test_orphan_flood_spares_strangers(void **state) {
 }
 
 #if defined(TETHER_TEST_LINUX)
-#define TT_WD_TEARDOWN wd_teardown
+#define TT_WD_TEARDOWN tt_watchdog_teardown
 #else
 #define TT_WD_TEARDOWN NULL
 #endif

@@ -314,65 +314,6 @@ static int signal_guard(pid_t g, int sig) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Watchdog of the test process                                             */
-/* ---------------------------------------------------------------------- */
-
-/* One thread per armed step, waiting on a condition variable (no polling):
- * when the step outlives its budget, the process aborts with its name. */
-static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
-static int wd_armed;
-static const char *wd_what;
-static int wd_secs;
-static pthread_t wd_thread;
-static int wd_running; /* a thread to join (test thread only) */
-
-static void *wd_main(void *arg) {
-  struct timespec dl;
-  (void)arg;
-  (void)clock_gettime(CLOCK_REALTIME, &dl);
-  (void)pthread_mutex_lock(&wd_lock);
-  dl.tv_sec += wd_secs;
-  while (wd_armed) {
-    if (pthread_cond_timedwait(&wd_cond, &wd_lock, &dl) == ETIMEDOUT && wd_armed) {
-      fprintf(stderr, "WATCHDOG: '%s' hangs (over %d s)\n", wd_what, wd_secs);
-      abort();
-    }
-  }
-  (void)pthread_mutex_unlock(&wd_lock);
-  return NULL;
-}
-
-static void wd_arm(const char *what, int secs) {
-  (void)pthread_mutex_lock(&wd_lock);
-  wd_armed = 1;
-  wd_what = what;
-  wd_secs = secs;
-  (void)pthread_mutex_unlock(&wd_lock);
-  if (pthread_create(&wd_thread, NULL, wd_main, NULL) != 0)
-    fail_msg("cannot start the watchdog thread");
-  wd_running = 1;
-}
-
-/* Also each test's teardown: a failed assertion leaves its step armed. */
-static void wd_disarm(void) {
-  if (!wd_running)
-    return;
-  (void)pthread_mutex_lock(&wd_lock);
-  wd_armed = 0;
-  (void)pthread_cond_broadcast(&wd_cond);
-  (void)pthread_mutex_unlock(&wd_lock);
-  (void)pthread_join(wd_thread, NULL);
-  wd_running = 0;
-}
-
-static int wd_teardown(void **state) {
-  (void)state;
-  wd_disarm();
-  return 0;
-}
-
-/* ---------------------------------------------------------------------- */
 /* Children (programs the scenarios spawn)                                  */
 /* ---------------------------------------------------------------------- */
 
@@ -1350,12 +1291,12 @@ static int scen_run(const char *name, const char *a1, const char *a2, char *out,
   scen s;
   int st;
   scen_start(&s, name, a1, a2);
-  wd_arm(name, budget_s);
+  tt_watchdog_arm(name, budget_s);
   close(s.in);
   tt_read_all(s.out, out, cap);
   close(s.out);
   st = reap(s.pid);
-  wd_disarm();
+  tt_watchdog_disarm();
   echo_lines(name, out);
   return st;
 }
@@ -1431,7 +1372,7 @@ static void test_guard_dies_before_hello(void **state) {
   char out[256] = "", w1[32], w2[32];
   long cpu = -1;
   (void)state;
-  wd_arm("guard dies before its hello", 60);
+  tt_watchdog_arm("guard dies before its hello", 60);
   v[0] = tt_self();
   opts_null(&o);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -1441,7 +1382,7 @@ static void test_guard_dies_before_hello(void **state) {
   tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_int_equal(tether_child_wait(c, 30000, &e), 1);
   tether_child_free(c);
-  wd_disarm();
+  tt_watchdog_disarm();
   print_message("  with TETHER_GUARD=/bin/true: %s", out);
   assert_int_equal(sscanf(out, "%31s %31s cpu %ld", w1, w2, &cpu), 3);
   assert_true(strcmp(w1, "ehelper") == 0 || strcmp(w1, "killed") == 0);
@@ -1465,7 +1406,7 @@ static void test_guard_kills_late_joiner(void **state) {
   (void)state;
   need_proc();
   assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-  wd_arm("late joiner", 60);
+  tt_watchdog_arm("late joiner", 60);
   scen_start(&s, "joiner", NULL, NULL);
   (void)tt_read_line_within(s.out, line, sizeof(line), 60000);
   if (sscanf(line, "ready %ld %ld", &cp, &jp) != 2) {
@@ -1495,7 +1436,7 @@ static void test_guard_kills_late_joiner(void **state) {
   (void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   close(s.out);
   close(s.in);
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_string_equal(line, "joined");
   assert_true(ms >= 0 && ms <= 2000);
 }
@@ -1511,7 +1452,7 @@ static void test_guard_identity(void **state) {
   size_t mlen = 0;
   (void)state;
   need_proc();
-  wd_arm("guard identity", 60);
+  tt_watchdog_arm("guard identity", 60);
   assert_tether_ok(spawn_argv(&c, "sleep", "1000", NULL, 0));
   g = guard_now();
   assert_true(g > 0);
@@ -1565,7 +1506,7 @@ static void test_guard_identity(void **state) {
       mlen += (size_t)snprintf(missing + mlen, sizeof(missing) - mlen, " %d", s);
   }
   print_message("  guard SigIgn %s; not ignored:%s\n", ign_txt, mlen ? missing : " none");
-  wd_disarm();
+  tt_watchdog_disarm();
   if (mlen)
     fail_msg("the guard does not ignore signal(s)%s", missing);
 }
@@ -1587,7 +1528,7 @@ static void test_guard_ignores_signals(void **state) {
   size_t i;
   (void)state;
   need_proc();
-  wd_arm("guard ignores signals", 60);
+  tt_watchdog_arm("guard ignores signals", 60);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -1615,7 +1556,7 @@ static void test_guard_ignores_signals(void **state) {
   tether_child_free(d);
   tether_child_free(c);
   assert_int_equal(guard_now(), g);
-  wd_disarm();
+  tt_watchdog_disarm();
 }
 
 /* 2 (more): the C library's own signals (glibc 32, 33). */
@@ -1691,7 +1632,7 @@ static void test_guard_reregisters(void **state) {
   int attempt;
   (void)state;
   need_proc();
-  wd_arm("re-registration", 200);
+  tt_watchdog_arm("re-registration", 200);
   /* Survivors fail at once; a clean-up slower than 500 ms (a loaded
    * machine) is measured again, up to 3 runs. */
   for (attempt = 1; attempt <= 3; attempt++) {
@@ -1699,7 +1640,7 @@ static void test_guard_reregisters(void **state) {
     if (ms1 < 0 || ms2 < 0 || (ms1 <= 500 && ms2 <= 500))
       break;
   }
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_true(ms1 >= 0 && ms1 <= 500);
   assert_true(ms2 >= 0 && ms2 <= 500);
 }
@@ -1720,7 +1661,7 @@ static void test_guard_reregistration_read_late(void **state) {
   snprintf(marker, sizeof(marker), "tt-guard-late-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker);
-  wd_arm("re-registration, then the program dies", 330);
+  tt_watchdog_arm("re-registration, then the program dies", 330);
   scen_start(&s, "middle_late", marker, "300");
   (void)tt_read_line_within(s.out, line, sizeof(line), 240000);
   if (sscanf(line, "ready %d %ld %ld %lf", &n, &g0, &g1, &gms) != 4) {
@@ -1742,7 +1683,7 @@ static void test_guard_reregistration_read_late(void **state) {
                 before, g0, g1, gms, left, ms_since(t0));
   if (left > 0)
     (void)count_marked(cmarker, 2);
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_int_equal(left, 0);
 }
 
@@ -1757,7 +1698,7 @@ static void test_guard_killed_during_spawns(void **state) {
   need_proc();
   snprintf(marker, sizeof(marker), "tt-guard-storm-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
-  wd_arm("guard killed during spawns", 330);
+  tt_watchdog_arm("guard killed during spawns", 330);
   scen_start(&s, "storm", marker, NULL);
   strcat(marker, "-c"); /* what its children carry */
   while (!ready && lines < 40) {
@@ -1783,7 +1724,7 @@ static void test_guard_killed_during_spawns(void **state) {
                 left, waited);
   if (left > 0)
     (void)count_marked(marker, 1);
-  wd_disarm();
+  tt_watchdog_disarm();
   if (!ready)
     fail_msg("the storm scenario did not get to 'ready' (status %#x)", (unsigned)st);
   assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
@@ -1820,7 +1761,7 @@ static void test_privilege_drop_older_children(void **state) {
            (unsigned long long)tether_now_ns());
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker); /* its children's */
   /* The program dies. */
-  wd_arm("older children: program death", 90);
+  tt_watchdog_arm("older children: program death", 90);
   scen_start(&s, "privkeep", marker, "die");
   (void)tt_read_line_within(s.out, line, sizeof(line), 60000);
   print_message("  [privkeep die] %s\n", line);
@@ -1837,7 +1778,7 @@ static void test_privilege_drop_older_children(void **state) {
                 "nobody child in %ld ms (-1: still there after 5 s)\n",
                 ms1, ms2);
   (void)count_marked(cmarker, 1);
-  wd_disarm();
+  tt_watchdog_disarm();
   /* The program frees it. */
   st = scen_run("privkeep", marker, "free", out, sizeof(out), 90);
   free_ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && has_line(out, "ok");
@@ -1907,7 +1848,7 @@ static void test_status_killed_from_outside(void **state) {
   char line[64];
   (void)state;
   need_proc();
-  wd_arm("killed from outside", 60);
+  tt_watchdog_arm("killed from outside", 60);
   assert_tether_ok(spawn_self(&c, "sleep", NULL, NULL, 1));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(kill((pid_t)tether_child_pid(c), SIGKILL), 0);
@@ -1919,7 +1860,7 @@ static void test_status_killed_from_outside(void **state) {
   assert_int_equal(e.raw, (uint32_t)SIGKILL);
   assert_int_equal(e.shell_code, 128 + SIGKILL);
   tether_child_free(c);
-  wd_disarm();
+  tt_watchdog_disarm();
 }
 
 /* CPU time of the calling thread, in ms. */
@@ -1970,7 +1911,7 @@ static void test_stop_without_polling(void **state) {
   const char *why = instrumented();
   (void)state;
   need_proc();
-  wd_arm("stop without polling", 60);
+  tt_watchdog_arm("stop without polling", 60);
   assert_tether_ok(spawn_self(&c, "stubborn", NULL, NULL, 1));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_string_equal(line, "ready");
@@ -1988,7 +1929,7 @@ static void test_stop_without_polling(void **state) {
   assert_int_equal(e.kind, TETHER_EXIT_CODE);
   assert_int_equal(e.code, 0);
   tether_child_free(c);
-  wd_disarm();
+  tt_watchdog_disarm();
   if (why == NULL)
     assert_true(used < bound);
 }
@@ -2095,7 +2036,7 @@ static void test_token_stop_many(void **state) {
    * one in one loop by this thread (what a stop that takes all trees at
    * once does); the spread of their exits is this machine's pace right
    * now (on a busy machine, seconds). Printed for comparison. */
-  wd_arm("token: the peer", 300);
+  tt_watchdog_arm("token: the peer", 300);
   pn = spawn_stubborn(cs, want, 0);
   assert_true(pn >= want / 2);
   t0 = tether_now_ns();
@@ -2105,14 +2046,14 @@ static void test_token_stop_many(void **state) {
   peer = seen[pn - 1] - seen[0];
   for (i = 0; i < pn; i++)
     tether_child_free(cs[i]);
-  wd_disarm();
-  wd_arm("token: spawn the children", 300);
+  tt_watchdog_disarm();
+  tt_watchdog_arm("token: spawn the children", 300);
   n = spawn_stubborn(cs, want, 1);
   assert_true(n >= want / 2);
   for (i = 0; i < n; i++)
     assert_tether_ok(tether_token_adopt(t, cs[i], steps, 2));
-  wd_disarm();
-  wd_arm("token: stop", 120);
+  tt_watchdog_disarm();
+  tt_watchdog_arm("token: stop", 120);
   c0 = cpu_ms();
   t0 = tether_now_ns();
   assert_tether_ok(tether_token_cancel(t, 0, "test"));
@@ -2120,12 +2061,12 @@ static void test_token_stop_many(void **state) {
   r = tether_token_wait_stopped(t, 60000);
   wall = ms_since(t0);
   cpu = cpu_ms() - c0;
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_int_equal(r, 1);
   assert_int_equal(left, 0);
-  wd_arm("token: read the stamps", 60);
+  tt_watchdog_arm("token: read the stamps", 60);
   unstamped = stamps(cs, n, &max_int, &min_term);
-  wd_disarm();
+  tt_watchdog_disarm();
   for (i = 0; i < n; i++) {
     tether_exit e;
     assert_int_equal(tether_child_wait(cs[i], 0, &e), 1);
@@ -2265,7 +2206,7 @@ static void test_free_many(void **state) {
   rt = kill_reap_ms(); /* before the spawns, while this process is small */
   sp = (double *)calloc((size_t)want, sizeof(*sp));
   assert_non_null(sp);
-  wd_arm("spawn many", 600);
+  tt_watchdog_arm("spawn many", 600);
   t0 = tether_now_ns();
   for (n = 0; n < want; n++) {
     uint64_t t1 = tether_now_ns();
@@ -2277,7 +2218,7 @@ static void test_free_many(void **state) {
       print_message("  ... %d spawned, %.0f ms\n", n + 1, ms_since(t0));
   }
   spawn_ms = ms_since(t0);
-  wd_disarm();
+  tt_watchdog_disarm();
   if (n >= 200) {
     /* Does a spawn cost more with many live children? */
     double head, tail;
@@ -2299,7 +2240,7 @@ static void test_free_many(void **state) {
   assert_non_null(each_cpu);
   if (bound < 5 * rt * n)
     bound = 5 * rt * n; /* a loaded machine: in proportion to its pace */
-  wd_arm("free many", 120 + (int)(4 * bound / 1000));
+  tt_watchdog_arm("free many", 120 + (int)(4 * bound / 1000));
   c0 = cpu_ms();
   t0 = tether_now_ns();
   for (i = 0; i < n; i++) {
@@ -2311,7 +2252,7 @@ static void test_free_many(void **state) {
   }
   free_ms = ms_since(t0);
   cpu = cpu_ms() - c0;
-  wd_disarm();
+  tt_watchdog_disarm();
   /* The shape: a free costs about the same with 1500 children held (the
    * first frees) as with 100 or fewer (the last), where a table scan per
    * free would make the first ones cost more. Asserted on the calling
@@ -2385,15 +2326,15 @@ static void test_free_many_killed_first(void **state) {
   char why[256];
   (void)state;
   cs = many_children(&saved, &want, why, sizeof(why));
-  wd_arm("free many killed first: spawn", 600);
+  tt_watchdog_arm("free many killed first: spawn", 600);
   for (n = 0; n < want; n++)
     if ((r = spawn_argv(&cs[n], "sleep", "1000", NULL, 0)) != 0)
       break;
-  wd_disarm();
+  tt_watchdog_disarm();
   if (r != 0)
     print_message("  spawn %d: %s\n", n, tether_err_name(r));
   tt_sleep_ms(300); /* exec'd and asleep, as the peer's */
-  wd_arm("free many killed first", 300);
+  tt_watchdog_arm("free many killed first", 300);
   t0 = tether_now_ns();
   for (i = 0; i < n; i++)
     assert_tether_ok(tether_child_kill(cs[i]));
@@ -2401,11 +2342,11 @@ static void test_free_many_killed_first(void **state) {
   for (i = 0; i < n; i++)
     tether_child_free(cs[i]);
   total_ms = ms_since(t0);
-  wd_disarm();
+  tt_watchdog_disarm();
   free(cs);
-  wd_arm("free many killed first: the peer", 600);
+  tt_watchdog_arm("free many killed first: the peer", 600);
   peer = kill_all_reap_all_ms(n);
-  wd_disarm();
+  tt_watchdog_disarm();
   (void)setrlimit(RLIMIT_NOFILE, &saved);
   print_message("  %d live children%s (want 1500%s), each killed, then each freed: %.1f ms in "
                 "all (the kills %.1f ms; issue target < 200 ms for 1500: %s); the machine: %d "
@@ -2445,26 +2386,26 @@ int main(int argc, char **argv) {
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_guard_identity, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_ignores_signals, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_ignores_reserved_signals, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_stopped, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_killed_while_waiting, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_reregisters, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_reregistration_read_late, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_killed_during_spawns, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_follows_privilege_drop, wd_teardown),
-      cmocka_unit_test_teardown(test_privilege_drop_older_children, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_memory, wd_teardown),
-      cmocka_unit_test_teardown(test_status_reaped_by_program, wd_teardown),
-      cmocka_unit_test_teardown(test_status_sigchld_ignored, wd_teardown),
-      cmocka_unit_test_teardown(test_status_killed_from_outside, wd_teardown),
-      cmocka_unit_test_teardown(test_stop_without_polling, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_dies_before_hello, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_kills_late_joiner, wd_teardown),
-      cmocka_unit_test_teardown(test_token_stop_many, wd_teardown),
-      cmocka_unit_test_teardown(test_free_many, wd_teardown),
-      cmocka_unit_test_teardown(test_free_many_killed_first, wd_teardown),
+      cmocka_unit_test_teardown(test_guard_identity, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_ignores_signals, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_ignores_reserved_signals, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_stopped, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_killed_while_waiting, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_reregisters, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_reregistration_read_late, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_killed_during_spawns, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_follows_privilege_drop, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_privilege_drop_older_children, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_memory, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_status_reaped_by_program, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_status_sigchld_ignored, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_status_killed_from_outside, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_stop_without_polling, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_dies_before_hello, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_kills_late_joiner, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_token_stop_many, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_free_many, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_free_many_killed_first, tt_watchdog_teardown),
   };
   return tt_main(argc, argv, scenarios, "spawn-guard", tests, TT_COUNT(tests));
 }
