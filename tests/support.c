@@ -528,6 +528,9 @@ int tt_count_marked(const char *marker, int kill_them) {
 }
 #endif
 
+/* A NULL pipe leaves that descriptor as inherited; the child closes both
+ * ends of each pipe after the dup2, the parent its ends (out_pipe[1],
+ * in_pipe[0]) whether the fork worked or not; a failed exec exits 127. */
 pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *args) {
   pid_t pid = fork();
   if (pid == 0) {

@@ -65,8 +65,7 @@ int tt_signal_mask_check(const char *where);
 
 /* Path of the running test executable (for self-spawning). */
 const char *tt_self(void);
-/* v[0..6] = tt_self(), "--child", scenario, a1, a2, a3, NULL (the arguments up to the first NULL).
- */
+/* v[0..6]: tt_self(), "--child", scenario, a1, a2, a3 (up to the first NULL), NULL. */
 void tt_child_argv(const char **v, const char *scenario, const char *a1, const char *a2,
                    const char *a3);
 
@@ -119,8 +118,7 @@ int tt_count_marked(const char *marker, int kill_them);
 #endif
 
 #ifndef _WIN32
-/* fork, exec `<self> --child args...` (stdout out_pipe[1], stdin in_pipe[0]; NULL: inherited);
- * the parent then closes those two ends. The pid or -1; a failed exec exits 127. */
+/* fork+exec <self> --child args (stdout out_pipe[1], stdin in_pipe[0], closed here): pid or -1. */
 pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *args);
 /* Write all len bytes of buf (retrying after EINTR): 0, or -1. */
 int tt_write_all(int fd, const void *buf, size_t len);
