@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <grp.h>
 #include <pwd.h>
@@ -275,6 +276,17 @@ int tt_main(int argc, char **argv, const tt_scenario *scenarios, const char *gro
 #endif
 }
 
+void tt_child_argv(const char **v, const char *scenario, const char *a1, const char *a2,
+                   const char *a3) {
+  v[0] = tt_self();
+  v[1] = "--child";
+  v[2] = scenario;
+  v[3] = a1;
+  v[4] = a1 != NULL ? a2 : NULL;
+  v[5] = a1 != NULL && a2 != NULL ? a3 : NULL;
+  v[6] = NULL;
+}
+
 void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms) {
   size_t i;
   for (i = 0; i < n; i++) {
@@ -319,6 +331,89 @@ long tt_open_fd_count(void) {
     if (fcntl((int)fd, F_GETFD) != -1)
       n++;
   return n;
+#endif
+}
+
+struct tt_thread {
+#ifdef _WIN32
+  HANDLE h;
+#else
+  pthread_t t;
+#endif
+};
+
+/* What a new thread runs; freed by the thread itself (tt_thread_detach may
+ * free the tt_thread before the thread starts). */
+typedef struct tt_start {
+  void (*fn)(void *);
+  void *arg;
+} tt_start;
+
+#ifdef _WIN32
+static DWORD WINAPI tt_thread_main(LPVOID p)
+#else
+static void *tt_thread_main(void *p)
+#endif
+{
+  tt_start s = *(tt_start *)p;
+  free(p);
+  s.fn(s.arg);
+  return 0;
+}
+
+tt_thread *tt_thread_start(void (*fn)(void *), void *arg) {
+  tt_thread *t = (tt_thread *)malloc(sizeof(*t));
+  tt_start *s = (tt_start *)malloc(sizeof(*s));
+  int started;
+  if (t == NULL || s == NULL) {
+    free(t);
+    free(s);
+    return NULL;
+  }
+  s->fn = fn;
+  s->arg = arg;
+#ifdef _WIN32
+  t->h = CreateThread(NULL, 0, tt_thread_main, s, 0, NULL);
+  started = t->h != NULL;
+#else
+  started = pthread_create(&t->t, NULL, tt_thread_main, s) == 0;
+#endif
+  if (!started) {
+    free(s);
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void tt_thread_join(tt_thread *t) {
+#ifdef _WIN32
+  WaitForSingleObject(t->h, INFINITE);
+  CloseHandle(t->h);
+#else
+  (void)pthread_join(t->t, NULL);
+#endif
+  free(t);
+}
+
+void tt_thread_detach(tt_thread *t) {
+#ifdef _WIN32
+  CloseHandle(t->h);
+#else
+  (void)pthread_detach(t->t);
+#endif
+  free(t);
+}
+
+int tt_handle_ready(tether_os_handle h, int ms) {
+#ifdef _WIN32
+  return WaitForSingleObject((HANDLE)h, (DWORD)ms) == WAIT_OBJECT_0;
+#else
+  struct pollfd p;
+  p.fd = h;
+  p.events = POLLIN;
+  p.revents = 0;
+  return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 #endif
 }
 
@@ -433,6 +528,111 @@ int tt_count_marked(const char *marker, int kill_them) {
 }
 #endif
 
+/* A NULL pipe leaves that descriptor as inherited; the child closes both
+ * ends of each pipe after the dup2, the parent its ends (out_pipe[1],
+ * in_pipe[0]) whether the fork worked or not; a failed exec exits 127. */
+pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    const char *v[16];
+    size_t i;
+    if (out_pipe != NULL) {
+      (void)dup2(out_pipe[1], 1);
+      (void)close(out_pipe[0]);
+      (void)close(out_pipe[1]);
+    }
+    if (in_pipe != NULL) {
+      (void)dup2(in_pipe[0], 0);
+      (void)close(in_pipe[0]);
+      (void)close(in_pipe[1]);
+    }
+    v[0] = tt_self();
+    v[1] = "--child";
+    for (i = 0; args[i] != NULL && i + 3 < TT_COUNT(v); i++)
+      v[i + 2] = args[i];
+    v[i + 2] = NULL;
+    execv(tt_self(), (char *const *)v);
+    _exit(127);
+  }
+  if (out_pipe != NULL)
+    (void)close(out_pipe[1]);
+  if (in_pipe != NULL)
+    (void)close(in_pipe[0]);
+  return pid;
+}
+
+/* All len bytes through write (out) or read: 0, or -1 (an error, or EOF first). */
+static int tt_io_all(int fd, char *p, size_t len, int out) {
+  while (len > 0) {
+    ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int tt_write_all(int fd, const void *buf, size_t len) { return tt_io_all(fd, (char *)buf, len, 1); }
+
+int tt_read_full(int fd, void *buf, size_t len) { return tt_io_all(fd, (char *)buf, len, 0); }
+
+/* The watchdog: one thread per armed step, waiting on a condition
+ * variable (no polling). */
+static pthread_mutex_t tt_wd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tt_wd_cond = PTHREAD_COND_INITIALIZER;
+static int tt_wd_armed;
+static const char *tt_wd_what;
+static int tt_wd_secs;
+static pthread_t tt_wd_thread;
+static int tt_wd_running; /* a thread to join (test thread only) */
+
+static void *tt_wd_main(void *arg) {
+  struct timespec dl;
+  (void)arg;
+  (void)clock_gettime(CLOCK_REALTIME, &dl);
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  dl.tv_sec += tt_wd_secs;
+  while (tt_wd_armed) {
+    if (pthread_cond_timedwait(&tt_wd_cond, &tt_wd_lock, &dl) == ETIMEDOUT && tt_wd_armed) {
+      fprintf(stderr, "WATCHDOG: '%s' hangs (more than %d s)\n", tt_wd_what, tt_wd_secs);
+      abort();
+    }
+  }
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+  return NULL;
+}
+
+void tt_watchdog_arm(const char *what, int secs) {
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  tt_wd_armed = 1;
+  tt_wd_what = what;
+  tt_wd_secs = secs;
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+  if (pthread_create(&tt_wd_thread, NULL, tt_wd_main, NULL) != 0)
+    fail_msg("cannot start the watchdog thread");
+  tt_wd_running = 1;
+}
+
+void tt_watchdog_disarm(void) {
+  if (!tt_wd_running)
+    return;
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  tt_wd_armed = 0;
+  (void)pthread_cond_broadcast(&tt_wd_cond);
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+  (void)pthread_join(tt_wd_thread, NULL);
+  tt_wd_running = 0;
+}
+
+int tt_watchdog_teardown(void **state) {
+  (void)state;
+  tt_watchdog_disarm();
+  return 0;
+}
+
 size_t tt_read_all(int fd, char *buf, size_t cap) {
   size_t len = 0;
   ssize_t n;
@@ -448,16 +648,22 @@ size_t tt_read_all(int fd, char *buf, size_t cap) {
   return len;
 }
 
-int tt_read_line(int fd, char *buf, size_t cap) {
+/* One line without its newline: poll waits up to ms for each byte, or (whole)
+ * for the whole line. */
+static int tt_line(int fd, char *buf, size_t cap, long ms, int whole) {
+  uint64_t t0 = tether_now_ns();
   size_t len = 0;
   while (len + 1 < cap) {
     char ch;
     ssize_t n;
     struct pollfd pf;
+    long left = whole ? ms - (long)((tether_now_ns() - t0) / 1000000u) : ms;
+    if (left <= 0)
+      break;
     pf.fd = fd;
     pf.events = POLLIN;
     pf.revents = 0;
-    if (poll(&pf, 1, 20000) == 0)
+    if (poll(&pf, 1, (int)left) == 0)
       break;
     n = read(fd, &ch, 1);
     if (n < 0 && errno == EINTR)
@@ -468,5 +674,83 @@ int tt_read_line(int fd, char *buf, size_t cap) {
   }
   buf[len] = '\0';
   return (int)len;
+}
+
+int tt_read_line(int fd, char *buf, size_t cap) { return tt_line(fd, buf, cap, 20000, 0); }
+
+int tt_read_line_within(int fd, char *buf, size_t cap, long ms) {
+  return tt_line(fd, buf, cap, ms, 1);
+}
+void tt_sleep_forever(void) {
+  for (;;)
+    pause();
+}
+
+int tt_child_ready(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  printf("ready %ld\n", (long)getpid());
+  fflush(stdout);
+  tt_sleep_forever();
+  return 0;
+}
+
+int tt_child_cat(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  return tt_copy_stdin() == 1 ? 1 : 0;
+}
+
+int tt_copy_stdin(void) {
+  char buf[256];
+  ssize_t n;
+  while ((n = read(0, buf, sizeof(buf))) > 0)
+    if (write(1, buf, (size_t)n) != n)
+      return 1;
+  return n == 0 ? 0 : -1;
+}
+
+char tt_proc_state(pid_t p, long *ppid, long *pgrp) {
+  char path[64], buf[1024], *q, st;
+  long pp, pg;
+  int fd;
+  ssize_t n;
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return kill(p, 0) == 0 ? '?' : 0;
+  n = read(fd, buf, sizeof(buf) - 1);
+  (void)close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  q = strrchr(buf, ')');
+  if (q == NULL || sscanf(q + 1, " %c %ld %ld", &st, &pp, &pg) != 3)
+    return '?';
+  if (ppid != NULL)
+    *ppid = pp;
+  if (pgrp != NULL)
+    *pgrp = pg;
+  return st;
+}
+
+int tt_alive(pid_t p) {
+  char st;
+  if (p <= 0)
+    return 0;
+  st = tt_proc_state(p, NULL, NULL);
+  return st != 0 && st != 'Z' && st != 'X';
+}
+
+long tt_gone_within(pid_t p, long ms) {
+  uint64_t t0 = tether_now_ns();
+  for (;;) {
+    uint64_t dt = (tether_now_ns() - t0) / 1000000u;
+    if (!tt_alive(p))
+      return (long)dt;
+    if ((long)dt > ms)
+      return -1;
+    tt_sleep_ms(1);
+  }
 }
 #endif

@@ -65,6 +65,9 @@ int tt_signal_mask_check(const char *where);
 
 /* Path of the running test executable (for self-spawning). */
 const char *tt_self(void);
+/* v[0..6]: tt_self(), "--child", scenario, a1, a2, a3 (up to the first NULL), NULL. */
+void tt_child_argv(const char **v, const char *scenario, const char *a1, const char *a2,
+                   const char *a3);
 
 #ifndef _WIN32
 /* Why a process with user uid, group gid (and no other group) could not
@@ -93,6 +96,17 @@ void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms);
  * process, or -1 if it cannot be counted. */
 long tt_open_fd_count(void);
 
+/* A thread of a test (a pthread, or a Windows thread). */
+typedef struct tt_thread tt_thread;
+/* Run fn(arg) in a new thread: the thread, or NULL when it cannot start. */
+tt_thread *tt_thread_start(void (*fn)(void *), void *arg);
+/* Wait for the thread to end, then free it. */
+void tt_thread_join(tt_thread *t);
+/* Let the thread run on by itself and free t. */
+void tt_thread_detach(tt_thread *t);
+/* 1 when h (a channel's or a token's handle) is ready within ms, else 0. */
+int tt_handle_ready(tether_os_handle h, int ms);
+
 #ifndef _WIN32
 /* Processes (not zombies) whose arguments contain marker; with kill_them,
  * each is sent SIGKILL. Linux: /proc/<pid>/cmdline; macOS:
@@ -104,6 +118,18 @@ int tt_count_marked(const char *marker, int kill_them);
 #endif
 
 #ifndef _WIN32
+/* fork+exec <self> --child args (stdout out_pipe[1], stdin in_pipe[0], closed here): pid or -1. */
+pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *args);
+/* Write all len bytes of buf (retrying after EINTR): 0, or -1. */
+int tt_write_all(int fd, const void *buf, size_t len);
+/* Read exactly len bytes into buf (retrying after EINTR): 0, or -1 (an error or EOF first). */
+int tt_read_full(int fd, void *buf, size_t len);
+/* Abort the process, naming what, unless tt_watchdog_disarm() comes within secs (a hang fails). */
+void tt_watchdog_arm(const char *what, int secs);
+/* Stop the armed watchdog (nothing when none runs). */
+void tt_watchdog_disarm(void);
+/* cmocka teardown: tt_watchdog_disarm() (a failed assertion leaves its step armed). */
+int tt_watchdog_teardown(void **state);
 /* Read a descriptor to its end into buf (NUL-terminated); returns the
  * length. */
 size_t tt_read_all(int fd, char *buf, size_t cap);
@@ -111,6 +137,25 @@ size_t tt_read_all(int fd, char *buf, size_t cap);
  * it has, after 20 s without data, so that a child that never writes fails
  * the test instead of hanging it. Returns the length. */
 int tt_read_line(int fd, char *buf, size_t cap);
+/* tt_read_line giving up after ms in all: the length (0 at EOF or when nothing came in time). */
+int tt_read_line_within(int fd, char *buf, size_t cap, long ms);
+#endif
+
+#ifndef _WIN32
+/* pause() until a signal ends the process; never returns. */
+void tt_sleep_forever(void);
+/* Child scenario: print "ready <pid>", then tt_sleep_forever(). */
+int tt_child_ready(int argc, char **argv);
+/* Child scenario: stdin to stdout; exit 1 when a write fails, else 0. */
+int tt_child_cat(int argc, char **argv);
+/* stdin to stdout to the end: 0 at EOF, 1 when a write fails, -1 when a read fails. */
+int tt_copy_stdin(void);
+/* State of /proc/<p>/stat (with ppid, pgrp if not NULL): 0 gone, '?' exists but unreadable. */
+char tt_proc_state(pid_t p, long *ppid, long *pgrp);
+/* p > 0 exists and is neither a zombie nor dead (without /proc: kill(p, 0) works). */
+int tt_alive(pid_t p);
+/* Wait up to ms for tt_alive(p) to be false: the milliseconds it took, or -1. */
+long tt_gone_within(pid_t p, long ms);
 #endif
 
 /* printf-style format checking of a function's arguments (GCC, clang;

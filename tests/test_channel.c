@@ -17,7 +17,6 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -195,20 +194,6 @@ static void test_channel_limit(void **state) {
   free(ch);
 }
 
-#ifndef _WIN32
-static int handle_ready(tether_os_handle h, int ms) {
-  struct pollfd p;
-  p.fd = h;
-  p.events = POLLIN;
-  p.revents = 0;
-  return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
-}
-#else
-static int handle_ready(tether_os_handle h, int ms) {
-  return WaitForSingleObject((HANDLE)h, (DWORD)ms) == WAIT_OBJECT_0;
-}
-#endif
-
 static void test_handle_level_triggered(void **state) {
   tether_channel *ch;
   tether_event ev;
@@ -229,7 +214,7 @@ static void test_handle_level_triggered(void **state) {
 #else
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_USER1, 0));
 #endif
-  assert_false(handle_ready(h, 0));
+  assert_false(tt_handle_ready(h, 0));
   deliver_child(1);
 #ifdef _WIN32
   tether__deliver(0, -1, -1);
@@ -240,13 +225,13 @@ static void test_handle_level_triggered(void **state) {
     tether__deliver(src, -1, -1);
   }
 #endif
-  assert_true(handle_ready(h, 1000));
+  assert_true(tt_handle_ready(h, 1000));
   assert_int_equal(tether_channel_poll(ch, &ev), 1);
   /* One more pending: the handle must still be ready. */
-  assert_true(handle_ready(h, 0));
+  assert_true(tt_handle_ready(h, 0));
   assert_int_equal(tether_channel_poll(ch, &ev), 1);
   assert_int_equal(tether_channel_poll(ch, &ev), 0);
-  assert_false(handle_ready(h, 0));
+  assert_false(tt_handle_ready(h, 0));
   tether_channel_free(ch);
 }
 
@@ -387,22 +372,12 @@ typedef struct waiter_arg {
   volatile int done;
 } waiter_arg;
 
-#ifdef _WIN32
-static DWORD WINAPI waiter_main(LPVOID p)
-#else
-static void *waiter_main(void *p)
-#endif
-{
+static void waiter_main(void *p) {
   waiter_arg *a = (waiter_arg *)p;
   tether_event ev;
   int r = tether_channel_wait(a->ch, &ev, -1);
   tether__add_int(&a->result, r);
   tether__add_int(&a->done, 1);
-#ifdef _WIN32
-  return 0;
-#else
-  return NULL;
-#endif
 }
 
 static void test_close_wakes_blocked_waiter(void **state) {
@@ -412,22 +387,12 @@ static void test_close_wakes_blocked_waiter(void **state) {
   assert_tether_ok(tether_channel_new(&a.ch, NULL));
   assert_tether_ok(tether_channel_watch(a.ch, TETHER_EVENT_CHILD, 0));
   {
-#ifdef _WIN32
-    HANDLE t = CreateThread(NULL, 0, waiter_main, &a, 0, NULL);
+    tt_thread *t = tt_thread_start(waiter_main, &a);
     assert_non_null(t);
-#else
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, waiter_main, &a), 0);
-#endif
     tt_sleep_ms(100);
     assert_false(tether__load_int(&a.done));
     assert_tether_ok(tether_channel_close(a.ch));
-#ifdef _WIN32
-    WaitForSingleObject(t, INFINITE);
-    CloseHandle(t);
-#else
-    pthread_join(t, NULL);
-#endif
+    tt_thread_join(t);
   }
   assert_true(tether__load_int(&a.done));
   assert_tether_err(tether__load_int(&a.result), TETHER_ECLOSED);
@@ -439,12 +404,7 @@ static void test_close_wakes_blocked_waiter(void **state) {
 #define CHURN_THREADS 4
 #define CHURN_ROUNDS 200
 
-#ifdef _WIN32
-static DWORD WINAPI churn_main(LPVOID p)
-#else
-static void *churn_main(void *p)
-#endif
-{
+static void churn_main(void *p) {
   volatile int *fail = (volatile int *)p;
   int i;
   for (i = 0; i < CHURN_ROUNDS; i++) {
@@ -463,39 +423,20 @@ static void *churn_main(void *p)
       tether__add_int(fail, 1);
     tether_channel_free(ch);
   }
-#ifdef _WIN32
-  return 0;
-#else
-  return NULL;
-#endif
 }
 
 static void test_open_close_many_threads(void **state) {
   volatile int fail = 0;
   int i;
   long fds_before = tt_open_fd_count(), fds_after;
-#ifdef _WIN32
-  HANDLE t[CHURN_THREADS];
-#else
-  pthread_t t[CHURN_THREADS];
-#endif
+  tt_thread *t[CHURN_THREADS];
   (void)state;
   for (i = 0; i < CHURN_THREADS; i++) {
-#ifdef _WIN32
-    t[i] = CreateThread(NULL, 0, churn_main, (LPVOID)&fail, 0, NULL);
+    t[i] = tt_thread_start(churn_main, (void *)&fail);
     assert_non_null(t[i]);
-#else
-    assert_int_equal(pthread_create(&t[i], NULL, churn_main, (void *)&fail), 0);
-#endif
   }
-  for (i = 0; i < CHURN_THREADS; i++) {
-#ifdef _WIN32
-    WaitForSingleObject(t[i], INFINITE);
-    CloseHandle(t[i]);
-#else
-    pthread_join(t[i], NULL);
-#endif
-  }
+  for (i = 0; i < CHURN_THREADS; i++)
+    tt_thread_join(t[i]);
   assert_int_equal(tether__load_int(&fail), 0);
   fds_after = tt_open_fd_count();
   assert_true(fds_before >= 0);

@@ -34,15 +34,15 @@
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static volatile sig_atomic_t g_ints;
+static volatile sig_atomic_t g_count;
 static int g_log = -1;
 
-static void on_int(int sig) {
+/* One letter in g_log per signal: "W" SIGWINCH, "H" SIGHUP, else "I". */
+static void on_counted(int sig) {
   int saved = errno;
-  (void)sig;
-  g_ints++;
+  g_count++;
   if (g_log >= 0)
-    (void)write(g_log, "I", 1);
+    (void)write(g_log, sig == SIGWINCH ? "W" : sig == SIGHUP ? "H" : "I", 1);
   errno = saved;
 }
 
@@ -54,131 +54,70 @@ static void write_file(const char *path, const char *text) {
   }
 }
 
-/* LOG READY: one "I" in LOG per signo; one second after the first, exit 0
- * (so a second, duplicated delivery would be seen). */
-static int count_signal(int signo, int argc, char **argv) {
+/* READY gets "ready", or with pid this process's pid. */
+static void say_ready(const char *ready, int pid) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+  write_file(ready, pid ? buf : "ready\n");
+}
+
+/* LOG READY: one letter in LOG per signo (on_counted); one second after
+ * the first, exit 0 (so a second, duplicated delivery would be seen). */
+static int count_signal(int signo, int pid, int argc, char **argv) {
   struct sigaction sa;
   int i;
   if (argc < 2)
     return 90;
   g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_int;
+  sa.sa_handler = on_counted;
   sigaction(signo, &sa, NULL);
-  write_file(argv[1], "ready\n");
-  for (i = 0; i < 3000 && g_ints == 0; i++)
+  say_ready(argv[1], pid);
+  for (i = 0; i < 3000 && g_count == 0; i++)
     tt_sleep_ms(10);
-  if (g_ints == 0)
+  if (g_count == 0)
     return 91;
   tt_sleep_ms(1000);
   return 0;
 }
 
 /* count_int LOG READY: SIGINT (Ctrl+C). */
-static int child_count_int(int argc, char **argv) { return count_signal(SIGINT, argc, argv); }
+static int child_count_int(int argc, char **argv) { return count_signal(SIGINT, 0, argc, argv); }
 
 /* count_quit LOG READY: SIGQUIT (Ctrl+\\). */
-static int child_count_quit(int argc, char **argv) { return count_signal(SIGQUIT, argc, argv); }
+static int child_count_quit(int argc, char **argv) { return count_signal(SIGQUIT, 0, argc, argv); }
 
-static volatile sig_atomic_t g_winch;
-
-static void on_winch(int sig) {
-  int saved = errno;
-  (void)sig;
-  g_winch++;
-  if (g_log >= 0)
-    (void)write(g_log, "W", 1);
-  errno = saved;
-}
-
-/* count_winch LOG READY: one "W" in LOG per SIGWINCH; one second after the
- * first, exit 0. */
+/* count_winch LOG READY: SIGWINCH. */
 static int child_count_winch(int argc, char **argv) {
-  struct sigaction sa;
-  int i;
-  if (argc < 2)
-    return 90;
-  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_winch;
-  sigaction(SIGWINCH, &sa, NULL);
-  write_file(argv[1], "ready\n");
-  for (i = 0; i < 3000 && g_winch == 0; i++)
-    tt_sleep_ms(10);
-  if (g_winch == 0)
-    return 91;
-  tt_sleep_ms(1000);
-  return 0;
+  return count_signal(SIGWINCH, 0, argc, argv);
 }
 
-static volatile sig_atomic_t g_hups;
+/* count_hup LOG READY: SIGHUP, its pid in READY. Writes nothing to the
+ * terminal. */
+static int child_count_hup(int argc, char **argv) { return count_signal(SIGHUP, 1, argc, argv); }
 
-static void on_hup(int sig) {
-  int saved = errno;
-  (void)sig;
-  g_hups++;
-  if (g_log >= 0)
-    (void)write(g_log, "H", 1);
-  errno = saved;
-}
-
-/* count_hup LOG READY: its pid in READY, one "H" in LOG per SIGHUP; one
- * second after the first, exit 0. Writes nothing to the terminal. */
-static int child_count_hup(int argc, char **argv) {
-  struct sigaction sa;
-  char pid[32];
+/* READY ("ready", or with pid the pid), then sleep up to 60 s. */
+static int sleep_ready(int pid, int argc, char **argv) {
   int i;
-  if (argc < 2)
+  if (argc < 1)
     return 90;
-  g_log = open(argv[0], O_WRONLY | O_CREAT | O_APPEND, 0644);
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_hup;
-  sigaction(SIGHUP, &sa, NULL);
-  snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-  write_file(argv[1], pid);
-  for (i = 0; i < 3000 && g_hups == 0; i++)
-    tt_sleep_ms(10);
-  if (g_hups == 0)
-    return 91;
-  tt_sleep_ms(1000);
-  return 0;
+  say_ready(argv[0], pid);
+  for (i = 0; i < 600; i++)
+    tt_sleep_ms(100);
+  return 92;
 }
 
 /* ignore_int READY: SIGINT ignored, sleep up to 60 s. */
 static int child_ignore_int(int argc, char **argv) {
-  int i;
-  if (argc < 1)
-    return 90;
   signal(SIGINT, SIG_IGN);
-  write_file(argv[0], "ready\n");
-  for (i = 0; i < 600; i++)
-    tt_sleep_ms(100);
-  return 92;
+  return sleep_ready(0, argc, argv);
 }
 
 /* plain READY: default dispositions, sleep up to 60 s. */
-static int child_plain(int argc, char **argv) {
-  int i;
-  if (argc < 1)
-    return 90;
-  write_file(argv[0], "ready\n");
-  for (i = 0; i < 600; i++)
-    tt_sleep_ms(100);
-  return 92;
-}
+static int child_plain(int argc, char **argv) { return sleep_ready(0, argc, argv); }
 
 /* pid READY: write the pid to READY, sleep up to 60 s. */
-static int child_pid(int argc, char **argv) {
-  char buf[32];
-  int i;
-  if (argc < 1)
-    return 90;
-  snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-  write_file(argv[0], buf);
-  for (i = 0; i < 600; i++)
-    tt_sleep_ms(100);
-  return 92;
-}
+static int child_pid(int argc, char **argv) { return sleep_ready(1, argc, argv); }
 
 /* die SIGNO: raise the signal with its default action. */
 static int child_die(int argc, char **argv) {
@@ -439,6 +378,18 @@ static void test_kill_term_forwarded(void **state) {
 /* Pseudo-terminal                                                          */
 /* ---------------------------------------------------------------------- */
 
+/* Ctrl+C on the terminal m of tether (pid), which must then die by
+ * SIGINT; closes m and removes the directory first. */
+static void ctrl_c_ends(pid_t pid, int m, char *out, size_t n, const char *what) {
+  int st;
+  assert_int_equal(write(m, "\003", 1), 1);
+  st = wait_status(pid, 20000, m, out, n);
+  close(m);
+  remove_dir();
+  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
+    fail_msg("%s: tether status 0x%x (want death by SIGINT); terminal: %s", what, st, out);
+}
+
 /* One Ctrl+C typed on the terminal: the child sees exactly one SIGINT
  * (the terminal sent it to tether's group; tether forwarded it once). With
  * --foreground the terminal sends it to the child's group itself and
@@ -550,12 +501,7 @@ static void test_pty_second_ctrl_c_kills(void **state) {
   tt_sleep_ms(500);
   assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* one Ctrl+C: still running */
   t0 = tether_now_ns();
-  assert_int_equal(write(m, "\003", 1), 1);
-  st = wait_status(pid, 20000, m, out, sizeof out);
-  close(m);
-  remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("second Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st, out);
+  ctrl_c_ends(pid, m, out, sizeof out, "second Ctrl+C");
   if (tether_now_ns() - t0 > 5000000000ull)
     fail_msg("second Ctrl+C: the tree took %llu ms to die",
              (unsigned long long)((tether_now_ns() - t0) / 1000000u));
@@ -566,19 +512,14 @@ static void test_pty_ctrl_c_dies_by_sigint(void **state) {
   char ready[128], out[4096] = "";
   char *argv[] = {(char *)TETHER_CLI, (char *)"run",   (char *)"--", (char *)tt_self(),
                   (char *)"--child",  (char *)"plain", ready,        NULL};
-  int m, st;
+  int m;
   pid_t pid;
   (void)state;
   make_dir();
   path_in(ready, sizeof ready, "ready");
   pid = start_in_pty(argv, &m);
   assert_true(wait_file(ready, 10000));
-  assert_int_equal(write(m, "\003", 1), 1);
-  st = wait_status(pid, 20000, m, out, sizeof out);
-  close(m);
-  remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("Ctrl+C: tether status 0x%x (want death by SIGINT); terminal: %s", st, out);
+  ctrl_c_ends(pid, m, out, sizeof out, "Ctrl+C");
 }
 
 /* The terminal is resized: SIGWINCH goes to its foreground group (tether),
@@ -619,60 +560,56 @@ static void test_pty_resize_once(void **state) {
   remove_dir();
 }
 
+/* In a fresh directory, start argv (its READY argument is ready, cap
+ * bytes) in a terminal (*m its master) and wait for the child's pid in
+ * READY (*child): tether's pid. */
+static pid_t start_pty_child(char *const argv[], char *ready, size_t cap, int *m, long *child) {
+  pid_t pid;
+  make_dir();
+  path_in(ready, cap, "ready");
+  pid = start_in_pty(argv, m);
+  assert_true(wait_file(ready, 10000));
+  *child = read_pid(ready);
+  assert_true(*child > 0);
+  return pid;
+}
+
 /* Linux: is pid stopped (state T)? */
-static int stopped(long pid) {
-  char path[64], buf[512];
-  const char *p;
-  ssize_t n;
-  int fd;
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  fd = open(path, O_RDONLY);
-  if (fd < 0)
-    return 0;
-  n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  p = strrchr(buf, ')');
-  return p != NULL && p[1] == ' ' && p[2] == 'T';
+static int stopped(long pid) { return tt_proc_state((pid_t)pid, NULL, NULL) == 'T'; }
+
+/* Wait up to tries x 10 ms for pid to stop or end (waitpid with
+ * WUNTRACED): 1 when it did (*st its status), else 0. */
+static int wait_stop(pid_t pid, int *st, int tries) {
+  int i;
+  for (i = 0; i < tries; i++) {
+    if (waitpid(pid, st, WNOHANG | WUNTRACED) == pid)
+      return 1;
+    tt_sleep_ms(10);
+  }
+  return 0;
 }
 
 /* Ctrl+Z stops the program and tether (the shell would see a stopped
  * job); SIGCONT continues both; Ctrl+C then ends them. */
 static void test_pty_ctrl_z(void **state) {
-  char ready[128], out[4096] = "", buf[32];
+  char ready[128], out[4096] = "";
   char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
                   (char *)"--child",  (char *)"pid", ready,        NULL};
   long child = 0;
-  int m, st = 0, i, fd;
-  ssize_t n;
+  int m, st = 0, i, n, got;
   pid_t pid;
   (void)state;
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
-  fd = open(ready, O_RDONLY);
-  n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  buf[n > 0 ? n : 0] = '\0';
-  child = atol(buf);
-  assert_true(child > 0);
+  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
   assert_int_equal(write(m, "\032", 1), 1); /* Ctrl+Z */
-  for (i = 0; i < 500; i++) {
-    if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
-      break;
-    tt_sleep_ms(10);
-  }
+  got = wait_stop(pid, &st, 500);
   /* SIGSTOP was sent to the child's group before tether stopped; the
    * child shows state T once it is scheduled. */
   for (n = 0; n < 500 && !stopped(child); n++)
     tt_sleep_ms(10);
-  if (i == 500 || !WIFSTOPPED(st) || !stopped(child)) {
+  if (!got || !WIFSTOPPED(st) || !stopped(child)) {
     drain(m, out, sizeof out);
     kill(pid, SIGKILL);
     fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d; terminal: %s", st, stopped(child), out);
@@ -682,12 +619,7 @@ static void test_pty_ctrl_z(void **state) {
     tt_sleep_ms(10);
   assert_false(stopped(child));
   assert_false(stopped(pid));
-  assert_int_equal(write(m, "\003", 1), 1);
-  st = wait_status(pid, 20000, m, out, sizeof out);
-  close(m);
-  remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("Ctrl+C after fg: tether status 0x%x; terminal: %s", st, out);
+  ctrl_c_ends(pid, m, out, sizeof out, "Ctrl+C after fg");
 }
 
 /* --foreground: Ctrl+Z reaches the program's group (the terminal's
@@ -714,12 +646,7 @@ static void test_pty_foreground_ctrl_z(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
-  child = read_pid(ready);
-  assert_true(child > 0);
+  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
   for (i = 0; i < 1000 && tcgetpgrp(m) != (pid_t)child; i++)
     tt_sleep_ms(10);
   if (tcgetpgrp(m) != (pid_t)child) {
@@ -728,12 +655,8 @@ static void test_pty_foreground_ctrl_z(void **state) {
              (long)tcgetpgrp(m), child);
   }
   assert_int_equal(write(m, "\032", 1), 1); /* Ctrl+Z */
-  for (i = 0; i < 1000; i++) {
-    if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
-      break;
-    tt_sleep_ms(10);
-  }
-  if (i == 1000 || !WIFSTOPPED(st) || !stopped(child) || !stopped(pid) || tcgetpgrp(m) != pid) {
+  if (!wait_stop(pid, &st, 1000) || !WIFSTOPPED(st) || !stopped(child) || !stopped(pid) ||
+      tcgetpgrp(m) != pid) {
     drain(m, out, sizeof out);
     kill(pid, SIGKILL);
     fail_msg("Ctrl+Z: tether status 0x%x, child stopped %d, foreground group %ld (tether "
@@ -748,12 +671,7 @@ static void test_pty_foreground_ctrl_z(void **state) {
     fail_msg("SIGCONT: child stopped %d, tether stopped %d, foreground group %ld (child %ld)",
              stopped(child), stopped(pid), (long)tcgetpgrp(m), child);
   }
-  assert_int_equal(write(m, "\003", 1), 1);
-  st = wait_status(pid, 20000, m, out, sizeof out);
-  close(m);
-  remove_dir();
-  if (st == -1 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGINT)
-    fail_msg("Ctrl+C after fg: tether status 0x%x; terminal: %s", st, out);
+  ctrl_c_ends(pid, m, out, sizeof out, "Ctrl+C after fg");
 }
 
 /* Read a small file into buf ("" if absent). */
@@ -915,12 +833,7 @@ static void test_pty_background_read_stops(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
-  child = read_pid(ready);
-  assert_true(child > 0);
+  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
   for (i = 0; i < 1000 && !stopped(child); i++)
     tt_sleep_ms(10);
   drain(m, out, sizeof out);

@@ -69,13 +69,10 @@ static void wd_disarm(void) {
 
 /* Start this executable as a child running scenario `name`. */
 static tether_child *spawn_self(const char *name, const tether_spawn_options *o) {
-  const char *argv[4];
+  const char *argv[7];
   tether_child *c = NULL;
   int attempt;
-  argv[0] = tt_self();
-  argv[1] = "--child";
-  argv[2] = name;
-  argv[3] = NULL;
+  tt_child_argv(argv, name, NULL, NULL, NULL);
   for (attempt = 0;; attempt++) {
     int r = tether_spawn(&c, argv, o);
     /* Wine 8 occasionally fails CreateProcessW with ERROR_INTERNAL_ERROR

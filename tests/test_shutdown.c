@@ -9,6 +9,7 @@
  * tethered child whose stdout is a pipe, reads its progress lines and
  * checks how it ended.
  */
+#include <signal.h> /* SIGINT, SIGTERM: the events' names in the helpers on every system */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +21,7 @@
 #include <windows.h>
 #include "win32_seam.h"
 #else
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -37,13 +36,8 @@
 typedef st_run run;
 
 static void run_start(run *r, const char *scenario, const char *a1, const char *a2) {
-  const char *argv[6];
-  argv[0] = tt_self();
-  argv[1] = "--child";
-  argv[2] = scenario;
-  argv[3] = a1;
-  argv[4] = a1 != NULL ? a2 : NULL;
-  argv[5] = NULL;
+  const char *argv[7];
+  tt_child_argv(argv, scenario, a1, a2, NULL);
   assert_tether_ok(st_start(r, argv));
 }
 
@@ -86,6 +80,28 @@ static void expect_raw(const tether_exit *st, uint32_t raw) {
     fail_msg("expected exit code 0x%lx, got 0x%lx", (unsigned long)raw, (unsigned long)st->raw);
 }
 #endif
+
+/* Start the policy scenario in mode and wait for its "ready". */
+static void run_policy(run *r, const char *mode) {
+  run_start(r, "policy", mode, NULL);
+  run_expect(r, "ready", 10000);
+}
+
+/* End the run by the event its scenario waits for (POSIX: signo sent to
+ * it; Windows: the Ctrl+C the scenario fires itself): within ms, it must
+ * end like that event. */
+static void run_end_like_event(run *r, int signo, int ms) {
+  tether_exit st;
+#ifndef _WIN32
+  run_kill(r, signo);
+  st = run_end(r, ms);
+  expect_signal(&st, signo);
+#else
+  (void)signo;
+  st = run_end(r, ms);
+  expect_raw(&st, STATUS_CTRL_C);
+#endif
+}
 
 /* ------------------------------------------------------------------------ */
 /* Child scenarios                                                          */
@@ -226,6 +242,19 @@ static void sc_print_cause(tether_token *t) {
       c.reason != NULL ? c.reason : "-");
 }
 
+/* The event reaches the scenario (Windows: fired here, as nothing can send
+ * it), which waits up to 20 s for the cancellation and prints its cause:
+ * 1, or 0 when it never came. */
+static int sc_cancelled_by_event(tether_token *t) {
+#ifdef _WIN32
+  sc_fire(CTRL_C_EVENT);
+#endif
+  if (sc_wait_cancelled(t, 20000) != 1)
+    return 0;
+  sc_print_cause(t);
+  return 1;
+}
+
 /* policy MODE: second | grace | swallow | force1 */
 static int sc_policy(int argc, char **argv) {
   tether_shutdown_options o;
@@ -248,12 +277,8 @@ static int sc_policy(int argc, char **argv) {
   }
   t = tether_shutdown_token(s);
   say("ready\n");
-#ifdef _WIN32
-  sc_fire(CTRL_C_EVENT);
-#endif
-  if (sc_wait_cancelled(t, 20000) != 1)
+  if (!sc_cancelled_by_event(t))
     return 91;
-  sc_print_cause(t);
   if (strcmp(mode, "swallow") == 0) {
 #ifdef _WIN32
     sc_fire(CTRL_C_EVENT);
@@ -285,12 +310,8 @@ static int sc_main_run(tether_token *t, void *userdata) {
     sc_print_cause(t);
     return 9;
   }
-#ifdef _WIN32
-  sc_fire(CTRL_C_EVENT);
-#endif
-  if (sc_wait_cancelled(t, 20000) != 1)
+  if (!sc_cancelled_by_event(t))
     return 91;
-  sc_print_cause(t);
   return 5; /* graceful; tether_main still exits like the event */
 }
 
@@ -633,48 +654,25 @@ static void test_token_tree(void **state) {
   tether_token_free(side);
 }
 
-static int handle_ready(tether_os_handle h, int ms) {
-#ifdef _WIN32
-  return WaitForSingleObject((HANDLE)h, (DWORD)ms) == WAIT_OBJECT_0;
-#else
-  struct pollfd p;
-  p.fd = h;
-  p.events = POLLIN;
-  return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
-#endif
-}
-
 typedef struct canceller {
   tether_token *t;
   int delay_ms;
   int close;
 } canceller;
 
-#ifdef _WIN32
-static DWORD WINAPI canceller_main(LPVOID arg)
-#else
-static void *canceller_main(void *arg)
-#endif
-{
+static void canceller_main(void *arg) {
   canceller *k = (canceller *)arg;
   tt_sleep_ms(k->delay_ms);
   if (k->close)
     (void)tether_token_close(k->t);
   else
     (void)tether_token_cancel(k->t, 5, "from a thread");
-  return 0;
 }
 
 static void start_canceller(canceller *k) {
-#ifdef _WIN32
-  HANDLE h = CreateThread(NULL, 0, canceller_main, k, 0, NULL);
-  assert_non_null(h);
-  CloseHandle(h);
-#else
-  pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, canceller_main, k), 0);
-  pthread_detach(t);
-#endif
+  tt_thread *t = tt_thread_start(canceller_main, k);
+  assert_non_null(t);
+  tt_thread_detach(t);
 }
 
 static void test_token_handle_and_wait(void **state) {
@@ -686,19 +684,19 @@ static void test_token_handle_and_wait(void **state) {
   h = tether_token_handle(t);
   assert_true(h != invalid);
   assert_true(tether_token_handle(t) == h); /* one handle per token */
-  assert_false(handle_ready(h, 0));
+  assert_false(tt_handle_ready(h, 0));
   k.t = t;
   k.delay_ms = 100;
   k.close = 0;
   start_canceller(&k);
   assert_int_equal(tether_token_wait(t, 10000), 1);
-  assert_true(handle_ready(h, 5000));
-  assert_true(handle_ready(h, 0)); /* stays ready */
+  assert_true(tt_handle_ready(h, 5000));
+  assert_true(tt_handle_ready(h, 0)); /* stays ready */
   tether_token_free(t);
   /* Created after the cancellation: ready at once. */
   assert_tether_ok(tether_token_new(&u, NULL));
   assert_tether_ok(tether_token_cancel(u, 0, NULL));
-  assert_true(handle_ready(tether_token_handle(u), 0));
+  assert_true(tt_handle_ready(tether_token_handle(u), 0));
   tether_token_free(u);
   /* Closed by another thread while waiting: ECLOSED. */
   assert_tether_ok(tether_token_new(&u, NULL));
@@ -851,11 +849,9 @@ static void test_policy_bad_input(void **state) {
  * included); second: the process dies at once, like the event. */
 static void test_policy_second_forces(void **state) {
   run r;
-  tether_exit st;
   uint64_t t0;
   (void)state;
-  run_start(&r, "policy", "second", NULL);
-  run_expect(&r, "ready", 10000);
+  run_policy(&r, "second");
 #ifndef _WIN32
   {
     char want[96];
@@ -865,16 +861,11 @@ static void test_policy_second_forces(void **state) {
     run_expect(&r, want, 10000);
   }
   run_expect(&r, "cleaning up", 10000);
-  t0 = tether_now_ns();
-  run_kill(&r, SIGINT);
-  st = run_end(&r, 10000);
-  expect_signal(&st, SIGINT);
 #else
   run_expect(&r, "cancelled source 1 kind 1 code 0 pid -1", 10000);
-  t0 = tether_now_ns();
-  st = run_end(&r, 10000);
-  expect_raw(&st, STATUS_CTRL_C);
 #endif
+  t0 = tether_now_ns();
+  run_end_like_event(&r, SIGINT, 10000);
   assert_true((tether_now_ns() - t0) / 1000000u < 5000u); /* not the 20 s */
   assert_non_null(strstr(r.out, "action 1 kind 1"));      /* STARTED */
   assert_non_null(strstr(r.out, "action 3 kind 1"));      /* FORCED */
@@ -886,8 +877,7 @@ static void test_policy_grace_timer(void **state) {
   uint64_t t0;
   unsigned ms;
   (void)state;
-  run_start(&r, "policy", "grace", NULL);
-  run_expect(&r, "ready", 10000);
+  run_policy(&r, "grace");
   t0 = tether_now_ns();
 #ifndef _WIN32
   run_kill(&r, SIGTERM);
@@ -910,8 +900,7 @@ static void test_policy_swallow(void **state) {
   run r;
   tether_exit st;
   (void)state;
-  run_start(&r, "policy", "swallow", NULL);
-  run_expect(&r, "ready", 10000);
+  run_policy(&r, "swallow");
 #ifndef _WIN32
   run_kill(&r, SIGINT);
   run_expect(&r, "cancelled", 10000);
@@ -927,18 +916,9 @@ static void test_policy_swallow(void **state) {
 
 static void test_policy_force_on_first(void **state) {
   run r;
-  tether_exit st;
   (void)state;
-  run_start(&r, "policy", "force1", NULL);
-  run_expect(&r, "ready", 10000);
-#ifndef _WIN32
-  run_kill(&r, SIGTERM);
-  st = run_end(&r, 10000);
-  expect_signal(&st, SIGTERM);
-#else
-  st = run_end(&r, 10000);
-  expect_raw(&st, STATUS_CTRL_C);
-#endif
+  run_policy(&r, "force1");
+  run_end_like_event(&r, SIGTERM, 10000);
   assert_null(strstr(r.out, "cleaning up"));
 }
 
@@ -955,14 +935,7 @@ static void test_main_exit_status(void **state) {
   assert_non_null(strstr(r.out, "cancelled source 2 kind 0 code 4 pid 0 reason work is done"));
   run_start(&r, "main", "event", NULL);
   run_expect(&r, "ready", 10000);
-#ifndef _WIN32
-  run_kill(&r, SIGINT);
-  st = run_end(&r, 10000);
-  expect_signal(&st, SIGINT); /* graceful, and the shell still sees SIGINT */
-#else
-  st = run_end(&r, 10000);
-  expect_raw(&st, STATUS_CTRL_C);
-#endif
+  run_end_like_event(&r, SIGINT, 10000); /* graceful, and the shell still sees SIGINT */
   assert_non_null(strstr(r.out, "cancelled source 1 kind 1"));
 }
 

@@ -63,31 +63,6 @@ static int child_cwd(int argc, char **argv) {
   return 0;
 }
 
-static int child_cat(int argc, char **argv) {
-  char buf[256];
-  ssize_t n;
-  (void)argc;
-  (void)argv;
-  while ((n = read(0, buf, sizeof(buf))) > 0)
-    if (write(1, buf, (size_t)n) != n)
-      return 1;
-  return 0;
-}
-
-static void sleep_forever(void) {
-  for (;;)
-    pause();
-}
-
-static int child_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  printf("ready %ld\n", (long)getpid());
-  fflush(stdout);
-  sleep_forever();
-  return 0;
-}
-
 /* Fork a grandchild that sleeps (optionally in a session of its own), print
  * both pids, then sleep. */
 static int tree(int escape) {
@@ -97,11 +72,11 @@ static int tree(int escape) {
   if (g == 0) {
     if (escape)
       (void)setsid();
-    sleep_forever();
+    tt_sleep_forever();
   }
   printf("tree %ld %ld\n", (long)getpid(), (long)g);
   fflush(stdout);
-  sleep_forever();
+  tt_sleep_forever();
   return 0;
 }
 
@@ -123,7 +98,7 @@ static int child_orphan(int argc, char **argv) {
   (void)argc;
   (void)argv;
   if (g == 0)
-    sleep_forever();
+    tt_sleep_forever();
   printf("tree %ld %ld\n", (long)getpid(), (long)g);
   fflush(stdout);
   return 0;
@@ -217,7 +192,7 @@ static int child_where(int argc, char **argv) {
 static int child_middle(int argc, char **argv) {
   const char *how = argc > 0 ? argv[0] : "wait";
   const char *scen = argc > 1 ? argv[1] : "tree";
-  const char *cargv[4];
+  const char *cargv[7];
   tether_spawn_options o;
   tether_child *c;
   char line[128];
@@ -227,10 +202,7 @@ static int child_middle(int argc, char **argv) {
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (strcmp(scen, "escape") == 0)
     o.flags |= TETHER_SPAWN_CATCH_ESCAPEES;
-  cargv[0] = tt_self();
-  cargv[1] = "--child";
-  cargv[2] = scen;
-  cargv[3] = NULL;
+  tt_child_argv(cargv, scen, NULL, NULL, NULL);
   r = tether_spawn(&c, cargv, &o);
   if (r < 0)
     return 10;
@@ -248,7 +220,7 @@ static int child_middle(int argc, char **argv) {
     exit(0); /* without freeing: the tether must hold anyway */
   if (strcmp(how, "abort") == 0)
     abort();
-  sleep_forever();
+  tt_sleep_forever();
   return 0;
 }
 
@@ -257,10 +229,11 @@ static int child_middle(int argc, char **argv) {
  * does not bind root, so as root this first becomes "nobody". Exit codes
  * name the step that went wrong. */
 static int child_nproc(int argc, char **argv) {
-  const char *v[4];
+  static const int want[3] = {TETHER_EAGAIN, TETHER_EAGAIN, 0};
+  const char *v[7];
   struct rlimit rl;
   tether_child *c = NULL;
-  int r;
+  int r, step;
   (void)argc;
   (void)argv;
   if (geteuid() == 0) {
@@ -268,38 +241,22 @@ static int child_nproc(int argc, char **argv) {
     if (pw == NULL || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
       return 50;
   }
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "exit";
-  v[3] = NULL;
+  tt_child_argv(v, "exit", NULL, NULL, NULL);
   if (getrlimit(RLIMIT_NPROC, &rl) != 0)
     return 51;
-  /* 1: not even the keeper can be forked. */
-  rl.rlim_cur = 1;
-  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
-    return 52;
-  r = tether_spawn(&c, v, NULL);
-  if (r != TETHER_EAGAIN || c != NULL) {
-    printf("step 1: %s\n", tether_err_name(r));
-    return 53;
-  }
-  /* 2: the keeper starts, the child cannot: the error comes back. */
-  rl.rlim_cur = 2;
-  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
-    return 54;
-  r = tether_spawn(&c, v, NULL);
-  if (r != TETHER_EAGAIN || c != NULL) {
-    printf("step 2: %s\n", tether_err_name(r));
-    return 55;
-  }
-  /* Room again: works (the keeper takes the program's limits each time). */
-  rl.rlim_cur = rl.rlim_max;
-  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
-    return 56;
-  r = tether_spawn(&c, v, NULL);
-  if (r != 0) {
-    printf("step 3: %s\n", tether_err_name(r));
-    return 57;
+  /* Step 1, limit 1: not even the keeper can be forked. 2, limit 2: the
+   * keeper starts, the child cannot: the error comes back. 3, room again:
+   * works (the keeper takes the program's limits each time). Exit codes
+   * 52 + 2 x (step - 1): setrlimit failed; one more: the spawn's answer. */
+  for (step = 0; step < 3; step++) {
+    rl.rlim_cur = step < 2 ? (rlim_t)(step + 1) : rl.rlim_max;
+    if (setrlimit(RLIMIT_NPROC, &rl) != 0)
+      return 52 + 2 * step;
+    r = tether_spawn(&c, v, NULL);
+    if (r != want[step] || (r != 0 && c != NULL)) {
+      printf("step %d: %s\n", step + 1, tether_err_name(r));
+      return 53 + 2 * step;
+    }
   }
   if (tether_child_wait(c, 10000, NULL) != 1)
     return 58;
@@ -320,17 +277,14 @@ static int child_ids(int argc, char **argv) {
  * its first spawn: later children must get the new identity and priority,
  * not the keeper's. */
 static int child_identity(int argc, char **argv) {
-  const char *v[4];
+  const char *v[7];
   tether_spawn_options o;
   tether_child *c;
   char got[128], want[128];
   FILE *f;
   (void)argc;
   (void)argv;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "ids";
-  v[3] = NULL;
+  tt_child_argv(v, "ids", NULL, NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   if (tether_spawn(&c, v, &o) != 0) /* the keeper starts here */
@@ -364,60 +318,6 @@ static int child_identity(int argc, char **argv) {
 /* Helpers                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static void self_argv(const char **v, const char *scen, const char *a1, const char *a2,
-                      const char *a3) {
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = scen;
-  v[3] = a1;
-  v[4] = a1 != NULL ? a2 : NULL;
-  v[5] = a1 != NULL && a2 != NULL ? a3 : NULL;
-  v[6] = NULL;
-}
-
-/* The state letter of /proc/<p>/stat: 0 when p is gone, '?' when it
- * cannot be read. */
-static char proc_state(pid_t p) {
-  char path[64], buf[512], *q, st;
-  int fd;
-  ssize_t n;
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
-  fd = open(path, O_RDONLY);
-  if (fd < 0)
-    return kill(p, 0) == 0 ? '?' : 0;
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  q = strrchr(buf, ')');
-  if (q == NULL || sscanf(q + 1, " %c", &st) != 1)
-    return '?';
-  return st;
-}
-
-static int alive(pid_t p) {
-  /* A zombie still "exists" for kill(); look at its state instead. */
-  char st;
-  if (kill(p, 0) != 0)
-    return 0;
-  st = proc_state(p);
-  return st != 0 && st != 'Z' && st != 'X';
-}
-
-/* Wait up to ms for p to be gone; returns the milliseconds it took, or -1. */
-static long gone_within(pid_t p, long ms) {
-  uint64_t t0 = tether_now_ns();
-  for (;;) {
-    uint64_t dt = (tether_now_ns() - t0) / 1000000u;
-    if (!alive(p))
-      return (long)dt;
-    if ((long)dt > ms)
-      return -1;
-    tt_sleep_ms(1);
-  }
-}
-
 static tether_child *spawn_self(const char *scen, const char *a1, int pipe_out) {
   const char *v[7];
   tether_spawn_options o;
@@ -425,7 +325,7 @@ static tether_child *spawn_self(const char *scen, const char *a1, int pipe_out) 
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (pipe_out)
     o.stdio[1].mode = TETHER_STDIO_PIPE;
-  self_argv(v, scen, a1, NULL, NULL);
+  tt_child_argv(v, scen, a1, NULL, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   assert_non_null(c);
   return c;
@@ -487,7 +387,7 @@ static void test_argv_and_stdio_pipes(void **state) {
   /* stdin pipe: what we write comes back; EOF by closing our end. */
   {
     const char *cv[7];
-    self_argv(cv, "cat", NULL, NULL, NULL);
+    tt_child_argv(cv, "cat", NULL, NULL, NULL);
     tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[0].mode = TETHER_STDIO_PIPE;
     o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -507,7 +407,7 @@ static void test_argv_and_stdio_pipes(void **state) {
     char path[] = "/tmp/tether-spawn-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    self_argv(cv, "args", "to-file", NULL, NULL);
+    tt_child_argv(cv, "args", "to-file", NULL, NULL);
     tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[1].mode = TETHER_STDIO_HANDLE;
     o.stdio[1].handle = fd;
@@ -534,7 +434,7 @@ static void test_environment_and_cwd(void **state) {
   (void)state;
   assert_int_equal(setenv("TETHER_GONE", "x", 1), 0);
   assert_int_equal(setenv("TETHER_KEPT", "k", 1), 0);
-  self_argv(v, "env", "TETHER_A", "TETHER_B", "TETHER_GONE");
+  tt_child_argv(v, "env", "TETHER_A", "TETHER_B", "TETHER_GONE");
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.env_set = set;
   o.env_unset = unset;
@@ -544,7 +444,7 @@ static void test_environment_and_cwd(void **state) {
   assert_string_equal(out, "TETHER_A=again\nTETHER_B=two\nTETHER_GONE=(unset)\n");
   tether_child_free(c);
 
-  self_argv(v, "env", "TETHER_KEPT", "TETHER_B", NULL);
+  tt_child_argv(v, "env", "TETHER_KEPT", "TETHER_B", NULL);
   o.flags = TETHER_SPAWN_CLEAR_ENV;
   o.env_unset = NULL;
   assert_tether_ok(tether_spawn(&c, v, &o));
@@ -552,7 +452,7 @@ static void test_environment_and_cwd(void **state) {
   assert_string_equal(out, "TETHER_KEPT=(unset)\nTETHER_B=two\n");
   tether_child_free(c);
 
-  self_argv(v, "cwd", NULL, NULL, NULL);
+  tt_child_argv(v, "cwd", NULL, NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = "/";
   o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -593,7 +493,7 @@ static void test_spawn_errors_are_synchronous(void **state) {
   }
   unlink(path);
   /* Bad working directory. */
-  self_argv(v, "exit", "0", NULL, NULL);
+  tt_child_argv(v, "exit", "0", NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.cwd = "/nonexistent-dir";
   assert_tether_err(tether_spawn(&c, v, &o), TETHER_ENOENT);
@@ -695,10 +595,10 @@ static void test_kill_on_close(void **state) {
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(sscanf(line, "tree %ld %ld", &cp, &gp), 2);
   assert_int_equal(cp, tether_child_pid(c));
-  assert_true(alive((pid_t)cp) && alive((pid_t)gp));
+  assert_true(tt_alive((pid_t)cp) && tt_alive((pid_t)gp));
   tether_child_free(c);
-  ms1 = gone_within((pid_t)cp, 2000);
-  ms2 = gone_within((pid_t)gp, 2000);
+  ms1 = tt_gone_within((pid_t)cp, 2000);
+  ms2 = tt_gone_within((pid_t)gp, 2000);
   print_message("close: child gone in %ld ms, grandchild in %ld ms\n", ms1, ms2);
   assert_true(ms1 >= 0 && ms1 <= 100);
   assert_true(ms2 >= 0 && ms2 <= 100);
@@ -707,32 +607,14 @@ static void test_kill_on_close(void **state) {
 /* Start `self --child middle HOW SCEN` with a plain fork+exec, read the
  * tree's pids it reports; *go is its stdin: one byte lets it go on. */
 static pid_t start_middle(const char *how, const char *scen, long *cp, long *gp, int *go) {
+  const char *args[] = {"middle", how, scen, NULL};
   int p[2], g[2];
   pid_t m;
   char line[128];
   assert_int_equal(pipe(p), 0);
   assert_int_equal(pipe(g), 0);
-  m = fork();
+  m = tt_fork_child(p, g, args);
   assert_true(m >= 0);
-  if (m == 0) {
-    const char *v[6];
-    dup2(p[1], 1);
-    dup2(g[0], 0);
-    close(p[0]);
-    close(p[1]);
-    close(g[0]);
-    close(g[1]);
-    v[0] = tt_self();
-    v[1] = "--child";
-    v[2] = "middle";
-    v[3] = how;
-    v[4] = scen;
-    v[5] = NULL;
-    execv(tt_self(), (char *const *)v);
-    _exit(127);
-  }
-  close(p[1]);
-  close(g[0]);
   *go = g[1];
   tt_read_line(p[0], line, sizeof(line));
   close(p[0]);
@@ -744,15 +626,15 @@ static void check_parent_death(const char *how, const char *scen, int signo) {
   long cp, gp, ms1, ms2;
   int st, go;
   pid_t m = start_middle(how, scen, &cp, &gp, &go);
-  assert_true(alive((pid_t)cp) && alive((pid_t)gp));
+  assert_true(tt_alive((pid_t)cp) && tt_alive((pid_t)gp));
   if (signo != 0)
     assert_int_equal(kill(m, signo), 0);
   else
     assert_int_equal(write(go, "g", 1), 1);
   close(go);
   assert_int_equal(waitpid(m, &st, 0), m);
-  ms1 = gone_within((pid_t)cp, 3000);
-  ms2 = gone_within((pid_t)gp, 3000);
+  ms1 = tt_gone_within((pid_t)cp, 3000);
+  ms2 = tt_gone_within((pid_t)gp, 3000);
   print_message("parent %s%s (%s): child gone in %ld ms, grandchild in %ld ms\n", how,
                 signo == SIGKILL ? "+SIGKILL" : "", scen, ms1, ms2);
   if (ms2 < 0)
@@ -800,9 +682,24 @@ static void test_thread_trap(void **state) {
   assert_non_null(c);
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   tt_sleep_ms(300);
-  assert_true(alive((pid_t)tether_child_pid(c)));
+  assert_true(tt_alive((pid_t)tether_child_pid(c)));
   assert_int_equal(tether_child_wait(c, 0, NULL), 0);
   tether_child_free(c);
+}
+
+/* Spawn `<self> --child scen` with flags, its stdout on a pipe, and read
+ * that to its end into out. */
+static tether_child *spawn_read(const char *scen, unsigned flags, char *out, size_t cap) {
+  tether_child *c = NULL;
+  tether_spawn_options o;
+  const char *v[7];
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  o.flags = flags;
+  tt_child_argv(v, scen, NULL, NULL, NULL);
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  tt_read_all(tether_child_stdio(c, 1), out, cap);
+  return c;
 }
 
 /* The child gets stdio only and an empty mask; a signal this process
@@ -810,9 +707,6 @@ static void test_thread_trap(void **state) {
  * TETHER_SPAWN_RESET_SIGNALS; a handled one starts at its default. */
 static void check_inherit(unsigned flags, const char *want) {
   tether_channel *ch;
-  tether_child *c = NULL;
-  tether_spawn_options o;
-  const char *v[7];
   char out[2048];
   sigset_t block, old;
   struct sigaction ign, oldign;
@@ -827,13 +721,7 @@ static void check_inherit(unsigned flags, const char *want) {
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
   assert_int_equal(sigaction(SIGUSR2, &ign, &oldign), 0);
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.stdio[1].mode = TETHER_STDIO_PIPE;
-  o.flags = flags;
-  self_argv(v, "inherit", NULL, NULL, NULL);
-  assert_tether_ok(tether_spawn(&c, v, &o));
-  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
-  tether_child_free(c);
+  tether_child_free(spawn_read("inherit", flags, out, sizeof(out)));
   assert_int_equal(sigaction(SIGUSR2, &oldign, NULL), 0);
   assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
   close(extra[0]);
@@ -860,17 +748,10 @@ static void test_child_inherits_nothing(void **state) {
  * process group of its own in this session, ignoring the terminal's
  * signals (docs/children.md). */
 static void check_where(unsigned flags) {
-  tether_child *c = NULL;
-  tether_spawn_options o;
-  const char *v[7];
+  tether_child *c;
   char out[512];
   long sid = -1, pg = -1, pp = -1, ppg = -1, psid = -1;
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.stdio[1].mode = TETHER_STDIO_PIPE;
-  o.flags = flags;
-  self_argv(v, "where", NULL, NULL, NULL);
-  assert_tether_ok(tether_spawn(&c, v, &o));
-  tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
+  c = spawn_read("where", flags, out, sizeof(out));
   assert_int_equal(tether_child_wait(c, 10000, NULL), 1);
   assert_int_equal(
       sscanf(out, "sid %ld pgrp %ld ppid %ld ppgrp %ld psid %ld", &sid, &pg, &pp, &ppg, &psid), 5);
@@ -923,7 +804,7 @@ static void check_stop(const char *ign1, const char *ign2, int expect_step, int 
   steps[1].timeout_ms = ign2 != NULL ? 500 : 15000;
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
-  self_argv(v, "stoppable", ign1, ign2, NULL);
+  tt_child_argv(v, "stoppable", ign1, ign2, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_string_equal(line, "ready");
@@ -952,9 +833,9 @@ static void test_stop_resumes_stopped_tree(void **state) {
   (void)state;
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(kill(-(pid_t)tether_child_pid(c), SIGSTOP), 0);
-  for (i = 0; i < 1000 && proc_state((pid_t)tether_child_pid(c)) != 'T'; i++)
+  for (i = 0; i < 1000 && tt_proc_state((pid_t)tether_child_pid(c), NULL, NULL) != 'T'; i++)
     tt_sleep_ms(5);
-  if (proc_state((pid_t)tether_child_pid(c)) != 'T') {
+  if (tt_proc_state((pid_t)tether_child_pid(c), NULL, NULL) != 'T') {
     tether_child_free(c);
     tt_skip("cannot see the stopped state in /proc here");
   }
@@ -974,12 +855,13 @@ static void test_stop_resumes_stopped_tree(void **state) {
 static void wait_state(pid_t a, pid_t b, int stopped) {
   int i;
   for (i = 0; i < 2000; i++) {
-    if ((proc_state(a) == 'T') == stopped && (proc_state(b) == 'T') == stopped)
+    if ((tt_proc_state(a, NULL, NULL) == 'T') == stopped &&
+        (tt_proc_state(b, NULL, NULL) == 'T') == stopped)
       return;
     tt_sleep_ms(5);
   }
-  fail_msg("states after 10 s: child '%c', peer '%c', want %s", proc_state(a), proc_state(b),
-           stopped ? "stopped" : "running");
+  fail_msg("states after 10 s: child '%c', peer '%c', want %s", tt_proc_state(a, NULL, NULL),
+           tt_proc_state(b, NULL, NULL), stopped ? "stopped" : "running");
 }
 
 static void test_signal_native(void **state) {
@@ -997,7 +879,7 @@ static void test_signal_native(void **state) {
   assert_int_equal(posix_spawnattr_setpgroup(&attr, 0), 0);
   assert_int_equal(posix_spawnp(&peer, "sleep", NULL, &attr, peer_argv, environ), 0);
   posix_spawnattr_destroy(&attr);
-  if (proc_state(cp) == 0 || proc_state(cp) == '?') {
+  if (tt_proc_state(cp, NULL, NULL) == 0 || tt_proc_state(cp, NULL, NULL) == '?') {
     (void)kill(-peer, SIGKILL);
     (void)waitpid(peer, NULL, 0);
     tether_child_free(c);
@@ -1151,8 +1033,8 @@ static void test_child_event_on_channel(void **state) {
   assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.channel = ch;
-  self_argv(v1, "exit", "3", NULL, NULL);
-  self_argv(v2, "exit", "4", NULL, NULL);
+  tt_child_argv(v1, "exit", "3", NULL, NULL);
+  tt_child_argv(v2, "exit", "4", NULL, NULL);
   assert_tether_ok(tether_spawn(&c1, v1, &o));
   assert_tether_ok(tether_spawn(&c2, v2, &o));
   while (got < 2) {
@@ -1199,7 +1081,7 @@ static void test_detached_survives(void **state) {
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_DETACHED;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
-  self_argv(v, "sleep", NULL, NULL, NULL);
+  tt_child_argv(v, "sleep", NULL, NULL, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(sscanf(line, "ready %ld", &pid), 1);
@@ -1208,10 +1090,10 @@ static void test_detached_survives(void **state) {
   assert_tether_err(tether_child_stop(c, NULL, 0, NULL), TETHER_ENOTSUP);
   tether_child_free(c);
   tt_sleep_ms(100);
-  assert_true(alive((pid_t)pid)); /* not killed on close */
+  assert_true(tt_alive((pid_t)pid)); /* not killed on close */
   assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
   /* tether's waiter thread reaps it */
-  assert_true(gone_within((pid_t)pid, 5000) >= 0);
+  assert_true(tt_gone_within((pid_t)pid, 5000) >= 0);
 }
 
 static void test_descriptor_exhaustion(void **state) {
@@ -1221,7 +1103,7 @@ static void test_descriptor_exhaustion(void **state) {
   tether_child *c = NULL;
   const char *v[7];
   (void)state;
-  self_argv(v, "exit", "0", NULL, NULL);
+  tt_child_argv(v, "exit", "0", NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   /* Make sure the keeper runs (its descriptors are not in our count). */
@@ -1249,45 +1131,22 @@ static void test_descriptor_exhaustion(void **state) {
   tether_child_free(c);
 }
 
-static void test_process_exhaustion(void **state) {
+static void run_scenario_ok(const char *scen) {
+  const char *args[] = {scen, NULL};
   pid_t m;
   int st = 0;
-  (void)state;
-  if (tt_nobody_cannot_run() != NULL)
-    tt_skip(tt_nobody_cannot_run());
-  m = fork();
+  m = tt_fork_child(NULL, NULL, args);
   assert_true(m >= 0);
-  if (m == 0) {
-    const char *v[4];
-    v[0] = tt_self();
-    v[1] = "--child";
-    v[2] = "nproc";
-    v[3] = NULL;
-    execv(tt_self(), (char *const *)v);
-    _exit(127);
-  }
   assert_int_equal(waitpid(m, &st, 0), m);
   assert_true(WIFEXITED(st));
   assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-static void run_scenario_ok(const char *scen) {
-  pid_t m;
-  int st = 0;
-  m = fork();
-  assert_true(m >= 0);
-  if (m == 0) {
-    const char *v[4];
-    v[0] = tt_self();
-    v[1] = "--child";
-    v[2] = scen;
-    v[3] = NULL;
-    execv(tt_self(), (char *const *)v);
-    _exit(127);
-  }
-  assert_int_equal(waitpid(m, &st, 0), m);
-  assert_true(WIFEXITED(st));
-  assert_int_equal(WEXITSTATUS(st), 0);
+static void test_process_exhaustion(void **state) {
+  (void)state;
+  if (tt_nobody_cannot_run() != NULL)
+    tt_skip(tt_nobody_cannot_run());
+  run_scenario_ok("nproc");
 }
 
 static void test_identity_of_the_moment(void **state) {
@@ -1304,7 +1163,7 @@ static void test_many_children(void **state) {
   int i;
   long fds = tt_open_fd_count();
   (void)state;
-  self_argv(v, "exit", "7", NULL, NULL);
+  tt_child_argv(v, "exit", "7", NULL, NULL);
   for (i = 0; i < N; i++)
     assert_tether_ok(tether_spawn(&c[i], v, NULL));
   for (i = 0; i < N; i++) {
@@ -1374,7 +1233,7 @@ int64_t tether__guard_pid(void); /* private seam (posix/guard.h) */
  * end without freeing anything: the guard must kill the child's group and
  * nothing else. */
 static int child_forge(int argc, char **argv) {
-  const char *v[4];
+  const char *v[7];
   tether_spawn_options so;
   tether_child *c = NULL;
   pid_t stranger;
@@ -1382,10 +1241,7 @@ static int child_forge(int argc, char **argv) {
   if (argc < 1)
     return 2;
   stranger = (pid_t)atol(argv[0]);
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "sleep";
-  v[3] = NULL;
+  tt_child_argv(v, "sleep", NULL, NULL, NULL);
   tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.stdio[1].mode = TETHER_STDIO_NULL; /* its "ready" is not our line */
   if ((fd = tether_spawn(&c, v, &so)) != 0) {
@@ -1449,28 +1305,15 @@ static void test_guard_kills_only_its_own(void **state) {
   {
     pid_t stranger = start_stranger(), m;
     char arg[32], line[64];
-    const char *v[5];
+    const char *args[] = {"forge", arg, NULL};
     int p[2], st, sent = 0;
     long child = -1, ms, gms;
     long long guard = -1;
     assert_true(stranger > 0);
     snprintf(arg, sizeof(arg), "%ld", (long)stranger);
     assert_int_equal(pipe(p), 0);
-    m = fork();
+    m = tt_fork_child(p, NULL, args);
     assert_true(m >= 0);
-    if (m == 0) {
-      dup2(p[1], 1);
-      close(p[0]);
-      close(p[1]);
-      v[0] = tt_self();
-      v[1] = "--child";
-      v[2] = "forge";
-      v[3] = arg;
-      v[4] = NULL;
-      execv(tt_self(), (char *const *)v);
-      _exit(127);
-    }
-    close(p[1]);
     tt_read_line(p[0], line, sizeof(line));
     close(p[0]);
     assert_int_equal(waitpid(m, &st, 0), m);
@@ -1478,19 +1321,19 @@ static void test_guard_kills_only_its_own(void **state) {
       (void)kill(stranger, SIGKILL);
       fail_msg("the forging scenario said '%s' (status 0x%x)", line, (unsigned)st);
     }
-    ms = gone_within((pid_t)child, 3000);
+    ms = tt_gone_within((pid_t)child, 3000);
     /* The guard has done all it will ever do when it has exited (it exits
      * after its last kill): then, and not after a guessed delay, the
      * stranger must be alive. */
-    gms = gone_within((pid_t)guard, 10000);
+    gms = tt_gone_within((pid_t)guard, 10000);
     print_message("forged registrations sent: %d; tethered child gone in %ld ms; guard "
                   "%lld exited %ld ms later; stranger %s\n",
-                  sent, ms, guard, gms, alive(stranger) ? "alive" : "KILLED");
+                  sent, ms, guard, gms, tt_alive(stranger) ? "alive" : "KILLED");
     if (gms < 0) {
       (void)kill(stranger, SIGKILL);
       fail_msg("the guard %lld is still there 10 s after its program ended", guard);
     }
-    if (!alive(stranger))
+    if (!tt_alive(stranger))
       fail_msg("the guard killed a process that was not tethered (%ld)", (long)stranger);
     (void)kill(stranger, SIGKILL);
     assert_true(sent >= 2);
@@ -1647,7 +1490,7 @@ static void reaped_then_recycled(int own, int old_kernel) {
   tether_child_free(c);
   tether__direct_no_group_pidfd = 0;
   /* Alive, and (own) still this process's to reap. */
-  assert_true(alive(victim));
+  assert_true(tt_alive(victim));
   if (own)
     assert_int_equal(waitpid(victim, &st, WNOHANG), 0);
   if (pfd >= 0)
@@ -1692,8 +1535,8 @@ int main(int argc, char **argv) {
     {"args", child_args},
     {"env", child_env},
     {"cwd", child_cwd},
-    {"cat", child_cat},
-    {"sleep", child_sleep},
+    {"cat", tt_child_cat},
+    {"sleep", tt_child_ready},
     {"tree", child_tree},
     {"escape", child_escape},
     {"orphan", child_orphan},

@@ -753,6 +753,37 @@ static int ch_nice(ctx *x) {
   return CH_OK;
 }
 
+/* Become nobody: Linux sets the three ids with setresgid/setresuid; there
+ * is no setresuid elsewhere, where setgid/setuid as root set all three. */
+static int ch_nobody(ctx *x) {
+  gid_t g = x->nobody_gid;
+  uid_t u = x->nobody_uid;
+#if defined(__linux__)
+  const char *calls = "setgroups/setresgid/setresuid";
+#else
+  const char *calls = "setgroups/setgid/setuid";
+#endif
+  int failed;
+  if (geteuid() != 0) {
+    why(x, "%s to nobody need root (not root: uid %lu)", calls, (unsigned long)geteuid());
+    return CH_SKIP;
+  }
+#if defined(__linux__)
+  failed = setgroups(1, &g) != 0 || setresgid(g, g, g) != 0 || setresuid(u, u, u) != 0;
+#else
+  failed = setgroups(1, &g) != 0 || setgid(g) != 0 || setuid(u) != 0;
+#endif
+  if (failed) {
+    why(x, "%s(nobody): errno %d (%s)", calls, errno, strerror(errno));
+    return errno == EPERM ? CH_SKIP : CH_FAIL;
+  }
+  if (access(x->probe, X_OK) != 0) {
+    why(x, "nobody cannot run %s (errno %d): a directory on its path is closed", x->probe, errno);
+    return CH_SKIP;
+  }
+  return CH_OK;
+}
+
 #if defined(__linux__)
 static int set_policy(ctx *x, int policy) {
   struct sched_param sp;
@@ -956,25 +987,6 @@ static int ch_capbset(ctx *x) {
   return CH_SKIP;
 }
 
-static int ch_nobody(ctx *x) {
-  gid_t g = x->nobody_gid;
-  if (geteuid() != 0) {
-    why(x, "setgroups/setresgid/setresuid to nobody need root (not root: uid %lu)",
-        (unsigned long)geteuid());
-    return CH_SKIP;
-  }
-  if (setgroups(1, &g) != 0 || setresgid(g, g, g) != 0 ||
-      setresuid(x->nobody_uid, x->nobody_uid, x->nobody_uid) != 0) {
-    why(x, "setgroups/setresgid/setresuid(nobody): errno %d (%s)", errno, strerror(errno));
-    return errno == EPERM ? CH_SKIP : CH_FAIL;
-  }
-  if (access(x->probe, X_OK) != 0) {
-    why(x, "nobody cannot run %s (errno %d): a directory on its path is closed", x->probe, errno);
-    return CH_SKIP;
-  }
-  return CH_OK;
-}
-
 /* mkdir -p of the directories of path (not the last component). */
 static int mkdirs_for(char *path) {
   char *s;
@@ -1172,25 +1184,6 @@ static int ch_cgroup(ctx *x) {
 #define ch_capbset linux_only
 #define ch_namespace linux_only
 #define ch_cgroup linux_only
-
-/* No setresuid elsewhere: setgid/setuid as root set all three. */
-static int ch_nobody(ctx *x) {
-  gid_t g = x->nobody_gid;
-  if (geteuid() != 0) {
-    why(x, "setgroups/setgid/setuid to nobody need root (not root: uid %lu)",
-        (unsigned long)geteuid());
-    return CH_SKIP;
-  }
-  if (setgroups(1, &g) != 0 || setgid(g) != 0 || setuid(x->nobody_uid) != 0) {
-    why(x, "setgroups/setgid/setuid(nobody): errno %d (%s)", errno, strerror(errno));
-    return errno == EPERM ? CH_SKIP : CH_FAIL;
-  }
-  if (access(x->probe, X_OK) != 0) {
-    why(x, "nobody cannot run %s (errno %d): a directory on its path is closed", x->probe, errno);
-    return CH_SKIP;
-  }
-  return CH_OK;
-}
 
 static int ch_chroot(ctx *x) {
   why(x, "the chroot case copies the probe's shared objects, found with "

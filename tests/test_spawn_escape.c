@@ -57,67 +57,6 @@
 /* Orphans of the flood in this process's own pid namespace (no victims). */
 #define HOST_ORPHANS 1000
 
-#if defined(TETHER_TEST_LINUX)
-/* ---------------------------------------------------------------------- */
-/* Watchdog: a thread that aborts the process when a step takes longer than */
-/* its budget (a hang is a failure, not a stalled suite). Waits on a        */
-/* condition variable: no polling.                                          */
-/* ---------------------------------------------------------------------- */
-
-static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
-static int wd_armed;
-static const char *wd_what;
-static int wd_seconds;
-static pthread_t wd_thread;
-
-static void *wd_main(void *arg) {
-  struct timespec dl;
-  (void)arg;
-  (void)clock_gettime(CLOCK_REALTIME, &dl);
-  pthread_mutex_lock(&wd_lock);
-  dl.tv_sec += wd_seconds;
-  while (wd_armed) {
-    if (pthread_cond_timedwait(&wd_cond, &wd_lock, &dl) == ETIMEDOUT && wd_armed) {
-      fprintf(stderr, "WATCHDOG: '%s' hangs (more than %d s)\n", wd_what, wd_seconds);
-      abort();
-    }
-  }
-  pthread_mutex_unlock(&wd_lock);
-  return NULL;
-}
-
-static void wd_arm(const char *what, int seconds) {
-  pthread_mutex_lock(&wd_lock);
-  wd_armed = 1;
-  wd_what = what;
-  wd_seconds = seconds;
-  pthread_mutex_unlock(&wd_lock);
-  if (pthread_create(&wd_thread, NULL, wd_main, NULL) != 0)
-    fail_msg("cannot start the watchdog thread");
-}
-
-static void wd_disarm(void) {
-  pthread_mutex_lock(&wd_lock);
-  wd_armed = 0;
-  pthread_cond_broadcast(&wd_cond);
-  pthread_mutex_unlock(&wd_lock);
-  pthread_join(wd_thread, NULL);
-}
-
-/* cmocka teardown: a failed assertion leaves its step's watchdog armed. */
-static int wd_teardown(void **state) {
-  int armed;
-  (void)state;
-  pthread_mutex_lock(&wd_lock);
-  armed = wd_armed;
-  pthread_mutex_unlock(&wd_lock);
-  if (armed)
-    wd_disarm();
-  return 0;
-}
-#endif /* TETHER_TEST_LINUX */
-
 #if defined(__linux__)
 
 /* ---------------------------------------------------------------------- */
@@ -126,43 +65,10 @@ static int wd_teardown(void **state) {
 
 static long ms_since(uint64_t t0) { return (long)((tether_now_ns() - t0) / 1000000u); }
 
-/* State letter and parent of p from /proc/<p>/stat (fields 3 and 4, read
- * after the last ')'): 0 when p is gone. */
-static char proc_stat(pid_t p, long *ppid) {
-  char path[64], buf[1024], *q, st = 0;
-  long pp = -1;
-  int fd;
-  ssize_t n;
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  q = strrchr(buf, ')');
-  if (q == NULL || sscanf(q + 1, " %c %ld", &st, &pp) != 2)
-    return '?';
-  if (ppid != NULL)
-    *ppid = pp;
-  return st;
-}
-
 static long proc_ppid(pid_t p) {
   long pp = -1;
-  (void)proc_stat(p, &pp);
+  (void)tt_proc_state(p, &pp, NULL);
   return pp;
-}
-
-/* Alive: exists and is not a zombie. */
-static int alive(pid_t p) {
-  char st;
-  if (kill(p, 0) != 0)
-    return 0;
-  st = proc_stat(p, NULL);
-  return st != 0 && st != 'Z' && st != 'X';
 }
 
 /* The line of /proc/<p>/<file> that starts with `key`, without the key
@@ -205,24 +111,10 @@ static unsigned long long proc_sigmask(pid_t p, const char *key) {
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static void sleep_forever(void) {
-  for (;;)
-    pause();
-}
-
-static int child_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  printf("ready %ld\n", (long)getpid());
-  fflush(stdout);
-  sleep_forever();
-  return 0;
-}
-
 static int child_pause(int argc, char **argv) {
   (void)argc;
   (void)argv;
-  sleep_forever();
+  tt_sleep_forever();
   return 0;
 }
 
@@ -234,20 +126,6 @@ static int child_sigstate(int argc, char **argv) {
   printf("ign %llx blk %llx\n", proc_sigmask(getpid(), "SigIgn:"),
          proc_sigmask(getpid(), "SigBlk:"));
   fflush(stdout);
-  return 0;
-}
-
-/* Write all of buf to fd. */
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    buf += n;
-    len -= (size_t)n;
-  }
   return 0;
 }
 
@@ -275,7 +153,7 @@ static int child_flood(int argc, char **argv) {
     if (m < 0) {
       char e[128];
       int k = snprintf(e, sizeof(e), "error fork %d: %s\n", i, strerror(errno));
-      (void)write_all(1, e, (size_t)k);
+      (void)tt_write_all(1, e, (size_t)k);
       return 3;
     }
     if (m == 0) {
@@ -290,14 +168,14 @@ static int child_flood(int argc, char **argv) {
         (void)close(rp[1]);
         (void)close(0);
         (void)close(1);
-        sleep_forever();
+        tt_sleep_forever();
       }
       if (g < 0)
         _exit(1);
       (void)close(rp[0]);
       (void)close(rp[1]);
       (void)close(1);
-      sleep_forever(); /* until killed below */
+      tt_sleep_forever(); /* until killed below */
     }
     mid[i] = m;
   }
@@ -338,62 +216,27 @@ static int child_flood(int argc, char **argv) {
     }
   }
   len += (size_t)snprintf(out + len, sizeof(out) - len, "ready %d\n", n);
-  if (write_all(1, out, len) != 0)
+  if (tt_write_all(1, out, len) != 0)
     return 7;
-  sleep_forever();
+  tt_sleep_forever();
   return 0;
 }
 
-/* One line without its newline, like tt_read_line, but giving up after ms
- * in all (a flood of thousands of forks says nothing for a while, much
- * longer on a loaded machine or under a sanitizer). Returns the length,
- * or -1 at EOF or when the time is up with no line. */
+/* How long tt_read_line_within waits for a line of the flood (a flood of
+ * thousands of forks says nothing for a while, much longer on a loaded
+ * machine or under a sanitizer). */
 #define FLOOD_LINE_MS 120000
-static int read_line_within(int fd, char *buf, size_t cap, long ms) {
-  uint64_t t0 = tether_now_ns();
-  size_t len = 0;
-  while (len + 1 < cap) {
-    char ch;
-    ssize_t n;
-    struct pollfd pf;
-    long left = ms - ms_since(t0);
-    pf.fd = fd;
-    pf.events = POLLIN;
-    pf.revents = 0;
-    if (left <= 0 || poll(&pf, 1, (int)left) == 0)
-      break;
-    n = read(fd, &ch, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      buf[len] = '\0';
-      return len > 0 ? (int)len : -1;
-    }
-    if (ch == '\n') {
-      buf[len] = '\0';
-      return (int)len;
-    }
-    buf[len++] = ch;
-  }
-  buf[len] = '\0';
-  return len > 0 ? (int)len : -1;
-}
 
 static tether_child *spawn_catch2(const char *scen, const char *arg, const char *arg2,
                                   int pipe_out) {
-  const char *v[6];
+  const char *v[7];
   tether_spawn_options o;
   tether_child *c = NULL;
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_CATCH_ESCAPEES;
   if (pipe_out)
     o.stdio[1].mode = TETHER_STDIO_PIPE;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = scen;
-  v[3] = arg;
-  v[4] = arg != NULL ? arg2 : NULL;
-  v[5] = NULL;
+  tt_child_argv(v, scen, arg, arg2, NULL);
   if (tether_spawn(&c, v, &o) != 0)
     return NULL;
   return c;
@@ -411,7 +254,7 @@ static int read_orphans(int fd, pid_t *pids, int cap, char *bad, size_t badcap) 
   int n = 0;
   for (;;) {
     long v;
-    if (read_line_within(fd, line, sizeof(line), FLOOD_LINE_MS) <= 0) {
+    if (tt_read_line_within(fd, line, sizeof(line), FLOOD_LINE_MS) <= 0) {
       snprintf(bad, badcap, "(end of stream or no line for %d s, after %d orphans)",
                FLOOD_LINE_MS / 1000, n);
       return -1;
@@ -438,7 +281,7 @@ static int wait_all_dead(const pid_t *pids, int n, long ms, long *took) {
   for (;;) {
     left = 0;
     for (i = 0; i < n; i++) {
-      if (!dead[i] && !alive(pids[i]))
+      if (!dead[i] && !tt_alive(pids[i]))
         dead[i] = 1;
       if (!dead[i])
         left++;
@@ -476,7 +319,7 @@ static int child_program(int argc, char **argv) {
   }
   printf("keeper %ld\n", proc_ppid((pid_t)tether_child_pid(c)));
   for (;;) {
-    if (read_line_within(tether_child_stdio(c, 1), line, sizeof(line), FLOOD_LINE_MS) <= 0) {
+    if (tt_read_line_within(tether_child_stdio(c, 1), line, sizeof(line), FLOOD_LINE_MS) <= 0) {
       printf("error flood ended\n");
       fflush(stdout);
       return 21;
@@ -513,7 +356,7 @@ static int ns_victims_killed(void) {
   int i, k = 0;
   ns_reap();
   for (i = 0; i < FLOOD_VICTIMS; i++) {
-    if (ns_victim_killed[i] == 0 && !alive(ns_victims[i]))
+    if (ns_victim_killed[i] == 0 && !tt_alive(ns_victims[i]))
       ns_victim_killed[i] = -1;
     if (ns_victim_killed[i] != 0) {
       printf("info victim %ld killed (%d)\n", (long)ns_victims[i], ns_victim_killed[i]);
@@ -543,36 +386,17 @@ static int count_placed(const pid_t *pids, int n, long keeper, int held) {
  * escapees reach the keeper only while it kills the child's group. */
 static void ns_phase_exit(int n, int held) {
   const char *name = held ? "exit-held" : "exit";
+  char nb[16], line[256], bad[256];
+  const char *args[] = {"program", nb, held ? "hold" : NULL, NULL};
   int p[2], go[2], nor, left, reparented;
   long keeper = -1, took = -1, flood_ms;
-  char line[256], bad[256];
   pid_t prog;
   uint64_t t_flood = tether_now_ns();
   if (pipe(p) != 0 || pipe(go) != 0)
     return;
-  prog = fork();
-  if (prog == 0) {
-    char nb[16];
-    const char *v[6];
-    snprintf(nb, sizeof(nb), "%d", n);
-    dup2(p[1], 1);
-    dup2(go[0], 0);
-    close(p[0]);
-    close(p[1]);
-    close(go[0]);
-    close(go[1]);
-    v[0] = tt_self();
-    v[1] = "--child";
-    v[2] = "program";
-    v[3] = nb;
-    v[4] = held ? "hold" : NULL;
-    v[5] = NULL;
-    execv(tt_self(), (char *const *)v);
-    _exit(127);
-  }
-  close(p[1]);
-  close(go[0]);
-  if (read_line_within(p[0], line, sizeof(line), FLOOD_LINE_MS) <= 0 ||
+  snprintf(nb, sizeof(nb), "%d", n);
+  prog = tt_fork_child(p, go, args);
+  if (tt_read_line_within(p[0], line, sizeof(line), FLOOD_LINE_MS) <= 0 ||
       sscanf(line, "keeper %ld", &keeper) != 1) {
     printf("result %s error \"%s\"\n", name, line);
     close(p[0]);
@@ -637,7 +461,8 @@ static void ns_phase_free(int n) {
   tt_sleep_ms(200);
   printf("result free orphans=%d placed=%d alive=%d victims_killed=%d free_ms=%ld "
          "dead_ms=%ld keeper_alive=%d flood_ms=%ld\n",
-         nor, reparented, left, ns_victims_killed(), free_ms, took, alive((pid_t)keeper), flood_ms);
+         nor, reparented, left, ns_victims_killed(), free_ms, took, tt_alive((pid_t)keeper),
+         flood_ms);
 }
 
 /* pid 1 of the private namespace (forked by child_ns). */
@@ -812,7 +637,7 @@ static void test_keeper_survives_signals(void **state) {
     tether_child *c, *c2;
     size_t i;
     int s;
-    wd_arm("keeper survives signals", 60);
+    tt_watchdog_arm("keeper survives signals", 60);
     c = spawn_sleeper(&keeper);
     proc_line((pid_t)keeper, "status", "Name:\t", comm, sizeof(comm));
     ign = proc_sigmask((pid_t)keeper, "SigIgn:");
@@ -846,9 +671,9 @@ static void test_keeper_survives_signals(void **state) {
     for (i = 0; i < TT_COUNT(sigs); i++) {
       assert_int_equal(kill((pid_t)keeper, sigs[i]), 0);
       tt_sleep_ms(30);
-      if (!alive((pid_t)keeper))
+      if (!tt_alive((pid_t)keeper))
         fail_msg("the keeper died of %s", names[i]);
-      if (!alive((pid_t)tether_child_pid(c)))
+      if (!tt_alive((pid_t)tether_child_pid(c)))
         fail_msg("the child died after the keeper got %s", names[i]);
     }
     print_message("keeper %ld survived %u signals\n", keeper, (unsigned)TT_COUNT(sigs));
@@ -868,7 +693,7 @@ static void test_keeper_survives_signals(void **state) {
     c = spawn_sleeper(&again);
     assert_int_equal(again, keeper);
     kill_wait_free(c);
-    wd_disarm();
+    tt_watchdog_disarm();
   }
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
@@ -888,7 +713,7 @@ static void test_keeper_keeps_its_limits(void **state) {
     char kcpu0[128], kmq0[128], kcpu[128], kmq[128], ccpu[128], cmq[128];
     long keeper;
     tether_child *c;
-    wd_arm("keeper keeps its limits", 60);
+    tt_watchdog_arm("keeper keeps its limits", 60);
     c = spawn_sleeper(&keeper);
     kill_wait_free(c);
     proc_line((pid_t)keeper, "limits", "Max cpu time", kcpu0, sizeof(kcpu0));
@@ -943,7 +768,7 @@ static void test_keeper_keeps_its_limits(void **state) {
     assert_string_equal(kcpu, kcpu0);
     assert_string_equal(kmq, kmq0);
     kill_wait_free(c);
-    wd_disarm();
+    tt_watchdog_disarm();
   }
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
@@ -981,7 +806,7 @@ static void test_keeper_sigkilled(void **state) {
     uint64_t t0;
     tether_child *c;
     memset(&w, 0, sizeof(w));
-    wd_arm("keeper SIGKILLed", 60);
+    tt_watchdog_arm("keeper SIGKILLed", 60);
     c = spawn_sleeper(&keeper);
     child = (pid_t)tether_child_pid(c);
     w.c = c;
@@ -1006,15 +831,15 @@ static void test_keeper_sigkilled(void **state) {
     /* The child died by its parent-death signal. */
     {
       int i;
-      for (i = 0; i < 500 && alive(child); i++)
+      for (i = 0; i < 500 && tt_alive(child); i++)
         tt_sleep_ms(2);
-      assert_false(alive(child));
+      assert_false(tt_alive(child));
     }
     /* A new keeper. */
     c = spawn_sleeper(&keeper2);
     assert_true(keeper2 != keeper);
     kill_wait_free(c);
-    wd_disarm();
+    tt_watchdog_disarm();
   }
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
@@ -1037,7 +862,7 @@ static void test_escapees_die_on_free(void **state) {
     int n, left, rep;
     uint64_t t0 = tether_now_ns();
     long flood_ms;
-    wd_arm("escapees die on free", 300);
+    tt_watchdog_arm("escapees die on free", 300);
     snprintf(nb, sizeof(nb), "%d", HOST_ORPHANS);
     c = spawn_catch("flood", nb, 1);
     assert_non_null(c);
@@ -1059,8 +884,8 @@ static void test_escapees_die_on_free(void **state) {
                   n, rep, flood_ms, free_ms, took, left);
     assert_int_equal(rep, n);
     assert_int_equal(left, 0);
-    assert_true(alive((pid_t)keeper));
-    wd_disarm();
+    assert_true(tt_alive((pid_t)keeper));
+    tt_watchdog_disarm();
   }
 #else
   tt_skip("Linux only: TETHER_SPAWN_CATCH_ESCAPEES needs a child subreaper");
@@ -1091,35 +916,20 @@ static void test_orphan_flood_spares_strangers(void **state) {
   failed[0] = '\0';
   for (round = 1; round <= 2; round++) {
     int p[2], st = 0, phases = 0, skipped = 0;
-    char line[512], reason[600];
+    char line[512], reason[600], nb[16], rb[16];
+    const char *args[] = {"ns", nb, rb, NULL};
     pid_t f;
     uint64_t t0;
     reason[0] = '\0';
     print_message("namespace %d of 2\n", round);
-    wd_arm("orphan flood in a pid namespace", 300);
+    tt_watchdog_arm("orphan flood in a pid namespace", 300);
     assert_int_equal(pipe(p), 0);
-    f = fork();
+    snprintf(nb, sizeof(nb), "%d", FLOOD_ORPHANS);
+    snprintf(rb, sizeof(rb), "%d", round);
+    f = tt_fork_child(p, NULL, args);
     assert_true(f >= 0);
-    if (f == 0) {
-      char nb[16], rb[16];
-      const char *v[6];
-      snprintf(nb, sizeof(nb), "%d", FLOOD_ORPHANS);
-      snprintf(rb, sizeof(rb), "%d", round);
-      dup2(p[1], 1);
-      close(p[0]);
-      close(p[1]);
-      v[0] = tt_self();
-      v[1] = "--child";
-      v[2] = "ns";
-      v[3] = nb;
-      v[4] = rb;
-      v[5] = NULL;
-      execv(tt_self(), (char *const *)v);
-      _exit(127);
-    }
-    close(p[1]);
     for (;;) {
-      int r = read_line_within(p[0], line, sizeof(line), 2 * FLOOD_LINE_MS);
+      int r = tt_read_line_within(p[0], line, sizeof(line), 2 * FLOOD_LINE_MS);
       char phase[16];
       int orphans = -1, rep = -1, left = -1, victims = -1;
       if (r <= 0)
@@ -1157,7 +967,7 @@ static void test_orphan_flood_spares_strangers(void **state) {
       }
       tt_sleep_ms(10);
     }
-    wd_disarm();
+    tt_watchdog_disarm();
     if (skipped && failed[0] == '\0')
       tt_skip(reason);
     if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0 || phases != 2) && flen < sizeof(failed))
@@ -1173,7 +983,7 @@ static void test_orphan_flood_spares_strangers(void **state) {
 }
 
 #if defined(TETHER_TEST_LINUX)
-#define TT_WD_TEARDOWN wd_teardown
+#define TT_WD_TEARDOWN tt_watchdog_teardown
 #else
 #define TT_WD_TEARDOWN NULL
 #endif
@@ -1181,7 +991,7 @@ static void test_orphan_flood_spares_strangers(void **state) {
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
 #if defined(__linux__)
-    {"sleep", child_sleep},
+    {"sleep", tt_child_ready},
     {"pause", child_pause},
     {"sigstate", child_sigstate},
     {"flood", child_flood},

@@ -191,6 +191,22 @@ static char *run_fds(tether_spawn_options *o, const char *const *ops) {
   return out;
 }
 
+/* Spawn `<self> --child scen a1 a2` with its stdout on a pipe, read that
+ * to its end into out, wait up to ms for its end (*e). */
+static void run_read(const char *scen, const char *a1, const char *a2, char *out, size_t cap,
+                     int ms, tether_exit *e) {
+  const char *v[7];
+  tether_spawn_options o;
+  tether_child *c = NULL;
+  tt_child_argv(v, scen, a1, a2, NULL);
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  o.stdio[1].mode = TETHER_STDIO_PIPE;
+  assert_tether_ok(tether_spawn(&c, v, &o));
+  tt_read_all(tether_child_stdio(c, 1), out, cap);
+  assert_int_equal(tether_child_wait(c, ms, e), 1);
+  tether_child_free(c);
+}
+
 /* The child's listing is exactly the targets, each the file of its
  * source, none close-on-exec. */
 static void assert_exactly(const char *out, const tether_extra_fd *x, size_t n, const ident *src) {
@@ -454,21 +470,12 @@ static void test_swap_3_4(void **state) {
   int detached;
   (void)state;
   for (detached = 0; detached < 2; detached++) {
-    const char *v[] = {NULL, "--child", "swap34", NULL, NULL};
-    tether_spawn_options o;
-    tether_child *c;
+    const char *how = detached ? "detached" : "tethered";
     tether_exit e;
     char out[8192];
-    v[0] = tt_self();
-    v[3] = detached ? "detached" : "tethered";
-    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-    o.stdio[1].mode = TETHER_STDIO_PIPE;
-    assert_tether_ok(tether_spawn(&c, v, &o));
-    tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
-    assert_int_equal(tether_child_wait(c, 60000, &e), 1);
-    tether_child_free(c);
+    run_read("swap34", how, NULL, out, sizeof(out), 60000, &e);
     if (strcmp(out, "swap34 ok\n") != 0)
-      print_message("swap34 (%s, exit %d):\n%s\n", v[3], e.code, out);
+      print_message("swap34 (%s, exit %d):\n%s\n", how, e.code, out);
     assert_string_equal(out, "swap34 ok\n");
     assert_int_equal(e.code, 0);
   }
@@ -798,17 +805,14 @@ static int child_std(int argc, char **argv) {
 /* Close the descriptors named by the arguments (0 and/or 2), then spawn
  * `std` detached with every stdio stream inherited; exit with its code. */
 static int child_closed_std(int argc, char **argv) {
-  const char *v[4];
+  const char *v[7];
   tether_spawn_options o;
   tether_child *c = NULL;
   tether_exit e;
   int i, r;
   for (i = 0; i < argc; i++)
     (void)close(atoi(argv[i]));
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "std";
-  v[3] = NULL;
+  tt_child_argv(v, "std", NULL, NULL, NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.flags = TETHER_SPAWN_DETACHED;
   r = tether_spawn(&c, v, &o);
@@ -830,23 +834,9 @@ static void test_detached_with_closed_stdio(void **state) {
   size_t k;
   (void)state;
   for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-    const char *v[6];
-    tether_spawn_options o;
-    tether_child *c = NULL;
     tether_exit e;
     char out[512];
-    v[0] = tt_self();
-    v[1] = "--child";
-    v[2] = "closed-std";
-    v[3] = cases[k][0];
-    v[4] = cases[k][1];
-    v[5] = NULL;
-    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-    o.stdio[1].mode = TETHER_STDIO_PIPE;
-    assert_tether_ok(tether_spawn(&c, v, &o));
-    tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
-    assert_int_equal(tether_child_wait(c, 20000, &e), 1);
-    tether_child_free(c);
+    run_read("closed-std", cases[k][0], cases[k][1], out, sizeof(out), 20000, &e);
     if (e.kind != TETHER_EXIT_CODE || e.code != 0)
       fail_msg("case %zu: exit %d/%d, output: %s", k, e.kind, e.code, out);
     assert_non_null(strstr(out, "std 0 closed\n"));

@@ -130,36 +130,8 @@ static long slurp(const char *path, char *buf, size_t cap) {
 /* State letter, parent and process group of p (/proc/p/stat, after the
  * last ')'): 0, or -1 when p is gone. */
 static int proc_stat(pid_t p, char *state, long *ppid, long *pgrp) {
-  char path[64], buf[1024], *q;
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
-  if (slurp(path, buf, sizeof(buf)) <= 0)
-    return -1;
-  q = strrchr(buf, ')');
-  if (q == NULL || sscanf(q + 1, " %c %ld %ld", state, ppid, pgrp) != 3)
-    return -1;
-  return 0;
-}
-
-/* Alive: exists and is neither a zombie nor dead. */
-static int alive(pid_t p) {
-  char st;
-  long pp, pg;
-  if (p <= 0 || proc_stat(p, &st, &pp, &pg) != 0)
-    return 0;
-  return st != 'Z' && st != 'X';
-}
-
-/* Wait up to ms for p to be gone: the milliseconds it took, or -1. */
-static long gone_within(pid_t p, long ms) {
-  uint64_t t0 = tether_now_ns();
-  for (;;) {
-    long dt = (long)ms_since(t0);
-    if (!alive(p))
-      return dt;
-    if (dt > ms)
-      return -1;
-    tt_sleep_ms(1);
-  }
+  *state = tt_proc_state(p, ppid, pgrp);
+  return *state != 0 && *state != '?' ? 0 : -1;
 }
 
 static void proc_comm(pid_t p, char *buf, size_t cap) {
@@ -172,7 +144,7 @@ static void proc_comm(pid_t p, char *buf, size_t cap) {
 /* p is a live tether-guard. */
 static int is_guard(pid_t p) {
   char comm[64];
-  if (!alive(p))
+  if (!tt_alive(p))
     return 0;
   proc_comm(p, comm, sizeof(comm));
   return strcmp(comm, "tether-guard") == 0;
@@ -342,81 +314,8 @@ static int signal_guard(pid_t g, int sig) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Watchdog of the test process                                             */
-/* ---------------------------------------------------------------------- */
-
-/* One thread per armed step, waiting on a condition variable (no polling):
- * when the step outlives its budget, the process aborts with its name. */
-static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
-static int wd_armed;
-static const char *wd_what;
-static int wd_secs;
-static pthread_t wd_thread;
-static int wd_running; /* a thread to join (test thread only) */
-
-static void *wd_main(void *arg) {
-  struct timespec dl;
-  (void)arg;
-  (void)clock_gettime(CLOCK_REALTIME, &dl);
-  (void)pthread_mutex_lock(&wd_lock);
-  dl.tv_sec += wd_secs;
-  while (wd_armed) {
-    if (pthread_cond_timedwait(&wd_cond, &wd_lock, &dl) == ETIMEDOUT && wd_armed) {
-      fprintf(stderr, "WATCHDOG: '%s' hangs (over %d s)\n", wd_what, wd_secs);
-      abort();
-    }
-  }
-  (void)pthread_mutex_unlock(&wd_lock);
-  return NULL;
-}
-
-static void wd_arm(const char *what, int secs) {
-  (void)pthread_mutex_lock(&wd_lock);
-  wd_armed = 1;
-  wd_what = what;
-  wd_secs = secs;
-  (void)pthread_mutex_unlock(&wd_lock);
-  if (pthread_create(&wd_thread, NULL, wd_main, NULL) != 0)
-    fail_msg("cannot start the watchdog thread");
-  wd_running = 1;
-}
-
-/* Also each test's teardown: a failed assertion leaves its step armed. */
-static void wd_disarm(void) {
-  if (!wd_running)
-    return;
-  (void)pthread_mutex_lock(&wd_lock);
-  wd_armed = 0;
-  (void)pthread_cond_broadcast(&wd_cond);
-  (void)pthread_mutex_unlock(&wd_lock);
-  (void)pthread_join(wd_thread, NULL);
-  wd_running = 0;
-}
-
-static int wd_teardown(void **state) {
-  (void)state;
-  wd_disarm();
-  return 0;
-}
-
-/* ---------------------------------------------------------------------- */
 /* Children (programs the scenarios spawn)                                  */
 /* ---------------------------------------------------------------------- */
-
-static void sleep_forever(void) {
-  for (;;)
-    pause();
-}
-
-static int ch_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  printf("ready %ld\n", (long)getpid());
-  fflush(stdout);
-  sleep_forever();
-  return 0;
-}
 
 /* brokenguard: run with TETHER_GUARD set to a program that exits at once
  * (a guard that dies before its hello). Two spawns of a sleeping child:
@@ -455,17 +354,6 @@ static int ch_brokenguard(int argc, char **argv) {
   return 0;
 }
 
-static int ch_cat(int argc, char **argv) {
-  char buf[256];
-  ssize_t n;
-  (void)argc;
-  (void)argv;
-  while ((n = read(0, buf, sizeof(buf))) > 0)
-    if (write(1, buf, (size_t)n) != n)
-      return 1;
-  return 0;
-}
-
 /* argv: MS CODE: say "ready", sleep MS, say "bye <monotonic ns>", exit
  * CODE (at once: no exit-time work such as LeakSanitizer's). */
 static int ch_exitafter(int argc, char **argv) {
@@ -486,10 +374,10 @@ static int ch_tree(int argc, char **argv) {
   if (g < 0)
     return 2;
   if (g == 0)
-    sleep_forever();
+    tt_sleep_forever();
   printf("tree %ld %ld\n", (long)getpid(), (long)g);
   fflush(stdout);
-  sleep_forever();
+  tt_sleep_forever();
   return 0;
 }
 
@@ -600,18 +488,13 @@ static int spawn_argv(tether_child **c, const char *a0, const char *a1, const ch
 /* This executable as a child: `self --child NAME A1 A2`. */
 static int spawn_self(tether_child **c, const char *name, const char *a1, const char *a2,
                       int pipe_out) {
-  const char *v[6];
+  const char *v[7];
   tether_spawn_options o;
   opts_null(&o);
   o.stdio[2].mode = TETHER_STDIO_INHERIT;
   if (pipe_out)
     o.stdio[1].mode = TETHER_STDIO_PIPE;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = name;
-  v[3] = a1;
-  v[4] = a1 != NULL ? a2 : NULL;
-  v[5] = NULL;
+  tt_child_argv(v, name, a1, a2, NULL);
   *c = NULL;
   return tether_spawn(c, v, &o);
 }
@@ -698,7 +581,7 @@ static int sc_killwait(int argc, char **argv) {
   say("newguard_ms %.2f", ms);
   SC_CHECK(is_guard(g1), "pid %ld is not a live tether-guard", (long)g1);
   /* (On a loaded machine the child may have ended by now: then only.) */
-  SC_CHECK(!waiter_done(&w) || !alive((pid_t)tether_child_pid(a)),
+  SC_CHECK(!waiter_done(&w) || !tt_alive((pid_t)tether_child_pid(a)),
            "the wait returned when the guard died, the child still runs");
   /* Linux: the new guard holds a pidfd per registration it accepted (it
    * reads them a moment after they were sent). */
@@ -709,7 +592,7 @@ static int sc_killwait(int argc, char **argv) {
   }
   say("new guard %ld (old %ld) holds %d pidfds for the 2 running children%s%s", (long)g1, (long)g0,
       pidfds, odd[0] ? "; odd: " : "", odd);
-  SC_CHECK(alive((pid_t)tether_child_pid(b)), "child b died with the guard");
+  SC_CHECK(tt_alive((pid_t)tether_child_pid(b)), "child b died with the guard");
   tt_read_line(tether_child_stdio(a, 1), line, sizeof(line));
   SC_CHECK(sscanf(line, "bye %llu", &bye) == 1, "child a says '%s'", line);
   SC_CHECK(pthread_join(w.t, NULL) == 0, "join");
@@ -910,7 +793,7 @@ static int sc_storm(int argc, char **argv) {
   g = wait_new_guard(last, tether_now_ns(), 10000, &ms);
   SC_CHECK(g > 0 && is_guard(g), "no live guard after the storm (%ld)", (long)g);
   for (k = 0; k < s.kept_n; k++)
-    alive_n += alive((pid_t)tether_child_pid(s.kept[k]));
+    alive_n += tt_alive((pid_t)tether_child_pid(s.kept[k]));
   say("kept children: %d spawned (%d spawns of them failed), %d alive; guard %ld", s.kept_n,
       s.kept_fail, alive_n, (long)g);
   SC_CHECK(s.other == 0, "a spawn failed with %s", tether_err_name(s.other_code));
@@ -1008,7 +891,7 @@ static int sc_privkeep(int argc, char **argv) {
       tt_sleep_ms(5);
     }
     say("free of the root child (pid %ld) as nobody: %s after %.0f ms; the child is %s", (long)rp,
-        done ? "returned" : "STILL BLOCKED", ms_since(t0), alive(rp) ? "alive" : "gone");
+        done ? "returned" : "STILL BLOCKED", ms_since(t0), tt_alive(rp) ? "alive" : "gone");
     SC_CHECK(done, "tether_child_free() of a child spawned before the drop hangs "
                    "(its kill failed with EPERM, then it waits for the exit)");
     tether_child_free(nobody_c);
@@ -1207,7 +1090,7 @@ static int sc_reserved_sigs(int argc, char **argv) {
     g = guard_now();
     SC_CHECK(g > 0 && is_guard(g), "no guard");
     SC_CHECK(signal_guard(g, s) == 0, "signal %d", s);
-    if (gone_within(g, 2000) >= 0) { /* a fatal signal acts within 2 s */
+    if (tt_gone_within(g, 2000) >= 0) { /* a fatal signal acts within 2 s */
       died++;
       say("the guard %ld died of signal %d", (long)g, s);
       SC_CHECK(wait_new_guard(g, tether_now_ns(), 10000, &ms) > 0, "no new guard");
@@ -1215,7 +1098,7 @@ static int sc_reserved_sigs(int argc, char **argv) {
       say("the guard %ld ignores signal %d", (long)g, s);
     }
   }
-  SC_CHECK(alive((pid_t)tether_child_pid(c)), "the child died");
+  SC_CHECK(tt_alive((pid_t)tether_child_pid(c)), "the child died");
   tether_child_free(c);
   SC_CHECK(died == 0, "%d signal(s) below SIGRTMIN (%d) kill the guard", died, SIGRTMIN);
   say("ok");
@@ -1361,63 +1244,16 @@ typedef struct scen {
 } scen;
 
 static void scen_start(scen *s, const char *name, const char *a1, const char *a2) {
+  const char *args[] = {name, a1, a1 != NULL ? a2 : NULL, NULL};
   int p[2], g[2];
   pid_t m;
   assert_int_equal(pipe(p), 0);
   assert_int_equal(pipe(g), 0);
-  m = fork();
+  m = tt_fork_child(p, g, args);
   assert_true(m >= 0);
-  if (m == 0) {
-    const char *v[6];
-    (void)dup2(p[1], 1);
-    (void)dup2(g[0], 0);
-    close(p[0]);
-    close(p[1]);
-    close(g[0]);
-    close(g[1]);
-    v[0] = tt_self();
-    v[1] = "--child";
-    v[2] = name;
-    v[3] = a1;
-    v[4] = a1 != NULL ? a2 : NULL;
-    v[5] = NULL;
-    execv(tt_self(), (char *const *)v);
-    _exit(127);
-  }
-  close(p[1]);
-  close(g[0]);
   s->pid = m;
   s->out = p[0];
   s->in = g[1];
-}
-
-/* One line (without its newline) within ms: its length; 0 at EOF or when
- * nothing came in time (tt_read_line gives up after 20 s, too soon for a
- * sanitizer's slow guard starts). */
-static int read_line_within(int fd, char *buf, size_t cap, int ms) {
-  size_t len = 0;
-  uint64_t t0 = tether_now_ns();
-  while (len + 1 < cap) {
-    struct pollfd pf;
-    char ch;
-    ssize_t n;
-    int left = ms - (int)ms_since(t0);
-    if (left <= 0)
-      break;
-    pf.fd = fd;
-    pf.events = POLLIN;
-    pf.revents = 0;
-    if (poll(&pf, 1, left) == 0)
-      break;
-    n = read(fd, &ch, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0 || ch == '\n')
-      break;
-    buf[len++] = ch;
-  }
-  buf[len] = '\0';
-  return (int)len;
 }
 
 static void echo_lines(const char *name, const char *out) {
@@ -1438,18 +1274,29 @@ static int reap(pid_t p) {
   return st;
 }
 
+/* SIGKILL the scenario process (the kill must work), reap it and close its
+ * pipes: its status. */
+static int scen_kill(scen *s) {
+  int st;
+  assert_int_equal(kill(s->pid, SIGKILL), 0);
+  st = reap(s->pid);
+  close(s->out);
+  close(s->in);
+  return st;
+}
+
 /* Run scenario NAME to its end: its output (echoed), its status. */
 static int scen_run(const char *name, const char *a1, const char *a2, char *out, size_t cap,
                     int budget_s) {
   scen s;
   int st;
   scen_start(&s, name, a1, a2);
-  wd_arm(name, budget_s);
+  tt_watchdog_arm(name, budget_s);
   close(s.in);
   tt_read_all(s.out, out, cap);
   close(s.out);
   st = reap(s.pid);
-  wd_disarm();
+  tt_watchdog_disarm();
   echo_lines(name, out);
   return st;
 }
@@ -1488,10 +1335,17 @@ static double out_num(const char *out, const char *key, double def) {
   return strtod(p + strlen(pat), NULL);
 }
 
-static int skip_if_not_linux_proc(void) {
+/* Skip the test where there is no /proc to read processes from. */
+static void need_proc(void) {
   if (access("/proc/self/stat", R_OK) != 0)
-    return 1;
-  return 0;
+    tt_skip("no /proc");
+}
+
+/* A test that is one scenario (needs /proc): it must succeed within budget_s. */
+static void scen_test(const char *name, int budget_s) {
+  char out[4096];
+  need_proc();
+  scen_expect_ok(name, NULL, NULL, out, sizeof(out), budget_s);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1518,7 +1372,7 @@ static void test_guard_dies_before_hello(void **state) {
   char out[256] = "", w1[32], w2[32];
   long cpu = -1;
   (void)state;
-  wd_arm("guard dies before its hello", 60);
+  tt_watchdog_arm("guard dies before its hello", 60);
   v[0] = tt_self();
   opts_null(&o);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
@@ -1528,7 +1382,7 @@ static void test_guard_dies_before_hello(void **state) {
   tt_read_all(tether_child_stdio(c, 1), out, sizeof(out));
   assert_int_equal(tether_child_wait(c, 30000, &e), 1);
   tether_child_free(c);
-  wd_disarm();
+  tt_watchdog_disarm();
   print_message("  with TETHER_GUARD=/bin/true: %s", out);
   assert_int_equal(sscanf(out, "%31s %31s cpu %ld", w1, w2, &cpu), 3);
   assert_true(strcmp(w1, "ehelper") == 0 || strcmp(w1, "killed") == 0);
@@ -1550,12 +1404,11 @@ static void test_guard_kills_late_joiner(void **state) {
   long cp = -1, jp = -1, ms;
   int st;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-  wd_arm("late joiner", 60);
+  tt_watchdog_arm("late joiner", 60);
   scen_start(&s, "joiner", NULL, NULL);
-  (void)read_line_within(s.out, line, sizeof(line), 60000);
+  (void)tt_read_line_within(s.out, line, sizeof(line), 60000);
   if (sscanf(line, "ready %ld %ld", &cp, &jp) != 2) {
     (void)kill(s.pid, SIGKILL);
     (void)reap(s.pid);
@@ -1567,10 +1420,10 @@ static void test_guard_kills_late_joiner(void **state) {
   assert_true(WIFSIGNALED(st));
   /* C and J are this process's now; C becomes a zombie, J joins. J can
    * die only of the guard's SIGKILL (its own alarm is 30 s away). */
-  (void)read_line_within(s.out, line, sizeof(line), 20000);
-  ms = strcmp(line, "joining") == 0 ? gone_within((pid_t)jp, 3000) : -2;
+  (void)tt_read_line_within(s.out, line, sizeof(line), 20000);
+  ms = strcmp(line, "joining") == 0 ? tt_gone_within((pid_t)jp, 3000) : -2;
   if (ms == -1) /* alive: did the join fail? */
-    (void)read_line_within(s.out, line, sizeof(line), 1000);
+    (void)tt_read_line_within(s.out, line, sizeof(line), 1000);
   else if (ms >= 0)
     snprintf(line, sizeof(line), "joined");
   print_message("  child %ld killed by the guard; J %ld: '%s'; J gone %ld ms after it "
@@ -1583,7 +1436,7 @@ static void test_guard_kills_late_joiner(void **state) {
   (void)prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   close(s.out);
   close(s.in);
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_string_equal(line, "joined");
   assert_true(ms >= 0 && ms <= 2000);
 }
@@ -1598,9 +1451,8 @@ static void test_guard_identity(void **state) {
   char missing[512];
   size_t mlen = 0;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  wd_arm("guard identity", 60);
+  need_proc();
+  tt_watchdog_arm("guard identity", 60);
   assert_tether_ok(spawn_argv(&c, "sleep", "1000", NULL, 0));
   g = guard_now();
   assert_true(g > 0);
@@ -1654,7 +1506,7 @@ static void test_guard_identity(void **state) {
       mlen += (size_t)snprintf(missing + mlen, sizeof(missing) - mlen, " %d", s);
   }
   print_message("  guard SigIgn %s; not ignored:%s\n", ign_txt, mlen ? missing : " none");
-  wd_disarm();
+  tt_watchdog_disarm();
   if (mlen)
     fail_msg("the guard does not ignore signal(s)%s", missing);
 }
@@ -1670,21 +1522,17 @@ static void test_guard_ignores_signals(void **state) {
               {"SIGPWR", SIGPWR},   {"SIGRTMIN+3", 0}};
   tether_child *c, *d;
   tether_spawn_options o;
-  const char *v[4];
+  const char *v[7];
   char line[64];
   pid_t g;
   size_t i;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  wd_arm("guard ignores signals", 60);
+  need_proc();
+  tt_watchdog_arm("guard ignores signals", 60);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
   o.stdio[1].mode = TETHER_STDIO_PIPE;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "cat";
-  v[3] = NULL;
+  tt_child_argv(v, "cat", NULL, NULL, NULL);
   assert_tether_ok(tether_spawn(&c, v, &o));
   g = guard_now();
   assert_true(g > 0 && is_guard(g));
@@ -1695,7 +1543,7 @@ static void test_guard_ignores_signals(void **state) {
     if (!is_guard(g))
       fail_msg("the guard %ld died of %s", (long)g, sigs[i].name);
   }
-  assert_int_equal(gone_within(g, 1000), -1); /* still there 1 s later */
+  assert_int_equal(tt_gone_within(g, 1000), -1); /* still there 1 s later */
   assert_true(is_guard(g));
   assert_int_equal(guard_now(), g);
   print_message("  guard %ld alive after %d signals\n", (long)g, (int)TT_COUNT(sigs));
@@ -1708,25 +1556,19 @@ static void test_guard_ignores_signals(void **state) {
   tether_child_free(d);
   tether_child_free(c);
   assert_int_equal(guard_now(), g);
-  wd_disarm();
+  tt_watchdog_disarm();
 }
 
 /* 2 (more): the C library's own signals (glibc 32, 33). */
 static void test_guard_ignores_reserved_signals(void **state) {
-  char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  scen_expect_ok("reserved_sigs", NULL, NULL, out, sizeof(out), 120);
+  scen_test("reserved_sigs", 120);
 }
 
 /* 2 (more): a stopped guard (SIGSTOP) must not block spawns and frees. */
 static void test_guard_stopped(void **state) {
-  char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  scen_expect_ok("stopped_guard", NULL, NULL, out, sizeof(out), 330);
+  scen_test("stopped_guard", 330);
 }
 
 /* 3a. The guard SIGKILLed while children run and a thread waits. */
@@ -1735,8 +1577,7 @@ static void test_guard_killed_while_waiting(void **state) {
   double new_ms = -1, wait_ms = -1, bound = instrumented() != NULL ? 1000 : 100;
   int attempt;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   /* Wall-clock bounds on a shared machine: the best of up to 3 runs (a
    * functional failure fails at once). */
   for (attempt = 1; attempt <= 3; attempt++) {
@@ -1763,7 +1604,7 @@ static void reregister_once(int attempt, long *ms1, long *ms2) {
   double gms;
   int st;
   scen_start(&s, "middle", NULL, NULL);
-  (void)read_line_within(s.out, line, sizeof(line), 60000);
+  (void)tt_read_line_within(s.out, line, sizeof(line), 60000);
   if (sscanf(line, "tree %ld %ld %ld %ld %lf", &cp, &gp, &g0, &g1, &gms) != 5) {
     (void)kill(s.pid, SIGKILL);
     (void)reap(s.pid);
@@ -1772,14 +1613,11 @@ static void reregister_once(int attempt, long *ms1, long *ms2) {
   print_message("  run %d: middle %ld: child %ld, grandchild %ld; guard %ld killed, guard %ld "
                 "%.2f ms later\n",
                 attempt, (long)s.pid, cp, gp, g0, g1, gms);
-  assert_true(alive((pid_t)cp) && alive((pid_t)gp));
-  assert_int_equal(kill(s.pid, SIGKILL), 0);
-  st = reap(s.pid);
+  assert_true(tt_alive((pid_t)cp) && tt_alive((pid_t)gp));
+  st = scen_kill(&s);
   assert_true(WIFSIGNALED(st));
-  close(s.out);
-  close(s.in);
-  *ms1 = gone_within((pid_t)cp, 10000);
-  *ms2 = gone_within((pid_t)gp, 10000);
+  *ms1 = tt_gone_within((pid_t)cp, 10000);
+  *ms2 = tt_gone_within((pid_t)gp, 10000);
   print_message("  run %d: middle SIGKILLed: child gone in %ld ms, grandchild in %ld ms "
                 "(-1: still there after 10 s)\n",
                 attempt, *ms1, *ms2);
@@ -1793,9 +1631,8 @@ static void test_guard_reregisters(void **state) {
   long ms1 = -1, ms2 = -1;
   int attempt;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  wd_arm("re-registration", 200);
+  need_proc();
+  tt_watchdog_arm("re-registration", 200);
   /* Survivors fail at once; a clean-up slower than 500 ms (a loaded
    * machine) is measured again, up to 3 runs. */
   for (attempt = 1; attempt <= 3; attempt++) {
@@ -1803,7 +1640,7 @@ static void test_guard_reregisters(void **state) {
     if (ms1 < 0 || ms2 < 0 || (ms1 <= 500 && ms2 <= 500))
       break;
   }
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_true(ms1 >= 0 && ms1 <= 500);
   assert_true(ms2 >= 0 && ms2 <= 500);
 }
@@ -1820,24 +1657,20 @@ static void test_guard_reregistration_read_late(void **state) {
   double gms = 0;
   uint64_t t0;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   snprintf(marker, sizeof(marker), "tt-guard-late-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker);
-  wd_arm("re-registration, then the program dies", 330);
+  tt_watchdog_arm("re-registration, then the program dies", 330);
   scen_start(&s, "middle_late", marker, "300");
-  (void)read_line_within(s.out, line, sizeof(line), 240000);
+  (void)tt_read_line_within(s.out, line, sizeof(line), 240000);
   if (sscanf(line, "ready %d %ld %ld %lf", &n, &g0, &g1, &gms) != 4) {
     (void)kill(s.pid, SIGKILL);
     (void)reap(s.pid);
     (void)count_marked(cmarker, 2);
     fail_msg("middle_late says '%s'", line);
   }
-  assert_int_equal(kill(s.pid, SIGKILL), 0);
-  (void)reap(s.pid);
-  close(s.out);
-  close(s.in);
+  (void)scen_kill(&s);
   before = n;
   /* The program is gone (reaped); the guard reads on. */
   (void)signal_guard((pid_t)g1, SIGCONT);
@@ -1850,7 +1683,7 @@ static void test_guard_reregistration_read_late(void **state) {
                 before, g0, g1, gms, left, ms_since(t0));
   if (left > 0)
     (void)count_marked(cmarker, 2);
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_int_equal(left, 0);
 }
 
@@ -1862,15 +1695,14 @@ static void test_guard_killed_during_spawns(void **state) {
   double alive_n = -1;
   uint64_t t0;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   snprintf(marker, sizeof(marker), "tt-guard-storm-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
-  wd_arm("guard killed during spawns", 330);
+  tt_watchdog_arm("guard killed during spawns", 330);
   scen_start(&s, "storm", marker, NULL);
   strcat(marker, "-c"); /* what its children carry */
   while (!ready && lines < 40) {
-    if (read_line_within(s.out, line, sizeof(line), 120000) == 0)
+    if (tt_read_line_within(s.out, line, sizeof(line), 120000) == 0)
       break;
     lines++;
     print_message("  [storm] %s\n", line);
@@ -1892,7 +1724,7 @@ static void test_guard_killed_during_spawns(void **state) {
                 left, waited);
   if (left > 0)
     (void)count_marked(marker, 1);
-  wd_disarm();
+  tt_watchdog_disarm();
   if (!ready)
     fail_msg("the storm scenario did not get to 'ready' (status %#x)", (unsigned)st);
   assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
@@ -1904,8 +1736,7 @@ static void test_guard_killed_during_spawns(void **state) {
 static void test_guard_follows_privilege_drop(void **state) {
   char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   if (geteuid() != 0)
     tt_skip("needs root (the test drops from root to nobody)");
   if (tt_nobody_cannot_run() != NULL)
@@ -1921,8 +1752,7 @@ static void test_privilege_drop_older_children(void **state) {
   long rp = -1, np = -1, ms1, ms2;
   int st, free_ok;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   if (geteuid() != 0)
     tt_skip("needs root (the test drops from root to nobody)");
   if (tt_nobody_cannot_run() != NULL)
@@ -1931,9 +1761,9 @@ static void test_privilege_drop_older_children(void **state) {
            (unsigned long long)tether_now_ns());
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker); /* its children's */
   /* The program dies. */
-  wd_arm("older children: program death", 90);
+  tt_watchdog_arm("older children: program death", 90);
   scen_start(&s, "privkeep", marker, "die");
-  (void)read_line_within(s.out, line, sizeof(line), 60000);
+  (void)tt_read_line_within(s.out, line, sizeof(line), 60000);
   print_message("  [privkeep die] %s\n", line);
   if (sscanf(line, "pids %ld %ld", &rp, &np) != 2) {
     (void)kill(s.pid, SIGKILL);
@@ -1941,17 +1771,14 @@ static void test_privilege_drop_older_children(void **state) {
     (void)count_marked(cmarker, 1);
     fail_msg("privkeep says '%s'", line);
   }
-  assert_int_equal(kill(s.pid, SIGKILL), 0);
-  (void)reap(s.pid);
-  close(s.out);
-  close(s.in);
-  ms1 = gone_within((pid_t)rp, 5000);
-  ms2 = gone_within((pid_t)np, 5000);
+  (void)scen_kill(&s);
+  ms1 = tt_gone_within((pid_t)rp, 5000);
+  ms2 = tt_gone_within((pid_t)np, 5000);
   print_message("  program (nobody by then) SIGKILLed: its root child gone in %ld ms, its "
                 "nobody child in %ld ms (-1: still there after 5 s)\n",
                 ms1, ms2);
   (void)count_marked(cmarker, 1);
-  wd_disarm();
+  tt_watchdog_disarm();
   /* The program frees it. */
   st = scen_run("privkeep", marker, "free", out, sizeof(out), 90);
   free_ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && has_line(out, "ok");
@@ -1975,8 +1802,7 @@ static void test_guard_memory(void **state) {
   double first = -1, median = -1, pc, pd;
   int attempt;
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   if (why != NULL) {
     char msg[128];
     snprintf(msg, sizeof(msg), "memory and timing of an uninstrumented guard (%s here)", why);
@@ -2005,20 +1831,14 @@ static void test_guard_memory(void **state) {
 
 /* 6a. The program reaps a tethered child itself. */
 static void test_status_reaped_by_program(void **state) {
-  char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  scen_expect_ok("reaped", NULL, NULL, out, sizeof(out), 150);
+  scen_test("reaped", 150);
 }
 
 /* 6b. SIGCHLD ignored. */
 static void test_status_sigchld_ignored(void **state) {
-  char out[4096];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  scen_expect_ok("sigchld_ign", NULL, NULL, out, sizeof(out), 90);
+  scen_test("sigchld_ign", 90);
 }
 
 /* 6c. Killed from outside, reaped by nobody else: the real status. */
@@ -2027,9 +1847,8 @@ static void test_status_killed_from_outside(void **state) {
   tether_exit e;
   char line[64];
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  wd_arm("killed from outside", 60);
+  need_proc();
+  tt_watchdog_arm("killed from outside", 60);
   assert_tether_ok(spawn_self(&c, "sleep", NULL, NULL, 1));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_int_equal(kill((pid_t)tether_child_pid(c), SIGKILL), 0);
@@ -2041,7 +1860,7 @@ static void test_status_killed_from_outside(void **state) {
   assert_int_equal(e.raw, (uint32_t)SIGKILL);
   assert_int_equal(e.shell_code, 128 + SIGKILL);
   tether_child_free(c);
-  wd_disarm();
+  tt_watchdog_disarm();
 }
 
 /* CPU time of the calling thread, in ms. */
@@ -2091,9 +1910,8 @@ static void test_stop_without_polling(void **state) {
   int r, nproc = 0;
   const char *why = instrumented();
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
-  wd_arm("stop without polling", 60);
+  need_proc();
+  tt_watchdog_arm("stop without polling", 60);
   assert_tether_ok(spawn_self(&c, "stubborn", NULL, NULL, 1));
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_string_equal(line, "ready");
@@ -2111,7 +1929,7 @@ static void test_stop_without_polling(void **state) {
   assert_int_equal(e.kind, TETHER_EXIT_CODE);
   assert_int_equal(e.code, 0);
   tether_child_free(c);
-  wd_disarm();
+  tt_watchdog_disarm();
   if (why == NULL)
     assert_true(used < bound);
 }
@@ -2198,8 +2016,7 @@ static void test_token_stop_many(void **state) {
   const char *inst = instrumented();
   char why[128] = "";
   (void)state;
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   if (inst != NULL) {
     want = 100; /* each child is an instrumented copy of this program */
     snprintf(why, sizeof(why), " (%s: 100, TERMINATE step 5 s)", inst);
@@ -2219,7 +2036,7 @@ static void test_token_stop_many(void **state) {
    * one in one loop by this thread (what a stop that takes all trees at
    * once does); the spread of their exits is this machine's pace right
    * now (on a busy machine, seconds). Printed for comparison. */
-  wd_arm("token: the peer", 300);
+  tt_watchdog_arm("token: the peer", 300);
   pn = spawn_stubborn(cs, want, 0);
   assert_true(pn >= want / 2);
   t0 = tether_now_ns();
@@ -2229,14 +2046,14 @@ static void test_token_stop_many(void **state) {
   peer = seen[pn - 1] - seen[0];
   for (i = 0; i < pn; i++)
     tether_child_free(cs[i]);
-  wd_disarm();
-  wd_arm("token: spawn the children", 300);
+  tt_watchdog_disarm();
+  tt_watchdog_arm("token: spawn the children", 300);
   n = spawn_stubborn(cs, want, 1);
   assert_true(n >= want / 2);
   for (i = 0; i < n; i++)
     assert_tether_ok(tether_token_adopt(t, cs[i], steps, 2));
-  wd_disarm();
-  wd_arm("token: stop", 120);
+  tt_watchdog_disarm();
+  tt_watchdog_arm("token: stop", 120);
   c0 = cpu_ms();
   t0 = tether_now_ns();
   assert_tether_ok(tether_token_cancel(t, 0, "test"));
@@ -2244,12 +2061,12 @@ static void test_token_stop_many(void **state) {
   r = tether_token_wait_stopped(t, 60000);
   wall = ms_since(t0);
   cpu = cpu_ms() - c0;
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_int_equal(r, 1);
   assert_int_equal(left, 0);
-  wd_arm("token: read the stamps", 60);
+  tt_watchdog_arm("token: read the stamps", 60);
   unstamped = stamps(cs, n, &max_int, &min_term);
-  wd_disarm();
+  tt_watchdog_disarm();
   for (i = 0; i < n; i++) {
     tether_exit e;
     assert_int_equal(tether_child_wait(cs[i], 0, &e), 1);
@@ -2325,8 +2142,7 @@ static tether_child **many_children(struct rlimit *saved, int *wantp, char *why,
   tether_child **cs;
   const char *inst = instrumented();
   why[0] = '\0';
-  if (skip_if_not_linux_proc())
-    tt_skip("no /proc");
+  need_proc();
   /* Each child: a pidfd here and one in the guard (which raises its own
    * limit), a waiter thread here. */
   (void)getrlimit(RLIMIT_NOFILE, saved);
@@ -2390,7 +2206,7 @@ static void test_free_many(void **state) {
   rt = kill_reap_ms(); /* before the spawns, while this process is small */
   sp = (double *)calloc((size_t)want, sizeof(*sp));
   assert_non_null(sp);
-  wd_arm("spawn many", 600);
+  tt_watchdog_arm("spawn many", 600);
   t0 = tether_now_ns();
   for (n = 0; n < want; n++) {
     uint64_t t1 = tether_now_ns();
@@ -2402,7 +2218,7 @@ static void test_free_many(void **state) {
       print_message("  ... %d spawned, %.0f ms\n", n + 1, ms_since(t0));
   }
   spawn_ms = ms_since(t0);
-  wd_disarm();
+  tt_watchdog_disarm();
   if (n >= 200) {
     /* Does a spawn cost more with many live children? */
     double head, tail;
@@ -2424,7 +2240,7 @@ static void test_free_many(void **state) {
   assert_non_null(each_cpu);
   if (bound < 5 * rt * n)
     bound = 5 * rt * n; /* a loaded machine: in proportion to its pace */
-  wd_arm("free many", 120 + (int)(4 * bound / 1000));
+  tt_watchdog_arm("free many", 120 + (int)(4 * bound / 1000));
   c0 = cpu_ms();
   t0 = tether_now_ns();
   for (i = 0; i < n; i++) {
@@ -2436,7 +2252,7 @@ static void test_free_many(void **state) {
   }
   free_ms = ms_since(t0);
   cpu = cpu_ms() - c0;
-  wd_disarm();
+  tt_watchdog_disarm();
   /* The shape: a free costs about the same with 1500 children held (the
    * first frees) as with 100 or fewer (the last), where a table scan per
    * free would make the first ones cost more. Asserted on the calling
@@ -2510,15 +2326,15 @@ static void test_free_many_killed_first(void **state) {
   char why[256];
   (void)state;
   cs = many_children(&saved, &want, why, sizeof(why));
-  wd_arm("free many killed first: spawn", 600);
+  tt_watchdog_arm("free many killed first: spawn", 600);
   for (n = 0; n < want; n++)
     if ((r = spawn_argv(&cs[n], "sleep", "1000", NULL, 0)) != 0)
       break;
-  wd_disarm();
+  tt_watchdog_disarm();
   if (r != 0)
     print_message("  spawn %d: %s\n", n, tether_err_name(r));
   tt_sleep_ms(300); /* exec'd and asleep, as the peer's */
-  wd_arm("free many killed first", 300);
+  tt_watchdog_arm("free many killed first", 300);
   t0 = tether_now_ns();
   for (i = 0; i < n; i++)
     assert_tether_ok(tether_child_kill(cs[i]));
@@ -2526,11 +2342,11 @@ static void test_free_many_killed_first(void **state) {
   for (i = 0; i < n; i++)
     tether_child_free(cs[i]);
   total_ms = ms_since(t0);
-  wd_disarm();
+  tt_watchdog_disarm();
   free(cs);
-  wd_arm("free many killed first: the peer", 600);
+  tt_watchdog_arm("free many killed first: the peer", 600);
   peer = kill_all_reap_all_ms(n);
-  wd_disarm();
+  tt_watchdog_disarm();
   (void)setrlimit(RLIMIT_NOFILE, &saved);
   print_message("  %d live children%s (want 1500%s), each killed, then each freed: %.1f ms in "
                 "all (the kills %.1f ms; issue target < 200 ms for 1500: %s); the machine: %d "
@@ -2548,8 +2364,8 @@ static void test_free_many_killed_first(void **state) {
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
-      {"sleep", ch_sleep},
-      {"cat", ch_cat},
+      {"sleep", tt_child_ready},
+      {"cat", tt_child_cat},
       {"exitafter", ch_exitafter},
       {"tree", ch_tree},
       {"stubborn", ch_stubborn},
@@ -2570,26 +2386,26 @@ int main(int argc, char **argv) {
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_guard_identity, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_ignores_signals, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_ignores_reserved_signals, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_stopped, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_killed_while_waiting, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_reregisters, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_reregistration_read_late, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_killed_during_spawns, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_follows_privilege_drop, wd_teardown),
-      cmocka_unit_test_teardown(test_privilege_drop_older_children, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_memory, wd_teardown),
-      cmocka_unit_test_teardown(test_status_reaped_by_program, wd_teardown),
-      cmocka_unit_test_teardown(test_status_sigchld_ignored, wd_teardown),
-      cmocka_unit_test_teardown(test_status_killed_from_outside, wd_teardown),
-      cmocka_unit_test_teardown(test_stop_without_polling, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_dies_before_hello, wd_teardown),
-      cmocka_unit_test_teardown(test_guard_kills_late_joiner, wd_teardown),
-      cmocka_unit_test_teardown(test_token_stop_many, wd_teardown),
-      cmocka_unit_test_teardown(test_free_many, wd_teardown),
-      cmocka_unit_test_teardown(test_free_many_killed_first, wd_teardown),
+      cmocka_unit_test_teardown(test_guard_identity, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_ignores_signals, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_ignores_reserved_signals, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_stopped, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_killed_while_waiting, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_reregisters, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_reregistration_read_late, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_killed_during_spawns, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_follows_privilege_drop, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_privilege_drop_older_children, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_memory, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_status_reaped_by_program, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_status_sigchld_ignored, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_status_killed_from_outside, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_stop_without_polling, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_dies_before_hello, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_guard_kills_late_joiner, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_token_stop_many, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_free_many, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_free_many_killed_first, tt_watchdog_teardown),
   };
   return tt_main(argc, argv, scenarios, "spawn-guard", tests, TT_COUNT(tests));
 }

@@ -62,16 +62,14 @@ static int child_exit7(int argc, char **argv) {
 
 /* stdin to stdout, "e" to stderr, exit 0. */
 static int child_echo(int argc, char **argv) {
-  char buf[256];
-  ssize_t n;
+  int r = tt_copy_stdin();
   (void)argc;
   (void)argv;
-  while ((n = read(0, buf, sizeof(buf))) > 0)
-    if (write(1, buf, (size_t)n) != n)
-      return 3;
+  if (r == 1)
+    return 3;
   if (write(2, "e", 1) != 1)
     return 4;
-  return n == 0 ? 0 : 5;
+  return r == 0 ? 0 : 5;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -281,6 +279,19 @@ static int open_channel(tether_channel **ch, int callback) {
   return tether_channel_new(ch, callback ? &o : NULL);
 }
 
+/* After a case: the limit back to its saved value, the descriptors now
+ * into after (their number), both lists as text (a: after, b: before;
+ * cap bytes each). */
+static int restore_and_list(int resource, const int *before, int nb, int *after, char *a, char *b,
+                            size_t cap) {
+  int na;
+  set_limit(resource, resource == RLIMIT_NOFILE ? saved_nofile : saved_nproc);
+  na = fd_list(after);
+  fds_text(a, cap, after, na);
+  fds_text(b, cap, before, nb);
+  return na;
+}
+
 /* One channel case: open under the limit, check, restore, open again. */
 static void channel_case(int resource, rlim_t limit, int callback, int expected, int *failed_seen,
                          int *ok_seen) {
@@ -310,10 +321,7 @@ static void channel_case(int resource, rlim_t limit, int callback, int expected,
     CHECK(os == (expected == TETHER_EMFILE ? EMFILE : EAGAIN),
           "%s=%lu: tether_last_os_error() = %ld", rname, (unsigned long)limit, os);
   }
-  set_limit(resource, resource == RLIMIT_NOFILE ? saved_nofile : saved_nproc);
-  na = fd_list(after);
-  fds_text(a, sizeof(a), after, na);
-  fds_text(b, sizeof(b), before, nb);
+  na = restore_and_list(resource, before, nb, after, a, b, sizeof(a));
   CHECK(same_fds(before, nb, after, na), "%s=%lu: descriptors %s before, %s after", rname,
         (unsigned long)limit, b, a);
   printf("case %s=%lu tether_channel_new(%s): %s\n", rname, (unsigned long)limit,
@@ -421,12 +429,9 @@ static int spawned_works(tether_child *c, const char *stdio, char *why, size_t c
 }
 
 static int do_spawn(tether_child **c, const char *stdio) {
-  const char *v[4];
+  const char *v[7];
   tether_spawn_options o;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = strcmp(stdio, "pipe") == 0 ? "echo" : "exit7";
-  v[3] = NULL;
+  tt_child_argv(v, strcmp(stdio, "pipe") == 0 ? "echo" : "exit7", NULL, NULL, NULL);
   spawn_options(&o, stdio);
   return tether_spawn(c, v, &o);
 }
@@ -492,10 +497,7 @@ static void spawn_case(int resource, rlim_t limit, const char *when, const char 
     CHECK(os == (expected == TETHER_EMFILE ? EMFILE : EAGAIN),
           "%s=%lu: tether_last_os_error() = %ld", rname, (unsigned long)limit, os);
   }
-  set_limit(resource, resource == RLIMIT_NOFILE ? saved_nofile : saved_nproc);
-  na = fd_list(after);
-  fds_text(a, sizeof(a), after, na);
-  fds_text(b, sizeof(b), before, nb);
+  na = restore_and_list(resource, before, nb, after, a, b, sizeof(a));
   /* A first spawn keeps what tether keeps for the whole process: the
    * guard's socket (one guard per program, by design, even when the spawn
    * itself failed) and, on Linux, the epoll set of the thread that watches

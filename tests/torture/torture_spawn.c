@@ -25,11 +25,6 @@
 
 #include "support.h"
 
-static void sleep_forever(void) {
-  for (;;)
-    pause();
-}
-
 /* argv: MARKER ESCAPE(0/1) */
 static int child_tree(int argc, char **argv) {
   pid_t g;
@@ -38,27 +33,22 @@ static int child_tree(int argc, char **argv) {
   if (g == 0) {
     if (escape)
       (void)setsid();
-    sleep_forever();
+    tt_sleep_forever();
   }
-  sleep_forever();
+  tt_sleep_forever();
   return 0;
 }
 
 /* argv: MARKER ESCAPE: spawn tethered trees, as fast as possible, 8 of them,
  * then wait to be killed. */
 static int child_middle(int argc, char **argv) {
-  const char *v[6];
+  const char *v[7];
   tether_spawn_options o;
   tether_child *c[8];
   int i;
   if (argc < 2)
     return 2;
-  v[0] = tt_self();
-  v[1] = "--child";
-  v[2] = "tree";
-  v[3] = argv[0];
-  v[4] = argv[1];
-  v[5] = NULL;
+  tt_child_argv(v, "tree", argv[0], argv[1], NULL);
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   if (strcmp(argv[1], "1") == 0)
     o.flags = TETHER_SPAWN_CATCH_ESCAPEES; /* the keeper catches setsid() */
@@ -68,7 +58,7 @@ static int child_middle(int argc, char **argv) {
     if (write(1, "s", 1) != 1) /* progress, for the statistics */
       return 4;
   }
-  sleep_forever();
+  tt_sleep_forever();
   return 0;
 }
 
@@ -110,7 +100,7 @@ static void test_parent_killed_at_random(void **state) {
                 iterations, (unsigned long)rng_state);
   for (it = 0; it < iterations; it++) {
     char marker[64];
-    const char *escape;
+    const char *escape, *args[] = {"middle", NULL, NULL, NULL};
     /* 0..20 ms: the keeper starting, the 8 spawns (about 1 ms each), or
      * after them */
     unsigned delay_us = rnd(20000);
@@ -126,22 +116,10 @@ static void test_parent_killed_at_random(void **state) {
 #endif
     snprintf(marker, sizeof(marker), "tt-torture-%ld-%d", (long)getpid(), it);
     assert_int_equal(pipe(p), 0);
-    m = fork();
+    args[1] = marker;
+    args[2] = escape;
+    m = tt_fork_child(p, NULL, args);
     assert_true(m >= 0);
-    if (m == 0) {
-      const char *v[6];
-      dup2(p[1], 1);
-      close(p[0]);
-      close(p[1]);
-      v[0] = tt_self();
-      v[1] = "--child";
-      v[2] = "middle";
-      v[3] = marker;
-      v[4] = escape;
-      v[5] = NULL;
-      execv(tt_self(), (char *const *)v);
-      _exit(127);
-    }
     if (delay_us > 0) {
       struct timespec ts;
       ts.tv_sec = 0;
@@ -153,7 +131,6 @@ static void test_parent_killed_at_random(void **state) {
     assert_int_equal(kill(m, SIGKILL), 0);
     assert_int_equal(waitpid(m, &st, 0), m);
     assert_true(WIFSIGNALED(st));
-    close(p[1]);
     done = read(p[0], prog, sizeof(prog)); /* spawns completed before the kill */
     close(p[0]);
     if (done <= 0)

@@ -111,34 +111,6 @@ static long fd_count(void) {
   return n - 1; /* the directory's own descriptor */
 }
 
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = (const char *)buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len) {
-  char *p = (char *)buf;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* The sender process: never returns. */
 static void run_sender(pid_t target, int signo, uint64_t total, uint64_t burst, int done_wr,
                        int ack_rd) {
@@ -154,7 +126,7 @@ static void run_sender(pid_t target, int signo, uint64_t total, uint64_t burst, 
         struct timespec ts = {0, 20000};
         if (errno != EAGAIN) {
           m.burst = -1;
-          (void)write_all(done_wr, &m, sizeof(m));
+          (void)tt_write_all(done_wr, &m, sizeof(m));
           _exit(2);
         }
         m.retries++; /* the real-time queue is full: let the receiver run */
@@ -165,11 +137,11 @@ static void run_sender(pid_t target, int signo, uint64_t total, uint64_t burst, 
       m.sent++;
     }
     left -= n;
-    if (write_all(done_wr, &m, sizeof(m)) != 0)
+    if (tt_write_all(done_wr, &m, sizeof(m)) != 0)
       _exit(3);
     {
       char ack;
-      if (read_all(ack_rd, &ack, 1) != 0)
+      if (tt_read_full(ack_rd, &ack, 1) != 0)
         _exit(4);
     }
     m.burst++;
@@ -313,7 +285,7 @@ static void test_storm(void **state) {
     for (i = 0; i < SENDERS; i++) {
       sender *x = &s[i];
       if (pf[i + 1].fd >= 0 && (pf[i + 1].revents & (POLLIN | POLLHUP))) {
-        if (read_all(x->done_rd, &x->pending, sizeof(x->pending)) != 0 ||
+        if (tt_read_full(x->done_rd, &x->pending, sizeof(x->pending)) != 0 ||
             x->pending.burst != (int64_t)x->acked) {
           print_error("sender %d (%s) failed at burst %llu\n", i, tether_signal_name(x->signo),
                       (unsigned long long)x->acked);
@@ -333,7 +305,7 @@ static void test_storm(void **state) {
         x->retries = x->pending.retries;
         if (x->acked == x->bursts)
           finished++;
-        if (write_all(x->ack_wr, "k", 1) != 0) {
+        if (tt_write_all(x->ack_wr, "k", 1) != 0) {
           print_error("sender %d: cannot acknowledge\n", i);
           failed = 1;
         }
