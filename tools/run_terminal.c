@@ -6,19 +6,13 @@
  * itself with the program) and SIGCONT (fg, bg). Windows: the program
  * shares tether's console, and these calls do nothing.
  */
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#ifndef _WIN32
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 #if defined(__APPLE__)
 #define _DARWIN_C_SOURCE /* sysctl, struct kinfo_proc */
 #endif
-
-#include <stdio.h>
-#include <string.h>
-
-#include "run_terminal.h"
-
-#ifndef _WIN32
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -31,12 +25,18 @@
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
-#endif
-#if defined(__APPLE__)
+#elif defined(__APPLE__)
 #include <sys/proc.h>
 #include <sys/sysctl.h>
 #endif
+#endif
 
+#include <stdio.h>
+#include <string.h>
+
+#include "run_terminal.h"
+
+#ifndef _WIN32
 /*
  * The program is a process group of tether's session (its keeper has a
  * group of its own in this session, see docs/children.md), so it has
