@@ -15,6 +15,7 @@
 #define _DARWIN_C_SOURCE /* SIGWINCH */
 #endif
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,6 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -38,8 +38,6 @@
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
-#endif
-#if defined(__APPLE__)
 #endif
 #else
 #ifndef WIN32_LEAN_AND_MEAN
@@ -320,7 +318,7 @@ static void collect_inherited(void) {
 #endif
 
 /* ------------------------------------------------------------------------ */
-/* POSIX: signals, PID 1, descriptors 0-2, cores (issue 13)                 */
+/* POSIX: signals, descriptors 0-2, cores (issue 13)                        */
 /* ------------------------------------------------------------------------ */
 
 #ifndef _WIN32
@@ -360,15 +358,57 @@ static void watch_others(tether_channel *ch) {
   run_log("forwarding %d more signals by number", n);
 }
 
+static void on_sigpipe(int sig) { (void)sig; }
+
+/* Descriptors 0, 1, 2 closed when tether started: /dev/null goes there
+ * before anything else, so that none of tether's own descriptors (the
+ * channel, the keeper's socket) takes the slot and is handed to the
+ * program as its stdin, stdout or stderr. The program then sees /dev/null
+ * there, not a closed descriptor (the library cannot spawn with a closed
+ * slot). */
+static int g_closed_std[3];
+
+static void fill_closed_stdio(void) {
+  int fd;
+  for (fd = 0; fd < 3; fd++) {
+    int n;
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+      continue;
+    n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (n < 0)
+      continue;
+    if (n != fd) { /* cannot happen: the lowest free slot is fd */
+      (void)dup2(n, fd);
+      close(n);
+    }
+    g_closed_std[fd] = 1;
+  }
+}
+
+/* Before tether dies by a signal: never write a core of its own, which
+ * would overwrite the program's (same directory, same name "core"), as
+ * coreutils timeout does. */
+static void no_core(void) {
+  struct rlimit rl;
+  rl.rlim_cur = rl.rlim_max = 0;
+  (void)setrlimit(RLIMIT_CORE, &rl);
+#if defined(__linux__)
+  /* A piped core_pattern (systemd-coredump, apport) ignores RLIMIT_CORE 0;
+   * a process that is not dumpable writes no core at all. */
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Linux PID 1: orphans (no-ops elsewhere, Windows included)                */
+/* ------------------------------------------------------------------------ */
+
 /* Linux PID 1 (a container's init): orphans that enter the namespace from
  * outside the program's tree (docker exec) come to tether when their
  * parent dies; reap every child that is not the keeper (the library's, the
  * program's parent: it waits for that one itself). The program's own
  * orphans go to the keeper, a subreaper, which reaps them. */
-#ifndef _WIN32
-static void on_sigpipe(int sig) { (void)sig; }
-#endif
-
 static void reap_orphans(long keeper, long child) {
 #if defined(__linux__)
   DIR *d;
@@ -421,46 +461,6 @@ static long parent_of(long pid) {
   return -1;
 #endif
 }
-
-/* Descriptors 0, 1, 2 closed when tether started: /dev/null goes there
- * before anything else, so that none of tether's own descriptors (the
- * channel, the keeper's socket) takes the slot and is handed to the
- * program as its stdin, stdout or stderr. The program then sees /dev/null
- * there, not a closed descriptor (the library cannot spawn with a closed
- * slot). */
-static int g_closed_std[3];
-
-static void fill_closed_stdio(void) {
-  int fd;
-  for (fd = 0; fd < 3; fd++) {
-    int n;
-    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-      continue;
-    n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-    if (n < 0)
-      continue;
-    if (n != fd) { /* cannot happen: the lowest free slot is fd */
-      (void)dup2(n, fd);
-      close(n);
-    }
-    g_closed_std[fd] = 1;
-  }
-}
-
-/* Before tether dies by a signal: never write a core of its own, which
- * would overwrite the program's (same directory, same name "core"), as
- * coreutils timeout does. */
-static void no_core(void) {
-  struct rlimit rl;
-  rl.rlim_cur = rl.rlim_max = 0;
-  (void)setrlimit(RLIMIT_CORE, &rl);
-#if defined(__linux__)
-  /* A piped core_pattern (systemd-coredump, apport) ignores RLIMIT_CORE 0;
-   * a process that is not dumpable writes no core at all. */
-  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
-}
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* Starting the program: exec failures as env and timeout report them      */
@@ -1027,9 +1027,7 @@ int cli_run(int argc, char **argv) {
   int r, done = 0, timeout_exit;
   long os_err;
   const char *sh = NULL;
-#ifndef _WIN32
   int fg_interrupt = 0;
-#endif
 
 #ifndef _WIN32
   collect_inherited(); /* first: before tether opens anything */
@@ -1138,9 +1136,7 @@ int cli_run(int argc, char **argv) {
     return code;
   }
   s.pid = (long)tether_child_pid(s.child);
-#ifndef _WIN32
-  s.keeper = getpid() == 1 ? parent_of(s.pid) : -1;
-#endif
+  s.keeper = cli_getpid() == 1 ? parent_of(s.pid) : -1;
   if (o.timeout_ms > 0)
     s.timeout_at = deadline_after(o.timeout_ms);
   run_log("started '%s' as pid %ld (grace %s, kill-after %s, timeout %s)", o.argv[0], s.pid,
@@ -1170,7 +1166,6 @@ int cli_run(int argc, char **argv) {
     if (!done)
       run_term_check_stopped(s.child);
   }
-#ifndef _WIN32
   /* --foreground: a Ctrl+C typed while the program's group held the
    * terminal reached that group only, not tether's (the calling script's)
    * group. When the program died of SIGINT then, the run ended by a user's
@@ -1191,7 +1186,6 @@ int cli_run(int argc, char **argv) {
    * else (the rest of the tree dies below). */
   run_term_take_back();
   reap_orphans(s.keeper, (long)s.pid);
-#endif
 
   describe_exit(&st, desc, sizeof desc);
   run_log("pid %ld %s", s.pid, desc);
