@@ -12,15 +12,17 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #if defined(__APPLE__)
-#define _DARWIN_C_SOURCE /* sysctl, struct kinfo_proc */
+#define _DARWIN_C_SOURCE /* SIGWINCH */
 #endif
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "run_terminal.h"
 #include "tether.h"
 
 #ifndef _WIN32
@@ -29,21 +31,13 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <poll.h>
-#include <termios.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
-#endif
-#if defined(__APPLE__)
-#include <sys/proc.h>
-#include <sys/sysctl.h>
-#include <sys/types.h>
 #endif
 #else
 #ifndef WIN32_LEAN_AND_MEAN
@@ -113,7 +107,7 @@ static int g_verbose;
 static uint64_t g_start_ns;
 
 CLI_PRINTF(1, 2)
-static void vlog(const char *fmt, ...) {
+void run_log(const char *fmt, ...) {
   va_list ap;
   uint64_t t;
   if (!g_verbose)
@@ -243,385 +237,6 @@ static int parse_args(int argc, char **argv, run_opts *o) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* POSIX: the terminal (--foreground), job control, SIGWINCH                */
-/* ------------------------------------------------------------------------ */
-
-#ifndef _WIN32
-/*
- * The program is a process group of tether's session (its keeper has a
- * group of its own in this session, see docs/children.md), so it has
- * tether's controlling terminal, and it is a *background* group of it,
- * like a job the shell started with '&': the terminal sends Ctrl+C,
- * Ctrl+\, Ctrl+Z and window-size changes to tether (its foreground job),
- * which relays them; the program is stopped by SIGTTIN if it reads the
- * terminal (SIGTTOU if it changes its modes), as under timeout(1).
- *
- * --foreground, when tether's group is the terminal's foreground job:
- * tether saves the terminal's modes, gives the terminal to the program's
- * group (tcsetpgrp) after the spawn, and takes it back, with the modes,
- * when the program ends. The terminal then delivers Ctrl+C, Ctrl+\, Ctrl+Z
- * and SIGWINCH to the program's group itself; tether no longer receives
- * them (what it still receives comes from outside and is forwarded once).
- * Job control: tether is not the program's parent (the keeper is), so it
- * cannot see a stop through waitpid; it polls the program's state every
- * 50 ms (program_stopped()). When the program stops (Ctrl+Z, or SIGTTIN
- * while tether was in the background), tether takes the terminal back and
- * stops itself, so that the shell sees a stopped job; on SIGCONT (fg),
- * it gives the terminal back to the program and continues it.
- */
-static int g_tty = -1;              /* /dev/tty with --foreground, else -1 */
-static struct termios g_termios;    /* the modes when tether started */
-static struct termios g_prog_modes; /* the program's, when it stopped */
-static int g_have_prog_modes;
-static int g_handed;       /* the program's group holds the terminal */
-static int g_self_stopped; /* tether stopped itself; SIGCONT not seen yet */
-static int g_cont_watched; /* SIGCONT arrives as a channel event */
-static int g_poll;         /* --foreground and the state can be read */
-
-#if defined(__linux__)
-/* /proc/<pid>/stat after "pid (comm) ": comm may hold ')' and spaces, so
- * the fields start after the last ')'. NULL when it cannot be read. */
-static const char *proc_stat_fields(long pid, char *buf, size_t size) {
-  char path[64];
-  const char *p;
-  ssize_t n;
-  int fd;
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  n = read(fd, buf, size - 1);
-  close(fd);
-  if (n <= 0)
-    return NULL;
-  buf[n] = '\0';
-  p = strrchr(buf, ')');
-  return p != NULL && p[1] == ' ' ? p + 2 : NULL;
-}
-#endif
-
-/* 1: the process is stopped by a job-control signal (state T), 0: not
- * (running, sleeping, a zombie, gone), -1: this system cannot tell.
- * A tracing stop (Linux 't', a debugger holds it) is not a job stop. */
-static int program_stopped(long pid) {
-#if defined(__linux__)
-  char buf[512];
-  const char *f = proc_stat_fields(pid, buf, sizeof buf);
-  return f != NULL && f[0] == 'T';
-#elif defined(__APPLE__)
-  struct kinfo_proc kp;
-  size_t len = sizeof kp;
-  int mib[4];
-  mib[0] = CTL_KERN;
-  mib[1] = KERN_PROC;
-  mib[2] = KERN_PROC_PID;
-  mib[3] = (int)pid;
-  memset(&kp, 0, sizeof kp);
-  if (sysctl(mib, 4, &kp, &len, NULL, 0) != 0 || len == 0)
-    return 0;
-  return kp.kp_proc.p_stat == SSTOP;
-#else
-  (void)pid;
-  return -1;
-#endif
-}
-
-static int tty_setpgrp(pid_t pg) {
-  sigset_t s, old;
-  int r;
-  /* tcsetpgrp() from a background group raises SIGTTOU unless it is
-   * blocked (for this thread). */
-  sigemptyset(&s);
-  sigaddset(&s, SIGTTOU);
-  pthread_sigmask(SIG_BLOCK, &s, &old);
-  r = tcsetpgrp(g_tty, pg);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return r;
-}
-
-static void tty_setattr(const struct termios *t) {
-  sigset_t s, old;
-  sigemptyset(&s);
-  sigaddset(&s, SIGTTOU);
-  pthread_sigmask(SIG_BLOCK, &s, &old);
-  (void)tcsetattr(g_tty, TCSADRAIN, t);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-static void foreground_setup(void) {
-  g_tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (g_tty < 0) {
-    vlog("terminal: no terminal (%s)", strerror(errno));
-    return;
-  }
-  if (tcgetattr(g_tty, &g_termios) != 0) {
-    vlog("terminal: cannot read the terminal's modes (%s)", strerror(errno));
-    close(g_tty);
-    g_tty = -1;
-    return;
-  }
-  vlog("terminal: terminal modes saved");
-  g_poll = program_stopped((long)getpid()) >= 0;
-  if (!g_poll)
-    vlog("terminal: this system cannot tell when the program stops; "
-         "Ctrl+Z stops the program but not tether");
-}
-
-/* --foreground: give the terminal to the program's group, if tether's
- * group holds it (never take it from the job the shell has given it to).
- * Then SIGCONT the group, as a shell's fg does: a program that touched
- * the terminal before the hand-over was stopped by SIGTTIN/SIGTTOU (or
- * has the stop pending; SIGCONT discards it). */
-static int g_auto; /* the terminal is handed over by default (sentinel) */
-static pid_t g_sentinel = -1;
-static int sentinel_start(pid_t pgid);
-
-static void terminal_give(tether_child *c) {
-  long pid = (long)tether_child_pid(c);
-  if (g_tty < 0 || g_handed)
-    return;
-  if (tcgetpgrp(g_tty) != getpgrp()) {
-    vlog("terminal (%s): tether is not the terminal's foreground job; the "
-         "program runs in the background",
-         g_auto ? "default" : "--foreground");
-    return;
-  }
-  /* By default, only with the sentinel in the program's group: without
-   * it a Ctrl+C would never reach tether (no second-Ctrl+C kill). */
-  if (g_auto && g_sentinel <= 0 && sentinel_start((pid_t)pid) != 0)
-    return;
-  if (g_have_prog_modes)
-    tty_setattr(&g_prog_modes);
-  if (tty_setpgrp((pid_t)pid) != 0) {
-    vlog("terminal: cannot give the terminal to the program (%s)", strerror(errno));
-    return;
-  }
-  g_handed = 1;
-  (void)tether_child_signal_native(c, SIGCONT);
-  vlog("terminal: the terminal's foreground group is now the program's (%ld)", pid);
-}
-
-/* --foreground: take the terminal back from the program's group (it
- * stopped or ended) and restore the modes tether started with; the
- * program's modes are kept for its return. */
-static void terminal_take_back(void) {
-  if (!g_handed)
-    return;
-  g_handed = 0;
-  g_have_prog_modes = tcgetattr(g_tty, &g_prog_modes) == 0;
-  if (tty_setpgrp(getpgrp()) != 0) {
-    vlog("terminal: cannot take the terminal back (%s)", strerror(errno));
-    return;
-  }
-  tty_setattr(&g_termios);
-  vlog("terminal: the terminal is tether's again");
-}
-
-/* Restore the modes saved at start, if tether is in the terminal's
- * foreground (never touch the terminal of the job the shell has now). */
-static void foreground_restore(void) {
-  if (g_tty < 0)
-    return;
-  terminal_take_back();
-  if (tcgetpgrp(g_tty) == getpgrp()) {
-    tty_setattr(&g_termios);
-    vlog("terminal: terminal modes restored");
-  }
-  close(g_tty);
-  g_tty = -1;
-}
-
-/*
- * In a terminal, by default (issue 13, item 2): when tether is the
- * terminal's foreground job and its stdin and stdout are that terminal,
- * the program's group is given the terminal as with --foreground, so that
- * it can read it (python3, less, vi, bash -i) as at a bare prompt, and the
- * terminal's Ctrl+C, Ctrl+\, Ctrl+Z and window-size changes reach it
- * directly, once. tether no longer receives those; to still see the
- * user's Ctrl+C (a second one kills the tree), a *sentinel* joins the
- * program's group: a fork of tether that ignores every signal but SIGINT
- * and SIGQUIT, and passes those to tether with kill() only when the
- * kernel sent them (si_code SI_KERNEL: the terminal), never when they come
- * from a kill() (tether's own forward, a `kill -INT` of the group). tether
- * knows the relay by its sender pid and does not forward it. The sentinel
- * dies with the group (every kill of the tree) and with tether (Linux:
- * PR_SET_PDEATHSIG; elsewhere it checks its parent every second).
- */
-/* Did the kernel send it (the terminal), not a kill()? */
-static int sentinel_from_terminal(const siginfo_t *si) {
-#if defined(SI_KERNEL)
-  return si->si_code == SI_KERNEL;
-#else
-  return si->si_pid == 0 && si->si_code != SI_USER;
-#endif
-}
-
-#if defined(__APPLE__)
-/* macOS has no sigtimedwait(): a handler relays, in the sentinel. */
-static volatile pid_t g_sentinel_parent;
-
-static void sentinel_relay(int sig, siginfo_t *si, void *u) {
-  int saved = errno;
-  (void)u;
-  if (si != NULL && sentinel_from_terminal(si))
-    (void)kill(g_sentinel_parent, sig);
-  errno = saved;
-}
-#endif
-
-/* Only async-signal-safe calls: tether has threads. No handler (but on
- * macOS): SIGINT and SIGQUIT stay blocked and are taken with
- * sigtimedwait(), so that no runtime's signal machinery (a sanitizer's
- * deferred handlers in a forked child) stands between the terminal and
- * the relay. */
-static void sentinel_main(pid_t pgid, int ready_fd, long maxfd) {
-  struct sigaction sa;
-  sigset_t relay;
-  int sig, fd;
-  pid_t parent = getppid();
-  memset(&sa, 0, sizeof sa);
-  sigemptyset(&sa.sa_mask);
-  sa.sa_handler = SIG_IGN;
-  for (sig = 1; sig < 65; sig++)
-    if (sig != SIGINT && sig != SIGQUIT)
-      (void)sigaction(sig, &sa, NULL); /* KILL, STOP: refused */
-  sigemptyset(&relay);
-  sigaddset(&relay, SIGINT);
-  sigaddset(&relay, SIGQUIT);
-  /* Every signal is blocked here (sentinel_start forked with all of them
-   * blocked). Until setpgid() this process is in tether's group, the
-   * terminal's foreground one: a Ctrl+C typed now reaches tether itself
-   * (which forwards it) and would also wait here, pending, to be relayed
-   * as a second one (the tree killed for one Ctrl+C: seen under load in
-   * test_pty_ctrl_c_once). Ignoring a pending signal discards it; after
-   * setpgid() and until tether hands the terminal over (after "ready"),
-   * no terminal signal can reach the program's group. */
-  (void)setpgid(0, pgid);
-  sa.sa_handler = SIG_IGN;
-  (void)sigaction(SIGINT, &sa, NULL);
-  (void)sigaction(SIGQUIT, &sa, NULL);
-#if defined(__APPLE__)
-  g_sentinel_parent = parent;
-  sa.sa_sigaction = sentinel_relay;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigfillset(&sa.sa_mask);
-  (void)sigaction(SIGINT, &sa, NULL);
-  (void)sigaction(SIGQUIT, &sa, NULL);
-#else
-  /* Blocked, at their default: kept pending for sigtimedwait() (an
-   * ignored signal would be discarded). */
-  (void)sigprocmask(SIG_SETMASK, &relay, NULL);
-  sa.sa_handler = SIG_DFL;
-  (void)sigaction(SIGINT, &sa, NULL);
-  (void)sigaction(SIGQUIT, &sa, NULL);
-#endif
-#if defined(__linux__)
-  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-#endif
-  fd = open("/dev/null", O_RDWR);
-  for (sig = 0; sig < 3 && fd >= 0; sig++)
-    if (fd != sig)
-      (void)dup2(fd, sig);
-  (void)write(ready_fd, "r", 1); /* in the group, relaying */
-  /* Nothing of tether's or the program's beyond 0-2 (a pipe's write end
-   * held here would keep its reader waiting). */
-  for (fd = 3; fd < maxfd; fd++)
-    (void)close(fd);
-#if defined(__APPLE__)
-  sigemptyset(&relay);
-  (void)sigprocmask(SIG_SETMASK, &relay, NULL);
-  while (getppid() == parent)
-    (void)sleep(1);
-#else
-  while (getppid() == parent) {
-    siginfo_t si;
-    struct timespec one = {1, 0};
-    memset(&si, 0, sizeof si);
-    sig = sigtimedwait(&relay, &si, &one);
-    if (sig > 0 && sentinel_from_terminal(&si))
-      (void)kill(parent, sig);
-  }
-#endif
-  _exit(0);
-}
-
-/* Start the sentinel in the program's group (pgid); 0 or -1. Waits up
- * to 2 s for it to be in place, so that no Ctrl+C after the hand-over
- * goes unseen. */
-static int sentinel_start(pid_t pgid) {
-  sigset_t all, old;
-  int p[2], n = 0;
-  char c;
-  struct pollfd pf;
-  struct rlimit rl;
-  long maxfd = 65536;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-      rl.rlim_cur < (rlim_t)maxfd)
-    maxfd = (long)rl.rlim_cur;
-  if (pipe(p) != 0)
-    return -1;
-  sigfillset(&all);
-  (void)pthread_sigmask(SIG_SETMASK, &all, &old);
-  g_sentinel = fork();
-  if (g_sentinel == 0)
-    sentinel_main(pgid, p[1], maxfd);
-  (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-  close(p[1]);
-  if (g_sentinel > 0) {
-    (void)setpgid(g_sentinel, pgid);
-    pf.fd = p[0];
-    pf.events = POLLIN;
-    if (poll(&pf, 1, 2000) == 1)
-      n = (int)read(p[0], &c, 1);
-  }
-  close(p[0]);
-  if (g_sentinel > 0 && n == 1 && getpgid(g_sentinel) == pgid) {
-    vlog("sentinel %ld in the program's group: it tells tether of the terminal's "
-         "Ctrl+C",
-         (long)g_sentinel);
-    return 0;
-  }
-  vlog("cannot start the sentinel (%s): the program stays a background job",
-       g_sentinel < 0 ? strerror(errno) : "it did not join the program's group");
-  if (g_sentinel > 0) {
-    (void)kill(g_sentinel, SIGKILL);
-    (void)waitpid(g_sentinel, NULL, 0);
-  }
-  g_sentinel = -1;
-  return -1;
-}
-
-static void sentinel_stop(void) {
-  if (g_sentinel <= 0)
-    return;
-  (void)kill(g_sentinel, SIGKILL);
-  (void)waitpid(g_sentinel, NULL, 0);
-  g_sentinel = -1;
-}
-
-/* The program may go on: give it the terminal back (--foreground, when
- * tether's group has it now: fg) and continue its group. */
-static void resume_program(tether_child *c) {
-  g_self_stopped = 0;
-  if (g_tty >= 0)
-    terminal_give(c); /* SIGCONTs the group when it hands over */
-  if (!g_handed)
-    (void)tether_child_signal_native(c, SIGCONT);
-}
-
-/* Stop tether itself (SIGSTOP cannot be caught; tether's SIGTSTP is). The
- * SIGCONT that continues it arrives as a channel event, which calls
- * resume_program(); until then the program's state is not polled. When
- * SIGCONT is not watched (ignored when tether started), resume here. */
-static void stop_self(tether_child *c) {
-  g_self_stopped = g_cont_watched;
-  (void)kill(getpid(), SIGSTOP);
-  if (!g_cont_watched)
-    resume_program(c);
-}
-#endif
-
-/* ------------------------------------------------------------------------ */
 /* POSIX: descriptors inherited above 2 go to the program                  */
 /* ------------------------------------------------------------------------ */
 
@@ -703,7 +318,7 @@ static void collect_inherited(void) {
 #endif
 
 /* ------------------------------------------------------------------------ */
-/* POSIX: signals, PID 1, descriptors 0-2, cores (issue 13)                 */
+/* POSIX: signals, descriptors 0-2, cores (issue 13)                        */
 /* ------------------------------------------------------------------------ */
 
 #ifndef _WIN32
@@ -738,72 +353,12 @@ static void watch_others(tether_channel *ch) {
     if (r == 0)
       n++;
     else if (r != TETHER_EFORBIDDEN && r != TETHER_EINVAL)
-      vlog("not forwarding signal %d: %s", sig, tether_strerror(r));
+      run_log("not forwarding signal %d: %s", sig, tether_strerror(r));
   }
-  vlog("forwarding %d more signals by number", n);
+  run_log("forwarding %d more signals by number", n);
 }
 
-/* Linux PID 1 (a container's init): orphans that enter the namespace from
- * outside the program's tree (docker exec) come to tether when their
- * parent dies; reap every child that is not the keeper (the library's, the
- * program's parent: it waits for that one itself). The program's own
- * orphans go to the keeper, a subreaper, which reaps them. */
-#ifndef _WIN32
 static void on_sigpipe(int sig) { (void)sig; }
-#endif
-
-static void reap_orphans(long keeper, long child) {
-#if defined(__linux__)
-  DIR *d;
-  struct dirent *e;
-  if (getpid() != 1 || keeper <= 0)
-    return;
-  d = opendir("/proc/self/task");
-  if (d == NULL)
-    return;
-  while ((e = readdir(d)) != NULL) {
-    char path[96], buf[4096], *p, *end;
-    ssize_t n;
-    int fd;
-    if (e->d_name[0] == '.')
-      continue;
-    snprintf(path, sizeof path, "/proc/self/task/%.40s/children", e->d_name);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      continue;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    for (p = buf; *p != '\0'; p = end) {
-      long pid = strtol(p, &end, 10);
-      int st;
-      if (end == p)
-        break;
-      if (pid > 0 && pid != keeper && pid != child && pid != (long)g_sentinel &&
-          waitpid((pid_t)pid, &st, WNOHANG) == (pid_t)pid)
-        vlog("PID 1: reaped orphan %ld", pid);
-    }
-  }
-  closedir(d);
-#else
-  (void)keeper;
-  (void)child;
-#endif
-}
-
-/* The program's parent: the keeper (Linux, from /proc), or -1. */
-static long parent_of(long pid) {
-#if defined(__linux__)
-  char buf[512];
-  const char *f = proc_stat_fields(pid, buf, sizeof buf); /* "S PPID ..." */
-  if (f == NULL || f[0] == '\0' || f[1] != ' ')
-    return -1;
-  return atol(f + 2);
-#else
-  (void)pid;
-  return -1;
-#endif
-}
 
 /* Descriptors 0, 1, 2 closed when tether started: /dev/null goes there
  * before anything else, so that none of tether's own descriptors (the
@@ -844,6 +399,68 @@ static void no_core(void) {
 #endif
 }
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* Linux PID 1: orphans (no-ops elsewhere, Windows included)                */
+/* ------------------------------------------------------------------------ */
+
+/* Linux PID 1 (a container's init): orphans that enter the namespace from
+ * outside the program's tree (docker exec) come to tether when their
+ * parent dies; reap every child that is not the keeper (the library's, the
+ * program's parent: it waits for that one itself). The program's own
+ * orphans go to the keeper, a subreaper, which reaps them. */
+static void reap_orphans(long keeper, long child) {
+#if defined(__linux__)
+  DIR *d;
+  struct dirent *e;
+  if (getpid() != 1 || keeper <= 0)
+    return;
+  d = opendir("/proc/self/task");
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    char path[96], buf[4096], *p, *end;
+    ssize_t n;
+    int fd;
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/proc/self/task/%.40s/children", e->d_name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    for (p = buf; *p != '\0'; p = end) {
+      long pid = strtol(p, &end, 10);
+      int st;
+      if (end == p)
+        break;
+      if (pid > 0 && pid != keeper && pid != child && !run_term_is_sentinel(pid) &&
+          waitpid((pid_t)pid, &st, WNOHANG) == (pid_t)pid)
+        run_log("PID 1: reaped orphan %ld", pid);
+    }
+  }
+  closedir(d);
+#else
+  (void)keeper;
+  (void)child;
+#endif
+}
+
+/* The program's parent: the keeper (Linux, from /proc), or -1. */
+static long parent_of(long pid) {
+#if defined(__linux__)
+  char buf[512];
+  const char *f = run_proc_stat_fields(pid, buf, sizeof buf); /* "S PPID ..." */
+  if (f == NULL || f[0] == '\0' || f[1] != ' ')
+    return -1;
+  return atol(f + 2);
+#else
+  (void)pid;
+  return -1;
+#endif
+}
 
 /* ------------------------------------------------------------------------ */
 /* Starting the program: exec failures as env and timeout report them      */
@@ -1092,7 +709,7 @@ static void kill_tree(run_state *s, const char *why) {
     return;
   r = tether_child_kill(s->child);
   s->escalated = 1;
-  vlog("%s: killing the tree (%s)", why, r == 0 ? "sent" : tether_strerror(r));
+  run_log("%s: killing the tree (%s)", why, r == 0 ? "sent" : tether_strerror(r));
   s->phase = PH_KILLED;
   s->grace_at = s->kill_at = s->timeout_at = 0;
 }
@@ -1106,7 +723,7 @@ static void start_stop_sequence(run_state *s, const char *why) {
   s->grace_at = s->timeout_at = 0;
   if (s->o->kill_after_ms == 0) {
     r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
-    vlog("%s: sent terminate (%s), --kill-after is 0", why, r == 0 ? "ok" : tether_strerror(r));
+    run_log("%s: sent terminate (%s), --kill-after is 0", why, r == 0 ? "ok" : tether_strerror(r));
     kill_tree(s, "kill-after 0");
     return;
   }
@@ -1114,20 +731,20 @@ static void start_stop_sequence(run_state *s, const char *why) {
   s->escalated = 1;
   if (r == TETHER_ENOTSUP) {
     /* Windows: a console program has no window for WM_CLOSE. */
-    vlog("%s: terminate cannot reach the program here (%s)", why, tether_strerror(r));
+    run_log("%s: terminate cannot reach the program here (%s)", why, tether_strerror(r));
     kill_tree(s, "no way to ask politely");
     return;
   }
   if (r < 0 && r != TETHER_ESRCH) {
-    vlog("%s: terminate failed (%s)", why, tether_strerror(r));
+    run_log("%s: terminate failed (%s)", why, tether_strerror(r));
     kill_tree(s, "terminate failed");
     return;
   }
   s->phase = PH_TERMINATING;
   if (s->o->kill_after_ms > 0)
     s->kill_at = deadline_after(s->o->kill_after_ms);
-  vlog("%s: sent terminate to the tree; kill in %s", why,
-       fmt_dur(s->o->kill_after_ms, b, sizeof b));
+  run_log("%s: sent terminate to the tree; kill in %s", why,
+          fmt_dur(s->o->kill_after_ms, b, sizeof b));
 }
 
 /* A termination request (interrupt, quit, terminate, hangup...) arrived
@@ -1143,15 +760,15 @@ static void start_grace(run_state *s) {
   s->phase = PH_GRACE;
   if (s->o->grace_ms > 0)
     s->grace_at = deadline_after(s->o->grace_ms);
-  vlog("grace period %s started", fmt_dur(s->o->grace_ms, b, sizeof b));
+  run_log("grace period %s started", fmt_dur(s->o->grace_ms, b, sizeof b));
 }
 
 /* Forward one event kind to the child's tree, with a log line. */
 static void forward(run_state *s, const tether_event *ev) {
   int r = tether_child_signal(s->child, ev->kind);
-  vlog("%s (%s%s, sender pid %lld): %s", tether_kind_name(ev->kind),
-       ev->native != NULL ? ev->native : "?", ev->count > 1 ? ", coalesced" : "",
-       (long long)ev->pid, r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
+  run_log("%s (%s%s, sender pid %lld): %s", tether_kind_name(ev->kind),
+          ev->native != NULL ? ev->native : "?", ev->count > 1 ? ", coalesced" : "",
+          (long long)ev->pid, r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
 }
 
 static int is_termination(int kind) {
@@ -1161,10 +778,6 @@ static int is_termination(int kind) {
 }
 
 #ifndef _WIN32
-/* Has the terminal hung up? Its descriptor then fails every ioctl with
- * EIO (the kernel swaps its operations before it signals anybody). */
-static int tty_hung_up(void) { return g_tty >= 0 && tcgetpgrp(g_tty) < 0 && errno == EIO; }
-
 /* A terminal's hang-up reaches the program once, as at a bare prompt
  * (issue 13, item 3). When the terminal hangs up, the kernel sends SIGHUP
  * to the session leader (the shell), which sends SIGHUP to each of its
@@ -1182,16 +795,16 @@ static int tty_hung_up(void) { return g_tty >= 0 && tcgetpgrp(g_tty) < 0 && errn
  * A SIGHUP sent with kill() while the terminal is up (a reload, a service
  * manager) is always forwarded, each time. */
 static int hangup_delivered(const run_state *s, const tether_event *ev) {
-  if (g_handed && tty_hung_up()) {
-    vlog("hangup (SIGHUP, sender pid %lld): the terminal hung up while the program's "
-         "group held it; the kernel sends SIGHUP to that group itself: not forwarded",
-         (long long)ev->pid);
+  if (run_term_handed() && run_term_hung_up()) {
+    run_log("hangup (SIGHUP, sender pid %lld): the terminal hung up while the program's "
+            "group held it; the kernel sends SIGHUP to that group itself: not forwarded",
+            (long long)ev->pid);
     return 1;
   }
   if (ev->pid < 0 && s->hups > 0) {
-    vlog("hangup (SIGHUP from the kernel: the terminal hung up, or its session "
-         "leader exited) after a SIGHUP already forwarded: the same hang-up, not "
-         "forwarded");
+    run_log("hangup (SIGHUP from the kernel: the terminal hung up, or its session "
+            "leader exited) after a SIGHUP already forwarded: the same hang-up, not "
+            "forwarded");
     return 1;
   }
   return 0;
@@ -1206,19 +819,11 @@ static void handle_event(run_state *s, const tether_event *ev) {
     s->ack_pending = 1;
 #else
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGTSTP) {
-    /* Ctrl+Z while tether is the terminal's foreground job (or a SIGTSTP
-     * from outside): stop the program's group, then tether, so that the
-     * shell sees a stopped job; SIGCONT (fg, bg) continues both. SIGSTOP:
-     * the program stops even if it catches or ignores SIGTSTP. */
-    vlog("SIGTSTP: stopping the program's group (SIGSTOP), then tether");
-    terminal_take_back();
-    (void)tether_child_signal_native(s->child, SIGSTOP);
-    stop_self(s->child);
+    run_term_on_stop(s->child);
     return;
   }
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCONT) {
-    vlog("SIGCONT: continuing the program's group");
-    resume_program(s->child);
+    run_term_on_continue(s->child);
     return;
   }
   if (k == TETHER_EVENT_SIGNAL && ev->code == SIGCHLD) {
@@ -1230,20 +835,19 @@ static void handle_event(run_state *s, const tether_event *ev) {
      * forwarded to the program's group, as tini does. */
     int r = tether_child_signal_native(s->child, ev->code);
     const char *name = tether_signal_name(ev->code);
-    vlog("%s (%d%s, sender pid %lld): %s", name != NULL ? name : "signal", ev->code,
-         ev->count > 1 ? ", coalesced" : "", (long long)ev->pid,
-         r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
+    run_log("%s (%d%s, sender pid %lld): %s", name != NULL ? name : "signal", ev->code,
+            ev->count > 1 ? ", coalesced" : "", (long long)ev->pid,
+            r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
     return;
   }
   if (k == TETHER_EVENT_RESIZE) {
     int r = tether_child_signal(s->child, TETHER_EVENT_RESIZE);
-    vlog("resize (SIGWINCH): %s", r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
+    run_log("resize (SIGWINCH): %s",
+            r == 0 ? "forwarded to the program's tree" : tether_strerror(r));
     return;
   }
 #endif
-#ifndef _WIN32
-  if ((k == TETHER_EVENT_INTERRUPT || k == TETHER_EVENT_QUIT) && g_sentinel > 0 &&
-      ev->pid == (int64_t)g_sentinel) {
+  if ((k == TETHER_EVENT_INTERRUPT || k == TETHER_EVENT_QUIT) && run_term_is_sentinel(ev->pid)) {
     /* The terminal's Ctrl+C or Ctrl+\ reached the program's group (it
      * holds the terminal); the sentinel told tether. Not forwarded, no
      * grace timer (the program decides, as at a bare prompt); a second
@@ -1252,18 +856,17 @@ static void handle_event(run_state *s, const tether_event *ev) {
       set_cause(s, CAUSE_INTERRUPT, k);
       s->interrupts += ev->count;
       s->tty_interrupts += ev->count;
-      vlog("interrupt from the terminal (%llu so far): it reached the program's group "
-           "directly; not forwarded",
-           (unsigned long long)s->interrupts);
+      run_log("interrupt from the terminal (%llu so far): it reached the program's group "
+              "directly; not forwarded",
+              (unsigned long long)s->interrupts);
       if (s->interrupts >= 2)
         kill_tree(s, "second interrupt");
     } else {
       set_cause(s, CAUSE_SIGNAL, k);
-      vlog("quit from the terminal: it reached the program's group directly; not forwarded");
+      run_log("quit from the terminal: it reached the program's group directly; not forwarded");
     }
     return;
   }
-#endif
   if (k == TETHER_EVENT_INTERRUPT)
     set_cause(s, CAUSE_INTERRUPT, k);
   else if (is_termination(k))
@@ -1271,8 +874,8 @@ static void handle_event(run_state *s, const tether_event *ev) {
   if (k == TETHER_EVENT_INTERRUPT) {
     s->interrupts += ev->count;
     if (s->interrupts >= 2) {
-      vlog("interrupt (%s, %llu so far)", ev->native != NULL ? ev->native : "?",
-           (unsigned long long)s->interrupts);
+      run_log("interrupt (%s, %llu so far)", ev->native != NULL ? ev->native : "?",
+              (unsigned long long)s->interrupts);
       kill_tree(s, "second interrupt");
       return;
     }
@@ -1283,8 +886,8 @@ static void handle_event(run_state *s, const tether_event *ev) {
    * close, logoff and shutdown to it directly. Forwarding would be twice. */
   if (k == TETHER_EVENT_INTERRUPT || k == TETHER_EVENT_QUIT || k == TETHER_EVENT_HANGUP ||
       k == TETHER_EVENT_LOGOFF || k == TETHER_EVENT_SHUTDOWN) {
-    vlog("%s (%s): the console delivered it to the program too; not forwarded", tether_kind_name(k),
-         ev->native != NULL ? ev->native : "?");
+    run_log("%s (%s): the console delivered it to the program too; not forwarded",
+            tether_kind_name(k), ev->native != NULL ? ev->native : "?");
   } else {
     forward(s, ev);
   }
@@ -1391,14 +994,14 @@ static int watch(tether_channel *ch, int kind) {
     return 0;
   r = tether_channel_watch(ch, kind, 0);
   if (r == TETHER_EIGNORED) {
-    vlog("not watching %s: it was ignored when tether started", tether_kind_name(kind));
+    run_log("not watching %s: it was ignored when tether started", tether_kind_name(kind));
     return 0;
   }
 #ifdef _WIN32
   if (r < 0 && (kind == TETHER_EVENT_TERMINATE || kind == TETHER_EVENT_LOGOFF ||
                 kind == TETHER_EVENT_SHUTDOWN)) {
-    vlog("warning: cannot watch %s (%s: %s); running the program without it",
-         tether_kind_name(kind), event_source(kind), tether_strerror(r));
+    run_log("warning: cannot watch %s (%s: %s); running the program without it",
+            tether_kind_name(kind), event_source(kind), tether_strerror(r));
     return 0;
   }
 #endif
@@ -1424,9 +1027,7 @@ int cli_run(int argc, char **argv) {
   int r, done = 0, timeout_exit;
   long os_err;
   const char *sh = NULL;
-#ifndef _WIN32
   int fg_interrupt = 0;
-#endif
 
 #ifndef _WIN32
   collect_inherited(); /* first: before tether opens anything */
@@ -1468,41 +1069,20 @@ int cli_run(int argc, char **argv) {
   for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     if (watch(ch, kinds[i]) < 0)
       goto fail;
+  if (run_term_watch(ch) < 0)
+    goto fail;
 #ifndef _WIN32
-  /* Job control: Ctrl+Z stops the program and tether; fg/bg continue
-   * both. (SIGTSTP ignored at start, e.g. by a non-job-control shell: left
-   * ignored.) */
-  r = tether_channel_watch_signal(ch, SIGTSTP, 0);
-  if (r < 0 && r != TETHER_EIGNORED) {
-    fprintf(stderr, "tether run: cannot watch SIGTSTP: %s\n", tether_strerror(r));
-    goto fail;
-  }
-  r = tether_channel_watch_signal(ch, SIGCONT, 0);
-  if (r < 0 && r != TETHER_EIGNORED) {
-    fprintf(stderr, "tether run: cannot watch SIGCONT: %s\n", tether_strerror(r));
-    goto fail;
-  }
-  g_cont_watched = r == 0;
   watch_others(ch);
   if (getpid() == 1) {
     /* A container's init: reap the orphans that come to tether. */
     r = tether_channel_watch_signal(ch, SIGCHLD, 0);
-    vlog("PID 1: %s", r == 0 ? "reaping orphans re-parented to tether" : tether_strerror(r));
+    run_log("PID 1: %s", r == 0 ? "reaping orphans re-parented to tether" : tether_strerror(r));
   }
   for (i = 0; i < 3; i++)
     if (g_closed_std[i])
-      vlog("descriptor %d was closed: the program gets /dev/null there", (int)i);
-  if (o.foreground) {
-    foreground_setup();
-  } else if (isatty(0) && isatty(1)) {
-    /* A terminal on stdin and stdout: hand it to the program by default
-     * (when tether is its foreground job), with the sentinel. Not in a
-     * pipeline such as `tether run -- make | less`: the pager, in
-     * tether's group, needs the terminal then. */
-    foreground_setup();
-    g_auto = g_tty >= 0;
-  }
+      run_log("descriptor %d was closed: the program gets /dev/null there", (int)i);
 #endif
+  run_term_open(o.foreground);
 
   tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
   so.channel = ch;
@@ -1536,9 +1116,9 @@ int cli_run(int argc, char **argv) {
         shv[0] = (char *)"/bin/sh";
         shv[1] = path;
         memcpy(shv + 2, o.argv + 1, (n - 1) * sizeof *shv);
-        vlog("'%s' has no #! line and is not a binary: running it with /bin/sh, "
-             "as execvp() does",
-             path);
+        run_log("'%s' has no #! line and is not a binary: running it with /bin/sh, "
+                "as execvp() does",
+                path);
         r = spawn_program(&s.child, shv, &so);
         os_err = tether_last_os_error();
         if (r < 0)
@@ -1552,32 +1132,20 @@ int cli_run(int argc, char **argv) {
   if (r < 0) {
     int code = spawn_failed(o.argv[0], r, os_err, sh);
     tether_channel_free(ch);
-#ifndef _WIN32
-    foreground_restore();
-#endif
+    run_term_restore();
     return code;
   }
   s.pid = (long)tether_child_pid(s.child);
-#ifndef _WIN32
-  s.keeper = getpid() == 1 ? parent_of(s.pid) : -1;
-#endif
+  s.keeper = cli_getpid() == 1 ? parent_of(s.pid) : -1;
   if (o.timeout_ms > 0)
     s.timeout_at = deadline_after(o.timeout_ms);
-  vlog("started '%s' as pid %ld (grace %s, kill-after %s, timeout %s)", o.argv[0], s.pid,
-       fmt_dur(o.grace_ms, b1, sizeof b1), fmt_dur(o.kill_after_ms, b2, sizeof b2),
-       fmt_dur(o.timeout_ms > 0 ? o.timeout_ms : CLI_DURATION_INFINITE, b3, sizeof b3));
+  run_log("started '%s' as pid %ld (grace %s, kill-after %s, timeout %s)", o.argv[0], s.pid,
+          fmt_dur(o.grace_ms, b1, sizeof b1), fmt_dur(o.kill_after_ms, b2, sizeof b2),
+          fmt_dur(o.timeout_ms > 0 ? o.timeout_ms : CLI_DURATION_INFINITE, b3, sizeof b3));
 
-#ifndef _WIN32
-  if (g_tty >= 0)
-    terminal_give(s.child);
-#endif
+  run_term_give(s.child);
   while (!done) {
-    int wait_ms = next_wait_ms(&s);
-#ifndef _WIN32
-    /* --foreground: look at the program's state every 50 ms. */
-    if (g_tty >= 0 && g_poll && !g_self_stopped && (wait_ms < 0 || wait_ms > 50))
-      wait_ms = 50;
-#endif
+    int wait_ms = run_term_wait_ms(next_wait_ms(&s));
     r = tether_channel_wait(ch, &ev, wait_ms);
     if (r < 0) {
       fprintf(stderr, "tether run: waiting for events: %s\n", tether_strerror(r));
@@ -1595,17 +1163,9 @@ int cli_run(int argc, char **argv) {
     }
     if (!done)
       check_timers(&s);
-#ifndef _WIN32
-    if (!done && g_tty >= 0 && g_poll && !g_self_stopped && program_stopped(s.pid) == 1) {
-      /* Ctrl+Z reached the program's group (it holds the terminal), or it
-       * read the terminal while tether was in the background (SIGTTIN). */
-      vlog("the program stopped: taking the terminal back, stopping tether");
-      terminal_take_back();
-      stop_self(s.child);
-    }
-#endif
+    if (!done)
+      run_term_check_stopped(s.child);
   }
-#ifndef _WIN32
   /* --foreground: a Ctrl+C typed while the program's group held the
    * terminal reached that group only, not tether's (the calling script's)
    * group. When the program died of SIGINT then, the run ended by a user's
@@ -1613,7 +1173,7 @@ int cli_run(int argc, char **argv) {
    * the calling shell stops as it would have without --foreground. (A
    * SIGINT sent to tether itself was forwarded; it reached tether alone,
    * not the shell, and is not passed on.) */
-  fg_interrupt = g_handed && st.kind == TETHER_EXIT_SIGNAL && st.signo == SIGINT &&
+  fg_interrupt = run_term_handed() && st.kind == TETHER_EXIT_SIGNAL && st.signo == SIGINT &&
                  s.interrupts == 0; /* not a `kill -INT` of tether's own */
   if (fg_interrupt)
     set_cause(&s, CAUSE_INTERRUPT, TETHER_EVENT_INTERRUPT);
@@ -1621,26 +1181,24 @@ int cli_run(int argc, char **argv) {
    * told tether): tether's own group (a calling script) gets it too. */
   if (s.tty_interrupts > 0 && s.cause == CAUSE_INTERRUPT)
     fg_interrupt = 1;
-  sentinel_stop();
+  run_term_stop_sentinel();
   /* The program ended: the terminal is tether's again before anything
    * else (the rest of the tree dies below). */
-  terminal_take_back();
+  run_term_take_back();
   reap_orphans(s.keeper, (long)s.pid);
-#endif
 
   describe_exit(&st, desc, sizeof desc);
-  vlog("pid %ld %s", s.pid, desc);
+  run_log("pid %ld %s", s.pid, desc);
   if (st.kind == TETHER_EXIT_SIGNAL && st.core_dumped)
-    vlog("the program dumped core");
+    run_log("the program dumped core");
   /* Descendants still in the program's group/job die here (the run ends
    * with the program, as with tini). */
   if (tether_child_wait_tree(s.child, 0) == 0)
-    vlog("killing what is left of the tree");
+    run_log("killing what is left of the tree");
   tether_child_free(s.child);
   timeout_exit = s.timed_out && o.timeout_status >= 0 && s.cause == CAUSE_TIMEOUT;
-#ifndef _WIN32
-  foreground_restore();
-#else
+  run_term_restore();
+#ifdef _WIN32
   /* A console close, logoff or shutdown is pending: tether's handler holds
    * it until the channel acknowledges it (freeing does), and Windows ends
    * the process with STATUS_CONTROL_C_EXIT as soon as that handler returns.
@@ -1651,7 +1209,8 @@ int cli_run(int argc, char **argv) {
   if (s.ack_pending && (st.kind == TETHER_EXIT_CODE || st.kind == TETHER_EXIT_INTERRUPTED ||
                         st.kind == TETHER_EXIT_CRASHED || st.kind == TETHER_EXIT_KILLED)) {
     UINT code = timeout_exit ? (UINT)o.timeout_status : (UINT)st.raw;
-    vlog("a close, logoff or shutdown is pending: ending at once with 0x%lx", (unsigned long)code);
+    run_log("a close, logoff or shutdown is pending: ending at once with 0x%lx",
+            (unsigned long)code);
     fflush(NULL);
     (void)TerminateProcess(GetCurrentProcess(), code);
   }
@@ -1660,7 +1219,7 @@ int cli_run(int argc, char **argv) {
    * every signal action. */
   tether_channel_free(ch);
   if (timeout_exit) {
-    vlog("the timeout ran out: exiting with %d (--timeout-status)", o.timeout_status);
+    run_log("the timeout ran out: exiting with %d (--timeout-status)", o.timeout_status);
     fflush(NULL);
     exit(o.timeout_status);
   }
@@ -1679,8 +1238,8 @@ int cli_run(int argc, char **argv) {
             : s.cause_kind == TETHER_EVENT_QUIT   ? SIGQUIT
             : s.cause_kind == TETHER_EVENT_HANGUP ? SIGHUP
                                                   : SIGTERM;
-      vlog("the run was ended by %s: tether %s %s", tether_signal_name(sig),
-           o.exit_code ? "exits with 128 +" : "dies by", tether_signal_name(sig));
+      run_log("the run was ended by %s: tether %s %s", tether_signal_name(sig),
+              o.exit_code ? "exits with 128 +" : "dies by", tether_signal_name(sig));
     }
     if (sig > 0 && o.exit_code) {
       fflush(NULL);
@@ -1706,13 +1265,9 @@ int cli_run(int argc, char **argv) {
   return CLI_EXIT_FAILURE;
 
 fail:
-#ifndef _WIN32
-  sentinel_stop();
-#endif
+  run_term_stop_sentinel();
   tether_child_free(s.child);
   tether_channel_free(ch);
-#ifndef _WIN32
-  foreground_restore();
-#endif
+  run_term_restore();
   return CLI_EXIT_FAILURE;
 }
