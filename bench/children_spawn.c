@@ -49,7 +49,7 @@ static void add_phases(uint64_t t0, uint64_t t1, uint64_t t2, uint64_t t3) {
 static int spawn_tether(const char *prog) {
   const char *argv[2];
   tether_child *c = NULL;
-  tether_exit st;
+  tether_status st;
   uint64_t t0, t1, t2;
   int r;
   argv[0] = prog;
@@ -62,7 +62,7 @@ static int spawn_tether(const char *prog) {
   t2 = bench_now_ns();
   tether_child_free(c);
   add_phases(t0, t1, t2, bench_now_ns());
-  return r == 1 && st.kind == TETHER_EXIT_CODE && st.code == 0 ? 0 : -1;
+  return r == 1 && st.kind == TETHER_STATUS_CODE && st.code == 0 ? 0 : -1;
 }
 
 /* Start argv[0] without tether, in a new process group: posix_spawn, or

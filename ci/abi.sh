@@ -69,7 +69,7 @@ case $mode in
     (cd "$root" && tar --exclude=./build --exclude=./.git -cf - .) | tar -xf - -C "$scratch"
     # One field added to tether_event, before its reserved room: the struct
     # grows, as it would if someone forgot docs/abi.md.
-    sed -i 's/^  tether_exit exit;$/  tether_exit exit;\n  int abi_selftest_field;/' "$scratch/include/tether.h"
+    sed -i 's/^  tether_status exit;$/  tether_status exit;\n  int abi_selftest_field;/' "$scratch/include/tether.h"
     grep -q abi_selftest_field "$scratch/include/tether.h" ||
       { echo "selftest: could not add the field"; exit 1; }
     describe "$scratch" "$out/scratch-lib" "$out/scratch.abi"

@@ -8,7 +8,7 @@
  *   sync.c    mutex, condition, thread, global lock, monotonic clock
  *   bell.c    the channel doorbell (eventfd / pipe / event object)
  *   source.c  native event sources (signals / console events / window)
- *   exit.c    tether_exit_decode (public, per OS)
+ *   exit.c    tether_status_decode (public, per OS)
  *   spawn.c   tethered children (keeper process / Job Objects)
  *   send.c    events to any process (tether_send)
  *
@@ -309,7 +309,7 @@ void tether__child_exited(tether_child *c, uint32_t raw);
 
 /* The normalized status of an exited child (core/child.c; c->lock held or
  * c known to have exited). */
-void tether__child_exit_status(const tether_child *c, tether_exit *st);
+void tether__child_exit_status(const tether_child *c, tether_status *st);
 
 /* Core (core/channel.c), global lock held by the caller: bind a child to a
  * channel (0, TETHER_ECLOSED, or TETHER_EINVAL if the channel does not watch

@@ -290,17 +290,17 @@ int tether_child_kill(tether_child *c) {
   return r;
 }
 
-void tether__child_exit_status(const tether_child *c, tether_exit *st) {
-  (void)tether_exit_decode(c->raw, st);
+void tether__child_exit_status(const tether_child *c, tether_status *st) {
+  (void)tether_status_decode(c->raw, st);
   /* KILLED only when tether sent the kill and the status is the kill's
    * (the child may have exited on its own just before). */
   if (c->kill_sent && tether__os_is_kill_status(c->raw))
-    st->kind = TETHER_EXIT_KILLED;
+    st->kind = TETHER_STATUS_KILLED;
 }
 
 /* Wait for the exit record; the caller is a user of c. A detached child
  * does not end when it is freed: its waiters get TETHER_ECLOSED then. */
-int tether__child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
+int tether__child_wait(tether_child *c, int timeout_ms, tether_status *st) {
   uint64_t deadline = tether__deadline(timeout_ms);
   int r = 1;
   tether__mutex_lock(c->lock);
@@ -323,7 +323,7 @@ int tether__child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
   return r;
 }
 
-int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
+int tether_child_wait(tether_child *c, int timeout_ms, tether_status *st) {
   int r;
   if (c == NULL)
     return TETHER_EINVAL;
@@ -350,7 +350,7 @@ int tether_child_wait_tree(tether_child *c, int timeout_ms) {
 /* tether_child_stop(): the engine (core/stop.c) driven to its end from
  * this thread, which sleeps in the backend's tree wait between looks. */
 static int tether__child_stop(tether_child *c, const tether_stop_step *steps, size_t nsteps,
-                              tether_exit *st) {
+                              tether_status *st) {
   tether__stop s;
   tether__stop_begin(&s, c, steps, nsteps);
   for (;;) {
@@ -371,7 +371,7 @@ static int tether__child_stop(tether_child *c, const tether_stop_step *steps, si
 }
 
 int tether_child_stop(tether_child *c, const tether_stop_step *steps, size_t nsteps,
-                      tether_exit *st) {
+                      tether_status *st) {
   int r;
   if (c == NULL || tether__stop_steps(&steps, &nsteps) < 0)
     return TETHER_EINVAL;

@@ -50,6 +50,6 @@ int tether__stop_work(tether__stop *s, uint64_t now);
 /* Core (core/child.c), for the engine: the kill and the exit record of a
  * child that the caller keeps from being freed. */
 int tether__child_kill(tether_child *c);
-int tether__child_wait(tether_child *c, int timeout_ms, tether_exit *st);
+int tether__child_wait(tether_child *c, int timeout_ms, tether_status *st);
 
 #endif /* TETHER_CORE_STOP_H */

@@ -51,7 +51,7 @@ struct tether_token {
   int stopper;                                /* lock: the stop thread runs */
   int quit;                                   /* lock: the stop thread must end */
   int waiters;                                /* lock: threads in tether_token_wait*() */
-  int kick;                                   /* lock: an owned child exited, or one was adopted */
+  int kick;                                   /* lock: an owned child exited, or one was attached */
   unsigned fork_gen;                          /* tether__fork_generation() when made */
 };
 
@@ -122,7 +122,7 @@ static int tether__subtree_has_work_here(const tether_token *t) {
 
 /* The stop thread of a cancelled token: every round looks at every owned
  * tree that is not gone (all of them get each step at once), then sleeps
- * until the earliest step deadline, an owned child's exit, a new adoption,
+ * until the earliest step deadline, an owned child's exit, a new attachment,
  * or (trees whose leader has exited) the next look. */
 static void tether__stop_thread(void *arg) {
   tether_token *t = (tether_token *)arg;
@@ -424,8 +424,8 @@ tether_os_handle tether_token_handle(tether_token *t) {
   return h;
 }
 
-int tether_token_adopt(tether_token *t, tether_child *c, const tether_stop_step *steps,
-                       size_t nsteps) {
+int tether_token_attach(tether_token *t, tether_child *c, const tether_stop_step *steps,
+                        size_t nsteps) {
   tether__owned *e;
   int r = 0;
   if (t == NULL || c == NULL || (c->flags & TETHER_SPAWN_DETACHED) ||

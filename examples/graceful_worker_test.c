@@ -154,7 +154,7 @@ static int start(st_run *r, const char *self, const char *delay) {
 
 static int uninterrupted(const char *self) {
   st_run r;
-  tether_exit st;
+  tether_status st;
   char d[64];
   int i;
   clean_out();
@@ -163,7 +163,7 @@ static int uninterrupted(const char *self) {
   if (!st_end(&r, 30000, &st))
     return st_fail("the worker did not finish", &r);
   printf("uninterrupted: %s\n", st_describe(&st, d, sizeof(d)));
-  if (st.kind != TETHER_EXIT_CODE || st.code != 0)
+  if (st.kind != TETHER_STATUS_CODE || st.code != 0)
     return st_fail("expected exit code 0", &r);
   for (i = 0; i < NFILES; i++)
     if (!complete(names[i]))
@@ -174,7 +174,7 @@ static int uninterrupted(const char *self) {
 #ifndef _WIN32
 static int interrupted_once(const char *self) {
   st_run r;
-  tether_exit st;
+  tether_status st;
   char d[64];
   clean_out();
   if (start(&r, self, "25") != 0) /* ~1 s per file */
@@ -186,7 +186,7 @@ static int interrupted_once(const char *self) {
   if (!st_end(&r, 30000, &st))
     return st_fail("the worker did not end", &r);
   printf("one Ctrl+C: %s\n", st_describe(&st, d, sizeof(d)));
-  if (st.kind != TETHER_EXIT_SIGNAL || st.signo != SIGINT)
+  if (st.kind != TETHER_STATUS_SIGNAL || st.signo != SIGINT)
     return st_fail("expected death by SIGINT", &r);
   if (!complete("a.txt"))
     return st_fail("the file in hand was not finished", &r);
@@ -197,7 +197,7 @@ static int interrupted_once(const char *self) {
 
 static int interrupted_twice(const char *self) {
   st_run r;
-  tether_exit st;
+  tether_status st;
   char d[64];
   uint64_t t0;
   clean_out();
@@ -217,7 +217,7 @@ static int interrupted_twice(const char *self) {
     return st_fail("the worker did not end", &r);
   printf("two Ctrl+C: %s after %llu ms\n", st_describe(&st, d, sizeof(d)),
          (unsigned long long)((tether_now_ns() - t0) / 1000000u));
-  if (st.kind != TETHER_EXIT_SIGNAL || st.signo != SIGINT)
+  if (st.kind != TETHER_STATUS_SIGNAL || st.signo != SIGINT)
     return st_fail("expected death by SIGINT", &r);
   if ((tether_now_ns() - t0) / 1000000u > 900)
     return st_fail("the second Ctrl+C did not end it at once", &r);

@@ -71,7 +71,7 @@ int st_expect(st_run *r, const char *needle, int ms) {
   return 1;
 }
 
-int st_end(st_run *r, int ms, tether_exit *st) {
+int st_end(st_run *r, int ms, tether_status *st) {
   uint64_t end = tether_now_ns() + (uint64_t)ms * 1000000u;
   int ended;
   while (tether_now_ns() < end && st_read(r, 50) != 0)
@@ -82,23 +82,23 @@ int st_end(st_run *r, int ms, tether_exit *st) {
   return ended;
 }
 
-const char *st_describe(const tether_exit *st, char *buf, size_t size) {
+const char *st_describe(const tether_status *st, char *buf, size_t size) {
   switch (st->kind) {
-  case TETHER_EXIT_CODE:
+  case TETHER_STATUS_CODE:
     snprintf(buf, size, "exited with code %d", st->code);
     break;
-  case TETHER_EXIT_SIGNAL: {
+  case TETHER_STATUS_SIGNAL: {
     const char *n = tether_signal_name(st->signo);
     snprintf(buf, size, "killed by %s", n != NULL ? n : "a signal");
     break;
   }
-  case TETHER_EXIT_INTERRUPTED:
+  case TETHER_STATUS_INTERRUPTED:
     snprintf(buf, size, "interrupted (0x%08lX)", (unsigned long)st->raw);
     break;
-  case TETHER_EXIT_CRASHED:
+  case TETHER_STATUS_CRASHED:
     snprintf(buf, size, "crashed (0x%08lX)", (unsigned long)st->raw);
     break;
-  case TETHER_EXIT_KILLED:
+  case TETHER_STATUS_KILLED:
     snprintf(buf, size, "killed by tether");
     break;
   default:

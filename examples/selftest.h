@@ -19,9 +19,9 @@ int st_start(st_run *r, const char *const *argv);
 int st_expect(st_run *r, const char *needle, int ms);
 /* Read to the end, wait up to ms for the exit, free the child: 1 ended
  * (*st set), 0 not (the child is killed). */
-int st_end(st_run *r, int ms, tether_exit *st);
+int st_end(st_run *r, int ms, tether_status *st);
 /* "exited with code 0", "killed by SIGTERM", "killed by tether", ... */
-const char *st_describe(const tether_exit *st, char *buf, size_t size);
+const char *st_describe(const tether_status *st, char *buf, size_t size);
 /* Fail the self-test with a message (printed; returns 1 for `return`). */
 int st_fail(const char *what, const st_run *r);
 

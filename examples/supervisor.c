@@ -14,7 +14,7 @@
  *   worker 2  ignores interrupt and terminate: it has to be killed.
  * The stop sequence (interrupt, 1 s; terminate, 1 s; kill) runs for all
  * three in parallel on tether's stop thread because the shutdown token owns
- * them (tether_token_adopt), so the whole stop takes about 2 s, not 6.
+ * them (tether_token_attach), so the whole stop takes about 2 s, not 6.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +72,7 @@ static int supervise(tether_token *token, void *userdata) {
     argv[2] = n;
     argv[3] = NULL;
     if ((r = tether_spawn(&s->w[i], argv, NULL)) != 0 ||
-        (r = tether_token_adopt(token, s->w[i], stop_steps, 2)) != 0) {
+        (r = tether_token_attach(token, s->w[i], stop_steps, 2)) != 0) {
       fprintf(stderr, "supervisor: worker %d: %s\n", i, tether_strerror(r));
       return 1;
     }
@@ -94,7 +94,7 @@ static int supervise(tether_token *token, void *userdata) {
   if (tether_token_wait_stopped(token, 10000) != 1)
     printf("deadline passed\n");
   for (i = 0; i < NWORKERS; i++) {
-    tether_exit st;
+    tether_status st;
     char d[64];
     if (tether_child_wait(s->w[i], 0, &st) == 1)
       printf("worker %d: %s\n", i, st_describe(&st, d, sizeof(d)));
@@ -112,7 +112,7 @@ static int supervise(tether_token *token, void *userdata) {
 static int self_test(const char *self) {
   const char *argv[2];
   st_run r;
-  tether_exit st;
+  tether_status st;
   char d[64];
   int failed = 0;
   argv[0] = self;
@@ -145,7 +145,7 @@ static int self_test(const char *self) {
 #else
   if (strstr(r.out, "worker 1: killed by SIGTERM") == NULL)
     failed |= st_fail("worker 1 should die by SIGTERM", &r);
-  if (st.kind != TETHER_EXIT_SIGNAL || st.signo != 15)
+  if (st.kind != TETHER_STATUS_SIGNAL || st.signo != 15)
     failed |= st_fail("the supervisor should die by SIGTERM", &r);
 #endif
   if (strstr(r.out, "worker 2: killed by tether") == NULL)

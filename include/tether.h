@@ -25,7 +25,7 @@
  *     TETHER_EINVAL.
  *   - ABI (docs/abi.md): options structs grow only at their end, with a
  *     new version; the structs tether writes into (tether_event,
- *     tether_exit, tether_cause) keep their size and grow into their
+ *     tether_status, tether_cause) keep their size and grow into their
  *     `reserved` space, which tether zeroes and the caller never uses;
  *     arrays of structs (tether_stop_step, tether_extra_fd) and embedded
  *     ones (tether_stdio) never change. Enum values and error codes are
@@ -41,7 +41,7 @@
  *     tether_channel_free() / tether_child_free() / tether_token_free() /
  *     tether_shutdown_free() wake the calls blocked on that object in other
  *     threads (channel and token waits return TETHER_ECLOSED; a child's
- *     waits return its real status, TETHER_EXIT_KILLED since free kills the
+ *     waits return its real status, TETHER_STATUS_KILLED since free kills the
  *     tree, or TETHER_ECLOSED for a detached child) and return only after
  *     they have left. A call that *starts* after free has returned is
  *     undefined (use after free), as everywhere in C.
@@ -247,26 +247,26 @@ TETHER_API long tether_last_os_error(void);
 typedef struct tether_child tether_child;
 
 /** How a process ended. */
-typedef enum tether_exit_kind {
-  TETHER_EXIT_NONE = 0,        /**< not an exit (e.g. a stop status) */
-  TETHER_EXIT_CODE = 1,        /**< exited with `code` */
-  TETHER_EXIT_SIGNAL = 2,      /**< POSIX: killed by signal `signo` */
-  TETHER_EXIT_INTERRUPTED = 3, /**< Windows: STATUS_CONTROL_C_EXIT */
-  TETHER_EXIT_CRASHED = 4,     /**< Windows: an NTSTATUS error code */
-  TETHER_EXIT_KILLED = 5,      /**< killed by tether (tracked by tether's
+typedef enum tether_status_kind {
+  TETHER_STATUS_NONE = 0,        /**< not an exit (e.g. a stop status) */
+  TETHER_STATUS_CODE = 1,        /**< exited with `code` */
+  TETHER_STATUS_SIGNAL = 2,      /**< POSIX: killed by signal `signo` */
+  TETHER_STATUS_INTERRUPTED = 3, /**< Windows: STATUS_CONTROL_C_EXIT */
+  TETHER_STATUS_CRASHED = 4,     /**< Windows: an NTSTATUS error code */
+  TETHER_STATUS_KILLED = 5,      /**< killed by tether (tracked by tether's
                                     children code, never decoded) */
-  TETHER_EXIT_UNKNOWN = 6      /**< POSIX: the child has exited but its
+  TETHER_STATUS_UNKNOWN = 6      /**< POSIX: the child has exited but its
                                     status was taken by someone else: this
                                     process reaped it itself (its own
                                     waitpid(-1) loop, or SIGCHLD set to
                                     SIG_IGN). raw is 0xFFFFFFFF, which
-                                    tether_exit_decode() maps to this kind;
+                                    tether_status_decode() maps to this kind;
                                     shell_code is 255. */
-} tether_exit_kind;
+} tether_status_kind;
 
 /** A normalized exit status that keeps the raw value. */
-typedef struct tether_exit {
-  /** A tether_exit_kind. */
+typedef struct tether_status {
+  /** A tether_status_kind. */
   int kind;
   /** CODE: the exit code (0..255 on POSIX). INTERRUPTED, CRASHED: the
    *  NTSTATUS as a signed int (what cmd.exe's %ERRORLEVEL% shows). */
@@ -282,14 +282,14 @@ typedef struct tether_exit {
   /** Room for later fields (the struct keeps its size): zeroed by tether;
    *  do not use. */
   uint64_t reserved[4];
-} tether_exit;
+} tether_status;
 
 /**
- * Decode a raw exit status into a normalized tether_exit.
+ * Decode a raw exit status into a normalized tether_status.
  *
  * @param raw  POSIX: a status from waitpid()/wait() (the int, as uint32_t).
  *             Windows: an exit code from GetExitCodeProcess().
- * @param out  receives the result (kind TETHER_EXIT_NONE on error).
+ * @param out  receives the result (kind TETHER_STATUS_NONE on error).
  * @return 0, or TETHER_EINVAL: out is NULL, or (POSIX) raw is a stop or
  *         continue status rather than an exit.
  *
@@ -301,7 +301,7 @@ typedef struct tether_exit {
  * 0xC0000409 fail-fast/abort) gives CRASHED; everything else is CODE.
  * (Wine differs: docs/platforms.md.)
  */
-TETHER_API int tether_exit_decode(uint32_t raw, tether_exit *out);
+TETHER_API int tether_status_decode(uint32_t raw, tether_status *out);
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                   */
@@ -384,7 +384,7 @@ typedef struct tether_event {
    *  per exited child, `count` 1. NULL for every other event. */
   struct tether_child *child;
   /** CHILD events: how the child ended. Zeroed for every other event. */
-  tether_exit exit;
+  tether_status exit;
   /** Room for later fields (the struct keeps its size): zeroed by tether;
    *  do not use. */
   uint64_t reserved[6];
@@ -979,7 +979,7 @@ TETHER_API int tether_child_signal_native(tether_child *c, int signo);
 /**
  * Kill the child's whole tree at once (SIGKILL to the group /
  * TerminateJobObject). If the child was still running, its exit status
- * then says TETHER_EXIT_KILLED.
+ * then says TETHER_STATUS_KILLED.
  *
  * @return 0, TETHER_EINVAL, TETHER_ESRCH (the tree is already gone),
  *         TETHER_ECLOSED (being freed by another thread, or made before a
@@ -1001,7 +1001,7 @@ TETHER_API int tether_child_kill(tether_child *c);
  *         TETHER_ECLOSED (being freed by another thread, or made before a
  *         fork(); a detached child: also when it is freed while waiting).
  */
-TETHER_API int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *st);
+TETHER_API int tether_child_wait(tether_child *c, int timeout_ms, tether_status *st);
 
 /**
  * Wait until every process of the child's tree (its group / job) is gone,
@@ -1024,7 +1024,7 @@ TETHER_API int tether_child_wait(tether_child *c, int timeout_ms, tether_exit *s
 TETHER_API int tether_child_wait_tree(tether_child *c, int timeout_ms);
 
 /** The most steps a stop sequence may have (tether_child_stop(),
- *  tether_token_adopt()). */
+ *  tether_token_attach()). */
 #define TETHER_STOP_MAX_STEPS 16
 
 /** One step of a graceful stop sequence. */
@@ -1045,7 +1045,7 @@ typedef struct tether_stop_step {
  * step also sends SIGCONT to the group just before its signal, so a tree
  * stopped by job control (Ctrl+Z) acts on it at once (as systemd does).
  * The same engine stops the trees a cancelled token owns
- * (tether_token_adopt()): same steps, limit and errors.
+ * (tether_token_attach()): same steps, limit and errors.
  *
  * @param steps  the steps, or NULL for the default: interrupt, 5 s;
  *               terminate, 2 s; then kill.
@@ -1064,7 +1064,7 @@ typedef struct tether_stop_step {
  *           may still be there; TETHER_EPERM, for instance).
  */
 TETHER_API int tether_child_stop(tether_child *c, const tether_stop_step *steps, size_t nsteps,
-                                 tether_exit *st);
+                                 tether_status *st);
 
 /**
  * Release the child: unless it is detached, kill its whole tree (if still
@@ -1177,8 +1177,8 @@ TETHER_API int tether_exit_like_kind(int kind);
  * only on error.
  *
  * @param st  a status from tether_child_wait(), a CHILD event or
- *            tether_exit_decode().
- * @return only on error: TETHER_EINVAL (NULL, kind TETHER_EXIT_NONE, or a
+ *            tether_status_decode().
+ * @return only on error: TETHER_EINVAL (NULL, kind TETHER_STATUS_NONE, or a
  *         status of another OS's kind).
  *
  * Platform notes: POSIX: CODE exits with the code (exit(), so atexit()
@@ -1187,7 +1187,7 @@ TETHER_API int tether_exit_like_kind(int kind);
  * raw 32-bit exit code (CODE, INTERRUPTED, CRASHED, KILLED alike), so the
  * parent reads exactly the child's code.
  */
-TETHER_API int tether_exit_with(const tether_exit *st);
+TETHER_API int tether_exit_with(const tether_status *st);
 
 /* ------------------------------------------------------------------------ */
 /* Cancellation tokens                                                      */
@@ -1242,7 +1242,7 @@ TETHER_API int tether_token_new(tether_token **out, tether_token *parent);
 
 /**
  * Cancel a token on the program's behalf, then every descendant token; the
- * children it owns start their stop sequence (tether_token_adopt()).
+ * children it owns start their stop sequence (tether_token_attach()).
  *
  * @param code    the program's code, reported in the cause.
  * @param reason  NULL or a text, copied.
@@ -1312,7 +1312,7 @@ TETHER_API tether_os_handle tether_token_handle(tether_token *t);
  * token is cancelled, tether stops the child's tree with the given stop
  * sequence on a thread of its own, all owned children in parallel (step 1
  * to every child, wait for all, step 2 to those left, ... then kill). A
- * child adopted by an already-cancelled token is stopped at once.
+ * child attached to an already-cancelled token is stopped at once.
  *
  * @param steps   the stop sequence (copied), or NULL for the default of
  *                tether_child_stop(): interrupt, 5 s; terminate, 2 s; kill.
@@ -1330,8 +1330,8 @@ TETHER_API tether_os_handle tether_token_handle(tether_token *t);
  *
  * Platform notes: as tether_child_stop().
  */
-TETHER_API int tether_token_adopt(tether_token *t, tether_child *c, const tether_stop_step *steps,
-                                  size_t nsteps);
+TETHER_API int tether_token_attach(tether_token *t, tether_child *c, const tether_stop_step *steps,
+                                   size_t nsteps);
 
 /**
  * Wait until the stop sequences started by the token's cancellation have

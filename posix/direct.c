@@ -79,8 +79,8 @@
 #endif
 
 /* The raw status reported when someone else reaped the child (the program's
- * own waitpid(-1), SIGCHLD ignored): tether_exit_decode gives
- * TETHER_EXIT_UNKNOWN. */
+ * own waitpid(-1), SIGCHLD ignored): tether_status_decode gives
+ * TETHER_STATUS_UNKNOWN. */
 #define TETHER__RAW_UNKNOWN 0xFFFFFFFFu
 
 static pthread_mutex_t tether__d_lock = PTHREAD_MUTEX_INITIALIZER;

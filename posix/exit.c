@@ -11,7 +11,7 @@
 
 #include "backend.h"
 
-int tether_exit_decode(uint32_t raw, tether_exit *out) {
+int tether_status_decode(uint32_t raw, tether_status *out) {
   int st = (int)raw;
   if (out == NULL)
     return TETHER_EINVAL;
@@ -20,18 +20,18 @@ int tether_exit_decode(uint32_t raw, tether_exit *out) {
   if (raw == 0xFFFFFFFFu) {
     /* Not a wait status: tether's mark for a status someone else took
      * (posix/direct.c). */
-    out->kind = TETHER_EXIT_UNKNOWN;
+    out->kind = TETHER_STATUS_UNKNOWN;
     out->shell_code = 255;
     return 0;
   }
   if (WIFEXITED(st)) {
-    out->kind = TETHER_EXIT_CODE;
+    out->kind = TETHER_STATUS_CODE;
     out->code = WEXITSTATUS(st);
     out->shell_code = out->code;
     return 0;
   }
   if (WIFSIGNALED(st)) {
-    out->kind = TETHER_EXIT_SIGNAL;
+    out->kind = TETHER_STATUS_SIGNAL;
     out->signo = WTERMSIG(st);
 #ifdef WCOREDUMP
     out->core_dumped = WCOREDUMP(st) ? 1 : 0;
@@ -42,7 +42,7 @@ int tether_exit_decode(uint32_t raw, tether_exit *out) {
     return 0;
   }
   /* WIFSTOPPED / WIFCONTINUED: not an exit. */
-  out->kind = TETHER_EXIT_NONE;
+  out->kind = TETHER_STATUS_NONE;
   return TETHER_EINVAL;
 }
 
@@ -123,19 +123,19 @@ int tether_exit_like_kind(int kind) {
   return tether_exit_like_signal(signo);
 }
 
-int tether_exit_with(const tether_exit *st) {
+int tether_exit_with(const tether_status *st) {
   if (st == NULL)
     return TETHER_EINVAL;
   switch (st->kind) {
-  case TETHER_EXIT_CODE:
+  case TETHER_STATUS_CODE:
     if (st->code < 0 || st->code > 255)
       return TETHER_EINVAL;
     exit(st->code);
-  case TETHER_EXIT_SIGNAL:
-  case TETHER_EXIT_KILLED:
+  case TETHER_STATUS_SIGNAL:
+  case TETHER_STATUS_KILLED:
     /* KILLED keeps signo SIGKILL on POSIX. */
-    return tether_exit_like_signal(st->kind == TETHER_EXIT_KILLED && st->signo == 0 ? SIGKILL
-                                                                                    : st->signo);
+    return tether_exit_like_signal(st->kind == TETHER_STATUS_KILLED && st->signo == 0 ? SIGKILL
+                                                                                      : st->signo);
   default:
     return TETHER_EINVAL; /* NONE, and the Windows kinds */
   }

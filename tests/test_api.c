@@ -243,14 +243,14 @@ static void test_options_versions(void **state) {
  * writes is zeroed by tether, whatever was in the caller's memory (or in
  * an event the caller hands to a token). */
 static void test_reserved_fields_zeroed(void **state) {
-  tether_exit st;
+  tether_status st;
   tether_event ev;
   tether_cause cause;
   tether_token *t = NULL;
   size_t i;
   (void)state;
   memset(&st, 0xA5, sizeof(st));
-  assert_tether_ok(tether_exit_decode(0, &st));
+  assert_tether_ok(tether_status_decode(0, &st));
   for (i = 0; i < TT_COUNT(st.reserved); i++)
     assert_int_equal(st.reserved[i], 0);
   memset(&ev, 0xA5, sizeof(ev));

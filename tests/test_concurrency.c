@@ -197,7 +197,7 @@ typedef struct waiter {
   tether_child *c;
   int timeout_ms;
   int r;
-  tether_exit st;
+  tether_status st;
   tether__thread *t;
 } waiter;
 
@@ -233,13 +233,13 @@ static void free_while_waiting(unsigned flags, int timeout_ms, int expect_r, int
 
 static void test_free_while_waiting_forever(void **state) {
   (void)state;
-  free_while_waiting(0, -1, 1, TETHER_EXIT_KILLED);
+  free_while_waiting(0, -1, 1, TETHER_STATUS_KILLED);
 }
 
 static void test_free_while_waiting_timeout(void **state) {
   (void)state;
   /* Not "timeout": the tree was killed, and that is the status. */
-  free_while_waiting(0, 15000, 1, TETHER_EXIT_KILLED);
+  free_while_waiting(0, 15000, 1, TETHER_STATUS_KILLED);
 }
 
 static void test_free_detached_while_waiting(void **state) {
@@ -277,7 +277,7 @@ static void test_free_with_many_waiters(void **state) {
   for (i = 0; i < 4; i++) {
     assert_int_equal(w[i].r, 1);
     if (i % 2 == 0)
-      assert_int_equal(w[i].st.kind, TETHER_EXIT_KILLED);
+      assert_int_equal(w[i].st.kind, TETHER_STATUS_KILLED);
   }
 }
 
@@ -335,7 +335,7 @@ static void test_token_free_while_waiting_stopped(void **state) {
     tt_read_line((int)tether_child_stdio(c, 1), buf, sizeof(buf));
     assert_string_equal(buf, "ready");
   }
-  assert_tether_ok(tether_token_adopt(w.t, c, &slow, 1));
+  assert_tether_ok(tether_token_attach(w.t, c, &slow, 1));
   assert_tether_ok(tether_token_cancel(w.t, 1, "test"));
   wd_arm("tether_token_free() while another thread waits for the stop");
   assert_tether_ok(tether__thread_start(&w.thr, tok_waiter_main, &w));
@@ -460,7 +460,7 @@ typedef struct inherited {
 
 static int use_inherited(void *arg) {
   inherited *in = (inherited *)arg;
-  tether_exit st;
+  tether_status st;
   /* Nothing here will ever see the parent's child end. */
   if (tether_child_wait(in->c, 0, &st) != TETHER_ECLOSED)
     return 2;
@@ -475,7 +475,7 @@ static void test_fork_inherited_child_and_token(void **state) {
   inherited in;
   tether_stop_step slow = {TETHER_EVENT_INTERRUPT, 30000};
   tether_child *spare;
-  tether_exit st;
+  tether_status st;
   (void)state;
   assert_tether_ok(tether_token_new(&in.t, NULL));
   in.c = spawn_self("sleep", NULL);
@@ -485,7 +485,7 @@ static void test_fork_inherited_child_and_token(void **state) {
     quiet.stdio[1].mode = TETHER_STDIO_NULL;
     spare = spawn_self("stubborn", &quiet);
   }
-  assert_tether_ok(tether_token_adopt(in.t, spare, &slow, 1));
+  assert_tether_ok(tether_token_attach(in.t, spare, &slow, 1));
   assert_tether_ok(tether_token_cancel(in.t, 1, "stop thread busy at fork"));
   in_forked_child(use_inherited, &in, "inherited child and token in a forked child");
   /* The parent's child was not touched by the forked child's free. */
@@ -520,7 +520,7 @@ static int use_everything(void *arg) {
   tether_token *t;
   tether_child *c;
   static const char *const argv[] = {"true", NULL};
-  tether_exit st;
+  tether_status st;
   (void)arg;
   if (tether_channel_new(&ch, NULL) != 0 || tether_channel_watch(ch, TETHER_EVENT_USER1, 0) != 0)
     return 2;

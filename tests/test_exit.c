@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tether_exit_decode() on real exit statuses of real child processes, on
+ * tether_status_decode() on real exit statuses of real child processes, on
  * every lane (POSIX: fork + waitpid; Windows: CreateProcess +
  * GetExitCodeProcess, under Wine on the MinGW lane).
  */
@@ -22,7 +22,7 @@
 
 static void test_bad_input(void **state) {
   (void)state;
-  assert_tether_err(tether_exit_decode(0, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_status_decode(0, NULL), TETHER_EINVAL);
 }
 
 #ifndef _WIN32
@@ -60,10 +60,10 @@ static void test_exit_codes(void **state) {
   size_t i;
   (void)state;
   for (i = 0; i < TT_COUNT(codes); i++) {
-    tether_exit e;
+    tether_status e;
     uint32_t raw = status_of(do_exit, codes[i]);
-    assert_tether_ok(tether_exit_decode(raw, &e));
-    assert_int_equal(e.kind, TETHER_EXIT_CODE);
+    assert_tether_ok(tether_status_decode(raw, &e));
+    assert_int_equal(e.kind, TETHER_STATUS_CODE);
     assert_int_equal(e.code, codes[i]);
     assert_int_equal(e.shell_code, codes[i]);
     assert_int_equal(e.signo, 0);
@@ -77,10 +77,10 @@ static void test_signals(void **state) {
   size_t i;
   (void)state;
   for (i = 0; i < TT_COUNT(sigs); i++) {
-    tether_exit e;
+    tether_status e;
     uint32_t raw = status_of(do_signal, sigs[i]);
-    assert_tether_ok(tether_exit_decode(raw, &e));
-    assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+    assert_tether_ok(tether_status_decode(raw, &e));
+    assert_int_equal(e.kind, TETHER_STATUS_SIGNAL);
     assert_int_equal(e.signo, sigs[i]);
     assert_int_equal(e.shell_code, 128 + sigs[i]);
     assert_int_equal(e.core_dumped, 0); /* these signals never dump */
@@ -116,12 +116,12 @@ static void do_abort_without_core(int unused) {
 }
 
 static void test_abort_and_core_flag(void **state) {
-  tether_exit e;
+  tether_status e;
   uint32_t raw;
   (void)state;
   raw = status_of(do_abort_without_core, 0);
-  assert_tether_ok(tether_exit_decode(raw, &e));
-  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_tether_ok(tether_status_decode(raw, &e));
+  assert_int_equal(e.kind, TETHER_STATUS_SIGNAL);
   assert_int_equal(e.signo, SIGABRT);
   assert_int_equal(e.shell_code, 128 + SIGABRT);
   assert_int_equal(e.core_dumped, 0);
@@ -129,8 +129,8 @@ static void test_abort_and_core_flag(void **state) {
   strcpy(core_dir, "/tmp/tether-core-XXXXXX");
   assert_non_null(mkdtemp(core_dir));
   raw = status_of(do_abort_with_core, 0);
-  assert_tether_ok(tether_exit_decode(raw, &e));
-  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_tether_ok(tether_status_decode(raw, &e));
+  assert_int_equal(e.kind, TETHER_STATUS_SIGNAL);
   assert_int_equal(e.signo, SIGABRT);
   /* Whether a core is written depends on the system (core_pattern,
    * container limits): the flag must match what the kernel reported. */
@@ -157,7 +157,7 @@ static void test_abort_and_core_flag(void **state) {
 }
 
 static void test_stop_status_is_not_an_exit(void **state) {
-  tether_exit e;
+  tether_status e;
   int st = 0;
   pid_t pid;
   (void)state;
@@ -169,8 +169,8 @@ static void test_stop_status_is_not_an_exit(void **state) {
   }
   assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
   assert_true(WIFSTOPPED(st));
-  assert_tether_err(tether_exit_decode((uint32_t)st, &e), TETHER_EINVAL);
-  assert_int_equal(e.kind, TETHER_EXIT_NONE);
+  assert_tether_err(tether_status_decode((uint32_t)st, &e), TETHER_EINVAL);
+  assert_int_equal(e.kind, TETHER_STATUS_NONE);
   assert_int_equal(kill(pid, SIGKILL), 0);
   assert_int_equal(waitpid(pid, &st, 0), pid);
 }
@@ -216,10 +216,10 @@ static uint32_t exit_code_of(HANDLE h) {
 }
 
 static void check(const char *code, int kind, uint32_t raw_expected) {
-  tether_exit e;
+  tether_status e;
   uint32_t raw = exit_code_of(start_self(code));
   assert_int_equal(raw, raw_expected);
-  assert_tether_ok(tether_exit_decode(raw, &e));
+  assert_tether_ok(tether_status_decode(raw, &e));
   assert_int_equal(e.kind, kind);
   assert_int_equal(e.code, (int)raw_expected);
   assert_int_equal(e.shell_code, (int)raw_expected);
@@ -229,28 +229,28 @@ static void check(const char *code, int kind, uint32_t raw_expected) {
 
 static void test_exit_codes(void **state) {
   (void)state;
-  check("0", TETHER_EXIT_CODE, 0);
-  check("1", TETHER_EXIT_CODE, 1);
-  check("42", TETHER_EXIT_CODE, 42);
-  check("259", TETHER_EXIT_CODE, 259);
-  check("0x80000003", TETHER_EXIT_CODE, 0x80000003u); /* warning severity */
+  check("0", TETHER_STATUS_CODE, 0);
+  check("1", TETHER_STATUS_CODE, 1);
+  check("42", TETHER_STATUS_CODE, 42);
+  check("259", TETHER_STATUS_CODE, 259);
+  check("0x80000003", TETHER_STATUS_CODE, 0x80000003u); /* warning severity */
 }
 
 static void test_ntstatus(void **state) {
   (void)state;
-  check("0xC000013A", TETHER_EXIT_INTERRUPTED, 0xC000013Au);
-  check("0xC0000005", TETHER_EXIT_CRASHED, 0xC0000005u);
-  check("0xC00000FD", TETHER_EXIT_CRASHED, 0xC00000FDu);
-  check("0xC0000409", TETHER_EXIT_CRASHED, 0xC0000409u);
+  check("0xC000013A", TETHER_STATUS_INTERRUPTED, 0xC000013Au);
+  check("0xC0000005", TETHER_STATUS_CRASHED, 0xC0000005u);
+  check("0xC00000FD", TETHER_STATUS_CRASHED, 0xC00000FDu);
+  check("0xC0000409", TETHER_STATUS_CRASHED, 0xC0000409u);
 }
 
 static void test_terminate_process(void **state) {
-  tether_exit e;
+  tether_status e;
   HANDLE h = start_self(NULL);
   (void)state;
   assert_true(TerminateProcess(h, 0xC000013Au));
-  assert_tether_ok(tether_exit_decode(exit_code_of(h), &e));
-  assert_int_equal(e.kind, TETHER_EXIT_INTERRUPTED);
+  assert_tether_ok(tether_status_decode(exit_code_of(h), &e));
+  assert_int_equal(e.kind, TETHER_STATUS_INTERRUPTED);
   assert_int_equal(e.code, (int)0xC000013Au);
 }
 

@@ -308,7 +308,7 @@ static void test_send_eperm(void **state) {
     char pidbuf[32];
     const char *argv[5];
     tether_child *c = NULL;
-    tether_exit st;
+    tether_status st;
     target_start(&t, 0);
     snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)t.pid);
     argv[0] = tt_self();
@@ -319,7 +319,7 @@ static void test_send_eperm(void **state) {
     assert_tether_ok(tether_spawn(&c, argv, NULL));
     assert_int_equal(tether_child_wait(c, 30000, &st), 1);
     tether_child_free(c);
-    assert_int_equal(st.kind, TETHER_EXIT_CODE);
+    assert_int_equal(st.kind, TETHER_STATUS_CODE);
     assert_int_equal(st.code, 0);
     /* The target got nothing from the refused sends. */
     assert_tether_ok(tether_send(t.pid, TETHER_EVENT_INTERRUPT, 0));

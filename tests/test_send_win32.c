@@ -118,7 +118,7 @@ static int child_console_group(int argc, char **argv) {
   tether_child *with = NULL, *without = NULL;
   tether_channel *ch = NULL;
   tether_event ev;
-  tether_exit st;
+  tether_status st;
   int si, sq, self_got, w_without;
   (void)argc;
   (void)argv;

@@ -48,8 +48,8 @@ static void run_expect(run *r, const char *needle, int ms) {
 }
 
 /* Wait for the end (reading the rest) and return the status. */
-static tether_exit run_end(run *r, int ms) {
-  tether_exit st;
+static tether_status run_end(run *r, int ms) {
+  tether_status st;
   if (!st_end(r, ms, &st))
     fail_msg("the child did not end within %d ms; output: '%s'", ms, r->out);
   return st;
@@ -60,22 +60,22 @@ static void run_kill(run *r, int signo) {
   assert_int_equal(kill((pid_t)tether_child_pid(r->child), signo), 0);
 }
 
-static void expect_signal(const tether_exit *st, int signo) {
-  if (st->kind != TETHER_EXIT_SIGNAL || st->signo != signo)
+static void expect_signal(const tether_status *st, int signo) {
+  if (st->kind != TETHER_STATUS_SIGNAL || st->signo != signo)
     fail_msg("expected death by signal %d, got kind %d code %d signo %d", signo, st->kind, st->code,
              st->signo);
 }
 #endif
 
-static void expect_code(const tether_exit *st, int code) {
-  if (st->kind != TETHER_EXIT_CODE || st->code != code)
+static void expect_code(const tether_status *st, int code) {
+  if (st->kind != TETHER_STATUS_CODE || st->code != code)
     fail_msg("expected exit code %d, got kind %d code %d signo %d", code, st->kind, st->code,
              st->signo);
 }
 
 #ifdef _WIN32
 #define STATUS_CTRL_C 0xC000013Au
-static void expect_raw(const tether_exit *st, uint32_t raw) {
+static void expect_raw(const tether_status *st, uint32_t raw) {
   if (st->raw != raw)
     fail_msg("expected exit code 0x%lx, got 0x%lx", (unsigned long)raw, (unsigned long)st->raw);
 }
@@ -91,7 +91,7 @@ static void run_policy(run *r, const char *mode) {
  * it; Windows: the Ctrl+C the scenario fires itself): within ms, it must
  * end like that event. */
 static void run_end_like_event(run *r, int signo, int ms) {
-  tether_exit st;
+  tether_status st;
 #ifndef _WIN32
   run_kill(r, signo);
   st = run_end(r, ms);
@@ -188,7 +188,7 @@ static int sc_like_kind(int argc, char **argv) {
 
 /* exit-with KIND CODE|SIGNO */
 static int sc_exit_with(int argc, char **argv) {
-  tether_exit st;
+  tether_status st;
   int r;
   (void)argc;
   memset(&st, 0, sizeof(st));
@@ -373,7 +373,7 @@ static void test_exit_helpers_bad_input(void **state) {
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_CHILD), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(99), TETHER_EINVAL);
   {
-    tether_exit st;
+    tether_status st;
     memset(&st, 0, sizeof(st)); /* kind NONE */
     assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
   }
@@ -381,9 +381,9 @@ static void test_exit_helpers_bad_input(void **state) {
   assert_tether_err(tether_exit_like_signal(2), TETHER_ENOTSUP);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_USER1), TETHER_ENOTSUP);
   {
-    tether_exit st;
+    tether_status st;
     memset(&st, 0, sizeof(st));
-    st.kind = TETHER_EXIT_SIGNAL;
+    st.kind = TETHER_STATUS_SIGNAL;
     st.signo = 15;
     assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
   }
@@ -396,12 +396,12 @@ static void test_exit_helpers_bad_input(void **state) {
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_LOGOFF), TETHER_ENOTSUP);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_SHUTDOWN), TETHER_ENOTSUP);
   {
-    tether_exit st;
+    tether_status st;
     memset(&st, 0, sizeof(st));
-    st.kind = TETHER_EXIT_CODE;
+    st.kind = TETHER_STATUS_CODE;
     st.code = 256;
     assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-    st.kind = TETHER_EXIT_INTERRUPTED;
+    st.kind = TETHER_STATUS_INTERRUPTED;
     assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
   }
 #endif
@@ -410,7 +410,7 @@ static void test_exit_helpers_bad_input(void **state) {
 #ifndef _WIN32
 static void like_signal_case(int signo, const char *mode) {
   run r;
-  tether_exit st;
+  tether_status st;
   char arg[16];
   snprintf(arg, sizeof(arg), "%d", signo);
   run_start(&r, "like-signal", arg, mode);
@@ -439,7 +439,7 @@ static void test_exit_like_signal(void **state) {
 /* A signal that cannot end a process: 128 + N instead. */
 static void test_exit_like_signal_fallback(void **state) {
   run r;
-  tether_exit st;
+  tether_status st;
   char arg[16];
   (void)state;
   snprintf(arg, sizeof(arg), "%d", SIGWINCH);
@@ -450,7 +450,7 @@ static void test_exit_like_signal_fallback(void **state) {
 
 static void test_exit_like_kind(void **state) {
   run r;
-  tether_exit st;
+  tether_status st;
   char arg[16];
   (void)state;
   snprintf(arg, sizeof(arg), "%d", TETHER_EVENT_TERMINATE);
@@ -466,20 +466,20 @@ static void test_exit_like_kind(void **state) {
 
 static void test_exit_with(void **state) {
   run r;
-  tether_exit st;
+  tether_status st;
   char kind[16], val[16];
   (void)state;
-  snprintf(kind, sizeof(kind), "%d", TETHER_EXIT_CODE);
+  snprintf(kind, sizeof(kind), "%d", TETHER_STATUS_CODE);
   run_start(&r, "exit-with", kind, "42");
   st = run_end(&r, 10000);
   expect_code(&st, 42);
   assert_string_equal(r.out, "unflushed"); /* exit() flushes */
-  snprintf(kind, sizeof(kind), "%d", TETHER_EXIT_SIGNAL);
+  snprintf(kind, sizeof(kind), "%d", TETHER_STATUS_SIGNAL);
   snprintf(val, sizeof(val), "%d", SIGTERM);
   run_start(&r, "exit-with", kind, val);
   st = run_end(&r, 10000);
   expect_signal(&st, SIGTERM);
-  snprintf(kind, sizeof(kind), "%d", TETHER_EXIT_KILLED);
+  snprintf(kind, sizeof(kind), "%d", TETHER_STATUS_KILLED);
   snprintf(val, sizeof(val), "%d", SIGKILL);
   run_start(&r, "exit-with", kind, val);
   st = run_end(&r, 10000);
@@ -497,7 +497,7 @@ static void test_exit_like_kind(void **state) {
   (void)state;
   for (i = 0; i < TT_COUNT(cases); i++) {
     run r;
-    tether_exit st;
+    tether_status st;
     char arg[16];
     snprintf(arg, sizeof(arg), "%d", cases[i].kind);
     run_start(&r, "like-kind", arg, NULL);
@@ -511,15 +511,15 @@ static void test_exit_with(void **state) {
     int kind;
     const char *val;
     uint32_t raw;
-  } cases[] = {{TETHER_EXIT_CODE, "42", 42},
-               {TETHER_EXIT_INTERRUPTED, "0xC000013A", 0xC000013Au},
-               {TETHER_EXIT_CRASHED, "0xC0000005", 0xC0000005u},
-               {TETHER_EXIT_KILLED, "137", 137}};
+  } cases[] = {{TETHER_STATUS_CODE, "42", 42},
+               {TETHER_STATUS_INTERRUPTED, "0xC000013A", 0xC000013Au},
+               {TETHER_STATUS_CRASHED, "0xC0000005", 0xC0000005u},
+               {TETHER_STATUS_KILLED, "137", 137}};
   size_t i;
   (void)state;
   for (i = 0; i < TT_COUNT(cases); i++) {
     run r;
-    tether_exit st;
+    tether_status st;
     char kind[16];
     snprintf(kind, sizeof(kind), "%d", cases[i].kind);
     run_start(&r, "exit-with", kind, cases[i].val);
@@ -546,7 +546,7 @@ static void test_token_bad_input(void **state) {
   assert_tether_err(tether_token_cause(NULL, &c), TETHER_EINVAL);
   assert_tether_err(tether_token_wait(NULL, 0), TETHER_EINVAL);
   assert_tether_err(tether_token_wait_stopped(NULL, 0), TETHER_EINVAL);
-  assert_tether_err(tether_token_adopt(NULL, NULL, NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_attach(NULL, NULL, NULL, 0), TETHER_EINVAL);
   assert_tether_err(tether_token_close(NULL), TETHER_EINVAL);
   assert_true(tether_token_handle(NULL) == tether_channel_handle(NULL));
   tether_token_free(NULL);
@@ -559,7 +559,7 @@ static void test_token_bad_input(void **state) {
   ev.kind = 99;
   assert_tether_err(tether_token_cancel_event(t, &ev), TETHER_EINVAL);
   assert_int_equal(tether_token_cancelled(t), 0);
-  assert_tether_err(tether_token_adopt(t, NULL, NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_attach(t, NULL, NULL, 0), TETHER_EINVAL);
 
   /* Closed: every call says so. */
   assert_tether_ok(tether_token_close(t));
@@ -713,7 +713,7 @@ static void test_token_owns_children(void **state) {
                                            {TETHER_EVENT_TERMINATE, 3000}};
   tether_token *t, *k;
   run a, b, c;
-  tether_exit sa, sb;
+  tether_status sa, sb;
   uint64_t t0;
   unsigned ms;
   (void)state;
@@ -725,12 +725,12 @@ static void test_token_owns_children(void **state) {
   run_expect(&a, "ready", 10000);
   run_expect(&b, "ready", 10000);
   run_expect(&c, "ready", 10000);
-  assert_tether_ok(tether_token_adopt(t, a.child, steps, TT_COUNT(steps)));
-  assert_tether_ok(tether_token_adopt(k, b.child, steps, TT_COUNT(steps)));
-  assert_tether_ok(tether_token_adopt(t, c.child, NULL, 0));
+  assert_tether_ok(tether_token_attach(t, a.child, steps, TT_COUNT(steps)));
+  assert_tether_ok(tether_token_attach(k, b.child, steps, TT_COUNT(steps)));
+  assert_tether_ok(tether_token_attach(t, c.child, NULL, 0));
   /* Owned twice, bad steps: refused. */
-  assert_tether_err(tether_token_adopt(t, a.child, NULL, 0), TETHER_EINVAL);
-  assert_tether_err(tether_token_adopt(k, a.child, NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_attach(t, a.child, NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_token_attach(k, a.child, NULL, 0), TETHER_EINVAL);
   {
     tether_stop_step bad = {TETHER_EVENT_CHILD, 10};
     run d;
@@ -738,17 +738,17 @@ static void test_token_owns_children(void **state) {
     tether_stop_step negative = {TETHER_EVENT_TERMINATE, -1};
     tether_stop_step many[TETHER_STOP_MAX_STEPS + 1];
     tt_fill_steps(many, TT_COUNT(many), TETHER_EVENT_TERMINATE, 1000);
-    assert_tether_err(tether_token_adopt(t, d.child, &bad, 1), TETHER_EINVAL);
-    assert_tether_err(tether_token_adopt(t, d.child, NULL, 3), TETHER_EINVAL);
+    assert_tether_err(tether_token_attach(t, d.child, &bad, 1), TETHER_EINVAL);
+    assert_tether_err(tether_token_attach(t, d.child, NULL, 3), TETHER_EINVAL);
     /* The limit and the checks of tether_child_stop() (one engine,
      * core/stop.c; test_spawn: test_bad_input). */
-    assert_tether_err(tether_token_adopt(t, d.child, &negative, 1), TETHER_EINVAL);
-    assert_tether_err(tether_token_adopt(t, d.child, many, TT_COUNT(many)), TETHER_EINVAL);
-    assert_tether_ok(tether_token_adopt(t, d.child, many, TETHER_STOP_MAX_STEPS));
+    assert_tether_err(tether_token_attach(t, d.child, &negative, 1), TETHER_EINVAL);
+    assert_tether_err(tether_token_attach(t, d.child, many, TT_COUNT(many)), TETHER_EINVAL);
+    assert_tether_ok(tether_token_attach(t, d.child, many, TETHER_STOP_MAX_STEPS));
     tether_child_free(d.child); /* leaves the token */
     run_start(&d, "sleeper", "plain", NULL);
     /* Freed while owned: it leaves the token first. */
-    assert_tether_ok(tether_token_adopt(t, d.child, NULL, 0));
+    assert_tether_ok(tether_token_attach(t, d.child, NULL, 0));
     tether_child_free(d.child);
   }
   assert_int_equal(tether_token_wait_stopped(t, 0), 0); /* not cancelled */
@@ -764,8 +764,8 @@ static void test_token_owns_children(void **state) {
 #ifdef _WIN32
   /* Neither Ctrl+C nor WM_CLOSE reaches a console child sharing this
    * console: both steps pass at once and the trees are killed. */
-  assert_int_equal(sa.kind, TETHER_EXIT_KILLED);
-  assert_int_equal(sb.kind, TETHER_EXIT_KILLED);
+  assert_int_equal(sa.kind, TETHER_STATUS_KILLED);
+  assert_int_equal(sb.kind, TETHER_STATUS_KILLED);
   assert_true(ms < 5000);
 #else
   expect_signal(&sa, SIGINT);  /* the first step */
@@ -773,17 +773,17 @@ static void test_token_owns_children(void **state) {
   assert_true(ms >= 2500);     /* b waited for the first step's 3 s */
   assert_true(ms < 9000);      /* in parallel, not one after the other */
 #endif
-  /* Adopted by a cancelled token: stopped at once. */
+  /* Attached to a cancelled token: stopped at once. */
   {
     run e;
-    tether_exit se;
+    tether_status se;
     run_start(&e, "sleeper", "plain", NULL);
     run_expect(&e, "ready", 10000);
-    assert_tether_ok(tether_token_adopt(k, e.child, NULL, 0));
+    assert_tether_ok(tether_token_attach(k, e.child, NULL, 0));
     assert_int_equal(tether_token_wait_stopped(t, 20000), 1);
     se = run_end(&e, 1000);
 #ifdef _WIN32
-    assert_int_equal(se.kind, TETHER_EXIT_KILLED);
+    assert_int_equal(se.kind, TETHER_STATUS_KILLED);
 #else
     expect_signal(&se, SIGINT);
 #endif
@@ -873,7 +873,7 @@ static void test_policy_second_forces(void **state) {
 
 static void test_policy_grace_timer(void **state) {
   run r;
-  tether_exit st;
+  tether_status st;
   uint64_t t0;
   unsigned ms;
   (void)state;
@@ -898,7 +898,7 @@ static void test_policy_grace_timer(void **state) {
 
 static void test_policy_swallow(void **state) {
   run r;
-  tether_exit st;
+  tether_status st;
   (void)state;
   run_policy(&r, "swallow");
 #ifndef _WIN32
@@ -924,7 +924,7 @@ static void test_policy_force_on_first(void **state) {
 
 static void test_main_exit_status(void **state) {
   run r;
-  tether_exit st;
+  tether_status st;
   (void)state;
   run_start(&r, "main", "plain", NULL);
   st = run_end(&r, 10000);

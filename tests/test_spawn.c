@@ -336,13 +336,13 @@ static tether_child *spawn_self(const char *scen, const char *a1, int pipe_out) 
 /* ---------------------------------------------------------------------- */
 
 static void test_exit_codes_and_signals(void **state) {
-  tether_exit e;
+  tether_status e;
   tether_child *c;
   (void)state;
   c = spawn_self("exit", "42", 0);
   assert_true(tether_child_pid(c) > 0);
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
-  assert_int_equal(e.kind, TETHER_EXIT_CODE);
+  assert_int_equal(e.kind, TETHER_STATUS_CODE);
   assert_int_equal(e.code, 42);
   assert_int_equal(e.shell_code, 42);
   tether_child_free(c);
@@ -355,7 +355,7 @@ static void test_exit_codes_and_signals(void **state) {
   assert_int_equal(tether_child_wait(c, 0, &e), 0);
   assert_tether_ok(tether_child_signal(c, TETHER_EVENT_TERMINATE));
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
-  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.kind, TETHER_STATUS_SIGNAL);
   assert_int_equal(e.signo, SIGTERM);
   assert_int_equal(e.shell_code, 128 + SIGTERM);
   tether_child_free(c);
@@ -367,7 +367,7 @@ static void test_argv_and_stdio_pipes(void **state) {
   char out[1024];
   tether_spawn_options o;
   tether_child *c;
-  tether_exit e;
+  tether_status e;
   (void)state;
   v[0] = tt_self();
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
@@ -572,7 +572,7 @@ static void test_bad_input(void **state) {
     assert_tether_err(tether_child_stop(c, &bad, 1, NULL), TETHER_EINVAL);
     assert_tether_err(tether_child_stop(c, NULL, 2, NULL), TETHER_EINVAL);
     /* One limit and one check for tether_child_stop() and tokens
-     * (test_shutdown: test_token_adopt_rules): 16 steps, timeouts >= 0. */
+     * (test_shutdown: test_token_owns_children): 16 steps, timeouts >= 0. */
     assert_int_equal(TETHER_STOP_MAX_STEPS, 16);
     assert_tether_err(tether_child_stop(c, &negative, 1, NULL), TETHER_EINVAL);
     assert_tether_err(tether_child_stop(c, many, TT_COUNT(many), NULL), TETHER_EINVAL);
@@ -794,7 +794,7 @@ static void check_stop(const char *ign1, const char *ign2, int expect_step, int 
   const char *v[7];
   tether_spawn_options o;
   tether_child *c;
-  tether_exit e;
+  tether_status e;
   char line[64];
   tether_stop_step steps[2] = {{TETHER_EVENT_INTERRUPT, 0}, {TETHER_EVENT_TERMINATE, 0}};
   /* A step the child ignores must run out (short); a step it obeys must
@@ -815,9 +815,9 @@ static void check_stop(const char *ign1, const char *ign2, int expect_step, int 
 
 static void test_stop_sequence(void **state) {
   (void)state;
-  check_stop(NULL, NULL, 0, TETHER_EXIT_CODE);
-  check_stop("ignore-int", NULL, 1, TETHER_EXIT_CODE);
-  check_stop("ignore-int", "ignore-term", 2, TETHER_EXIT_KILLED);
+  check_stop(NULL, NULL, 0, TETHER_STATUS_CODE);
+  check_stop("ignore-int", NULL, 1, TETHER_STATUS_CODE);
+  check_stop("ignore-int", "ignore-term", 2, TETHER_STATUS_KILLED);
 }
 
 /* A tree stopped by job control (Ctrl+Z) still gets its graceful step:
@@ -826,7 +826,7 @@ static void test_stop_sequence(void **state) {
 static void test_stop_resumes_stopped_tree(void **state) {
   static const tether_stop_step steps[] = {{TETHER_EVENT_TERMINATE, 20000}};
   tether_child *c = spawn_self("sleep", NULL, 1);
-  tether_exit e;
+  tether_status e;
   char line[64];
   uint64_t t0;
   int i;
@@ -841,7 +841,7 @@ static void test_stop_resumes_stopped_tree(void **state) {
   }
   t0 = tether_now_ns();
   assert_int_equal(tether_child_stop(c, steps, 1, &e), 0);
-  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.kind, TETHER_STATUS_SIGNAL);
   assert_int_equal(e.signo, SIGTERM);
   assert_true((tether_now_ns() - t0) / 1000000u < 10000u); /* not the 20 s */
   tether_child_free(c);
@@ -869,7 +869,7 @@ static void test_signal_native(void **state) {
   char *const peer_argv[] = {(char *)"sleep", (char *)"30", NULL};
   posix_spawnattr_t attr;
   pid_t peer, cp = (pid_t)tether_child_pid(c);
-  tether_exit e;
+  tether_status e;
   char line[64];
   int st;
   (void)state;
@@ -900,7 +900,7 @@ static void test_signal_native(void **state) {
   assert_int_equal(killpg(peer, SIGUSR2), 0);
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
   assert_int_equal(waitpid(peer, &st, 0), peer);
-  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.kind, TETHER_STATUS_SIGNAL);
   assert_int_equal(e.signo, SIGUSR2);
   assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR2);
   assert_int_equal(tether_child_wait_tree(c, 5000), 1);
@@ -911,13 +911,13 @@ static void test_signal_native(void **state) {
 
 static void test_kill_reports_killed(void **state) {
   tether_child *c = spawn_self("sleep", NULL, 1);
-  tether_exit e;
+  tether_status e;
   char line[64];
   (void)state;
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   assert_tether_ok(tether_child_kill(c));
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
-  assert_int_equal(e.kind, TETHER_EXIT_KILLED);
+  assert_int_equal(e.kind, TETHER_STATUS_KILLED);
   assert_int_equal(e.signo, SIGKILL);
   assert_int_equal(tether_child_wait_tree(c, 5000), 1);
   assert_tether_err(tether_child_kill(c), TETHER_ESRCH);
@@ -963,7 +963,7 @@ static void wait_stopped(pid_t p) {
 static void test_stopped_child_not_exited(void **state) {
   static const int stops[] = {SIGSTOP, SIGTSTP, SIGTTIN};
   tether_child *c, *sib;
-  tether_exit e;
+  tether_status e;
   char line[64];
   pid_t p;
   long cpu;
@@ -999,7 +999,7 @@ static void test_stopped_child_not_exited(void **state) {
   assert_int_equal(kill(p, SIGTERM), 0);
   assert_int_equal(kill(p, SIGCONT), 0);
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
-  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.kind, TETHER_STATUS_SIGNAL);
   assert_int_equal(e.signo, SIGTERM);
   tether__direct_waitid_stops = 0;
   tether_child_free(c);
@@ -1042,7 +1042,7 @@ static void test_child_event_on_channel(void **state) {
     assert_int_equal(r, 1);
     assert_int_equal(ev.kind, TETHER_EVENT_CHILD);
     assert_int_equal(ev.count, 1);
-    assert_int_equal(ev.exit.kind, TETHER_EXIT_CODE);
+    assert_int_equal(ev.exit.kind, TETHER_STATUS_CODE);
     if (ev.child == c1) {
       seen1++;
       assert_int_equal(ev.exit.code, 3);
@@ -1167,7 +1167,7 @@ static void test_many_children(void **state) {
   for (i = 0; i < N; i++)
     assert_tether_ok(tether_spawn(&c[i], v, NULL));
   for (i = 0; i < N; i++) {
-    tether_exit e;
+    tether_status e;
     assert_int_equal(tether_child_wait(c[i], 10000, &e), 1);
     assert_int_equal(e.code, 7);
     tether_child_free(c[i]);
@@ -1458,7 +1458,7 @@ static int have_pidfds(void) {
  * whose pidfds signal groups and (the seam) on older ones. */
 static void reaped_then_recycled(int own, int old_kernel) {
   tether_child *c;
-  tether_exit e;
+  tether_status e;
   pid_t pid, victim;
   int st, pfd, pidfds = have_pidfds();
   if (own && !pidfds)
@@ -1469,7 +1469,7 @@ static void reaped_then_recycled(int own, int old_kernel) {
   pid = (pid_t)tether_child_pid(c);
   tether__direct_no_group_pidfd = old_kernel;
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
-  assert_int_equal(e.kind, TETHER_EXIT_CODE);
+  assert_int_equal(e.kind, TETHER_STATUS_CODE);
   assert_int_equal(e.code, 3);
   assert_int_equal(waitpid(pid, &st, 0), pid); /* the program's own */
   victim = process_with_pid(pid, own);

@@ -239,7 +239,7 @@ static int run_tether(ctx *x, const char *const *argv, unsigned flags, char *out
                       const char *what) {
   tether_spawn_options o;
   tether_child *c = NULL;
-  tether_exit e;
+  tether_status e;
   int r;
   out[0] = '\0';
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
@@ -258,7 +258,7 @@ static int run_tether(ctx *x, const char *const *argv, unsigned flags, char *out
     detail_add(x, "%s: the tethered probe did not exit within %d ms\n", what, PROBE_WAIT_MS);
     return -1;
   }
-  if (e.kind != TETHER_EXIT_CODE || e.code != 0) {
+  if (e.kind != TETHER_STATUS_CODE || e.code != 0) {
     detail_add(x, "%s: the tethered probe ended with kind %d code %d signal %d\n", what, e.kind,
                e.code, e.signo);
     return -1;

@@ -612,10 +612,10 @@ static tether_child *spawn_sleeper(long *keeper) {
 }
 
 static void kill_wait_free(tether_child *c) {
-  tether_exit e;
+  tether_status e;
   assert_tether_ok(tether_child_kill(c));
   assert_int_equal(tether_child_wait(c, 10000, &e), 1);
-  assert_int_equal(e.kind, TETHER_EXIT_KILLED);
+  assert_int_equal(e.kind, TETHER_STATUS_KILLED);
   tether_child_free(c);
 }
 
@@ -779,7 +779,7 @@ static void test_keeper_keeps_its_limits(void **state) {
 typedef struct waiter {
   tether_child *c;
   int r;
-  tether_exit e;
+  tether_status e;
   uint64_t done_ns;
 } waiter;
 
@@ -822,7 +822,7 @@ static void test_keeper_sigkilled(void **state) {
     assert_int_equal(w.r, 1);
     assert_true(lat_us <= 100000);
     /* Documented (docs/children.md, "Backup"): reported as killed by SIGKILL. */
-    assert_int_equal(w.e.kind, TETHER_EXIT_SIGNAL);
+    assert_int_equal(w.e.kind, TETHER_STATUS_SIGNAL);
     assert_int_equal(w.e.signo, SIGKILL);
     assert_int_equal(w.e.shell_code, 128 + SIGKILL);
     t0 = tether_now_ns();

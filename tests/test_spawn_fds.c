@@ -172,7 +172,7 @@ static const char **fds_argv(const char *const *ops) {
 static char *run_fds(tether_spawn_options *o, const char *const *ops) {
   const char **v = fds_argv(ops);
   tether_child *c = NULL;
-  tether_exit e;
+  tether_status e;
   size_t cap = 1 << 17;
   char *out = (char *)malloc(cap);
   assert_non_null(out);
@@ -184,7 +184,7 @@ static char *run_fds(tether_spawn_options *o, const char *const *ops) {
   else
     out[0] = '\0';
   assert_int_equal(tether_child_wait(c, 30000, &e), 1);
-  assert_int_equal(e.kind, TETHER_EXIT_CODE);
+  assert_int_equal(e.kind, TETHER_STATUS_CODE);
   assert_int_equal(e.code, 0);
   tether_child_free(c);
   free(v);
@@ -194,7 +194,7 @@ static char *run_fds(tether_spawn_options *o, const char *const *ops) {
 /* Spawn `<self> --child scen a1 a2` with its stdout on a pipe, read that
  * to its end into out, wait up to ms for its end (*e). */
 static void run_read(const char *scen, const char *a1, const char *a2, char *out, size_t cap,
-                     int ms, tether_exit *e) {
+                     int ms, tether_status *e) {
   const char *v[7];
   tether_spawn_options o;
   tether_child *c = NULL;
@@ -393,7 +393,7 @@ static int child_swap34(int argc, char **argv) {
   tether_extra_fd x[2];
   tether_spawn_options o;
   tether_child *c;
-  tether_exit e;
+  tether_status e;
   char out[4096], line[32];
   const char *v[] = {NULL, "--child", "fds", "w:3", "w:4", NULL};
   seen s[16];
@@ -471,7 +471,7 @@ static void test_swap_3_4(void **state) {
   (void)state;
   for (detached = 0; detached < 2; detached++) {
     const char *how = detached ? "detached" : "tethered";
-    tether_exit e;
+    tether_status e;
     char out[8192];
     run_read("swap34", how, NULL, out, sizeof(out), 60000, &e);
     if (strcmp(out, "swap34 ok\n") != 0)
@@ -562,7 +562,7 @@ static void test_source_is_stdout(void **state) {
   {
     const char **v = fds_argv(ops);
     tether_child *c;
-    tether_exit e;
+    tether_status e;
     assert_tether_ok(tether_spawn(&c, v, &o));
     assert_int_equal(tether_child_wait(c, 30000, &e), 1);
     assert_int_equal(e.code, 0);
@@ -808,7 +808,7 @@ static int child_closed_std(int argc, char **argv) {
   const char *v[7];
   tether_spawn_options o;
   tether_child *c = NULL;
-  tether_exit e;
+  tether_status e;
   int i, r;
   for (i = 0; i < argc; i++)
     (void)close(atoi(argv[i]));
@@ -823,7 +823,7 @@ static int child_closed_std(int argc, char **argv) {
   }
   r = tether_child_wait(c, 10000, &e); /* watchdog */
   tether_child_free(c);
-  return r == 1 && e.kind == TETHER_EXIT_CODE ? e.code : 3;
+  return r == 1 && e.kind == TETHER_STATUS_CODE ? e.code : 3;
 }
 
 /* xnu's posix_spawn fails a close action on a closed descriptor with EBADF
@@ -834,10 +834,10 @@ static void test_detached_with_closed_stdio(void **state) {
   size_t k;
   (void)state;
   for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-    tether_exit e;
+    tether_status e;
     char out[512];
     run_read("closed-std", cases[k][0], cases[k][1], out, sizeof(out), 20000, &e);
-    if (e.kind != TETHER_EXIT_CODE || e.code != 0)
+    if (e.kind != TETHER_STATUS_CODE || e.code != 0)
       fail_msg("case %zu: exit %d/%d, output: %s", k, e.kind, e.code, out);
     assert_non_null(strstr(out, "std 0 closed\n"));
     assert_non_null(strstr(out, "std 1 open\n"));

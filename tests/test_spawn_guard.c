@@ -330,7 +330,7 @@ static int ch_brokenguard(int argc, char **argv) {
     const char *v[] = {"sleep", "30", NULL};
     tether_spawn_options o;
     tether_child *c = NULL;
-    tether_exit e;
+    tether_status e;
     int r;
     tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     fflush(stdout); /* nothing buffered when vfork is a fork (sanitizers) */
@@ -340,7 +340,7 @@ static int ch_brokenguard(int argc, char **argv) {
     } else if (r != 0) {
       printf("error-%s\n", tether_err_name(r));
     } else if (tether_child_wait(c, 5000, &e) == 1) {
-      printf("%s\n", e.kind == TETHER_EXIT_SIGNAL && e.signo == SIGKILL ? "killed" : "ended");
+      printf("%s\n", e.kind == TETHER_STATUS_SIGNAL && e.signo == SIGKILL ? "killed" : "ended");
       tether_child_free(c);
     } else {
       printf("running\n"); /* unguarded: the failure */
@@ -518,13 +518,13 @@ typedef struct waiter {
   pthread_t t;
   pthread_mutex_t lock;
   int done, r;
-  tether_exit e;
+  tether_status e;
   uint64_t t_ret;
 } waiter;
 
 static void *waiter_main(void *arg) {
   waiter *w = (waiter *)arg;
-  tether_exit e;
+  tether_status e;
   int r = tether_child_wait(w->c, -1, &e);
   uint64_t t = tether_now_ns();
   (void)pthread_mutex_lock(&w->lock);
@@ -597,7 +597,7 @@ static int sc_killwait(int argc, char **argv) {
   SC_CHECK(sscanf(line, "bye %llu", &bye) == 1, "child a says '%s'", line);
   SC_CHECK(pthread_join(w.t, NULL) == 0, "join");
   SC_CHECK(w.r == 1, "wait returned %d", w.r);
-  SC_CHECK(w.e.kind == TETHER_EXIT_CODE && w.e.code == 7,
+  SC_CHECK(w.e.kind == TETHER_STATUS_CODE && w.e.code == 7,
            "status kind %d code %d signo %d raw %#x (want CODE 7)", w.e.kind, w.e.code, w.e.signo,
            (unsigned)w.e.raw);
   say("wait_after_exit_ms %.2f", (double)(w.t_ret - bye) / 1e6);
@@ -1003,7 +1003,7 @@ static int sc_reaped(int argc, char **argv) {
     struct sched_param sp;
     pthread_t t;
     reaper rp;
-    tether_exit e;
+    tether_status e;
     int r;
     rp.got = 0;
     rp.status = 0;
@@ -1032,11 +1032,11 @@ static int sc_reaped(int argc, char **argv) {
     say("round %d: the program reaped the child (exit 3); tether says kind %d raw %#x "
         "shell_code %d",
         round, e.kind, (unsigned)e.raw, e.shell_code);
-    unknown += e.kind == TETHER_EXIT_UNKNOWN;
+    unknown += e.kind == TETHER_STATUS_UNKNOWN;
     /* Without SCHED_FIFO, tether's waiter may see the status first (it
      * then reports it, which is right too). */
-    SC_CHECK((e.kind == TETHER_EXIT_UNKNOWN && e.raw == 0xFFFFFFFFu && e.shell_code == 255) ||
-                 (!strict && e.kind == TETHER_EXIT_CODE && e.code == 3),
+    SC_CHECK((e.kind == TETHER_STATUS_UNKNOWN && e.raw == 0xFFFFFFFFu && e.shell_code == 255) ||
+                 (!strict && e.kind == TETHER_STATUS_CODE && e.code == 3),
              "want UNKNOWN, raw 0xffffffff, shell_code 255");
     SC_CHECK(tether_child_wait_tree(c, 5000) == 1, "wait_tree");
     tether_child_free(c); /* under alarm(): a hang kills the scenario */
@@ -1050,7 +1050,7 @@ static int sc_reaped(int argc, char **argv) {
  * kernel, the status is UNKNOWN; freeing a running child works too. */
 static int sc_sigchld_ign(int argc, char **argv) {
   tether_child *c;
-  tether_exit e;
+  tether_status e;
   uint64_t t0;
   (void)argc;
   (void)argv;
@@ -1060,7 +1060,7 @@ static int sc_sigchld_ign(int argc, char **argv) {
   SC_CHECK(tether_child_wait(c, 20000, &e) == 1, "wait");
   say("SIGCHLD ignored: tether says kind %d raw %#x shell_code %d", e.kind, (unsigned)e.raw,
       e.shell_code);
-  SC_CHECK(e.kind == TETHER_EXIT_UNKNOWN && e.raw == 0xFFFFFFFFu && e.shell_code == 255,
+  SC_CHECK(e.kind == TETHER_STATUS_UNKNOWN && e.raw == 0xFFFFFFFFu && e.shell_code == 255,
            "want UNKNOWN, raw 0xffffffff, shell_code 255");
   SC_CHECK(tether_child_wait_tree(c, 5000) == 1, "wait_tree");
   t0 = tether_now_ns();
@@ -1368,7 +1368,7 @@ static void test_guard_dies_before_hello(void **state) {
   const char *env[] = {"TETHER_GUARD=/bin/true", NULL};
   tether_spawn_options o;
   tether_child *c;
-  tether_exit e;
+  tether_status e;
   char out[256] = "", w1[32], w2[32];
   long cpu = -1;
   (void)state;
@@ -1387,7 +1387,7 @@ static void test_guard_dies_before_hello(void **state) {
   assert_int_equal(sscanf(out, "%31s %31s cpu %ld", w1, w2, &cpu), 3);
   assert_true(strcmp(w1, "ehelper") == 0 || strcmp(w1, "killed") == 0);
   assert_true(strcmp(w2, "ehelper") == 0 || strcmp(w2, "killed") == 0);
-  assert_int_equal(e.kind, TETHER_EXIT_CODE);
+  assert_int_equal(e.kind, TETHER_STATUS_CODE);
   assert_int_equal(e.code, 0);
   assert_true(cpu < 2000); /* no start loop */
 }
@@ -1844,7 +1844,7 @@ static void test_status_sigchld_ignored(void **state) {
 /* 6c. Killed from outside, reaped by nobody else: the real status. */
 static void test_status_killed_from_outside(void **state) {
   tether_child *c;
-  tether_exit e;
+  tether_status e;
   char line[64];
   (void)state;
   need_proc();
@@ -1855,7 +1855,7 @@ static void test_status_killed_from_outside(void **state) {
   assert_int_equal(tether_child_wait(c, 20000, &e), 1);
   print_message("  SIGKILL from outside: kind %d signo %d raw %#x shell_code %d\n", e.kind, e.signo,
                 (unsigned)e.raw, e.shell_code);
-  assert_int_equal(e.kind, TETHER_EXIT_SIGNAL);
+  assert_int_equal(e.kind, TETHER_STATUS_SIGNAL);
   assert_int_equal(e.signo, SIGKILL);
   assert_int_equal(e.raw, (uint32_t)SIGKILL);
   assert_int_equal(e.shell_code, 128 + SIGKILL);
@@ -1903,7 +1903,7 @@ static void test_stop_without_polling(void **state) {
   static const tether_stop_step steps[] = {{TETHER_EVENT_INTERRUPT, 3000},
                                            {TETHER_EVENT_TERMINATE, 5000}};
   tether_child *c;
-  tether_exit e;
+  tether_status e;
   char line[64];
   double c0, used, scan, bound = 100;
   uint64_t t0;
@@ -1926,7 +1926,7 @@ static void test_stop_without_polling(void **state) {
                 r, ms_since(t0), used, used < 5 ? "met" : "NOT met", bound,
                 why != NULL ? ", not asserted under " : "", why != NULL ? why : "", scan, nproc);
   assert_int_equal(r, 1);
-  assert_int_equal(e.kind, TETHER_EXIT_CODE);
+  assert_int_equal(e.kind, TETHER_STATUS_CODE);
   assert_int_equal(e.code, 0);
   tether_child_free(c);
   tt_watchdog_disarm();
@@ -2051,7 +2051,7 @@ static void test_token_stop_many(void **state) {
   n = spawn_stubborn(cs, want, 1);
   assert_true(n >= want / 2);
   for (i = 0; i < n; i++)
-    assert_tether_ok(tether_token_adopt(t, cs[i], steps, 2));
+    assert_tether_ok(tether_token_attach(t, cs[i], steps, 2));
   tt_watchdog_disarm();
   tt_watchdog_arm("token: stop", 120);
   c0 = cpu_ms();
@@ -2068,9 +2068,9 @@ static void test_token_stop_many(void **state) {
   unstamped = stamps(cs, n, &max_int, &min_term);
   tt_watchdog_disarm();
   for (i = 0; i < n; i++) {
-    tether_exit e;
+    tether_status e;
     assert_int_equal(tether_child_wait(cs[i], 0, &e), 1);
-    if (e.kind == TETHER_EXIT_CODE && e.code == 0)
+    if (e.kind == TETHER_STATUS_CODE && e.code == 0)
       exited++;
     else
       killed++;

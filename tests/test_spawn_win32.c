@@ -477,7 +477,7 @@ static int child_ignored_middle(int argc, char **argv) {
   int unwatch = argc > 0 && strcmp(argv[0], "optin_unwatch") == 0;
   tether_spawn_options o;
   tether_child *c = NULL;
-  tether_exit st;
+  tether_status st;
   char line[128];
   uint64_t t0;
   int r, w;
@@ -524,7 +524,7 @@ static int child_interrupt_middle(int argc, char **argv) {
   const char *args[] = {tt_self(), "--child", "interrupt", NULL};
   tether_spawn_options o;
   tether_child *c = NULL;
-  tether_exit st;
+  tether_status st;
   char line[128];
   int r, w;
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
@@ -580,14 +580,14 @@ static tether_child *spawn_ok(const char *const *argv, const tether_spawn_option
   return c;
 }
 
-static void wait_exit(tether_child *c, tether_exit *st) {
+static void wait_exit(tether_child *c, tether_status *st) {
   memset(st, 0, sizeof(*st));
   assert_int_equal(tether_child_wait(c, 30000, st), 1);
 }
 
 /* Run a scenario with stdout on a pipe; return its output and exit. */
 static void run_capture(const char *const *argv, tether_spawn_options *o, char *buf, size_t cap,
-                        tether_exit *st) {
+                        tether_status *st) {
   tether_child *c;
   o->stdio[1].mode = TETHER_STDIO_PIPE;
   c = spawn_ok(argv, o);
@@ -774,7 +774,7 @@ static void test_extra_fds_not_supported(void **state) {
 static void test_exit_codes(void **state) {
   static const int codes[] = {0, 1, 42};
   self_args a;
-  tether_exit st;
+  tether_status st;
   tether_child *c;
   size_t i;
   (void)state;
@@ -783,7 +783,7 @@ static void test_exit_codes(void **state) {
     snprintf(num, sizeof(num), "%d", codes[i]);
     c = spawn_ok(self_argv(&a, "exit", num, NULL, NULL), NULL);
     wait_exit(c, &st);
-    assert_int_equal(st.kind, TETHER_EXIT_CODE);
+    assert_int_equal(st.kind, TETHER_STATUS_CODE);
     assert_int_equal(st.code, codes[i]);
     assert_int_equal(st.raw, (uint32_t)codes[i]);
     assert_int_equal(st.shell_code, codes[i]);
@@ -795,7 +795,7 @@ static void test_exit_codes(void **state) {
   }
   c = spawn_ok(self_argv(&a, "crash", NULL, NULL, NULL), NULL);
   wait_exit(c, &st);
-  assert_int_equal(st.kind, TETHER_EXIT_CRASHED);
+  assert_int_equal(st.kind, TETHER_STATUS_CRASHED);
   assert_int_equal(st.raw, 0xC0000005u);
   assert_int_equal(st.code, (int)0xC0000005u);
   tether_child_free(c);
@@ -818,7 +818,7 @@ static void test_argv_round_trip(void **state) {
                                      "a&b|c<d>e^f"};
   const char *argv[3 + TT_COUNT(args) + 1];
   tether_spawn_options o;
-  tether_exit st;
+  tether_status st;
   char out[8192], expect[8192];
   size_t i, at = 0;
   (void)state;
@@ -837,7 +837,7 @@ static void test_argv_round_trip(void **state) {
   argv[3 + TT_COUNT(args)] = NULL;
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
   run_capture(argv, &o, out, sizeof(out), &st);
-  assert_int_equal(st.kind, TETHER_EXIT_CODE);
+  assert_int_equal(st.kind, TETHER_STATUS_CODE);
   assert_int_equal(st.code, 0);
   assert_string_equal(out, expect);
 }
@@ -851,7 +851,7 @@ static void test_env_set_unset_clear(void **state) {
                               "tt_s!=5", "TT_S=6",  NULL};
   self_args a;
   tether_spawn_options o;
-  tether_exit st;
+  tether_status st;
   char out[16384], names[256] = "", *line, *save = NULL;
   size_t at = 0;
   const char *argv[] = {tt_self(), "--child", "env",  "TT_A",    "TT_B",
@@ -918,7 +918,7 @@ static void test_env_set_unset_clear(void **state) {
 static void test_cwd(void **state) {
   self_args a;
   tether_spawn_options o;
-  tether_exit st;
+  tether_status st;
   tether_child *c = NULL;
   char dir[1024], out[2048], file[1100], missing[1100];
   wchar_t *w1, *w2;
@@ -954,7 +954,7 @@ static void test_cwd(void **state) {
 static void test_stdio_pipes(void **state) {
   self_args a;
   tether_spawn_options o;
-  tether_exit st;
+  tether_status st;
   tether_child *c;
   char out[256], err[256];
   DWORD put = 0;
@@ -996,7 +996,7 @@ static void test_stdio_pipes(void **state) {
 static void test_stdio_null_and_handle(void **state) {
   self_args a;
   tether_spawn_options o;
-  tether_exit st;
+  tether_status st;
   tether_child *c;
   char dir[1024], path[1100], buf[256];
   const char *set[] = {"TT_X=to-file", NULL};
@@ -1048,7 +1048,7 @@ static void test_stdio_null_and_handle(void **state) {
 
 static void test_program_resolution(void **state) {
   tether_spawn_options o;
-  tether_exit st;
+  tether_status st;
   tether_child *c = NULL;
   char dir[1024], path[1100], name[MAX_PATH], *dot, *base;
   const char *missing[] = {"tether-no-such-program-4711", NULL};
@@ -1139,7 +1139,7 @@ static void test_no_current_directory_search(void **state) {
       plant[MAX_PATH * 3];
   char dir[1024], out_bare[4096] = "", out_dotted[4096] = "";
   tether_spawn_options o;
-  tether_exit st_bare, st_dotted;
+  tether_status st_bare, st_dotted;
   tether_child *c = NULL;
   int r_bare, r_dotted;
   (void)state;
@@ -1187,7 +1187,7 @@ static void test_no_current_directory_search(void **state) {
   assert_null(strstr(out_bare, planted_hex));
   /* ".\hostname": the planted copy. */
   assert_int_equal(r_dotted, 1);
-  assert_int_equal(st_dotted.kind, TETHER_EXIT_CODE);
+  assert_int_equal(st_dotted.kind, TETHER_STATUS_CODE);
   assert_int_equal(st_dotted.code, 0);
   assert_string_equal(out_dotted, planted_hex);
 }
@@ -1368,12 +1368,12 @@ static void test_parent_death_kills_tree(void **state) {
 static void test_wait_tree(void **state) {
   HANDLE ch, gc;
   tether_child *c;
-  tether_exit st;
+  tether_status st;
   uint64_t t0;
   (void)state;
   c = spawn_tree("exit", &ch, &gc);
   wait_exit(c, &st);
-  assert_int_equal(st.kind, TETHER_EXIT_CODE);
+  assert_int_equal(st.kind, TETHER_STATUS_CODE);
   assert_int_equal(st.code, 0);
   /* The child is gone, its grandchild is not: the tree is not empty. */
   assert_int_equal(tether_child_wait_tree(c, 0), 0);
@@ -1395,14 +1395,14 @@ static void test_wait_tree(void **state) {
 static void test_kill(void **state) {
   self_args a;
   tether_child *c;
-  tether_exit st;
+  tether_status st;
   (void)state;
   c = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), NULL);
   assert_int_equal(tether_child_wait(c, 0, NULL), 0);
   assert_int_equal(tether_child_wait_tree(c, 0), 0);
   assert_tether_ok(tether_child_kill(c));
   wait_exit(c, &st);
-  assert_int_equal(st.kind, TETHER_EXIT_KILLED);
+  assert_int_equal(st.kind, TETHER_STATUS_KILLED);
   assert_int_equal(st.code, 137);
   assert_int_equal(st.raw, 137u);
   assert_int_equal(tether_child_wait_tree(c, 10000), 1);
@@ -1418,7 +1418,7 @@ static void test_signal_terminate(void **state) {
   self_args a;
   tether_spawn_options o;
   tether_child *c;
-  tether_exit st;
+  tether_status st;
   char line[64];
   (void)state;
   tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
@@ -1428,7 +1428,7 @@ static void test_signal_terminate(void **state) {
   assert_string_equal(line, "ready");
   assert_tether_ok(tether_child_signal(c, TETHER_EVENT_TERMINATE));
   wait_exit(c, &st);
-  assert_int_equal(st.kind, TETHER_EXIT_CODE);
+  assert_int_equal(st.kind, TETHER_STATUS_CODE);
   assert_int_equal(st.code, 30 + TETHER_EVENT_TERMINATE);
   tether_child_free(c);
 
@@ -1458,7 +1458,7 @@ static void test_signal_terminate(void **state) {
 static void test_signal_console_shared(void **state) {
   self_args a;
   tether_child *c;
-  tether_exit st;
+  tether_status st;
   int r;
   (void)state;
   if (!tt_win32_have_console())
@@ -1475,7 +1475,7 @@ static void test_signal_console_shared(void **state) {
     /* CTRL_BREAK is always delivered; the default handler ends the child. */
     assert_tether_ok(r);
     wait_exit(c, &st);
-    assert_int_equal(st.kind, TETHER_EXIT_INTERRUPTED);
+    assert_int_equal(st.kind, TETHER_STATUS_INTERRUPTED);
     assert_int_equal(st.raw, TT_STATUS_CONTROL_C_EXIT);
   }
   tether_child_free(c);
@@ -1518,7 +1518,7 @@ static void test_signal_interrupt_own_console(void **state) {
   run_interrupt_middle("interrupt_middle", &r, &oserr, &w, &kind, &code);
   assert_tether_ok(r);
   assert_int_equal(w, 1);
-  assert_int_equal(kind, TETHER_EXIT_CODE);
+  assert_int_equal(kind, TETHER_STATUS_CODE);
   assert_int_equal(code, 30 + TETHER_EVENT_INTERRUPT);
 }
 
@@ -1536,7 +1536,7 @@ static void test_signal_interrupt_ignored(void **state) {
   assert_int_not_equal(r, -100); /* the child's own checks passed */
   assert_tether_err(r, TETHER_ENOTSUP);
   assert_int_equal(step, 1); /* past the INTERRUPT step: killed */
-  assert_int_equal(kind, TETHER_EXIT_KILLED);
+  assert_int_equal(kind, TETHER_STATUS_KILLED);
   assert_true(ms < 5000);
 }
 
@@ -1551,7 +1551,7 @@ static void test_watch_ignored_reenables_interrupt(void **state) {
   assert_int_not_equal(r, -100);
   assert_tether_ok(r);
   assert_int_equal(w, 1);
-  assert_int_equal(kind, TETHER_EXIT_CODE);
+  assert_int_equal(kind, TETHER_STATUS_CODE);
   assert_int_equal(code, 30 + TETHER_EVENT_INTERRUPT);
 }
 
@@ -1567,7 +1567,7 @@ static void test_reenabled_interrupt_swallowed_after_unwatch(void **state) {
   assert_int_not_equal(r, -101);
   assert_tether_ok(r); /* the second INTERRUPT was sent */
   assert_int_equal(w, 1);
-  assert_int_equal(kind, TETHER_EXIT_CODE);
+  assert_int_equal(kind, TETHER_STATUS_CODE);
   assert_int_equal(code, 33); /* survived it, exited by itself */
 }
 
@@ -1582,13 +1582,13 @@ static void test_signal_quit_own_console(void **state) {
     /* Wine 8 does not implement CTRL_BREAK_EVENT: the helper reports the
      * failure and tether says ENOTSUP (the middle then killed the child). */
     assert_int_equal(r, TETHER_ENOTSUP);
-    assert_int_equal(kind, TETHER_EXIT_KILLED);
+    assert_int_equal(kind, TETHER_STATUS_KILLED);
     return;
   }
   /* The child watches only INTERRUPT: the default handler ends it. */
   assert_tether_ok(r);
   assert_int_equal(w, 1);
-  assert_int_equal(kind, TETHER_EXIT_INTERRUPTED);
+  assert_int_equal(kind, TETHER_STATUS_INTERRUPTED);
 }
 
 static void test_stop_sequence(void **state) {
@@ -1597,7 +1597,7 @@ static void test_stop_sequence(void **state) {
   self_args a;
   tether_spawn_options o;
   tether_child *c;
-  tether_exit st;
+  tether_status st;
   char line[64];
   uint64_t t0;
   int r;
@@ -1611,13 +1611,13 @@ static void test_stop_sequence(void **state) {
     /* Wine 8 cannot send CTRL_BREAK_EVENT: QUIT is ENOTSUP and skipped at
      * once; WM_CLOSE (TERMINATE) ends the child. */
     assert_int_equal(r, 1);
-    assert_int_equal(st.kind, TETHER_EXIT_CODE);
+    assert_int_equal(st.kind, TETHER_STATUS_CODE);
     assert_int_equal(st.code, 30 + TETHER_EVENT_TERMINATE);
   } else {
     /* Windows: CTRL_BREAK reaches the child, which does not watch QUIT:
      * the default handler ends it with STATUS_CONTROL_C_EXIT. */
     assert_int_equal(r, 0);
-    assert_int_equal(st.kind, TETHER_EXIT_INTERRUPTED);
+    assert_int_equal(st.kind, TETHER_STATUS_INTERRUPTED);
   }
   tether_child_free(c);
 
@@ -1633,7 +1633,7 @@ static void test_stop_sequence(void **state) {
   t0 = tether_now_ns();
   r = tether_child_stop(c, NULL, 0, &st);
   assert_int_equal(r, 2);
-  assert_int_equal(st.kind, TETHER_EXIT_KILLED);
+  assert_int_equal(st.kind, TETHER_STATUS_KILLED);
   assert_true(ms_since(t0) < 2000);
   tether_child_free(c);
 }
@@ -1650,7 +1650,7 @@ static void test_child_inherits_nothing(void **state) {
   tether_channel *ch = NULL;
   tether_spawn_options o;
   tether_child *c;
-  tether_exit st;
+  tether_status st;
   self_args a;
   char line[128];
   DWORD put = 0;
@@ -1710,14 +1710,14 @@ static void test_child_event(void **state) {
   assert_ptr_equal(ev.child, c);
   assert_int_equal(ev.pid, tether_child_pid(c));
   assert_int_equal(ev.count, 1);
-  assert_int_equal(ev.exit.kind, TETHER_EXIT_CODE);
+  assert_int_equal(ev.exit.kind, TETHER_STATUS_CODE);
   assert_int_equal(ev.exit.code, 7);
   assert_int_equal(tether_channel_poll(ch, &ev), 0);
   /* Killed by tether: KILLED in the event too. */
   assert_tether_ok(tether_child_kill(c2));
   assert_int_equal(tether_channel_wait(ch, &ev, 30000), 1);
   assert_ptr_equal(ev.child, c2);
-  assert_int_equal(ev.exit.kind, TETHER_EXIT_KILLED);
+  assert_int_equal(ev.exit.kind, TETHER_STATUS_KILLED);
   assert_int_equal(ev.exit.code, 137);
   tether_child_free(c);
   tether_child_free(c2);
@@ -1751,9 +1751,9 @@ static void test_detached_survives(void **state) {
   c = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), &o);
   assert_tether_ok(tether_child_kill(c));
   {
-    tether_exit st;
+    tether_status st;
     wait_exit(c, &st);
-    assert_int_equal(st.kind, TETHER_EXIT_KILLED);
+    assert_int_equal(st.kind, TETHER_STATUS_KILLED);
   }
   assert_tether_err(tether_child_kill(c), TETHER_ESRCH);
   tether_child_free(c);
@@ -1764,7 +1764,7 @@ static void test_no_handle_leak(void **state) {
   self_args a;
   tether_spawn_options o;
   tether_child *c;
-  tether_exit st;
+  tether_status st;
   char dir[1024], path[1100];
   const char *bad[] = {path, NULL};
   long before, after;

@@ -97,7 +97,7 @@ int tether__child_kill(tether_child *c) {
   return 0;
 }
 
-int tether__child_wait(tether_child *c, int timeout_ms, tether_exit *st) {
+int tether__child_wait(tether_child *c, int timeout_ms, tether_status *st) {
   assert_ptr_equal(c, child);
   assert_int_equal(timeout_ms, 0); /* the engine never blocks */
   assert_null(st);

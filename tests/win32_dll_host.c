@@ -97,7 +97,7 @@ static int run_child(void) {
 typedef int (*spawn_fn)(tether_child **, const char *const *, const tether_spawn_options *);
 typedef int (*child_fn)(tether_child *);
 typedef int (*child_kind_fn)(tether_child *, int);
-typedef int (*wait_fn)(tether_child *, int, tether_exit *);
+typedef int (*wait_fn)(tether_child *, int, tether_status *);
 typedef void (*free_fn)(tether_child *);
 typedef tether_os_handle (*stdio_fn)(const tether_child *, int);
 typedef int64_t (*pid_fn)(const tether_child *);
@@ -127,7 +127,7 @@ static int case_interrupt(HMODULE dll, char how) {
    * only through GetProcAddress. */
   tether_spawn_options o = TETHER_SPAWN_OPTIONS_INIT;
   tether_child *c = NULL;
-  tether_exit st;
+  tether_status st;
   long err;
   int r;
   if (!spawn || !sig || !kill || !wait || !cfree || !cstdio || !cpid || !oserr || !send) {
@@ -356,19 +356,19 @@ static int run_driver(void) {
    * process has no console (DETACHED_PROCESS), so its child gets one of its
    * own and Ctrl+C can be aimed at it. */
   run_report(&h, host, "signal", dll2, NULL, DETACHED_PROCESS);
-  check(h.got && h.r == 0 && h.kind == TETHER_EXIT_CODE && h.ecode == 42,
+  check(h.got && h.r == 0 && h.kind == TETHER_STATUS_CODE && h.ecode == 42,
         "tether_child_signal(INTERRUPT), helper next to the DLL: the child got Ctrl+C", h.detail);
 
   /* 2. tether_send(INTERRUPT), the same helper (mode 'c'). */
   run_report(&h, host, "send", dll2, NULL, DETACHED_PROCESS);
-  check(h.got && h.r == 0 && h.kind == TETHER_EXIT_CODE && h.ecode == 42,
+  check(h.got && h.r == 0 && h.kind == TETHER_STATUS_CODE && h.ecode == 42,
         "tether_send(INTERRUPT), helper next to the DLL: the child got Ctrl+C", h.detail);
 
   /* 3. No helper next to the DLL or the executable: TETHER_EHELPER, with
    * ERROR_FILE_NOT_FOUND; the child was left alone (then killed). */
   run_report(&h, host, "signal", dll1, NULL, DETACHED_PROCESS);
   check(h.got && h.r == TETHER_EHELPER && h.err == ERROR_FILE_NOT_FOUND &&
-            h.kind == TETHER_EXIT_KILLED,
+            h.kind == TETHER_STATUS_KILLED,
         "helper missing: TETHER_EHELPER (os error 2)", h.detail);
 
   /* 4. %TETHER_CTRL% names it: found although nothing is beside the DLL. */

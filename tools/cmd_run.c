@@ -942,24 +942,24 @@ static void check_timers(run_state *s) {
   }
 }
 
-static void describe_exit(const tether_exit *st, char *buf, size_t n) {
+static void describe_exit(const tether_status *st, char *buf, size_t n) {
   switch (st->kind) {
-  case TETHER_EXIT_CODE:
+  case TETHER_STATUS_CODE:
     snprintf(buf, n, "exited with code %d", st->code);
     break;
-  case TETHER_EXIT_SIGNAL:
-  case TETHER_EXIT_KILLED:
+  case TETHER_STATUS_SIGNAL:
+  case TETHER_STATUS_KILLED:
     if (st->signo > 0)
       snprintf(buf, n, "%s (%s)",
-               st->kind == TETHER_EXIT_KILLED ? "killed by tether" : "killed by a signal",
+               st->kind == TETHER_STATUS_KILLED ? "killed by tether" : "killed by a signal",
                tether_signal_name(st->signo) != NULL ? tether_signal_name(st->signo) : "a signal");
     else
       snprintf(buf, n, "killed by tether (exit code %d)", st->code);
     break;
-  case TETHER_EXIT_INTERRUPTED:
+  case TETHER_STATUS_INTERRUPTED:
     snprintf(buf, n, "ended by Ctrl+C (0x%08lX)", (unsigned long)st->raw);
     break;
-  case TETHER_EXIT_CRASHED:
+  case TETHER_STATUS_CRASHED:
     snprintf(buf, n, "crashed (0x%08lX)", (unsigned long)st->raw);
     break;
   default:
@@ -1020,7 +1020,7 @@ int cli_run(int argc, char **argv) {
   run_state s;
   tether_channel *ch = NULL;
   tether_spawn_options so;
-  tether_exit st;
+  tether_status st;
   tether_event ev;
   char desc[96], b1[32], b2[32], b3[32];
   size_t i;
@@ -1173,7 +1173,7 @@ int cli_run(int argc, char **argv) {
    * the calling shell stops as it would have without --foreground. (A
    * SIGINT sent to tether itself was forwarded; it reached tether alone,
    * not the shell, and is not passed on.) */
-  fg_interrupt = run_term_handed() && st.kind == TETHER_EXIT_SIGNAL && st.signo == SIGINT &&
+  fg_interrupt = run_term_handed() && st.kind == TETHER_STATUS_SIGNAL && st.signo == SIGINT &&
                  s.interrupts == 0; /* not a `kill -INT` of tether's own */
   if (fg_interrupt)
     set_cause(&s, CAUSE_INTERRUPT, TETHER_EVENT_INTERRUPT);
@@ -1189,7 +1189,7 @@ int cli_run(int argc, char **argv) {
 
   describe_exit(&st, desc, sizeof desc);
   run_log("pid %ld %s", s.pid, desc);
-  if (st.kind == TETHER_EXIT_SIGNAL && st.core_dumped)
+  if (st.kind == TETHER_STATUS_SIGNAL && st.core_dumped)
     run_log("the program dumped core");
   /* Descendants still in the program's group/job die here (the run ends
    * with the program, as with tini). */
@@ -1206,8 +1206,8 @@ int cli_run(int argc, char **argv) {
    * handler's among them, before the process itself ends (DLL detach in
    * between). TerminateProcess ends every thread and sets the status in one
    * step, so the status is the program's (issue 14, item 13). */
-  if (s.ack_pending && (st.kind == TETHER_EXIT_CODE || st.kind == TETHER_EXIT_INTERRUPTED ||
-                        st.kind == TETHER_EXIT_CRASHED || st.kind == TETHER_EXIT_KILLED)) {
+  if (s.ack_pending && (st.kind == TETHER_STATUS_CODE || st.kind == TETHER_STATUS_INTERRUPTED ||
+                        st.kind == TETHER_STATUS_CRASHED || st.kind == TETHER_STATUS_KILLED)) {
     UINT code = timeout_exit ? (UINT)o.timeout_status : (UINT)st.raw;
     run_log("a close, logoff or shutdown is pending: ending at once with 0x%lx",
             (unsigned long)code);
@@ -1226,7 +1226,7 @@ int cli_run(int argc, char **argv) {
 #ifndef _WIN32
   {
     int by_signal =
-        (st.kind == TETHER_EXIT_SIGNAL || st.kind == TETHER_EXIT_KILLED) && st.signo > 0;
+        (st.kind == TETHER_STATUS_SIGNAL || st.kind == TETHER_STATUS_KILLED) && st.signo > 0;
     int sig = by_signal ? st.signo : 0;
     /* The run was ended by an interrupt, or a terminate, hangup or quit
      * from outside, and the program died of a signal or tether stopped it:

@@ -12,7 +12,7 @@
  * MS docs; ntstatus.h). */
 #define TETHER__STATUS_CONTROL_C_EXIT 0xC000013Au
 
-int tether_exit_decode(uint32_t raw, tether_exit *out) {
+int tether_status_decode(uint32_t raw, tether_status *out) {
   if (out == NULL)
     return TETHER_EINVAL;
   memset(out, 0, sizeof(*out));
@@ -21,11 +21,11 @@ int tether_exit_decode(uint32_t raw, tether_exit *out) {
   out->code = (int)raw;
   out->shell_code = (int)raw;
   if (raw == TETHER__STATUS_CONTROL_C_EXIT)
-    out->kind = TETHER_EXIT_INTERRUPTED;
+    out->kind = TETHER_STATUS_INTERRUPTED;
   else if ((raw & 0xC0000000u) == 0xC0000000u)
-    out->kind = TETHER_EXIT_CRASHED; /* NTSTATUS severity "error" */
+    out->kind = TETHER_STATUS_CRASHED; /* NTSTATUS severity "error" */
   else
-    out->kind = TETHER_EXIT_CODE;
+    out->kind = TETHER_STATUS_CODE;
   return 0;
 }
 
@@ -73,14 +73,14 @@ int tether_exit_like_kind(int kind) {
   return TETHER_EUNKNOWN; /* not reached */
 }
 
-int tether_exit_with(const tether_exit *st) {
+int tether_exit_with(const tether_status *st) {
   if (st == NULL)
     return TETHER_EINVAL;
   switch (st->kind) {
-  case TETHER_EXIT_CODE:
-  case TETHER_EXIT_INTERRUPTED:
-  case TETHER_EXIT_CRASHED:
-  case TETHER_EXIT_KILLED:
+  case TETHER_STATUS_CODE:
+  case TETHER_STATUS_INTERRUPTED:
+  case TETHER_STATUS_CRASHED:
+  case TETHER_STATUS_KILLED:
     /* exit(): the C runtime's atexit handlers run, then ExitProcess with
      * the same 32-bit code. */
     exit((int)st->raw);

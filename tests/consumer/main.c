@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     const char *args[] = {"sh", "-c", "exit 3", NULL};
     tether_spawn_options so = TETHER_SPAWN_OPTIONS_INIT;
     tether_child *c = NULL;
-    tether_exit st;
+    tether_status st;
     so.stdio[0].mode = TETHER_STDIO_NULL;
     rc = tether_spawn(&c, args, &so);
     check(rc == 0, "tether_spawn (finds the installed tether-guard)");
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
       printf("  %s: %s (os error %ld)\n", tether_err_name(rc), tether_strerror(rc),
              tether_last_os_error());
     if (c != NULL) {
-      check(tether_child_wait(c, 10000, &st) == 1 && st.kind == TETHER_EXIT_CODE && st.code == 3,
+      check(tether_child_wait(c, 10000, &st) == 1 && st.kind == TETHER_STATUS_CODE && st.code == 3,
             "the tethered child's exit status is 3");
       tether_child_free(c);
     }

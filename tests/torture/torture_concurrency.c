@@ -5,7 +5,7 @@
  *   - spawn (some children bound to a callback channel that frees them in
  *     their own exit event), wait with 0 / 1 ms / -1, free;
  *   - free a child while another thread waits on it (-1 or 5 s);
- *   - tokens: adopt, cancel, wait, free while another thread waits;
+ *   - tokens: attach, cancel, wait, free while another thread waits;
  *   - channels: watch, signal ourselves, wait, close while another waits;
  *   - fork() without exec in the middle (native lanes; the child uses
  *     tether and exits), with a signal sender running throughout.
@@ -114,7 +114,7 @@ typedef struct helper {
 
 static void wait_child_main(void *arg) {
   helper *h = (helper *)arg;
-  tether_exit st;
+  tether_status st;
   h->r = tether_child_wait(h->c, h->timeout, &st);
   (void)tether__add_int(&h->done, 1);
 }
@@ -135,7 +135,7 @@ static void wait_channel_main(void *arg) {
 
 static void op_child(unsigned *seed) {
   tether_child *c;
-  tether_exit st;
+  tether_status st;
   int r;
   switch (rand_r(seed) % 4) {
   case 0: /* owned by the callback from here on */
@@ -190,8 +190,8 @@ static void op_token(unsigned *seed) {
     tether_child *c = take(seed);
     if (c != NULL) {
       tether_stop_step s = {TETHER_EVENT_TERMINATE, 200};
-      if ((r = tether_token_adopt(t, c, &s, 1)) < 0)
-        fail_op("adopt", r);
+      if ((r = tether_token_attach(t, c, &s, 1)) < 0)
+        fail_op("attach", r);
       (void)tether_token_cancel(t, 1, "torture");
       if ((r = tether_token_wait_stopped(t, 10000)) != 1)
         fail_op("wait_stopped", r);
@@ -262,7 +262,7 @@ static void op_fork(void) {
     tether_channel *ch;
     static const char *const argv[] = {"true", NULL};
     tether_child *c;
-    tether_exit e;
+    tether_status e;
     (void)alarm(20);
     if (tether_channel_new(&ch, NULL) != 0)
       _exit(2);

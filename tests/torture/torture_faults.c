@@ -388,7 +388,7 @@ static void spawn_options(tether_spawn_options *o, const char *stdio) {
 #endif
 
 static int spawned_works(tether_child *c, const char *stdio, char *why, size_t cap) {
-  tether_exit st;
+  tether_status st;
   int pipes = strcmp(stdio, "pipe") == 0, r;
   char out[16], err[16];
   ssize_t no = 0, ne = 0;
@@ -405,19 +405,19 @@ static int spawned_works(tether_child *c, const char *stdio, char *why, size_t c
     snprintf(why, cap, "tether_child_wait = %s", tether_err_name(r));
     return 0;
   }
-  if ((st.kind == TETHER_EXIT_CODE && st.code == 127) || st.kind == TETHER_EXIT_SIGNAL ||
-      (TT_SANITIZED && st.kind == TETHER_EXIT_CODE && st.code == 1)) {
+  if ((st.kind == TETHER_STATUS_CODE && st.code == 127) || st.kind == TETHER_STATUS_SIGNAL ||
+      (TT_SANITIZED && st.kind == TETHER_STATUS_CODE && st.code == 1)) {
     /* It started, then inherited the squeezed limit: the dynamic loader
      * found no descriptor to open its libraries with (127), or a sanitizer
      * runtime could not start its thread (SIGABRT). */
     snprintf(why, cap,
              "it started, then ended with %s %d under the inherited "
              "limit (1: LeakSanitizer could not start its tracer)",
-             st.kind == TETHER_EXIT_CODE ? "exit" : "signal",
-             st.kind == TETHER_EXIT_CODE ? st.code : st.signo);
+             st.kind == TETHER_STATUS_CODE ? "exit" : "signal",
+             st.kind == TETHER_STATUS_CODE ? st.code : st.signo);
     return 2;
   }
-  if (st.kind != TETHER_EXIT_CODE || st.code != (pipes ? 0 : 7)) {
+  if (st.kind != TETHER_STATUS_CODE || st.code != (pipes ? 0 : 7)) {
     snprintf(why, cap, "exit kind %d code %d signo %d", st.kind, st.code, st.signo);
     return 0;
   }
