@@ -249,26 +249,26 @@ static int tether__child_signal(tether_child *c, int kind) {
   return tether__os_child_signal(c, kind);
 }
 
-int tether_child_signal(tether_child *c, int kind) {
+/* fn(c, arg) as a user of c, which is then not freed meanwhile. */
+static int tether__child_call(tether_child *c, int (*fn)(tether_child *, int), int arg) {
   int r;
   if (c == NULL)
     return TETHER_EINVAL;
   if ((r = tether__child_enter(c)) < 0)
     return r;
-  r = tether__child_signal(c, kind);
+  r = fn(c, arg);
   tether__child_leave(c);
   return r;
 }
 
+int tether_child_signal(tether_child *c, int kind) {
+  return tether__child_call(c, tether__child_signal, kind);
+}
+
 int tether_child_signal_native(tether_child *c, int signo) {
-  int r;
-  if (c == NULL || signo <= 0)
+  if (signo <= 0)
     return TETHER_EINVAL;
-  if ((r = tether__child_enter(c)) < 0)
-    return r;
-  r = tether__os_child_signal_native(c, signo);
-  tether__child_leave(c);
-  return r;
+  return tether__child_call(c, tether__os_child_signal_native, signo);
 }
 
 int tether__child_kill(tether_child *c) {
@@ -279,16 +279,12 @@ int tether__child_kill(tether_child *c) {
   return tether__os_child_kill(c);
 }
 
-int tether_child_kill(tether_child *c) {
-  int r;
-  if (c == NULL)
-    return TETHER_EINVAL;
-  if ((r = tether__child_enter(c)) < 0)
-    return r;
-  r = tether__child_kill(c);
-  tether__child_leave(c);
-  return r;
+static int tether__child_kill_call(tether_child *c, int unused) {
+  (void)unused;
+  return tether__child_kill(c);
 }
+
+int tether_child_kill(tether_child *c) { return tether__child_call(c, tether__child_kill_call, 0); }
 
 void tether__child_exit_status(const tether_child *c, tether_status *st) {
   (void)tether_status_decode(c->raw, st);
@@ -335,16 +331,9 @@ int tether_child_wait(tether_child *c, int timeout_ms, tether_status *st) {
 }
 
 int tether_child_wait_tree(tether_child *c, int timeout_ms) {
-  int r;
-  if (c == NULL)
-    return TETHER_EINVAL;
-  if (c->flags & TETHER_SPAWN_DETACHED)
+  if (c != NULL && (c->flags & TETHER_SPAWN_DETACHED))
     return TETHER_ENOTSUP;
-  if ((r = tether__child_enter(c)) < 0)
-    return r;
-  r = tether__os_child_wait_tree(c, timeout_ms);
-  tether__child_leave(c);
-  return r;
+  return tether__child_call(c, tether__os_child_wait_tree, timeout_ms);
 }
 
 /* tether_child_stop(): the engine (core/stop.c) driven to its end from

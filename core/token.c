@@ -386,7 +386,13 @@ int tether_token_cause(const tether_token *t, tether_cause *out) {
   return r;
 }
 
-int tether_token_wait(tether_token *t, int timeout_ms) {
+/* tether__tok_wait()'s answer from a condition that is not met yet. */
+#define TETHER__TOK_NOT_YET 2
+
+/* Wait on the tokens' condition until ready(t) (called with the lock held)
+ * gives an answer other than TETHER__TOK_NOT_YET, which is returned, or
+ * until the timeout: 0 then. */
+static int tether__tok_wait(tether_token *t, int timeout_ms, int (*ready)(tether_token *)) {
   uint64_t deadline = tether__deadline(timeout_ms);
   int r;
   if (t == NULL)
@@ -395,17 +401,28 @@ int tether_token_wait(tether_token *t, int timeout_ms) {
   t->waiters++;
   for (;;) {
     int left;
-    r = tether_token_cancelled(t);
-    if (r != 0)
+    if ((r = ready(t)) != TETHER__TOK_NOT_YET)
       break;
     left = tether__ms_left(timeout_ms, deadline);
-    if (left == 0)
+    if (left == 0) {
+      r = 0;
       break;
+    }
     (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, left);
   }
   tether__tok_leave_locked(t);
   tether__tok_lock_drop();
   return r;
+}
+
+/* tether_token_wait(): cancelled (1), or closed (an error). */
+static int tether__tok_cancel_seen(tether_token *t) {
+  int r = tether_token_cancelled(t);
+  return r == 0 ? TETHER__TOK_NOT_YET : r;
+}
+
+int tether_token_wait(tether_token *t, int timeout_ms) {
+  return tether__tok_wait(t, timeout_ms, tether__tok_cancel_seen);
 }
 
 tether_os_handle tether_token_handle(tether_token *t) {
@@ -479,32 +496,17 @@ static int tether__subtree_has_work(tether_token *t) {
   return 0;
 }
 
+/* tether_token_wait_stopped(): not cancelled (0) or closed (an error) at
+ * once; else 1 once no stop of the token's subtree is in progress. */
+static int tether__tok_stop_seen(tether_token *t) {
+  int r = tether_token_cancelled(t);
+  if (r <= 0)
+    return r;
+  return tether__subtree_has_work(t) ? TETHER__TOK_NOT_YET : 1;
+}
+
 int tether_token_wait_stopped(tether_token *t, int timeout_ms) {
-  uint64_t deadline = tether__deadline(timeout_ms);
-  int r;
-  if (t == NULL)
-    return TETHER_EINVAL;
-  tether__tok_lock_take();
-  t->waiters++;
-  for (;;) {
-    int left;
-    r = tether_token_cancelled(t);
-    if (r < 0 || r == 0)
-      break;
-    if (!tether__subtree_has_work(t)) {
-      r = 1;
-      break;
-    }
-    left = tether__ms_left(timeout_ms, deadline);
-    if (left == 0) {
-      r = 0;
-      break;
-    }
-    (void)tether__cond_wait(tether__tok_cond, tether__tok_lock, left);
-  }
-  tether__tok_leave_locked(t);
-  tether__tok_lock_drop();
-  return r;
+  return tether__tok_wait(t, timeout_ms, tether__tok_stop_seen);
 }
 
 void tether__token_disown(tether_child *c) {
