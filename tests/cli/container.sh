@@ -16,15 +16,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-wait_for() { # CMD...: until it succeeds, at most 10 s
-  local i=0
-  while [ $i -lt 100 ]; do
-    "$@" && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
 
 # The Dockerfile's exec-form arrays, with the image's paths mapped to the
 # build's: ENTRYPOINT ["/usr/local/bin/tether", ...] and CMD [...].

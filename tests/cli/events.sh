@@ -7,21 +7,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-# wait_ready FILE: wait (up to 10 s) until FILE has a first line.
-wait_ready() {
-  i=0
-  while [ $i -lt 200 ]; do
-    [ -s "$1" ] && return 0
-    sleep 0.05
-    i=$((i + 1))
-  done
-  return 1
-}
 
 # 1. JSON lines for several kinds, sent by another process.
 "$TETHER" events --json --count 4 user1 user2 hangup SIGALRM >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-if wait_ready "$tmp/out"; then
+if wait_file "$tmp/out"; then
   kill -USR1 $pid; sleep 0.1; kill -USR2 $pid; sleep 0.1
   kill -HUP $pid; sleep 0.1; kill -ALRM $pid
 fi
@@ -40,7 +30,7 @@ done
 # 2. The second interrupt stops it.
 "$TETHER" events --json interrupt >"$tmp/out2" 2>&1 &
 pid=$!
-if wait_ready "$tmp/out2"; then
+if wait_file "$tmp/out2"; then
   kill -INT $pid; sleep 0.2; kill -INT $pid
 fi
 wait $pid
@@ -65,7 +55,7 @@ done
 # 4. Inherited SIG_IGN: skipped in the default set, with a note.
 (trap '' INT; exec "$TETHER" events --json --count 1) >"$tmp/out3" 2>"$tmp/err3" &
 pid=$!
-if wait_ready "$tmp/out3"; then
+if wait_file "$tmp/out3"; then
   kill -INT $pid; sleep 0.2; kill -TERM $pid
 fi
 wait $pid

@@ -20,6 +20,32 @@ finish() {
   exit 1
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_for CMD...: until CMD succeeds, at most 10 s (100 x 0.1 s).
+wait_for() {
+  _w=0
+  while [ $_w -lt 100 ]; do
+    "$@" && return 0
+    sleep 0.1
+    _w=$((_w + 1))
+  done
+  return 1
+}
+
+# wait_file FILE: until FILE is not empty, at most 10 s.
+wait_file() { wait_for test -s "$1"; }
+
+# wine_pids REGEX (Wine tests): Unix pids of the Wine processes (argv[0] is
+# a .exe) with one argument that matches REGEX as a whole.
+wine_pids() {
+  grep -lzx -- "$1" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do
+    head -z -n 1 "$f" 2>/dev/null | grep -qzi '\.exe$' || continue
+    f=${f#/proc/}
+    echo "${f%/cmdline}"
+  done
+}
+
 # wine_exited RC WANT FILE (Wine tests): did a program run through
 # ci/wine-run.sh, with its stderr in FILE, exit with WANT? Also yes, with a
 # NOTE, when its exit code was lost: wine-run says "killed by Unix signal 9"

@@ -12,7 +12,6 @@ T=$1
 tmp=$(mktemp -d)
 MARK="ttrun$$x$(date +%s%N)"
 . "$(dirname "$0")/lib.sh"
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Pids of processes whose environment holds TT_RUN_MARK=$1.
 marked() {
@@ -27,16 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_file FILE [TENTHS]: until FILE exists and is not empty (default 10 s).
-wait_file() {
-  i=0
-  while [ $i -lt "${2:-100}" ]; do
-    [ -s "$1" ] && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
 
 # bg NAME ARGS...: start `tether run ARGS...` in the background with SIGINT
 # and SIGQUIT at their defaults; PID, T0 (ms) set; output in $tmp/NAME.*.

@@ -18,16 +18,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for CMD... : until CMD succeeds, at most 10 s (100 x 0.1 s).
-wait_for() {
-  local i=0
-  while [ $i -lt 100 ]; do
-    "$@" && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
 have() { command -v "$1" >/dev/null 2>&1; }
 
 # ------------------------------------------------------------ item 10: --timeout-status

@@ -15,16 +15,6 @@ cleanup() {
 trap cleanup EXIT
 . "$(dirname "$0")/lib.sh"
 
-# wait_file FILE: wait (up to 10 s) until FILE is not empty.
-wait_file() {
-  i=0
-  while [ $i -lt 200 ]; do
-    [ -s "$1" ] && return 0
-    sleep 0.05
-    i=$((i + 1))
-  done
-  return 1
-}
 
 # gone PID: the process no longer runs (or is a zombie), within 10 s.
 gone() {

@@ -17,19 +17,9 @@ HELPER=$3
 TAG="ttwinerun$$x$(date +%s%N)"
 tmp=$(mktemp -d)
 . "$(dirname "$0")/lib.sh"
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 winpath() { printf 'Z:%s' "$1" | sed 's|/|\\|g'; }
 W_HELPER=$(winpath "$HELPER")
 
-# Unix pids of the Wine processes (argv[0] a .exe) with one argument equal
-# to MARKER.
-wine_pids() {
-  grep -lzx -- "$1" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do
-    head -z -n 1 "$f" 2>/dev/null | grep -qzi '\.exe$' || continue
-    f=${f#/proc/}
-    echo "${f%/cmdline}"
-  done
-}
 cleanup() {
   left=$(grep -lz -- "$TAG" /proc/[0-9]*/cmdline 2>/dev/null | sed 's|^/proc/||; s|/cmdline$||')
   # shellcheck disable=SC2086

@@ -20,17 +20,7 @@ TAG="ttsigkill$$x$(date +%s%N)"
 tmp=$(mktemp -d)
 WRAPPERS=""
 . "$(dirname "$0")/lib.sh"
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# wine_pids REGEX: Unix pids of the Wine processes (argv[0] is a .exe) with
-# one argument that matches REGEX as a whole.
-wine_pids() {
-  grep -lzx -- "$1" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do
-    head -z -n 1 "$f" 2>/dev/null | grep -qzi '\.exe$' || continue
-    f=${f#/proc/}
-    echo "${f%/cmdline}"
-  done
-}
 
 # role_pid MARKER ROLE: the Unix pid of `--child ROLE` with MARKER.
 role_pid() {
