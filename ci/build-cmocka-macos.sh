@@ -84,23 +84,7 @@ for t in "${todo[@]}"; do
   mkdir -p "$p/include" "$p/lib/cmake/cmocka"
   cp "$src/include/cmocka.h" "$src/include/cmocka_pbc.h" "$p/include/"
   cp "$static" "$p/lib/libcmocka.a"
-  cat >"$p/lib/cmake/cmocka/cmocka-config.cmake" <<'EOF'
-# cmocka (static, macOS target), written by tether's ci/build-cmocka-macos.sh.
-# Provides the imported target cmocka::cmocka and, like cmocka's own config,
-# CMOCKA_INCLUDE_DIR, CMOCKA_LIBRARY and CMOCKA_LIBRARIES.
-get_filename_component(_cmocka_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
-set(CMOCKA_INCLUDE_DIR "${_cmocka_prefix}/include")
-set(CMOCKA_LIBRARY "${_cmocka_prefix}/lib/libcmocka.a")
-set(CMOCKA_LIBRARIES "${CMOCKA_LIBRARY}")
-if(NOT TARGET cmocka::cmocka)
-  add_library(cmocka::cmocka STATIC IMPORTED)
-  set_target_properties(cmocka::cmocka PROPERTIES
-    IMPORTED_LOCATION "${CMOCKA_LIBRARY}"
-    INTERFACE_INCLUDE_DIRECTORIES "${CMOCKA_INCLUDE_DIR}")
-endif()
-set(cmocka_FOUND TRUE)
-unset(_cmocka_prefix)
-EOF
+  cp "$here/cmocka-config.cmake" "$p/lib/cmake/cmocka/cmocka-config.cmake"
   echo "cmocka ${version:-?} static $t from ${TETHER_CMOCKA_SRC:-apt-get source cmocka}" >"$p/.tether-cmocka-r$recipe"
   log "installed into $p"
 done

@@ -77,23 +77,7 @@ if [[ -f "$work/stage/lib/cmake/cmocka/cmocka-config-version.cmake" ]]; then
   cp "$work/stage/lib/cmake/cmocka/cmocka-config-version.cmake" "$prefix/lib/cmake/cmocka/"
 fi
 
-cat >"$prefix/lib/cmake/cmocka/cmocka-config.cmake" <<'EOF'
-# cmocka (static, MinGW-w64 target), written by tether's ci/build-cmocka-mingw.sh.
-# Provides the imported target cmocka::cmocka and, like cmocka's own config,
-# CMOCKA_INCLUDE_DIR, CMOCKA_LIBRARY and CMOCKA_LIBRARIES.
-get_filename_component(_cmocka_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
-set(CMOCKA_INCLUDE_DIR "${_cmocka_prefix}/include")
-set(CMOCKA_LIBRARY "${_cmocka_prefix}/lib/libcmocka.a")
-set(CMOCKA_LIBRARIES "${CMOCKA_LIBRARY}")
-if(NOT TARGET cmocka::cmocka)
-  add_library(cmocka::cmocka STATIC IMPORTED)
-  set_target_properties(cmocka::cmocka PROPERTIES
-    IMPORTED_LOCATION "${CMOCKA_LIBRARY}"
-    INTERFACE_INCLUDE_DIRECTORIES "${CMOCKA_INCLUDE_DIR}")
-endif()
-set(cmocka_FOUND TRUE)
-unset(_cmocka_prefix)
-EOF
+cp "$here/cmocka-config.cmake" "$prefix/lib/cmake/cmocka/cmocka-config.cmake"
 
 cat >"$prefix/lib/pkgconfig/cmocka.pc" <<EOF
 prefix=\${pcfiledir}/../..
