@@ -721,6 +721,7 @@ static void start_stop_sequence(run_state *s, const char *why) {
   if (s->phase == PH_TERMINATING || s->phase == PH_KILLED)
     return;
   s->grace_at = s->timeout_at = 0;
+  run_term_continue(s->child); /* a stopped program could not act on it */
   if (s->o->kill_after_ms == 0) {
     r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
     run_log("%s: sent terminate (%s), --kill-after is 0", why, r == 0 ? "ok" : tether_strerror(r));

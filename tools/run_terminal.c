@@ -479,6 +479,8 @@ void run_term_on_continue(tether_child *c) {
   resume_program(c);
 }
 
+void run_term_continue(tether_child *c) { (void)tether_child_signal_native(c, SIGCONT); }
+
 int run_term_is_sentinel(int64_t pid) { return g_sentinel > 0 && pid == (int64_t)g_sentinel; }
 
 int run_term_handed(void) { return g_handed; }
@@ -496,6 +498,7 @@ int run_term_wait_ms(int wait_ms) { return wait_ms; }
 void run_term_check_stopped(tether_child *c) { (void)c; }
 void run_term_on_stop(tether_child *c) { (void)c; }
 void run_term_on_continue(tether_child *c) { (void)c; }
+void run_term_continue(tether_child *c) { (void)c; }
 int run_term_is_sentinel(int64_t pid) {
   (void)pid;
   return 0;

@@ -51,6 +51,11 @@ void run_term_on_stop(tether_child *c);
 /* SIGCONT to tether: continue the program's group. */
 void run_term_on_continue(tether_child *c);
 
+/* Before tether's own terminate (the stop sequence): continue the
+ * program's group, so that a stopped program acts on it, as the library's
+ * stop engine and coreutils timeout do (POSIX SIGCONT; Windows nothing). */
+void run_term_continue(tether_child *c);
+
 /* 1 when pid is the sentinel's (it relays the terminal's Ctrl+C). */
 int run_term_is_sentinel(int64_t pid);
 

@@ -52,6 +52,23 @@ for a in 256 -1 abc "" 1x; do
 done
 "$T" run --timeout-status 2>"$tmp/e"
 [ $? -eq 125 ] && ok "--timeout-status without a value -> 125" || bad "--timeout-status alone"
+# A stopped program still gets its terminate when the timeout runs out: it
+# is continued first (as coreutils timeout does, and the library's stop
+# engine), instead of sitting out --kill-after and being killed. Side by
+# side with timeout: both end within a few seconds, not after 10.
+stopped_case() { # WHO CMD...: ms taken and status into MS, RC
+  local t0
+  t0=$(now_ms)
+  "$@" sh -c 'kill -STOP $$; sleep 30'
+  RC=$?
+  MS=$(($(now_ms) - t0))
+}
+stopped_case "$T" run --timeout 300ms --kill-after 10s --timeout-status 124 --
+trc=$RC tms=$MS
+stopped_case timeout -k 10 0.3
+[ $trc -eq 124 ] && [ $RC -eq 124 ] && [ $tms -lt 5000 ] && [ $MS -lt 5000 ] &&
+  ok "a stopped program: continued and terminated at the timeout (tether ${tms} ms, timeout ${MS} ms)" ||
+  bad "a stopped program: tether $trc in ${tms} ms, timeout $RC in ${MS} ms"
 
 # ------------------------------------------------------------ item 6: every catchable signal
 # The child (bash) logs each signal it gets; it exits 0 on TERM. Each signal
