@@ -1521,8 +1521,9 @@ typedef int (*tether_main_fn)(tether_token *token, void *userdata);
  *   - otherwise: exit(run's return value).
  * Usage: `int main(void) { return tether_main(NULL, run, NULL); }`.
  *
- * @return only when the policy cannot be set up: the error of
- *         tether_shutdown_new(); run was not called.
+ * @return only when it cannot start, and then run was not called:
+ *         TETHER_EINVAL (run NULL, or options that tether_shutdown_new()
+ *         refuses), or another error as for tether_shutdown_new().
  */
 TETHER_API int tether_main(const tether_shutdown_options *opts, tether_main_fn run, void *userdata);
 
