@@ -589,11 +589,24 @@ static int wait_stop(pid_t pid, int *st, int tries) {
   return 0;
 }
 
+/* Read the terminal (pty master m) into out until it shows `text`, for at
+ * most ms milliseconds: 1 when it did. */
+static int wait_output(int m, char *out, size_t n, const char *text, int ms) {
+  int i;
+  for (i = 0; i < ms / 10; i++) {
+    drain(m, out, n);
+    if (strstr(out, text) != NULL)
+      return 1;
+    tt_sleep_ms(10);
+  }
+  return 0;
+}
+
 /* Ctrl+Z stops the program and tether (the shell would see a stopped
  * job); SIGCONT continues both; Ctrl+C then ends them. */
 static void test_pty_ctrl_z(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"--", (char *)tt_self(),
+  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"-v", (char *)"--", (char *)tt_self(),
                   (char *)"--child",  (char *)"pid", ready,        NULL};
   long child = 0;
   int m, st = 0, i, n, got;
@@ -603,6 +616,14 @@ static void test_pty_ctrl_z(void **state) {
   tt_skip("reads the process state from /proc");
 #endif
   pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
+  /* The program runs (and says it is ready) before tether hands it the
+   * terminal and continues its group, as a shell's fg does: a Ctrl+Z typed
+   * before that SIGCONT would go to tether's group or be undone by it.
+   * tether's -v line comes after both. */
+  if (!wait_output(m, out, sizeof out, "foreground group is now the program's", 10000)) {
+    kill(pid, SIGKILL);
+    fail_msg("no hand-over of the terminal within 10 s; terminal: %s", out);
+  }
   assert_int_equal(write(m, "\032", 1), 1); /* Ctrl+Z */
   got = wait_stop(pid, &st, 500);
   /* SIGSTOP was sent to the child's group before tether stopped; the
