@@ -32,6 +32,7 @@
 
 #include "backend.h"
 #include "guard.h"
+#include "msg.h"
 #include "spawn.h" /* tether__pipe_cloexec, tether__socketpair_cloexec */
 
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
@@ -192,22 +193,9 @@ static int tether__g_send(int sock, const tether__gmsg *m, int fd) {
     struct cmsghdr h;
     char buf[CMSG_SPACE(sizeof(int))];
   } ctl;
-  memset(&mh, 0, sizeof(mh));
-  iov.iov_base = (void *)m;
-  iov.iov_len = sizeof(*m);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  if (fd >= 0) {
-    struct cmsghdr *cm;
-    memset(&ctl, 0, sizeof(ctl));
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof(ctl.buf);
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  }
+  tether__msg_init(&mh, &iov, (void *)m, sizeof(*m), NULL, 0);
+  if (fd >= 0)
+    tether__msg_put_fds(&mh, ctl.buf, &fd, 1);
   for (;;) {
     ssize_t n = sendmsg(sock, &mh, TETHER__G_SEND_FLAGS | MSG_DONTWAIT);
     if (n == (ssize_t)sizeof(*m))

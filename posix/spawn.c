@@ -40,6 +40,7 @@
 
 #include "backend.h"
 #include "keeper.h"
+#include "msg.h"
 #include "spawn.h"
 #include "guard.h"
 
@@ -882,22 +883,9 @@ static int tether__send_msg(const tether__kmsg *msg, const int *fds, int n) {
     char buf[CMSG_SPACE(TETHER__K_FDS_PER_MSG * sizeof(int))];
   } ctl;
   int busy = 0;
-  memset(&mh, 0, sizeof(mh));
-  memset(&ctl, 0, sizeof(ctl));
-  iov.iov_base = &m;
-  iov.iov_len = sizeof(m);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  if (n > 0) {
-    struct cmsghdr *cm;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
-    memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
-  }
+  tether__msg_init(&mh, &iov, &m, sizeof(m), NULL, 0);
+  if (n > 0)
+    tether__msg_put_fds(&mh, ctl.buf, fds, n);
   for (;;) {
     if (sendmsg(K.sock, &mh, 0) >= 0)
       return 0;
