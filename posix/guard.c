@@ -33,7 +33,7 @@
 #include "backend.h"
 #include "guard.h"
 #include "msg.h"
-#include "spawn.h" /* tether__pipe_cloexec, tether__socketpair_cloexec */
+#include "spawn.h" /* tether__pipe_cloexec, tether__socketpair_cloexec, tether__pidfd_open */
 
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
 #define TETHER__G_PIDFD 1
@@ -537,9 +537,7 @@ static int tether__g_start_locked(int for_spawn) {
   c->first = pid;
 #if defined(TETHER__G_PIDFD)
   /* Ours and unreaped: the number is still its. */
-  c->first_fd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (c->first_fd >= 0)
-    (void)tether__cloexec(c->first_fd);
+  c->first_fd = tether__pidfd_open(pid);
 #endif
   /* Only its exec is waited for here (EOF on ep, close-on-exec; or the
    * exec's errno), then its first process, which forks the guard and

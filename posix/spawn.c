@@ -80,6 +80,19 @@ static pthread_mutex_t tether__k_start = PTHREAD_MUTEX_INITIALIZER;
 
 int tether__cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0; }
 
+int tether__pidfd_open(pid_t pid) {
+#if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0)
+    (void)tether__cloexec(fd);
+  return fd;
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
 /* Where pipe2/SOCK_CLOEXEC exist, descriptors are made close-on-exec
  * atomically. Elsewhere (macOS) in a second call, under a read lock that
  * tether's own posix_spawn (the detached path: its child inherits every
@@ -356,9 +369,7 @@ static void tether__reader_main(void *arg) {
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
         /* The keeper holds it unreaped: the number is still its. Kept so
          * that its group can be named if the keeper dies. */
-        K.pending->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)m.pid, 0);
-        if (K.pending->pidfd >= 0)
-          (void)tether__cloexec(K.pending->pidfd);
+        K.pending->pidfd = tether__pidfd_open((pid_t)m.pid);
 #endif
         K.pending->gen = K.gen;
         K.pending->next = K.children;
