@@ -104,54 +104,34 @@ int tether__pidfd_open(pid_t pid) {
 #define TETHER__ATOMIC_CLOEXEC 1
 #else
 static pthread_rwlock_t tether__cloexec_lock = PTHREAD_RWLOCK_INITIALIZER;
+#endif
 
-static int tether__cloexec_pair(int p[2], int r) {
-  if (r < 0) {
-    p[0] = p[1] = -1;
-    return r;
-  }
-  if ((tether__cloexec(p[0]) < 0 || tether__cloexec(p[1]) < 0)) {
+/* A pipe (type < 0) or an AF_UNIX socket pair of that type, both ends
+ * close-on-exec: 0, or -1 with errno and both ends -1. */
+static int tether__pair_cloexec(int type, int p[2]) {
+  int r;
+#if defined(TETHER__ATOMIC_CLOEXEC)
+  r = type < 0 ? pipe2(p, O_CLOEXEC) : socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, p);
+#else
+  (void)pthread_rwlock_rdlock(&tether__cloexec_lock);
+  r = type < 0 ? pipe(p) : socketpair(AF_UNIX, type, 0, p);
+  if (r == 0 && (tether__cloexec(p[0]) < 0 || tether__cloexec(p[1]) < 0)) {
     int e = errno;
     close(p[0]);
     close(p[1]);
-    p[0] = p[1] = -1;
     errno = e;
     r = -1;
   }
-  return r;
-}
+  (void)pthread_rwlock_unlock(&tether__cloexec_lock);
 #endif
-
-/* On failure both ends are -1. */
-int tether__pipe_cloexec(int p[2]) {
-#if defined(TETHER__ATOMIC_CLOEXEC)
-  int r = pipe2(p, O_CLOEXEC);
   if (r < 0)
     p[0] = p[1] = -1;
   return r;
-#else
-  int r;
-  (void)pthread_rwlock_rdlock(&tether__cloexec_lock);
-  r = tether__cloexec_pair(p, pipe(p));
-  (void)pthread_rwlock_unlock(&tether__cloexec_lock);
-  return r;
-#endif
 }
 
-int tether__socketpair_cloexec(int type, int sv[2]) {
-#if defined(TETHER__ATOMIC_CLOEXEC)
-  int r = socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv);
-  if (r < 0)
-    sv[0] = sv[1] = -1;
-  return r;
-#else
-  int r;
-  (void)pthread_rwlock_rdlock(&tether__cloexec_lock);
-  r = tether__cloexec_pair(sv, socketpair(AF_UNIX, type, 0, sv));
-  (void)pthread_rwlock_unlock(&tether__cloexec_lock);
-  return r;
-#endif
-}
+int tether__pipe_cloexec(int p[2]) { return tether__pair_cloexec(-1, p); }
+
+int tether__socketpair_cloexec(int type, int sv[2]) { return tether__pair_cloexec(type, sv); }
 
 void tether__cloexec_fork_lock(int hold) {
 #if defined(TETHER__ATOMIC_CLOEXEC)
