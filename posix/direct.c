@@ -800,9 +800,7 @@ int tether__direct_spawn(tether_child *c, const tether__spawn_plan *plan) {
     o->pid = pid;
 #if defined(TETHER__D_PIDFD)
     /* Ours and unreaped, so the pid is still its. */
-    o->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (o->pidfd >= 0)
-      (void)tether__cloexec(o->pidfd);
+    o->pidfd = tether__pidfd_open(pid);
 #endif
     r = tether__guard_track(pid, o->pidfd, conn);
 #if defined(TETHER__D_PIDFD)

@@ -32,7 +32,8 @@
 
 #include "backend.h"
 #include "guard.h"
-#include "spawn.h" /* tether__pipe_cloexec, tether__socketpair_cloexec */
+#include "msg.h"
+#include "spawn.h" /* tether__pipe_cloexec, tether__socketpair_cloexec, tether__pidfd_open */
 
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
 #define TETHER__G_PIDFD 1
@@ -192,22 +193,9 @@ static int tether__g_send(int sock, const tether__gmsg *m, int fd) {
     struct cmsghdr h;
     char buf[CMSG_SPACE(sizeof(int))];
   } ctl;
-  memset(&mh, 0, sizeof(mh));
-  iov.iov_base = (void *)m;
-  iov.iov_len = sizeof(*m);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  if (fd >= 0) {
-    struct cmsghdr *cm;
-    memset(&ctl, 0, sizeof(ctl));
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof(ctl.buf);
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  }
+  tether__msg_init(&mh, &iov, (void *)m, sizeof(*m), NULL, 0);
+  if (fd >= 0)
+    tether__msg_put_fds(&mh, ctl.buf, &fd, 1);
   for (;;) {
     ssize_t n = sendmsg(sock, &mh, TETHER__G_SEND_FLAGS | MSG_DONTWAIT);
     if (n == (ssize_t)sizeof(*m))
@@ -549,9 +537,7 @@ static int tether__g_start_locked(int for_spawn) {
   c->first = pid;
 #if defined(TETHER__G_PIDFD)
   /* Ours and unreaped: the number is still its. */
-  c->first_fd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (c->first_fd >= 0)
-    (void)tether__cloexec(c->first_fd);
+  c->first_fd = tether__pidfd_open(pid);
 #endif
   /* Only its exec is waited for here (EOF on ep, close-on-exec; or the
    * exec's errno), then its first process, which forks the guard and

@@ -32,6 +32,7 @@
 
 #include "backend.h"
 #include "keeper.h"
+#include "msg.h"
 
 #if defined(NSIG)
 #define TETHER__K_NSIG NSIG
@@ -940,13 +941,7 @@ static int k_receive(void *shm) {
   int fds[TETHER__K_FDS_PER_MSG], nfds = 0, trunc, k;
   ssize_t n;
   struct cmsghdr *cm;
-  memset(&mh, 0, sizeof(mh));
-  iov.iov_base = &m;
-  iov.iov_len = sizeof(m);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = ctl.buf;
-  mh.msg_controllen = sizeof(ctl.buf);
+  tether__msg_init(&mh, &iov, &m, sizeof(m), ctl.buf, sizeof(ctl.buf));
   n = recvmsg(k_sock, &mh, 0);
   if (n < 0)
     return errno == EINTR || errno == EAGAIN ? 0 : -1;

@@ -40,6 +40,7 @@
 
 #include "backend.h"
 #include "keeper.h"
+#include "msg.h"
 #include "spawn.h"
 #include "guard.h"
 
@@ -79,6 +80,19 @@ static pthread_mutex_t tether__k_start = PTHREAD_MUTEX_INITIALIZER;
 
 int tether__cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0; }
 
+int tether__pidfd_open(pid_t pid) {
+#if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0)
+    (void)tether__cloexec(fd);
+  return fd;
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
 /* Where pipe2/SOCK_CLOEXEC exist, descriptors are made close-on-exec
  * atomically. Elsewhere (macOS) in a second call, under a read lock that
  * tether's own posix_spawn (the detached path: its child inherits every
@@ -90,54 +104,34 @@ int tether__cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0
 #define TETHER__ATOMIC_CLOEXEC 1
 #else
 static pthread_rwlock_t tether__cloexec_lock = PTHREAD_RWLOCK_INITIALIZER;
+#endif
 
-static int tether__cloexec_pair(int p[2], int r) {
-  if (r < 0) {
-    p[0] = p[1] = -1;
-    return r;
-  }
-  if ((tether__cloexec(p[0]) < 0 || tether__cloexec(p[1]) < 0)) {
+/* A pipe (type < 0) or an AF_UNIX socket pair of that type, both ends
+ * close-on-exec: 0, or -1 with errno and both ends -1. */
+static int tether__pair_cloexec(int type, int p[2]) {
+  int r;
+#if defined(TETHER__ATOMIC_CLOEXEC)
+  r = type < 0 ? pipe2(p, O_CLOEXEC) : socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, p);
+#else
+  (void)pthread_rwlock_rdlock(&tether__cloexec_lock);
+  r = type < 0 ? pipe(p) : socketpair(AF_UNIX, type, 0, p);
+  if (r == 0 && (tether__cloexec(p[0]) < 0 || tether__cloexec(p[1]) < 0)) {
     int e = errno;
     close(p[0]);
     close(p[1]);
-    p[0] = p[1] = -1;
     errno = e;
     r = -1;
   }
-  return r;
-}
+  (void)pthread_rwlock_unlock(&tether__cloexec_lock);
 #endif
-
-/* On failure both ends are -1. */
-int tether__pipe_cloexec(int p[2]) {
-#if defined(TETHER__ATOMIC_CLOEXEC)
-  int r = pipe2(p, O_CLOEXEC);
   if (r < 0)
     p[0] = p[1] = -1;
   return r;
-#else
-  int r;
-  (void)pthread_rwlock_rdlock(&tether__cloexec_lock);
-  r = tether__cloexec_pair(p, pipe(p));
-  (void)pthread_rwlock_unlock(&tether__cloexec_lock);
-  return r;
-#endif
 }
 
-int tether__socketpair_cloexec(int type, int sv[2]) {
-#if defined(TETHER__ATOMIC_CLOEXEC)
-  int r = socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv);
-  if (r < 0)
-    sv[0] = sv[1] = -1;
-  return r;
-#else
-  int r;
-  (void)pthread_rwlock_rdlock(&tether__cloexec_lock);
-  r = tether__cloexec_pair(sv, socketpair(AF_UNIX, type, 0, sv));
-  (void)pthread_rwlock_unlock(&tether__cloexec_lock);
-  return r;
-#endif
-}
+int tether__pipe_cloexec(int p[2]) { return tether__pair_cloexec(-1, p); }
+
+int tether__socketpair_cloexec(int type, int sv[2]) { return tether__pair_cloexec(type, sv); }
 
 void tether__cloexec_fork_lock(int hold) {
 #if defined(TETHER__ATOMIC_CLOEXEC)
@@ -355,9 +349,7 @@ static void tether__reader_main(void *arg) {
 #if defined(TETHER_LINUX) && defined(SYS_pidfd_open)
         /* The keeper holds it unreaped: the number is still its. Kept so
          * that its group can be named if the keeper dies. */
-        K.pending->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)m.pid, 0);
-        if (K.pending->pidfd >= 0)
-          (void)tether__cloexec(K.pending->pidfd);
+        K.pending->pidfd = tether__pidfd_open((pid_t)m.pid);
 #endif
         K.pending->gen = K.gen;
         K.pending->next = K.children;
@@ -882,22 +874,9 @@ static int tether__send_msg(const tether__kmsg *msg, const int *fds, int n) {
     char buf[CMSG_SPACE(TETHER__K_FDS_PER_MSG * sizeof(int))];
   } ctl;
   int busy = 0;
-  memset(&mh, 0, sizeof(mh));
-  memset(&ctl, 0, sizeof(ctl));
-  iov.iov_base = &m;
-  iov.iov_len = sizeof(m);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  if (n > 0) {
-    struct cmsghdr *cm;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
-    memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
-  }
+  tether__msg_init(&mh, &iov, &m, sizeof(m), NULL, 0);
+  if (n > 0)
+    tether__msg_put_fds(&mh, ctl.buf, fds, n);
   for (;;) {
     if (sendmsg(K.sock, &mh, 0) >= 0)
       return 0;

@@ -34,6 +34,10 @@ struct tether__os_child {
 
 /* Make fd close-on-exec: 0, or -1 with errno (posix/spawn.c). */
 int tether__cloexec(int fd);
+/* Linux: a close-on-exec pidfd of process pid (the caller's own unreaped
+ * child, or known to be alive, so that the number is still its), or -1
+ * with errno (ENOSYS: no pidfd_open, or not Linux). */
+int tether__pidfd_open(pid_t pid);
 /* A pipe / an AF_UNIX socket pair, both ends close-on-exec (atomically
  * where the system can: not on macOS): 0, or -1 with errno. */
 int tether__pipe_cloexec(int p[2]);

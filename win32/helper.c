@@ -184,18 +184,25 @@ static int tether__helper_find(wchar_t **out) {
       goto found;
     free(cand);
   }
+#if defined(TETHER_CTRL_INSTALL_PATH) || defined(TETHER_CTRL_BUILD_PATH)
+  {
+    /* Then the paths fixed at build time, in this order. */
+    static const char *const fixed[] = {
 #if defined(TETHER_CTRL_INSTALL_PATH)
-  if ((cand = tether__helper_fixed(TETHER_CTRL_INSTALL_PATH)) != NULL) {
-    if (tether__helper_is_file(cand))
-      goto found;
-    free(cand);
-  }
+      TETHER_CTRL_INSTALL_PATH,
 #endif
 #if defined(TETHER_CTRL_BUILD_PATH)
-  if ((cand = tether__helper_fixed(TETHER_CTRL_BUILD_PATH)) != NULL) {
-    if (tether__helper_is_file(cand))
-      goto found;
-    free(cand);
+      TETHER_CTRL_BUILD_PATH,
+#endif
+    };
+    size_t k;
+    for (k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++) {
+      if ((cand = tether__helper_fixed(fixed[k])) != NULL) {
+        if (tether__helper_is_file(cand))
+          goto found;
+        free(cand);
+      }
+    }
   }
 #endif
   free(mod);

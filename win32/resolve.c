@@ -59,30 +59,37 @@ int tether__probe(const wchar_t *path, int *saw_dir, int *denied) {
   return 1;
 }
 
+/* Try the path in b (+ ".exe"), then free b. 1 found (*out set: its full
+ * path), 0 not, < 0 error. */
+static int tether__try_path(tether__wbuf *b, int add_exe, int *saw_dir, int *denied,
+                            wchar_t **out) {
+  int r;
+  if (add_exe)
+    tether__wbuf_adds(b, L".exe");
+  if (b->oom) {
+    free(b->p);
+    return TETHER_ENOMEM;
+  }
+  if (!tether__probe(b->p, saw_dir, denied)) {
+    free(b->p);
+    return 0;
+  }
+  r = tether__get_sized(tether__full_path_fn, b->p, out);
+  free(b->p);
+  return r < 0 ? r : 1;
+}
+
 /* Try dir + "\" + name (+ ".exe"). 1 found (*out set), 0 not, < 0 error. */
 static int tether__try_dir(const wchar_t *dir, size_t dirlen, const wchar_t *name, int add_exe,
                            int *saw_dir, int *denied, wchar_t **out) {
   tether__wbuf b = {NULL, 0, 0, 0};
-  int r;
   if (dirlen == 0)
     return 0;
   tether__wbuf_add(&b, dir, dirlen);
   if (!tether__is_sep(dir[dirlen - 1]))
     tether__wbuf_adds(&b, L"\\");
   tether__wbuf_adds(&b, name);
-  if (add_exe)
-    tether__wbuf_adds(&b, L".exe");
-  if (b.oom) {
-    free(b.p);
-    return TETHER_ENOMEM;
-  }
-  if (!tether__probe(b.p, saw_dir, denied)) {
-    free(b.p);
-    return 0;
-  }
-  r = tether__get_sized(tether__full_path_fn, b.p, out);
-  free(b.p);
-  return r < 0 ? r : 1;
+  return tether__try_path(&b, add_exe, saw_dir, denied, out);
 }
 
 /* The error for a program that was not found: TETHER_EACCES when a
@@ -121,18 +128,9 @@ int tether__resolve(const wchar_t *name, unsigned flags, wchar_t **out) {
   if ((flags & TETHER_SPAWN_NO_SEARCH) || tether__has_dir_part(name)) {
     tether__wbuf b = {NULL, 0, 0, 0};
     tether__wbuf_adds(&b, name);
-    if (add_exe)
-      tether__wbuf_adds(&b, L".exe");
-    if (b.oom) {
-      free(b.p);
-      return TETHER_ENOMEM;
-    }
-    if (tether__probe(b.p, &saw_dir, &denied)) {
-      r = tether__get_sized(tether__full_path_fn, b.p, out);
-      free(b.p);
-      return r;
-    }
-    free(b.p);
+    r = tether__try_path(&b, add_exe, &saw_dir, &denied, out);
+    if (r != 0)
+      return r < 0 ? r : 0;
     return tether__not_found(saw_dir, denied);
   }
 
