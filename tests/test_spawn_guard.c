@@ -1348,6 +1348,13 @@ static void scen_test(const char *name, int budget_s) {
   scen_expect_ok(name, NULL, NULL, out, sizeof(out), budget_s);
 }
 
+/* A test that is one scenario run with scen_test(NAME, SECONDS). */
+#define SCENARIO_TEST(fn, name, seconds) \
+  static void fn(void **state) {         \
+    (void)state;                         \
+    scen_test(name, seconds);            \
+  }
+
 /* ---------------------------------------------------------------------- */
 /* Tests                                                                    */
 /* ---------------------------------------------------------------------- */
@@ -1560,16 +1567,10 @@ static void test_guard_ignores_signals(void **state) {
 }
 
 /* 2 (more): the C library's own signals (glibc 32, 33). */
-static void test_guard_ignores_reserved_signals(void **state) {
-  (void)state;
-  scen_test("reserved_sigs", 120);
-}
+SCENARIO_TEST(test_guard_ignores_reserved_signals, "reserved_sigs", 120)
 
 /* 2 (more): a stopped guard (SIGSTOP) must not block spawns and frees. */
-static void test_guard_stopped(void **state) {
-  (void)state;
-  scen_test("stopped_guard", 330);
-}
+SCENARIO_TEST(test_guard_stopped, "stopped_guard", 330)
 
 /* 3a. The guard SIGKILLed while children run and a thread waits. */
 static void test_guard_killed_while_waiting(void **state) {
@@ -1830,16 +1831,10 @@ static void test_guard_memory(void **state) {
 }
 
 /* 6a. The program reaps a tethered child itself. */
-static void test_status_reaped_by_program(void **state) {
-  (void)state;
-  scen_test("reaped", 150);
-}
+SCENARIO_TEST(test_status_reaped_by_program, "reaped", 150)
 
 /* 6b. SIGCHLD ignored. */
-static void test_status_sigchld_ignored(void **state) {
-  (void)state;
-  scen_test("sigchld_ign", 90);
-}
+SCENARIO_TEST(test_status_sigchld_ignored, "sigchld_ign", 90)
 
 /* 6c. Killed from outside, reaped by nobody else: the real status. */
 static void test_status_killed_from_outside(void **state) {
