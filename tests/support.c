@@ -53,6 +53,50 @@ void tt_assert_err(int rc, int expected, const char *expr, const char *file, int
   }
 }
 
+void tt_spawn_refuses_bad_input(const char *const *argv) {
+  const char *empty[] = {NULL};
+  const char *blank[] = {"", NULL};
+  const char *bad_env[] = {"NOEQUALS", NULL};
+  const char *bad_env2[] = {"=value", NULL};
+  const char *bad_unset[] = {"A=B", NULL};
+  static const int bad_modes[] = {9, -1};
+  tether_spawn_options o;
+  tether_child *c = NULL;
+  tether_channel *ch;
+  size_t i;
+  assert_tether_err(tether_spawn(NULL, argv, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_spawn(&c, NULL, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_spawn(&c, empty, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_spawn(&c, blank, NULL), TETHER_EINVAL);
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  o.flags = 1u << 30;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  for (i = 0; i < sizeof(bad_modes) / sizeof(bad_modes[0]); i++) {
+    tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+    o.stdio[1 + i].mode = bad_modes[i];
+    assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  }
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  o.env_set = bad_env;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  o.env_set = bad_env2;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  o.env_set = NULL;
+  o.env_unset = bad_unset;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  o.cwd = "";
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  assert_tether_ok(tether_channel_new(&ch, NULL));
+  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  o.channel = ch;
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
+  assert_tether_ok(tether_channel_close(ch));
+  assert_tether_err(tether_spawn(&c, argv, &o), TETHER_ECLOSED);
+  tether_channel_free(ch);
+  assert_null(c);
+}
+
 const char *tt_self(void) { return tt_self_path; }
 
 #ifndef _WIN32

@@ -63,6 +63,13 @@ int tt_main(int argc, char **argv, const tt_scenario *scenarios, const char *gro
 int tt_signal_mask_check(const char *where);
 #endif
 
+/* tether_spawn() refuses bad input the same way on every platform: NULL
+ * out or argv, an empty argv or argv[0], unknown flags, stdio modes out of
+ * range, malformed env_set/env_unset entries, an empty cwd and a channel
+ * that does not watch CHILD (TETHER_EINVAL), a closed channel
+ * (TETHER_ECLOSED); nothing is started. argv: a program that would run. */
+void tt_spawn_refuses_bad_input(const char *const *argv);
+
 /* Path of the running test executable (for self-spawning). */
 const char *tt_self(void);
 /* v[0..6]: tt_self(), "--child", scenario, a1, a2, a3 (up to the first NULL), NULL. */
