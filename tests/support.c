@@ -95,6 +95,21 @@ void tt_spawn_refuses_bad_input(const char *const *argv) {
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_ECLOSED);
   tether_channel_free(ch);
   assert_null(c);
+  /* NULL children. */
+  assert_int_equal(tether_child_pid(NULL), -1);
+#ifdef _WIN32
+  assert_null(tether_child_stdio(NULL, 1));
+#else
+  assert_int_equal(tether_child_stdio(NULL, 1), -1);
+#endif
+  assert_tether_err(tether_child_close_stdio(NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal(NULL, TETHER_EVENT_TERMINATE), TETHER_EINVAL);
+  assert_tether_err(tether_child_signal_native(NULL, 15), TETHER_EINVAL);
+  assert_tether_err(tether_child_kill(NULL), TETHER_EINVAL);
+  assert_tether_err(tether_child_wait(NULL, 0, NULL), TETHER_EINVAL);
+  assert_tether_err(tether_child_wait_tree(NULL, 0), TETHER_EINVAL);
+  assert_tether_err(tether_child_stop(NULL, NULL, 0, NULL), TETHER_EINVAL);
+  tether_child_free(NULL);
 }
 
 const char *tt_self(void) { return tt_self_path; }

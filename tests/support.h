@@ -67,7 +67,8 @@ int tt_signal_mask_check(const char *where);
  * out or argv, an empty argv or argv[0], unknown flags, stdio modes out of
  * range, malformed env_set/env_unset entries, an empty cwd and a channel
  * that does not watch CHILD (TETHER_EINVAL), a closed channel
- * (TETHER_ECLOSED); nothing is started. argv: a program that would run. */
+ * (TETHER_ECLOSED); nothing is started. argv: a program that would run.
+ * Then every child call refuses a NULL child (TETHER_EINVAL, -1, none). */
 void tt_spawn_refuses_bad_input(const char *const *argv);
 
 /* Path of the running test executable (for self-spawning). */

@@ -514,15 +514,6 @@ static void test_bad_input(void **state) {
   o.stdio[1].mode = TETHER_STDIO_HANDLE;
   o.stdio[1].handle = 987;
   assert_tether_err(tether_spawn(&c, ok, &o), TETHER_EINVAL);
-  /* NULL children. */
-  assert_int_equal(tether_child_pid(NULL), -1);
-  assert_int_equal(tether_child_stdio(NULL, 1), -1);
-  assert_tether_err(tether_child_signal(NULL, TETHER_EVENT_TERMINATE), TETHER_EINVAL);
-  assert_tether_err(tether_child_kill(NULL), TETHER_EINVAL);
-  assert_tether_err(tether_child_wait(NULL, 0, NULL), TETHER_EINVAL);
-  assert_tether_err(tether_child_wait_tree(NULL, 0), TETHER_EINVAL);
-  assert_tether_err(tether_child_stop(NULL, NULL, 0, NULL), TETHER_EINVAL);
-  tether_child_free(NULL);
   /* Bad kinds and steps. */
   c = spawn_self("sleep", NULL, 1);
   assert_tether_err(tether_child_signal(c, TETHER_EVENT_CHILD), TETHER_EINVAL);

@@ -672,16 +672,6 @@ static void test_bad_input(void **state) {
   o.stdio[0].mode = TETHER_STDIO_HANDLE; /* handle NULL */
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_EINVAL);
   assert_null(c);
-
-  assert_int_equal(tether_child_pid(NULL), -1);
-  assert_null(tether_child_stdio(NULL, 0));
-  assert_tether_err(tether_child_close_stdio(NULL, 0), TETHER_EINVAL);
-  assert_tether_err(tether_child_signal(NULL, TETHER_EVENT_TERMINATE), TETHER_EINVAL);
-  assert_tether_err(tether_child_kill(NULL), TETHER_EINVAL);
-  assert_tether_err(tether_child_wait(NULL, 0, NULL), TETHER_EINVAL);
-  assert_tether_err(tether_child_wait_tree(NULL, 0), TETHER_EINVAL);
-  assert_tether_err(tether_child_stop(NULL, NULL, 0, NULL), TETHER_EINVAL);
-  tether_child_free(NULL);
 }
 
 /* Extra descriptors: a HANDLE has no number to be placed at, so any
