@@ -686,10 +686,12 @@ typedef struct run_state {
   int escalated; /* tether itself sent terminate or kill to the tree */
   int timed_out;
   uint64_t interrupts;
-  uint64_t hups;                          /* SIGHUP events received */
-  uint64_t tty_interrupts;                /* the terminal's Ctrl+C, told by the sentinel */
-  uint64_t grace_at, kill_at, timeout_at; /* 0: not armed */
-  int ack_pending; /* Windows: a close, logoff or shutdown holds its handler */
+  uint64_t hups;                 /* SIGHUP events received */
+  uint64_t tty_interrupts;       /* the terminal's Ctrl+C, told by the sentinel */
+  uint64_t grace_at, timeout_at; /* 0: not armed */
+  tether_token *stopper;         /* runs the stop sequence (the library's engine) */
+  uint64_t stop_at;              /* when the stop sequence started */
+  int ack_pending;               /* Windows: a close, logoff or shutdown holds its handler */
 } run_state;
 
 /* Record why the run ends: an interrupt overrides anything (the user wants
@@ -711,41 +713,67 @@ static void kill_tree(run_state *s, const char *why) {
   s->escalated = 1;
   run_log("%s: killing the tree (%s)", why, r == 0 ? "sent" : tether_strerror(r));
   s->phase = PH_KILLED;
-  s->grace_at = s->kill_at = s->timeout_at = 0;
+  s->grace_at = s->timeout_at = 0;
 }
 
-/* Stop sequence: terminate, then kill after --kill-after. */
+/* Stop sequence: terminate, then kill after --kill-after. It is run by the
+ * library's stop engine, as tether_child_stop() and tokens run theirs: a
+ * token that owns the tree with one step (terminate, --kill-after), then
+ * the kill, cancelled now. The engine continues a stopped tree before the
+ * terminate, passes over a terminate that cannot reach the program
+ * (Windows: a console program has no window) to the kill at once, and
+ * kills when --kill-after runs out; what happened is told when the
+ * program has ended (stop_outcome). --kill-after inf is no sequence: the
+ * terminate alone. */
 static void start_stop_sequence(run_state *s, const char *why) {
   char b[32];
+  tether_stop_step step;
   int r;
   if (s->phase == PH_TERMINATING || s->phase == PH_KILLED)
     return;
   s->grace_at = s->timeout_at = 0;
-  run_term_continue(s->child); /* a stopped program could not act on it */
-  if (s->o->kill_after_ms == 0) {
-    r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
-    run_log("%s: sent terminate (%s), --kill-after is 0", why, r == 0 ? "ok" : tether_strerror(r));
-    kill_tree(s, "kill-after 0");
-    return;
-  }
-  r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
   s->escalated = 1;
-  if (r == TETHER_ENOTSUP) {
-    /* Windows: a console program has no window for WM_CLOSE. */
-    run_log("%s: terminate cannot reach the program here (%s)", why, tether_strerror(r));
-    kill_tree(s, "no way to ask politely");
-    return;
-  }
-  if (r < 0 && r != TETHER_ESRCH) {
-    run_log("%s: terminate failed (%s)", why, tether_strerror(r));
-    kill_tree(s, "terminate failed");
-    return;
-  }
   s->phase = PH_TERMINATING;
-  if (s->o->kill_after_ms > 0)
-    s->kill_at = deadline_after(s->o->kill_after_ms);
-  run_log("%s: sent terminate to the tree; kill in %s", why,
+  s->stop_at = tether_now_ns();
+  if (s->o->kill_after_ms < 0) {
+    run_term_continue(s->child); /* a stopped program could not act on it */
+    r = tether_child_signal(s->child, TETHER_EVENT_TERMINATE);
+    if (r < 0 && r != TETHER_ESRCH) {
+      run_log("%s: terminate cannot reach the program (%s)", why, tether_strerror(r));
+      kill_tree(s, "no way to ask politely");
+      return;
+    }
+    run_log("%s: sent terminate to the tree; no kill (--kill-after inf)", why);
+    return;
+  }
+  step.kind = TETHER_EVENT_TERMINATE;
+  step.timeout_ms = s->o->kill_after_ms > 0x7fffffff ? 0x7fffffff : (int)s->o->kill_after_ms;
+  r = tether_token_new(&s->stopper, NULL);
+  if (r == 0 && (r = tether_token_attach(s->stopper, s->child, &step, 1)) == 0)
+    r = tether_token_cancel(s->stopper, 0, why);
+  if (r < 0) {
+    run_log("%s: cannot start the stop sequence (%s)", why, tether_strerror(r));
+    kill_tree(s, "no stop sequence");
+    return;
+  }
+  run_log("%s: stop sequence started: terminate to the tree, kill in %s", why,
           fmt_dur(s->o->kill_after_ms, b, sizeof b));
+}
+
+/* The program ended during the stop sequence: say how, as the engine does
+ * not report its steps. Killed by tether (not by a second interrupt,
+ * which logs its own kill) before --kill-after ran out: the terminate
+ * could not reach it; after: it did not obey in time. */
+static void stop_outcome(const run_state *s, const tether_status *st) {
+  uint64_t ms;
+  if (s->phase != PH_TERMINATING || s->stopper == NULL || st->kind != TETHER_STATUS_KILLED)
+    return;
+  ms = (tether_now_ns() - s->stop_at) / 1000000u;
+  if ((int64_t)ms < s->o->kill_after_ms)
+    run_log("terminate cannot reach the program (or failed): the tree was killed at once");
+  else
+    run_log("kill-after over, the program still ran: the tree was killed after %llu ms",
+            (unsigned long long)ms);
 }
 
 /* A termination request (interrupt, quit, terminate, hangup...) arrived
@@ -906,13 +934,12 @@ static void handle_event(run_state *s, const tether_event *ev) {
 
 /* Milliseconds to the nearest armed deadline, or -1. */
 static int next_wait_ms(const run_state *s) {
-  uint64_t now = tether_now_ns(), at[3];
+  uint64_t now = tether_now_ns(), at[2];
   int64_t best = -1;
   int i;
   at[0] = s->grace_at;
-  at[1] = s->kill_at;
-  at[2] = s->timeout_at;
-  for (i = 0; i < 3; i++) {
+  at[1] = s->timeout_at;
+  for (i = 0; i < 2; i++) {
     int64_t left;
     if (at[i] == 0)
       continue;
@@ -936,10 +963,6 @@ static void check_timers(run_state *s) {
   if (s->grace_at != 0 && now >= s->grace_at) {
     s->grace_at = 0;
     start_stop_sequence(s, "grace period over, the program still runs");
-  }
-  if (s->kill_at != 0 && now >= s->kill_at) {
-    s->kill_at = 0;
-    kill_tree(s, "kill-after over, the program still runs");
   }
 }
 
@@ -1157,6 +1180,7 @@ int cli_run(int argc, char **argv) {
         if (ev.child == s.child) {
           st = ev.exit;
           done = 1;
+          stop_outcome(&s, &st);
         }
       } else {
         handle_event(&s, &ev);
@@ -1197,6 +1221,7 @@ int cli_run(int argc, char **argv) {
   if (tether_child_wait_tree(s.child, 0) == 0)
     run_log("killing what is left of the tree");
   tether_child_free(s.child);
+  tether_token_free(s.stopper);
   timeout_exit = s.timed_out && o.timeout_status >= 0 && s.cause == CAUSE_TIMEOUT;
   run_term_restore();
 #ifdef _WIN32
@@ -1268,6 +1293,7 @@ int cli_run(int argc, char **argv) {
 fail:
   run_term_stop_sentinel();
   tether_child_free(s.child);
+  tether_token_free(s.stopper);
   tether_channel_free(ch);
   run_term_restore();
   return CLI_EXIT_FAILURE;
