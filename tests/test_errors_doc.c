@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "support.h"
 #include "tether.h"
 
 #ifdef _WIN32
@@ -49,6 +50,7 @@ static int ndocs;
 static int nproblems;
 
 /* One mismatch: said at once (one line each), counted for the verdict. */
+TT_PRINTF(1, 2)
 static void problem(const char *fmt, ...) {
   char line[900];
   va_list ap;
@@ -459,23 +461,31 @@ static void drive_child(void) {
    * use it (TETHER_ECLOSED). */
   {
     pid_t pid;
-    int status;
+    int status, p[2];
+    unsigned char res = 0xFF;
     fflush(NULL);
+    assert_int_equal(pipe(p), 0);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-      int bad_results = 0;
+      unsigned char bad_results = 0;
       bad_results += tether_child_signal(c, TETHER_EVENT_TERMINATE) != TETHER_ECLOSED;
       bad_results += tether_child_signal_native(c, SIGTERM) != TETHER_ECLOSED;
       bad_results += tether_child_kill(c) != TETHER_ECLOSED;
       bad_results += tether_child_wait(c, 0, NULL) != TETHER_ECLOSED;
       bad_results += tether_child_wait_tree(c, 0) != TETHER_ECLOSED;
       bad_results += tether_child_stop(c, NULL, 0, NULL) != TETHER_ECLOSED;
-      _exit(bad_results);
+      /* Through a pipe, not the exit status: valgrind's leak check at the
+       * child's exit changes that (--error-exitcode). */
+      (void)close(p[0]);
+      _exit(write(p[1], &bad_results, 1) == 1 ? 0 : 97);
     }
+    (void)close(p[1]);
+    if (read(p[0], &res, 1) != 1)
+      res = 0xFF;
+    (void)close(p[0]);
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(res, 0);
     /* The same codes, judged against the docs here. */
     judge("tether_child_signal", TETHER_ECLOSED, 0, "after fork()", __LINE__);
     judge("tether_child_signal_native", TETHER_ECLOSED, 0, "after fork()", __LINE__);
