@@ -264,8 +264,9 @@ int tether__os_child_signal(tether_child *c, int kind);
 int tether__os_child_signal_native(tether_child *c, int signo);
 
 /* Resume a stopped tree (POSIX: SIGCONT to the group), so that a graceful
- * step reaches a tree stopped by job control; Windows has no such state: 0.
- * TETHER_ESRCH when the tree is gone. */
+ * step reaches a tree stopped by job control. 1 when the tree's leader was
+ * stopped (or the backend cannot tell), 0 when it was not (Windows has no
+ * such state: always 0), TETHER_ESRCH when the tree is gone. */
 int tether__os_child_continue(tether_child *c);
 
 /* Kill the whole tree now. TETHER_ESRCH when the tree is already gone. */

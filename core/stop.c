@@ -55,9 +55,14 @@ static void tether__stop_send(tether__stop *s, uint64_t now) {
       /* A tree stopped by job control would act on the signal only when
        * continued: continue it first (systemd sends SIGCONT after the
        * signal; before it, the exit of a process that obeys at once is not
-       * disturbed -- LeakSanitizer's exit-time stop of the threads was). */
-      (void)tether__os_child_continue(s->child);
+       * disturbed -- LeakSanitizer's exit-time stop of the threads was).
+       * A tree that was stopped may stop again before the signal arrives
+       * (a background reader gets SIGTTIN at once): it is continued again
+       * after it, when the signal is pending. */
+      int was_stopped = tether__os_child_continue(s->child) == 1;
       r = tether__os_child_signal(s->child, s->steps[s->step].kind);
+      if (was_stopped && r == 0)
+        (void)tether__os_child_continue(s->child);
     }
     if (r < 0 && r != TETHER_ESRCH) {
       /* Cannot reach this tree (TETHER_ENOTSUP), or failed: waiting for an

@@ -1042,8 +1042,10 @@ typedef struct tether_stop_step {
  * if it is still there after the last step, kill it. A step whose event
  * cannot be sent (tether_child_signal() would say TETHER_ENOTSUP, or fail
  * otherwise) is passed over at once, without waiting. POSIX: each graceful
- * step also sends SIGCONT to the group just before its signal, so a tree
- * stopped by job control (Ctrl+Z) acts on it at once (as systemd does).
+ * step also sends SIGCONT to the group just before its signal, and again
+ * after it when the child was stopped (a background reader stops again on
+ * its read before the signal arrives), so a tree stopped by job control
+ * acts on it at once (systemd and coreutils timeout send it after).
  * The same engine stops the trees a cancelled token owns
  * (tether_token_attach()): same steps, limit and errors.
  *

@@ -1278,7 +1278,49 @@ int tether__os_child_signal_native(tether_child *c, int signo) {
 
 int tether__os_child_kill(tether_child *c) { return tether__signal_tree(c, SIGKILL); }
 
-int tether__os_child_continue(tether_child *c) { return tether__signal_tree(c, SIGCONT); }
+/* Is the process pid stopped by job control (state T)? 1, 0, or 1 when
+ * this system cannot tell (a SIGCONT too many is harmless). Only the
+ * leader is looked at: one read, not a scan of the process table. */
+static int tether__stopped(pid_t pid) {
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
+  int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, 0};
+  struct kinfo_proc kp;
+  size_t len = sizeof(kp);
+  mib[3] = (int)pid;
+  if (sysctl(mib, 4, &kp, &len, NULL, 0) < 0)
+    return 1;
+  if (len == 0)
+    return 0; /* gone */
+#if defined(__APPLE__)
+  return kp.kp_proc.p_stat == SSTOP;
+#else
+  return kp.ki_stat == SSTOP;
+#endif
+#else
+  char path[64], buf[512], *p, state;
+  int fd;
+  ssize_t n;
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 1; /* gone (then harmless), or no /proc */
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 1;
+  buf[n] = '\0';
+  p = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold ')' */
+  if (p == NULL || sscanf(p + 1, " %c", &state) != 1)
+    return 1;
+  return state == 'T';
+#endif
+}
+
+int tether__os_child_continue(tether_child *c) {
+  int stopped = tether__stopped((pid_t)c->pid);
+  int r = tether__signal_tree(c, SIGCONT);
+  return r < 0 ? r : stopped;
+}
 
 int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
   uint64_t deadline = 0;

@@ -170,6 +170,17 @@ static int child_read_stdin(int argc, char **argv) {
   return read(0, line, sizeof line) > 0 ? 0 : 93;
 }
 
+/* read_stdin_term READY: as read_stdin, with a SIGTERM handler that
+ * exits 3 (a program that cleans up on terminate). */
+static void on_term_exit3(int sig) {
+  (void)sig;
+  _exit(3);
+}
+static int child_read_stdin_term(int argc, char **argv) {
+  signal(SIGTERM, on_term_exit3);
+  return child_read_stdin(argc, argv);
+}
+
 /* fgcheck FILE: "fg=1" in FILE when this process's group is the
  * foreground group of its standard input's terminal. */
 static int child_fgcheck(int argc, char **argv) {
@@ -874,6 +885,69 @@ static void test_pty_background_read_stops(void **state) {
   assert_int_equal(kill((pid_t)child, 0), -1);
 }
 
+/* A background reader stopped by SIGTTIN (as above) that handles SIGTERM:
+ * when --timeout runs out, the stop sequence continues it around the
+ * terminate, so it runs its handler (exit 3) at once instead of stopping
+ * again on its read with the terminate pending and being killed after
+ * --kill-after (20 s). Side by side with coreutils timeout (which sends
+ * SIGCONT after the signal): both end within a few seconds. */
+static void background_reader_case(const char *wrapper, int want_code) {
+  char ready[128], out[4096] = "";
+  char *argv[16];
+  int n = 0, m, i, st = 0;
+  uint64_t t0;
+  long child;
+  pid_t pid;
+  argv[n++] = (char *)"/bin/sh";
+  argv[n++] = (char *)"-c";
+  argv[n++] = (char *)"exec \"$0\" \"$@\" >/dev/null";
+  if (strcmp(wrapper, "tether") == 0) {
+    argv[n++] = (char *)TETHER_CLI;
+    argv[n++] = (char *)"run";
+    argv[n++] = (char *)"--timeout";
+    argv[n++] = (char *)"1s";
+    argv[n++] = (char *)"--kill-after";
+    argv[n++] = (char *)"20s";
+    argv[n++] = (char *)"--";
+  } else {
+    argv[n++] = (char *)"timeout";
+    argv[n++] = (char *)"-k";
+    argv[n++] = (char *)"20";
+    argv[n++] = (char *)"1";
+  }
+  argv[n++] = (char *)tt_self();
+  argv[n++] = (char *)"--child";
+  argv[n++] = (char *)"read_stdin_term";
+  argv[n++] = ready;
+  argv[n] = NULL;
+  t0 = tether_now_ns();
+  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
+  for (i = 0; i < 1500 && waitpid(pid, &st, WNOHANG) == 0; i++)
+    tt_sleep_ms(10);
+  drain(m, out, sizeof out);
+  if (i == 1500) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    kill((pid_t)child, SIGKILL);
+    fail_msg("%s: still running 15 s after a 1 s timeout; terminal: %s", wrapper, out);
+  }
+  print_message("# %s: a stopped background reader with a SIGTERM handler, --timeout 1s: "
+                "exit %d after %.0f ms\n",
+                wrapper, WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st),
+                (double)(tether_now_ns() - t0) / 1e6);
+  close(m);
+  remove_dir();
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), want_code);
+  assert_true(tether_now_ns() - t0 < (uint64_t)10000 * 1000000u);
+}
+
+static void test_pty_background_reader_terminated(void **state) {
+  (void)state;
+  background_reader_case("tether", 3);    /* ends like the program: its exit 3 */
+  background_reader_case("timeout", 124); /* timeout's own status */
+}
+
 /* Interactive programs under `tether run` with no option, in a terminal:
  * an interactive bash runs a typed command and exits with the typed
  * status; python3's REPL likewise (where installed). Each as under
@@ -1125,6 +1199,7 @@ int main(int argc, char **argv) {
                                           {"count_winch", child_count_winch},
                                           {"tty", child_tty},
                                           {"read_stdin", child_read_stdin},
+                                          {"read_stdin_term", child_read_stdin_term},
                                           {"fgcheck", child_fgcheck},
                                           {"count_hup", child_count_hup},
                                           {"count_quit", child_count_quit},
@@ -1148,6 +1223,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_interactive_programs),
       cmocka_unit_test(test_pty_background_has_terminal),
       cmocka_unit_test(test_pty_background_read_stops),
+      cmocka_unit_test(test_pty_background_reader_terminated),
       cmocka_unit_test(test_pty_hangup_once),
       cmocka_unit_test(test_script_ctrl_c_stops),
       cmocka_unit_test(test_script_second_ctrl_c_stops),

@@ -32,6 +32,9 @@ typedef struct fake_tree {
   int leader_recorded;         /* its exit has been reported (wait says 1) */
   int others;                  /* other living processes of its tree */
   int stopped;                 /* stopped by job control */
+  int restops;                 /* stops again at once when continued (a
+                                  background reader's SIGTTIN), once */
+  int pending;                 /* a kind signalled while stopped, not acted on */
   int on_kind[16];             /* IGNORE / ALL_EXIT / LEADER_EXITS per kind */
   int result[16];              /* a forced result of signalling that kind */
   int kill_result;             /* a forced result of the kill (0: it works) */
@@ -73,17 +76,31 @@ int tether__os_child_signal(tether_child *c, int kind) {
     return tree.result[kind];
   if (tree_gone())
     return TETHER_ESRCH;
-  if (tree.stopped)
+  if (tree.stopped) {
+    /* Pending until the tree is continued. */
     tree.signalled_while_stopped = 1;
+    tree.pending = kind;
+    return 0;
+  }
   tree_exits(tree.on_kind[kind]);
   return 0;
 }
 
 int tether__os_child_continue(tether_child *c) {
+  int was = tree.stopped;
   assert_ptr_equal(c, child);
   logc('c');
+  if (tree_gone())
+    return TETHER_ESRCH;
   tree.stopped = 0;
-  return tree_gone() ? TETHER_ESRCH : 0;
+  if (tree.pending != 0) {
+    tree_exits(tree.on_kind[tree.pending]);
+    tree.pending = 0;
+  } else if (tree.restops) {
+    tree.restops = 0;
+    tree.stopped = 1;
+  }
+  return was;
 }
 
 int tether__child_kill(tether_child *c) {
@@ -379,7 +396,7 @@ static void test_kill_step(void **state) {
 }
 
 /* A tree stopped by job control is continued before each signal, so that
- * it can act on it (systemd does the same). */
+ * it can act on it (systemd does the same), and once more after it. */
 static void test_stopped_tree_continued_first(void **state) {
   tether__stop s;
   (void)state;
@@ -390,6 +407,36 @@ static void test_stopped_tree_continued_first(void **state) {
   work_at(&s, 1);
   assert_true(s.done);
   assert_false(tree.signalled_while_stopped);
+  assert_string_equal(tree.log, "cIc");
+}
+
+/* A stopped background reader stops again (SIGTTIN) as soon as it is
+ * continued, before the signal arrives: the signal waits, pending, until
+ * the engine continues the tree once more after sending it. Without that
+ * it would sit out the step and be killed. */
+static void test_restopped_tree_continued_after(void **state) {
+  tether__stop s;
+  (void)state;
+  tree.stopped = 1;
+  tree.restops = 1;
+  tree.on_kind[TETHER_EVENT_INTERRUPT] = ALL_EXIT;
+  begin(&s, NULL, 0);
+  work_at(&s, 0);
+  assert_true(tree.signalled_while_stopped);
+  work_at(&s, 1);
+  assert_true(s.done);
+  assert_false(s.killed);
+  assert_string_equal(tree.log, "cIc");
+}
+
+/* A tree that was not stopped gets no second SIGCONT: one that lands
+ * while a process obeys and exits can disturb its exit. */
+static void test_running_tree_continued_once(void **state) {
+  tether__stop s;
+  (void)state;
+  tree.on_kind[TETHER_EVENT_INTERRUPT] = ALL_EXIT;
+  begin(&s, NULL, 0);
+  work_at(&s, 0);
   assert_string_equal(tree.log, "cI");
 }
 
@@ -433,6 +480,8 @@ int main(void) {
       cmocka_unit_test_setup(test_tree_outlives_leader, setup),
       cmocka_unit_test_setup(test_kill_step, setup),
       cmocka_unit_test_setup(test_stopped_tree_continued_first, setup),
+      cmocka_unit_test_setup(test_restopped_tree_continued_after, setup),
+      cmocka_unit_test_setup(test_running_tree_continued_once, setup),
       cmocka_unit_test_setup(test_zero_timeouts, setup),
       cmocka_unit_test_setup(test_no_steps_kills, setup),
   };
