@@ -664,7 +664,7 @@ static int spawn_failed(const char *name, int r, long os, const char *sh) {
 enum phase {
   PH_RUNNING,     /* nothing asked yet */
   PH_GRACE,       /* a termination request was forwarded; grace timer runs */
-  PH_TERMINATING, /* stop sequence: terminate sent, kill-after timer runs */
+  PH_TERMINATING, /* stop sequence: the engine sends terminate, kills later */
   PH_KILLED       /* the tree was killed; waiting for the child's status */
 };
 
