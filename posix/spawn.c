@@ -192,6 +192,30 @@ int tether__group_alive(pid_t pgid) {
  * the one OS-specific query; /proc is how Linux publishes it). A process
  * is alive unless it is a zombie (Z) or dead (X). */
 
+/* The state, parent and group of the process whose /proc name is pid (a
+ * decimal string) from /proc/<pid>/stat: 0, or -1 when it is gone or
+ * cannot be read. */
+static int tether__proc_stat(const char *pid, char *state, long *ppid, long *pgrp) {
+  char path[300], buf[512], *p;
+  int fd;
+  ssize_t n;
+  snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  /* "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses,
+   * so parse after the last ')'. */
+  p = strrchr(buf, ')');
+  if (p == NULL || sscanf(p + 1, " %c %ld %ld", state, ppid, pgrp) != 3)
+    return -1;
+  return 0;
+}
+
 static int tether__wanted(long pgrp, const pid_t *want, size_t nwant) {
   pid_t g = (pid_t)pgrp;
   return want == NULL || bsearch(&g, want, nwant, sizeof(*want), tether__cmp_pid) != NULL;
@@ -211,9 +235,6 @@ static int tether__each_process(const pid_t *want, size_t nwant,
   if (d == NULL)
     return -1;
   while (r == 1 && (de = readdir(d)) != NULL) {
-    char path[300], buf[512], *p;
-    int fd;
-    ssize_t n;
     char state;
     long ppid, pgrp;
     if (de->d_name[0] < '0' || de->d_name[0] > '9')
@@ -223,19 +244,7 @@ static int tether__each_process(const pid_t *want, size_t nwant,
       if (g < 0 || !tether__wanted((long)g, want, nwant))
         continue; /* gone, or another group */
     }
-    snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      continue;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-      continue;
-    buf[n] = '\0';
-    /* "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses,
-     * so parse after the last ')'. */
-    p = strrchr(buf, ')');
-    if (p == NULL || sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
+    if (tether__proc_stat(de->d_name, &state, &ppid, &pgrp) < 0)
       continue;
     if (!tether__wanted(pgrp, want, nwant))
       continue;
@@ -1297,21 +1306,11 @@ static int tether__stopped(pid_t pid) {
   return kp.ki_stat == SSTOP;
 #endif
 #else
-  char path[64], buf[512], *p, state;
-  int fd;
-  ssize_t n;
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  char name[24], state;
+  long ppid, pgrp;
+  snprintf(name, sizeof(name), "%ld", (long)pid);
+  if (tether__proc_stat(name, &state, &ppid, &pgrp) < 0)
     return 1; /* gone (then harmless), or no /proc */
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return 1;
-  buf[n] = '\0';
-  p = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold ')' */
-  if (p == NULL || sscanf(p + 1, " %c", &state) != 1)
-    return 1;
   return state == 'T';
 #endif
 }
