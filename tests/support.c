@@ -692,6 +692,35 @@ int tt_watchdog_teardown(void **state) {
   return 0;
 }
 
+void tt_in_forked_child(int (*fn)(void *), void *arg, const char *what) {
+  pid_t pid;
+  int st, p[2];
+  unsigned char res = 0xFF;
+  tt_watchdog_arm(what, 30);
+  assert_int_equal(pipe(p), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    unsigned char r;
+    (void)close(p[0]);
+    (void)alarm(10); /* a hang ends as SIGALRM */
+    r = (unsigned char)fn(arg);
+    if (write(p[1], &r, 1) != 1)
+      _exit(97);
+    _exit(r);
+  }
+  (void)close(p[1]);
+  if (read(p[0], &res, 1) != 1)
+    res = 0xFF;
+  (void)close(p[0]);
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  tt_watchdog_disarm();
+  if (res != 0)
+    fail_msg("%s: the forked child %s %d (result %d)", what,
+             WIFEXITED(st) ? "exited with" : "died by signal",
+             WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), (int)res);
+}
+
 size_t tt_read_all(int fd, char *buf, size_t cap) {
   size_t len = 0;
   ssize_t n;

@@ -138,6 +138,12 @@ void tt_watchdog_arm(const char *what, int secs);
 void tt_watchdog_disarm(void);
 /* cmocka teardown: tt_watchdog_disarm() (a failed assertion leaves its step armed). */
 int tt_watchdog_teardown(void **state);
+/* Run fn(arg) in a fork()ed child (no exec) under a 10 s alarm, the parent
+ * under a 30 s watchdog; fails the test unless fn returned 0. The verdict
+ * comes through a pipe, not the exit status, which valgrind's leak check
+ * at the child's exit changes (--error-exitcode); a crash or a hang writes
+ * nothing. */
+void tt_in_forked_child(int (*fn)(void *), void *arg, const char *what);
 /* Read a descriptor to its end into buf (NUL-terminated); returns the
  * length. */
 size_t tt_read_all(int fd, char *buf, size_t cap);

@@ -369,39 +369,6 @@ static void test_shutdown_free_while_waiting(void **state) {
 /* ------------------------------------------------------------------------ */
 
 #ifndef _WIN32
-/* Run fn in a fork()ed child with a 10 s alarm; fn must return 0. The
- * result comes through a pipe, not the exit status: valgrind's leak check
- * at the child's exit sees the parent's threads as lost and changes the
- * status (--error-exitcode). A crash or a hang writes nothing. */
-static void in_forked_child(int (*fn)(void *), void *arg, const char *what) {
-  pid_t pid;
-  int st, p[2];
-  unsigned char res = 0xFF;
-  wd_arm(what);
-  assert_int_equal(pipe(p), 0);
-  pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    unsigned char r;
-    (void)close(p[0]);
-    (void)alarm(10); /* a hang ends as SIGALRM */
-    r = (unsigned char)fn(arg);
-    if (write(p[1], &r, 1) != 1)
-      _exit(97);
-    _exit(r);
-  }
-  (void)close(p[1]);
-  if (read(p[0], &res, 1) != 1)
-    res = 0xFF;
-  (void)close(p[0]);
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  wd_disarm();
-  if (res != 0)
-    fail_msg("%s: the forked child %s %d (result %d)", what,
-             WIFEXITED(st) ? "exited with" : "died by signal",
-             WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), (int)res);
-}
-
 static void noop_cb(tether_channel *ch, const tether_event *ev, void *userdata) {
   (void)ch;
   (void)ev;
@@ -445,7 +412,7 @@ static void test_fork_close_inherited_channels(void **state) {
   w.ch = ch[1];
   assert_tether_ok(tether__thread_start(&w.t, ch_waiter_main, &w));
   tt_sleep_ms(50); /* let it block (either way the child must not hang) */
-  in_forked_child(close_channels, ch, "closing inherited channels in a forked child");
+  tt_in_forked_child(close_channels, ch, "closing inherited channels in a forked child");
   assert_tether_ok(tether_channel_close(ch[1])); /* the parent's waiter: ECLOSED */
   tether__thread_join(w.t);
   assert_int_equal(w.r, TETHER_ECLOSED);
@@ -487,7 +454,7 @@ static void test_fork_inherited_child_and_token(void **state) {
   }
   assert_tether_ok(tether_token_attach(in.t, spare, &slow, 1));
   assert_tether_ok(tether_token_cancel(in.t, 1, "stop thread busy at fork"));
-  in_forked_child(use_inherited, &in, "inherited child and token in a forked child");
+  tt_in_forked_child(use_inherited, &in, "inherited child and token in a forked child");
   /* The parent's child was not touched by the forked child's free. */
   assert_int_equal(tether_child_wait(in.c, 0, &st), 0);
   tether_child_free(in.c);
@@ -552,7 +519,7 @@ static void test_fork_while_threads_use_tether(void **state) {
   for (i = 0; i < 2; i++)
     assert_tether_ok(tether__thread_start(&t[i], churn_main, NULL));
   for (i = 0; i < 20; i++)
-    in_forked_child(use_everything, NULL, "tether in a child forked from a busy process");
+    tt_in_forked_child(use_everything, NULL, "tether in a child forked from a busy process");
   (void)tether__add_int(&churn_stop, 1);
   for (i = 0; i < 2; i++)
     tether__thread_join(t[i]);
