@@ -49,6 +49,22 @@ die() { printf 'wine-run: %s\n' "$*" >&2; exit 125; }
 
 wine_bin=$(command -v wine || command -v wine64) || die "wine not found (apt-get install wine wine64)"
 
+# Every Wine process runs without address-space randomization (setarch -R:
+# the ADDR_NO_RANDOMIZE personality, which each process Wine starts inherits
+# through fork and exec). Debian's wine64 has no preloader: its loader is a
+# non-PIE program at 0x7d000000, and the kernel puts the randomized start of
+# its brk heap anywhere in the next gigabyte or so. When that heap covers
+# 0x7ffe0000, where Wine must map the shared user data page, the new process
+# dies before its first instruction ("failed to map the shared user data:
+# c0000018"), and CreateProcess reports ERROR_INTERNAL_ERROR, or the
+# program's console (conhost.exe) is missing. About one start in a few
+# thousand; without randomization the heap starts at 0x7d005000, 47 MiB
+# below that page, every time (docs/platforms.md).
+# Where setarch is missing or the personality is refused (a seccomp
+# filter), programs run as before and --init says so once.
+norand=(setarch "$(uname -m)" -R)
+"${norand[@]}" true 2>/dev/null || norand=()
+
 init_prefix() {
   [[ -f "$WINEPREFIX/.tether-ready" ]] && return 0
   mkdir -p "$(dirname "$WINEPREFIX")"
@@ -58,10 +74,10 @@ init_prefix() {
   if [[ ! -f "$WINEPREFIX/.tether-ready" ]]; then
     mkdir -p "$WINEPREFIX"
     {
-      wineboot -i &&
+      "${norand[@]}" wineboot -i &&
       # Headless window station: Wine's null display driver instead of X11,
       # so CreateWindow (tether's hidden WM_CLOSE window) works without X.
-      "$wine_bin" reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d null /f &&
+      "${norand[@]}" "$wine_bin" reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d null /f &&
       wineserver -w
     } </dev/null >"$WINEPREFIX.init.log" 2>&1 9>&- ||
       { cat "$WINEPREFIX.init.log" >&2; die "creating the Wine prefix failed"; }
@@ -74,6 +90,8 @@ init_prefix() {
 case "${1:-}" in
   "") die "usage: wine-run.sh <program.exe> [args...] | --init | --shutdown" ;;
   --init)
+    [[ ${#norand[@]} -gt 0 ]] ||
+      printf 'wine-run: NOTE: setarch -R does not work here: Wine processes keep a randomized address space, and about one start in a few thousand fails\n' >&2
     init_prefix
     exec 9>&- # the prefix lock: not for the server to inherit
     # One wineserver for the whole lane, with Wine's system processes
@@ -82,7 +100,7 @@ case "${1:-}" in
     # parallel, each start them on demand, and a test once hung at exit
     # while that happened. --shutdown ends it.
     wineserver -p 2>/dev/null || true
-    "$wine_bin" wineboot </dev/null >/dev/null 2>&1 || true
+    "${norand[@]}" "$wine_bin" wineboot </dev/null >/dev/null 2>&1 || true
     exit 0 ;;
   --shutdown)
     if [[ -d "$WINEPREFIX" ]]; then
@@ -124,8 +142,8 @@ if [[ "${TETHER_WINE_PTY:-1}" != 0 ]]; then
   # stderr go to our own, passed down as fds 7 and 8. Every argument is
   # quoted for bash. script's own stdin is /dev/null: it sends EOF to the pty
   # and carries on until the program exits.
-  printf -v cmd '%q ' "${waiter[@]}" "$wine_bin" "$@"
+  printf -v cmd '%q ' "${waiter[@]}" "${norand[@]}" "$wine_bin" "$@"
   exec 7>&1 8>&2
   SHELL=/bin/bash exec script -qfec "exec $cmd >&7 2>&8 7>&- 8>&-" /dev/null </dev/null
 fi
-exec "${waiter[@]}" "$wine_bin" "$@" </dev/null
+exec "${waiter[@]}" "${norand[@]}" "$wine_bin" "$@" </dev/null
