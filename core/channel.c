@@ -587,12 +587,6 @@ static void tether__callback_main(void *arg) {
     tether__channel_release(ch);
 }
 
-int tether_channel_options_init(tether_channel_options *opts, unsigned version) {
-  static const tether_channel_options defaults = TETHER_CHANNEL_OPTIONS_INIT;
-  return tether__options_init(opts, sizeof(*opts), &defaults, version,
-                              TETHER_CHANNEL_OPTIONS_VERSION);
-}
-
 int tether_channel_new(tether_channel **out, const tether_channel_options *opts) {
   tether_channel *ch;
   int r, i;

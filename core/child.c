@@ -71,12 +71,6 @@ static void tether__child_destroy(tether_child *c) {
   free(c);
 }
 
-int tether_spawn_options_init(tether_spawn_options *opts, unsigned version) {
-  static const tether_spawn_options defaults = TETHER_SPAWN_OPTIONS_INIT;
-  return tether__options_init(opts, sizeof(*opts), &defaults, version,
-                              TETHER_SPAWN_OPTIONS_VERSION);
-}
-
 int tether_spawn(tether_child **out, const char *const *argv, const tether_spawn_options *opts) {
   static const tether_spawn_options none = TETHER_SPAWN_OPTIONS_INIT;
   tether_child *c;

@@ -17,15 +17,33 @@
 
 static TETHER__THREAD_LOCAL long tether__last_os_error;
 
-/* The codes are -1 .. -TETHER__ERR_COUNT, each once: distinct (the switch
- * below would not compile with two equal case labels), all negative, and
- * their sum is that of 1..COUNT only when none is skipped. */
-#define TETHER__ERR_VALUE(name, value, msg) +(value)
-typedef char tether__errors_are_dense[(0 TETHER_ERRNO_MAP(TETHER__ERR_VALUE)) ==
-                                              -(TETHER__ERR_COUNT * (TETHER__ERR_COUNT + 1) / 2)
-                                          ? 1
-                                          : -1];
-#undef TETHER__ERR_VALUE
+/* The codes are -1 .. -TETHER__ERR_COUNT, each once: with COUNT codes, the
+ * bits 1 .. COUNT are all set only when no code is repeated or skipped. */
+#define TETHER__ERR_BIT(name, value, msg) | (1ull << -(value))
+typedef char tether__errors_are_dense
+    [(0ull TETHER_ERRNO_MAP(TETHER__ERR_BIT)) == (1ull << (TETHER__ERR_COUNT + 1)) - 2u ? 1 : -1];
+#undef TETHER__ERR_BIT
+
+/* One row per code, from the one error list (TETHER_ERRNO_MAP). */
+typedef struct tether__err_row {
+  int code;
+  const char *name; /* tether_err_name() */
+  const char *msg;  /* tether_strerror() */
+} tether__err_row;
+
+static const tether__err_row tether__errs[] = {{TETHER_OK, "TETHER_OK", "success"},
+#define TETHER__ERR_ROW(name, value, msg) {TETHER_##name, "TETHER_" #name, msg},
+                                               TETHER_ERRNO_MAP(TETHER__ERR_ROW)
+#undef TETHER__ERR_ROW
+};
+
+static const tether__err_row *tether__err_find(int err) {
+  size_t i;
+  for (i = 0; i < sizeof(tether__errs) / sizeof(tether__errs[0]); i++)
+    if (tether__errs[i].code == err)
+      return &tether__errs[i];
+  return NULL;
+}
 
 unsigned tether_version(void) { return TETHER_VERSION_HEX; }
 
@@ -35,42 +53,15 @@ const char *tether_version_string(void) {
 }
 
 const char *tether_strerror(int err) {
-  switch (err) {
-  case TETHER_OK:
-    return "success";
-#define TETHER__ERR_MSG(name, value, msg) \
-  case TETHER_##name:                     \
-    return msg;
-    TETHER_ERRNO_MAP(TETHER__ERR_MSG)
-#undef TETHER__ERR_MSG
-  default:
-    return "unknown error";
-  }
+  const tether__err_row *row = tether__err_find(err);
+  return row != NULL ? row->msg : "unknown error";
 }
 
 const char *tether_err_name(int err) {
-  switch (err) {
-  case TETHER_OK:
-    return "TETHER_OK";
-#define TETHER__ERR_NAME(name, value, msg) \
-  case TETHER_##name:                      \
-    return "TETHER_" #name;
-    TETHER_ERRNO_MAP(TETHER__ERR_NAME)
-#undef TETHER__ERR_NAME
-  default:
-    return "TETHER_E_UNKNOWN_CODE";
-  }
+  const tether__err_row *row = tether__err_find(err);
+  return row != NULL ? row->name : "TETHER_E_UNKNOWN_CODE";
 }
 
 long tether_last_os_error(void) { return tether__last_os_error; }
-
-int tether__options_init(void *opts, size_t size, const void *defaults, unsigned version,
-                         unsigned current) {
-  if (opts == NULL || !TETHER__VERSION_KNOWN(version, current))
-    return TETHER_EINVAL;
-  memcpy(opts, defaults, size);
-  memcpy(opts, &version, sizeof(version)); /* the first field */
-  return 0;
-}
 
 void tether__set_last_os_error(long os_code) { tether__last_os_error = os_code; }

@@ -118,12 +118,6 @@ static void tether__sd_destroy(tether_shutdown *s) {
   free(s);
 }
 
-int tether_shutdown_options_init(tether_shutdown_options *opts, unsigned version) {
-  static const tether_shutdown_options defaults = TETHER_SHUTDOWN_OPTIONS_INIT;
-  return tether__options_init(opts, sizeof(*opts), &defaults, version,
-                              TETHER_SHUTDOWN_OPTIONS_VERSION);
-}
-
 int tether_shutdown_new(tether_shutdown **out, const tether_shutdown_options *opts) {
   static const tether_shutdown_options none = TETHER_SHUTDOWN_OPTIONS_INIT;
   tether_shutdown *s;
