@@ -189,10 +189,7 @@ static int tether__g_send(int sock, const tether__gmsg *m, int fd) {
   int waited = 0;
   struct msghdr mh;
   struct iovec iov;
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } ctl;
+  TETHER__CTL(CMSG_SPACE(sizeof(int))) ctl;
   tether__msg_init(&mh, &iov, (void *)m, sizeof(*m), NULL, 0);
   if (fd >= 0)
     tether__msg_put_fds(&mh, ctl.buf, &fd, 1);

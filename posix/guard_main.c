@@ -56,6 +56,7 @@
 #endif
 
 #include "guard.h"
+#include "msg.h" /* TETHER__CTL */
 
 #if defined(NSIG)
 #define G_NSIG NSIG
@@ -277,10 +278,7 @@ static void g_kill_all(void) {
 static int g_receive(tether__gmsg *m, int *pidfd, pid_t *sender) {
   struct msghdr mh;
   struct iovec iov;
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(4 * sizeof(int)) + 64 * 4];
-  } ctl;
+  TETHER__CTL(CMSG_SPACE(4 * sizeof(int)) + 64 * 4) ctl;
   struct cmsghdr *cm;
   ssize_t n;
   size_t got = 0;

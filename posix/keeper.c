@@ -33,6 +33,7 @@
 #include "backend.h"
 #include "keeper.h"
 #include "msg.h"
+#include "spawn.h" /* tether__read_file */
 
 #if defined(NSIG)
 #define TETHER__K_NSIG NSIG
@@ -224,26 +225,6 @@ static void k_path(char *dst, const char *pre, long v, const char *post) {
   memcpy(dst + a + (size_t)n, post, b + 1);
 }
 
-/* Reads up to cap - 1 bytes of path into buf (NUL-terminated); returns the
- * length, or -1. */
-static ssize_t k_read_file(const char *path, char *buf, size_t cap) {
-  ssize_t n, len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  while ((size_t)len < cap - 1) {
-    n = read(fd, buf + len, cap - 1 - (size_t)len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    len += n;
-  }
-  (void)close(fd);
-  buf[len] = '\0';
-  return len;
-}
-
 /* Parses the decimal number at *s (skipping blanks first); returns it, or
  * -1 when there is none or it is too long for a pid. */
 static long k_number(const char **s) {
@@ -267,7 +248,7 @@ static long k_number(const char **s) {
  * without NSpid (before 4.1): /proc/self must be the keeper. */
 static int k_proc_is_ours(void) {
   const char *s;
-  ssize_t n = k_read_file("/proc/self/status", k_procbuf, sizeof(k_procbuf));
+  ssize_t n = tether__read_file("/proc/self/status", k_procbuf, sizeof(k_procbuf));
   if (n <= 0)
     return 0;
   s = strstr(k_procbuf, "\nNSpid:");
@@ -934,10 +915,7 @@ static int k_receive(void *shm) {
   tether__kmsg m;
   struct msghdr mh;
   struct iovec iov;
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(TETHER__K_FDS_PER_MSG * sizeof(int))];
-  } ctl;
+  TETHER__CTL(CMSG_SPACE(TETHER__K_FDS_PER_MSG * sizeof(int))) ctl;
   int fds[TETHER__K_FDS_PER_MSG], nfds = 0, trunc, k;
   ssize_t n;
   struct cmsghdr *cm;

@@ -16,6 +16,15 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+/* The type of a control buffer of `bytes` bytes aligned for a struct
+ * cmsghdr, as recvmsg() and sendmsg() want it:
+ *   TETHER__CTL(CMSG_SPACE(n * sizeof(int))) ctl;   (ctl.buf, sizeof ctl) */
+#define TETHER__CTL(bytes) \
+  union {                  \
+    struct cmsghdr h;      \
+    char buf[bytes];       \
+  }
+
 /* Point *mh at one data buffer (buf, len; described by *iov) and at a
  * control buffer of ctllen bytes (or none: NULL, 0); every other field
  * zero. */

@@ -153,6 +153,24 @@ void tether__os_close_handle(tether_os_handle h) {
 /* The process table: is any process of a group still alive?              */
 /* ------------------------------------------------------------------------ */
 
+ssize_t tether__read_file(const char *path, char *buf, size_t cap) {
+  ssize_t n, len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  while ((size_t)len < cap - 1) {
+    n = read(fd, buf + len, cap - 1 - (size_t)len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    len += n;
+  }
+  (void)close(fd);
+  buf[len] = '\0';
+  return len;
+}
+
 int tether__cmp_pid(const void *a, const void *b) {
   pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
   return x < y ? -1 : x > y;
@@ -197,17 +215,9 @@ int tether__group_alive(pid_t pgid) {
  * cannot be read. */
 static int tether__proc_stat(const char *pid, char *state, long *ppid, long *pgrp) {
   char path[300], buf[512], *p;
-  int fd;
-  ssize_t n;
   snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (tether__read_file(path, buf, sizeof(buf)) <= 0)
     return -1;
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
   /* "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses,
    * so parse after the last ')'. */
   p = strrchr(buf, ')');
@@ -878,10 +888,7 @@ static int tether__send_msg(const tether__kmsg *msg, const int *fds, int n) {
   tether__kmsg m = *msg;
   struct msghdr mh;
   struct iovec iov;
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(TETHER__K_FDS_PER_MSG * sizeof(int))];
-  } ctl;
+  TETHER__CTL(CMSG_SPACE(TETHER__K_FDS_PER_MSG * sizeof(int))) ctl;
   int busy = 0;
   tether__msg_init(&mh, &iov, &m, sizeof(m), NULL, 0);
   if (n > 0)

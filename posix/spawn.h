@@ -47,6 +47,11 @@ int tether__socketpair_cloexec(int type, int sv[2]);
  * they are). */
 void tether__cloexec_fork_lock(int hold);
 
+/* Up to cap - 1 bytes of the file at path (a small /proc file) into buf,
+ * NUL-terminated: the length, or -1 when it cannot be opened.
+ * Async-signal-safe: the keeper uses it too (posix/spawn.c). */
+ssize_t tether__read_file(const char *path, char *buf, size_t cap);
+
 /* qsort/bsearch order of pid_t values. */
 int tether__cmp_pid(const void *a, const void *b);
 
