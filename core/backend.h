@@ -41,21 +41,15 @@
 
 /* ---- the kind table (core/kinds.c): one row per kind ---- */
 
-/* What a kind may be used for. */
+/* What a kind may be used for (tether__kind_row.flags). */
 enum {
-  /* tether_send() and stop steps send it. */
-  TETHER__K_SEND = 1u << 0,
-  /* tether_shutdown_options.kinds may name it ... */
-  TETHER__K_POLICY = 1u << 1,
-  /* ... and kinds 0 means it (where the OS has it). */
-  TETHER__K_POLICY_DEFAULT = 1u << 2,
-  /* tether_exit_like_kind() ends the process like it (where the OS has
-   * it: the backend says TETHER_ENOTSUP otherwise). */
-  TETHER__K_EXIT_LIKE = 1u << 3,
-  /* tether_channel_watch() takes it (SIGNAL is watched by number). */
-  TETHER__K_WATCH = 1u << 4,
-  /* tether_child_signal() sends it (the SEND kinds and RESIZE). */
-  TETHER__K_CHILD_SIGNAL = 1u << 5
+  TETHER__K_SEND = 1u << 0,           /* tether_send() and stop steps send it */
+  TETHER__K_POLICY = 1u << 1,         /* tether_shutdown_options.kinds may name it, */
+  TETHER__K_POLICY_DEFAULT = 1u << 2, /* and kinds 0 means it (where the OS has it) */
+  TETHER__K_EXIT_LIKE = 1u << 3,      /* tether_exit_like_kind() ends the process like it
+                                         (where the OS has it: else TETHER_ENOTSUP) */
+  TETHER__K_WATCH = 1u << 4,          /* tether_channel_watch() takes it (SIGNAL: by number) */
+  TETHER__K_CHILD_SIGNAL = 1u << 5    /* tether_child_signal() sends it (SEND kinds, RESIZE) */
 };
 
 typedef struct tether__kind_row {
