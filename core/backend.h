@@ -102,6 +102,14 @@ int tether__mutex_new(tether__mutex **out);
 void tether__mutex_free(tether__mutex *m);
 void tether__mutex_lock(tether__mutex *m);
 void tether__mutex_unlock(tether__mutex *m);
+/* *v, read under m: a flag or count that m guards. */
+static __inline int tether__locked_read(tether__mutex *m, const int *v) {
+  int x;
+  tether__mutex_lock(m);
+  x = *v;
+  tether__mutex_unlock(m);
+  return x;
+}
 
 int tether__cond_new(tether__cond **out);
 void tether__cond_free(tether__cond *c);

@@ -234,14 +234,6 @@ int tether__deliver_and_wait_ack(int src, uint64_t deadline_ns) {
 /* Watching                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static int tether__is_closed(tether_channel *ch) {
-  int closed;
-  tether__mutex_lock(ch->lock);
-  closed = ch->closed;
-  tether__mutex_unlock(ch->lock);
-  return closed;
-}
-
 /* Global lock held. */
 static void tether__unwatch_src_locked(tether_channel *ch, int src) {
   tether__slot *s = &tether__slots[ch->slot];
@@ -261,7 +253,7 @@ static void tether__unwatch_src_locked(tether_channel *ch, int src) {
 static int tether__watch_srcs(tether_channel *ch, const int *srcs, int n, unsigned flags) {
   int i, r = 0, added[8], nadded = 0;
   tether__global_lock();
-  if (tether__is_closed(ch)) {
+  if (tether__locked_read(ch->lock, &ch->closed)) {
     r = TETHER_ECLOSED;
     goto finish;
   }
@@ -331,7 +323,7 @@ int tether_channel_watch_signal(tether_channel *ch, int signo, unsigned flags) {
 static int tether__unwatch_srcs(tether_channel *ch, const int *srcs, int n) {
   int i, r = 0;
   tether__global_lock();
-  if (tether__is_closed(ch))
+  if (tether__locked_read(ch->lock, &ch->closed))
     r = TETHER_ECLOSED;
   else
     for (i = 0; i < n; i++)
@@ -522,7 +514,7 @@ int tether_channel_wait(tether_channel *ch, tether_event *ev, int timeout_ms) {
   if (ch == NULL || ev == NULL)
     return TETHER_EINVAL;
   if (ch->callback != NULL)
-    return tether__is_closed(ch) ? TETHER_ECLOSED : TETHER_EBUSY;
+    return tether__locked_read(ch->lock, &ch->closed) ? TETHER_ECLOSED : TETHER_EBUSY;
   return tether__wait(ch, ev, timeout_ms);
 }
 
@@ -544,7 +536,7 @@ int tether_channel_ack(tether_channel *ch, const tether_event *ev) {
   int src;
   if (ch == NULL || ev == NULL)
     return TETHER_EINVAL;
-  if (tether__is_closed(ch))
+  if (tether__locked_read(ch->lock, &ch->closed))
     return TETHER_ECLOSED;
   tether__global_lock();
   if (tether__ack_lock != NULL) {
@@ -729,7 +721,7 @@ void tether_channel_free(tether_channel *ch) {
 /* ------------------------------------------------------------------------ */
 
 int tether__channel_bind_child(tether_channel *ch, tether_child *c) {
-  if (tether__is_closed(ch))
+  if (tether__locked_read(ch->lock, &ch->closed))
     return TETHER_ECLOSED;
   if (!tether__ch_watches(ch, TETHER__SRC_CHILD))
     return TETHER_EINVAL;

@@ -409,10 +409,4 @@ void tether_child_free(tether_child *c) {
   tether__child_destroy(c);
 }
 
-int tether__child_users(tether_child *c) {
-  int n;
-  tether__mutex_lock(c->lock);
-  n = c->users;
-  tether__mutex_unlock(c->lock);
-  return n;
-}
+int tether__child_users(tether_child *c) { return tether__locked_read(c->lock, &c->users); }

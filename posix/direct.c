@@ -853,10 +853,7 @@ out:
 
 int tether__direct_signal(tether_child *c, int signo) {
   struct tether__os_child *o = c->os;
-  int exited;
-  tether__mutex_lock(c->lock);
-  exited = c->exited;
-  tether__mutex_unlock(c->lock);
+  int exited = tether__locked_read(c->lock, &c->exited);
   /* A group whose leader has exited may hold nothing but that zombie; the
    * unreaped leader reserves the group id, so the process table says. */
   if (exited && tether__d_unreaped(o) && !tether__group_alive((pid_t)c->pid))

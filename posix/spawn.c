@@ -1252,14 +1252,6 @@ finish:
   return r;
 }
 
-static int tether__exited(tether_child *c) {
-  int e;
-  tether__mutex_lock(c->lock);
-  e = c->exited;
-  tether__mutex_unlock(c->lock);
-  return e;
-}
-
 /* Signal the tree. Tethered: the leader is unreaped (the keeper keeps it
  * until release), so the group id is ours. Detached: its own session id,
  * valid while it has not exited. */
@@ -1268,7 +1260,7 @@ static int tether__signal_tree(tether_child *c, int signo) {
   if (c->os->via == TETHER__VIA_DIRECT)
     return tether__direct_signal(c, signo);
   if (c->os->detached) {
-    if (tether__exited(c))
+    if (tether__locked_read(c->lock, &c->exited))
       return TETHER_ESRCH;
     return kill(-pgid, signo) == 0 ? 0 : tether__translate_os_error(errno);
   }
