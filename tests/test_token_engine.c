@@ -43,6 +43,12 @@
 
 static char problem[512];
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PRINTF_LIKE __attribute__((format(printf, 1, 2)))
+#else
+#define PRINTF_LIKE
+#endif
+static void report(const char *fmt, ...) PRINTF_LIKE;
 static void report(const char *fmt, ...) {
   va_list ap;
   if (problem[0] != '\0')
