@@ -1,14 +1,14 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # deb lane (sourced by ci/lane.sh): the Debian source package in debian/
-# builds libtether0, libtether-dev and tether with dpkg-buildpackage, passes
+# builds libtether1, libtether-dev and tether with dpkg-buildpackage, passes
 # lintian without errors, installs, and the installed packages are used:
 # the consumer through find_package and pkg-config from the system paths
 # (a tethered child from the packaged library finds the packaged
 # tether-guard), and the packaged CLI. The packages are removed again at the
 # end, so the machine is left as it was.
 lane_deb() {
-  local rc=0 version work src debs=() pkgs=(tether libtether-dev libtether0)
+  local rc=0 version work src debs=() pkgs=(tether libtether-dev libtether1)
   local -a sudo=()
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   version=$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)
@@ -23,15 +23,15 @@ lane_deb() {
     _ "$src" "$logdir/deb-build.log" || return 1
   check "lintian (Debian profile): no errors (warnings shown)" \
     bash -c 'cd "$1" && lintian --profile debian --fail-on error --display-level ">=warning" ./*.changes' _ "$work" || rc=1
-  for p in libtether0 libtether-dev tether; do
+  for p in libtether1 libtether-dev tether; do
     debs+=("$work/${p}_${version}_$(dpkg --print-architecture).deb")
   done
   # shellcheck disable=SC2064  # the list is fixed now
   trap "${sudo[*]} dpkg -P ${pkgs[*]} >/dev/null 2>&1 || true" RETURN
   check "the three packages install (dpkg -i)" "${sudo[@]}" dpkg -i "${debs[@]}" || return 1
   check "installed: tether-guard beside the library, no build path in libtether" bash -c '
-    g=$(dpkg -L libtether0 | grep "/tether-guard$") && [[ -x $g ]] || exit 1
-    ! grep -q "$1" "$(dpkg -L libtether0 | grep "libtether\.so\.[0-9.]*$" | head -n1)"' _ "$work" || rc=1
+    g=$(dpkg -L libtether1 | grep "/tether-guard$") && [[ -x $g ]] || exit 1
+    ! grep -q "$1" "$(dpkg -L libtether1 | grep "libtether\.so\.[0-9.]*$" | head -n1)"' _ "$work" || rc=1
   check "packaged find_package(tether) consumer builds and runs" bash -c '
     cmake -S "$1" -B "$2" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null &&
     cmake --build "$2" >/dev/null && "$2/tether_consumer"' \

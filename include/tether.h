@@ -123,8 +123,8 @@ extern "C" {
 /* Version                                                                  */
 /* ------------------------------------------------------------------------ */
 
-#define TETHER_VERSION_MAJOR 0
-#define TETHER_VERSION_MINOR 1
+#define TETHER_VERSION_MAJOR 1
+#define TETHER_VERSION_MINOR 0
 #define TETHER_VERSION_PATCH 0
 /** The version as one comparable number: 0xMMmmpp. */
 #define TETHER_VERSION_HEX \
@@ -142,7 +142,7 @@ extern "C" {
 TETHER_API unsigned tether_version(void);
 
 /**
- * The version as a string, such as "0.1.0".
+ * The version as a string, such as "1.0.0".
  *
  * @return a static string; the caller must not free it. Never NULL.
  *

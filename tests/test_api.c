@@ -11,8 +11,8 @@
 static void test_version(void **state) {
   (void)state;
   assert_int_equal(tether_version(), TETHER_VERSION_HEX);
-  assert_string_equal(tether_version_string(), "0.1.0");
-  assert_int_equal(TETHER_VERSION_HEX, 0x000100);
+  assert_string_equal(tether_version_string(), "1.0.0");
+  assert_int_equal(TETHER_VERSION_HEX, 0x010000);
 }
 
 static void test_strerror_every_code(void **state) {
