@@ -133,33 +133,10 @@ int tether__os_child_wait_tree(tether_child *c, int timeout_ms) {
   return tree_gone() ? 1 : 0;
 }
 
-/* core/kinds.c's OS queries: the engine never asks them. */
-static void not_for_the_engine(const char *what) { fail_msg("the stop engine called %s", what); }
-int tether__os_signal_source(int signo, int *src) {
-  (void)signo;
-  (void)src;
-  not_for_the_engine("tether__os_signal_source");
-  return TETHER_ENOTSUP;
-}
-int tether__os_kind_sources(int kind, int *srcs, int max) {
-  (void)kind;
-  (void)srcs;
-  (void)max;
-  not_for_the_engine("tether__os_kind_sources");
-  return TETHER_ENOTSUP;
-}
-const char *tether__os_signal_name(int signo) {
-  (void)signo;
-  not_for_the_engine("tether__os_signal_name");
-  return NULL;
-}
-int tether__os_ignored_at_start(int signo) {
-  (void)signo;
-  not_for_the_engine("tether__os_ignored_at_start");
-  return 0;
-}
+/* core/kinds.c's OS queries: tests/fake_kinds.c. The clock: the engine is
+ * given the time, never reads it. */
 uint64_t tether__now_ns(void) {
-  not_for_the_engine("tether__now_ns");
+  fail_msg("%s", "the stop engine read the clock");
   return 0;
 }
 
