@@ -70,4 +70,9 @@ void fs_set_fork_generation(unsigned gen);
 /* End the program (with a message) if it still runs after `seconds`. */
 void fs_watchdog(const char *program, unsigned seconds);
 
+/* A test of such a program, and its main's end: the tests run under a 30 s
+ * watchdog (they take milliseconds). */
+#define FS_TEST(f, setup) cmocka_unit_test_setup_teardown(f, setup, fs_teardown)
+#define FS_RUN(program, tests) (fs_watchdog(program, 30), cmocka_run_group_tests(tests, NULL, NULL))
+
 #endif

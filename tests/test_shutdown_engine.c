@@ -425,19 +425,16 @@ static void test_thread_start_fails(void **state) {
 }
 
 int main(void) {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, fs_teardown)
-  const struct CMUnitTest tests[] = {
-      T(test_first_starts_second_forces),
-      T(test_grace_timer),
-      T(test_swallow),
-      T(test_force_on_first),
-      T(test_coalesced_events_count),
-      T(test_acknowledgements),
-      T(test_one_policy),
-      T(test_watch_errors),
-      T(test_thread_start_fails),
-  };
+#define T(f) FS_TEST(f, setup)
+  const struct CMUnitTest tests[] = {T(test_first_starts_second_forces),
+                                     T(test_grace_timer),
+                                     T(test_swallow),
+                                     T(test_force_on_first),
+                                     T(test_coalesced_events_count),
+                                     T(test_acknowledgements),
+                                     T(test_one_policy),
+                                     T(test_watch_errors),
+                                     T(test_thread_start_fails)};
 #undef T
-  fs_watchdog("test_shutdown_engine", 30); /* it takes milliseconds */
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return FS_RUN("test_shutdown_engine", tests);
 }

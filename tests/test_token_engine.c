@@ -468,22 +468,19 @@ static void test_fork_inherited(void **state) {
 }
 
 int main(void) {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, fs_teardown)
-  const struct CMUnitTest tests[] = {
-      T(test_tree_cancel),
-      T(test_wait_times),
-      T(test_trees_in_parallel),
-      T(test_exit_wakes_stop_thread),
-      T(test_lingering_tree_looked_at),
-      T(test_attach_after_cancel),
-      T(test_disowned_child_left_alone),
-      T(test_disown_waits_for_busy),
-      T(test_subtree_stops),
-      T(test_thread_start_fails),
-      T(test_close_during_stop),
-      T(test_fork_inherited),
-  };
+#define T(f) FS_TEST(f, setup)
+  const struct CMUnitTest tests[] = {T(test_tree_cancel),
+                                     T(test_wait_times),
+                                     T(test_trees_in_parallel),
+                                     T(test_exit_wakes_stop_thread),
+                                     T(test_lingering_tree_looked_at),
+                                     T(test_attach_after_cancel),
+                                     T(test_disowned_child_left_alone),
+                                     T(test_disown_waits_for_busy),
+                                     T(test_subtree_stops),
+                                     T(test_thread_start_fails),
+                                     T(test_close_during_stop),
+                                     T(test_fork_inherited)};
 #undef T
-  fs_watchdog("test_token_engine", 30); /* it takes milliseconds */
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return FS_RUN("test_token_engine", tests);
 }
