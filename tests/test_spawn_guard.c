@@ -461,6 +461,24 @@ static void say(const char *fmt, ...) {
   fflush(stdout);
 }
 
+/* A scenario's end once it has said what the test waits for: the alarm off,
+ * then wait on stdin for the test to kill this process; 12 when stdin ends
+ * first (the test died or closed it), else 0. */
+static int wait_to_be_killed(void) {
+  char go;
+  (void)alarm(0);
+  if (read(0, &go, 1) != 1)
+    return 12;
+  return 0;
+}
+
+/* *field = value under lock (a counter a scenario's thread shares). */
+static void set_locked(pthread_mutex_t *lock, int *field, int value) {
+  (void)pthread_mutex_lock(lock);
+  *field = value;
+  (void)pthread_mutex_unlock(lock);
+}
+
 /* Every stdio stream of the child on /dev/null. */
 static void opts_null(tether_spawn_options *o) {
   tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
@@ -612,7 +630,7 @@ static int sc_killwait(int argc, char **argv) {
  * "tree CHILD GRANDCHILD OLDGUARD NEWGUARD MS", then waits to be killed. */
 static int sc_middle(int argc, char **argv) {
   tether_child *c;
-  char line[128], go;
+  char line[128];
   long cp, gp;
   pid_t g0, g1;
   double ms;
@@ -630,10 +648,7 @@ static int sc_middle(int argc, char **argv) {
   g1 = wait_new_guard(g0, t0, 10000, &ms);
   SC_CHECK(g1 > 0, "no new guard");
   say("tree %ld %ld %ld %ld %.2f", cp, gp, (long)g0, (long)g1, ms);
-  (void)alarm(0);
-  if (read(0, &go, 1) != 1) /* killed before this */
-    return 12;
-  return 0;
+  return wait_to_be_killed(); /* killed before this */
 }
 
 /* 3a (late): argv MARKER N. N children `sh -c 'sleep 1000; :' MARKER-c`
@@ -645,7 +660,7 @@ static int sc_middle(int argc, char **argv) {
  * gets the CPU late would. Reports "ready N OLDGUARD NEWGUARD MS", waits
  * to be killed. */
 static int sc_middle_late(int argc, char **argv) {
-  char marker[128], go;
+  char marker[128];
   const char *v[5];
   tether_spawn_options o;
   tether_child *c;
@@ -689,10 +704,7 @@ static int sc_middle_late(int argc, char **argv) {
   SC_CHECK(g1 > 0, "no new guard");
   SC_CHECK(signal_guard(g1, SIGSTOP) == 0, "stop the new guard");
   say("ready %d %ld %ld %.2f", n, (long)g0, (long)g1, ms);
-  (void)alarm(0);
-  if (read(0, &go, 1) != 1)
-    return 12;
-  return 0;
+  return wait_to_be_killed();
 }
 
 /* 3b: argv MARKER. A thread spawns and frees `true MARKER-c` 200 times
@@ -734,9 +746,7 @@ static void *storm_main(void *arg) {
       (void)pthread_mutex_unlock(&s->lock);
     }
   }
-  (void)pthread_mutex_lock(&s->lock);
-  s->done = 1;
-  (void)pthread_mutex_unlock(&s->lock);
+  set_locked(&s->lock, &s->done, 1);
   return NULL;
 }
 
@@ -746,7 +756,6 @@ static int sc_storm(int argc, char **argv) {
   pid_t last = -1, g;
   int kills = 0, done = 0, i, alive_n = 0, k, progress = 0;
   double ms;
-  char go;
   uint64_t t0 = tether_now_ns();
   (void)alarm(300);
   SC_CHECK(argc >= 1, "usage: storm MARKER");
@@ -799,10 +808,7 @@ static int sc_storm(int argc, char **argv) {
   SC_CHECK(s.other == 0, "a spawn failed with %s", tether_err_name(s.other_code));
   say("alive %d", alive_n);
   say("ready");
-  (void)alarm(0);
-  if (read(0, &go, 1) != 1)
-    return 12;
-  return 0;
+  return wait_to_be_killed();
 }
 
 /* 4: root, spawn; drop to nobody, spawn again: the guard follows. */
@@ -864,7 +870,7 @@ static void *free_main(void *arg) {
 
 static int sc_privkeep(int argc, char **argv) {
   tether_child *root_c, *nobody_c;
-  char go, marker[128];
+  char marker[128];
   (void)alarm(60);
   SC_CHECK(argc >= 2, "usage: privkeep MARKER MODE");
   SC_CHECK(geteuid() == 0, "not root");
@@ -874,10 +880,7 @@ static int sc_privkeep(int argc, char **argv) {
   SC_CHECK(spawn_self(&nobody_c, "sleep", marker, NULL, 0) == 0, "spawn as nobody");
   if (strcmp(argv[1], "die") == 0) {
     say("pids %ld %ld", (long)tether_child_pid(root_c), (long)tether_child_pid(nobody_c));
-    (void)alarm(0);
-    if (read(0, &go, 1) != 1)
-      return 12;
-    return 0;
+    return wait_to_be_killed();
   } else {
     pthread_t t;
     uint64_t t0 = tether_now_ns();
@@ -1118,9 +1121,7 @@ static void *cycler_main(void *arg) {
   for (i = 0; i < 1000; i++) {
     tether_child *c;
     int r;
-    (void)pthread_mutex_lock(&y->lock);
-    y->stage = 1;
-    (void)pthread_mutex_unlock(&y->lock);
+    set_locked(&y->lock, &y->stage, 1);
     r = spawn_argv(&c, "true", NULL, NULL, 0);
     (void)pthread_mutex_lock(&y->lock);
     y->stage = 2;
@@ -1129,13 +1130,9 @@ static void *cycler_main(void *arg) {
     (void)pthread_mutex_unlock(&y->lock);
     if (r == 0)
       tether_child_free(c);
-    (void)pthread_mutex_lock(&y->lock);
-    y->n = i + 1;
-    (void)pthread_mutex_unlock(&y->lock);
+    set_locked(&y->lock, &y->n, i + 1);
   }
-  (void)pthread_mutex_lock(&y->lock);
-  y->done = 1;
-  (void)pthread_mutex_unlock(&y->lock);
+  set_locked(&y->lock, &y->done, 1);
   return NULL;
 }
 
@@ -1201,7 +1198,6 @@ static int sc_stopped_guard(int argc, char **argv) {
 static int sc_joiner(int argc, char **argv) {
   tether_child *c;
   pid_t cp, j;
-  char go;
   (void)argc;
   (void)argv;
   (void)alarm(120);
@@ -1227,10 +1223,7 @@ static int sc_joiner(int argc, char **argv) {
       pause();
   }
   say("ready %ld %ld", (long)cp, (long)j);
-  (void)alarm(0);
-  if (read(0, &go, 1) != 1) /* killed before this */
-    return 12;
-  return 0;
+  return wait_to_be_killed(); /* killed before this */
 }
 
 /* ---------------------------------------------------------------------- */
