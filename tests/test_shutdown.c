@@ -366,27 +366,27 @@ static int sc_ignored(int argc, char **argv) {
 /* Exit helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
+/* tether_exit_with() refuses a status of this kind, code and signo. */
+static void exit_with_refuses(tether_status_kind kind, int code, int signo) {
+  tether_status st;
+  memset(&st, 0, sizeof(st));
+  st.kind = kind;
+  st.code = code;
+  st.signo = signo;
+  assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
+}
+
 static void test_exit_helpers_bad_input(void **state) {
   (void)state;
   assert_tether_err(tether_exit_with(NULL), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_NONE), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_CHILD), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(99), TETHER_EINVAL);
-  {
-    tether_status st;
-    memset(&st, 0, sizeof(st)); /* kind NONE */
-    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-  }
+  exit_with_refuses(TETHER_STATUS_NONE, 0, 0);
 #ifdef _WIN32
   assert_tether_err(tether_exit_like_signal(2), TETHER_ENOTSUP);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_USER1), TETHER_ENOTSUP);
-  {
-    tether_status st;
-    memset(&st, 0, sizeof(st));
-    st.kind = TETHER_STATUS_SIGNAL;
-    st.signo = 15;
-    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-  }
+  exit_with_refuses(TETHER_STATUS_SIGNAL, 0, 15);
 #else
   assert_tether_err(tether_exit_like_signal(0), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_signal(-1), TETHER_EINVAL);
@@ -395,15 +395,8 @@ static void test_exit_helpers_bad_input(void **state) {
   assert_tether_err(tether_exit_like_signal(SIGTSTP), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_LOGOFF), TETHER_ENOTSUP);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_SHUTDOWN), TETHER_ENOTSUP);
-  {
-    tether_status st;
-    memset(&st, 0, sizeof(st));
-    st.kind = TETHER_STATUS_CODE;
-    st.code = 256;
-    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-    st.kind = TETHER_STATUS_INTERRUPTED;
-    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-  }
+  exit_with_refuses(TETHER_STATUS_CODE, 256, 0);
+  exit_with_refuses(TETHER_STATUS_INTERRUPTED, 256, 0);
 #endif
 }
 
