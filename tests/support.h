@@ -115,6 +115,15 @@ void tt_thread_detach(tt_thread *t);
 /* 1 when h (a channel's or a token's handle) is ready within ms, else 0. */
 int tt_handle_ready(tether_os_handle h, int ms);
 
+/* Abort the process, naming what, unless tt_watchdog_disarm() comes
+ * within secs (a hang fails instead of stalling the suite). One step at a
+ * time, armed and disarmed by the test thread. */
+void tt_watchdog_arm(const char *what, int secs);
+/* Stop the armed watchdog (nothing when none runs). */
+void tt_watchdog_disarm(void);
+/* cmocka teardown: tt_watchdog_disarm() (a failed assertion leaves its step armed). */
+int tt_watchdog_teardown(void **state);
+
 #ifndef _WIN32
 /* Processes (not zombies) whose arguments contain marker; with kill_them,
  * each is sent SIGKILL. Linux: /proc/<pid>/cmdline; macOS:
@@ -132,12 +141,6 @@ pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *
 int tt_write_all(int fd, const void *buf, size_t len);
 /* Read exactly len bytes into buf (retrying after EINTR): 0, or -1 (an error or EOF first). */
 int tt_read_full(int fd, void *buf, size_t len);
-/* Abort the process, naming what, unless tt_watchdog_disarm() comes within secs (a hang fails). */
-void tt_watchdog_arm(const char *what, int secs);
-/* Stop the armed watchdog (nothing when none runs). */
-void tt_watchdog_disarm(void);
-/* cmocka teardown: tt_watchdog_disarm() (a failed assertion leaves its step armed). */
-int tt_watchdog_teardown(void **state);
 /* Run fn(arg) in a fork()ed child (no exec) under a 10 s alarm, the parent
  * under a 30 s watchdog; fails the test unless fn returned 0. The verdict
  * comes through a pipe, not the exit status, which valgrind's leak check
