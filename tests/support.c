@@ -375,6 +375,15 @@ void tt_sleep_ms(int ms) {
 #endif
 }
 
+int tt_child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
+
+int tt_child_sleep(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  tt_sleep_ms(60000);
+  return 0;
+}
+
 long tt_open_fd_count(void) {
 #ifdef _WIN32
   DWORD n = 0;

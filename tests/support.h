@@ -97,6 +97,11 @@ int tt_is_wine(void);
 /* Sleep for ms milliseconds. */
 void tt_sleep_ms(int ms);
 
+/* Child scenario: exit with the code argv[0] (0 without one). */
+int tt_child_exit(int argc, char **argv);
+/* Child scenario: sleep 60 s (until the test kills it), then exit 0. */
+int tt_child_sleep(int argc, char **argv);
+
 /* n stop steps, each sending kind and waiting timeout_ms. */
 void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms);
 

@@ -83,13 +83,6 @@ static int sc_stubborn(int argc, char **argv) {
   return 0;
 }
 
-static int sc_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  tt_sleep_ms(60000);
-  return 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* 1. A CHILD event never hands out a half-made child                       */
 /* ------------------------------------------------------------------------ */
@@ -501,7 +494,7 @@ static void test_fork_while_threads_use_tether(void **state) {
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
-      {"exit0", sc_exit0}, {"sleep", sc_sleep}, {"stubborn", sc_stubborn}, {NULL, NULL}};
+      {"exit0", sc_exit0}, {"sleep", tt_child_sleep}, {"stubborn", sc_stubborn}, {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_free_in_child_callback),
       cmocka_unit_test(test_free_while_waiting_forever),

@@ -35,8 +35,6 @@ extern char **environ;
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
-
 static int child_args(int argc, char **argv) {
   int i;
   for (i = 0; i < argc; i++)
@@ -1490,7 +1488,7 @@ static void test_recycled_pid_own_child(void **state) {
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
-    {"exit", child_exit},
+    {"exit", tt_child_exit},
     {"args", child_args},
     {"env", child_env},
     {"cwd", child_cwd},

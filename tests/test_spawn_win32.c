@@ -59,19 +59,10 @@ static int gone_within(HANDLE h, DWORD timeout_ms) {
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
-
 static int child_crash(int argc, char **argv) {
   (void)argc;
   (void)argv;
   ExitProcess(0xC0000005u); /* STATUS_ACCESS_VIOLATION */
-  return 0;
-}
-
-static int child_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  Sleep(60000);
   return 0;
 }
 
@@ -1751,9 +1742,9 @@ static void test_no_handle_leak(void **state) {
 }
 
 int main(int argc, char **argv) {
-  static const tt_scenario scenarios[] = {{"exit", child_exit},
+  static const tt_scenario scenarios[] = {{"exit", tt_child_exit},
                                           {"crash", child_crash},
-                                          {"sleep", child_sleep},
+                                          {"sleep", tt_child_sleep},
                                           {"breakaway", child_breakaway},
                                           {"console_close", child_console_close},
                                           {"ctrl_inject", child_ctrl_inject},
