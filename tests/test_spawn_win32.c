@@ -576,6 +576,15 @@ static void wait_exit(tether_child *c, tether_status *st) {
   assert_int_equal(tether_child_wait(c, 30000, st), 1);
 }
 
+/* Spawn argv with o, wait for its exit (code, its exit code) and free it. */
+static void run_exits_with(const char *const *argv, const tether_spawn_options *o, int code) {
+  tether_status st;
+  tether_child *c = spawn_ok(argv, o);
+  wait_exit(c, &st);
+  assert_int_equal(st.code, code);
+  tether_child_free(c);
+}
+
 /* Run a scenario with stdout on a pipe; return its output and exit. */
 static void run_capture(const char *const *argv, tether_spawn_options *o, char *buf, size_t cap,
                         tether_status *st) {
@@ -939,7 +948,6 @@ static void test_stdio_pipes(void **state) {
 static void test_stdio_null_and_handle(void **state) {
   self_args a;
   tether_spawn_options o;
-  tether_status st;
   tether_child *c;
   char dir[1024], path[1100], buf[256];
   const char *set[] = {"TT_X=to-file", NULL};
@@ -951,10 +959,7 @@ static void test_stdio_null_and_handle(void **state) {
   o.stdio[0].mode = TETHER_STDIO_NULL;
   o.stdio[1].mode = TETHER_STDIO_NULL;
   o.stdio[2].mode = TETHER_STDIO_NULL;
-  c = spawn_ok(self_argv(&a, "nullio", NULL, NULL, NULL), &o);
-  wait_exit(c, &st);
-  assert_int_equal(st.code, 0);
-  tether_child_free(c);
+  run_exits_with(self_argv(&a, "nullio", NULL, NULL, NULL), &o, 0);
 
   /* TETHER_STDIO_HANDLE: the caller's file; the caller keeps it. */
   make_temp_dir(dir, sizeof(dir), "handle");
@@ -967,10 +972,7 @@ static void test_stdio_null_and_handle(void **state) {
   o.stdio[1].mode = TETHER_STDIO_HANDLE;
   o.stdio[1].handle = f;
   o.env_set = set;
-  c = spawn_ok(self_argv(&a, "env", "TT_X", NULL, NULL), &o);
-  wait_exit(c, &st);
-  assert_int_equal(st.code, 0);
-  tether_child_free(c);
+  run_exits_with(self_argv(&a, "env", "TT_X", NULL, NULL), &o, 0);
   assert_true(SetFilePointer(f, 0, NULL, FILE_BEGIN) == 0);
   assert_true(ReadFile(f, buf, sizeof(buf) - 1, &got, NULL));
   buf[got] = '\0';
@@ -991,7 +993,6 @@ static void test_stdio_null_and_handle(void **state) {
 
 static void test_program_resolution(void **state) {
   tether_spawn_options o;
-  tether_status st;
   tether_child *c = NULL;
   char dir[1024], path[1100], name[MAX_PATH], *dot, *base;
   const char *missing[] = {"tether-no-such-program-4711", NULL};
@@ -1017,10 +1018,7 @@ static void test_program_resolution(void **state) {
   argv[2] = "exit";
   argv[3] = "7";
   argv[4] = NULL;
-  c = spawn_ok(argv, NULL);
-  wait_exit(c, &st);
-  assert_int_equal(st.code, 7);
-  tether_child_free(c);
+  run_exits_with(argv, NULL, 7);
   /* NO_SEARCH: exactly as given, nothing appended, nothing searched. */
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_ENOENT);
 
@@ -1030,10 +1028,7 @@ static void test_program_resolution(void **state) {
     tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[0].mode = TETHER_STDIO_NULL;
     o.stdio[1].mode = TETHER_STDIO_NULL;
-    c = spawn_ok(cmd, &o);
-    wait_exit(c, &st);
-    assert_int_equal(st.code, 3);
-    tether_child_free(c);
+    run_exits_with(cmd, &o, 3);
   }
 
   /* A directory: EACCES (as execve() says for one). */
