@@ -322,6 +322,48 @@ static int wait_status(pid_t pid, int ms, int master, char *out, size_t n) {
   return -1;
 }
 
+/* Wait (10 s) until the child of tether (pid, on the terminal m) has
+ * written its READY file; if it does not, end tether, close m, remove the
+ * directory and fail, naming what and showing the terminal. */
+static void wait_child_started(pid_t pid, int m, const char *ready, const char *what) {
+  char out[4096] = "";
+  if (wait_file(ready, 10000))
+    return;
+  drain(m, out, sizeof out);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  close(m);
+  remove_dir();
+  fail_msg("%s: the child did not start; terminal: %s", what, out);
+}
+
+/* In a fresh directory, start argv in a terminal (*m its master) and wait
+ * until its child is ready: argv's READY argument is the buffer ready, its
+ * LOG argument log (when not NULL), cap bytes each, set here to files in
+ * the directory. Returns tether's pid. */
+static pid_t start_pty_ready(char *const argv[], int *m, char *ready, char *log, size_t cap) {
+  pid_t pid;
+  make_dir();
+  path_in(ready, cap, "ready");
+  if (log != NULL)
+    path_in(log, cap, "log");
+  pid = start_in_pty(argv, m);
+  wait_child_started(pid, *m, ready, "tether run");
+  return pid;
+}
+
+/* tether (status st: -1 if it hung) exited 0 and its child saw exactly
+ * one of the signals it counts (a byte each in log); removes the
+ * directory. */
+static void expect_exit0_counted_once(int st, const char *log, const char *what,
+                                      const char *signals, const char *out) {
+  long n = file_size(log);
+  remove_dir();
+  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || n != 1)
+    fail_msg("%s: tether status 0x%x, the child saw %ld %s (want exit 0 and 1); terminal: %s", what,
+             st, n, signals, out);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Exit statuses seen by a C parent                                         */
 /* ---------------------------------------------------------------------- */
@@ -410,13 +452,10 @@ static void ctrl_c_ends(pid_t pid, int m, char *out, size_t n, const char *what)
  * grace timer: the child, which handles it and lives 1 s on, is not
  * stopped), 4 default and Ctrl+\ to a child counting SIGQUIT. */
 static void ctrl_c_once(int foreground) {
-  char log[128], ready[128], out[4096] = "";
+  char log[128], ready[128], out[4096] = "", what[64];
   char *argv[12];
   int i = 0, m, st;
   pid_t pid;
-  make_dir();
-  path_in(log, sizeof log, "log");
-  path_in(ready, sizeof ready, "ready");
   argv[i++] = (char *)TETHER_CLI;
   argv[i++] = (char *)"run";
   if (foreground == 1 || foreground == 2)
@@ -432,12 +471,7 @@ static void ctrl_c_once(int foreground) {
   argv[i++] = log;
   argv[i++] = ready;
   argv[i] = NULL;
-  pid = start_in_pty(argv, &m);
-  if (!wait_file(ready, 10000)) {
-    drain(m, out, sizeof out);
-    kill(pid, SIGKILL);
-    fail_msg("the child did not start; terminal: %s", out);
-  }
+  pid = start_pty_ready(argv, &m, ready, log, sizeof ready);
   if (foreground) { /* wait for the hand-over (by default too) */
     for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
       tt_sleep_ms(10);
@@ -454,14 +488,9 @@ static void ctrl_c_once(int foreground) {
     assert_int_equal(write(m, "\003", 1), 1);
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
-  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || file_size(log) != 1) {
-    long n = file_size(log);
-    remove_dir();
-    fail_msg("Ctrl+C%s: tether status 0x%x, the child saw %ld SIGINT(s) (want exit 0 "
-             "and 1); terminal: %s",
-             foreground ? " with --foreground" : "", st, n, out);
-  }
-  remove_dir();
+  snprintf(what, sizeof what, "%s%s", foreground == 4 ? "Ctrl+\\" : "Ctrl+C",
+           foreground == 1 || foreground == 2 ? " with --foreground" : "");
+  expect_exit0_counted_once(st, log, what, foreground == 4 ? "SIGQUIT(s)" : "SIGINT(s)", out);
 }
 
 static void test_pty_ctrl_c_once(void **state) {
@@ -504,10 +533,7 @@ static void test_pty_second_ctrl_c_kills(void **state) {
   int m, st;
   pid_t pid;
   (void)state;
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
+  pid = start_pty_ready(argv, &m, ready, NULL, sizeof ready);
   assert_int_equal(write(m, "\003", 1), 1);
   tt_sleep_ms(500);
   assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* one Ctrl+C: still running */
@@ -526,10 +552,7 @@ static void test_pty_ctrl_c_dies_by_sigint(void **state) {
   int m;
   pid_t pid;
   (void)state;
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
+  pid = start_pty_ready(argv, &m, ready, NULL, sizeof ready);
   ctrl_c_ends(pid, m, out, sizeof out, "Ctrl+C");
 }
 
@@ -550,36 +573,21 @@ static void test_pty_resize_once(void **state) {
   int m, st;
   pid_t pid;
   (void)state;
-  make_dir();
-  path_in(log, sizeof log, "log");
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
+  pid = start_pty_ready(argv, &m, ready, log, sizeof ready);
   memset(&ws, 0, sizeof ws);
   ws.ws_row = 33;
   ws.ws_col = 111;
   assert_int_equal(ioctl(m, TIOCSWINSZ, &ws), 0);
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
-  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || file_size(log) != 1) {
-    long n = file_size(log);
-    remove_dir();
-    fail_msg("resize: tether status 0x%x, the child saw %ld SIGWINCH(es) (want exit 0 "
-             "and 1); terminal: %s",
-             st, n, out);
-  }
-  remove_dir();
+  expect_exit0_counted_once(st, log, "resize", "SIGWINCH(es)", out);
 }
 
 /* In a fresh directory, start argv (its READY argument is ready, cap
  * bytes) in a terminal (*m its master) and wait for the child's pid in
  * READY (*child): tether's pid. */
 static pid_t start_pty_child(char *const argv[], char *ready, size_t cap, int *m, long *child) {
-  pid_t pid;
-  make_dir();
-  path_in(ready, cap, "ready");
-  pid = start_in_pty(argv, m);
-  assert_true(wait_file(ready, 10000));
+  pid_t pid = start_pty_ready(argv, m, ready, NULL, cap);
   *child = read_pid(ready);
   assert_true(*child > 0);
   return pid;
@@ -1034,14 +1042,7 @@ static int hangup_count(const char *prefix, int fg_child) {
   argv[4] = NULL;
   pid = start_in_pty(argv, &m);
   assert_int_equal(write(m, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
-  if (!wait_file(ready, 10000)) {
-    drain(m, out, sizeof out);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    close(m);
-    remove_dir();
-    fail_msg("%s: the child did not start; terminal: %s", cmd, out);
-  }
+  wait_child_started(pid, m, ready, cmd);
   child = read_pid(ready);
   for (i = 0; i < 500 && fg_child && tcgetpgrp(m) != (pid_t)child; i++)
     tt_sleep_ms(10);
@@ -1118,13 +1119,7 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
   argv[2] = cmd;
   argv[3] = NULL;
   pid = start_in_pty(argv, &m);
-  if (!wait_file(ready, 10000)) {
-    drain(m, out, sizeof out);
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    remove_dir();
-    fail_msg("%s: the child did not start; terminal: %s", cmd, out);
-  }
+  wait_child_started(pid, m, ready, cmd);
   if (strstr(opts, "--foreground") != NULL) { /* wait for the hand-over */
     for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
       tt_sleep_ms(10);
