@@ -375,6 +375,13 @@ void tt_sleep_ms(int ms) {
 #endif
 }
 
+void tt_spawn_options_stdio(tether_spawn_options *o, int mode) {
+  int i;
+  tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
+  for (i = 0; i < 3; i++)
+    o->stdio[i].mode = mode;
+}
+
 int tt_child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
 
 int tt_child_sleep(int argc, char **argv) {

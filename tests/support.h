@@ -102,6 +102,10 @@ int tt_child_exit(int argc, char **argv);
 /* Child scenario: sleep 60 s (until the test kills it), then exit 0. */
 int tt_child_sleep(int argc, char **argv);
 
+/* o initialised (tether_spawn_options_init) with its three stdio streams in
+ * mode (a tether_stdio_mode). */
+void tt_spawn_options_stdio(tether_spawn_options *o, int mode);
+
 /* n stop steps, each sending kind and waiting timeout_ms. */
 void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms);
 

@@ -276,18 +276,27 @@ static int child_nullio(int argc, char **argv) {
   return 0;
 }
 
-/* Start a grandchild (plain CreateProcess: it joins the job by itself),
- * print "<own pid> <grandchild pid>", then exit (argv[0] "exit") or stay. */
-static int child_tree(int argc, char **argv) {
+/* Start a grandchild `--child SCENARIO` (plain CreateProcess: it joins
+ * the job by itself) and print "<own pid> <grandchild pid>": 1, or 0 when
+ * it did not start. */
+static int start_grandchild(const char *scenario) {
   PROCESS_INFORMATION pi;
   char line[64];
-  if (!tt_win32_start_self("sleep", 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
-    return 2;
+  if (!tt_win32_start_self(scenario, 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
+    return 0;
   snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
            (unsigned long)pi.dwProcessId);
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
   CloseHandle(pi.hThread);
   CloseHandle(pi.hProcess);
+  return 1;
+}
+
+/* A grandchild `sleep` (start_grandchild), then exit (argv[0] "exit") or
+ * stay. */
+static int child_tree(int argc, char **argv) {
+  if (!start_grandchild("sleep"))
+    return 2;
   if (argc > 0 && strcmp(argv[0], "exit") == 0)
     return 0;
   Sleep(60000);
@@ -320,18 +329,12 @@ static int child_middle(int argc, char **argv) {
  * MARKER in its command line): start a grandchild `sleep MARKER` with plain
  * CreateProcess, print "<own pid> <grandchild pid>", stay. */
 static int child_wine_tree(int argc, char **argv) {
-  PROCESS_INFORMATION pi;
-  char scenario[160], line[64];
+  char scenario[160];
   if (argc < 1 || strlen(argv[0]) > 100)
     return 2;
   snprintf(scenario, sizeof(scenario), "sleep %s", argv[0]);
-  if (!tt_win32_start_self(scenario, 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
+  if (!start_grandchild(scenario))
     return 3;
-  snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
-           (unsigned long)pi.dwProcessId);
-  write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
-  CloseHandle(pi.hThread);
-  CloseHandle(pi.hProcess);
   Sleep(60000);
   return 0;
 }
@@ -911,10 +914,7 @@ static void test_stdio_pipes(void **state) {
   char out[256], err[256];
   DWORD put = 0;
   (void)state;
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.stdio[0].mode = TETHER_STDIO_PIPE;
-  o.stdio[1].mode = TETHER_STDIO_PIPE;
-  o.stdio[2].mode = TETHER_STDIO_PIPE;
+  tt_spawn_options_stdio(&o, TETHER_STDIO_PIPE);
   c = spawn_ok(self_argv(&a, "cat", NULL, NULL, NULL), &o);
   assert_non_null(tether_child_stdio(c, 0));
   assert_non_null(tether_child_stdio(c, 1));
@@ -955,10 +955,7 @@ static void test_stdio_null_and_handle(void **state) {
   HANDLE f;
   DWORD got = 0;
   (void)state;
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.stdio[0].mode = TETHER_STDIO_NULL;
-  o.stdio[1].mode = TETHER_STDIO_NULL;
-  o.stdio[2].mode = TETHER_STDIO_NULL;
+  tt_spawn_options_stdio(&o, TETHER_STDIO_NULL);
   run_exits_with(self_argv(&a, "nullio", NULL, NULL, NULL), &o, 0);
 
   /* TETHER_STDIO_HANDLE: the caller's file; the caller keeps it. */
