@@ -479,42 +479,48 @@ static void set_locked(pthread_mutex_t *lock, int *field, int value) {
   (void)pthread_mutex_unlock(lock);
 }
 
-/* Every stdio stream of the child on /dev/null. */
-static void opts_null(tether_spawn_options *o) {
-  tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
-  o->stdio[0].mode = TETHER_STDIO_NULL;
-  o->stdio[1].mode = TETHER_STDIO_NULL;
-  o->stdio[2].mode = TETHER_STDIO_NULL;
+/* Kill the current guard and wait (at most wait_ms) for its replacement:
+ * 0 with *g0 the old guard, *g1 the new one and *ms the wait, or 1 (said
+ * why). */
+static int replace_guard(pid_t *g0, pid_t *g1, long wait_ms, double *ms) {
+  uint64_t t0;
+  *g0 = guard_now();
+  SC_CHECK(*g0 > 0, "no guard");
+  t0 = tether_now_ns();
+  SC_CHECK(signal_guard(*g0, SIGKILL) == 0, "kill guard");
+  *g1 = wait_new_guard(*g0, t0, wait_ms, ms);
+  SC_CHECK(*g1 > 0, "no new guard");
+  return 0;
+}
+
+/* Spawn v: stdin on /dev/null, stdout too or (pipe_out) on a pipe, stderr
+ * inherited. */
+static int spawn_v(tether_child **c, const char *const *v, int pipe_out) {
+  tether_spawn_options o;
+  tt_spawn_options_stdio(&o, TETHER_STDIO_NULL);
+  o.stdio[2].mode = TETHER_STDIO_INHERIT;
+  if (pipe_out)
+    o.stdio[1].mode = TETHER_STDIO_PIPE;
+  *c = NULL;
+  return tether_spawn(c, v, &o);
 }
 
 static int spawn_argv(tether_child **c, const char *a0, const char *a1, const char *a2,
                       int pipe_out) {
   const char *v[4];
-  tether_spawn_options o;
-  opts_null(&o);
-  o.stdio[2].mode = TETHER_STDIO_INHERIT;
-  if (pipe_out)
-    o.stdio[1].mode = TETHER_STDIO_PIPE;
   v[0] = a0;
   v[1] = a1;
   v[2] = a1 != NULL ? a2 : NULL;
   v[3] = NULL;
-  *c = NULL;
-  return tether_spawn(c, v, &o);
+  return spawn_v(c, v, pipe_out);
 }
 
 /* This executable as a child: `self --child NAME A1 A2`. */
 static int spawn_self(tether_child **c, const char *name, const char *a1, const char *a2,
                       int pipe_out) {
   const char *v[7];
-  tether_spawn_options o;
-  opts_null(&o);
-  o.stdio[2].mode = TETHER_STDIO_INHERIT;
-  if (pipe_out)
-    o.stdio[1].mode = TETHER_STDIO_PIPE;
   tt_child_argv(v, name, a1, a2, NULL);
-  *c = NULL;
-  return tether_spawn(c, v, &o);
+  return spawn_v(c, v, pipe_out);
 }
 
 static int drop_to_nobody(void) {
@@ -634,19 +640,14 @@ static int sc_middle(int argc, char **argv) {
   long cp, gp;
   pid_t g0, g1;
   double ms;
-  uint64_t t0;
   (void)argc;
   (void)argv;
   (void)alarm(120);
   SC_CHECK(spawn_self(&c, "tree", NULL, NULL, 1) == 0, "spawn");
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   SC_CHECK(sscanf(line, "tree %ld %ld", &cp, &gp) == 2, "tree says '%s'", line);
-  g0 = guard_now();
-  SC_CHECK(g0 > 0, "no guard");
-  t0 = tether_now_ns();
-  SC_CHECK(signal_guard(g0, SIGKILL) == 0, "kill guard");
-  g1 = wait_new_guard(g0, t0, 10000, &ms);
-  SC_CHECK(g1 > 0, "no new guard");
+  if (replace_guard(&g0, &g1, 10000, &ms) != 0)
+    return 1;
   say("tree %ld %ld %ld %ld %.2f", cp, gp, (long)g0, (long)g1, ms);
   return wait_to_be_killed(); /* killed before this */
 }
@@ -666,7 +667,6 @@ static int sc_middle_late(int argc, char **argv) {
   tether_child *c;
   pid_t g0, g1;
   double ms;
-  uint64_t t0;
   int n, i;
   (void)alarm(300);
   SC_CHECK(argc >= 2, "usage: middle_late MARKER N");
@@ -685,7 +685,7 @@ static int sc_middle_late(int argc, char **argv) {
     CPU_SET(cpu, &one);
     SC_CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "setaffinity");
   }
-  opts_null(&o);
+  tt_spawn_options_stdio(&o, TETHER_STDIO_NULL);
   v[0] = "sh";
   v[1] = "-c";
   v[2] = "sleep 1000; :";
@@ -696,12 +696,8 @@ static int sc_middle_late(int argc, char **argv) {
     SC_CHECK(r == 0, "spawn %d: %s", i, tether_err_name(r));
     /* never freed: the program's death is the test */
   }
-  g0 = guard_now();
-  SC_CHECK(g0 > 0, "no guard");
-  t0 = tether_now_ns();
-  SC_CHECK(signal_guard(g0, SIGKILL) == 0, "kill guard");
-  g1 = wait_new_guard(g0, t0, 30000, &ms);
-  SC_CHECK(g1 > 0, "no new guard");
+  if (replace_guard(&g0, &g1, 30000, &ms) != 0)
+    return 1;
   SC_CHECK(signal_guard(g1, SIGSTOP) == 0, "stop the new guard");
   say("ready %d %ld %ld %.2f", n, (long)g0, (long)g1, ms);
   return wait_to_be_killed();
@@ -1374,7 +1370,7 @@ static void test_guard_dies_before_hello(void **state) {
   (void)state;
   tt_watchdog_arm("guard dies before its hello", 60);
   v[0] = tt_self();
-  opts_null(&o);
+  tt_spawn_options_stdio(&o, TETHER_STDIO_NULL);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.stdio[2].mode = TETHER_STDIO_INHERIT;
   o.env_set = env;
