@@ -38,6 +38,11 @@ void tt_assert_err(int rc, int expected, const char *expr, const char *file, int
     skip();                                       \
   } while (0)
 
+/* A test case of a table-driven test: cmocka runs fn under the name name
+ * (TT_FILTER matches it) with *state == arg, a pointer to the case. */
+#define tt_unit_test_case(name, fn, arg) \
+  { #name, fn, NULL, NULL, (void *)(arg) }
+
 /* A child scenario: the test binary re-runs itself as
  * `<self> --child <name> [args...]`; the scenario's return value is the
  * child's exit code. */

@@ -446,33 +446,47 @@ static void ctrl_c_ends(pid_t pid, int m, char *out, size_t n, const char *what)
 /* One Ctrl+C typed on the terminal: the child sees exactly one SIGINT
  * (the terminal sent it to tether's group; tether forwarded it once). With
  * --foreground the terminal sends it to the child's group itself and
- * tether must not forward it. */
-/* foreground: 0 default, 1 --foreground, 2 --foreground and a kill -INT
- * of tether, 3 default with --grace 200ms (the terminal's Ctrl+C starts no
- * grace timer: the child, which handles it and lives 1 s on, is not
- * stopped), 4 default and Ctrl+\ to a child counting SIGQUIT. */
-static void ctrl_c_once(int foreground) {
+ * tether must not forward it. One test per case (its state: a pointer
+ * into once_cases), as by default, with --foreground, and: */
+enum {
+  ONCE_DEFAULT,
+  ONCE_FOREGROUND,
+  /* --foreground and a kill -INT of tether (instead of the Ctrl+C): a
+   * SIGINT from outside is forwarded once. */
+  ONCE_FOREGROUND_KILL,
+  /* Default with --grace 200ms: in a terminal the first Ctrl+C is the
+   * program's (a REPL goes on past --grace): it starts no grace timer, the
+   * child, which handles it and lives 1 s on, is not stopped. */
+  ONCE_DEFAULT_GRACE,
+  /* Default, Ctrl+\ to a child counting SIGQUIT: it reaches it once too. */
+  ONCE_DEFAULT_QUIT
+};
+static const int once_cases[] = {ONCE_DEFAULT, ONCE_FOREGROUND, ONCE_FOREGROUND_KILL,
+                                 ONCE_DEFAULT_GRACE, ONCE_DEFAULT_QUIT};
+
+static void test_pty_once(void **state) {
+  int mode = *(const int *)*state;
   char log[128], ready[128], out[4096] = "", what[64];
   char *argv[12];
-  int i = 0, m, st;
+  int i = 0, m, st, fg = mode == ONCE_FOREGROUND || mode == ONCE_FOREGROUND_KILL;
   pid_t pid;
   argv[i++] = (char *)TETHER_CLI;
   argv[i++] = (char *)"run";
-  if (foreground == 1 || foreground == 2)
+  if (fg)
     argv[i++] = (char *)"--foreground";
-  if (foreground == 3) {
+  if (mode == ONCE_DEFAULT_GRACE) {
     argv[i++] = (char *)"--grace";
     argv[i++] = (char *)"200ms";
   }
   argv[i++] = (char *)"--";
   argv[i++] = (char *)tt_self();
   argv[i++] = (char *)"--child";
-  argv[i++] = (char *)(foreground == 4 ? "count_quit" : "count_int");
+  argv[i++] = (char *)(mode == ONCE_DEFAULT_QUIT ? "count_quit" : "count_int");
   argv[i++] = log;
   argv[i++] = ready;
   argv[i] = NULL;
   pid = start_pty_ready(argv, &m, ready, log, sizeof ready);
-  if (foreground) { /* wait for the hand-over (by default too) */
+  if (mode != ONCE_DEFAULT) { /* wait for the hand-over (by default too) */
     for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
       tt_sleep_ms(10);
     if (tcgetpgrp(m) == pid) {
@@ -480,45 +494,18 @@ static void ctrl_c_once(int foreground) {
       fail_msg("--foreground: tether kept the terminal");
     }
   }
-  if (foreground == 2)
+  if (mode == ONCE_FOREGROUND_KILL)
     assert_int_equal(kill(pid, SIGINT), 0); /* from outside: forwarded once */
-  else if (foreground == 4)
+  else if (mode == ONCE_DEFAULT_QUIT)
     assert_int_equal(write(m, "\034", 1), 1); /* Ctrl+\ */
   else
     assert_int_equal(write(m, "\003", 1), 1);
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
-  snprintf(what, sizeof what, "%s%s", foreground == 4 ? "Ctrl+\\" : "Ctrl+C",
-           foreground == 1 || foreground == 2 ? " with --foreground" : "");
-  expect_exit0_counted_once(st, log, what, foreground == 4 ? "SIGQUIT(s)" : "SIGINT(s)", out);
-}
-
-static void test_pty_ctrl_c_once(void **state) {
-  (void)state;
-  ctrl_c_once(0);
-}
-
-/* Default mode in a terminal: the first Ctrl+C is the program's (a REPL
- * goes on past --grace); Ctrl+\ reaches it once too. */
-static void test_pty_default_ctrl_c_no_grace(void **state) {
-  (void)state;
-  ctrl_c_once(3);
-}
-
-static void test_pty_default_quit_once(void **state) {
-  (void)state;
-  ctrl_c_once(4);
-}
-
-static void test_pty_ctrl_c_once_foreground(void **state) {
-  (void)state;
-  ctrl_c_once(1);
-}
-
-/* --foreground: a SIGINT sent to tether from outside is forwarded once. */
-static void test_pty_kill_int_foreground(void **state) {
-  (void)state;
-  ctrl_c_once(2);
+  snprintf(what, sizeof what, "%s%s", mode == ONCE_DEFAULT_QUIT ? "Ctrl+\\" : "Ctrl+C",
+           fg ? " with --foreground" : "");
+  expect_exit0_counted_once(st, log, what, mode == ONCE_DEFAULT_QUIT ? "SIGQUIT(s)" : "SIGINT(s)",
+                            out);
 }
 
 /* Ctrl+C to a child that ignores it: forwarded, ignored; a second Ctrl+C
@@ -1202,16 +1189,19 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dies_like_child),
       cmocka_unit_test(test_kill_term_forwarded),
-      cmocka_unit_test(test_pty_ctrl_c_once),
-      cmocka_unit_test(test_pty_ctrl_c_once_foreground),
-      cmocka_unit_test(test_pty_default_ctrl_c_no_grace),
-      cmocka_unit_test(test_pty_default_quit_once),
+      tt_unit_test_case(test_pty_ctrl_c_once, test_pty_once, &once_cases[ONCE_DEFAULT]),
+      tt_unit_test_case(test_pty_ctrl_c_once_foreground, test_pty_once,
+                        &once_cases[ONCE_FOREGROUND]),
+      tt_unit_test_case(test_pty_default_ctrl_c_no_grace, test_pty_once,
+                        &once_cases[ONCE_DEFAULT_GRACE]),
+      tt_unit_test_case(test_pty_default_quit_once, test_pty_once, &once_cases[ONCE_DEFAULT_QUIT]),
       cmocka_unit_test(test_pty_second_ctrl_c_kills),
       cmocka_unit_test(test_pty_ctrl_c_dies_by_sigint),
       cmocka_unit_test(test_pty_resize_once),
       cmocka_unit_test(test_pty_ctrl_z),
       cmocka_unit_test(test_pty_foreground_restores_modes),
-      cmocka_unit_test(test_pty_kill_int_foreground),
+      tt_unit_test_case(test_pty_kill_int_foreground, test_pty_once,
+                        &once_cases[ONCE_FOREGROUND_KILL]),
       cmocka_unit_test(test_pty_foreground_ctrl_z),
       cmocka_unit_test(test_pty_foreground_gives_terminal),
       cmocka_unit_test(test_pty_default_gives_terminal),
