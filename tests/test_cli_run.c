@@ -1080,15 +1080,22 @@ static void test_pty_hangup_once(void **state) {
   assert_int_equal(tf, 1);
 }
 
-/* `bash -c 'tether run OPTS -- CHILD READY; echo AFTER'` is the session
- * leader of a pseudo-terminal (bash without job control: tether is in
- * bash's process group, the terminal's foreground group). CTRL_CS Ctrl+C
- * are typed, 500 ms apart, once the child is ready. bash stops the script
- * (dies by SIGINT, no AFTER) only if tether died by SIGINT. want_stop: the
- * script must stop; otherwise it must print AFTER and exit 0. */
-static const char *g_redir = ""; /* after tether's command: " >/dev/null" */
+/* `bash -c 'tether run OPTS -- CHILD READY REDIR; echo AFTER'` is the
+ * session leader of a pseudo-terminal (bash without job control: tether is
+ * in bash's process group, the terminal's foreground group). CTRL_CS
+ * Ctrl+C are typed, 500 ms apart, once the child is ready. bash stops the
+ * script (dies by SIGINT, no AFTER) only if tether died by SIGINT.
+ * want_stop: the script must stop; otherwise it must print AFTER and exit
+ * 0. */
+typedef struct script_case {
+  const char *opts, *child;
+  const char *redir; /* after tether's command: "" or " >/dev/null" */
+  int ctrl_cs, want_stop;
+} script_case;
 
-static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int want_stop) {
+static void script_ctrl_c(const script_case *c) {
+  const char *opts = c->opts, *child = c->child;
+  int ctrl_cs = c->ctrl_cs, want_stop = c->want_stop;
   char ready[128], cmd[1024], out[8192] = "";
   char *argv[4];
   int m, st, i, stopped_ok;
@@ -1100,7 +1107,7 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
   make_dir();
   path_in(ready, sizeof ready, "ready");
   snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'%s; echo AFTER", TETHER_CLI, opts,
-           tt_self(), child, ready, g_redir);
+           tt_self(), child, ready, c->redir);
   argv[0] = (char *)"/bin/bash";
   argv[1] = (char *)"-c";
   argv[2] = cmd;
@@ -1130,47 +1137,42 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
              opts, child, st, want_stop ? "death by SIGINT, no AFTER" : "exit 0 after AFTER", out);
 }
 
-/* One Ctrl+C, the child dies of the forwarded SIGINT. */
-static void test_script_ctrl_c_stops(void **state) {
-  (void)state;
-  script_ctrl_c("", "plain", 1, 1);
+/* Each test runs a list of cases (its state), ended by one with opts NULL. */
+static void test_script(void **state) {
+  const script_case *c;
+  for (c = (const script_case *)*state; c->opts != NULL; c++)
+    script_ctrl_c(c);
 }
 
+/* One Ctrl+C, the child dies of the forwarded SIGINT. */
+static const script_case script_stops[] = {{"", "plain", "", 1, 1}, {NULL, NULL, NULL, 0, 0}};
+
 /* The child ignores SIGINT; the second Ctrl+C kills the tree. */
-static void test_script_second_ctrl_c_stops(void **state) {
-  (void)state;
-  script_ctrl_c("--grace 60s", "ignore_int", 2, 1);
-}
+static const script_case script_second_stops[] = {{"--grace 60s", "ignore_int", "", 2, 1},
+                                                  {NULL, NULL, NULL, 0, 0}};
 
 /* The child ignores SIGINT; the grace runs out, the stop sequence ends it
  * with SIGTERM (a --kill-after escalation alike). A Ctrl+C forwarded by
  * tether starts the grace timer: tether's stdout is not the terminal, so
  * the program is a background job and tether got the Ctrl+C (in a
  * terminal the program gets it itself and decides, as at a prompt). */
-static void test_script_ctrl_c_escalation_stops(void **state) {
-  (void)state;
-  g_redir = " >/dev/null";
-  script_ctrl_c("--grace 200ms --kill-after 60s", "ignore_int", 1, 1);
-  script_ctrl_c("--grace 200ms --kill-after 0", "ignore_int", 1, 1);
-  g_redir = "";
-}
+static const script_case script_escalation_stops[] = {
+    {"--grace 200ms --kill-after 60s", "ignore_int", " >/dev/null", 1, 1},
+    {"--grace 200ms --kill-after 0", "ignore_int", " >/dev/null", 1, 1},
+    {NULL, NULL, NULL, 0, 0}};
 
 /* --foreground: the terminal's Ctrl+C reaches only the child's group;
  * tether passes the SIGINT on to its own (the script's) group. */
-static void test_script_ctrl_c_foreground_stops(void **state) {
-  (void)state;
-  script_ctrl_c("--foreground", "plain", 1, 1);
-}
+static const script_case script_foreground_stops[] = {{"--foreground", "plain", "", 1, 1},
+                                                      {NULL, NULL, NULL, 0, 0}};
 
 /* The counter-cases: --exit-code (tether exits 130, bash goes on), and a
  * child that handles the Ctrl+C and exits 0 on its own (its decision; the
  * code is passed on, bash goes on as it would for the child itself). */
-static void test_script_ctrl_c_continues(void **state) {
-  (void)state;
-  script_ctrl_c("--exit-code", "plain", 1, 0);
-  script_ctrl_c("--exit-code --grace 60s", "ignore_int", 2, 0);
-  script_ctrl_c("", "count_int /dev/null", 1, 0);
-}
+static const script_case script_continues[] = {{"--exit-code", "plain", "", 1, 0},
+                                               {"--exit-code --grace 60s", "ignore_int", "", 2, 0},
+                                               {"", "count_int /dev/null", "", 1, 0},
+                                               {NULL, NULL, NULL, 0, 0}};
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {{"count_int", child_count_int},
@@ -1210,11 +1212,11 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_background_read_stops),
       cmocka_unit_test(test_pty_background_reader_terminated),
       cmocka_unit_test(test_pty_hangup_once),
-      cmocka_unit_test(test_script_ctrl_c_stops),
-      cmocka_unit_test(test_script_second_ctrl_c_stops),
-      cmocka_unit_test(test_script_ctrl_c_escalation_stops),
-      cmocka_unit_test(test_script_ctrl_c_foreground_stops),
-      cmocka_unit_test(test_script_ctrl_c_continues),
+      tt_unit_test_case(test_script_ctrl_c_stops, test_script, script_stops),
+      tt_unit_test_case(test_script_second_ctrl_c_stops, test_script, script_second_stops),
+      tt_unit_test_case(test_script_ctrl_c_escalation_stops, test_script, script_escalation_stops),
+      tt_unit_test_case(test_script_ctrl_c_foreground_stops, test_script, script_foreground_stops),
+      tt_unit_test_case(test_script_ctrl_c_continues, test_script, script_continues),
   };
   return tt_main(argc, argv, scenarios, "cli_run", tests, TT_COUNT(tests));
 }
