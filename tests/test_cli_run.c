@@ -211,6 +211,18 @@ static void path_in(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s/%s", g_dir, name);
 }
 
+/* Append the words, up to a NULL, to the command line argv at *n; argv
+ * ends after them. */
+static void add_args(char **argv, int *n, ...) {
+  va_list ap;
+  const char *w;
+  va_start(ap, n);
+  while ((w = va_arg(ap, const char *)) != NULL)
+    argv[(*n)++] = (char *)w;
+  va_end(ap);
+  argv[*n] = NULL;
+}
+
 static int wait_file(const char *path, int ms) {
   struct stat sb;
   int i;
@@ -374,16 +386,10 @@ static void check_death(const char *signame, int signo, int exit_code_flag) {
   int i = 0, st;
   pid_t pid;
   snprintf(sig, sizeof sig, "%d", signo);
-  argv[i++] = (char *)TETHER_CLI;
-  argv[i++] = (char *)"run";
+  add_args(argv, &i, TETHER_CLI, "run", NULL);
   if (exit_code_flag)
-    argv[i++] = (char *)"--exit-code";
-  argv[i++] = (char *)"--";
-  argv[i++] = (char *)tt_self();
-  argv[i++] = (char *)"--child";
-  argv[i++] = (char *)"die";
-  argv[i++] = sig;
-  argv[i] = NULL;
+    add_args(argv, &i, "--exit-code", NULL);
+  add_args(argv, &i, "--", tt_self(), "--child", "die", sig, NULL);
   pid = start_plain(argv);
   st = wait_status(pid, 20000, -1, NULL, 0);
   assert_true(st != -1);
@@ -470,21 +476,13 @@ static void test_pty_once(void **state) {
   char *argv[12];
   int i = 0, m, st, fg = mode == ONCE_FOREGROUND || mode == ONCE_FOREGROUND_KILL;
   pid_t pid;
-  argv[i++] = (char *)TETHER_CLI;
-  argv[i++] = (char *)"run";
+  add_args(argv, &i, TETHER_CLI, "run", NULL);
   if (fg)
-    argv[i++] = (char *)"--foreground";
-  if (mode == ONCE_DEFAULT_GRACE) {
-    argv[i++] = (char *)"--grace";
-    argv[i++] = (char *)"200ms";
-  }
-  argv[i++] = (char *)"--";
-  argv[i++] = (char *)tt_self();
-  argv[i++] = (char *)"--child";
-  argv[i++] = (char *)(mode == ONCE_DEFAULT_QUIT ? "count_quit" : "count_int");
-  argv[i++] = log;
-  argv[i++] = ready;
-  argv[i] = NULL;
+    add_args(argv, &i, "--foreground", NULL);
+  if (mode == ONCE_DEFAULT_GRACE)
+    add_args(argv, &i, "--grace", "200ms", NULL);
+  add_args(argv, &i, "--", tt_self(), "--child",
+           mode == ONCE_DEFAULT_QUIT ? "count_quit" : "count_int", log, ready, NULL);
   pid = start_pty_ready(argv, &m, ready, log, sizeof ready);
   if (mode != ONCE_DEFAULT) { /* wait for the hand-over (by default too) */
     for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
@@ -786,27 +784,17 @@ static void check_tty(int mode) {
   }
   make_dir();
   path_in(report, sizeof report, "report");
-  if (mode == 2) {
-    argv[i++] = (char *)"/bin/sh";
-    argv[i++] = (char *)"-c";
-    argv[i++] = (char *)"exec \"$0\" \"$@\" >/dev/null";
-  }
+  if (mode == 2)
+    add_args(argv, &i, "/bin/sh", "-c", "exec \"$0\" \"$@\" >/dev/null", NULL);
   if (mode == 3) {
-    argv[i++] = (char *)"/usr/bin/timeout";
-    argv[i++] = (char *)"100";
+    add_args(argv, &i, "/usr/bin/timeout", "100", NULL);
   } else {
-    argv[i++] = (char *)TETHER_CLI;
-    argv[i++] = (char *)"run";
+    add_args(argv, &i, TETHER_CLI, "run", NULL);
     if (mode == 1)
-      argv[i++] = (char *)"--foreground";
-    argv[i++] = (char *)"--";
+      add_args(argv, &i, "--foreground", NULL);
+    add_args(argv, &i, "--", NULL);
   }
-  argv[i++] = (char *)tt_self();
-  argv[i++] = (char *)"--child";
-  argv[i++] = (char *)"tty";
-  argv[i++] = report;
-  argv[i++] = (char *)(fg ? "10000" : "1000");
-  argv[i] = NULL;
+  add_args(argv, &i, tt_self(), "--child", "tty", report, fg ? "10000" : "1000", NULL);
   pid = start_in_pty(argv, &m);
   if (fg && wait_text(report, "fg=1", 15000))
     type(m, "hello\n");
@@ -893,28 +881,12 @@ static void background_reader_case(const char *wrapper, int want_code) {
   uint64_t t0;
   long child;
   pid_t pid;
-  argv[n++] = (char *)"/bin/sh";
-  argv[n++] = (char *)"-c";
-  argv[n++] = (char *)"exec \"$0\" \"$@\" >/dev/null";
-  if (strcmp(wrapper, "tether") == 0) {
-    argv[n++] = (char *)TETHER_CLI;
-    argv[n++] = (char *)"run";
-    argv[n++] = (char *)"--timeout";
-    argv[n++] = (char *)"1s";
-    argv[n++] = (char *)"--kill-after";
-    argv[n++] = (char *)"20s";
-    argv[n++] = (char *)"--";
-  } else {
-    argv[n++] = (char *)"timeout";
-    argv[n++] = (char *)"-k";
-    argv[n++] = (char *)"20";
-    argv[n++] = (char *)"1";
-  }
-  argv[n++] = (char *)tt_self();
-  argv[n++] = (char *)"--child";
-  argv[n++] = (char *)"read_stdin_term";
-  argv[n++] = ready;
-  argv[n] = NULL;
+  add_args(argv, &n, "/bin/sh", "-c", "exec \"$0\" \"$@\" >/dev/null", NULL);
+  if (strcmp(wrapper, "tether") == 0)
+    add_args(argv, &n, TETHER_CLI, "run", "--timeout", "1s", "--kill-after", "20s", "--", NULL);
+  else
+    add_args(argv, &n, "timeout", "-k", "20", "1", NULL);
+  add_args(argv, &n, tt_self(), "--child", "read_stdin_term", ready, NULL);
   t0 = tether_now_ns();
   pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
   for (i = 0; i < 1500 && waitpid(pid, &st, WNOHANG) == 0; i++)
@@ -953,21 +925,13 @@ static void interactive_case(const char *wrapper, const char *prog, const char *
   char *argv[12];
   int i = 0, m, st;
   pid_t pid;
-  if (strcmp(wrapper, "timeout") == 0) {
-    argv[i++] = (char *)"/usr/bin/timeout";
-    argv[i++] = (char *)"100";
-  } else {
-    argv[i++] = (char *)TETHER_CLI;
-    argv[i++] = (char *)"run";
-    argv[i++] = (char *)"--";
-  }
-  argv[i++] = (char *)prog;
-  if (strstr(prog, "bash") != NULL) {
-    argv[i++] = (char *)"--norc";
-    argv[i++] = (char *)"--noprofile";
-  }
-  argv[i++] = (char *)"-i";
-  argv[i] = NULL;
+  if (strcmp(wrapper, "timeout") == 0)
+    add_args(argv, &i, "/usr/bin/timeout", "100", prog, NULL);
+  else
+    add_args(argv, &i, TETHER_CLI, "run", "--", prog, NULL);
+  if (strstr(prog, "bash") != NULL)
+    add_args(argv, &i, "--norc", "--noprofile", NULL);
+  add_args(argv, &i, "-i", NULL);
   pid = start_in_pty(argv, &m);
   tt_sleep_ms(300);
   type(m, input);
