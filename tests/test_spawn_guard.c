@@ -1330,6 +1330,15 @@ static void need_proc(void) {
     tt_skip("no /proc");
 }
 
+/* Skip unless /proc is there and the test can drop from root to nobody. */
+static void need_root_to_nobody(void) {
+  need_proc();
+  if (geteuid() != 0)
+    tt_skip("needs root (the test drops from root to nobody)");
+  if (tt_nobody_cannot_run() != NULL)
+    tt_skip(tt_nobody_cannot_run());
+}
+
 /* A test that is one scenario (needs /proc): it must succeed within budget_s. */
 static void scen_test(const char *name, int budget_s) {
   char out[4096];
@@ -1726,11 +1735,7 @@ static void test_guard_killed_during_spawns(void **state) {
 static void test_guard_follows_privilege_drop(void **state) {
   char out[4096];
   (void)state;
-  need_proc();
-  if (geteuid() != 0)
-    tt_skip("needs root (the test drops from root to nobody)");
-  if (tt_nobody_cannot_run() != NULL)
-    tt_skip(tt_nobody_cannot_run());
+  need_root_to_nobody();
   scen_expect_ok("privdrop", NULL, NULL, out, sizeof(out), 90);
 }
 
@@ -1742,11 +1747,7 @@ static void test_privilege_drop_older_children(void **state) {
   long rp = -1, np = -1, ms1, ms2;
   int st, free_ok;
   (void)state;
-  need_proc();
-  if (geteuid() != 0)
-    tt_skip("needs root (the test drops from root to nobody)");
-  if (tt_nobody_cannot_run() != NULL)
-    tt_skip(tt_nobody_cannot_run());
+  need_root_to_nobody();
   snprintf(marker, sizeof(marker), "tt-guard-priv-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker); /* its children's */
