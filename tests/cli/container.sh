@@ -47,15 +47,8 @@ container() {
     bad "$name: the init's pid inside is '$nspid', not 1"
   # docker exec: a process entering the namespace, whose parent exits.
   nsenter -t "$wp" -p -- sh -c 'sleep 0.3 & exit 0'
-  zombie_free() {
-    for p in $(pgrep -P "$wp"); do
-      case $(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null) in Z) return 1 ;; esac
-      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && return 1
-    done
-    return 0
-  }
   sleep 0.5
-  wait_for zombie_free && ok "$name: docker exec's orphan was reaped by PID 1" ||
+  wait_for no_zombie_or_sleep "$wp" && ok "$name: docker exec's orphan was reaped by PID 1" ||
     bad "$name: a zombie or orphan left under PID 1: $(pgrep -P "$wp" -a)"
   # docker stop
   kill -TERM "$wp"

@@ -39,6 +39,16 @@ wait_within() {
 # wait_for CMD...: until CMD succeeds, at most 10 s.
 wait_for() { wait_within 100 "$@"; }
 
+# no_zombie_or_sleep PID: no child of PID is a zombie or a `sleep` (Linux:
+# /proc), as under an init that reaped its orphans.
+no_zombie_or_sleep() {
+  for _c in $(pgrep -P "$1"); do
+    case $(awk '/^State:/{print $2}' "/proc/$_c/status" 2>/dev/null) in Z) return 1 ;; esac
+    [ "$(cat "/proc/$_c/comm" 2>/dev/null)" = sleep ] && return 1
+  done
+  return 0
+}
+
 # not_running PID: kill -0 fails (the process ended and was reaped).
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 

@@ -428,14 +428,7 @@ pid1_case() {
   done
   # all three sleeps exit after 3 s: wait until no child of the wrapper is
   # a zombie or a sleep (deadline 10 s)
-  no_leftover() {
-    for p in $(pgrep -P "$wp"); do
-      case $(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null) in Z) return 1 ;; esac
-      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && return 1
-    done
-    return 0
-  }
-  wait_for no_leftover && z=0
+  wait_for no_zombie_or_sleep "$wp" && z=0
   touch "$tmp/$name.go"
   wait "$u"
   rc=$?
@@ -502,7 +495,8 @@ else
     skipped "keeper killed: no tether-keeper here (not Linux, or the portable backend)"
   else
     kill -9 "$k"
-    wait_within 10 not_running "$p"
+    i=0
+    while kill -0 "$p" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done
     sleep 0.2
     left=$(pgrep -x sleep -s "$(ps -o sid= -p $$ | tr -d ' ')" | while read -r q; do
       [ "$(tr '\0' ' ' </proc/"$q"/cmdline 2>/dev/null)" = "sleep 30 " ] && echo "$q"; done)
