@@ -606,12 +606,18 @@ static int wait_output(int m, char *out, size_t n, const char *text, int ms) {
   return 0;
 }
 
+/* start_pty_child for `tether run OPTION -- <self> --child pid READY`. */
+static pid_t start_pid_child(const char *option, char *ready, size_t cap, int *m, long *child) {
+  char *argv[10];
+  int n = 0;
+  add_args(argv, &n, TETHER_CLI, "run", option, "--", tt_self(), "--child", "pid", ready, NULL);
+  return start_pty_child(argv, ready, cap, m, child);
+}
+
 /* Ctrl+Z stops the program and tether (the shell would see a stopped
  * job); SIGCONT continues both; Ctrl+C then ends them. */
 static void test_pty_ctrl_z(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"-v", (char *)"--", (char *)tt_self(),
-                  (char *)"--child",  (char *)"pid", ready,        NULL};
   long child = 0;
   int m, st = 0, i, n, got;
   pid_t pid;
@@ -619,7 +625,7 @@ static void test_pty_ctrl_z(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
+  pid = start_pid_child("-v", ready, sizeof ready, &m, &child);
   /* The program runs (and says it is ready) before tether hands it the
    * terminal and continues its group, as a shell's fg does: a Ctrl+Z typed
    * before that SIGCONT would go to tether's group or be undone by it.
@@ -655,15 +661,6 @@ static void test_pty_ctrl_z(void **state) {
  * and so does tether. */
 static void test_pty_foreground_ctrl_z(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI,
-                  (char *)"run",
-                  (char *)"--foreground",
-                  (char *)"--",
-                  (char *)tt_self(),
-                  (char *)"--child",
-                  (char *)"pid",
-                  ready,
-                  NULL};
   long child;
   int m, st = 0, i;
   pid_t pid;
@@ -671,7 +668,7 @@ static void test_pty_foreground_ctrl_z(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
+  pid = start_pid_child("--foreground", ready, sizeof ready, &m, &child);
   for (i = 0; i < 1000 && tcgetpgrp(m) != (pid_t)child; i++)
     tt_sleep_ms(10);
   if (tcgetpgrp(m) != (pid_t)child) {
