@@ -382,6 +382,14 @@ void tt_spawn_options_stdio(tether_spawn_options *o, int mode) {
     o->stdio[i].mode = mode;
 }
 
+void tt_child_channel(tether_channel **ch, const tether_channel_options *co,
+                      tether_spawn_options *o) {
+  assert_tether_ok(tether_channel_new(ch, co));
+  assert_tether_ok(tether_channel_watch(*ch, TETHER_EVENT_CHILD, 0));
+  tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
+  o->channel = *ch;
+}
+
 int tt_child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
 
 int tt_child_sleep(int argc, char **argv) {

@@ -111,6 +111,11 @@ int tt_child_sleep(int argc, char **argv);
  * mode (a tether_stdio_mode). */
 void tt_spawn_options_stdio(tether_spawn_options *o, int mode);
 
+/* *ch a new channel (options co, may be NULL) watching CHILD, and o
+ * initialised to spawn children onto it. */
+void tt_child_channel(tether_channel **ch, const tether_channel_options *co,
+                      tether_spawn_options *o);
+
 /* n stop steps, each sending kind and waiting timeout_ms. */
 void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms);
 

@@ -121,10 +121,7 @@ static void test_free_in_child_callback(void **state) {
   (void)state;
   tether_channel_options_init(&co, TETHER_CHANNEL_OPTIONS_VERSION);
   co.callback = sup_cb;
-  assert_tether_ok(tether_channel_new(&ch, &co));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
-  so.channel = ch;
+  tt_child_channel(&ch, &co, &so);
   so.stdio[1].mode = TETHER_STDIO_PIPE;
   tt_watchdog_arm("spawn children freed by their exit callback", 240);
   for (i = 0; i < SUPERVISED; i++) {

@@ -986,10 +986,7 @@ static void test_child_event_on_channel(void **state) {
   const char *v1[7], *v2[7];
   int got = 0, seen1 = 0, seen2 = 0;
   (void)state;
-  assert_tether_ok(tether_channel_new(&ch, NULL));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.channel = ch;
+  tt_child_channel(&ch, NULL, &o);
   tt_child_argv(v1, "exit", "3", NULL, NULL);
   tt_child_argv(v2, "exit", "4", NULL, NULL);
   assert_tether_ok(tether_spawn(&c1, v1, &o));

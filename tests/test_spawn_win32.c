@@ -1602,11 +1602,8 @@ static void test_child_inherits_nothing(void **state) {
   sa.bInheritHandle = TRUE;
   ev = CreateEventW(&sa, TRUE, FALSE, NULL);
   assert_non_null(ev);
-  assert_tether_ok(tether_channel_new(&ch, NULL));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  tt_child_channel(&ch, NULL, &o);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
-  o.channel = ch;
   c = spawn_ok(self_argv(&a, "handles", NULL, NULL, NULL), &o);
   assert_true((uintptr_t)tether__win32_child_job(c) > 0x1000u);
   assert_true((uintptr_t)ev > 0x1000u);
@@ -1634,10 +1631,7 @@ static void test_child_event(void **state) {
   tether_child *c, *c2;
   tether_event ev;
   (void)state;
-  assert_tether_ok(tether_channel_new(&ch, NULL));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.channel = ch;
+  tt_child_channel(&ch, NULL, &o);
   c = spawn_ok(self_argv(&a, "exit", "7", NULL, NULL), &o);
   c2 = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), &o);
   assert_int_equal(tether_channel_wait(ch, &ev, 30000), 1);
