@@ -375,6 +375,30 @@ void tt_sleep_ms(int ms) {
 #endif
 }
 
+void tt_spawn_options_stdio(tether_spawn_options *o, int mode) {
+  int i;
+  tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
+  for (i = 0; i < 3; i++)
+    o->stdio[i].mode = mode;
+}
+
+void tt_child_channel(tether_channel **ch, const tether_channel_options *co,
+                      tether_spawn_options *o) {
+  assert_tether_ok(tether_channel_new(ch, co));
+  assert_tether_ok(tether_channel_watch(*ch, TETHER_EVENT_CHILD, 0));
+  tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
+  o->channel = *ch;
+}
+
+int tt_child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
+
+int tt_child_sleep(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  tt_sleep_ms(60000);
+  return 0;
+}
+
 long tt_open_fd_count(void) {
 #ifdef _WIN32
   DWORD n = 0;
@@ -474,6 +498,87 @@ int tt_handle_ready(tether_os_handle h, int ms) {
   p.revents = 0;
   return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 #endif
+}
+
+/* The watchdog: one thread per armed step, waiting (no polling) until the
+ * step is disarmed or its time is up. The armed step's fields are written
+ * before its thread starts and by the test thread only. */
+static const char *tt_wd_what;
+static int tt_wd_secs;
+static tt_thread *tt_wd_thread; /* the armed step's, NULL when none */
+#ifdef _WIN32
+static HANDLE tt_wd_disarmed; /* a manual-reset event, set by the disarm */
+#else
+static pthread_mutex_t tt_wd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tt_wd_cond = PTHREAD_COND_INITIALIZER;
+static int tt_wd_armed;
+#endif
+
+/* 1 when the step was disarmed within tt_wd_secs, else 0. */
+static int tt_wd_wait(void) {
+#ifdef _WIN32
+  return WaitForSingleObject(tt_wd_disarmed, (DWORD)tt_wd_secs * 1000u) == WAIT_OBJECT_0;
+#else
+  struct timespec dl;
+  int disarmed;
+  (void)clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += tt_wd_secs;
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  while (tt_wd_armed && pthread_cond_timedwait(&tt_wd_cond, &tt_wd_lock, &dl) != ETIMEDOUT) {
+  }
+  disarmed = !tt_wd_armed;
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+  return disarmed;
+#endif
+}
+
+static void tt_wd_main(void *arg) {
+  (void)arg;
+  if (!tt_wd_wait()) {
+    fprintf(stderr, "WATCHDOG: '%s' hangs (more than %d s)\n", tt_wd_what, tt_wd_secs);
+    abort();
+  }
+}
+
+void tt_watchdog_arm(const char *what, int secs) {
+  tt_wd_what = what;
+  tt_wd_secs = secs;
+#ifdef _WIN32
+  tt_wd_disarmed = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (tt_wd_disarmed == NULL)
+    fail_msg("cannot make the watchdog's event");
+#else
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  tt_wd_armed = 1;
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+#endif
+  tt_wd_thread = tt_thread_start(tt_wd_main, NULL);
+  if (tt_wd_thread == NULL)
+    fail_msg("cannot start the watchdog thread");
+}
+
+void tt_watchdog_disarm(void) {
+  if (tt_wd_thread == NULL)
+    return;
+#ifdef _WIN32
+  (void)SetEvent(tt_wd_disarmed);
+#else
+  (void)pthread_mutex_lock(&tt_wd_lock);
+  tt_wd_armed = 0;
+  (void)pthread_cond_broadcast(&tt_wd_cond);
+  (void)pthread_mutex_unlock(&tt_wd_lock);
+#endif
+  tt_thread_join(tt_wd_thread);
+  tt_wd_thread = NULL;
+#ifdef _WIN32
+  (void)CloseHandle(tt_wd_disarmed);
+#endif
+}
+
+int tt_watchdog_teardown(void **state) {
+  (void)state;
+  tt_watchdog_disarm();
+  return 0;
 }
 
 #ifndef _WIN32
@@ -637,60 +742,6 @@ static int tt_io_all(int fd, char *p, size_t len, int out) {
 int tt_write_all(int fd, const void *buf, size_t len) { return tt_io_all(fd, (char *)buf, len, 1); }
 
 int tt_read_full(int fd, void *buf, size_t len) { return tt_io_all(fd, (char *)buf, len, 0); }
-
-/* The watchdog: one thread per armed step, waiting on a condition
- * variable (no polling). */
-static pthread_mutex_t tt_wd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t tt_wd_cond = PTHREAD_COND_INITIALIZER;
-static int tt_wd_armed;
-static const char *tt_wd_what;
-static int tt_wd_secs;
-static pthread_t tt_wd_thread;
-static int tt_wd_running; /* a thread to join (test thread only) */
-
-static void *tt_wd_main(void *arg) {
-  struct timespec dl;
-  (void)arg;
-  (void)clock_gettime(CLOCK_REALTIME, &dl);
-  (void)pthread_mutex_lock(&tt_wd_lock);
-  dl.tv_sec += tt_wd_secs;
-  while (tt_wd_armed) {
-    if (pthread_cond_timedwait(&tt_wd_cond, &tt_wd_lock, &dl) == ETIMEDOUT && tt_wd_armed) {
-      fprintf(stderr, "WATCHDOG: '%s' hangs (more than %d s)\n", tt_wd_what, tt_wd_secs);
-      abort();
-    }
-  }
-  (void)pthread_mutex_unlock(&tt_wd_lock);
-  return NULL;
-}
-
-void tt_watchdog_arm(const char *what, int secs) {
-  (void)pthread_mutex_lock(&tt_wd_lock);
-  tt_wd_armed = 1;
-  tt_wd_what = what;
-  tt_wd_secs = secs;
-  (void)pthread_mutex_unlock(&tt_wd_lock);
-  if (pthread_create(&tt_wd_thread, NULL, tt_wd_main, NULL) != 0)
-    fail_msg("cannot start the watchdog thread");
-  tt_wd_running = 1;
-}
-
-void tt_watchdog_disarm(void) {
-  if (!tt_wd_running)
-    return;
-  (void)pthread_mutex_lock(&tt_wd_lock);
-  tt_wd_armed = 0;
-  (void)pthread_cond_broadcast(&tt_wd_cond);
-  (void)pthread_mutex_unlock(&tt_wd_lock);
-  (void)pthread_join(tt_wd_thread, NULL);
-  tt_wd_running = 0;
-}
-
-int tt_watchdog_teardown(void **state) {
-  (void)state;
-  tt_watchdog_disarm();
-  return 0;
-}
 
 void tt_in_forked_child(int (*fn)(void *), void *arg, const char *what) {
   pid_t pid;

@@ -38,6 +38,11 @@ void tt_assert_err(int rc, int expected, const char *expr, const char *file, int
     skip();                                       \
   } while (0)
 
+/* A test case of a table-driven test: cmocka runs fn under the name name
+ * (TT_FILTER matches it) with *state == arg, a pointer to the case. */
+#define tt_unit_test_case(name, fn, arg) \
+  { #name, fn, NULL, NULL, (void *)(arg) }
+
 /* A child scenario: the test binary re-runs itself as
  * `<self> --child <name> [args...]`; the scenario's return value is the
  * child's exit code. */
@@ -97,6 +102,20 @@ int tt_is_wine(void);
 /* Sleep for ms milliseconds. */
 void tt_sleep_ms(int ms);
 
+/* Child scenario: exit with the code argv[0] (0 without one). */
+int tt_child_exit(int argc, char **argv);
+/* Child scenario: sleep 60 s (until the test kills it), then exit 0. */
+int tt_child_sleep(int argc, char **argv);
+
+/* o initialised (tether_spawn_options_init) with its three stdio streams in
+ * mode (a tether_stdio_mode). */
+void tt_spawn_options_stdio(tether_spawn_options *o, int mode);
+
+/* *ch a new channel (options co, may be NULL) watching CHILD, and o
+ * initialised to spawn children onto it. */
+void tt_child_channel(tether_channel **ch, const tether_channel_options *co,
+                      tether_spawn_options *o);
+
 /* n stop steps, each sending kind and waiting timeout_ms. */
 void tt_fill_steps(tether_stop_step *steps, size_t n, int kind, int timeout_ms);
 
@@ -115,6 +134,15 @@ void tt_thread_detach(tt_thread *t);
 /* 1 when h (a channel's or a token's handle) is ready within ms, else 0. */
 int tt_handle_ready(tether_os_handle h, int ms);
 
+/* Abort the process, naming what, unless tt_watchdog_disarm() comes
+ * within secs (a hang fails instead of stalling the suite). One step at a
+ * time, armed and disarmed by the test thread. */
+void tt_watchdog_arm(const char *what, int secs);
+/* Stop the armed watchdog (nothing when none runs). */
+void tt_watchdog_disarm(void);
+/* cmocka teardown: tt_watchdog_disarm() (a failed assertion leaves its step armed). */
+int tt_watchdog_teardown(void **state);
+
 #ifndef _WIN32
 /* Processes (not zombies) whose arguments contain marker; with kill_them,
  * each is sent SIGKILL. Linux: /proc/<pid>/cmdline; macOS:
@@ -132,12 +160,6 @@ pid_t tt_fork_child(const int *out_pipe, const int *in_pipe, const char *const *
 int tt_write_all(int fd, const void *buf, size_t len);
 /* Read exactly len bytes into buf (retrying after EINTR): 0, or -1 (an error or EOF first). */
 int tt_read_full(int fd, void *buf, size_t len);
-/* Abort the process, naming what, unless tt_watchdog_disarm() comes within secs (a hang fails). */
-void tt_watchdog_arm(const char *what, int secs);
-/* Stop the armed watchdog (nothing when none runs). */
-void tt_watchdog_disarm(void);
-/* cmocka teardown: tt_watchdog_disarm() (a failed assertion leaves its step armed). */
-int tt_watchdog_teardown(void **state);
 /* Run fn(arg) in a fork()ed child (no exec) under a 10 s alarm, the parent
  * under a 30 s watchdog; fails the test unless fn returned 0. The verdict
  * comes through a pipe, not the exit status, which valgrind's leak check

@@ -211,6 +211,18 @@ static void path_in(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s/%s", g_dir, name);
 }
 
+/* Append the words, up to a NULL, to the command line argv at *n; argv
+ * ends after them. */
+static void add_args(char **argv, int *n, ...) {
+  va_list ap;
+  const char *w;
+  va_start(ap, n);
+  while ((w = va_arg(ap, const char *)) != NULL)
+    argv[(*n)++] = (char *)w;
+  va_end(ap);
+  argv[*n] = NULL;
+}
+
 static int wait_file(const char *path, int ms) {
   struct stat sb;
   int i;
@@ -322,6 +334,48 @@ static int wait_status(pid_t pid, int ms, int master, char *out, size_t n) {
   return -1;
 }
 
+/* Wait (10 s) until the child of tether (pid, on the terminal m) has
+ * written its READY file; if it does not, end tether, close m, remove the
+ * directory and fail, naming what and showing the terminal. */
+static void wait_child_started(pid_t pid, int m, const char *ready, const char *what) {
+  char out[4096] = "";
+  if (wait_file(ready, 10000))
+    return;
+  drain(m, out, sizeof out);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  close(m);
+  remove_dir();
+  fail_msg("%s: the child did not start; terminal: %s", what, out);
+}
+
+/* In a fresh directory, start argv in a terminal (*m its master) and wait
+ * until its child is ready: argv's READY argument is the buffer ready, its
+ * LOG argument log (when not NULL), cap bytes each, set here to files in
+ * the directory. Returns tether's pid. */
+static pid_t start_pty_ready(char *const argv[], int *m, char *ready, char *log, size_t cap) {
+  pid_t pid;
+  make_dir();
+  path_in(ready, cap, "ready");
+  if (log != NULL)
+    path_in(log, cap, "log");
+  pid = start_in_pty(argv, m);
+  wait_child_started(pid, *m, ready, "tether run");
+  return pid;
+}
+
+/* tether (status st: -1 if it hung) exited 0 and its child saw exactly
+ * one of the signals it counts (a byte each in log); removes the
+ * directory. */
+static void expect_exit0_counted_once(int st, const char *log, const char *what,
+                                      const char *signals, const char *out) {
+  long n = file_size(log);
+  remove_dir();
+  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || n != 1)
+    fail_msg("%s: tether status 0x%x, the child saw %ld %s (want exit 0 and 1); terminal: %s", what,
+             st, n, signals, out);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Exit statuses seen by a C parent                                         */
 /* ---------------------------------------------------------------------- */
@@ -332,16 +386,10 @@ static void check_death(const char *signame, int signo, int exit_code_flag) {
   int i = 0, st;
   pid_t pid;
   snprintf(sig, sizeof sig, "%d", signo);
-  argv[i++] = (char *)TETHER_CLI;
-  argv[i++] = (char *)"run";
+  add_args(argv, &i, TETHER_CLI, "run", NULL);
   if (exit_code_flag)
-    argv[i++] = (char *)"--exit-code";
-  argv[i++] = (char *)"--";
-  argv[i++] = (char *)tt_self();
-  argv[i++] = (char *)"--child";
-  argv[i++] = (char *)"die";
-  argv[i++] = sig;
-  argv[i] = NULL;
+    add_args(argv, &i, "--exit-code", NULL);
+  add_args(argv, &i, "--", tt_self(), "--child", "die", sig, NULL);
   pid = start_plain(argv);
   st = wait_status(pid, 20000, -1, NULL, 0);
   assert_true(st != -1);
@@ -404,41 +452,39 @@ static void ctrl_c_ends(pid_t pid, int m, char *out, size_t n, const char *what)
 /* One Ctrl+C typed on the terminal: the child sees exactly one SIGINT
  * (the terminal sent it to tether's group; tether forwarded it once). With
  * --foreground the terminal sends it to the child's group itself and
- * tether must not forward it. */
-/* foreground: 0 default, 1 --foreground, 2 --foreground and a kill -INT
- * of tether, 3 default with --grace 200ms (the terminal's Ctrl+C starts no
- * grace timer: the child, which handles it and lives 1 s on, is not
- * stopped), 4 default and Ctrl+\ to a child counting SIGQUIT. */
-static void ctrl_c_once(int foreground) {
-  char log[128], ready[128], out[4096] = "";
+ * tether must not forward it. One test per case (its state: a pointer
+ * into once_cases), as by default, with --foreground, and: */
+enum {
+  ONCE_DEFAULT,
+  ONCE_FOREGROUND,
+  /* --foreground and a kill -INT of tether (instead of the Ctrl+C): a
+   * SIGINT from outside is forwarded once. */
+  ONCE_FOREGROUND_KILL,
+  /* Default with --grace 200ms: in a terminal the first Ctrl+C is the
+   * program's (a REPL goes on past --grace): it starts no grace timer, the
+   * child, which handles it and lives 1 s on, is not stopped. */
+  ONCE_DEFAULT_GRACE,
+  /* Default, Ctrl+\ to a child counting SIGQUIT: it reaches it once too. */
+  ONCE_DEFAULT_QUIT
+};
+static const int once_cases[] = {ONCE_DEFAULT, ONCE_FOREGROUND, ONCE_FOREGROUND_KILL,
+                                 ONCE_DEFAULT_GRACE, ONCE_DEFAULT_QUIT};
+
+static void test_pty_once(void **state) {
+  int mode = *(const int *)*state;
+  char log[128], ready[128], out[4096] = "", what[64];
   char *argv[12];
-  int i = 0, m, st;
+  int i = 0, m, st, fg = mode == ONCE_FOREGROUND || mode == ONCE_FOREGROUND_KILL;
   pid_t pid;
-  make_dir();
-  path_in(log, sizeof log, "log");
-  path_in(ready, sizeof ready, "ready");
-  argv[i++] = (char *)TETHER_CLI;
-  argv[i++] = (char *)"run";
-  if (foreground == 1 || foreground == 2)
-    argv[i++] = (char *)"--foreground";
-  if (foreground == 3) {
-    argv[i++] = (char *)"--grace";
-    argv[i++] = (char *)"200ms";
-  }
-  argv[i++] = (char *)"--";
-  argv[i++] = (char *)tt_self();
-  argv[i++] = (char *)"--child";
-  argv[i++] = (char *)(foreground == 4 ? "count_quit" : "count_int");
-  argv[i++] = log;
-  argv[i++] = ready;
-  argv[i] = NULL;
-  pid = start_in_pty(argv, &m);
-  if (!wait_file(ready, 10000)) {
-    drain(m, out, sizeof out);
-    kill(pid, SIGKILL);
-    fail_msg("the child did not start; terminal: %s", out);
-  }
-  if (foreground) { /* wait for the hand-over (by default too) */
+  add_args(argv, &i, TETHER_CLI, "run", NULL);
+  if (fg)
+    add_args(argv, &i, "--foreground", NULL);
+  if (mode == ONCE_DEFAULT_GRACE)
+    add_args(argv, &i, "--grace", "200ms", NULL);
+  add_args(argv, &i, "--", tt_self(), "--child",
+           mode == ONCE_DEFAULT_QUIT ? "count_quit" : "count_int", log, ready, NULL);
+  pid = start_pty_ready(argv, &m, ready, log, sizeof ready);
+  if (mode != ONCE_DEFAULT) { /* wait for the hand-over (by default too) */
     for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
       tt_sleep_ms(10);
     if (tcgetpgrp(m) == pid) {
@@ -446,50 +492,18 @@ static void ctrl_c_once(int foreground) {
       fail_msg("--foreground: tether kept the terminal");
     }
   }
-  if (foreground == 2)
+  if (mode == ONCE_FOREGROUND_KILL)
     assert_int_equal(kill(pid, SIGINT), 0); /* from outside: forwarded once */
-  else if (foreground == 4)
+  else if (mode == ONCE_DEFAULT_QUIT)
     assert_int_equal(write(m, "\034", 1), 1); /* Ctrl+\ */
   else
     assert_int_equal(write(m, "\003", 1), 1);
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
-  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || file_size(log) != 1) {
-    long n = file_size(log);
-    remove_dir();
-    fail_msg("Ctrl+C%s: tether status 0x%x, the child saw %ld SIGINT(s) (want exit 0 "
-             "and 1); terminal: %s",
-             foreground ? " with --foreground" : "", st, n, out);
-  }
-  remove_dir();
-}
-
-static void test_pty_ctrl_c_once(void **state) {
-  (void)state;
-  ctrl_c_once(0);
-}
-
-/* Default mode in a terminal: the first Ctrl+C is the program's (a REPL
- * goes on past --grace); Ctrl+\ reaches it once too. */
-static void test_pty_default_ctrl_c_no_grace(void **state) {
-  (void)state;
-  ctrl_c_once(3);
-}
-
-static void test_pty_default_quit_once(void **state) {
-  (void)state;
-  ctrl_c_once(4);
-}
-
-static void test_pty_ctrl_c_once_foreground(void **state) {
-  (void)state;
-  ctrl_c_once(1);
-}
-
-/* --foreground: a SIGINT sent to tether from outside is forwarded once. */
-static void test_pty_kill_int_foreground(void **state) {
-  (void)state;
-  ctrl_c_once(2);
+  snprintf(what, sizeof what, "%s%s", mode == ONCE_DEFAULT_QUIT ? "Ctrl+\\" : "Ctrl+C",
+           fg ? " with --foreground" : "");
+  expect_exit0_counted_once(st, log, what, mode == ONCE_DEFAULT_QUIT ? "SIGQUIT(s)" : "SIGINT(s)",
+                            out);
 }
 
 /* Ctrl+C to a child that ignores it: forwarded, ignored; a second Ctrl+C
@@ -504,10 +518,7 @@ static void test_pty_second_ctrl_c_kills(void **state) {
   int m, st;
   pid_t pid;
   (void)state;
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
+  pid = start_pty_ready(argv, &m, ready, NULL, sizeof ready);
   assert_int_equal(write(m, "\003", 1), 1);
   tt_sleep_ms(500);
   assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* one Ctrl+C: still running */
@@ -526,10 +537,7 @@ static void test_pty_ctrl_c_dies_by_sigint(void **state) {
   int m;
   pid_t pid;
   (void)state;
-  make_dir();
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
+  pid = start_pty_ready(argv, &m, ready, NULL, sizeof ready);
   ctrl_c_ends(pid, m, out, sizeof out, "Ctrl+C");
 }
 
@@ -550,36 +558,21 @@ static void test_pty_resize_once(void **state) {
   int m, st;
   pid_t pid;
   (void)state;
-  make_dir();
-  path_in(log, sizeof log, "log");
-  path_in(ready, sizeof ready, "ready");
-  pid = start_in_pty(argv, &m);
-  assert_true(wait_file(ready, 10000));
+  pid = start_pty_ready(argv, &m, ready, log, sizeof ready);
   memset(&ws, 0, sizeof ws);
   ws.ws_row = 33;
   ws.ws_col = 111;
   assert_int_equal(ioctl(m, TIOCSWINSZ, &ws), 0);
   st = wait_status(pid, 20000, m, out, sizeof out);
   close(m);
-  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || file_size(log) != 1) {
-    long n = file_size(log);
-    remove_dir();
-    fail_msg("resize: tether status 0x%x, the child saw %ld SIGWINCH(es) (want exit 0 "
-             "and 1); terminal: %s",
-             st, n, out);
-  }
-  remove_dir();
+  expect_exit0_counted_once(st, log, "resize", "SIGWINCH(es)", out);
 }
 
 /* In a fresh directory, start argv (its READY argument is ready, cap
  * bytes) in a terminal (*m its master) and wait for the child's pid in
  * READY (*child): tether's pid. */
 static pid_t start_pty_child(char *const argv[], char *ready, size_t cap, int *m, long *child) {
-  pid_t pid;
-  make_dir();
-  path_in(ready, cap, "ready");
-  pid = start_in_pty(argv, m);
-  assert_true(wait_file(ready, 10000));
+  pid_t pid = start_pty_ready(argv, m, ready, NULL, cap);
   *child = read_pid(ready);
   assert_true(*child > 0);
   return pid;
@@ -613,12 +606,18 @@ static int wait_output(int m, char *out, size_t n, const char *text, int ms) {
   return 0;
 }
 
+/* start_pty_child for `tether run OPTION -- <self> --child pid READY`. */
+static pid_t start_pid_child(const char *option, char *ready, size_t cap, int *m, long *child) {
+  char *argv[10];
+  int n = 0;
+  add_args(argv, &n, TETHER_CLI, "run", option, "--", tt_self(), "--child", "pid", ready, NULL);
+  return start_pty_child(argv, ready, cap, m, child);
+}
+
 /* Ctrl+Z stops the program and tether (the shell would see a stopped
  * job); SIGCONT continues both; Ctrl+C then ends them. */
 static void test_pty_ctrl_z(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI, (char *)"run", (char *)"-v", (char *)"--", (char *)tt_self(),
-                  (char *)"--child",  (char *)"pid", ready,        NULL};
   long child = 0;
   int m, st = 0, i, n, got;
   pid_t pid;
@@ -626,7 +625,7 @@ static void test_pty_ctrl_z(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
+  pid = start_pid_child("-v", ready, sizeof ready, &m, &child);
   /* The program runs (and says it is ready) before tether hands it the
    * terminal and continues its group, as a shell's fg does: a Ctrl+Z typed
    * before that SIGCONT would go to tether's group or be undone by it.
@@ -662,15 +661,6 @@ static void test_pty_ctrl_z(void **state) {
  * and so does tether. */
 static void test_pty_foreground_ctrl_z(void **state) {
   char ready[128], out[4096] = "";
-  char *argv[] = {(char *)TETHER_CLI,
-                  (char *)"run",
-                  (char *)"--foreground",
-                  (char *)"--",
-                  (char *)tt_self(),
-                  (char *)"--child",
-                  (char *)"pid",
-                  ready,
-                  NULL};
   long child;
   int m, st = 0, i;
   pid_t pid;
@@ -678,7 +668,7 @@ static void test_pty_foreground_ctrl_z(void **state) {
 #ifndef __linux__
   tt_skip("reads the process state from /proc");
 #endif
-  pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
+  pid = start_pid_child("--foreground", ready, sizeof ready, &m, &child);
   for (i = 0; i < 1000 && tcgetpgrp(m) != (pid_t)child; i++)
     tt_sleep_ms(10);
   if (tcgetpgrp(m) != (pid_t)child) {
@@ -791,27 +781,17 @@ static void check_tty(int mode) {
   }
   make_dir();
   path_in(report, sizeof report, "report");
-  if (mode == 2) {
-    argv[i++] = (char *)"/bin/sh";
-    argv[i++] = (char *)"-c";
-    argv[i++] = (char *)"exec \"$0\" \"$@\" >/dev/null";
-  }
+  if (mode == 2)
+    add_args(argv, &i, "/bin/sh", "-c", "exec \"$0\" \"$@\" >/dev/null", NULL);
   if (mode == 3) {
-    argv[i++] = (char *)"/usr/bin/timeout";
-    argv[i++] = (char *)"100";
+    add_args(argv, &i, "/usr/bin/timeout", "100", NULL);
   } else {
-    argv[i++] = (char *)TETHER_CLI;
-    argv[i++] = (char *)"run";
+    add_args(argv, &i, TETHER_CLI, "run", NULL);
     if (mode == 1)
-      argv[i++] = (char *)"--foreground";
-    argv[i++] = (char *)"--";
+      add_args(argv, &i, "--foreground", NULL);
+    add_args(argv, &i, "--", NULL);
   }
-  argv[i++] = (char *)tt_self();
-  argv[i++] = (char *)"--child";
-  argv[i++] = (char *)"tty";
-  argv[i++] = report;
-  argv[i++] = (char *)(fg ? "10000" : "1000");
-  argv[i] = NULL;
+  add_args(argv, &i, tt_self(), "--child", "tty", report, fg ? "10000" : "1000", NULL);
   pid = start_in_pty(argv, &m);
   if (fg && wait_text(report, "fg=1", 15000))
     type(m, "hello\n");
@@ -898,28 +878,12 @@ static void background_reader_case(const char *wrapper, int want_code) {
   uint64_t t0;
   long child;
   pid_t pid;
-  argv[n++] = (char *)"/bin/sh";
-  argv[n++] = (char *)"-c";
-  argv[n++] = (char *)"exec \"$0\" \"$@\" >/dev/null";
-  if (strcmp(wrapper, "tether") == 0) {
-    argv[n++] = (char *)TETHER_CLI;
-    argv[n++] = (char *)"run";
-    argv[n++] = (char *)"--timeout";
-    argv[n++] = (char *)"1s";
-    argv[n++] = (char *)"--kill-after";
-    argv[n++] = (char *)"20s";
-    argv[n++] = (char *)"--";
-  } else {
-    argv[n++] = (char *)"timeout";
-    argv[n++] = (char *)"-k";
-    argv[n++] = (char *)"20";
-    argv[n++] = (char *)"1";
-  }
-  argv[n++] = (char *)tt_self();
-  argv[n++] = (char *)"--child";
-  argv[n++] = (char *)"read_stdin_term";
-  argv[n++] = ready;
-  argv[n] = NULL;
+  add_args(argv, &n, "/bin/sh", "-c", "exec \"$0\" \"$@\" >/dev/null", NULL);
+  if (strcmp(wrapper, "tether") == 0)
+    add_args(argv, &n, TETHER_CLI, "run", "--timeout", "1s", "--kill-after", "20s", "--", NULL);
+  else
+    add_args(argv, &n, "timeout", "-k", "20", "1", NULL);
+  add_args(argv, &n, tt_self(), "--child", "read_stdin_term", ready, NULL);
   t0 = tether_now_ns();
   pid = start_pty_child(argv, ready, sizeof ready, &m, &child);
   for (i = 0; i < 1500 && waitpid(pid, &st, WNOHANG) == 0; i++)
@@ -958,21 +922,13 @@ static void interactive_case(const char *wrapper, const char *prog, const char *
   char *argv[12];
   int i = 0, m, st;
   pid_t pid;
-  if (strcmp(wrapper, "timeout") == 0) {
-    argv[i++] = (char *)"/usr/bin/timeout";
-    argv[i++] = (char *)"100";
-  } else {
-    argv[i++] = (char *)TETHER_CLI;
-    argv[i++] = (char *)"run";
-    argv[i++] = (char *)"--";
-  }
-  argv[i++] = (char *)prog;
-  if (strstr(prog, "bash") != NULL) {
-    argv[i++] = (char *)"--norc";
-    argv[i++] = (char *)"--noprofile";
-  }
-  argv[i++] = (char *)"-i";
-  argv[i] = NULL;
+  if (strcmp(wrapper, "timeout") == 0)
+    add_args(argv, &i, "/usr/bin/timeout", "100", prog, NULL);
+  else
+    add_args(argv, &i, TETHER_CLI, "run", "--", prog, NULL);
+  if (strstr(prog, "bash") != NULL)
+    add_args(argv, &i, "--norc", "--noprofile", NULL);
+  add_args(argv, &i, "-i", NULL);
   pid = start_in_pty(argv, &m);
   tt_sleep_ms(300);
   type(m, input);
@@ -1034,14 +990,7 @@ static int hangup_count(const char *prefix, int fg_child) {
   argv[4] = NULL;
   pid = start_in_pty(argv, &m);
   assert_int_equal(write(m, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
-  if (!wait_file(ready, 10000)) {
-    drain(m, out, sizeof out);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    close(m);
-    remove_dir();
-    fail_msg("%s: the child did not start; terminal: %s", cmd, out);
-  }
+  wait_child_started(pid, m, ready, cmd);
   child = read_pid(ready);
   for (i = 0; i < 500 && fg_child && tcgetpgrp(m) != (pid_t)child; i++)
     tt_sleep_ms(10);
@@ -1092,15 +1041,22 @@ static void test_pty_hangup_once(void **state) {
   assert_int_equal(tf, 1);
 }
 
-/* `bash -c 'tether run OPTS -- CHILD READY; echo AFTER'` is the session
- * leader of a pseudo-terminal (bash without job control: tether is in
- * bash's process group, the terminal's foreground group). CTRL_CS Ctrl+C
- * are typed, 500 ms apart, once the child is ready. bash stops the script
- * (dies by SIGINT, no AFTER) only if tether died by SIGINT. want_stop: the
- * script must stop; otherwise it must print AFTER and exit 0. */
-static const char *g_redir = ""; /* after tether's command: " >/dev/null" */
+/* `bash -c 'tether run OPTS -- CHILD READY REDIR; echo AFTER'` is the
+ * session leader of a pseudo-terminal (bash without job control: tether is
+ * in bash's process group, the terminal's foreground group). CTRL_CS
+ * Ctrl+C are typed, 500 ms apart, once the child is ready. bash stops the
+ * script (dies by SIGINT, no AFTER) only if tether died by SIGINT.
+ * want_stop: the script must stop; otherwise it must print AFTER and exit
+ * 0. */
+typedef struct script_case {
+  const char *opts, *child;
+  const char *redir; /* after tether's command: "" or " >/dev/null" */
+  int ctrl_cs, want_stop;
+} script_case;
 
-static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int want_stop) {
+static void script_ctrl_c(const script_case *c) {
+  const char *opts = c->opts, *child = c->child;
+  int ctrl_cs = c->ctrl_cs, want_stop = c->want_stop;
   char ready[128], cmd[1024], out[8192] = "";
   char *argv[4];
   int m, st, i, stopped_ok;
@@ -1112,19 +1068,13 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
   make_dir();
   path_in(ready, sizeof ready, "ready");
   snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --child %s '%s'%s; echo AFTER", TETHER_CLI, opts,
-           tt_self(), child, ready, g_redir);
+           tt_self(), child, ready, c->redir);
   argv[0] = (char *)"/bin/bash";
   argv[1] = (char *)"-c";
   argv[2] = cmd;
   argv[3] = NULL;
   pid = start_in_pty(argv, &m);
-  if (!wait_file(ready, 10000)) {
-    drain(m, out, sizeof out);
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    remove_dir();
-    fail_msg("%s: the child did not start; terminal: %s", cmd, out);
-  }
+  wait_child_started(pid, m, ready, cmd);
   if (strstr(opts, "--foreground") != NULL) { /* wait for the hand-over */
     for (i = 0; i < 1000 && tcgetpgrp(m) == pid; i++)
       tt_sleep_ms(10);
@@ -1148,47 +1098,42 @@ static void script_ctrl_c(const char *opts, const char *child, int ctrl_cs, int 
              opts, child, st, want_stop ? "death by SIGINT, no AFTER" : "exit 0 after AFTER", out);
 }
 
-/* One Ctrl+C, the child dies of the forwarded SIGINT. */
-static void test_script_ctrl_c_stops(void **state) {
-  (void)state;
-  script_ctrl_c("", "plain", 1, 1);
+/* Each test runs a list of cases (its state), ended by one with opts NULL. */
+static void test_script(void **state) {
+  const script_case *c;
+  for (c = (const script_case *)*state; c->opts != NULL; c++)
+    script_ctrl_c(c);
 }
 
+/* One Ctrl+C, the child dies of the forwarded SIGINT. */
+static const script_case script_stops[] = {{"", "plain", "", 1, 1}, {NULL, NULL, NULL, 0, 0}};
+
 /* The child ignores SIGINT; the second Ctrl+C kills the tree. */
-static void test_script_second_ctrl_c_stops(void **state) {
-  (void)state;
-  script_ctrl_c("--grace 60s", "ignore_int", 2, 1);
-}
+static const script_case script_second_stops[] = {{"--grace 60s", "ignore_int", "", 2, 1},
+                                                  {NULL, NULL, NULL, 0, 0}};
 
 /* The child ignores SIGINT; the grace runs out, the stop sequence ends it
  * with SIGTERM (a --kill-after escalation alike). A Ctrl+C forwarded by
  * tether starts the grace timer: tether's stdout is not the terminal, so
  * the program is a background job and tether got the Ctrl+C (in a
  * terminal the program gets it itself and decides, as at a prompt). */
-static void test_script_ctrl_c_escalation_stops(void **state) {
-  (void)state;
-  g_redir = " >/dev/null";
-  script_ctrl_c("--grace 200ms --kill-after 60s", "ignore_int", 1, 1);
-  script_ctrl_c("--grace 200ms --kill-after 0", "ignore_int", 1, 1);
-  g_redir = "";
-}
+static const script_case script_escalation_stops[] = {
+    {"--grace 200ms --kill-after 60s", "ignore_int", " >/dev/null", 1, 1},
+    {"--grace 200ms --kill-after 0", "ignore_int", " >/dev/null", 1, 1},
+    {NULL, NULL, NULL, 0, 0}};
 
 /* --foreground: the terminal's Ctrl+C reaches only the child's group;
  * tether passes the SIGINT on to its own (the script's) group. */
-static void test_script_ctrl_c_foreground_stops(void **state) {
-  (void)state;
-  script_ctrl_c("--foreground", "plain", 1, 1);
-}
+static const script_case script_foreground_stops[] = {{"--foreground", "plain", "", 1, 1},
+                                                      {NULL, NULL, NULL, 0, 0}};
 
 /* The counter-cases: --exit-code (tether exits 130, bash goes on), and a
  * child that handles the Ctrl+C and exits 0 on its own (its decision; the
  * code is passed on, bash goes on as it would for the child itself). */
-static void test_script_ctrl_c_continues(void **state) {
-  (void)state;
-  script_ctrl_c("--exit-code", "plain", 1, 0);
-  script_ctrl_c("--exit-code --grace 60s", "ignore_int", 2, 0);
-  script_ctrl_c("", "count_int /dev/null", 1, 0);
-}
+static const script_case script_continues[] = {{"--exit-code", "plain", "", 1, 0},
+                                               {"--exit-code --grace 60s", "ignore_int", "", 2, 0},
+                                               {"", "count_int /dev/null", "", 1, 0},
+                                               {NULL, NULL, NULL, 0, 0}};
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {{"count_int", child_count_int},
@@ -1207,16 +1152,19 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dies_like_child),
       cmocka_unit_test(test_kill_term_forwarded),
-      cmocka_unit_test(test_pty_ctrl_c_once),
-      cmocka_unit_test(test_pty_ctrl_c_once_foreground),
-      cmocka_unit_test(test_pty_default_ctrl_c_no_grace),
-      cmocka_unit_test(test_pty_default_quit_once),
+      tt_unit_test_case(test_pty_ctrl_c_once, test_pty_once, &once_cases[ONCE_DEFAULT]),
+      tt_unit_test_case(test_pty_ctrl_c_once_foreground, test_pty_once,
+                        &once_cases[ONCE_FOREGROUND]),
+      tt_unit_test_case(test_pty_default_ctrl_c_no_grace, test_pty_once,
+                        &once_cases[ONCE_DEFAULT_GRACE]),
+      tt_unit_test_case(test_pty_default_quit_once, test_pty_once, &once_cases[ONCE_DEFAULT_QUIT]),
       cmocka_unit_test(test_pty_second_ctrl_c_kills),
       cmocka_unit_test(test_pty_ctrl_c_dies_by_sigint),
       cmocka_unit_test(test_pty_resize_once),
       cmocka_unit_test(test_pty_ctrl_z),
       cmocka_unit_test(test_pty_foreground_restores_modes),
-      cmocka_unit_test(test_pty_kill_int_foreground),
+      tt_unit_test_case(test_pty_kill_int_foreground, test_pty_once,
+                        &once_cases[ONCE_FOREGROUND_KILL]),
       cmocka_unit_test(test_pty_foreground_ctrl_z),
       cmocka_unit_test(test_pty_foreground_gives_terminal),
       cmocka_unit_test(test_pty_default_gives_terminal),
@@ -1225,11 +1173,11 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pty_background_read_stops),
       cmocka_unit_test(test_pty_background_reader_terminated),
       cmocka_unit_test(test_pty_hangup_once),
-      cmocka_unit_test(test_script_ctrl_c_stops),
-      cmocka_unit_test(test_script_second_ctrl_c_stops),
-      cmocka_unit_test(test_script_ctrl_c_escalation_stops),
-      cmocka_unit_test(test_script_ctrl_c_foreground_stops),
-      cmocka_unit_test(test_script_ctrl_c_continues),
+      tt_unit_test_case(test_script_ctrl_c_stops, test_script, script_stops),
+      tt_unit_test_case(test_script_second_ctrl_c_stops, test_script, script_second_stops),
+      tt_unit_test_case(test_script_ctrl_c_escalation_stops, test_script, script_escalation_stops),
+      tt_unit_test_case(test_script_ctrl_c_foreground_stops, test_script, script_foreground_stops),
+      tt_unit_test_case(test_script_ctrl_c_continues, test_script, script_continues),
   };
   return tt_main(argc, argv, scenarios, "cli_run", tests, TT_COUNT(tests));
 }

@@ -27,46 +27,6 @@
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* The watchdog: a thread that aborts the process when a step takes longer
- * than its budget (a hang is a failure, not a stalled suite). One thread
- * per armed step, joined when the step is over. */
-static volatile int wd_disarms;
-static const char *volatile wd_what;
-static tether__thread *wd_thread;
-
-typedef struct wd_step {
-  int target; /* wd_disarms when the step is over */
-  uint64_t deadline;
-} wd_step;
-
-static wd_step wd_cur;
-
-static void wd_main(void *arg) {
-  const wd_step *w = (const wd_step *)arg;
-  while (tether__load_int(&wd_disarms) != w->target) {
-    if (tether__now_ns() > w->deadline) {
-      fprintf(stderr, "WATCHDOG: '%s' hangs\n", (const char *)wd_what);
-      abort();
-    }
-    tt_sleep_ms(20);
-  }
-}
-
-static void wd_arm_for(const char *what, int seconds) {
-  wd_what = what;
-  wd_cur.target = tether__load_int(&wd_disarms) + 1;
-  wd_cur.deadline = tether__now_ns() + (uint64_t)seconds * 1000000000u;
-  if (tether__thread_start(&wd_thread, wd_main, &wd_cur) < 0)
-    fail_msg("cannot start the watchdog thread");
-}
-
-static void wd_arm(const char *what) { wd_arm_for(what, 30); }
-
-static void wd_disarm(void) {
-  (void)tether__add_int(&wd_disarms, 1);
-  tether__thread_join(wd_thread);
-}
-
 /* Start this executable as a child running scenario `name`. */
 static tether_child *spawn_self(const char *name, const tether_spawn_options *o) {
   const char *argv[7];
@@ -123,13 +83,6 @@ static int sc_stubborn(int argc, char **argv) {
   return 0;
 }
 
-static int sc_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  tt_sleep_ms(60000);
-  return 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* 1. A CHILD event never hands out a half-made child                       */
 /* ------------------------------------------------------------------------ */
@@ -168,12 +121,9 @@ static void test_free_in_child_callback(void **state) {
   (void)state;
   tether_channel_options_init(&co, TETHER_CHANNEL_OPTIONS_VERSION);
   co.callback = sup_cb;
-  assert_tether_ok(tether_channel_new(&ch, &co));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  tether_spawn_options_init(&so, TETHER_SPAWN_OPTIONS_VERSION);
-  so.channel = ch;
+  tt_child_channel(&ch, &co, &so);
   so.stdio[1].mode = TETHER_STDIO_PIPE;
-  wd_arm_for("spawn children freed by their exit callback", 240);
+  tt_watchdog_arm("spawn children freed by their exit callback", 240);
   for (i = 0; i < SUPERVISED; i++) {
 #ifdef _WIN32
     (void)spawn_self("exit0", &so); /* owned by the callback from here on */
@@ -184,7 +134,7 @@ static void test_free_in_child_callback(void **state) {
 #endif
   }
   wait_until(sup_all_freed, NULL, "every child was freed by the callback");
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_int_equal(tether__load_int(&sup_no_pipe), 0);
   tether_channel_free(ch);
 }
@@ -217,13 +167,13 @@ static void free_while_waiting(unsigned flags, int timeout_ms, int expect_r, int
   memset(&w, 0, sizeof(w));
   w.c = spawn_self("sleep", &so);
   w.timeout_ms = timeout_ms;
-  wd_arm("tether_child_free() while another thread waits");
+  tt_watchdog_arm("tether_child_free() while another thread waits", 30);
   assert_tether_ok(tether__thread_start(&w.t, waiter_main, &w));
   wait_until(child_has_users, w.c, "the waiter is blocked");
   pid = tether_child_pid(w.c);
   tether_child_free(w.c); /* must wake the waiter and wait for it */
   tether__thread_join(w.t);
-  wd_disarm();
+  tt_watchdog_disarm();
   if (flags & TETHER_SPAWN_DETACHED) /* it outlives its object */
     assert_tether_ok(tether_send(pid, TETHER_KILL, 0));
   assert_int_equal(w.r, expect_r);
@@ -262,7 +212,7 @@ static void test_free_with_many_waiters(void **state) {
   int i;
   (void)state;
   c = spawn_self("sleep", NULL);
-  wd_arm("tether_child_free() with four blocked calls");
+  tt_watchdog_arm("tether_child_free() with four blocked calls", 30);
   for (i = 0; i < 4; i++) {
     memset(&w[i], 0, sizeof(w[i]));
     w[i].c = c;
@@ -273,7 +223,7 @@ static void test_free_with_many_waiters(void **state) {
   tether_child_free(c);
   for (i = 0; i < 4; i++)
     tether__thread_join(w[i].t);
-  wd_disarm();
+  tt_watchdog_disarm();
   for (i = 0; i < 4; i++) {
     assert_int_equal(w[i].r, 1);
     if (i % 2 == 0)
@@ -304,12 +254,12 @@ static void test_token_free_while_waiting(void **state) {
   (void)state;
   memset(&w, 0, sizeof(w));
   assert_tether_ok(tether_token_new(&w.t, NULL));
-  wd_arm("tether_token_free() while another thread waits");
+  tt_watchdog_arm("tether_token_free() while another thread waits", 30);
   assert_tether_ok(tether__thread_start(&w.thr, tok_waiter_main, &w));
   wait_until(token_has_waiter, w.t, "the waiter is blocked");
   tether_token_free(w.t);
   tether__thread_join(w.thr);
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_int_equal(w.r, TETHER_ECLOSED);
 }
 
@@ -337,13 +287,13 @@ static void test_token_free_while_waiting_stopped(void **state) {
   }
   assert_tether_ok(tether_token_attach(w.t, c, &slow, 1));
   assert_tether_ok(tether_token_cancel(w.t, 1, "test"));
-  wd_arm("tether_token_free() while another thread waits for the stop");
+  tt_watchdog_arm("tether_token_free() while another thread waits for the stop", 30);
   assert_tether_ok(tether__thread_start(&w.thr, tok_waiter_main, &w));
   wait_until(token_has_waiter, w.t, "the waiter is blocked");
   tether_token_free(w.t); /* the 30 s step is abandoned */
   tether__thread_join(w.thr);
   tether_child_free(c);
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_int_equal(w.r, TETHER_ECLOSED);
 #endif
 }
@@ -355,12 +305,12 @@ static void test_shutdown_free_while_waiting(void **state) {
   memset(&w, 0, sizeof(w));
   assert_tether_ok(tether_shutdown_new(&s, NULL));
   w.t = tether_shutdown_token(s);
-  wd_arm("tether_shutdown_free() while another thread waits on its token");
+  tt_watchdog_arm("tether_shutdown_free() while another thread waits on its token", 30);
   assert_tether_ok(tether__thread_start(&w.thr, tok_waiter_main, &w));
   wait_until(token_has_waiter, w.t, "the waiter is blocked");
   tether_shutdown_free(s);
   tether__thread_join(w.thr);
-  wd_disarm();
+  tt_watchdog_disarm();
   assert_int_equal(w.r, TETHER_ECLOSED);
 }
 
@@ -541,7 +491,7 @@ static void test_fork_while_threads_use_tether(void **state) {
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
-      {"exit0", sc_exit0}, {"sleep", sc_sleep}, {"stubborn", sc_stubborn}, {NULL, NULL}};
+      {"exit0", sc_exit0}, {"sleep", tt_child_sleep}, {"stubborn", sc_stubborn}, {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_free_in_child_callback),
       cmocka_unit_test(test_free_while_waiting_forever),

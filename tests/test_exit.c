@@ -200,13 +200,6 @@ static HANDLE start_self(const char *code) {
   return pi.hProcess;
 }
 
-static int child_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  Sleep(60000);
-  return 0;
-}
-
 static uint32_t exit_code_of(HANDLE h) {
   DWORD code = 0;
   assert_int_equal(WaitForSingleObject(h, 30000), WAIT_OBJECT_0);
@@ -259,7 +252,7 @@ static void test_terminate_process(void **state) {
 int main(int argc, char **argv) {
 #ifdef _WIN32
   static const tt_scenario scenarios[] = {
-      {"exit", child_exit}, {"sleep", child_sleep}, {NULL, NULL}};
+      {"exit", child_exit}, {"sleep", tt_child_sleep}, {NULL, NULL}};
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_exit_codes),

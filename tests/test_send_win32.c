@@ -96,8 +96,6 @@ static int child_sleep(int argc, char **argv) {
   return 5;
 }
 
-static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
-
 /* Read the "ready" line of a tethered child's stdout. */
 static int child_ready(tether_child *c) {
   char line[64];
@@ -396,7 +394,7 @@ int main(int argc, char **argv) {
       {"quit_target", child_quit_target},
       {"terminate_target", child_terminate_target},
       {"sleep", child_sleep},
-      {"exit", child_exit},
+      {"exit", tt_child_exit},
       {NULL, NULL},
   };
   const struct CMUnitTest tests[] = {

@@ -55,6 +55,15 @@ static tether_status run_end(run *r, int ms) {
   return st;
 }
 
+/* Run scenario with the arguments n (in decimal) and a2 (may be NULL) to
+ * its end (10 s); its status. */
+static tether_status run_number(run *r, const char *scenario, int n, const char *a2) {
+  char arg[16];
+  snprintf(arg, sizeof(arg), "%d", n);
+  run_start(r, scenario, arg, a2);
+  return run_end(r, 10000);
+}
+
 #ifndef _WIN32
 static void run_kill(run *r, int signo) {
   assert_int_equal(kill((pid_t)tether_child_pid(r->child), signo), 0);
@@ -366,27 +375,27 @@ static int sc_ignored(int argc, char **argv) {
 /* Exit helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
+/* tether_exit_with() refuses a status of this kind, code and signo. */
+static void exit_with_refuses(tether_status_kind kind, int code, int signo) {
+  tether_status st;
+  memset(&st, 0, sizeof(st));
+  st.kind = kind;
+  st.code = code;
+  st.signo = signo;
+  assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
+}
+
 static void test_exit_helpers_bad_input(void **state) {
   (void)state;
   assert_tether_err(tether_exit_with(NULL), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_NONE), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_CHILD), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(99), TETHER_EINVAL);
-  {
-    tether_status st;
-    memset(&st, 0, sizeof(st)); /* kind NONE */
-    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-  }
+  exit_with_refuses(TETHER_STATUS_NONE, 0, 0);
 #ifdef _WIN32
   assert_tether_err(tether_exit_like_signal(2), TETHER_ENOTSUP);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_USER1), TETHER_ENOTSUP);
-  {
-    tether_status st;
-    memset(&st, 0, sizeof(st));
-    st.kind = TETHER_STATUS_SIGNAL;
-    st.signo = 15;
-    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-  }
+  exit_with_refuses(TETHER_STATUS_SIGNAL, 0, 15);
 #else
   assert_tether_err(tether_exit_like_signal(0), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_signal(-1), TETHER_EINVAL);
@@ -395,26 +404,15 @@ static void test_exit_helpers_bad_input(void **state) {
   assert_tether_err(tether_exit_like_signal(SIGTSTP), TETHER_EINVAL);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_LOGOFF), TETHER_ENOTSUP);
   assert_tether_err(tether_exit_like_kind(TETHER_EVENT_SHUTDOWN), TETHER_ENOTSUP);
-  {
-    tether_status st;
-    memset(&st, 0, sizeof(st));
-    st.kind = TETHER_STATUS_CODE;
-    st.code = 256;
-    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-    st.kind = TETHER_STATUS_INTERRUPTED;
-    assert_tether_err(tether_exit_with(&st), TETHER_EINVAL);
-  }
+  exit_with_refuses(TETHER_STATUS_CODE, 256, 0);
+  exit_with_refuses(TETHER_STATUS_INTERRUPTED, 256, 0);
 #endif
 }
 
 #ifndef _WIN32
 static void like_signal_case(int signo, const char *mode) {
   run r;
-  tether_status st;
-  char arg[16];
-  snprintf(arg, sizeof(arg), "%d", signo);
-  run_start(&r, "like-signal", arg, mode);
-  st = run_end(&r, 10000);
+  tether_status st = run_number(&r, "like-signal", signo, mode);
   expect_signal(&st, signo);
   assert_string_equal(r.out, "unflushed");
 }
@@ -440,26 +438,18 @@ static void test_exit_like_signal(void **state) {
 static void test_exit_like_signal_fallback(void **state) {
   run r;
   tether_status st;
-  char arg[16];
   (void)state;
-  snprintf(arg, sizeof(arg), "%d", SIGWINCH);
-  run_start(&r, "like-signal", arg, "plain");
-  st = run_end(&r, 10000);
+  st = run_number(&r, "like-signal", SIGWINCH, "plain");
   expect_code(&st, 128 + SIGWINCH);
 }
 
 static void test_exit_like_kind(void **state) {
   run r;
   tether_status st;
-  char arg[16];
   (void)state;
-  snprintf(arg, sizeof(arg), "%d", TETHER_EVENT_TERMINATE);
-  run_start(&r, "like-kind", arg, NULL);
-  st = run_end(&r, 10000);
+  st = run_number(&r, "like-kind", TETHER_EVENT_TERMINATE, NULL);
   expect_signal(&st, SIGTERM);
-  snprintf(arg, sizeof(arg), "%d", TETHER_EVENT_LOGOFF);
-  run_start(&r, "like-kind", arg, NULL);
-  st = run_end(&r, 10000);
+  st = run_number(&r, "like-kind", TETHER_EVENT_LOGOFF, NULL);
   expect_code(&st, 3);
   assert_non_null(strstr(r.out, "returned -3")); /* TETHER_ENOTSUP */
 }
@@ -467,22 +457,16 @@ static void test_exit_like_kind(void **state) {
 static void test_exit_with(void **state) {
   run r;
   tether_status st;
-  char kind[16], val[16];
+  char val[16];
   (void)state;
-  snprintf(kind, sizeof(kind), "%d", TETHER_STATUS_CODE);
-  run_start(&r, "exit-with", kind, "42");
-  st = run_end(&r, 10000);
+  st = run_number(&r, "exit-with", TETHER_STATUS_CODE, "42");
   expect_code(&st, 42);
   assert_string_equal(r.out, "unflushed"); /* exit() flushes */
-  snprintf(kind, sizeof(kind), "%d", TETHER_STATUS_SIGNAL);
   snprintf(val, sizeof(val), "%d", SIGTERM);
-  run_start(&r, "exit-with", kind, val);
-  st = run_end(&r, 10000);
+  st = run_number(&r, "exit-with", TETHER_STATUS_SIGNAL, val);
   expect_signal(&st, SIGTERM);
-  snprintf(kind, sizeof(kind), "%d", TETHER_STATUS_KILLED);
   snprintf(val, sizeof(val), "%d", SIGKILL);
-  run_start(&r, "exit-with", kind, val);
-  st = run_end(&r, 10000);
+  st = run_number(&r, "exit-with", TETHER_STATUS_KILLED, val);
   expect_signal(&st, SIGKILL);
 }
 #else
@@ -497,11 +481,7 @@ static void test_exit_like_kind(void **state) {
   (void)state;
   for (i = 0; i < TT_COUNT(cases); i++) {
     run r;
-    tether_status st;
-    char arg[16];
-    snprintf(arg, sizeof(arg), "%d", cases[i].kind);
-    run_start(&r, "like-kind", arg, NULL);
-    st = run_end(&r, 10000);
+    tether_status st = run_number(&r, "like-kind", cases[i].kind, NULL);
     expect_raw(&st, cases[i].raw);
   }
 }

@@ -35,8 +35,6 @@ extern char **environ;
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
-
 static int child_args(int argc, char **argv) {
   int i;
   for (i = 0; i < argc; i++)
@@ -988,10 +986,7 @@ static void test_child_event_on_channel(void **state) {
   const char *v1[7], *v2[7];
   int got = 0, seen1 = 0, seen2 = 0;
   (void)state;
-  assert_tether_ok(tether_channel_new(&ch, NULL));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.channel = ch;
+  tt_child_channel(&ch, NULL, &o);
   tt_child_argv(v1, "exit", "3", NULL, NULL);
   tt_child_argv(v2, "exit", "4", NULL, NULL);
   assert_tether_ok(tether_spawn(&c1, v1, &o));
@@ -1490,7 +1485,7 @@ static void test_recycled_pid_own_child(void **state) {
 
 int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
-    {"exit", child_exit},
+    {"exit", tt_child_exit},
     {"args", child_args},
     {"env", child_env},
     {"cwd", child_cwd},

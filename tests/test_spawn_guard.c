@@ -461,42 +461,66 @@ static void say(const char *fmt, ...) {
   fflush(stdout);
 }
 
-/* Every stdio stream of the child on /dev/null. */
-static void opts_null(tether_spawn_options *o) {
-  tether_spawn_options_init(o, TETHER_SPAWN_OPTIONS_VERSION);
-  o->stdio[0].mode = TETHER_STDIO_NULL;
-  o->stdio[1].mode = TETHER_STDIO_NULL;
-  o->stdio[2].mode = TETHER_STDIO_NULL;
+/* A scenario's end once it has said what the test waits for: the alarm off,
+ * then wait on stdin for the test to kill this process; 12 when stdin ends
+ * first (the test died or closed it), else 0. */
+static int wait_to_be_killed(void) {
+  char go;
+  (void)alarm(0);
+  if (read(0, &go, 1) != 1)
+    return 12;
+  return 0;
+}
+
+/* *field = value under lock (a counter a scenario's thread shares). */
+static void set_locked(pthread_mutex_t *lock, int *field, int value) {
+  (void)pthread_mutex_lock(lock);
+  *field = value;
+  (void)pthread_mutex_unlock(lock);
+}
+
+/* Kill the current guard and wait (at most wait_ms) for its replacement:
+ * 0 with *g0 the old guard, *g1 the new one and *ms the wait, or 1 (said
+ * why). */
+static int replace_guard(pid_t *g0, pid_t *g1, long wait_ms, double *ms) {
+  uint64_t t0;
+  *g0 = guard_now();
+  SC_CHECK(*g0 > 0, "no guard");
+  t0 = tether_now_ns();
+  SC_CHECK(signal_guard(*g0, SIGKILL) == 0, "kill guard");
+  *g1 = wait_new_guard(*g0, t0, wait_ms, ms);
+  SC_CHECK(*g1 > 0, "no new guard");
+  return 0;
+}
+
+/* Spawn v: stdin on /dev/null, stdout too or (pipe_out) on a pipe, stderr
+ * inherited. */
+static int spawn_v(tether_child **c, const char *const *v, int pipe_out) {
+  tether_spawn_options o;
+  tt_spawn_options_stdio(&o, TETHER_STDIO_NULL);
+  o.stdio[2].mode = TETHER_STDIO_INHERIT;
+  if (pipe_out)
+    o.stdio[1].mode = TETHER_STDIO_PIPE;
+  *c = NULL;
+  return tether_spawn(c, v, &o);
 }
 
 static int spawn_argv(tether_child **c, const char *a0, const char *a1, const char *a2,
                       int pipe_out) {
   const char *v[4];
-  tether_spawn_options o;
-  opts_null(&o);
-  o.stdio[2].mode = TETHER_STDIO_INHERIT;
-  if (pipe_out)
-    o.stdio[1].mode = TETHER_STDIO_PIPE;
   v[0] = a0;
   v[1] = a1;
   v[2] = a1 != NULL ? a2 : NULL;
   v[3] = NULL;
-  *c = NULL;
-  return tether_spawn(c, v, &o);
+  return spawn_v(c, v, pipe_out);
 }
 
 /* This executable as a child: `self --child NAME A1 A2`. */
 static int spawn_self(tether_child **c, const char *name, const char *a1, const char *a2,
                       int pipe_out) {
   const char *v[7];
-  tether_spawn_options o;
-  opts_null(&o);
-  o.stdio[2].mode = TETHER_STDIO_INHERIT;
-  if (pipe_out)
-    o.stdio[1].mode = TETHER_STDIO_PIPE;
   tt_child_argv(v, name, a1, a2, NULL);
-  *c = NULL;
-  return tether_spawn(c, v, &o);
+  return spawn_v(c, v, pipe_out);
 }
 
 static int drop_to_nobody(void) {
@@ -612,28 +636,20 @@ static int sc_killwait(int argc, char **argv) {
  * "tree CHILD GRANDCHILD OLDGUARD NEWGUARD MS", then waits to be killed. */
 static int sc_middle(int argc, char **argv) {
   tether_child *c;
-  char line[128], go;
+  char line[128];
   long cp, gp;
   pid_t g0, g1;
   double ms;
-  uint64_t t0;
   (void)argc;
   (void)argv;
   (void)alarm(120);
   SC_CHECK(spawn_self(&c, "tree", NULL, NULL, 1) == 0, "spawn");
   tt_read_line(tether_child_stdio(c, 1), line, sizeof(line));
   SC_CHECK(sscanf(line, "tree %ld %ld", &cp, &gp) == 2, "tree says '%s'", line);
-  g0 = guard_now();
-  SC_CHECK(g0 > 0, "no guard");
-  t0 = tether_now_ns();
-  SC_CHECK(signal_guard(g0, SIGKILL) == 0, "kill guard");
-  g1 = wait_new_guard(g0, t0, 10000, &ms);
-  SC_CHECK(g1 > 0, "no new guard");
+  if (replace_guard(&g0, &g1, 10000, &ms) != 0)
+    return 1;
   say("tree %ld %ld %ld %ld %.2f", cp, gp, (long)g0, (long)g1, ms);
-  (void)alarm(0);
-  if (read(0, &go, 1) != 1) /* killed before this */
-    return 12;
-  return 0;
+  return wait_to_be_killed(); /* killed before this */
 }
 
 /* 3a (late): argv MARKER N. N children `sh -c 'sleep 1000; :' MARKER-c`
@@ -645,13 +661,12 @@ static int sc_middle(int argc, char **argv) {
  * gets the CPU late would. Reports "ready N OLDGUARD NEWGUARD MS", waits
  * to be killed. */
 static int sc_middle_late(int argc, char **argv) {
-  char marker[128], go;
+  char marker[128];
   const char *v[5];
   tether_spawn_options o;
   tether_child *c;
   pid_t g0, g1;
   double ms;
-  uint64_t t0;
   int n, i;
   (void)alarm(300);
   SC_CHECK(argc >= 2, "usage: middle_late MARKER N");
@@ -670,7 +685,7 @@ static int sc_middle_late(int argc, char **argv) {
     CPU_SET(cpu, &one);
     SC_CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "setaffinity");
   }
-  opts_null(&o);
+  tt_spawn_options_stdio(&o, TETHER_STDIO_NULL);
   v[0] = "sh";
   v[1] = "-c";
   v[2] = "sleep 1000; :";
@@ -681,18 +696,11 @@ static int sc_middle_late(int argc, char **argv) {
     SC_CHECK(r == 0, "spawn %d: %s", i, tether_err_name(r));
     /* never freed: the program's death is the test */
   }
-  g0 = guard_now();
-  SC_CHECK(g0 > 0, "no guard");
-  t0 = tether_now_ns();
-  SC_CHECK(signal_guard(g0, SIGKILL) == 0, "kill guard");
-  g1 = wait_new_guard(g0, t0, 30000, &ms);
-  SC_CHECK(g1 > 0, "no new guard");
+  if (replace_guard(&g0, &g1, 30000, &ms) != 0)
+    return 1;
   SC_CHECK(signal_guard(g1, SIGSTOP) == 0, "stop the new guard");
   say("ready %d %ld %ld %.2f", n, (long)g0, (long)g1, ms);
-  (void)alarm(0);
-  if (read(0, &go, 1) != 1)
-    return 12;
-  return 0;
+  return wait_to_be_killed();
 }
 
 /* 3b: argv MARKER. A thread spawns and frees `true MARKER-c` 200 times
@@ -734,9 +742,7 @@ static void *storm_main(void *arg) {
       (void)pthread_mutex_unlock(&s->lock);
     }
   }
-  (void)pthread_mutex_lock(&s->lock);
-  s->done = 1;
-  (void)pthread_mutex_unlock(&s->lock);
+  set_locked(&s->lock, &s->done, 1);
   return NULL;
 }
 
@@ -746,7 +752,6 @@ static int sc_storm(int argc, char **argv) {
   pid_t last = -1, g;
   int kills = 0, done = 0, i, alive_n = 0, k, progress = 0;
   double ms;
-  char go;
   uint64_t t0 = tether_now_ns();
   (void)alarm(300);
   SC_CHECK(argc >= 1, "usage: storm MARKER");
@@ -799,10 +804,7 @@ static int sc_storm(int argc, char **argv) {
   SC_CHECK(s.other == 0, "a spawn failed with %s", tether_err_name(s.other_code));
   say("alive %d", alive_n);
   say("ready");
-  (void)alarm(0);
-  if (read(0, &go, 1) != 1)
-    return 12;
-  return 0;
+  return wait_to_be_killed();
 }
 
 /* 4: root, spawn; drop to nobody, spawn again: the guard follows. */
@@ -864,7 +866,7 @@ static void *free_main(void *arg) {
 
 static int sc_privkeep(int argc, char **argv) {
   tether_child *root_c, *nobody_c;
-  char go, marker[128];
+  char marker[128];
   (void)alarm(60);
   SC_CHECK(argc >= 2, "usage: privkeep MARKER MODE");
   SC_CHECK(geteuid() == 0, "not root");
@@ -874,10 +876,7 @@ static int sc_privkeep(int argc, char **argv) {
   SC_CHECK(spawn_self(&nobody_c, "sleep", marker, NULL, 0) == 0, "spawn as nobody");
   if (strcmp(argv[1], "die") == 0) {
     say("pids %ld %ld", (long)tether_child_pid(root_c), (long)tether_child_pid(nobody_c));
-    (void)alarm(0);
-    if (read(0, &go, 1) != 1)
-      return 12;
-    return 0;
+    return wait_to_be_killed();
   } else {
     pthread_t t;
     uint64_t t0 = tether_now_ns();
@@ -1118,9 +1117,7 @@ static void *cycler_main(void *arg) {
   for (i = 0; i < 1000; i++) {
     tether_child *c;
     int r;
-    (void)pthread_mutex_lock(&y->lock);
-    y->stage = 1;
-    (void)pthread_mutex_unlock(&y->lock);
+    set_locked(&y->lock, &y->stage, 1);
     r = spawn_argv(&c, "true", NULL, NULL, 0);
     (void)pthread_mutex_lock(&y->lock);
     y->stage = 2;
@@ -1129,13 +1126,9 @@ static void *cycler_main(void *arg) {
     (void)pthread_mutex_unlock(&y->lock);
     if (r == 0)
       tether_child_free(c);
-    (void)pthread_mutex_lock(&y->lock);
-    y->n = i + 1;
-    (void)pthread_mutex_unlock(&y->lock);
+    set_locked(&y->lock, &y->n, i + 1);
   }
-  (void)pthread_mutex_lock(&y->lock);
-  y->done = 1;
-  (void)pthread_mutex_unlock(&y->lock);
+  set_locked(&y->lock, &y->done, 1);
   return NULL;
 }
 
@@ -1201,7 +1194,6 @@ static int sc_stopped_guard(int argc, char **argv) {
 static int sc_joiner(int argc, char **argv) {
   tether_child *c;
   pid_t cp, j;
-  char go;
   (void)argc;
   (void)argv;
   (void)alarm(120);
@@ -1227,10 +1219,7 @@ static int sc_joiner(int argc, char **argv) {
       pause();
   }
   say("ready %ld %ld", (long)cp, (long)j);
-  (void)alarm(0);
-  if (read(0, &go, 1) != 1) /* killed before this */
-    return 12;
-  return 0;
+  return wait_to_be_killed(); /* killed before this */
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1341,6 +1330,15 @@ static void need_proc(void) {
     tt_skip("no /proc");
 }
 
+/* Skip unless /proc is there and the test can drop from root to nobody. */
+static void need_root_to_nobody(void) {
+  need_proc();
+  if (geteuid() != 0)
+    tt_skip("needs root (the test drops from root to nobody)");
+  if (tt_nobody_cannot_run() != NULL)
+    tt_skip(tt_nobody_cannot_run());
+}
+
 /* A test that is one scenario (needs /proc): it must succeed within budget_s. */
 static void scen_test(const char *name, int budget_s) {
   char out[4096];
@@ -1381,7 +1379,7 @@ static void test_guard_dies_before_hello(void **state) {
   (void)state;
   tt_watchdog_arm("guard dies before its hello", 60);
   v[0] = tt_self();
-  opts_null(&o);
+  tt_spawn_options_stdio(&o, TETHER_STDIO_NULL);
   o.stdio[1].mode = TETHER_STDIO_PIPE;
   o.stdio[2].mode = TETHER_STDIO_INHERIT;
   o.env_set = env;
@@ -1737,11 +1735,7 @@ static void test_guard_killed_during_spawns(void **state) {
 static void test_guard_follows_privilege_drop(void **state) {
   char out[4096];
   (void)state;
-  need_proc();
-  if (geteuid() != 0)
-    tt_skip("needs root (the test drops from root to nobody)");
-  if (tt_nobody_cannot_run() != NULL)
-    tt_skip(tt_nobody_cannot_run());
+  need_root_to_nobody();
   scen_expect_ok("privdrop", NULL, NULL, out, sizeof(out), 90);
 }
 
@@ -1753,11 +1747,7 @@ static void test_privilege_drop_older_children(void **state) {
   long rp = -1, np = -1, ms1, ms2;
   int st, free_ok;
   (void)state;
-  need_proc();
-  if (geteuid() != 0)
-    tt_skip("needs root (the test drops from root to nobody)");
-  if (tt_nobody_cannot_run() != NULL)
-    tt_skip(tt_nobody_cannot_run());
+  need_root_to_nobody();
   snprintf(marker, sizeof(marker), "tt-guard-priv-%ld-%llu", (long)getpid(),
            (unsigned long long)tether_now_ns());
   snprintf(cmarker, sizeof(cmarker), "%s-c", marker); /* its children's */

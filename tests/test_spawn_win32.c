@@ -59,19 +59,10 @@ static int gone_within(HANDLE h, DWORD timeout_ms) {
 /* Child scenarios                                                          */
 /* ---------------------------------------------------------------------- */
 
-static int child_exit(int argc, char **argv) { return argc > 0 ? atoi(argv[0]) : 0; }
-
 static int child_crash(int argc, char **argv) {
   (void)argc;
   (void)argv;
   ExitProcess(0xC0000005u); /* STATUS_ACCESS_VIOLATION */
-  return 0;
-}
-
-static int child_sleep(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  Sleep(60000);
   return 0;
 }
 
@@ -285,18 +276,27 @@ static int child_nullio(int argc, char **argv) {
   return 0;
 }
 
-/* Start a grandchild (plain CreateProcess: it joins the job by itself),
- * print "<own pid> <grandchild pid>", then exit (argv[0] "exit") or stay. */
-static int child_tree(int argc, char **argv) {
+/* Start a grandchild `--child SCENARIO` (plain CreateProcess: it joins
+ * the job by itself) and print "<own pid> <grandchild pid>": 1, or 0 when
+ * it did not start. */
+static int start_grandchild(const char *scenario) {
   PROCESS_INFORMATION pi;
   char line[64];
-  if (!tt_win32_start_self("sleep", 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
-    return 2;
+  if (!tt_win32_start_self(scenario, 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
+    return 0;
   snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
            (unsigned long)pi.dwProcessId);
   write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
   CloseHandle(pi.hThread);
   CloseHandle(pi.hProcess);
+  return 1;
+}
+
+/* A grandchild `sleep` (start_grandchild), then exit (argv[0] "exit") or
+ * stay. */
+static int child_tree(int argc, char **argv) {
+  if (!start_grandchild("sleep"))
+    return 2;
   if (argc > 0 && strcmp(argv[0], "exit") == 0)
     return 0;
   Sleep(60000);
@@ -329,18 +329,12 @@ static int child_middle(int argc, char **argv) {
  * MARKER in its command line): start a grandchild `sleep MARKER` with plain
  * CreateProcess, print "<own pid> <grandchild pid>", stay. */
 static int child_wine_tree(int argc, char **argv) {
-  PROCESS_INFORMATION pi;
-  char scenario[160], line[64];
+  char scenario[160];
   if (argc < 1 || strlen(argv[0]) > 100)
     return 2;
   snprintf(scenario, sizeof(scenario), "sleep %s", argv[0]);
-  if (!tt_win32_start_self(scenario, 0, TT_WIN32_ERR_OWN, 0, &pi, NULL))
+  if (!start_grandchild(scenario))
     return 3;
-  snprintf(line, sizeof(line), "%lu %lu\n", (unsigned long)GetCurrentProcessId(),
-           (unsigned long)pi.dwProcessId);
-  write_str(GetStdHandle(STD_OUTPUT_HANDLE), line);
-  CloseHandle(pi.hThread);
-  CloseHandle(pi.hProcess);
   Sleep(60000);
   return 0;
 }
@@ -583,6 +577,15 @@ static tether_child *spawn_ok(const char *const *argv, const tether_spawn_option
 static void wait_exit(tether_child *c, tether_status *st) {
   memset(st, 0, sizeof(*st));
   assert_int_equal(tether_child_wait(c, 30000, st), 1);
+}
+
+/* Spawn argv with o, wait for its exit (code, its exit code) and free it. */
+static void run_exits_with(const char *const *argv, const tether_spawn_options *o, int code) {
+  tether_status st;
+  tether_child *c = spawn_ok(argv, o);
+  wait_exit(c, &st);
+  assert_int_equal(st.code, code);
+  tether_child_free(c);
 }
 
 /* Run a scenario with stdout on a pipe; return its output and exit. */
@@ -911,10 +914,7 @@ static void test_stdio_pipes(void **state) {
   char out[256], err[256];
   DWORD put = 0;
   (void)state;
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.stdio[0].mode = TETHER_STDIO_PIPE;
-  o.stdio[1].mode = TETHER_STDIO_PIPE;
-  o.stdio[2].mode = TETHER_STDIO_PIPE;
+  tt_spawn_options_stdio(&o, TETHER_STDIO_PIPE);
   c = spawn_ok(self_argv(&a, "cat", NULL, NULL, NULL), &o);
   assert_non_null(tether_child_stdio(c, 0));
   assert_non_null(tether_child_stdio(c, 1));
@@ -948,7 +948,6 @@ static void test_stdio_pipes(void **state) {
 static void test_stdio_null_and_handle(void **state) {
   self_args a;
   tether_spawn_options o;
-  tether_status st;
   tether_child *c;
   char dir[1024], path[1100], buf[256];
   const char *set[] = {"TT_X=to-file", NULL};
@@ -956,14 +955,8 @@ static void test_stdio_null_and_handle(void **state) {
   HANDLE f;
   DWORD got = 0;
   (void)state;
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.stdio[0].mode = TETHER_STDIO_NULL;
-  o.stdio[1].mode = TETHER_STDIO_NULL;
-  o.stdio[2].mode = TETHER_STDIO_NULL;
-  c = spawn_ok(self_argv(&a, "nullio", NULL, NULL, NULL), &o);
-  wait_exit(c, &st);
-  assert_int_equal(st.code, 0);
-  tether_child_free(c);
+  tt_spawn_options_stdio(&o, TETHER_STDIO_NULL);
+  run_exits_with(self_argv(&a, "nullio", NULL, NULL, NULL), &o, 0);
 
   /* TETHER_STDIO_HANDLE: the caller's file; the caller keeps it. */
   make_temp_dir(dir, sizeof(dir), "handle");
@@ -976,10 +969,7 @@ static void test_stdio_null_and_handle(void **state) {
   o.stdio[1].mode = TETHER_STDIO_HANDLE;
   o.stdio[1].handle = f;
   o.env_set = set;
-  c = spawn_ok(self_argv(&a, "env", "TT_X", NULL, NULL), &o);
-  wait_exit(c, &st);
-  assert_int_equal(st.code, 0);
-  tether_child_free(c);
+  run_exits_with(self_argv(&a, "env", "TT_X", NULL, NULL), &o, 0);
   assert_true(SetFilePointer(f, 0, NULL, FILE_BEGIN) == 0);
   assert_true(ReadFile(f, buf, sizeof(buf) - 1, &got, NULL));
   buf[got] = '\0';
@@ -1000,7 +990,6 @@ static void test_stdio_null_and_handle(void **state) {
 
 static void test_program_resolution(void **state) {
   tether_spawn_options o;
-  tether_status st;
   tether_child *c = NULL;
   char dir[1024], path[1100], name[MAX_PATH], *dot, *base;
   const char *missing[] = {"tether-no-such-program-4711", NULL};
@@ -1026,10 +1015,7 @@ static void test_program_resolution(void **state) {
   argv[2] = "exit";
   argv[3] = "7";
   argv[4] = NULL;
-  c = spawn_ok(argv, NULL);
-  wait_exit(c, &st);
-  assert_int_equal(st.code, 7);
-  tether_child_free(c);
+  run_exits_with(argv, NULL, 7);
   /* NO_SEARCH: exactly as given, nothing appended, nothing searched. */
   assert_tether_err(tether_spawn(&c, argv, &o), TETHER_ENOENT);
 
@@ -1039,10 +1025,7 @@ static void test_program_resolution(void **state) {
     tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
     o.stdio[0].mode = TETHER_STDIO_NULL;
     o.stdio[1].mode = TETHER_STDIO_NULL;
-    c = spawn_ok(cmd, &o);
-    wait_exit(c, &st);
-    assert_int_equal(st.code, 3);
-    tether_child_free(c);
+    run_exits_with(cmd, &o, 3);
   }
 
   /* A directory: EACCES (as execve() says for one). */
@@ -1619,11 +1602,8 @@ static void test_child_inherits_nothing(void **state) {
   sa.bInheritHandle = TRUE;
   ev = CreateEventW(&sa, TRUE, FALSE, NULL);
   assert_non_null(ev);
-  assert_tether_ok(tether_channel_new(&ch, NULL));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
+  tt_child_channel(&ch, NULL, &o);
   o.stdio[0].mode = TETHER_STDIO_PIPE;
-  o.channel = ch;
   c = spawn_ok(self_argv(&a, "handles", NULL, NULL, NULL), &o);
   assert_true((uintptr_t)tether__win32_child_job(c) > 0x1000u);
   assert_true((uintptr_t)ev > 0x1000u);
@@ -1651,10 +1631,7 @@ static void test_child_event(void **state) {
   tether_child *c, *c2;
   tether_event ev;
   (void)state;
-  assert_tether_ok(tether_channel_new(&ch, NULL));
-  assert_tether_ok(tether_channel_watch(ch, TETHER_EVENT_CHILD, 0));
-  tether_spawn_options_init(&o, TETHER_SPAWN_OPTIONS_VERSION);
-  o.channel = ch;
+  tt_child_channel(&ch, NULL, &o);
   c = spawn_ok(self_argv(&a, "exit", "7", NULL, NULL), &o);
   c2 = spawn_ok(self_argv(&a, "sleep", NULL, NULL, NULL), &o);
   assert_int_equal(tether_channel_wait(ch, &ev, 30000), 1);
@@ -1751,9 +1728,9 @@ static void test_no_handle_leak(void **state) {
 }
 
 int main(int argc, char **argv) {
-  static const tt_scenario scenarios[] = {{"exit", child_exit},
+  static const tt_scenario scenarios[] = {{"exit", tt_child_exit},
                                           {"crash", child_crash},
-                                          {"sleep", child_sleep},
+                                          {"sleep", tt_child_sleep},
                                           {"breakaway", child_breakaway},
                                           {"console_close", child_console_close},
                                           {"ctrl_inject", child_ctrl_inject},

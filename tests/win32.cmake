@@ -32,23 +32,20 @@ endif()
 # run under Wine through ci/wine-run.sh on a Linux host).
 if(TETHER_BUILD_TOOLS AND TETHER_TEST_WINE)
   list(GET CMAKE_CROSSCOMPILING_EMULATOR -1 tether_wine_run)
-  add_test(NAME wine_unix_sigint
+  tether_add_script_test(wine_unix_sigint TIMEOUT 120 LABELS win32
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_sigint.sh
       ${tether_wine_run} $<TARGET_FILE:tether_cli>)
-  set_tests_properties(wine_unix_sigint PROPERTIES TIMEOUT 120 LABELS win32)
   # A Unix SIGKILL to the Wine process of a tethered child's parent (and its
   # ExitProcess; a detached child as the control): the tree is gone. The
   # processes are test_spawn_win32's wine_middle/wine_tree scenarios.
-  add_test(NAME wine_unix_sigkill
+  tether_add_script_test(wine_unix_sigkill TIMEOUT 180 LABELS win32
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_sigkill.sh
       ${tether_wine_run} $<TARGET_FILE:test_spawn_win32>)
-  set_tests_properties(wine_unix_sigkill PROPERTIES TIMEOUT 180 LABELS win32)
   # `tether.exe run`: exit codes, timers, CTRL_C_EVENT, and a Unix SIGKILL
   # of its Wine process (the tree dies: the Job Object).
-  add_test(NAME wine_cli_run
+  tether_add_script_test(wine_cli_run TIMEOUT 240 LABELS win32
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_run.sh
       ${tether_wine_run} $<TARGET_FILE:tether_cli> $<TARGET_FILE:test_spawn_win32>)
-  set_tests_properties(wine_cli_run PROPERTIES TIMEOUT 240 LABELS win32)
 endif()
 
 # The spawn command-line builder (win32/cmdline.c) against CommandLineToArgvW
@@ -73,10 +70,9 @@ target_link_libraries(test_send_win32 PRIVATE advapi32)
 # through ci/wine-run.sh on a Linux host.
 if(TETHER_BUILD_TOOLS AND TETHER_TEST_WINE)
   list(GET CMAKE_CROSSCOMPILING_EMULATOR -1 tether_wine_run)
-  add_test(NAME wine_cli_send
+  tether_add_script_test(wine_cli_send TIMEOUT 120 LABELS win32
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/wine_send.sh
       ${tether_wine_run} $<TARGET_FILE:tether_cli>)
-  set_tests_properties(wine_cli_send PROPERTIES TIMEOUT 120 LABELS win32)
 endif()
 
 # Torture (label "torture"): the parent of tethered trees killed with

@@ -8,14 +8,8 @@
 # Prints "N passed, N failed, N skipped"; exits 1 on any failure.
 T=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 src=$2
-tmp=$(mktemp -d)
 . "$(dirname "$0")/lib.sh"
-kids=()
-cleanup() {
-  for p in "${kids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch
 
 # The Dockerfile's exec-form arrays, with the image's paths mapped to the
 # build's: ENTRYPOINT ["/usr/local/bin/tether", ...] and CMD [...].
@@ -35,13 +29,13 @@ fi
 # container NAME INIT...: the service under INIT as PID 1; docker exec
 # leaves an orphan in the namespace; docker stop sends SIGTERM to PID 1.
 container() {
-  local name=$1 u up wp nspid rc i zombies
+  local name=$1 u up wp nspid rc zombies
   shift
   rm -f "$tmp/$name.ready"
   SERVICE_READY=$tmp/$name.ready timeout 60 unshare -fp --mount-proc "$@" "${cmd[@]}" \
     >"$tmp/$name.out" 2>&1 &
   u=$!
-  kids+=("$u")
+  kid "$u"
   if ! wait_for test -e "$tmp/$name.ready"; then
     bad "$name: the service did not start: $(cat "$tmp/$name.out")"
     return
@@ -53,21 +47,12 @@ container() {
     bad "$name: the init's pid inside is '$nspid', not 1"
   # docker exec: a process entering the namespace, whose parent exits.
   nsenter -t "$wp" -p -- sh -c 'sleep 0.3 & exit 0'
-  zombie_free() {
-    for p in $(pgrep -P "$wp"); do
-      case $(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null) in Z) return 1 ;; esac
-      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && return 1
-    done
-    return 0
-  }
   sleep 0.5
-  wait_for zombie_free && ok "$name: docker exec's orphan was reaped by PID 1" ||
+  wait_for no_zombie_or_sleep "$wp" && ok "$name: docker exec's orphan was reaped by PID 1" ||
     bad "$name: a zombie or orphan left under PID 1: $(pgrep -P "$wp" -a)"
   # docker stop
   kill -TERM "$wp"
-  i=0
-  while kill -0 "$u" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  if kill -0 "$u" 2>/dev/null; then
+  if ! wait_for not_running "$u"; then
     bad "$name: still running 10 s after docker stop's SIGTERM"
     kill -9 "$wp"
     wait "$u"

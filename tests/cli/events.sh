@@ -3,9 +3,8 @@
 # Shell-level tests of `tether events` (POSIX lanes). Usage: events.sh TETHER
 # Prints "N passed, N failed" at the end; exits 1 on any failure.
 TETHER=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/lib.sh"
+scratch
 
 
 # 1. JSON lines for several kinds, sent by another process.

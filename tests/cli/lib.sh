@@ -22,15 +22,48 @@ finish() {
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# wait_for CMD...: until CMD succeeds, at most 10 s (100 x 0.1 s).
-wait_for() {
+# wait_within TENTHS CMD...: until CMD succeeds, at most TENTHS x 0.1 s.
+# CMD runs in this shell: a function may set variables for the caller.
+wait_within() {
+  _n=$1
+  shift
   _w=0
-  while [ $_w -lt 100 ]; do
+  while [ $_w -lt "$_n" ]; do
     "$@" && return 0
     sleep 0.1
     _w=$((_w + 1))
   done
   return 1
+}
+
+# wait_for CMD...: until CMD succeeds, at most 10 s.
+wait_for() { wait_within 100 "$@"; }
+
+# no_zombie_or_sleep PID: no child of PID is a zombie or a `sleep` (Linux:
+# /proc), as under an init that reaped its orphans.
+no_zombie_or_sleep() {
+  for _c in $(pgrep -P "$1"); do
+    case $(awk '/^State:/{print $2}' "/proc/$_c/status" 2>/dev/null) in Z) return 1 ;; esac
+    [ "$(cat "/proc/$_c/comm" 2>/dev/null)" = sleep ] && return 1
+  done
+  return 0
+}
+
+# not_running PID: kill -0 fails (the process ended and was reaped).
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+
+# scratch: tmp, a new directory; at exit (an EXIT trap) this shell's
+# unfinished jobs and every process named by `kid PID` are sent SIGKILL,
+# then tmp is removed.
+scratch() {
+  tmp=$(mktemp -d)
+  kids=""
+  trap scratch_cleanup EXIT
+}
+kid() { kids="$kids $1"; }
+scratch_cleanup() {
+  for _p in $(jobs -p) $kids; do kill -9 "$_p" 2>/dev/null; done
+  rm -rf "$tmp"
 }
 
 # wait_file FILE: until FILE is not empty, at most 10 s.

@@ -69,26 +69,27 @@ rc=$?
 [ $rc -eq 0 ] && ok "stdin is inherited" || bad "stdin: $rc"
 
 # ---------------------------------------------------------------- 125/126/127
-"$T" run -- tt-no-such-program-$$ 2>"$tmp/e"
-rc=$?
-[ $rc -eq 127 ] && grep -q "cannot run 'tt-no-such-program-$$': program not found" "$tmp/e" &&
-  [ "$(wc -l <"$tmp/e")" -eq 1 ] && ok "not found -> 127 with one line" || bad "not found -> $rc: $(cat "$tmp/e")"
-"$T" run -- "$tmp/nope/prog" 2>"$tmp/e"
-rc=$?
-[ $rc -eq 127 ] && ok "missing path -> 127" || bad "missing path -> $rc: $(cat "$tmp/e")"
+# cannot_run WANT WHAT PROGRAM [TEXT]: `tether run -- PROGRAM` exits WANT
+# and (with TEXT) says TEXT on stderr ($tmp/e).
+cannot_run() {
+  "$T" run -- "$3" 2>"$tmp/e"
+  rc=$?
+  if [ $rc -eq "$1" ] && { [ $# -lt 4 ] || grep -q -- "$4" "$tmp/e"; }; then
+    ok "$2 -> $1"
+  else
+    bad "$2 -> $rc: $(cat "$tmp/e")"
+  fi
+}
+cannot_run 127 "not found" tt-no-such-program-$$ "cannot run 'tt-no-such-program-$$': program not found"
+[ "$(wc -l <"$tmp/e")" -eq 1 ] && ok "not found: one line" || bad "not found: $(cat "$tmp/e")"
+cannot_run 127 "missing path" "$tmp/nope/prog"
 printf '#!/bin/sh\nexit 0\n' >"$tmp/noexec"
 chmod 644 "$tmp/noexec"
-"$T" run -- "$tmp/noexec" 2>"$tmp/e"
-rc=$?
-[ $rc -eq 126 ] && grep -q "permission denied" "$tmp/e" && ok "not executable -> 126" || bad "noexec -> $rc: $(cat "$tmp/e")"
-"$T" run -- "$tmp" 2>"$tmp/e"
-rc=$?
-[ $rc -eq 126 ] && ok "a directory -> 126" || bad "directory -> $rc: $(cat "$tmp/e")"
+cannot_run 126 "not executable" "$tmp/noexec" "permission denied"
+cannot_run 126 "a directory" "$tmp"
 printf '\177ELF garbage' >"$tmp/badexe"
 chmod 755 "$tmp/badexe"
-"$T" run -- "$tmp/badexe" 2>"$tmp/e"
-rc=$?
-[ $rc -eq 126 ] && ok "not an executable format -> 126" || bad "badexe -> $rc: $(cat "$tmp/e")"
+cannot_run 126 "not an executable format" "$tmp/badexe"
 
 # ---------------------------------------------------------------- bad input
 while IFS='|' read -r args msg; do

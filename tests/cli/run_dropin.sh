@@ -9,14 +9,8 @@
 # skipped with the reason). Every wait has a deadline (shared machine).
 # The Ctrl+C-stops-the-script cases need a terminal: tests/test_cli_run.c.
 T=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-tmp=$(mktemp -d)
 . "$(dirname "$0")/lib.sh"
-kids=()
-cleanup() {
-  for p in "${kids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
@@ -91,7 +85,7 @@ sig_case() {
   env --default-signal=INT,QUIT "$@" "$tmp/sigs.sh" "$tmp/$name.log" "$tmp/$name.ready" \
     2>"$tmp/$name.err" &
   pid=$!
-  kids+=("$pid")
+  kid "$pid"
   if ! wait_for test -s "$tmp/$name.ready"; then
     bad "$name: the child did not start"
     kill -9 "$pid"
@@ -119,7 +113,7 @@ if have dumb-init; then sig_case sigs_dumb_init dumb-init --; else skipped "dumb
 # -v names what it forwarded
 "$T" run -v -- sh -c 'echo $$ >"$1"; sleep 1' sh "$tmp/v.ready" 2>"$tmp/v.err" &
 pid=$!
-kids+=("$pid")
+kid "$pid"
 wait_for test -s "$tmp/v.ready" && kill -s PWR "$pid"
 wait "$pid"
 grep -q 'SIGPWR (30, sender pid [0-9]*): forwarded' "$tmp/v.err" &&
@@ -327,11 +321,11 @@ noproc_case() {
       i=0; while [ ! -e \"\$2\" ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done" sh "$1" "$2"' \
     "$T" "$tmp/$name.g" "$tmp/$name.go" 2>"$tmp/$name.err" &
   np_t=$!
-  kids+=("$np_t")
+  kid "$np_t"
   np_g=
   if wait_for test -s "$tmp/$name.g"; then
     np_g=$(cat "$tmp/$name.g")
-    kids+=("$np_g")
+    kid "$np_g"
   fi
 }
 # gone PID: not running (no such process, or a zombie)
@@ -411,7 +405,7 @@ pid1_case() {
     i=0; while [ ! -e "$2" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; exit 7' \
     sh "$tmp/$name.ready" "$tmp/$name.go" 2>"$tmp/$name.err" &
   u=$!
-  kids+=("$u")
+  kid "$u"
   if ! wait_for test -s "$tmp/$name.ready"; then
     bad "$name: the program did not start: $(cat "$tmp/$name.err")"
     touch "$tmp/$name.go"
@@ -434,14 +428,7 @@ pid1_case() {
   done
   # all three sleeps exit after 3 s: wait until no child of the wrapper is
   # a zombie or a sleep (deadline 10 s)
-  no_leftover() {
-    for p in $(pgrep -P "$wp"); do
-      case $(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null) in Z) return 1 ;; esac
-      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && return 1
-    done
-    return 0
-  }
-  wait_for no_leftover && z=0
+  wait_for no_zombie_or_sleep "$wp" && z=0
   touch "$tmp/$name.go"
   wait "$u"
   rc=$?
@@ -465,21 +452,19 @@ fi
 # and the wrapper must end, with the program's own status (3), as tini.
 # stop_all NAME WRAPPER...
 stop_all() {
-  local name=$1 p sid i rc
+  local name=$1 p sid rc
   shift
   setsid "$@" sh -c 'trap "echo trapped; exit 3" TERM; echo up; while :; do sleep 0.1; done' \
     >"$tmp/$name.out" 2>&1 &
   p=$!
-  kids+=("$p")
+  kid "$p"
   if ! wait_for grep -q up "$tmp/$name.out"; then
     bad "systemd stop, $name: the program did not start: $(cat "$tmp/$name.out")"
     return
   fi
   sid=$(ps -o sid= -p "$p" | tr -d ' ')
   pkill -TERM -s "$sid"
-  i=0
-  while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  if kill -0 "$p" 2>/dev/null; then
+  if ! wait_for not_running "$p"; then
     bad "systemd stop, $name: still running 10 s after SIGTERM to every process"
     kill -9 "$p"
     return
@@ -501,7 +486,7 @@ fi
 # within a second and nothing of the program's tree is left.
 "$T" run -- sh -c 'echo up; exec sleep 30 & wait' >"$tmp/keeperkill.out" 2>&1 &
 p=$!
-kids+=("$p")
+kid "$p"
 if ! wait_for grep -q up "$tmp/keeperkill.out"; then
   bad "keeper killed: the program did not start"
 else

@@ -6,26 +6,25 @@
 # Usage: wine_send.sh WINE-RUN-WRAPPER TETHER.EXE
 RUN=$1
 EXE=$2
-tmp=$(mktemp -d)
-trap 'for p in $(jobs -p); do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/lib.sh"
+scratch
+
+# ready_pid OUT: WINPID, the pid of the ready line in OUT (false without one).
+ready_pid() {
+  WINPID=$(sed -n 's/^{"ready":true,"pid":\([0-9]*\)}.*/\1/p' "$1" | head -n 1)
+  [ -n "$WINPID" ]
+}
 
 # start NAME ARGS...: run `tether.exe events ARGS` under Wine in the
-# background; set WRAPPER (its Unix job) and WINPID (its Windows pid).
+# background; set WRAPPER (its Unix job) and WINPID (its Windows pid) once
+# the ready line came (at most 30 s).
 start() {
   name=$1
   shift
   bash "$RUN" "$EXE" events --json "$@" >"$tmp/$name" 2>&1 &
   WRAPPER=$!
   WINPID=""
-  i=0
-  while [ $i -lt 300 ]; do
-    WINPID=$(sed -n 's/^{"ready":true,"pid":\([0-9]*\)}.*/\1/p' "$tmp/$name" | head -n 1)
-    [ -n "$WINPID" ] && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
+  wait_within 300 ready_pid "$tmp/$name"
 }
 
 # send ARGS...: run `tether.exe send ARGS`; SRC is its exit status, its

@@ -6,32 +6,30 @@
 # Usage: wine_sigint.sh WINE-RUN-WRAPPER TETHER.EXE
 RUN=$1
 EXE=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/lib.sh"
+scratch
 
-# start NAME ARGS...: run tether.exe under Wine in the background, wait for
-# its ready line, and set UNIXPID to the Unix process that runs it.
+# started OUT ARGS: tether.exe wrote to OUT (its ready line) and runs with
+# ARGS; UNIXPID is the Unix process that runs it.
+started() {
+  [ -s "$1" ] || return 1
+  for p in $(pgrep -x tether.exe); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$2"; then
+      UNIXPID=$p
+    fi
+  done
+  [ -n "$UNIXPID" ]
+}
+
+# start NAME ARGS...: run tether.exe under Wine in the background, wait
+# (30 s) for its ready line, and set UNIXPID to the Unix process that runs it.
 start() {
   name=$1
   shift
   bash "$RUN" "$EXE" "$@" >"$tmp/$name" 2>&1 &
   WRAPPER=$!
   UNIXPID=""
-  i=0
-  while [ $i -lt 300 ]; do
-    if [ -s "$tmp/$name" ]; then
-      for p in $(pgrep -x tether.exe); do
-        if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$*"; then
-          UNIXPID=$p
-        fi
-      done
-      [ -n "$UNIXPID" ] && return 0
-    fi
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
+  wait_within 300 started "$tmp/$name" "$*"
 }
 
 # 1. Watched: CTRL_C_EVENT arrives as interrupt.
@@ -50,9 +48,7 @@ fi
 #    process (Windows: exit 0xC000013A; Wine 8: exit 0, see Part C).
 if start unwatched events --json --count 1 terminate; then
   kill -INT "$UNIXPID"
-  i=0
-  while kill -0 "$UNIXPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  if kill -0 "$UNIXPID" 2>/dev/null; then
+  if ! wait_for not_running "$UNIXPID"; then
     bad "unwatched: still running 10 s after Ctrl+C"
     kill -9 "$UNIXPID"
   else
