@@ -483,8 +483,12 @@ else
 fi
 
 # tether's keeper (Linux, `tether run`'s helper) SIGKILLed: tether ends
-# within a second and nothing of the program's tree is left.
-"$T" run -- sh -c 'echo up; exec sleep 30 & wait' >"$tmp/keeperkill.out" 2>&1 &
+# within a second and nothing of the program's tree is left. The program's
+# child sleeps for a time no other test uses (30.<this shell's pid> s), so
+# that another test's `sleep 30` in the same session (ctest -j) is not taken
+# for a survivor.
+nap=30.$$
+"$T" run -- sh -c 'echo up; exec sleep "$1" & wait' sh "$nap" >"$tmp/keeperkill.out" 2>&1 &
 p=$!
 kid "$p"
 if ! wait_for grep -q up "$tmp/keeperkill.out"; then
@@ -499,7 +503,7 @@ else
     while kill -0 "$p" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done
     sleep 0.2
     left=$(pgrep -x sleep -s "$(ps -o sid= -p $$ | tr -d ' ')" | while read -r q; do
-      [ "$(tr '\0' ' ' </proc/"$q"/cmdline 2>/dev/null)" = "sleep 30 " ] && echo "$q"; done)
+      [ "$(tr '\0' ' ' </proc/"$q"/cmdline 2>/dev/null)" = "sleep $nap " ] && echo "$q"; done)
     if kill -0 "$p" 2>/dev/null; then
       bad "keeper killed: tether still running 1 s later"
       kill -9 "$p"
