@@ -47,8 +47,8 @@ int tether__socketpair_cloexec(int type, int sv[2]);
  * they are). */
 void tether__cloexec_fork_lock(int hold);
 
-/* Up to cap - 1 bytes of the file at path (a small /proc file) into buf,
- * NUL-terminated: the length, or -1 when it cannot be opened.
+/* Up to cap - 1 bytes (cap >= 1) of the file at path (a small /proc file)
+ * into buf, NUL-terminated: the length, or -1 when it cannot be opened.
  * Async-signal-safe: the keeper uses it too (posix/spawn.c). */
 ssize_t tether__read_file(const char *path, char *buf, size_t cap);
 

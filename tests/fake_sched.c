@@ -53,6 +53,7 @@ static int running;                           /* the one that runs */
 static uint64_t now;                          /* the virtual clock */
 static int in_pick;                           /* big is held by pick() */
 static int started, start_failures;
+static int broken; /* a test left a thread behind: the rest cannot run */
 static unsigned generation = 1;
 static uint64_t (*events_next)(void);
 static void (*events_fire)(void);
@@ -184,8 +185,9 @@ void fs_sleep_until_ms(uint64_t ms) {
   pthread_mutex_lock(&big);
   if (running != 0)
     fs_report("%s", "fs_sleep_until_ms() off the test's thread");
-  else if (ms * FS_MS > now)
-    (void)wait_turn(&th[0], ms * FS_MS); /* nobody wakes it: the time does */
+  else
+    while (ms * FS_MS > now) /* fs_pause_here() may hand it the turn early */
+      (void)wait_turn(&th[0], ms * FS_MS);
   pthread_mutex_unlock(&big);
 }
 
@@ -217,6 +219,13 @@ uint64_t fs_now_ms(void) { return tether__now_ns() / FS_MS; }
 
 int fs_setup(void **state) {
   (void)state;
+  if (broken) {
+    /* That thread still waits for its turn, in state the core keeps
+     * (a policy in place, a token's lock): running more tests on it would
+     * only add confusing failures. */
+    fprintf(stderr, "fake scheduler: not run: an earlier test left a thread behind\n");
+    return -1;
+  }
   problem[0] = '\0';
   memset(th, 0, sizeof(th));
   th[0].used = 1;
@@ -239,6 +248,7 @@ int fs_teardown(void **state) {
       continue;
     if (!th[i].done) {
       fs_report("thread %d has not ended at the end of the test", i);
+      broken = 1;
       continue; /* never joined: it waits for ever */
     }
     pthread_join(th[i].pt, NULL);

@@ -541,6 +541,9 @@ static void tt_wd_main(void *arg) {
 }
 
 void tt_watchdog_arm(const char *what, int secs) {
+  /* A step left armed by a failed assertion ends here, not later in the
+   * name of this one. */
+  tt_watchdog_disarm();
   tt_wd_what = what;
   tt_wd_secs = secs;
 #ifdef _WIN32

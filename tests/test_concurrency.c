@@ -493,17 +493,17 @@ int main(int argc, char **argv) {
   static const tt_scenario scenarios[] = {
       {"exit0", sc_exit0}, {"sleep", tt_child_sleep}, {"stubborn", sc_stubborn}, {NULL, NULL}};
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_free_in_child_callback),
-      cmocka_unit_test(test_free_while_waiting_forever),
-      cmocka_unit_test(test_free_while_waiting_timeout),
-      cmocka_unit_test(test_free_detached_while_waiting),
-      cmocka_unit_test(test_free_with_many_waiters),
-      cmocka_unit_test(test_token_free_while_waiting),
-      cmocka_unit_test(test_token_free_while_waiting_stopped),
-      cmocka_unit_test(test_shutdown_free_while_waiting),
-      cmocka_unit_test(test_fork_close_inherited_channels),
-      cmocka_unit_test(test_fork_inherited_child_and_token),
-      cmocka_unit_test(test_fork_while_threads_use_tether),
+      cmocka_unit_test_teardown(test_free_in_child_callback, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_free_while_waiting_forever, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_free_while_waiting_timeout, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_free_detached_while_waiting, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_free_with_many_waiters, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_token_free_while_waiting, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_token_free_while_waiting_stopped, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_shutdown_free_while_waiting, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_fork_close_inherited_channels, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_fork_inherited_child_and_token, tt_watchdog_teardown),
+      cmocka_unit_test_teardown(test_fork_while_threads_use_tether, tt_watchdog_teardown),
   };
   return tt_main(argc, argv, scenarios, "concurrency", tests, TT_COUNT(tests));
 }

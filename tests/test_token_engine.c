@@ -51,6 +51,8 @@ typedef struct tree {
   unsigned after_ms[16];                   /* ... this long after it gets it */
   int signal_result;                       /* a forced result of every signal (0: none) */
   int pause_in_signal;                     /* the next signal pauses (fs_pause_here) */
+  struct tree *ends_when_signalled;        /* this other tree's exit is reported in the
+                                              middle of a signal to this one */
   char log[512];                           /* "<ms><letter> " per call */
 } tree;
 
@@ -143,6 +145,15 @@ int tether__os_child_signal(tether_child *c, int kind) {
     in_signal = 1;
     fs_pause_here();
     in_signal = 0;
+  }
+  if (t->ends_when_signalled != NULL) {
+    /* The backend's exit watcher reports another tree's exit while the
+     * stop thread is in the middle of its round, without the lock. */
+    tree *o = t->ends_when_signalled;
+    t->ends_when_signalled = NULL;
+    o->leader_alive = o->others_alive = 0;
+    o->c.exited = 1;
+    tether__token_child_exited(&o->c);
   }
   if (t->signal_result != 0)
     return t->signal_result;
@@ -329,6 +340,23 @@ static void test_lingering_tree_looked_at(void **state) {
   tether_token_free(t);
 }
 
+/* An exit reported while the stop thread is in the middle of a round
+ * (after it looked at that tree, without the lock) is not lost: the thread
+ * looks again at once instead of sleeping until the next deadline. */
+static void test_exit_during_round(void **state) {
+  tether_token *t = token(NULL);
+  tree *a = tree_new(), *b = tree_new();
+  (void)state;
+  attach(t, b, int_then_term, 2); /* the round looks at a, then at b */
+  attach(t, a, int_then_term, 2);
+  b->ends_when_signalled = a; /* both ignore the interrupt */
+  assert_int_equal(tether_token_cancel(t, 0, NULL), 0);
+  fs_run_others();
+  expect_log(a, "1000I 1000w ");
+  expect_log(b, "1000I ");
+  tether_token_free(t);
+}
+
 /* Attached to a token already cancelled: its stop starts at once. */
 static void test_attach_after_cancel(void **state) {
   tether_token *t = token(NULL);
@@ -384,6 +412,7 @@ static void test_disown_waits_for_busy(void **state) {
   assert_int_equal(in_signal, 1);
   tether__token_disown(&a->c);
   assert_int_equal(in_signal, 0);
+  assert_int_equal(fs_now_ms(), 1000); /* woken when the call ended, not later */
   assert_null(a->c.owner);
   assert_int_equal(tether_token_wait_stopped(t, 60000), 1); /* owns nothing now */
   tether_token_free(t);
@@ -474,6 +503,7 @@ int main(void) {
                                      T(test_trees_in_parallel),
                                      T(test_exit_wakes_stop_thread),
                                      T(test_lingering_tree_looked_at),
+                                     T(test_exit_during_round),
                                      T(test_attach_after_cancel),
                                      T(test_disowned_child_left_alone),
                                      T(test_disown_waits_for_busy),

@@ -62,7 +62,10 @@ scratch() {
 }
 kid() { kids="$kids $1"; }
 scratch_cleanup() {
-  for _p in $(jobs -p) $kids; do kill -9 "$_p" 2>/dev/null; done
+  # Through a file: dash's `jobs -p` inside $(...) lists the subshell's
+  # jobs (none), not this shell's.
+  jobs -p >"$tmp/.jobs" 2>/dev/null
+  for _p in $(cat "$tmp/.jobs" 2>/dev/null) $kids; do kill -9 "$_p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 
