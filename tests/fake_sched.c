@@ -29,8 +29,6 @@ void fs_report(const char *fmt, ...) {
   va_end(ap);
 }
 
-const char *fs_problem(void) { return problem; }
-
 /* ---- the scheduler ---- */
 
 #define MAX_THREADS 8

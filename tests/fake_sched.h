@@ -28,7 +28,6 @@
 /* The first problem seen where cmocka cannot fail (another thread, a fake
  * lock misused); fs_teardown() fails the test with it. */
 void fs_report(const char *fmt, ...) FS_PRINTF(1, 2);
-const char *fs_problem(void);
 
 /* Before each test: the clock at 1000 ms, the test's thread the only one,
  * the counters zero. After: let the others finish, join the ended ones,

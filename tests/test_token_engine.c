@@ -32,9 +32,6 @@
 #include "fake_sched.h"
 #include "stop.h" /* tether__child_kill, tether__child_wait */
 
-#define MS FS_MS
-#define NEVER FS_NEVER
-
 /* ------------------------------------------------------------------------ */
 /* Scripted trees                                                           */
 /* ------------------------------------------------------------------------ */
@@ -46,10 +43,9 @@ typedef struct tree {
   struct tether_child c; /* what the core sees; first */
   int used;
   int leader_alive, others_alive;
-  uint64_t leader_exit_at, others_exit_at; /* scheduled, or NEVER */
+  uint64_t leader_exit_at, others_exit_at; /* scheduled, or FS_NEVER */
   int how[16];                             /* per kind: IGNORES / EXITS / LEADER_EXITS */
   unsigned after_ms[16];                   /* ... this long after it gets it */
-  int signal_result;                       /* a forced result of every signal (0: none) */
   int pause_in_signal;                     /* the next signal pauses (fs_pause_here) */
   struct tree *ends_when_signalled;        /* this other tree's exit is reported in the
                                               middle of a signal to this one */
@@ -82,7 +78,7 @@ static tree *tree_new(void) {
   memset(&trees[i], 0, sizeof(trees[i]));
   trees[i].used = 1;
   trees[i].leader_alive = trees[i].others_alive = 1;
-  trees[i].leader_exit_at = trees[i].others_exit_at = NEVER;
+  trees[i].leader_exit_at = trees[i].others_exit_at = FS_NEVER;
   return &trees[i];
 }
 
@@ -99,7 +95,7 @@ static void schedule_exit(tree *t, int how, uint64_t at) {
 }
 
 static uint64_t tree_next_event(void) {
-  uint64_t next = NEVER;
+  uint64_t next = FS_NEVER;
   int i;
   for (i = 0; i < MAX_TREES; i++) {
     if (!trees[i].used)
@@ -155,11 +151,9 @@ int tether__os_child_signal(tether_child *c, int kind) {
     o->c.exited = 1;
     tether__token_child_exited(&o->c);
   }
-  if (t->signal_result != 0)
-    return t->signal_result;
   if (tree_gone(t))
     return TETHER_ESRCH;
-  at = tether__now_ns() + (uint64_t)t->after_ms[kind] * MS;
+  at = tether__now_ns() + (uint64_t)t->after_ms[kind] * FS_MS;
   schedule_exit(t, t->how[kind], at);
   return 0;
 }
@@ -331,7 +325,7 @@ static void test_lingering_tree_looked_at(void **state) {
   tree_react(a, TETHER_EVENT_INTERRUPT, LEADER_EXITS, 0);
   attach(t, a, int_then_term, 2);
   /* The rest of the tree ends 200 ms after the leader. */
-  a->others_exit_at = 1200 * MS;
+  a->others_exit_at = 1200 * FS_MS;
   assert_int_equal(tether_token_cancel(t, 0, NULL), 0);
   assert_int_equal(tether_token_wait_stopped(t, 60000), 1);
   /* At 1000 the signal; the leader's exit wakes the thread at once (a
